@@ -1,0 +1,23 @@
+// Wasm values as command-line text: parsing `--invoke` arguments by parameter type and
+// printing results.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "runtime/result.h"
+#include "runtime/types.h"
+
+namespace kiln::cli {
+
+// Accepts decimal and 0x-hex integers (signed or unsigned, within the type's range), decimal
+// and hex floats, `nan`, `-nan`, `nan:0xPAYLOAD`, `inf`, `-inf`, and `null` for references.
+// Writes the value's cells (v128 is not supported yet).
+Result<void> parse_value(ValType type, std::string_view text, uint64_t* cells);
+
+// i32/i64 as signed decimal; floats in the shortest form that reads back exactly, `nan` with
+// its payload when it is not the canonical one; references as `null` or `ref`.
+std::string format_value(ValType type, const uint64_t* cells);
+
+}  // namespace kiln::cli

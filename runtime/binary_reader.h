@@ -1,0 +1,55 @@
+// Bounds-checked reader over a module's bytes with strict LEB128 (spec 5.2.2).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "runtime/result.h"
+
+namespace kiln {
+
+// Spec 5.2.4: names are valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+bool is_valid_utf8(std::string_view bytes);
+
+class BinaryReader {
+ public:
+  // `base_offset` is the offset of `bytes[0]` within the whole module, for error messages.
+  BinaryReader(std::span<const uint8_t> bytes, size_t base_offset = 0)
+      : bytes_(bytes), base_(base_offset) {}
+
+  size_t offset() const { return base_ + pos_; }  // absolute offset in the module
+  size_t position() const { return pos_; }        // offset within this reader
+  size_t remaining() const { return bytes_.size() - pos_; }
+  bool at_end() const { return pos_ == bytes_.size(); }
+  const uint8_t* cursor() const { return bytes_.data() + pos_; }
+
+  Result<uint8_t> read_byte();
+  Result<uint32_t> read_u32();  // unsigned LEB128, at most 5 bytes
+  Result<int32_t> read_s32();   // signed LEB128, at most 5 bytes
+  Result<int64_t> read_s33();   // block types (spec 5.4.1)
+  Result<int64_t> read_s64();   // signed LEB128, at most 10 bytes
+  Result<uint32_t> read_fixed_u32();
+  Result<uint64_t> read_fixed_u64();
+  Result<std::span<const uint8_t>> read_bytes(size_t count);
+  Result<std::string> read_name();
+  // Splits off the next `count` bytes as a reader of their own.
+  Result<BinaryReader> read_sub_reader(size_t count);
+
+  // Builds a malformed-module error at the current offset.
+  Error malformed(const std::string& message) const { return malformed_at(message, offset()); }
+  static Error malformed_at(const std::string& message, size_t offset);
+
+ private:
+  Result<uint64_t> read_unsigned_leb(unsigned bits);
+  Result<int64_t> read_signed_leb(unsigned bits);
+
+  std::span<const uint8_t> bytes_;
+  size_t base_ = 0;
+  size_t pos_ = 0;
+};
+
+std::string hex_offset(size_t offset);
+
+}  // namespace kiln

@@ -1,0 +1,600 @@
+#include "runtime/function_validator.h"
+
+#include "runtime/module_decoder.h"
+#include "runtime/opcodes.h"
+
+namespace kiln {
+namespace {
+
+struct SimpleOpType {
+  ValType result = ValType::kUnknown;
+  ValType operand = ValType::kUnknown;
+  uint8_t arity = 0;  // 0 = not a simple operator, 1 = unary, 2 = binary
+};
+
+constexpr ValType value_type_of_i32 = ValType::kI32;
+constexpr ValType value_type_of_i64 = ValType::kI64;
+constexpr ValType value_type_of_f32 = ValType::kF32;
+constexpr ValType value_type_of_f64 = ValType::kF64;
+#define KILN_VT(t) value_type_of_##t
+
+// Typing of the table-driven operators, indexed by opcode (single-byte ops) or by
+// 0x100 + sub-opcode (0xFC-prefixed ops).
+struct SimpleOpTable {
+  SimpleOpType ops[kSimpleOpSlots];
+  constexpr SimpleOpTable() : ops() {
+#define KILN_UNARY_TYPE(name, opc, R, A, ...) \
+  ops[simple_op_slot(opc)] = {KILN_VT(R), KILN_VT(A), 1};
+#define KILN_BINARY_TYPE(name, opc, R, A, ...) \
+  ops[simple_op_slot(opc)] = {KILN_VT(R), KILN_VT(A), 2};
+    KILN_UNARY_OPS(KILN_UNARY_TYPE)
+    KILN_CHECKED_UNARY_OPS(KILN_UNARY_TYPE)
+    KILN_BINARY_OPS(KILN_BINARY_TYPE)
+    KILN_CHECKED_BINARY_OPS(KILN_BINARY_TYPE)
+#undef KILN_UNARY_TYPE
+#undef KILN_BINARY_TYPE
+  }
+};
+constexpr SimpleOpTable kSimpleOps;
+
+struct MemoryOpType {
+  ValType type = ValType::kUnknown;
+  uint8_t align = 0;
+  bool is_store = false;
+};
+struct MemoryOpTable {
+  MemoryOpType ops[0x40];
+  constexpr MemoryOpTable() : ops() {
+#define KILN_LOAD_TYPE(name, opc, T, M, align) ops[opc] = {KILN_VT(T), align, false};
+#define KILN_STORE_TYPE(name, opc, T, M, align) ops[opc] = {KILN_VT(T), align, true};
+    KILN_LOAD_OPS(KILN_LOAD_TYPE)
+    KILN_STORE_OPS(KILN_STORE_TYPE)
+#undef KILN_LOAD_TYPE
+#undef KILN_STORE_TYPE
+  }
+};
+constexpr MemoryOpTable kMemoryOps;
+
+}  // namespace
+
+FunctionValidator::FunctionValidator(const Module& module, uint32_t function_index)
+    : module_(module),
+      function_index_(function_index),
+      type_(module.function_type(function_index)),
+      body_(module.bodies[function_index - module.imported_functions]),
+      reader_(body_.code, body_.code_offset) {
+  local_types_ = type_.params;
+  local_types_.insert(local_types_.end(), body_.locals.begin(), body_.locals.end());
+  local_cells_.reserve(local_types_.size());
+  for (ValType t : local_types_) {
+    local_cells_.push_back(total_local_cells_);
+    total_local_cells_ += cell_count(t);
+  }
+}
+
+Error FunctionValidator::fail_at(const std::string& message, size_t offset) const {
+  return Error{ErrorKind::kInvalid, message + " (in function " + std::to_string(function_index_) +
+                                        ", at byte offset " + hex_offset(offset) + ")"};
+}
+Error FunctionValidator::fail(const std::string& message) const {
+  return fail_at(message, instruction_offset_);
+}
+
+void FunctionValidator::push(ValType t) {
+  vals_.push_back(t);
+  cells_ += cell_count(t);
+  if (cells_ > max_cells_) max_cells_ = cells_;
+}
+
+Result<ValType> FunctionValidator::pop() {
+  const ControlFrame& frame = ctrls_.back();
+  if (vals_.size() == frame.height) {
+    if (frame.unreachable) return ValType::kUnknown;
+    return fail("type mismatch: operand stack is empty");
+  }
+  ValType t = vals_.back();
+  vals_.pop_back();
+  cells_ -= cell_count(t);
+  return t;
+}
+
+Result<ValType> FunctionValidator::pop(ValType expected) {
+  KILN_ASSIGN(ValType actual, pop());
+  if (actual != expected && actual != ValType::kUnknown && expected != ValType::kUnknown) {
+    return fail(std::string("type mismatch: expected ") + valtype_name(expected) + ", found " +
+                valtype_name(actual));
+  }
+  return actual == ValType::kUnknown ? expected : actual;
+}
+
+Result<void> FunctionValidator::pop_all(const std::vector<ValType>& types) {
+  for (size_t i = types.size(); i-- > 0;) KILN_TRY(pop(types[i]));
+  return {};
+}
+
+void FunctionValidator::push_all(const std::vector<ValType>& types) {
+  for (ValType t : types) push(t);
+}
+
+void FunctionValidator::push_ctrl(uint32_t opcode, std::vector<ValType> params,
+                                  std::vector<ValType> results) {
+  ControlFrame frame;
+  frame.opcode = opcode;
+  frame.height = static_cast<uint32_t>(vals_.size());
+  frame.height_cells = cells_;
+  frame.params = std::move(params);
+  frame.results = std::move(results);
+  ctrls_.push_back(std::move(frame));
+  push_all(ctrls_.back().params);
+}
+
+Result<ControlFrame> FunctionValidator::pop_ctrl() {
+  if (ctrls_.empty()) return fail("unexpected end");
+  KILN_TRY(pop_all(ctrls_.back().results));
+  if (vals_.size() != ctrls_.back().height)
+    return fail("type mismatch: values remain on the stack at end of block");
+  ControlFrame frame = std::move(ctrls_.back());
+  ctrls_.pop_back();
+  return frame;
+}
+
+void FunctionValidator::mark_unreachable() {
+  ControlFrame& frame = ctrls_.back();
+  vals_.resize(frame.height);
+  cells_ = frame.height_cells;
+  frame.unreachable = true;
+}
+
+Result<void> FunctionValidator::read_block_type(std::vector<ValType>& params,
+                                                std::vector<ValType>& results) {
+  size_t at = reader_.offset();
+  KILN_ASSIGN(int64_t bt, reader_.read_s33());
+  if (bt == -64) return {};  // 0x40: empty
+  if (bt < 0) {
+    auto t = valtype_from_byte(static_cast<uint8_t>(bt & 0x7f));
+    if (!t || bt < -64) return BinaryReader::malformed_at("malformed value type", at);
+    results.push_back(*t);
+    return {};
+  }
+  if (static_cast<uint64_t>(bt) >= module_.types.size()) {
+    return fail("unknown type " + std::to_string(bt));
+  }
+  params = module_.types[bt].params;
+  results = module_.types[bt].results;
+  return {};
+}
+
+Result<uint32_t> FunctionValidator::read_memarg(uint32_t natural_alignment_log2, Instruction& ins) {
+  KILN_ASSIGN(uint32_t align, reader_.read_u32());
+  KILN_SET(ins.memory_offset, reader_.read_u32());
+  KILN_TRY(require_memory(0));
+  if (align > natural_alignment_log2) return fail("alignment must not be larger than natural");
+  return align;
+}
+
+Result<void> FunctionValidator::require_memory(uint32_t index) {
+  if (index >= module_.memories.size()) return fail("unknown memory " + std::to_string(index));
+  return {};
+}
+Result<void> FunctionValidator::require_table(uint32_t index) {
+  if (index >= module_.tables.size()) return fail("unknown table " + std::to_string(index));
+  return {};
+}
+Result<void> FunctionValidator::require_data(uint32_t index) {
+  if (!module_.data_count) return fail("data count section required");
+  if (index >= *module_.data_count) return fail("unknown data segment " + std::to_string(index));
+  return {};
+}
+Result<void> FunctionValidator::require_elem(uint32_t index) {
+  if (index >= module_.elements.size())
+    return fail("unknown elem segment " + std::to_string(index));
+  return {};
+}
+Result<void> FunctionValidator::read_zero_byte() {
+  size_t at = reader_.offset();
+  KILN_ASSIGN(uint8_t b, reader_.read_byte());
+  if (b != 0) return BinaryReader::malformed_at("zero byte expected", at);
+  return {};
+}
+
+Result<void> FunctionValidator::run(FunctionBodyConsumer* consumer) {
+  push_ctrl(kEnd, {}, type_.results);
+  if (consumer) consumer->begin_function(*this);
+  while (!ctrls_.empty()) {
+    if (reader_.at_end()) return fail_at("unexpected end of section or function", reader_.offset());
+    KILN_TRY(step(consumer));
+  }
+  if (!reader_.at_end()) {
+    return BinaryReader::malformed_at("section size mismatch: code after the function's end",
+                                      reader_.offset());
+  }
+  if (consumer) consumer->end_function(*this);
+  return {};
+}
+
+Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
+  Instruction ins;
+  instruction_offset_ = ins.offset = reader_.offset();
+  ins.reachable = !ctrls_.back().unreachable;
+  ins.cells_before = cells_;
+  KILN_ASSIGN(uint8_t byte, reader_.read_byte());
+  uint32_t op = byte;
+  if (byte == kPrefixFC) {
+    KILN_ASSIGN(uint32_t sub, reader_.read_u32());
+    if (sub > 17) return BinaryReader::malformed_at("illegal opcode", ins.offset);
+    op = prefixed(kPrefixFC, sub);
+  } else if (byte == kPrefixFD) {
+    return BinaryReader::malformed_at(
+        "SIMD instructions are not supported yet (unknown operator 0xfd)", ins.offset);
+  }
+  ins.opcode = op;
+
+  auto emit = [&]() {
+    if (consumer) consumer->on_instruction(ins, *this);
+  };
+
+  // Table-driven operators first.
+  if (op < 0x100 || (op >> 8) == kPrefixFC) {
+    const SimpleOpType& simple = kSimpleOps.ops[simple_op_slot(op)];
+    if (simple.arity == 2) {
+      KILN_TRY(pop(simple.operand));
+      KILN_TRY(pop(simple.operand));
+      push(simple.result);
+      emit();
+      return {};
+    }
+    if (simple.arity == 1) {
+      KILN_TRY(pop(simple.operand));
+      push(simple.result);
+      emit();
+      return {};
+    }
+  }
+  if (op >= 0x28 && op <= 0x3e) {
+    const MemoryOpType& mem = kMemoryOps.ops[op];
+    KILN_TRY(read_memarg(mem.align, ins));
+    ins.type = mem.type;
+    if (mem.is_store) {
+      KILN_TRY(pop(mem.type));
+      KILN_TRY(pop(ValType::kI32));
+    } else {
+      KILN_TRY(pop(ValType::kI32));
+      push(mem.type);
+    }
+    emit();
+    return {};
+  }
+
+  switch (op) {
+    case kUnreachable:
+      emit();
+      mark_unreachable();
+      return {};
+    case kNop:
+      return {};
+    case kBlock:
+    case kLoop:
+    case kIf: {
+      std::vector<ValType> params, results;
+      KILN_TRY(read_block_type(params, results));
+      if (op == kIf) KILN_TRY(pop(ValType::kI32));
+      KILN_TRY(pop_all(params));
+      push_ctrl(op, std::move(params), std::move(results));
+      emit();
+      return {};
+    }
+    case kElse: {
+      if (ctrls_.back().opcode != kIf) return fail("else without matching if");
+      KILN_SET(closed_, pop_ctrl());
+      push_ctrl(kElse, closed_.params, closed_.results);
+      ins.closed = &closed_;
+      emit();
+      return {};
+    }
+    case kEnd: {
+      KILN_SET(closed_, pop_ctrl());
+      if (closed_.opcode == kIf && closed_.params != closed_.results) {
+        return fail("type mismatch: if without else must not change the stack's types");
+      }
+      ins.closed = &closed_;
+      if (!ctrls_.empty()) push_all(closed_.results);
+      emit();
+      return {};
+    }
+    case kBr: {
+      KILN_SET(ins.index, reader_.read_u32());
+      if (ins.index >= ctrls_.size()) return fail("unknown label");
+      KILN_TRY(pop_all(control(ins.index).label_types()));
+      emit();
+      mark_unreachable();
+      return {};
+    }
+    case kBrIf: {
+      KILN_SET(ins.index, reader_.read_u32());
+      if (ins.index >= ctrls_.size()) return fail("unknown label");
+      KILN_TRY(pop(ValType::kI32));
+      const auto& types = control(ins.index).label_types();
+      KILN_TRY(pop_all(types));
+      push_all(types);
+      emit();
+      return {};
+    }
+    case kBrTable: {
+      KILN_ASSIGN(uint32_t count, reader_.read_u32());
+      if (count > ModuleLimits::kMaxBrTableSize || count > reader_.remaining()) {
+        return BinaryReader::malformed_at("unexpected end", reader_.offset());
+      }
+      br_table_.clear();
+      for (uint32_t i = 0; i <= count; ++i) {
+        KILN_ASSIGN(uint32_t depth, reader_.read_u32());
+        if (depth >= ctrls_.size()) return fail("unknown label");
+        br_table_.push_back(depth);
+      }
+      KILN_TRY(pop(ValType::kI32));
+      const uint32_t default_depth = br_table_.back();
+      const size_t arity = control(default_depth).label_types().size();
+      for (uint32_t depth : br_table_) {
+        const auto& types = control(depth).label_types();
+        if (types.size() != arity) return fail("type mismatch: br_table targets differ in arity");
+        // Check each target against the stack without consuming it (spec 3.3.8.8).
+        std::vector<ValType> saved_vals = vals_;
+        uint32_t saved_cells = cells_;
+        KILN_TRY(pop_all(types));
+        vals_ = std::move(saved_vals);
+        cells_ = saved_cells;
+      }
+      KILN_TRY(pop_all(control(default_depth).label_types()));
+      ins.br_table = &br_table_;
+      emit();
+      mark_unreachable();
+      return {};
+    }
+    case kReturn:
+      KILN_TRY(pop_all(type_.results));
+      emit();
+      mark_unreachable();
+      return {};
+    case kCall: {
+      KILN_SET(ins.index, reader_.read_u32());
+      if (ins.index >= module_.functions.size())
+        return fail("unknown function " + std::to_string(ins.index));
+      const FuncType& callee = module_.function_type(ins.index);
+      KILN_TRY(pop_all(callee.params));
+      push_all(callee.results);
+      emit();
+      return {};
+    }
+    case kCallIndirect: {
+      KILN_SET(ins.index, reader_.read_u32());
+      KILN_SET(ins.index2, reader_.read_u32());
+      KILN_TRY(require_table(ins.index2));
+      if (ins.index >= module_.types.size())
+        return fail("unknown type " + std::to_string(ins.index));
+      if (module_.tables[ins.index2].element != ValType::kFuncRef) {
+        return fail("type mismatch: call_indirect needs a funcref table");
+      }
+      KILN_TRY(pop(ValType::kI32));
+      const FuncType& callee = module_.types[ins.index];
+      KILN_TRY(pop_all(callee.params));
+      push_all(callee.results);
+      emit();
+      return {};
+    }
+    case kDrop: {
+      KILN_SET(ins.type, pop());
+      emit();
+      return {};
+    }
+    case kSelect: {
+      KILN_TRY(pop(ValType::kI32));
+      KILN_ASSIGN(ValType t1, pop());
+      KILN_ASSIGN(ValType t2, pop());
+      if (is_reference(t1) || is_reference(t2))
+        return fail("type mismatch: select without a type needs numeric operands");
+      if (t1 != t2 && t1 != ValType::kUnknown && t2 != ValType::kUnknown)
+        return fail("type mismatch: select operands differ");
+      ins.type = t1 == ValType::kUnknown ? t2 : t1;
+      push(ins.type);
+      emit();
+      return {};
+    }
+    case kSelectTyped: {
+      KILN_ASSIGN(uint32_t count, reader_.read_u32());
+      if (count != 1) return fail("invalid result arity");
+      KILN_SET(ins.type, read_value_type(reader_));
+      KILN_TRY(pop(ValType::kI32));
+      KILN_TRY(pop(ins.type));
+      KILN_TRY(pop(ins.type));
+      push(ins.type);
+      emit();
+      return {};
+    }
+    case kLocalGet:
+    case kLocalSet:
+    case kLocalTee: {
+      KILN_SET(ins.index, reader_.read_u32());
+      if (ins.index >= local_types_.size())
+        return fail("unknown local " + std::to_string(ins.index));
+      ins.type = local_types_[ins.index];
+      if (op != kLocalGet) KILN_TRY(pop(ins.type));
+      if (op != kLocalSet) push(ins.type);
+      emit();
+      return {};
+    }
+    case kGlobalGet:
+    case kGlobalSet: {
+      KILN_SET(ins.index, reader_.read_u32());
+      if (ins.index >= module_.globals.size())
+        return fail("unknown global " + std::to_string(ins.index));
+      const GlobalType& g = module_.globals[ins.index].type;
+      ins.type = g.type;
+      if (op == kGlobalSet) {
+        if (!g.mutable_) return fail("global is immutable");
+        KILN_TRY(pop(g.type));
+      } else {
+        push(g.type);
+      }
+      emit();
+      return {};
+    }
+    case kTableGet:
+    case kTableSet: {
+      KILN_SET(ins.index, reader_.read_u32());
+      KILN_TRY(require_table(ins.index));
+      ins.type = module_.tables[ins.index].element;
+      if (op == kTableSet) KILN_TRY(pop(ins.type));
+      KILN_TRY(pop(ValType::kI32));
+      if (op == kTableGet) push(ins.type);
+      emit();
+      return {};
+    }
+    case kMemorySize:
+    case kMemoryGrow: {
+      KILN_TRY(read_zero_byte());
+      KILN_TRY(require_memory(0));
+      if (op == kMemoryGrow) KILN_TRY(pop(ValType::kI32));
+      push(ValType::kI32);
+      emit();
+      return {};
+    }
+    case kI32Const: {
+      KILN_ASSIGN(int32_t v, reader_.read_s32());
+      ins.bits = static_cast<uint32_t>(v);
+      ins.type = ValType::kI32;
+      push(ValType::kI32);
+      emit();
+      return {};
+    }
+    case kI64Const: {
+      KILN_ASSIGN(int64_t v, reader_.read_s64());
+      ins.bits = static_cast<uint64_t>(v);
+      ins.type = ValType::kI64;
+      push(ValType::kI64);
+      emit();
+      return {};
+    }
+    case kF32Const: {
+      KILN_SET(ins.bits, reader_.read_fixed_u32());
+      ins.type = ValType::kF32;
+      push(ValType::kF32);
+      emit();
+      return {};
+    }
+    case kF64Const: {
+      KILN_SET(ins.bits, reader_.read_fixed_u64());
+      ins.type = ValType::kF64;
+      push(ValType::kF64);
+      emit();
+      return {};
+    }
+    case kRefNull: {
+      KILN_SET(ins.type, read_reference_type(reader_));
+      push(ins.type);
+      emit();
+      return {};
+    }
+    case kRefIsNull: {
+      KILN_ASSIGN(ValType t, pop());
+      if (!is_reference(t) && t != ValType::kUnknown)
+        return fail("type mismatch: ref.is_null needs a reference");
+      push(ValType::kI32);
+      emit();
+      return {};
+    }
+    case kRefFunc: {
+      KILN_SET(ins.index, reader_.read_u32());
+      if (ins.index >= module_.functions.size())
+        return fail("unknown function " + std::to_string(ins.index));
+      if (!module_.declared_function_refs[ins.index]) return fail("undeclared function reference");
+      push(ValType::kFuncRef);
+      emit();
+      return {};
+    }
+    case kMemoryInit: {
+      KILN_SET(ins.index, reader_.read_u32());
+      KILN_TRY(read_zero_byte());
+      KILN_TRY(require_memory(0));
+      KILN_TRY(require_data(ins.index));
+      KILN_TRY(pop(ValType::kI32));
+      KILN_TRY(pop(ValType::kI32));
+      KILN_TRY(pop(ValType::kI32));
+      emit();
+      return {};
+    }
+    case kDataDrop: {
+      KILN_SET(ins.index, reader_.read_u32());
+      KILN_TRY(require_data(ins.index));
+      emit();
+      return {};
+    }
+    case kMemoryCopy:
+    case kMemoryFill: {
+      KILN_TRY(read_zero_byte());
+      if (op == kMemoryCopy) KILN_TRY(read_zero_byte());
+      KILN_TRY(require_memory(0));
+      KILN_TRY(pop(ValType::kI32));
+      KILN_TRY(pop(ValType::kI32));
+      KILN_TRY(pop(ValType::kI32));
+      emit();
+      return {};
+    }
+    case kTableInit: {
+      KILN_SET(ins.index, reader_.read_u32());   // elemidx
+      KILN_SET(ins.index2, reader_.read_u32());  // tableidx
+      KILN_TRY(require_table(ins.index2));
+      KILN_TRY(require_elem(ins.index));
+      if (module_.elements[ins.index].type != module_.tables[ins.index2].element) {
+        return fail("type mismatch: element segment and table types differ");
+      }
+      KILN_TRY(pop(ValType::kI32));
+      KILN_TRY(pop(ValType::kI32));
+      KILN_TRY(pop(ValType::kI32));
+      emit();
+      return {};
+    }
+    case kElemDrop: {
+      KILN_SET(ins.index, reader_.read_u32());
+      KILN_TRY(require_elem(ins.index));
+      emit();
+      return {};
+    }
+    case kTableCopy: {
+      KILN_SET(ins.index, reader_.read_u32());   // destination
+      KILN_SET(ins.index2, reader_.read_u32());  // source
+      KILN_TRY(require_table(ins.index));
+      KILN_TRY(require_table(ins.index2));
+      if (module_.tables[ins.index].element != module_.tables[ins.index2].element) {
+        return fail("type mismatch: tables of different element types");
+      }
+      KILN_TRY(pop(ValType::kI32));
+      KILN_TRY(pop(ValType::kI32));
+      KILN_TRY(pop(ValType::kI32));
+      emit();
+      return {};
+    }
+    case kTableGrow:
+    case kTableSize:
+    case kTableFill: {
+      KILN_SET(ins.index, reader_.read_u32());
+      KILN_TRY(require_table(ins.index));
+      ValType element = module_.tables[ins.index].element;
+      if (op == kTableGrow) {
+        KILN_TRY(pop(ValType::kI32));
+        KILN_TRY(pop(element));
+        push(ValType::kI32);
+      } else if (op == kTableSize) {
+        push(ValType::kI32);
+      } else {
+        KILN_TRY(pop(ValType::kI32));
+        KILN_TRY(pop(element));
+        KILN_TRY(pop(ValType::kI32));
+      }
+      emit();
+      return {};
+    }
+    default:
+      return BinaryReader::malformed_at("illegal opcode " + hex_offset(op), ins.offset);
+  }
+}
+
+}  // namespace kiln

@@ -1,0 +1,115 @@
+// The one function-body decoder (DESIGN-NOTES section 1): walks the opcodes of a body once,
+// validates them (spec 3.3 and the algorithm of appendix 7.3), and hands every validated
+// instruction to a consumer (the interpreter translator; later the JIT).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/binary_reader.h"
+#include "runtime/module.h"
+#include "runtime/result.h"
+
+namespace kiln {
+
+struct ControlFrame {
+  uint32_t opcode = 0;  // kBlock, kLoop, kIf, kElse, or kEnd for the function's own frame
+  std::vector<ValType> params;
+  std::vector<ValType> results;
+  uint32_t height = 0;        // operand-stack entries below the frame
+  uint32_t height_cells = 0;  // the same, in 64-bit cells
+  bool unreachable = false;
+  // The label's arity: a branch to a loop carries its parameters, to anything else its results.
+  const std::vector<ValType>& label_types() const { return opcode == 0x03 ? params : results; }
+};
+
+// One validated instruction, with what the consumer needs to know about the stack around it.
+struct Instruction {
+  uint32_t opcode = 0;
+  size_t offset = 0;           // absolute byte offset of the opcode in the module
+  bool reachable = true;       // false inside unreachable code (after br, return, unreachable...)
+  uint32_t cells_before = 0;   // operand-stack height in cells before the instruction
+  uint32_t index = 0;          // local/global/function/type/table/label/segment index
+  uint32_t index2 = 0;         // call_indirect's table, table.init's table, table.copy's source
+  uint64_t bits = 0;           // t.const value; float constants as bits
+  uint32_t memory_offset = 0;  // memarg offset
+  ValType type = ValType::kUnknown;  // select's, local's, global's or ref.null's value type
+  const std::vector<uint32_t>* br_table = nullptr;  // label depths; the last one is the default
+  const ControlFrame* closed = nullptr;             // for `end` and `else`: the frame just closed
+};
+
+class FunctionValidator;
+
+class FunctionBodyConsumer {
+ public:
+  virtual ~FunctionBodyConsumer() = default;
+  virtual void begin_function(const FunctionValidator& validator) = 0;
+  // Called after `ins` was validated; the validator's control stack is as after `ins`,
+  // except that for branches the target frames are still in place.
+  virtual void on_instruction(const Instruction& ins, const FunctionValidator& validator) = 0;
+  virtual void end_function(const FunctionValidator& validator) = 0;
+};
+
+class FunctionValidator {
+ public:
+  FunctionValidator(const Module& module, uint32_t function_index);
+
+  // Validates the body; `consumer` may be null (validate only).
+  Result<void> run(FunctionBodyConsumer* consumer);
+
+  const Module& module() const { return module_; }
+  uint32_t function_index() const { return function_index_; }
+  const FuncType& type() const { return type_; }
+  const std::vector<ValType>& local_types() const { return local_types_; }  // params first
+  uint32_t local_cell(uint32_t local_index) const { return local_cells_[local_index]; }
+  uint32_t total_local_cells() const { return total_local_cells_; }
+  uint32_t max_operand_cells() const { return max_cells_; }
+  uint32_t operand_cells() const { return cells_; }
+  size_t control_depth() const { return ctrls_.size(); }
+  const ControlFrame& control(uint32_t depth) const { return ctrls_[ctrls_.size() - 1 - depth]; }
+
+ private:
+  Result<void> step(FunctionBodyConsumer* consumer);
+  Error fail(const std::string& message) const;
+  Error fail_at(const std::string& message, size_t offset) const;
+
+  void push(ValType t);
+  Result<ValType> pop();
+  Result<ValType> pop(ValType expected);
+  Result<void> pop_all(const std::vector<ValType>& types);
+  void push_all(const std::vector<ValType>& types);
+  void push_ctrl(uint32_t opcode, std::vector<ValType> params, std::vector<ValType> results);
+  Result<ControlFrame> pop_ctrl();
+  void mark_unreachable();
+
+  Result<void> read_block_type(std::vector<ValType>& params, std::vector<ValType>& results);
+  Result<uint32_t> read_memarg(uint32_t natural_alignment_log2, Instruction& ins);
+  Result<void> require_memory(uint32_t index);
+  Result<void> require_table(uint32_t index);
+  Result<void> require_data(uint32_t index);
+  Result<void> require_elem(uint32_t index);
+  Result<void> read_zero_byte();
+
+  const Module& module_;
+  uint32_t function_index_;
+  const FuncType& type_;
+  const FunctionBody& body_;
+  std::vector<ValType> local_types_;
+  std::vector<uint32_t> local_cells_;
+  uint32_t total_local_cells_ = 0;
+
+  BinaryReader reader_;
+
+  std::vector<ValType> vals_;
+  uint32_t cells_ = 0;
+  uint32_t max_cells_ = 0;
+  std::vector<ControlFrame> ctrls_;
+  ControlFrame closed_;
+  std::vector<uint32_t> br_table_;
+  size_t instruction_offset_ = 0;
+};
+
+// Validates everything but function bodies (spec 3.4: module-level rules).
+Result<void> validate_module_structure(Module& module);
+
+}  // namespace kiln

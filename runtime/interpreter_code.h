@@ -1,0 +1,102 @@
+// The interpreter's internal code (DESIGN-NOTES section 2).
+//
+// A function is translated once, while it is validated, into a stream of 32-bit units. Every
+// instruction starts with its handler's address (two units, read as one pointer: direct
+// threading), followed by fixed-width operands. Operands are frame slots given as byte offsets
+// from the frame pointer: a frame is an array of 64-bit cells holding the parameters, then the
+// locals, then the operand stack, whose height at every instruction is known statically.
+// So `i32.add` reads two slots and writes one; nothing is pushed or popped at run time.
+//
+// Branch targets are signed distances in units from the start of the branching instruction.
+// A call's arguments are the top cells of the caller's operand stack; the callee's frame starts
+// right there, so arguments are never copied, and results come back in the same cells.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/opcodes.h"
+
+namespace kiln {
+
+#define KILN_CONTROL_HANDLERS(X)                                                   \
+  X(unreachable)   /* []                                                        */ \
+  X(br)            /* [delta]                                                   */ \
+  X(br_move)       /* [delta][src][dst][cells]                                  */ \
+  X(br_if_nz)      /* [cond][delta]                                             */ \
+  X(br_if_nz_move) /* [cond][delta][src][dst][cells]                            */ \
+  X(br_if_z)       /* [cond][delta]                                             */ \
+  X(br_table)      /* [index][src][cells][count] then count+1 x [delta][dst]    */ \
+  X(return_)       /* [src][cells]                                              */ \
+  X(call)          /* [CompiledFunction* (2 units)][args]                       */ \
+  X(call_import)   /* [function index][args]                                    */ \
+  X(call_indirect) /* [type id][table][index slot][args]                        */ \
+  X(copy)          /* [src][dst]                                                */ \
+  X(copy2)         /* [src][dst]  two cells (v128)                              */ \
+  X(const32)       /* [dst][value]                                              */ \
+  X(const64)       /* [dst][low][high]                                          */ \
+  X(select)        /* [cond][b][dst]  dst holds a: if cond == 0, dst = b        */ \
+  X(select2)       /* the same for two-cell values                              */ \
+  X(global_get)    /* [global][dst]                                             */ \
+  X(global_set)    /* [global][src]                                             */ \
+  X(global_get2)   /* [global][dst]                                             */ \
+  X(global_set2)   /* [global][src]                                             */ \
+  X(table_get)     /* [table][index slot][dst]                                  */ \
+  X(table_set)     /* [table][index slot][value slot]                           */ \
+  X(memory_size)   /* [dst]                                                     */ \
+  X(memory_grow)   /* [slot]  delta in, old size or -1 out                      */ \
+  X(ref_null)      /* [dst]                                                     */ \
+  X(ref_is_null)   /* [src][dst]                                                */ \
+  X(ref_func)      /* [function index][dst]                                     */ \
+  X(memory_init)   /* [data][first of 3 operand slots]                          */ \
+  X(data_drop)     /* [data]                                                    */ \
+  X(memory_copy)   /* [first of 3 operand slots]                                */ \
+  X(memory_fill)   /* [first of 3 operand slots]                                */ \
+  X(table_init)    /* [table][elem][first of 3 operand slots]                   */ \
+  X(elem_drop)     /* [elem]                                                    */ \
+  X(table_copy)    /* [dst table][src table][first of 3 operand slots]          */ \
+  X(table_grow)    /* [table][first of 2 operand slots] result in the first     */ \
+  X(table_size)    /* [table][dst]                                              */ \
+  X(table_fill)    /* [table][first of 3 operand slots]                         */
+
+// Simple operators: unary [a][dst], binary [a][b][dst], load [addr][dst][offset],
+// store [addr][value][offset].
+enum class Handler : uint16_t {
+#define KILN_HANDLER_ID(name, ...) name,
+  KILN_CONTROL_HANDLERS(KILN_HANDLER_ID) KILN_UNARY_OPS(KILN_HANDLER_ID)
+      KILN_CHECKED_UNARY_OPS(KILN_HANDLER_ID) KILN_BINARY_OPS(KILN_HANDLER_ID)
+          KILN_CHECKED_BINARY_OPS(KILN_HANDLER_ID) KILN_LOAD_OPS(KILN_HANDLER_ID)
+              KILN_STORE_OPS(KILN_HANDLER_ID)
+#undef KILN_HANDLER_ID
+                  kCount
+};
+
+// Handler addresses, indexed by Handler. They are labels inside the interpreter's dispatch
+// function, so the table is obtained from it.
+const void* const* interpreter_handler_table();
+
+struct Instance;
+struct CompiledFunction;
+
+// A frame record holds the caller's state while a callee runs.
+struct CallFrame {
+  const uint32_t* return_pc;
+  uint64_t* fp;
+  Instance* instance;
+  const CompiledFunction* function;  // null for the record of an entry from the host
+};
+
+struct CompiledFunction {
+  std::vector<uint32_t> code;
+  uint32_t function_index = 0;
+  uint32_t type_id = 0;
+  uint32_t param_cells = 0;
+  uint32_t local_cells = 0;  // parameters and declared locals
+  uint32_t result_cells = 0;
+  uint32_t frame_cells = 0;  // locals plus the operand stack's maximum height
+  // (code unit, module byte offset) for each instruction, sorted: for backtraces.
+  std::vector<std::pair<uint32_t, uint32_t>> source_map;
+  uint32_t source_offset(uint32_t code_unit) const;
+};
+
+}  // namespace kiln

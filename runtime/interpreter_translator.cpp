@@ -1,0 +1,422 @@
+#include "runtime/interpreter_translator.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace kiln {
+namespace {
+
+constexpr uint16_t kNoHandler = 0xffff;
+
+// Handler of each table-driven operator: indexed like the validator's table (opcode for
+// single-byte ops, 0x100 + sub-opcode for 0xFC ops).
+struct SimpleHandlerTable {
+  uint16_t handler[kSimpleOpSlots];
+  constexpr SimpleHandlerTable() : handler() {
+    for (uint16_t& h : handler) h = kNoHandler;
+#define KILN_SET_HANDLER(name, opc, ...) \
+  handler[simple_op_slot(opc)] = static_cast<uint16_t>(Handler::name);
+    KILN_UNARY_OPS(KILN_SET_HANDLER)
+    KILN_CHECKED_UNARY_OPS(KILN_SET_HANDLER)
+    KILN_BINARY_OPS(KILN_SET_HANDLER)
+    KILN_CHECKED_BINARY_OPS(KILN_SET_HANDLER)
+    KILN_LOAD_OPS(KILN_SET_HANDLER)
+    KILN_STORE_OPS(KILN_SET_HANDLER)
+#undef KILN_SET_HANDLER
+  }
+};
+constexpr SimpleHandlerTable kSimpleHandlers;
+
+enum class SimpleShape : uint8_t { kNone, kUnary, kBinary, kLoad, kStore };
+struct SimpleShapeTable {
+  SimpleShape shape[kSimpleOpSlots];
+  constexpr SimpleShapeTable() : shape() {
+#define KILN_SHAPE_UNARY(name, opc, ...) shape[simple_op_slot(opc)] = SimpleShape::kUnary;
+#define KILN_SHAPE_BINARY(name, opc, ...) shape[simple_op_slot(opc)] = SimpleShape::kBinary;
+#define KILN_SHAPE_LOAD(name, opc, ...) shape[opc] = SimpleShape::kLoad;
+#define KILN_SHAPE_STORE(name, opc, ...) shape[opc] = SimpleShape::kStore;
+    KILN_UNARY_OPS(KILN_SHAPE_UNARY)
+    KILN_CHECKED_UNARY_OPS(KILN_SHAPE_UNARY)
+    KILN_BINARY_OPS(KILN_SHAPE_BINARY)
+    KILN_CHECKED_BINARY_OPS(KILN_SHAPE_BINARY)
+    KILN_LOAD_OPS(KILN_SHAPE_LOAD)
+    KILN_STORE_OPS(KILN_SHAPE_STORE)
+#undef KILN_SHAPE_UNARY
+#undef KILN_SHAPE_BINARY
+#undef KILN_SHAPE_LOAD
+#undef KILN_SHAPE_STORE
+  }
+};
+constexpr SimpleShapeTable kSimpleShapes;
+
+uint32_t cells_of(const std::vector<ValType>& types) {
+  uint32_t n = 0;
+  for (ValType t : types) n += cell_count(t);
+  return n;
+}
+
+}  // namespace
+
+uint32_t CompiledFunction::source_offset(uint32_t code_unit) const {
+  auto it =
+      std::upper_bound(source_map.begin(), source_map.end(), std::make_pair(code_unit, UINT32_MAX));
+  if (it == source_map.begin()) return 0;
+  return std::prev(it)->second;
+}
+
+InterpreterTranslator::InterpreterTranslator(const Module& module, CompiledFunction& out)
+    : module_(module), out_(out), code_(out.code), handlers_(interpreter_handler_table()) {}
+
+void InterpreterTranslator::pointer(const void* p) {
+  uint32_t units[2];
+  std::memcpy(units, &p, sizeof p);
+  unit(units[0]);
+  unit(units[1]);
+}
+
+void InterpreterTranslator::begin(Handler h, const Instruction& ins) {
+  out_.source_map.emplace_back(pc(), static_cast<uint32_t>(ins.offset));
+  pointer(handlers_[static_cast<size_t>(h)]);
+}
+
+void InterpreterTranslator::patch(uint32_t instruction_start, uint32_t delta_unit,
+                                  uint32_t target) {
+  code_[delta_unit] = static_cast<uint32_t>(static_cast<int32_t>(target - instruction_start));
+}
+
+void InterpreterTranslator::branch_target(uint32_t instruction_start, uint32_t depth) {
+  Label& label = labels_[labels_.size() - 1 - depth];
+  if (label.is_loop) {
+    unit(static_cast<uint32_t>(static_cast<int32_t>(label.loop_start - instruction_start)));
+  } else {
+    label.fixups.emplace_back(instruction_start, pc());
+    unit(0);
+  }
+}
+
+void InterpreterTranslator::begin_function(const FunctionValidator& v) {
+  local_cells_ = v.total_local_cells();
+  out_.function_index = v.function_index();
+  out_.param_cells = v.type().param_cells();
+  out_.result_cells = v.type().result_cells();
+  out_.local_cells = local_cells_;
+  labels_.push_back(Label{});
+}
+
+void InterpreterTranslator::end_function(const FunctionValidator& v) {
+  out_.frame_cells = std::max(local_cells_ + v.max_operand_cells(), out_.result_cells);
+  code_.shrink_to_fit();
+  out_.source_map.shrink_to_fit();
+}
+
+// A branch from a stack whose top is at `values_top` cells to label `depth` (br / br_if).
+void InterpreterTranslator::emit_branch(const Instruction& ins, const FunctionValidator& v,
+                                        uint32_t depth, uint32_t values_top) {
+  const ControlFrame& frame = v.control(depth);
+  const uint32_t cells = cells_of(frame.label_types());
+  const uint32_t src = values_top - cells;
+  const uint32_t dst = frame.height_cells;
+  const bool conditional = ins.opcode == kBrIf;
+  const uint32_t start = pc();
+  const bool move = cells != 0 && src != dst;
+  if (!conditional) {
+    if (depth == v.control_depth() - 1) {  // branch to the function's label: return
+      begin(Handler::return_, ins);
+      unit(slot(src));
+      unit(cells);
+      return;
+    }
+    begin(move ? Handler::br_move : Handler::br, ins);
+  } else {
+    begin(move ? Handler::br_if_nz_move : Handler::br_if_nz, ins);
+    unit(slot(ins.cells_before - 1));
+  }
+  branch_target(start, depth);
+  if (move) {
+    unit(slot(src));
+    unit(slot(dst));
+    unit(cells);
+  }
+}
+
+void InterpreterTranslator::emit_control(const Instruction& ins) {
+  switch (ins.opcode) {
+    case kBlock:
+    case kLoop:
+    case kIf: {
+      Label label;
+      label.dead = labels_.back().dead || !ins.reachable;
+      label.is_loop = ins.opcode == kLoop;
+      label.loop_start = pc();
+      if (ins.opcode == kIf && !label.dead) {
+        uint32_t start = pc();
+        begin(Handler::br_if_z, ins);
+        unit(slot(ins.cells_before - 1));
+        label.fixups.emplace_back(start, pc());  // resolved at `else`, or at `end`
+        label.else_fixup = static_cast<uint32_t>(label.fixups.size() - 1);
+        unit(0);
+      }
+      labels_.push_back(std::move(label));
+      return;
+    }
+    case kElse: {
+      Label& label = labels_.back();
+      if (label.dead) return;
+      auto else_branch = label.fixups[label.else_fixup];
+      label.fixups.erase(label.fixups.begin() + label.else_fixup);
+      label.else_fixup = UINT32_MAX;
+      if (ins.reachable) {  // the then-branch falls through: jump over the else-branch
+        uint32_t start = pc();
+        begin(Handler::br, ins);
+        label.fixups.emplace_back(start, pc());
+        unit(0);
+      }
+      patch(else_branch.first, else_branch.second, pc());
+      return;
+    }
+    case kEnd: {
+      Label label = std::move(labels_.back());
+      labels_.pop_back();
+      for (auto [start, delta_unit] : label.fixups) patch(start, delta_unit, pc());
+      if (labels_.empty()) {  // the function's own end: results are at operand cells 0..n
+        begin(Handler::return_, ins);
+        unit(slot(0));
+        unit(out_.result_cells);
+      }
+      return;
+    }
+  }
+}
+
+void InterpreterTranslator::on_instruction(const Instruction& ins, const FunctionValidator& v) {
+  const uint32_t op = ins.opcode;
+  if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd) {
+    emit_control(ins);
+    return;
+  }
+  if (!ins.reachable || labels_.back().dead) return;
+  const uint32_t cb = ins.cells_before;
+
+  if (op < 0x100 || (op >> 8) == kPrefixFC) {
+    const size_t s = simple_op_slot(op);
+    const uint16_t h = kSimpleHandlers.handler[s];
+    if (h != kNoHandler) {
+      begin(static_cast<Handler>(h), ins);
+      switch (kSimpleShapes.shape[s]) {
+        case SimpleShape::kUnary:
+          unit(slot(cb - 1));
+          unit(slot(cb - 1));
+          break;
+        case SimpleShape::kBinary:
+          unit(slot(cb - 2));
+          unit(slot(cb - 1));
+          unit(slot(cb - 2));
+          break;
+        case SimpleShape::kLoad:
+          unit(slot(cb - 1));
+          unit(slot(cb - 1));
+          unit(ins.memory_offset);
+          break;
+        case SimpleShape::kStore:
+          unit(slot(cb - 2));
+          unit(slot(cb - 1));
+          unit(ins.memory_offset);
+          break;
+        case SimpleShape::kNone:
+          break;
+      }
+      return;
+    }
+  }
+
+  switch (op) {
+    case kUnreachable:
+      begin(Handler::unreachable, ins);
+      return;
+    case kNop:
+    case kDrop:
+      return;
+    case kBr:
+      emit_branch(ins, v, ins.index, cb);
+      return;
+    case kBrIf:
+      emit_branch(ins, v, ins.index, cb - 1);
+      return;
+    case kBrTable: {
+      const auto& depths = *ins.br_table;
+      const uint32_t cells = cells_of(v.control(depths.back()).label_types());
+      const uint32_t values_top = cb - 1;
+      const uint32_t start = pc();
+      begin(Handler::br_table, ins);
+      unit(slot(cb - 1));
+      unit(slot(values_top - cells));
+      unit(cells);
+      unit(static_cast<uint32_t>(depths.size() - 1));
+      for (uint32_t depth : depths) {
+        branch_target(start, depth);
+        unit(slot(v.control(depth).height_cells));
+      }
+      return;
+    }
+    case kReturn:
+      begin(Handler::return_, ins);
+      unit(slot(cb - out_.result_cells));
+      unit(out_.result_cells);
+      return;
+    case kCall: {
+      const uint32_t args = slot(cb - module_.function_type(ins.index).param_cells());
+      if (ins.index < module_.imported_functions) {
+        begin(Handler::call_import, ins);
+        unit(ins.index);
+      } else {
+        begin(Handler::call, ins);
+        pointer(module_.compiled[ins.index - module_.imported_functions].get());
+      }
+      unit(args);
+      return;
+    }
+    case kCallIndirect:
+      begin(Handler::call_indirect, ins);
+      unit(module_.type_ids[ins.index]);
+      unit(ins.index2);
+      unit(slot(cb - 1));
+      unit(slot(cb - 1 - module_.types[ins.index].param_cells()));
+      return;
+    case kSelect:
+    case kSelectTyped: {
+      const uint32_t c = cell_count(ins.type);
+      begin(c == 2 ? Handler::select2 : Handler::select, ins);
+      unit(slot(cb - 1));
+      unit(slot(cb - 1 - c));
+      unit(slot(cb - 1 - 2 * c));
+      return;
+    }
+    case kLocalGet:
+    case kLocalSet:
+    case kLocalTee: {
+      const uint32_t c = cell_count(ins.type);
+      begin(c == 2 ? Handler::copy2 : Handler::copy, ins);
+      if (op == kLocalGet) {
+        unit(local_slot(v, ins.index));
+        unit(slot(cb));
+      } else {
+        unit(slot(cb - c));
+        unit(local_slot(v, ins.index));
+      }
+      return;
+    }
+    case kGlobalGet:
+    case kGlobalSet: {
+      const bool two = cell_count(ins.type) == 2;
+      if (op == kGlobalGet) {
+        begin(two ? Handler::global_get2 : Handler::global_get, ins);
+        unit(ins.index);
+        unit(slot(cb));
+      } else {
+        begin(two ? Handler::global_set2 : Handler::global_set, ins);
+        unit(ins.index);
+        unit(slot(cb - cell_count(ins.type)));
+      }
+      return;
+    }
+    case kTableGet:
+      begin(Handler::table_get, ins);
+      unit(ins.index);
+      unit(slot(cb - 1));
+      unit(slot(cb - 1));
+      return;
+    case kTableSet:
+      begin(Handler::table_set, ins);
+      unit(ins.index);
+      unit(slot(cb - 2));
+      unit(slot(cb - 1));
+      return;
+    case kMemorySize:
+      begin(Handler::memory_size, ins);
+      unit(slot(cb));
+      return;
+    case kMemoryGrow:
+      begin(Handler::memory_grow, ins);
+      unit(slot(cb - 1));
+      return;
+    case kI32Const:
+    case kF32Const:
+      begin(Handler::const32, ins);
+      unit(slot(cb));
+      unit(static_cast<uint32_t>(ins.bits));
+      return;
+    case kI64Const:
+    case kF64Const:
+      begin(Handler::const64, ins);
+      unit(slot(cb));
+      unit(static_cast<uint32_t>(ins.bits));
+      unit(static_cast<uint32_t>(ins.bits >> 32));
+      return;
+    case kRefNull:
+      begin(Handler::ref_null, ins);
+      unit(slot(cb));
+      return;
+    case kRefIsNull:
+      begin(Handler::ref_is_null, ins);
+      unit(slot(cb - 1));
+      unit(slot(cb - 1));
+      return;
+    case kRefFunc:
+      begin(Handler::ref_func, ins);
+      unit(ins.index);
+      unit(slot(cb));
+      return;
+    case kMemoryInit:
+      begin(Handler::memory_init, ins);
+      unit(ins.index);
+      unit(slot(cb - 3));
+      return;
+    case kDataDrop:
+      begin(Handler::data_drop, ins);
+      unit(ins.index);
+      return;
+    case kMemoryCopy:
+      begin(Handler::memory_copy, ins);
+      unit(slot(cb - 3));
+      return;
+    case kMemoryFill:
+      begin(Handler::memory_fill, ins);
+      unit(slot(cb - 3));
+      return;
+    case kTableInit:
+      begin(Handler::table_init, ins);
+      unit(ins.index2);
+      unit(ins.index);
+      unit(slot(cb - 3));
+      return;
+    case kElemDrop:
+      begin(Handler::elem_drop, ins);
+      unit(ins.index);
+      return;
+    case kTableCopy:
+      begin(Handler::table_copy, ins);
+      unit(ins.index);
+      unit(ins.index2);
+      unit(slot(cb - 3));
+      return;
+    case kTableGrow:
+      begin(Handler::table_grow, ins);
+      unit(ins.index);
+      unit(slot(cb - 2));
+      return;
+    case kTableSize:
+      begin(Handler::table_size, ins);
+      unit(ins.index);
+      unit(slot(cb));
+      return;
+    case kTableFill:
+      begin(Handler::table_fill, ins);
+      unit(ins.index);
+      unit(slot(cb - 3));
+      return;
+    default:
+      return;
+  }
+}
+
+}  // namespace kiln

@@ -1,0 +1,50 @@
+// Translates validated function bodies into interpreter code (a FunctionBodyConsumer).
+#pragma once
+
+#include "runtime/function_validator.h"
+#include "runtime/interpreter_code.h"
+
+namespace kiln {
+
+class InterpreterTranslator final : public FunctionBodyConsumer {
+ public:
+  // `compiled` holds the CompiledFunction of every defined function (for direct calls).
+  InterpreterTranslator(const Module& module, CompiledFunction& out);
+
+  void begin_function(const FunctionValidator& v) override;
+  void on_instruction(const Instruction& ins, const FunctionValidator& v) override;
+  void end_function(const FunctionValidator& v) override;
+
+ private:
+  struct Label {
+    uint32_t loop_start = 0;
+    bool is_loop = false;
+    bool dead = false;  // opened in unreachable code: nothing inside is emitted
+    uint32_t else_fixup = UINT32_MAX;
+    std::vector<std::pair<uint32_t, uint32_t>> fixups;  // (instruction start, delta unit)
+  };
+
+  uint32_t pc() const { return static_cast<uint32_t>(code_.size()); }
+  uint32_t slot(uint32_t operand_cell) const { return (local_cells_ + operand_cell) * 8; }
+  uint32_t local_slot(const FunctionValidator& v, uint32_t local) const {
+    return v.local_cell(local) * 8;
+  }
+  void begin(Handler h, const Instruction& ins);
+  void unit(uint32_t u) { code_.push_back(u); }
+  void pointer(const void* p);
+  // Emits the target distance of a branch to label `depth` (patched later for forward ones).
+  void branch_target(uint32_t instruction_start, uint32_t depth);
+  void patch(uint32_t instruction_start, uint32_t delta_unit, uint32_t target);
+  void emit_branch(const Instruction& ins, const FunctionValidator& v, uint32_t depth,
+                   uint32_t values_top);
+  void emit_control(const Instruction& ins);
+
+  const Module& module_;
+  CompiledFunction& out_;
+  std::vector<uint32_t>& code_;
+  const void* const* handlers_;
+  uint32_t local_cells_ = 0;
+  std::vector<Label> labels_;
+};
+
+}  // namespace kiln

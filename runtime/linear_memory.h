@@ -1,0 +1,43 @@
+// A linear memory (spec 4.2.8) with a fixed base address: 4 GiB plus a 4 GiB guard region of
+// address space are reserved up front, and memory.grow commits pages with mprotect, so the
+// memory never moves (DESIGN-NOTES section 3).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "runtime/result.h"
+#include "runtime/types.h"
+
+namespace kiln {
+
+constexpr uint64_t kWasmPageSize = 65536;
+
+class LinearMemory {
+ public:
+  // `page_limit` caps growth below the type's maximum (a store limit); nullopt: none.
+  static Result<std::unique_ptr<LinearMemory>> create(const MemoryType& type,
+                                                      std::optional<uint64_t> page_limit = {});
+  ~LinearMemory();
+  LinearMemory(const LinearMemory&) = delete;
+  LinearMemory& operator=(const LinearMemory&) = delete;
+
+  uint8_t* base() const { return base_; }
+  uint64_t size_bytes() const { return pages_ * kWasmPageSize; }
+  uint64_t pages() const { return pages_; }
+  const MemoryType& type() const { return type_; }  // limits.min follows the current size
+  // Spec 4.4.7.10 memory.grow: the old size in pages, or -1 when it cannot grow.
+  int64_t grow(uint64_t delta_pages);
+
+ private:
+  LinearMemory() = default;
+  uint8_t* base_ = nullptr;
+  size_t reserved_ = 0;
+  uint64_t pages_ = 0;
+  uint64_t max_pages_ = 0;
+  MemoryType type_;
+};
+
+}  // namespace kiln

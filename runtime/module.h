@@ -1,0 +1,150 @@
+// A decoded and validated module (spec 2.5). Immutable once compiled, shareable across stores
+// and threads (DESIGN-NOTES section 6).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/result.h"
+#include "runtime/types.h"
+
+namespace kiln {
+
+class Engine;
+struct CompiledFunction;
+
+// A constant expression (spec 3.3.10), kept decoded. Wasm 2.0 allows one producing
+// instruction; the vector leaves room for extended-const.
+struct ConstInstr {
+  uint32_t opcode = 0;
+  uint64_t bits = 0;             // value of t.const (float bits for f32/f64)
+  uint32_t index = 0;            // global.get / ref.func index
+  ValType type = ValType::kI32;  // ref.null's type
+};
+struct ConstExpr {
+  std::vector<ConstInstr> instrs;
+};
+
+struct Import {
+  std::string module;
+  std::string name;
+  ExternKind kind = ExternKind::kFunction;
+  uint32_t type_index = 0;  // function imports
+  TableType table;
+  MemoryType memory;
+  GlobalType global;
+};
+
+struct Export {
+  std::string name;
+  ExternKind kind = ExternKind::kFunction;
+  uint32_t index = 0;
+};
+
+struct Global {
+  GlobalType type;
+  ConstExpr init;
+};
+
+enum class SegmentMode : uint8_t { kActive, kPassive, kDeclarative };
+
+struct ElementSegment {
+  SegmentMode mode = SegmentMode::kPassive;
+  ValType type = ValType::kFuncRef;
+  uint32_t table_index = 0;
+  ConstExpr offset;
+  std::vector<ConstExpr> items;  // ref.func / ref.null / global.get
+};
+
+struct DataSegment {
+  SegmentMode mode = SegmentMode::kPassive;
+  uint32_t memory_index = 0;
+  ConstExpr offset;
+  std::span<const uint8_t> bytes;  // points into Module::bytes
+};
+
+struct LocalDecl {
+  uint32_t count = 0;
+  ValType type = ValType::kI32;
+};
+
+struct FunctionBody {
+  std::vector<ValType> locals;    // declared locals, not parameters
+  size_t code_offset = 0;         // absolute offset of the first instruction
+  std::span<const uint8_t> code;  // instructions up to and including the final `end`
+};
+
+// The custom "name" section (appendix 7.4): kept for backtraces and diagnostics.
+struct NameSection {
+  std::string module_name;
+  std::unordered_map<uint32_t, std::string> functions;
+  std::unordered_map<uint32_t, std::unordered_map<uint32_t, std::string>> locals;
+};
+
+struct CustomSection {
+  std::string name;
+  std::span<const uint8_t> bytes;
+};
+
+class Module {
+ public:
+  // Decodes, validates and translates `bytes` (copied). Errors name the section, item and
+  // byte offset.
+  static Result<std::shared_ptr<const Module>> compile(Engine& engine,
+                                                       std::span<const uint8_t> bytes);
+  // Decode and validate only.
+  static Result<void> validate(Engine& engine, std::span<const uint8_t> bytes);
+  ~Module();
+
+  std::vector<uint8_t> bytes;
+  std::vector<FuncType> types;
+  std::vector<uint32_t> type_ids;  // engine-interned id of each type
+  std::vector<Import> imports;
+  std::vector<uint32_t> functions;   // type index of every function, imports first
+  std::vector<TableType> tables;     // imports first
+  std::vector<MemoryType> memories;  // imports first
+  std::vector<Global> globals;       // imports first (their init is empty)
+  uint32_t imported_functions = 0, imported_tables = 0, imported_memories = 0, imported_globals = 0;
+  std::vector<Export> exports;
+  std::optional<uint32_t> start;
+  std::vector<ElementSegment> elements;
+  std::vector<DataSegment> data;
+  std::optional<uint32_t> data_count;
+  std::vector<FunctionBody> bodies;  // defined functions only
+  std::vector<CustomSection> custom_sections;
+  NameSection names;
+  // Functions that ref.func may name in code (spec 3.4.10: C.refs).
+  std::vector<bool> declared_function_refs;
+  // Translated interpreter code of each defined function.
+  std::vector<std::unique_ptr<CompiledFunction>> compiled;
+
+  const FuncType& function_type(uint32_t function_index) const {
+    return types[functions[function_index]];
+  }
+  const Export* find_export(std::string_view name) const;
+  // "name" from the name section, or "" when absent.
+  std::string function_name(uint32_t function_index) const;
+};
+
+// Implementation limits, in the spirit of the JS embedding limits (kiln's own; documented).
+struct ModuleLimits {
+  static constexpr uint32_t kMaxTypes = 1000000;
+  static constexpr uint32_t kMaxFunctions = 1000000;
+  static constexpr uint32_t kMaxImports = 100000;
+  static constexpr uint32_t kMaxExports = 100000;
+  static constexpr uint32_t kMaxGlobals = 1000000;
+  static constexpr uint32_t kMaxSegments = 100000;
+  static constexpr uint32_t kMaxTableSize = 10000000;
+  static constexpr uint32_t kMaxLocals = 50000;
+  static constexpr uint32_t kMaxParams = 1000;
+  static constexpr uint32_t kMaxResults = 1000;
+  static constexpr uint32_t kMaxBrTableSize = 1000000;
+  static constexpr uint64_t kMaxMemoryPages = 65536;  // spec: 4 GiB for 32-bit memories
+};
+
+}  // namespace kiln

@@ -1,0 +1,103 @@
+// Errors are values inside the runtime: Result<T> holds either a T or an Error.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace kiln {
+
+// What stage rejected the input. The CLI maps these to distinct exit codes.
+enum class ErrorKind : uint8_t {
+  kMalformed,   // the binary does not decode (spec 5: binary format)
+  kInvalid,     // it decodes but does not validate (spec 3: validation)
+  kUnlinkable,  // imports do not match (spec 4.5.4: instantiation, step 3-4)
+  kLimit,       // an implementation or embedder limit was hit
+  kIo,          // a file could not be read
+  kUsage,       // the caller passed something wrong
+};
+
+struct Error {
+  ErrorKind kind = ErrorKind::kInvalid;
+  std::string message;
+};
+
+inline const char* error_kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kMalformed:
+      return "malformed module";
+    case ErrorKind::kInvalid:
+      return "invalid module";
+    case ErrorKind::kUnlinkable:
+      return "unlinkable module";
+    case ErrorKind::kLimit:
+      return "limit exceeded";
+    case ErrorKind::kIo:
+      return "i/o error";
+    case ErrorKind::kUsage:
+      return "usage error";
+  }
+  return "error";
+}
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : state_(std::move(value)) {}
+  Result(Error error) : state_(std::move(error)) {}
+
+  bool ok() const { return state_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() { return std::get<0>(state_); }
+  const T& value() const { return std::get<0>(state_); }
+  T& operator*() { return value(); }
+  T* operator->() { return &value(); }
+  const Error& error() const { return std::get<1>(state_); }
+  Error take_error() { return std::move(std::get<1>(state_)); }
+
+ private:
+  std::variant<T, Error> state_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)), ok_(false) {}
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  const Error& error() const { return error_; }
+  Error take_error() { return std::move(error_); }
+
+ private:
+  Error error_;
+  bool ok_ = true;
+};
+
+// Propagates an error from an expression returning Result<...>.
+#define KILN_TRY(expr)                                           \
+  do {                                                           \
+    auto kiln_try_result_ = (expr);                              \
+    if (!kiln_try_result_) return kiln_try_result_.take_error(); \
+  } while (0)
+
+// Assigns the value of a Result<T> expression to an existing lvalue, or returns its error.
+#define KILN_SET(lvalue, expr)                                   \
+  do {                                                           \
+    auto kiln_set_result_ = (expr);                              \
+    if (!kiln_set_result_) return kiln_set_result_.take_error(); \
+    lvalue = std::move(kiln_set_result_.value());                \
+  } while (0)
+
+// Declares `decl` with the value of a Result<T> expression, or returns its error.
+#define KILN_CONCAT_INNER(a, b) a##b
+#define KILN_CONCAT(a, b) KILN_CONCAT_INNER(a, b)
+#define KILN_ASSIGN(decl, expr) KILN_ASSIGN_IMPL(KILN_CONCAT(kiln_res_, __LINE__), decl, expr)
+#define KILN_ASSIGN_IMPL(tmp, decl, expr) \
+  auto tmp = (expr);                      \
+  if (!tmp) return tmp.take_error();      \
+  decl = std::move(tmp.value())
+
+}  // namespace kiln

@@ -1,0 +1,273 @@
+#include "runtime/store.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/interpreter_code.h"
+#include "runtime/opcodes.h"
+
+namespace kiln {
+
+namespace {
+Error unlinkable(const std::string& message) {
+  return Error{ErrorKind::kUnlinkable, message};
+}
+}  // namespace
+
+int64_t TableInstance::grow(uint32_t delta, uint64_t init) {
+  const uint64_t old = elements.size();
+  const uint64_t max = std::min<uint64_t>(type.limits.max.value_or(ModuleLimits::kMaxTableSize),
+                                          ModuleLimits::kMaxTableSize);
+  if (delta > max - std::min(old, max)) return -1;
+  elements.resize(old + delta, init);
+  type.limits.min = elements.size();
+  return static_cast<int64_t>(old);
+}
+
+std::optional<Extern> Instance::find_export(std::string_view name) const {
+  const Export* e = module->find_export(name);
+  if (!e) return std::nullopt;
+  switch (e->kind) {
+    case ExternKind::kFunction:
+      return Extern{e->kind, functions[e->index]};
+    case ExternKind::kTable:
+      return Extern{e->kind, tables[e->index]};
+    case ExternKind::kMemory:
+      return Extern{e->kind, memories[e->index]};
+    case ExternKind::kGlobal:
+      return Extern{e->kind, globals[e->index]};
+  }
+  return std::nullopt;
+}
+
+Store::Store(Engine& engine) : engine_(engine) {
+  const EngineConfig& config = engine.config();
+  // Not value-initialised: untouched pages of the stacks cost nothing.
+  stack_.cells.reset(new uint64_t[config.value_stack_cells]);
+  stack_.cells_end = stack_.cells.get() + config.value_stack_cells;
+  stack_.top = stack_.cells.get();
+  stack_.frames.reset(new CallFrame[config.max_call_depth]);
+  stack_.frame_capacity = config.max_call_depth;
+}
+
+Store::~Store() = default;
+
+FunctionInstance* Store::create_host_function(const FuncType& type, HostCallback callback,
+                                              std::string name) {
+  auto f = std::make_unique<FunctionInstance>();
+  f->type_id = engine_.types().intern(type);
+  f->type = &engine_.types().get(f->type_id);
+  f->host = std::move(callback);
+  f->host_name = std::move(name);
+  functions_.push_back(std::move(f));
+  return functions_.back().get();
+}
+
+Result<TableInstance*> Store::create_table(const TableType& type, uint64_t init) {
+  if (type.limits.min > ModuleLimits::kMaxTableSize) {
+    return Error{ErrorKind::kLimit, "table of " + std::to_string(type.limits.min) +
+                                        " elements exceeds the limit of " +
+                                        std::to_string(ModuleLimits::kMaxTableSize)};
+  }
+  auto t = std::make_unique<TableInstance>();
+  t->type = type;
+  t->elements.assign(type.limits.min, init);
+  tables_.push_back(std::move(t));
+  return tables_.back().get();
+}
+
+Result<MemoryInstance*> Store::create_memory(const MemoryType& type) {
+  KILN_ASSIGN(auto memory, LinearMemory::create(type));
+  auto m = std::make_unique<MemoryInstance>();
+  m->memory = std::move(memory);
+  memories_.push_back(std::move(m));
+  return memories_.back().get();
+}
+
+GlobalInstance* Store::create_global(const GlobalType& type, uint64_t low, uint64_t high) {
+  auto g = std::make_unique<GlobalInstance>();
+  g->type = type;
+  g->cells[0] = low;
+  g->cells[1] = high;
+  globals_.push_back(std::move(g));
+  return globals_.back().get();
+}
+
+Result<void> check_import(const Module& module, uint32_t import_index, const Extern& actual) {
+  const Import& imp = module.imports[import_index];
+  const std::string where =
+      " (import " + std::to_string(import_index) + " \"" + imp.module + "\" \"" + imp.name + "\")";
+  if (actual.kind != imp.kind || !actual.object) {
+    return unlinkable(std::string("incompatible import type: expected a ") +
+                      extern_kind_name(imp.kind) + ", got a " + extern_kind_name(actual.kind) +
+                      where);
+  }
+  switch (imp.kind) {
+    case ExternKind::kFunction: {
+      const FuncType& expected = module.types[imp.type_index];
+      if (actual.function()->type_id != module.type_ids[imp.type_index]) {
+        return unlinkable("incompatible import type: expected " + expected.to_string() + ", got " +
+                          actual.function()->type->to_string() + where);
+      }
+      return {};
+    }
+    case ExternKind::kTable: {
+      const TableInstance& t = *actual.table();
+      if (t.type.element != imp.table.element || !limits_match(t.type.limits, imp.table.limits)) {
+        return unlinkable("incompatible import type: table type or limits differ" + where);
+      }
+      return {};
+    }
+    case ExternKind::kMemory: {
+      const LinearMemory& m = *actual.memory()->memory;
+      if (!limits_match(m.type().limits, imp.memory.limits)) {
+        return unlinkable("incompatible import type: memory limits differ" + where);
+      }
+      return {};
+    }
+    case ExternKind::kGlobal: {
+      const GlobalType& g = actual.global()->type;
+      if (g.type != imp.global.type || g.mutable_ != imp.global.mutable_) {
+        return unlinkable("incompatible import type: global type or mutability differ" + where);
+      }
+      return {};
+    }
+  }
+  return {};
+}
+
+namespace {
+
+// Spec 4.5.3 / 3.3.10: evaluates a validated constant expression to one value (two cells).
+std::pair<uint64_t, uint64_t> evaluate_const(const Instance& instance, const ConstExpr& expr) {
+  std::pair<uint64_t, uint64_t> value{0, 0};
+  for (const ConstInstr& ins : expr.instrs) {
+    switch (ins.opcode) {
+      case kI32Const:
+      case kI64Const:
+      case kF32Const:
+      case kF64Const:
+        value = {ins.bits, 0};
+        break;
+      case kRefNull:
+        value = {0, 0};
+        break;
+      case kRefFunc:
+        value = {reinterpret_cast<uint64_t>(instance.functions[ins.index]), 0};
+        break;
+      case kGlobalGet: {
+        const GlobalInstance& g = *instance.globals[ins.index];
+        value = {g.cells[0], g.cells[1]};
+        break;
+      }
+    }
+  }
+  return value;
+}
+
+}  // namespace
+
+Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
+                                     const std::vector<Extern>& imports, TrapPtr* trap_out) {
+  const Module& m = *module_ptr;
+  if (imports.size() != m.imports.size()) {
+    return unlinkable("expected " + std::to_string(m.imports.size()) + " imports, got " +
+                      std::to_string(imports.size()));
+  }
+  for (uint32_t i = 0; i < imports.size(); ++i) KILN_TRY(check_import(m, i, imports[i]));
+
+  auto instance = std::make_unique<Instance>();
+  Instance& inst = *instance;
+  inst.module = module_ptr;
+  inst.store = this;
+  for (const Extern& e : imports) {
+    switch (e.kind) {
+      case ExternKind::kFunction:
+        inst.functions.push_back(e.function());
+        break;
+      case ExternKind::kTable:
+        inst.tables.push_back(e.table());
+        break;
+      case ExternKind::kMemory:
+        inst.memories.push_back(e.memory());
+        break;
+      case ExternKind::kGlobal:
+        inst.globals.push_back(e.global());
+        break;
+    }
+  }
+  for (uint32_t i = m.imported_functions; i < m.functions.size(); ++i) {
+    auto f = std::make_unique<FunctionInstance>();
+    f->type_id = m.type_ids[m.functions[i]];
+    f->type = &engine_.types().get(f->type_id);
+    f->instance = &inst;
+    f->code = m.compiled[i - m.imported_functions].get();
+    inst.functions.push_back(f.get());
+    functions_.push_back(std::move(f));
+  }
+  for (uint32_t i = m.imported_tables; i < m.tables.size(); ++i) {
+    KILN_ASSIGN(TableInstance * t, create_table(m.tables[i]));
+    inst.tables.push_back(t);
+  }
+  for (uint32_t i = m.imported_memories; i < m.memories.size(); ++i) {
+    KILN_ASSIGN(MemoryInstance * mem, create_memory(m.memories[i]));
+    inst.memories.push_back(mem);
+  }
+  for (uint32_t i = m.imported_globals; i < m.globals.size(); ++i) {
+    auto [low, high] = evaluate_const(inst, m.globals[i].init);
+    inst.globals.push_back(create_global(m.globals[i].type, low, high));
+  }
+  inst.elements.reserve(m.elements.size());
+  for (const ElementSegment& seg : m.elements) {
+    std::vector<uint64_t> refs;
+    refs.reserve(seg.items.size());
+    for (const ConstExpr& item : seg.items) refs.push_back(evaluate_const(inst, item).first);
+    inst.elements.push_back(std::move(refs));
+  }
+  for (const DataSegment& seg : m.data) inst.data.push_back(seg.bytes);
+
+  instances_.push_back(std::move(instance));
+
+  auto fail_with_trap = [&](TrapPtr trap) -> Error {
+    Error error{ErrorKind::kLimit, trap->message};
+    error.kind = ErrorKind::kUnlinkable;
+    error.message = "instantiation trapped: " + trap->to_string();
+    if (trap_out) *trap_out = std::move(trap);
+    return error;
+  };
+
+  // Spec 4.5.4 steps 12-15: active element segments, then active data segments, in order,
+  // each as table.init/memory.init followed by a drop. Declarative segments are dropped too.
+  for (uint32_t i = 0; i < m.elements.size(); ++i) {
+    const ElementSegment& seg = m.elements[i];
+    if (seg.mode == SegmentMode::kActive) {
+      uint64_t offset = static_cast<uint32_t>(evaluate_const(inst, seg.offset).first);
+      TableInstance& table = *inst.tables[seg.table_index];
+      const auto& refs = inst.elements[i];
+      if (offset + refs.size() > table.elements.size()) {
+        return fail_with_trap(Trap::make(TrapCode::kTableOutOfBounds));
+      }
+      std::copy(refs.begin(), refs.end(), table.elements.begin() + offset);
+    }
+    if (seg.mode != SegmentMode::kPassive) inst.elements[i].clear();
+  }
+  for (uint32_t i = 0; i < m.data.size(); ++i) {
+    const DataSegment& seg = m.data[i];
+    if (seg.mode != SegmentMode::kActive) continue;
+    uint64_t offset = static_cast<uint32_t>(evaluate_const(inst, seg.offset).first);
+    LinearMemory& memory = *inst.memories[seg.memory_index]->memory;
+    if (offset + seg.bytes.size() > memory.size_bytes()) {
+      return fail_with_trap(Trap::make(TrapCode::kMemoryOutOfBounds));
+    }
+    if (!seg.bytes.empty()) std::memcpy(memory.base() + offset, seg.bytes.data(), seg.bytes.size());
+    inst.data[i] = {};
+  }
+  if (m.start) {
+    if (TrapPtr trap = invoke(inst.functions[*m.start], nullptr)) {
+      return fail_with_trap(std::move(trap));
+    }
+  }
+  return &inst;
+}
+
+}  // namespace kiln

@@ -1,0 +1,148 @@
+// Engine, store and runtime objects (spec 4.2): function, table, memory and global instances,
+// module instances, instantiation (spec 4.5.4) and invocation (spec 4.5.5).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/linear_memory.h"
+#include "runtime/module.h"
+#include "runtime/result.h"
+#include "runtime/trap.h"
+#include "runtime/types.h"
+
+namespace kiln {
+
+struct CompiledFunction;
+class Store;
+struct Instance;
+
+struct EngineConfig {
+  uint32_t max_call_depth = 100000;       // wasm frames on one store's stack
+  uint32_t value_stack_cells = 1u << 20;  // 8 MiB of 64-bit cells per store
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineConfig config = {}) : config_(config) {}
+  TypeRegistry& types() { return types_; }
+  const EngineConfig& config() const { return config_; }
+
+ private:
+  EngineConfig config_;
+  TypeRegistry types_;
+};
+
+// What a host function sees of its caller.
+struct HostCall {
+  Store& store;
+  Instance* caller;  // the calling instance, or null when called from the host
+};
+
+// Host functions use the uniform cell ABI (DESIGN-NOTES section 6): `cells` holds the
+// arguments and receives the results; it has room for max(params, results) cells.
+using HostCallback = std::function<TrapPtr(HostCall& call, uint64_t* cells)>;
+
+struct FunctionInstance {
+  uint32_t type_id = 0;
+  const FuncType* type = nullptr;  // engine-interned
+  Instance* instance = nullptr;    // defining instance (null for host functions)
+  const CompiledFunction* code = nullptr;
+  HostCallback host;
+  std::string host_name;  // for diagnostics
+};
+
+struct TableInstance {
+  TableType type;                  // limits.min follows the current size
+  std::vector<uint64_t> elements;  // references: FunctionInstance* or externref bits; 0 = null
+  // Spec 4.4.6.4 table.grow: the old size, or -1.
+  int64_t grow(uint32_t delta, uint64_t init);
+};
+
+struct GlobalInstance {
+  GlobalType type;
+  uint64_t cells[2] = {0, 0};
+};
+
+struct MemoryInstance {
+  std::unique_ptr<LinearMemory> memory;
+};
+
+struct Extern {
+  ExternKind kind = ExternKind::kFunction;
+  void* object = nullptr;  // FunctionInstance*, TableInstance*, MemoryInstance*, GlobalInstance*
+  FunctionInstance* function() const { return static_cast<FunctionInstance*>(object); }
+  TableInstance* table() const { return static_cast<TableInstance*>(object); }
+  MemoryInstance* memory() const { return static_cast<MemoryInstance*>(object); }
+  GlobalInstance* global() const { return static_cast<GlobalInstance*>(object); }
+};
+
+struct Instance {
+  std::shared_ptr<const Module> module;
+  Store* store = nullptr;
+  std::vector<FunctionInstance*> functions;
+  std::vector<TableInstance*> tables;
+  std::vector<MemoryInstance*> memories;
+  std::vector<GlobalInstance*> globals;
+  std::vector<std::vector<uint64_t>> elements;  // evaluated references; emptied by elem.drop
+  std::vector<std::span<const uint8_t>> data;   // emptied by data.drop
+  std::optional<Extern> find_export(std::string_view name) const;
+};
+
+struct CallFrame;
+
+// One store's wasm stack: value cells and call frames (DESIGN-NOTES section 2: calls do not
+// recurse on the native stack).
+struct ExecutionStack {
+  std::unique_ptr<uint64_t[]> cells;
+  uint64_t* cells_end = nullptr;
+  uint64_t* top = nullptr;  // first free cell; host functions called from wasm see it moved up
+  std::unique_ptr<CallFrame[]> frames;
+  uint32_t frame_capacity = 0;
+  uint32_t frame_count = 0;
+};
+
+class Store {
+ public:
+  explicit Store(Engine& engine);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  Engine& engine() { return engine_; }
+
+  FunctionInstance* create_host_function(const FuncType& type, HostCallback callback,
+                                         std::string name = {});
+  Result<TableInstance*> create_table(const TableType& type, uint64_t init = 0);
+  Result<MemoryInstance*> create_memory(const MemoryType& type);
+  GlobalInstance* create_global(const GlobalType& type, uint64_t low, uint64_t high = 0);
+
+  // Spec 4.5.4. `imports` are in the module's import order. A trap while initialising segments
+  // or in the start function is an Error whose message is the trap's; `trap` receives it.
+  Result<Instance*> instantiate(std::shared_ptr<const Module> module,
+                                const std::vector<Extern>& imports, TrapPtr* trap = nullptr);
+
+  // Spec 4.5.5: calls `function` with its arguments in `cells`, which receives the results and
+  // must hold max(params, results) cells. Returns null on success.
+  TrapPtr invoke(FunctionInstance* function, uint64_t* cells);
+
+  ExecutionStack& stack() { return stack_; }
+
+ private:
+  Engine& engine_;
+  std::vector<std::unique_ptr<FunctionInstance>> functions_;
+  std::vector<std::unique_ptr<TableInstance>> tables_;
+  std::vector<std::unique_ptr<MemoryInstance>> memories_;
+  std::vector<std::unique_ptr<GlobalInstance>> globals_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  ExecutionStack stack_;
+};
+
+// Spec 4.5.4 step 3-4: does `actual` match the import's declared type?
+Result<void> check_import(const Module& module, uint32_t import_index, const Extern& actual);
+
+}  // namespace kiln

@@ -1,0 +1,108 @@
+#include "runtime/types.h"
+
+namespace kiln {
+
+const char* valtype_name(ValType t) {
+  switch (t) {
+    case ValType::kI32:
+      return "i32";
+    case ValType::kI64:
+      return "i64";
+    case ValType::kF32:
+      return "f32";
+    case ValType::kF64:
+      return "f64";
+    case ValType::kV128:
+      return "v128";
+    case ValType::kFuncRef:
+      return "funcref";
+    case ValType::kExternRef:
+      return "externref";
+    case ValType::kUnknown:
+      return "unknown";
+  }
+  return "?";
+}
+
+std::optional<ValType> valtype_from_byte(uint8_t byte) {
+  switch (byte) {
+    case 0x7f:
+    case 0x7e:
+    case 0x7d:
+    case 0x7c:
+    case 0x7b:
+    case 0x70:
+    case 0x6f:
+      return static_cast<ValType>(byte);
+    default:
+      return std::nullopt;
+  }
+}
+
+uint32_t FuncType::param_cells() const {
+  uint32_t n = 0;
+  for (ValType t : params) n += cell_count(t);
+  return n;
+}
+
+uint32_t FuncType::result_cells() const {
+  uint32_t n = 0;
+  for (ValType t : results) n += cell_count(t);
+  return n;
+}
+
+std::string FuncType::to_string() const {
+  std::string s = "(func";
+  if (!params.empty()) {
+    s += " (param";
+    for (ValType t : params) s += std::string(" ") + valtype_name(t);
+    s += ")";
+  }
+  if (!results.empty()) {
+    s += " (result";
+    for (ValType t : results) s += std::string(" ") + valtype_name(t);
+    s += ")";
+  }
+  return s + ")";
+}
+
+const char* extern_kind_name(ExternKind kind) {
+  switch (kind) {
+    case ExternKind::kFunction:
+      return "function";
+    case ExternKind::kTable:
+      return "table";
+    case ExternKind::kMemory:
+      return "memory";
+    case ExternKind::kGlobal:
+      return "global";
+  }
+  return "?";
+}
+
+bool limits_match(const Limits& actual, const Limits& expected) {
+  if (actual.min < expected.min) return false;
+  if (!expected.max) return true;
+  return actual.max && *actual.max <= *expected.max;
+}
+
+size_t TypeRegistry::Hash::operator()(const FuncType& t) const {
+  size_t h = t.params.size() * 31 + t.results.size();
+  for (ValType v : t.params) h = h * 131 + static_cast<uint8_t>(v);
+  for (ValType v : t.results) h = h * 137 + static_cast<uint8_t>(v);
+  return h;
+}
+
+uint32_t TypeRegistry::intern(const FuncType& type) {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = ids_.try_emplace(type, static_cast<uint32_t>(by_id_.size()));
+  if (inserted) by_id_.push_back(&it->first);  // node-based map: the key's address is stable
+  return it->second;
+}
+
+const FuncType& TypeRegistry::get(uint32_t id) const {
+  std::lock_guard lock(mutex_);
+  return *by_id_.at(id);
+}
+
+}  // namespace kiln

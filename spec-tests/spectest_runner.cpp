@@ -1,0 +1,412 @@
+#include "spec-tests/spectest_runner.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "runtime/module.h"
+#include "runtime/store.h"
+#include "spec-tests/json.h"
+
+namespace kiln::spectest {
+namespace {
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string directory_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+// The testsuite's host references `(ref.extern N)` become the cell N + 1 (0 is null).
+uint64_t externref_cell(uint64_t n) {
+  return n + 1;
+}
+
+struct Value {
+  ValType type = ValType::kI32;
+  uint64_t cells[2] = {0, 0};
+  enum class Pattern { kExact, kCanonicalNan, kArithmeticNan, kAnyRef } pattern = Pattern::kExact;
+};
+
+std::optional<ValType> type_from_name(const std::string& name) {
+  if (name == "i32") return ValType::kI32;
+  if (name == "i64") return ValType::kI64;
+  if (name == "f32") return ValType::kF32;
+  if (name == "f64") return ValType::kF64;
+  if (name == "v128") return ValType::kV128;
+  if (name == "funcref") return ValType::kFuncRef;
+  if (name == "externref") return ValType::kExternRef;
+  return std::nullopt;
+}
+
+std::optional<Value> parse_value(const Json& json) {
+  auto type = type_from_name(json.str("type"));
+  if (!type) return std::nullopt;
+  Value v;
+  v.type = *type;
+  const Json* value = json.get("value");
+  if (*type == ValType::kV128) return std::nullopt;  // SIMD values arrive with the SIMD issue
+  if (!value) {
+    if (is_reference(*type)) {
+      v.pattern = Value::Pattern::kAnyRef;
+      return v;
+    }
+    return std::nullopt;
+  }
+  const std::string& text = value->string;
+  if (text == "nan:canonical") {
+    v.pattern = Value::Pattern::kCanonicalNan;
+    return v;
+  }
+  if (text == "nan:arithmetic") {
+    v.pattern = Value::Pattern::kArithmeticNan;
+    return v;
+  }
+  if (is_reference(*type)) {
+    if (text == "null") return v;
+    uint64_t n = std::strtoull(text.c_str(), nullptr, 10);
+    // A funcref given by number cannot name a host function here; only null is used.
+    v.cells[0] = *type == ValType::kExternRef ? externref_cell(n) : n;
+    return v;
+  }
+  v.cells[0] = std::strtoull(text.c_str(), nullptr, 10);
+  return v;
+}
+
+std::string format_value(ValType type, const uint64_t* cells) {
+  char buf[96];
+  switch (type) {
+    case ValType::kI32:
+      std::snprintf(buf, sizeof buf, "i32:%u", static_cast<uint32_t>(cells[0]));
+      break;
+    case ValType::kI64:
+      std::snprintf(buf, sizeof buf, "i64:%llu", static_cast<unsigned long long>(cells[0]));
+      break;
+    case ValType::kF32: {
+      float f;
+      uint32_t bits = static_cast<uint32_t>(cells[0]);
+      std::memcpy(&f, &bits, 4);
+      std::snprintf(buf, sizeof buf, "f32:%g (0x%08x)", f, bits);
+      break;
+    }
+    case ValType::kF64: {
+      double d;
+      std::memcpy(&d, cells, 8);
+      std::snprintf(buf, sizeof buf, "f64:%g (0x%016llx)", d,
+                    static_cast<unsigned long long>(cells[0]));
+      break;
+    }
+    default:
+      std::snprintf(buf, sizeof buf, "%s:0x%llx", valtype_name(type),
+                    static_cast<unsigned long long>(cells[0]));
+  }
+  return buf;
+}
+
+bool matches(const Value& expected, const uint64_t* cells) {
+  const uint64_t bits = cells[0];
+  switch (expected.pattern) {
+    case Value::Pattern::kAnyRef:
+      return bits != 0;
+    case Value::Pattern::kCanonicalNan:
+      if (expected.type == ValType::kF32) return (bits & 0x7fffffffu) == 0x7fc00000u;
+      return (bits & 0x7fffffffffffffffull) == 0x7ff8000000000000ull;
+    case Value::Pattern::kArithmeticNan:
+      if (expected.type == ValType::kF32) return (bits & 0x7fc00000u) == 0x7fc00000u;
+      return (bits & 0x7ff8000000000000ull) == 0x7ff8000000000000ull;
+    case Value::Pattern::kExact:
+      if (expected.type == ValType::kI32 || expected.type == ValType::kF32) {
+        return static_cast<uint32_t>(bits) == static_cast<uint32_t>(expected.cells[0]);
+      }
+      return bits == expected.cells[0];
+  }
+  return false;
+}
+
+class Runner {
+ public:
+  explicit Runner(const std::string& path) : dir_(directory_of(path)), store_(engine_) {
+    report_.path = path;
+    register_spectest();
+  }
+
+  FileReport run() {
+    auto text = read_file(report_.path);
+    if (!text) return fail_file("cannot read file");
+    auto json = parse_json(*text);
+    if (!json) return fail_file(json.error().message);
+    const Json* commands = json->get("commands");
+    if (!commands) return fail_file("no commands");
+    for (const Json& command : commands->array) run_command(command);
+    return std::move(report_);
+  }
+
+ private:
+  using Exports = std::map<std::string, Extern, std::less<>>;
+
+  FileReport fail_file(const std::string& why) {
+    report_.failed++;
+    report_.failures.push_back(why);
+    return std::move(report_);
+  }
+
+  void pass() { report_.passed++; }
+  void fail(int line, const std::string& why) {
+    report_.failed++;
+    report_.failures.push_back("line " + std::to_string(line) + ": " + why);
+  }
+
+  void register_spectest() {
+    Exports e;
+    auto print = [this](const FuncType& type, const char* name) {
+      return Extern{ExternKind::kFunction,
+                    store_.create_host_function(
+                        type, [](HostCall&, uint64_t*) { return TrapPtr(); }, name)};
+    };
+    using V = ValType;
+    e["print"] = print(FuncType{}, "print");
+    e["print_i32"] = print(FuncType{{V::kI32}, {}}, "print_i32");
+    e["print_i64"] = print(FuncType{{V::kI64}, {}}, "print_i64");
+    e["print_f32"] = print(FuncType{{V::kF32}, {}}, "print_f32");
+    e["print_f64"] = print(FuncType{{V::kF64}, {}}, "print_f64");
+    e["print_i32_f32"] = print(FuncType{{V::kI32, V::kF32}, {}}, "print_i32_f32");
+    e["print_f64_f64"] = print(FuncType{{V::kF64, V::kF64}, {}}, "print_f64_f64");
+    float f32 = 666.6f;
+    double f64 = 666.6;
+    uint32_t f32_bits;
+    uint64_t f64_bits;
+    std::memcpy(&f32_bits, &f32, 4);
+    std::memcpy(&f64_bits, &f64, 8);
+    e["global_i32"] = Extern{ExternKind::kGlobal, store_.create_global({V::kI32, false}, 666)};
+    e["global_i64"] = Extern{ExternKind::kGlobal, store_.create_global({V::kI64, false}, 666)};
+    e["global_f32"] = Extern{ExternKind::kGlobal, store_.create_global({V::kF32, false}, f32_bits)};
+    e["global_f64"] = Extern{ExternKind::kGlobal, store_.create_global({V::kF64, false}, f64_bits)};
+    e["table"] =
+        Extern{ExternKind::kTable, store_.create_table(TableType{V::kFuncRef, {10, 20}}).value()};
+    e["memory"] = Extern{ExternKind::kMemory, store_.create_memory(MemoryType{{1, 2}}).value()};
+    registered_["spectest"] = std::move(e);
+  }
+
+  Result<std::shared_ptr<const Module>> compile(const std::string& filename) {
+    auto bytes = read_file(dir_ + "/" + filename);
+    if (!bytes) return Error{ErrorKind::kIo, "cannot read " + filename};
+    return Module::compile(
+        engine_, std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+  }
+
+  Result<std::vector<Extern>> resolve_imports(const Module& module) {
+    std::vector<Extern> externs;
+    for (const Import& imp : module.imports) {
+      auto mod = registered_.find(imp.module);
+      if (mod == registered_.end()) {
+        return Error{ErrorKind::kUnlinkable, "unknown import: module \"" + imp.module + "\""};
+      }
+      auto item = mod->second.find(imp.name);
+      if (item == mod->second.end()) {
+        return Error{ErrorKind::kUnlinkable,
+                     "unknown import \"" + imp.module + "\" \"" + imp.name + "\""};
+      }
+      externs.push_back(item->second);
+    }
+    return externs;
+  }
+
+  // Compiles and instantiates; `trap` receives a trap raised during instantiation.
+  Result<Instance*> load(const std::string& filename, TrapPtr* trap) {
+    KILN_ASSIGN(auto module, compile(filename));
+    KILN_ASSIGN(auto imports, resolve_imports(*module));
+    return store_.instantiate(module, imports, trap);
+  }
+
+  Instance* instance_named(const Json& command) {
+    std::string name = command.str("module");
+    if (name.empty()) return current_;
+    auto it = named_.find(name);
+    return it == named_.end() ? nullptr : it->second;
+  }
+
+  struct ActionResult {
+    std::string error;  // the action could not be performed
+    TrapPtr trap;
+    std::vector<uint64_t> cells;
+    std::vector<ValType> types;
+  };
+
+  ActionResult perform(const Json& action) {
+    ActionResult r;
+    Instance* inst = instance_named(action);
+    if (!inst) {
+      r.error = "no module instance";
+      return r;
+    }
+    std::string field = action.str("field");
+    auto ext = inst->find_export(field);
+    if (!ext) {
+      r.error = "no export \"" + field + "\"";
+      return r;
+    }
+    if (action.str("type") == "get") {
+      if (ext->kind != ExternKind::kGlobal) {
+        r.error = "export is not a global";
+        return r;
+      }
+      GlobalInstance* g = ext->global();
+      r.types = {g->type.type};
+      r.cells = {g->cells[0], g->cells[1]};
+      return r;
+    }
+    if (ext->kind != ExternKind::kFunction) {
+      r.error = "export is not a function";
+      return r;
+    }
+    FunctionInstance* f = ext->function();
+    const FuncType& type = *f->type;
+    std::vector<uint64_t> cells;
+    if (const Json* args = action.get("args")) {
+      for (const Json& arg : args->array) {
+        auto v = parse_value(arg);
+        if (!v) {
+          r.error = "unsupported argument " + arg.str("type");
+          return r;
+        }
+        for (uint32_t i = 0; i < cell_count(v->type); ++i) cells.push_back(v->cells[i]);
+      }
+    }
+    if (cells.size() != type.param_cells()) {
+      r.error = "argument count mismatch";
+      return r;
+    }
+    cells.resize(std::max(type.param_cells(), type.result_cells()) + 1);
+    r.trap = store_.invoke(f, cells.data());
+    cells.resize(type.result_cells());
+    r.cells = std::move(cells);
+    r.types = type.results;
+    return r;
+  }
+
+  void run_command(const Json& c) {
+    const std::string type = c.str("type");
+    const int line = c.get("line") ? static_cast<int>(c.get("line")->number) : 0;
+    if (type == "module") {
+      TrapPtr trap;
+      auto inst = load(c.str("filename"), &trap);
+      if (!inst) return fail(line, "module did not load: " + inst.error().message);
+      current_ = *inst;
+      if (!c.str("name").empty()) named_[c.str("name")] = current_;
+      return pass();
+    }
+    if (type == "register") {
+      Instance* inst = current_;
+      if (std::string name = c.str("name"); !name.empty()) {
+        auto it = named_.find(name);
+        inst = it == named_.end() ? nullptr : it->second;
+      }
+      if (!inst) return fail(line, "register: no module instance");
+      Exports e;
+      for (const Export& ex : inst->module->exports) e[ex.name] = *inst->find_export(ex.name);
+      registered_[c.str("as")] = std::move(e);
+      return;
+    }
+    if (type == "action") {
+      ActionResult r = perform(*c.get("action"));
+      if (!r.error.empty()) return fail(line, r.error);
+      if (r.trap) return fail(line, "unexpected trap: " + r.trap->message);
+      return pass();
+    }
+    if (type == "assert_return") {
+      ActionResult r = perform(*c.get("action"));
+      if (!r.error.empty()) return fail(line, r.error);
+      if (r.trap) return fail(line, "unexpected trap: " + r.trap->message);
+      const Json* expected = c.get("expected");
+      if (!expected || expected->array.size() != r.types.size())
+        return fail(line, "result count mismatch");
+      size_t cell = 0;
+      for (size_t i = 0; i < r.types.size(); ++i) {
+        auto v = parse_value(expected->array[i]);
+        if (!v) return fail(line, "unsupported expected value " + expected->array[i].str("type"));
+        if (!matches(*v, &r.cells[cell])) {
+          return fail(line, c.get("action")->str("field") + ": result " + std::to_string(i) +
+                                " is " + format_value(r.types[i], &r.cells[cell]) + ", expected " +
+                                expected->array[i].get("value")->string);
+        }
+        cell += cell_count(r.types[i]);
+      }
+      return pass();
+    }
+    if (type == "assert_trap" || type == "assert_exhaustion") {
+      const std::string text = c.str("text");
+      if (const Json* action = c.get("action")) {
+        ActionResult r = perform(*action);
+        if (!r.error.empty()) return fail(line, r.error);
+        if (!r.trap) return fail(line, "expected trap \"" + text + "\", got none");
+        if (r.trap->message.rfind(text, 0) != 0) {
+          return fail(line, "expected trap \"" + text + "\", got \"" + r.trap->message + "\"");
+        }
+        return pass();
+      }
+      return expect_uninstantiable(c, line);
+    }
+    if (type == "assert_uninstantiable") return expect_uninstantiable(c, line);
+    if (type == "assert_invalid" || type == "assert_malformed") {
+      if (c.str("module_type") == "text") {
+        report_.skipped++;  // the text format comes with its own issue
+        return;
+      }
+      auto module = compile(c.str("filename"));
+      if (module) return fail(line, "module was accepted; expected \"" + c.str("text") + "\"");
+      return pass();
+    }
+    if (type == "assert_unlinkable") {
+      auto module = compile(c.str("filename"));
+      if (!module) return fail(line, "module did not compile: " + module.error().message);
+      auto imports = resolve_imports(**module);
+      if (!imports) return pass();
+      TrapPtr trap;
+      auto inst = store_.instantiate(*module, *imports, &trap);
+      if (inst) return fail(line, "module linked; expected \"" + c.str("text") + "\"");
+      if (trap)
+        return fail(line, "instantiation trapped instead of failing to link: " + trap->message);
+      return pass();
+    }
+    fail(line, "unknown command " + type);
+  }
+
+  void expect_uninstantiable(const Json& c, int line) {
+    const std::string text = c.str("text");
+    TrapPtr trap;
+    auto inst = load(c.str("filename"), &trap);
+    if (inst) return fail(line, "module instantiated; expected trap \"" + text + "\"");
+    if (!trap) return fail(line, "module failed without a trap: " + inst.error().message);
+    if (trap->message.rfind(text, 0) != 0) {
+      return fail(line, "expected trap \"" + text + "\", got \"" + trap->message + "\"");
+    }
+    pass();
+  }
+
+  std::string dir_;
+  Engine engine_;
+  Store store_;
+  FileReport report_;
+  Instance* current_ = nullptr;
+  std::map<std::string, Instance*, std::less<>> named_;
+  std::map<std::string, Exports, std::less<>> registered_;
+};
+
+}  // namespace
+
+FileReport run_spec_file(const std::string& json_path) {
+  return Runner(json_path).run();
+}
+
+}  // namespace kiln::spectest

@@ -1,0 +1,158 @@
+// The `kiln` command's exit codes and output, run as a separate process.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "cli/commands.h"
+#include "tests/test_support.h"
+
+namespace kiln {
+namespace {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/kiln-cli-test-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+
+  RunResult run(const std::string& args) {
+    std::string command =
+        std::string(KILN_CLI_PATH) + " " + args + " >'" + dir_ + "/out' 2>'" + dir_ + "/err'";
+    int status = std::system(command.c_str());
+    RunResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(dir_ + "/out");
+    r.err = slurp(dir_ + "/err");
+    return r;
+  }
+
+  std::string write_file(const std::string& name, const std::vector<uint8_t>& bytes) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return path;
+  }
+
+  std::string example(const std::string& name) {
+    return std::string(KILN_EXAMPLES_DIR) + "/" + name + ".wasm";
+  }
+  std::string dir_;
+};
+
+TEST_F(CliTest, InvokePrintsResults) {
+  RunResult r = run("run --invoke fib " + example("fib") + " 20");
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_EQ(r.out, "6765\n");
+}
+
+TEST_F(CliTest, InvokeParsesArgumentsByParameterType) {
+  std::string traps = std::string(KILN_TEST_WASM_DIR) + "/traps.wasm";
+  RunResult r = run("run --invoke div_s " + traps + " -- -7 0x2");
+  // `--` is not special after the module: it is the first program argument, so the count is off.
+  EXPECT_EQ(r.exit_code, cli::kExitUsage);
+  r = run("run --invoke div_s " + traps + " -7 0x2");
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_EQ(r.out, "-3\n");
+  r = run("run --invoke trunc " + traps + " -1.5");
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_EQ(r.out, "-1\n");
+  r = run("run --invoke div_s " + traps + " seven 1");
+  EXPECT_EQ(r.exit_code, cli::kExitUsage);
+  EXPECT_NE(r.err.find("cannot read 'seven' as i32"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, TrapExitsWith134AndPrintsABacktrace) {
+  RunResult r = run("run --invoke divide " + example("fib") + " 0");
+  EXPECT_EQ(r.exit_code, cli::kExitTrap);
+  EXPECT_NE(r.err.find("wasm trap: integer divide by zero"), std::string::npos) << r.err;
+  size_t quotient = r.err.find("quotient");
+  size_t divide = r.err.find("divide (function");
+  EXPECT_NE(quotient, std::string::npos) << r.err;
+  EXPECT_NE(divide, std::string::npos) << r.err;
+  EXPECT_LT(quotient, divide) << "innermost frame first";
+}
+
+TEST_F(CliTest, ValidateAcceptsValidModules) {
+  RunResult r = run("validate " + example("fib"));
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliTest, MalformedModuleExitsWith4) {
+  std::string path = write_file("bad.wasm", {0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00});
+  for (const char* command : {"validate ", "run "}) {
+    RunResult r = run(command + path);
+    EXPECT_EQ(r.exit_code, cli::kExitMalformed);
+    EXPECT_NE(r.err.find("malformed module: unknown binary version"), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(CliTest, InvalidModuleExitsWith5) {
+  // (func (result i32) i64.const 0)
+  std::string path =
+      write_file("invalid.wasm",
+                 test::module_bytes({0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01,
+                                     0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x42, 0x00, 0x0b}));
+  RunResult r = run("validate " + path);
+  EXPECT_EQ(r.exit_code, cli::kExitInvalid);
+  EXPECT_NE(r.err.find("invalid module: type mismatch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("function 0"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, UnlinkableModuleExitsWith6) {
+  RunResult r = run("run " + std::string(KILN_TEST_WASM_DIR) + "/host.wasm");
+  EXPECT_EQ(r.exit_code, cli::kExitUnlinkable);
+  EXPECT_NE(r.err.find("unknown import \"env\" \"add\""), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, MissingFileExitsWith3) {
+  RunResult r = run("run " + dir_ + "/does-not-exist.wasm");
+  EXPECT_EQ(r.exit_code, cli::kExitIo);
+  EXPECT_NE(r.err.find("cannot read"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, UsageErrorsExitWith2) {
+  EXPECT_EQ(run("").exit_code, cli::kExitUsage);
+  EXPECT_EQ(run("frobnicate").exit_code, cli::kExitUsage);
+  EXPECT_EQ(run("run --no-such-option " + example("fib")).exit_code, cli::kExitUsage);
+  EXPECT_EQ(run("run --invoke nope " + example("fib")).exit_code, cli::kExitUsage);
+  EXPECT_EQ(run("run --invoke fib " + example("fib")).exit_code,
+            cli::kExitUsage);  // missing argument
+  EXPECT_EQ(run("validate").exit_code, cli::kExitUsage);
+}
+
+TEST_F(CliTest, HelpListsEveryOption) {
+  RunResult r = run("--help");
+  EXPECT_EQ(r.exit_code, cli::kExitOk);
+  for (const char* text : {"run", "validate", "--version", "134"}) {
+    EXPECT_NE(r.out.find(text), std::string::npos) << text;
+  }
+  r = run("run --help");
+  EXPECT_EQ(r.exit_code, cli::kExitOk);
+  EXPECT_NE(r.out.find("--invoke NAME"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace kiln

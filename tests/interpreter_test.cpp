@@ -1,0 +1,221 @@
+// The interpreter through the store: traps and their backtraces, host calls in both
+// directions, multiple results, memory growth, and stores staying usable after traps.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "runtime/module.h"
+#include "runtime/store.h"
+#include "tests/test_support.h"
+
+namespace kiln {
+namespace {
+
+class InterpreterTest : public ::testing::Test {
+ protected:
+  Instance* instantiate(const std::string& name, const std::vector<Extern>& imports = {}) {
+    auto module = Module::compile(engine_, test::test_module(name));
+    EXPECT_TRUE(module.ok()) << module.error().message;
+    if (!module.ok()) return nullptr;
+    auto instance = store_.instantiate(*module, imports);
+    EXPECT_TRUE(instance.ok()) << instance.error().message;
+    return instance.ok() ? *instance : nullptr;
+  }
+
+  // Calls `name` with `args`; returns the trap, and the result cells in `results`.
+  TrapPtr call(Instance* instance, const std::string& name, std::vector<uint64_t> args,
+               std::vector<uint64_t>* results = nullptr) {
+    auto ext = instance->find_export(name);
+    EXPECT_TRUE(ext.has_value()) << name;
+    FunctionInstance* f = ext->function();
+    args.resize(std::max<size_t>(args.size(), f->type->result_cells()));
+    TrapPtr trap = store_.invoke(f, args.data());
+    if (results)
+      *results = std::vector<uint64_t>(args.begin(), args.begin() + f->type->result_cells());
+    return trap;
+  }
+
+  uint64_t call_ok(Instance* instance, const std::string& name, std::vector<uint64_t> args) {
+    std::vector<uint64_t> results;
+    TrapPtr trap = call(instance, name, std::move(args), &results);
+    EXPECT_EQ(trap, nullptr) << (trap ? trap->to_string() : "");
+    return results.empty() ? 0 : results[0];
+  }
+
+  void expect_trap(Instance* instance, const std::string& name, std::vector<uint64_t> args,
+                   TrapCode code, const std::string& message) {
+    TrapPtr trap = call(instance, name, std::move(args));
+    ASSERT_NE(trap, nullptr) << name << " did not trap";
+    EXPECT_EQ(trap->code, code);
+    EXPECT_EQ(trap->message, message);
+  }
+
+  Engine engine_;
+  Store store_{engine_};
+};
+
+uint64_t f32_bits(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return bits;
+}
+
+TEST_F(InterpreterTest, EveryTrapKindHasTheSpecMessage) {
+  Instance* inst = instantiate("traps");
+  ASSERT_NE(inst, nullptr);
+  expect_trap(inst, "unreachable", {}, TrapCode::kUnreachable, "unreachable");
+  expect_trap(inst, "div_s", {1, 0}, TrapCode::kIntegerDivideByZero, "integer divide by zero");
+  expect_trap(inst, "div_s", {0x80000000u, 0xffffffffu}, TrapCode::kIntegerOverflow,
+              "integer overflow");
+  expect_trap(inst, "trunc", {f32_bits(NAN)}, TrapCode::kInvalidConversion,
+              "invalid conversion to integer");
+  expect_trap(inst, "trunc", {f32_bits(3e9f)}, TrapCode::kIntegerOverflow, "integer overflow");
+  // 65536 - 4 - 3: the load's 4 bytes straddle the end of the one page.
+  expect_trap(inst, "load", {65529}, TrapCode::kMemoryOutOfBounds, "out of bounds memory access");
+  expect_trap(inst, "load", {0xffffffffu}, TrapCode::kMemoryOutOfBounds,
+              "out of bounds memory access");
+  expect_trap(inst, "call_indirect", {1}, TrapCode::kIndirectCallTypeMismatch,
+              "indirect call type mismatch");
+  expect_trap(inst, "call_indirect", {2}, TrapCode::kUninitializedElement,
+              "uninitialized element 2");
+  expect_trap(inst, "call_indirect", {3}, TrapCode::kUndefinedElement, "undefined element 3");
+  expect_trap(inst, "recurse", {0}, TrapCode::kCallStackExhausted, "call stack exhausted");
+}
+
+TEST_F(InterpreterTest, OperationsNextToTrapsComputeExactResults) {
+  Instance* inst = instantiate("traps");
+  ASSERT_NE(inst, nullptr);
+  EXPECT_EQ(static_cast<uint32_t>(call_ok(inst, "rem_s", {0x80000000u, 0xffffffffu})), 0u);
+  EXPECT_EQ(static_cast<uint32_t>(call_ok(inst, "div_s", {static_cast<uint32_t>(-7), 2})),
+            static_cast<uint32_t>(-3));
+  EXPECT_EQ(static_cast<uint32_t>(call_ok(inst, "trunc", {f32_bits(-2147483648.0f)})), 0x80000000u);
+  EXPECT_EQ(static_cast<uint32_t>(call_ok(inst, "load", {65528})), 0u);
+  EXPECT_EQ(static_cast<uint32_t>(call_ok(inst, "call_indirect", {0})), 1u);
+  EXPECT_EQ(call_ok(inst, "fac", {20}), 2432902008176640000ull);
+}
+
+TEST_F(InterpreterTest, TrapsCarryABacktraceWithFunctionNames) {
+  Instance* inst = instantiate("traps");
+  ASSERT_NE(inst, nullptr);
+  TrapPtr trap = call(inst, "nested", {});
+  ASSERT_NE(trap, nullptr);
+  ASSERT_EQ(trap->backtrace.size(), 3u) << trap->to_string();
+  EXPECT_EQ(trap->backtrace[0].function_name, "inner");
+  EXPECT_EQ(trap->backtrace[1].function_name, "middle");
+  EXPECT_EQ(trap->backtrace[2].function_name, "outer");
+  EXPECT_EQ(trap->backtrace[0].module_name, "traps");
+  // Each frame points at a byte inside the module's code section, innermost first.
+  for (const TraceFrame& frame : trap->backtrace) EXPECT_GT(frame.module_offset, 0u);
+  EXPECT_NE(trap->to_string().find("traps!middle"), std::string::npos) << trap->to_string();
+}
+
+TEST_F(InterpreterTest, StoreStaysUsableAfterTraps) {
+  Instance* inst = instantiate("traps");
+  ASSERT_NE(inst, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    expect_trap(inst, "recurse", {0}, TrapCode::kCallStackExhausted, "call stack exhausted");
+    EXPECT_EQ(call_ok(inst, "fac", {5}), 120u);
+  }
+  EXPECT_EQ(store_.stack().frame_count, 0u);
+}
+
+class HostTest : public InterpreterTest {
+ protected:
+  std::vector<Extern> host_imports() {
+    using V = ValType;
+    auto* add = store_.create_host_function(
+        FuncType{{V::kI32, V::kI32}, {V::kI32}},
+        [](HostCall&, uint64_t* cells) {
+          cells[0] = static_cast<uint32_t>(cells[0] + cells[1]);
+          return TrapPtr();
+        },
+        "add");
+    auto* fail = store_.create_host_function(
+        FuncType{},
+        [](HostCall&, uint64_t*) { return Trap::make(TrapCode::kHostError, "host says no"); },
+        "fail");
+    // Calls back into wasm: square(x) from the same instance.
+    auto* reenter = store_.create_host_function(
+        FuncType{{V::kI32}, {V::kI32}},
+        [this](HostCall& call, uint64_t* cells) -> TrapPtr {
+          EXPECT_EQ(call.caller, instance_);
+          uint64_t args[1] = {cells[0]};
+          if (TrapPtr t = call.store.invoke(instance_->find_export("square")->function(), args))
+            return t;
+          cells[0] = args[0];
+          return nullptr;
+        },
+        "reenter");
+    return {Extern{ExternKind::kFunction, add}, Extern{ExternKind::kFunction, fail},
+            Extern{ExternKind::kFunction, reenter}};
+  }
+  Instance* instance_ = nullptr;
+};
+
+TEST_F(HostTest, CallsHostFunctionsWithCellArguments) {
+  instance_ = instantiate("host", host_imports());
+  ASSERT_NE(instance_, nullptr);
+  EXPECT_EQ(call_ok(instance_, "call_add", {40, 2}), 42u);
+  EXPECT_EQ(static_cast<uint32_t>(call_ok(instance_, "call_add", {0xffffffffu, 2})), 1u);
+}
+
+TEST_F(HostTest, HostTrapsPropagateWithTheWasmBacktrace) {
+  instance_ = instantiate("host", host_imports());
+  ASSERT_NE(instance_, nullptr);
+  TrapPtr trap = call(instance_, "call_fail", {});
+  ASSERT_NE(trap, nullptr);
+  EXPECT_EQ(trap->code, TrapCode::kHostError);
+  EXPECT_EQ(trap->message, "host says no");
+  ASSERT_FALSE(trap->backtrace.empty());
+  EXPECT_EQ(trap->backtrace[0].function_name, "call_fail");
+}
+
+TEST_F(HostTest, HostFunctionsCanCallBackIntoWasm) {
+  instance_ = instantiate("host", host_imports());
+  ASSERT_NE(instance_, nullptr);
+  EXPECT_EQ(call_ok(instance_, "call_reenter", {7}), 50u);  // 7*7 + 1
+  EXPECT_EQ(store_.stack().frame_count, 0u);
+}
+
+TEST_F(HostTest, ReturnsMultipleValues) {
+  instance_ = instantiate("host", host_imports());
+  ASSERT_NE(instance_, nullptr);
+  std::vector<uint64_t> results;
+  ASSERT_EQ(call(instance_, "swap", {5, 0x123456789ull}, &results), nullptr);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0], 0x123456789ull);
+  EXPECT_EQ(results[1], 5u);
+}
+
+TEST_F(HostTest, MemoryGrowsUpToItsMaximumAndKeepsItsBase) {
+  instance_ = instantiate("host", host_imports());
+  ASSERT_NE(instance_, nullptr);
+  MemoryInstance* memory = instance_->find_export("memory")->memory();
+  uint8_t* base = memory->memory->base();
+  base[0] = 7;
+  base[1] = 5;
+  EXPECT_EQ(call_ok(instance_, "sum_bytes", {0, 2}), 12u);
+  EXPECT_EQ(call_ok(instance_, "grow", {1}), 1u);
+  EXPECT_EQ(call_ok(instance_, "size", {}), 2u);
+  EXPECT_EQ(static_cast<uint32_t>(call_ok(instance_, "grow", {2})), 0xffffffffu);  // max is 3
+  EXPECT_EQ(call_ok(instance_, "grow", {1}), 2u);
+  EXPECT_EQ(memory->memory->base(), base);
+  EXPECT_EQ(memory->memory->size_bytes(), 3u * 65536);
+  // The grown pages are zero and usable.
+  EXPECT_EQ(call_ok(instance_, "sum_bytes", {65536 * 2, 65536}), 0u);
+}
+
+TEST_F(HostTest, ImportsOfTheWrongTypeAreUnlinkable) {
+  auto module = Module::compile(engine_, test::test_module("host"));
+  ASSERT_TRUE(module.ok());
+  std::vector<Extern> imports = host_imports();
+  std::swap(imports[0], imports[1]);
+  auto instance = store_.instantiate(*module, imports);
+  ASSERT_FALSE(instance.ok());
+  EXPECT_EQ(instance.error().kind, ErrorKind::kUnlinkable);
+  EXPECT_NE(instance.error().message.find("incompatible import type"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln

@@ -1,0 +1,150 @@
+// Validation errors name the rule, the function index and the byte offset of the instruction.
+#include <gtest/gtest.h>
+
+#include "runtime/module.h"
+#include "runtime/store.h"
+#include "tests/test_support.h"
+
+namespace kiln {
+namespace {
+
+// A module with one function of type `functype` (e.g. {0x60, 0x00, 0x01, 0x7f}) whose body is
+// `body` (local declarations, instructions, end). `before_code` holds complete sections that go
+// between the function and code sections (table, memory, global, export, element, data count).
+struct OneFunction {
+  std::vector<uint8_t> bytes;
+  size_t body_offset;  // offset of the first byte of `body` (the local declarations)
+};
+OneFunction one_function(std::vector<uint8_t> functype, std::vector<uint8_t> body,
+                         std::vector<uint8_t> before_code = {}) {
+  std::vector<uint8_t> b = test::module_bytes({});
+  b.push_back(0x01);
+  b.push_back(static_cast<uint8_t>(1 + functype.size()));
+  b.push_back(0x01);
+  b.insert(b.end(), functype.begin(), functype.end());
+  b.insert(b.end(), {0x03, 0x02, 0x01, 0x00});
+  b.insert(b.end(), before_code.begin(), before_code.end());
+  b.push_back(0x0a);
+  b.push_back(static_cast<uint8_t>(2 + body.size()));
+  b.push_back(0x01);
+  b.push_back(static_cast<uint8_t>(body.size()));
+  size_t offset = b.size();
+  b.insert(b.end(), body.begin(), body.end());
+  return {b, offset};
+}
+
+const std::vector<uint8_t> kReturnsI32 = {0x60, 0x00, 0x01, 0x7f};
+const std::vector<uint8_t> kNoResults = {0x60, 0x00, 0x00};
+
+Error validation_error(const std::vector<uint8_t>& bytes) {
+  Engine engine;
+  auto valid = Module::validate(engine, bytes);
+  EXPECT_FALSE(valid.ok()) << "the module was accepted";
+  return valid.ok() ? Error{} : valid.error();
+}
+
+std::string hex(size_t offset) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%zx", offset);
+  return buf;
+}
+
+TEST(Validator, AcceptsAWellTypedFunction) {
+  Engine engine;
+  auto m = one_function(kReturnsI32, {0x00, 0x41, 0x2a, 0x0b});  // i32.const 42
+  EXPECT_TRUE(Module::validate(engine, m.bytes).ok());
+}
+
+TEST(Validator, TypeMismatchNamesFunctionAndOffset) {
+  // (func (result i32) i64.const 0): the mismatch is found at `end`, 3 bytes into the code.
+  auto m = one_function(kReturnsI32, {0x00, 0x42, 0x00, 0x0b});
+  Error e = validation_error(m.bytes);
+  EXPECT_EQ(e.kind, ErrorKind::kInvalid);
+  EXPECT_NE(e.message.find("type mismatch"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("expected i32, found i64"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("function 0"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("offset " + hex(m.body_offset + 3)), std::string::npos) << e.message;
+}
+
+TEST(Validator, RejectsUnknownIndices) {
+  auto local = one_function(kReturnsI32, {0x00, 0x20, 0x05, 0x0b});  // local.get 5
+  Error e = validation_error(local.bytes);
+  EXPECT_NE(e.message.find("unknown local 5"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("offset " + hex(local.body_offset + 1)), std::string::npos) << e.message;
+
+  EXPECT_NE(validation_error(one_function(kNoResults, {0x00, 0x0c, 0x01, 0x0b}).bytes)
+                .message.find("unknown label"),
+            std::string::npos);
+  EXPECT_NE(validation_error(one_function(kNoResults, {0x00, 0x10, 0x07, 0x0b}).bytes)
+                .message.find("unknown function 7"),
+            std::string::npos);
+  EXPECT_NE(validation_error(one_function(kReturnsI32, {0x00, 0x23, 0x00, 0x0b}).bytes)
+                .message.find("unknown global 0"),
+            std::string::npos);
+  EXPECT_NE(
+      validation_error(one_function(kReturnsI32, {0x00, 0x41, 0x00, 0x28, 0x02, 0x00, 0x0b}).bytes)
+          .message.find("unknown memory 0"),
+      std::string::npos);
+}
+
+TEST(Validator, RejectsAlignmentLargerThanNatural) {
+  // Memory section (1 memory, min 1), then i32.load with alignment 2^3.
+  auto m = one_function(kReturnsI32, {0x00, 0x41, 0x00, 0x28, 0x03, 0x00, 0x0b},
+                        {0x05, 0x03, 0x01, 0x00, 0x01});
+  EXPECT_NE(validation_error(m.bytes).message.find("alignment must not be larger than natural"),
+            std::string::npos);
+}
+
+TEST(Validator, RejectsSetOfImmutableGlobal) {
+  // Global section: one immutable i32 = 0; then global.set 0.
+  auto m = one_function(kNoResults, {0x00, 0x41, 0x01, 0x24, 0x00, 0x0b},
+                        {0x06, 0x06, 0x01, 0x7f, 0x00, 0x41, 0x00, 0x0b});
+  EXPECT_NE(validation_error(m.bytes).message.find("global is immutable"), std::string::npos);
+}
+
+TEST(Validator, RejectsIfWithoutElseThatChangesTheStack) {
+  // (func (result i32) i32.const 1 if (result i32) i32.const 2 end)
+  auto m = one_function(kReturnsI32, {0x00, 0x41, 0x01, 0x04, 0x7f, 0x41, 0x02, 0x0b, 0x0b});
+  EXPECT_NE(validation_error(m.bytes).message.find("type mismatch"), std::string::npos);
+}
+
+TEST(Validator, RejectsUndeclaredFunctionReference) {
+  // ref.func 0 with function 0 not referenced by any element, export or global.
+  auto m = one_function({0x60, 0x00, 0x01, 0x70}, {0x00, 0xd2, 0x00, 0x0b});
+  EXPECT_NE(validation_error(m.bytes).message.find("undeclared function reference"),
+            std::string::npos);
+}
+
+TEST(Validator, RequiresDataCountForMemoryInit) {
+  // memory.init 0 without a data count section.
+  auto m = one_function(kNoResults,
+                        {0x00, 0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x08, 0x00, 0x00, 0x0b},
+                        {0x05, 0x03, 0x01, 0x00, 0x01});
+  EXPECT_NE(validation_error(m.bytes).message.find("data count section required"),
+            std::string::npos);
+}
+
+TEST(Validator, RejectsCodeAfterTheFinalEnd) {
+  auto m = one_function(kNoResults, {0x00, 0x0b, 0x01});
+  Error e = validation_error(m.bytes);
+  EXPECT_EQ(e.kind, ErrorKind::kMalformed);
+}
+
+TEST(Validator, RejectsBodyWithoutEnd) {
+  auto m = one_function(kNoResults, {0x00, 0x01});
+  EXPECT_NE(validation_error(m.bytes).message.find("unexpected end"), std::string::npos);
+}
+
+TEST(Validator, UnreachableCodeIsTypedPolymorphically) {
+  Engine engine;
+  // (func (result i32) unreachable i32.add): valid, the operands come from the bottom type.
+  EXPECT_TRUE(
+      Module::validate(engine, one_function(kReturnsI32, {0x00, 0x00, 0x6a, 0x0b}).bytes).ok());
+  // ... but (func (result i32) unreachable i64.const 0 i32.add) is not.
+  EXPECT_FALSE(Module::validate(
+                   engine, one_function(kReturnsI32, {0x00, 0x00, 0x42, 0x00, 0x6a, 0x0b}).bytes)
+                   .ok());
+}
+
+}  // namespace
+}  // namespace kiln
