@@ -165,7 +165,11 @@ Result<void> FunctionValidator::read_block_type(std::vector<ValType>& params,
 }
 
 Result<uint32_t> FunctionValidator::read_memarg(uint32_t natural_alignment_log2, Instruction& ins) {
+  const size_t align_at = reader_.offset();
   KILN_ASSIGN(uint32_t align, reader_.read_u32());
+  // An alignment of 2^32 or more cannot be expressed at all: a binary-format error, not a
+  // validation one. (Multi-memory will give bit 6 the meaning "memory index follows".)
+  if (align >= 32) return BinaryReader::malformed_at("malformed memop flags", align_at);
   KILN_SET(ins.memory_offset, reader_.read_u32());
   KILN_TRY(require_memory(0));
   if (align > natural_alignment_log2) return fail("alignment must not be larger than natural");
@@ -181,7 +185,12 @@ Result<void> FunctionValidator::require_table(uint32_t index) {
   return {};
 }
 Result<void> FunctionValidator::require_data(uint32_t index) {
-  if (!module_.data_count) return fail("data count section required");
+  if (!module_.data_count) {
+    // Without data segments there is nothing to name; with some, the binary format requires
+    // the data count section before code that uses them (spec 5.5.13).
+    if (module_.data.empty()) return fail("unknown data segment " + std::to_string(index));
+    return BinaryReader::malformed_at("data count section required", instruction_offset_);
+  }
   if (index >= *module_.data_count) return fail("unknown data segment " + std::to_string(index));
   return {};
 }

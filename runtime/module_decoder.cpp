@@ -462,8 +462,8 @@ Result<ConstExpr> read_const_expr(BinaryReader& r) {
 Result<void> decode_module(Module& m) {
   BinaryReader r(m.bytes);
   auto magic = r.read_fixed_u32();
-  if (!magic || *magic != 0x6d736100)
-    return BinaryReader::malformed_at("magic header not detected", 0);
+  if (!magic) return BinaryReader::malformed_at("unexpected end: no magic header", 0);
+  if (*magic != 0x6d736100) return BinaryReader::malformed_at("magic header not detected", 0);
   auto version = r.read_fixed_u32();
   if (!version) return BinaryReader::malformed_at("unexpected end", 4);
   if (*version != 1) return BinaryReader::malformed_at("unknown binary version", 4);

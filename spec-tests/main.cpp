@@ -25,6 +25,7 @@ void usage() {
       "  PATH                      a wast2json .json file, or a folder searched for them\n"
       "  --expected-failures FILE  lines 'NAME  reason': JSON files (by stem) known to fail\n"
       "  --verbose                 print every failing assertion (default: the first 5 per file)\n"
+      "                            and every module rejected for another reason than expected\n"
       "  --quiet                   print only failing files and the summary\n"
       "  --help                    this text");
 }
@@ -107,7 +108,7 @@ int main(int argc, char** argv) {
   }
   std::sort(files.begin(), files.end());
 
-  uint64_t passed = 0, failed = 0, skipped = 0, expected_failed = 0;
+  uint64_t passed = 0, failed = 0, skipped = 0, expected_failed = 0, other_reasons = 0;
   std::vector<std::string> stale_entries;
   for (const std::string& file : files) {
     FileReport r = kiln::spectest::run_spec_file(file);
@@ -130,6 +131,13 @@ int main(int argc, char** argv) {
         std::printf("    %s\n", f.c_str());
       }
     }
+    if (!is_expected) {
+      other_reasons += r.other_reasons.size();
+      if (verbose) {
+        for (const std::string& o : r.other_reasons)
+          std::printf("    other reason: %s\n", o.c_str());
+      }
+    }
     passed += r.passed;
     skipped += r.skipped;
     if (is_expected) {
@@ -147,6 +155,8 @@ int main(int argc, char** argv) {
     std::printf("expected failures: %llu assertions in files listed in %s (not counted below)\n",
                 (unsigned long long)expected_failed, expected_path.c_str());
   }
+  std::printf("rejected for another reason than the testsuite names: %llu (--verbose lists them)\n",
+              (unsigned long long)other_reasons);
   std::printf("%llu passed, %llu failed, %llu skipped\n", (unsigned long long)passed,
               (unsigned long long)failed, (unsigned long long)skipped);
   return failed ? 1 : 0;

@@ -365,6 +365,11 @@ class Runner {
       }
       auto module = compile(c.str("filename"));
       if (module) return fail(line, "module was accepted; expected \"" + c.str("text") + "\"");
+      if (module.error().message.find(c.str("text")) == std::string::npos) {
+        report_.other_reasons.push_back("line " + std::to_string(line) + ": expected \"" +
+                                        c.str("text") + "\", kiln says \"" +
+                                        module.error().message + "\"");
+      }
       return pass();
     }
     if (type == "assert_unlinkable") {

@@ -37,9 +37,9 @@ TEST(Decoder, AcceptsTheEmptyModule) {
 
 TEST(Decoder, RejectsBadHeader) {
   expect_malformed({0x00, 0x61, 0x73, 0x6e, 0x01, 0x00, 0x00, 0x00}, "magic header not detected");
-  expect_malformed({0x00, 0x61, 0x73}, "magic header not detected");
+  expect_malformed({0x00, 0x61, 0x73}, "unexpected end");
   expect_malformed({0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00}, "unknown binary version");
-  expect_malformed({}, "magic header not detected");
+  expect_malformed({}, "unexpected end");
 }
 
 TEST(Decoder, RejectsSectionsOutOfOrder) {

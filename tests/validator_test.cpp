@@ -115,13 +115,30 @@ TEST(Validator, RejectsUndeclaredFunctionReference) {
             std::string::npos);
 }
 
-TEST(Validator, RequiresDataCountForMemoryInit) {
-  // memory.init 0 without a data count section.
+TEST(Validator, MemoryInitNeedsADataSegment) {
+  // memory.init 0 in a module with a memory and no data at all.
   auto m = one_function(kNoResults,
                         {0x00, 0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x08, 0x00, 0x00, 0x0b},
                         {0x05, 0x03, 0x01, 0x00, 0x01});
-  EXPECT_NE(validation_error(m.bytes).message.find("data count section required"),
-            std::string::npos);
+  Error e = validation_error(m.bytes);
+  EXPECT_EQ(e.kind, ErrorKind::kInvalid);
+  EXPECT_NE(e.message.find("unknown data segment 0"), std::string::npos) << e.message;
+
+  // With a data segment but no data count section, the binary format itself is broken.
+  std::vector<uint8_t> with_data = m.bytes;
+  for (uint8_t b : {0x0b, 0x04, 0x01, 0x01, 0x01, 0x2a}) with_data.push_back(b);  // passive "*"
+  e = validation_error(with_data);
+  EXPECT_EQ(e.kind, ErrorKind::kMalformed);
+  EXPECT_NE(e.message.find("data count section required"), std::string::npos) << e.message;
+}
+
+TEST(Validator, AlignmentBeyond32BitsIsMalformed) {
+  // i32.load with alignment exponent 32.
+  auto m = one_function(kReturnsI32, {0x00, 0x41, 0x00, 0x28, 0x20, 0x00, 0x0b},
+                        {0x05, 0x03, 0x01, 0x00, 0x01});
+  Error e = validation_error(m.bytes);
+  EXPECT_EQ(e.kind, ErrorKind::kMalformed);
+  EXPECT_NE(e.message.find("malformed memop flags"), std::string::npos) << e.message;
 }
 
 TEST(Validator, RejectsCodeAfterTheFinalEnd) {
