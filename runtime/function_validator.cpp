@@ -2,13 +2,15 @@
 
 #include "runtime/module_decoder.h"
 #include "runtime/opcodes.h"
+#include "runtime/simd_ops.h"
 
 namespace kiln {
 namespace {
 
 struct SimpleOpType {
   ValType result = ValType::kUnknown;
-  ValType operand = ValType::kUnknown;
+  ValType operand_a = ValType::kUnknown;
+  ValType operand_b = ValType::kUnknown;
   uint8_t arity = 0;  // 0 = not a simple operator, 1 = unary, 2 = binary
 };
 
@@ -16,41 +18,85 @@ constexpr ValType value_type_of_i32 = ValType::kI32;
 constexpr ValType value_type_of_i64 = ValType::kI64;
 constexpr ValType value_type_of_f32 = ValType::kF32;
 constexpr ValType value_type_of_f64 = ValType::kF64;
+constexpr ValType value_type_of_v128 = ValType::kV128;
 #define KILN_VT(t) value_type_of_##t
 
-// Typing of the table-driven operators, indexed by opcode (single-byte ops) or by
-// 0x100 + sub-opcode (0xFC-prefixed ops).
+// Typing of the table-driven operators, indexed by simple_op_slot.
 struct SimpleOpTable {
   SimpleOpType ops[kSimpleOpSlots];
   constexpr SimpleOpTable() : ops() {
 #define KILN_UNARY_TYPE(name, opc, R, A, ...) \
-  ops[simple_op_slot(opc)] = {KILN_VT(R), KILN_VT(A), 1};
+  ops[simple_op_slot(opc)] = {KILN_VT(R), KILN_VT(A), ValType::kUnknown, 1};
 #define KILN_BINARY_TYPE(name, opc, R, A, ...) \
-  ops[simple_op_slot(opc)] = {KILN_VT(R), KILN_VT(A), 2};
+  ops[simple_op_slot(opc)] = {KILN_VT(R), KILN_VT(A), KILN_VT(A), 2};
+#define KILN_SHIFT_TYPE(name, opc, R, A, B, ...) \
+  ops[simple_op_slot(opc)] = {KILN_VT(R), KILN_VT(A), KILN_VT(B), 2};
+#define KILN_EXTRACT_TYPE(name, opc, L, T) \
+  ops[simple_op_slot(opc)] = {KILN_VT(T), ValType::kV128, ValType::kUnknown, 1};
+#define KILN_REPLACE_TYPE(name, opc, L, T) \
+  ops[simple_op_slot(opc)] = {ValType::kV128, ValType::kV128, KILN_VT(T), 2};
     KILN_UNARY_OPS(KILN_UNARY_TYPE)
     KILN_CHECKED_UNARY_OPS(KILN_UNARY_TYPE)
     KILN_BINARY_OPS(KILN_BINARY_TYPE)
     KILN_CHECKED_BINARY_OPS(KILN_BINARY_TYPE)
+    KILN_SIMD_UNARY_OPS(KILN_UNARY_TYPE)
+    KILN_SIMD_BINARY_OPS(KILN_BINARY_TYPE)
+    KILN_SIMD_SHIFT_OPS(KILN_SHIFT_TYPE)
+    KILN_SIMD_EXTRACT_LANE_OPS(KILN_EXTRACT_TYPE)
+    KILN_SIMD_REPLACE_LANE_OPS(KILN_REPLACE_TYPE)
 #undef KILN_UNARY_TYPE
 #undef KILN_BINARY_TYPE
+#undef KILN_SHIFT_TYPE
+#undef KILN_EXTRACT_TYPE
+#undef KILN_REPLACE_TYPE
   }
 };
 constexpr SimpleOpTable kSimpleOps;
 
+// Lane-indexed operators: how many lanes the immediate may name.
+struct LaneCountTable {
+  uint8_t lanes[kSimpleOpSlots];
+  constexpr LaneCountTable() : lanes() {
+#define KILN_LANES(name, opc, L, ...) lanes[simple_op_slot(opc)] = 16 / sizeof(L);
+    KILN_SIMD_EXTRACT_LANE_OPS(KILN_LANES)
+    KILN_SIMD_REPLACE_LANE_OPS(KILN_LANES)
+    KILN_SIMD_LOAD_LANE_OPS(KILN_LANES)
+    KILN_SIMD_STORE_LANE_OPS(KILN_LANES)
+#undef KILN_LANES
+  }
+};
+constexpr LaneCountTable kLaneCounts;
+
+enum class MemoryOpKind : uint8_t { kNone, kLoad, kStore, kLoadLane, kStoreLane };
 struct MemoryOpType {
-  ValType type = ValType::kUnknown;
+  ValType type = ValType::kUnknown;  // the value loaded or stored
   uint8_t align = 0;
-  bool is_store = false;
+  MemoryOpKind kind = MemoryOpKind::kNone;
 };
 struct MemoryOpTable {
-  MemoryOpType ops[0x40];
+  MemoryOpType ops[kSimpleOpSlots];
   constexpr MemoryOpTable() : ops() {
-#define KILN_LOAD_TYPE(name, opc, T, M, align) ops[opc] = {KILN_VT(T), align, false};
-#define KILN_STORE_TYPE(name, opc, T, M, align) ops[opc] = {KILN_VT(T), align, true};
+#define KILN_LOAD_TYPE(name, opc, T, M, align) \
+  ops[simple_op_slot(opc)] = {KILN_VT(T), align, MemoryOpKind::kLoad};
+#define KILN_STORE_TYPE(name, opc, T, M, align) \
+  ops[simple_op_slot(opc)] = {KILN_VT(T), align, MemoryOpKind::kStore};
+#define KILN_SIMD_LOAD_TYPE(name, opc, bytes, align, ...) \
+  ops[simple_op_slot(opc)] = {ValType::kV128, align, MemoryOpKind::kLoad};
+#define KILN_LOAD_LANE_TYPE(name, opc, L, align) \
+  ops[simple_op_slot(opc)] = {ValType::kV128, align, MemoryOpKind::kLoadLane};
+#define KILN_STORE_LANE_TYPE(name, opc, L, align) \
+  ops[simple_op_slot(opc)] = {ValType::kV128, align, MemoryOpKind::kStoreLane};
     KILN_LOAD_OPS(KILN_LOAD_TYPE)
     KILN_STORE_OPS(KILN_STORE_TYPE)
+    KILN_SIMD_LOAD_OPS(KILN_SIMD_LOAD_TYPE)
+    KILN_SIMD_LOAD_LANE_OPS(KILN_LOAD_LANE_TYPE)
+    KILN_SIMD_STORE_LANE_OPS(KILN_STORE_LANE_TYPE)
+    ops[simple_op_slot(kV128Store)] = {ValType::kV128, 4, MemoryOpKind::kStore};
 #undef KILN_LOAD_TYPE
 #undef KILN_STORE_TYPE
+#undef KILN_SIMD_LOAD_TYPE
+#undef KILN_LOAD_LANE_TYPE
+#undef KILN_STORE_LANE_TYPE
   }
 };
 constexpr MemoryOpTable kMemoryOps;
@@ -176,6 +222,45 @@ Result<uint32_t> FunctionValidator::read_memarg(uint32_t natural_alignment_log2,
   return align;
 }
 
+Result<void> FunctionValidator::read_lane_index(uint32_t lanes, Instruction& ins) {
+  size_t at = reader_.offset();
+  KILN_ASSIGN(uint8_t lane, reader_.read_byte());
+  if (lane >= lanes) return fail_at("invalid lane index " + std::to_string(lane), at);
+  ins.index = lane;
+  return {};
+}
+
+// The SIMD operators that are not table-driven (spec 3.3.3).
+Result<void> FunctionValidator::step_simd(Instruction& ins, FunctionBodyConsumer* consumer) {
+  switch (ins.opcode) {
+    case kV128Const:
+    case kI8x16Shuffle: {
+      KILN_SET(ins.bits, reader_.read_fixed_u64());
+      KILN_SET(ins.bits_hi, reader_.read_fixed_u64());
+      if (ins.opcode == kI8x16Shuffle) {
+        for (int i = 0; i < 16; ++i) {
+          uint8_t lane = static_cast<uint8_t>((i < 8 ? ins.bits : ins.bits_hi) >> (8 * (i % 8)));
+          if (lane >= 32) return fail("invalid lane index " + std::to_string(lane));
+        }
+        KILN_TRY(pop(ValType::kV128));
+        KILN_TRY(pop(ValType::kV128));
+      }
+      push(ValType::kV128);
+      break;
+    }
+    case kV128Bitselect:
+      KILN_TRY(pop(ValType::kV128));
+      KILN_TRY(pop(ValType::kV128));
+      KILN_TRY(pop(ValType::kV128));
+      push(ValType::kV128);
+      break;
+    default:
+      return BinaryReader::malformed_at("illegal opcode " + hex_offset(ins.opcode), ins.offset);
+  }
+  if (consumer) consumer->on_instruction(ins, *this);
+  return {};
+}
+
 Result<void> FunctionValidator::require_memory(uint32_t index) {
   if (index >= module_.memories.size()) return fail("unknown memory " + std::to_string(index));
   return {};
@@ -228,13 +313,13 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
   ins.cells_before = cells_;
   KILN_ASSIGN(uint8_t byte, reader_.read_byte());
   uint32_t op = byte;
-  if (byte == kPrefixFC) {
+  if (byte == kPrefixFC || byte == kPrefixFD) {
     KILN_ASSIGN(uint32_t sub, reader_.read_u32());
-    if (sub > 17) return BinaryReader::malformed_at("illegal opcode", ins.offset);
-    op = prefixed(kPrefixFC, sub);
-  } else if (byte == kPrefixFD) {
-    return BinaryReader::malformed_at(
-        "SIMD instructions are not supported yet (unknown operator 0xfd)", ins.offset);
+    if (sub > (byte == kPrefixFC ? 17u : 0xffu)) {
+      return BinaryReader::malformed_at(
+          "illegal opcode " + hex_offset(byte) + " " + hex_offset(sub), ins.offset);
+    }
+    op = prefixed(byte, sub);
   }
   ins.opcode = op;
 
@@ -243,36 +328,51 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
   };
 
   // Table-driven operators first.
-  if (op < 0x100 || (op >> 8) == kPrefixFC) {
-    const SimpleOpType& simple = kSimpleOps.ops[simple_op_slot(op)];
-    if (simple.arity == 2) {
-      KILN_TRY(pop(simple.operand));
-      KILN_TRY(pop(simple.operand));
-      push(simple.result);
-      emit();
-      return {};
-    }
-    if (simple.arity == 1) {
-      KILN_TRY(pop(simple.operand));
-      push(simple.result);
-      emit();
-      return {};
-    }
+  const size_t slot = simple_op_slot(op);
+  if (const uint8_t lanes = kLaneCounts.lanes[slot];
+      lanes != 0 && kMemoryOps.ops[slot].kind == MemoryOpKind::kNone) {
+    KILN_TRY(read_lane_index(lanes, ins));  // extract_lane / replace_lane
   }
-  if (op >= 0x28 && op <= 0x3e) {
-    const MemoryOpType& mem = kMemoryOps.ops[op];
+  const SimpleOpType& simple = kSimpleOps.ops[slot];
+  if (simple.arity == 2) {
+    KILN_TRY(pop(simple.operand_b));
+    KILN_TRY(pop(simple.operand_a));
+    push(simple.result);
+    emit();
+    return {};
+  }
+  if (simple.arity == 1) {
+    KILN_TRY(pop(simple.operand_a));
+    push(simple.result);
+    emit();
+    return {};
+  }
+  if (const MemoryOpType& mem = kMemoryOps.ops[slot]; mem.kind != MemoryOpKind::kNone) {
     KILN_TRY(read_memarg(mem.align, ins));
     ins.type = mem.type;
-    if (mem.is_store) {
-      KILN_TRY(pop(mem.type));
-      KILN_TRY(pop(ValType::kI32));
-    } else {
-      KILN_TRY(pop(ValType::kI32));
-      push(mem.type);
+    switch (mem.kind) {
+      case MemoryOpKind::kLoad:
+        KILN_TRY(pop(ValType::kI32));
+        push(mem.type);
+        break;
+      case MemoryOpKind::kStore:
+        KILN_TRY(pop(mem.type));
+        KILN_TRY(pop(ValType::kI32));
+        break;
+      case MemoryOpKind::kLoadLane:
+      case MemoryOpKind::kStoreLane:
+        KILN_TRY(read_lane_index(kLaneCounts.lanes[slot], ins));
+        KILN_TRY(pop(ValType::kV128));
+        KILN_TRY(pop(ValType::kI32));
+        if (mem.kind == MemoryOpKind::kLoadLane) push(ValType::kV128);
+        break;
+      case MemoryOpKind::kNone:
+        break;
     }
     emit();
     return {};
   }
+  if ((op >> 8) == kPrefixFD) return step_simd(ins, consumer);
 
   switch (op) {
     case kUnreachable:

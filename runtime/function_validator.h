@@ -29,9 +29,10 @@ struct Instruction {
   size_t offset = 0;           // absolute byte offset of the opcode in the module
   bool reachable = true;       // false inside unreachable code (after br, return, unreachable...)
   uint32_t cells_before = 0;   // operand-stack height in cells before the instruction
-  uint32_t index = 0;          // local/global/function/type/table/label/segment index
+  uint32_t index = 0;          // local/global/function/type/table/label/segment index, or lane
   uint32_t index2 = 0;         // call_indirect's table, table.init's table, table.copy's source
-  uint64_t bits = 0;           // t.const value; float constants as bits
+  uint64_t bits = 0;           // t.const value; float constants as bits; v128 low half
+  uint64_t bits_hi = 0;        // v128.const / i8x16.shuffle: the high 8 bytes
   uint32_t memory_offset = 0;  // memarg offset
   ValType type = ValType::kUnknown;  // select's, local's, global's or ref.null's value type
   const std::vector<uint32_t>* br_table = nullptr;  // label depths; the last one is the default
@@ -84,6 +85,8 @@ class FunctionValidator {
 
   Result<void> read_block_type(std::vector<ValType>& params, std::vector<ValType>& results);
   Result<uint32_t> read_memarg(uint32_t natural_alignment_log2, Instruction& ins);
+  Result<void> read_lane_index(uint32_t lanes, Instruction& ins);
+  Result<void> step_simd(Instruction& ins, FunctionBodyConsumer* consumer);
   Result<void> require_memory(uint32_t index);
   Result<void> require_table(uint32_t index);
   Result<void> require_data(uint32_t index);

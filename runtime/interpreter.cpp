@@ -16,9 +16,14 @@ inline T read_slot(const uint64_t* fp, uint32_t offset) {
   std::memcpy(&v, reinterpret_cast<const char*>(fp) + offset, sizeof v);
   return v;
 }
-// Values are written zero-extended to a whole cell, so a cell's bits are deterministic.
+// Values narrower than a cell are written zero-extended to the whole cell, so a cell's bits
+// are deterministic; v128 fills two cells.
 template <typename T>
 inline void write_slot(uint64_t* fp, uint32_t offset, T v) {
+  if constexpr (sizeof(T) >= sizeof(uint64_t)) {
+    std::memcpy(reinterpret_cast<char*>(fp) + offset, &v, sizeof v);
+    return;
+  }
   uint64_t cell = 0;
   std::memcpy(&cell, &v, sizeof v);
   std::memcpy(reinterpret_cast<char*>(fp) + offset, &cell, sizeof cell);
@@ -56,10 +61,10 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
             const void* const** table_out) {
   static const void* const kHandlers[] = {
 #define KILN_HANDLER_ADDRESS(name, ...) &&op_##name,
-      KILN_CONTROL_HANDLERS(KILN_HANDLER_ADDRESS) KILN_UNARY_OPS(KILN_HANDLER_ADDRESS)
-          KILN_CHECKED_UNARY_OPS(KILN_HANDLER_ADDRESS) KILN_BINARY_OPS(KILN_HANDLER_ADDRESS)
-              KILN_CHECKED_BINARY_OPS(KILN_HANDLER_ADDRESS) KILN_LOAD_OPS(KILN_HANDLER_ADDRESS)
-                  KILN_STORE_OPS(KILN_HANDLER_ADDRESS)
+      // clang-format off
+      KILN_CONTROL_HANDLERS(KILN_HANDLER_ADDRESS)
+      KILN_TABLE_HANDLERS(KILN_HANDLER_ADDRESS)
+  // clang-format on
 #undef KILN_HANDLER_ADDRESS
   };
   static_assert(sizeof kHandlers / sizeof kHandlers[0] == static_cast<size_t>(Handler::kCount));
@@ -428,7 +433,6 @@ op_table_fill : {
     NEXT();                                              \
   }
   KILN_UNARY_OPS(KILN_UNARY_HANDLER)
-#undef KILN_UNARY_HANDLER
 
 #define KILN_CHECKED_UNARY_HANDLER(name, opc, R, A, fn)                                   \
   op_##name : {                                                                           \
@@ -450,7 +454,6 @@ op_table_fill : {
     NEXT();                                              \
   }
   KILN_BINARY_OPS(KILN_BINARY_HANDLER)
-#undef KILN_BINARY_HANDLER
 
 #define KILN_CHECKED_BINARY_HANDLER(name, opc, R, A, fn)                            \
   op_##name : {                                                                     \
@@ -490,6 +493,110 @@ op_table_fill : {
   }
   KILN_STORE_OPS(KILN_STORE_HANDLER)
 #undef KILN_STORE_HANDLER
+
+  KILN_SIMD_UNARY_OPS(KILN_UNARY_HANDLER)
+  KILN_SIMD_BINARY_OPS(KILN_BINARY_HANDLER)
+#undef KILN_UNARY_HANDLER
+#undef KILN_BINARY_HANDLER
+
+#define KILN_SHIFT_HANDLER(name, opc, R, A, B, expr)     \
+  op_##name : {                                          \
+    A a = read_slot<A>(fp, OPERAND(0));                  \
+    B b = read_slot<B>(fp, OPERAND(1));                  \
+    write_slot<R>(fp, OPERAND(2), static_cast<R>(expr)); \
+    pc += 5;                                             \
+    NEXT();                                              \
+  }
+  KILN_SIMD_SHIFT_OPS(KILN_SHIFT_HANDLER)
+#undef KILN_SHIFT_HANDLER
+
+// The effective address of a memory operand of `bytes` bytes, or a trap.
+#define KILN_EFFECTIVE_ADDRESS(ea, addr_slot, offset, bytes)             \
+  uint64_t ea = uint64_t{read_slot<uint32_t>(fp, addr_slot)} + (offset); \
+  if (ea + (bytes) > mem_size) TRAP(TrapCode::kMemoryOutOfBounds)
+
+#define KILN_SIMD_LOAD_HANDLER(name, opc, bytes, align, expr)  \
+  op_##name : {                                                \
+    KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(2), bytes); \
+    const uint8_t* p = mem_base + ea;                          \
+    write_slot<V128>(fp, OPERAND(1), expr);                    \
+    pc += 5;                                                   \
+    NEXT();                                                    \
+  }
+  KILN_SIMD_LOAD_OPS(KILN_SIMD_LOAD_HANDLER)
+#undef KILN_SIMD_LOAD_HANDLER
+
+op_v128_store : {
+  KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(2), 16);
+  std::memcpy(mem_base + ea, cell_at(fp, OPERAND(1)), 16);
+  pc += 5;
+  NEXT();
+}
+
+#define KILN_LOAD_LANE_HANDLER(name, opc, L, align)                          \
+  op_##name : {                                                              \
+    KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(3), sizeof(L));           \
+    V128 v = read_slot<V128>(fp, OPERAND(1));                                \
+    std::memcpy(v.bytes + OPERAND(4) * sizeof(L), mem_base + ea, sizeof(L)); \
+    write_slot<V128>(fp, OPERAND(2), v);                                     \
+    pc += 7;                                                                 \
+    NEXT();                                                                  \
+  }
+  KILN_SIMD_LOAD_LANE_OPS(KILN_LOAD_LANE_HANDLER)
+#undef KILN_LOAD_LANE_HANDLER
+
+#define KILN_STORE_LANE_HANDLER(name, opc, L, align)                         \
+  op_##name : {                                                              \
+    KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(2), sizeof(L));           \
+    V128 v = read_slot<V128>(fp, OPERAND(1));                                \
+    std::memcpy(mem_base + ea, v.bytes + OPERAND(3) * sizeof(L), sizeof(L)); \
+    pc += 6;                                                                 \
+    NEXT();                                                                  \
+  }
+  KILN_SIMD_STORE_LANE_OPS(KILN_STORE_LANE_HANDLER)
+#undef KILN_STORE_LANE_HANDLER
+#undef KILN_EFFECTIVE_ADDRESS
+
+#define KILN_EXTRACT_LANE_HANDLER(name, opc, L, T)                               \
+  op_##name : {                                                                  \
+    V128 v = read_slot<V128>(fp, OPERAND(0));                                    \
+    write_slot<T>(fp, OPERAND(1), static_cast<T>(simd::lane<L>(v, OPERAND(2)))); \
+    pc += 5;                                                                     \
+    NEXT();                                                                      \
+  }
+  KILN_SIMD_EXTRACT_LANE_OPS(KILN_EXTRACT_LANE_HANDLER)
+#undef KILN_EXTRACT_LANE_HANDLER
+
+#define KILN_REPLACE_LANE_HANDLER(name, opc, L, T)                                  \
+  op_##name : {                                                                     \
+    V128 v = read_slot<V128>(fp, OPERAND(0));                                       \
+    simd::set_lane<L>(v, OPERAND(3), static_cast<L>(read_slot<T>(fp, OPERAND(1)))); \
+    write_slot<V128>(fp, OPERAND(2), v);                                            \
+    pc += 6;                                                                        \
+    NEXT();                                                                         \
+  }
+  KILN_SIMD_REPLACE_LANE_OPS(KILN_REPLACE_LANE_HANDLER)
+#undef KILN_REPLACE_LANE_HANDLER
+
+op_v128_const:
+  std::memcpy(cell_at(fp, OPERAND(0)), pc + 3, 16);
+  pc += 7;
+  NEXT();
+op_i8x16_shuffle : {
+  uint8_t lanes[16];
+  std::memcpy(lanes, pc + 5, 16);
+  write_slot<V128>(
+      fp, OPERAND(2),
+      simd::shuffle(read_slot<V128>(fp, OPERAND(0)), read_slot<V128>(fp, OPERAND(1)), lanes));
+  pc += 9;
+  NEXT();
+}
+op_v128_bitselect:
+  write_slot<V128>(fp, OPERAND(3),
+                   simd::bitselect(read_slot<V128>(fp, OPERAND(0)), read_slot<V128>(fp, OPERAND(1)),
+                                   read_slot<V128>(fp, OPERAND(2))));
+  pc += 6;
+  NEXT();
 
 trap : {
   TrapPtr result;

@@ -8,46 +8,74 @@ namespace {
 
 constexpr uint16_t kNoHandler = 0xffff;
 
-// Handler of each table-driven operator: indexed like the validator's table (opcode for
-// single-byte ops, 0x100 + sub-opcode for 0xFC ops).
-struct SimpleHandlerTable {
-  uint16_t handler[kSimpleOpSlots];
-  constexpr SimpleHandlerTable() : handler() {
-    for (uint16_t& h : handler) h = kNoHandler;
-#define KILN_SET_HANDLER(name, opc, ...) \
-  handler[simple_op_slot(opc)] = static_cast<uint16_t>(Handler::name);
-    KILN_UNARY_OPS(KILN_SET_HANDLER)
-    KILN_CHECKED_UNARY_OPS(KILN_SET_HANDLER)
-    KILN_BINARY_OPS(KILN_SET_HANDLER)
-    KILN_CHECKED_BINARY_OPS(KILN_SET_HANDLER)
-    KILN_LOAD_OPS(KILN_SET_HANDLER)
-    KILN_STORE_OPS(KILN_SET_HANDLER)
-#undef KILN_SET_HANDLER
-  }
+// How a table-driven operator's operands are laid out (see interpreter_code.h).
+enum class SimpleShape : uint8_t {
+  kNone,
+  kUnary,        // [a][dst]
+  kBinary,       // [a][b][dst]
+  kLoad,         // [addr][dst][offset]
+  kStore,        // [addr][value][offset]
+  kLoadLane,     // [addr][vector][dst][offset][lane]
+  kStoreLane,    // [addr][vector][offset][lane]
+  kExtractLane,  // [vector][dst][lane]
+  kReplaceLane,  // [vector][scalar][dst][lane]
 };
-constexpr SimpleHandlerTable kSimpleHandlers;
 
-enum class SimpleShape : uint8_t { kNone, kUnary, kBinary, kLoad, kStore };
-struct SimpleShapeTable {
-  SimpleShape shape[kSimpleOpSlots];
-  constexpr SimpleShapeTable() : shape() {
-#define KILN_SHAPE_UNARY(name, opc, ...) shape[simple_op_slot(opc)] = SimpleShape::kUnary;
-#define KILN_SHAPE_BINARY(name, opc, ...) shape[simple_op_slot(opc)] = SimpleShape::kBinary;
-#define KILN_SHAPE_LOAD(name, opc, ...) shape[opc] = SimpleShape::kLoad;
-#define KILN_SHAPE_STORE(name, opc, ...) shape[opc] = SimpleShape::kStore;
-    KILN_UNARY_OPS(KILN_SHAPE_UNARY)
-    KILN_CHECKED_UNARY_OPS(KILN_SHAPE_UNARY)
-    KILN_BINARY_OPS(KILN_SHAPE_BINARY)
-    KILN_CHECKED_BINARY_OPS(KILN_SHAPE_BINARY)
-    KILN_LOAD_OPS(KILN_SHAPE_LOAD)
-    KILN_STORE_OPS(KILN_SHAPE_STORE)
-#undef KILN_SHAPE_UNARY
-#undef KILN_SHAPE_BINARY
-#undef KILN_SHAPE_LOAD
-#undef KILN_SHAPE_STORE
+struct SimpleEmit {
+  uint16_t handler = kNoHandler;
+  SimpleShape shape = SimpleShape::kNone;
+  uint8_t a_cells = 0;  // first operand's cells (the stored value's, for stores)
+  uint8_t b_cells = 0;  // second operand's cells
+};
+
+template <typename T>
+constexpr uint8_t cells_of_c_type = sizeof(T) > 8 ? 2 : 1;
+
+// Handler and operand layout of each table-driven operator, indexed by simple_op_slot.
+struct SimpleEmitTable {
+  SimpleEmit ops[kSimpleOpSlots];
+  constexpr SimpleEmitTable() : ops() {
+#define KILN_EMIT(name, opc, shape, a, b) \
+  ops[simple_op_slot(opc)] = {static_cast<uint16_t>(Handler::name), SimpleShape::shape, a, b};
+#define KILN_EMIT_UNARY(name, opc, R, A, ...) KILN_EMIT(name, opc, kUnary, cells_of_c_type<A>, 0)
+#define KILN_EMIT_BINARY(name, opc, R, A, ...) \
+  KILN_EMIT(name, opc, kBinary, cells_of_c_type<A>, cells_of_c_type<A>)
+#define KILN_EMIT_SHIFT(name, opc, R, A, B, ...) \
+  KILN_EMIT(name, opc, kBinary, cells_of_c_type<A>, cells_of_c_type<B>)
+#define KILN_EMIT_LOAD(name, opc, ...) KILN_EMIT(name, opc, kLoad, 0, 0)
+#define KILN_EMIT_STORE(name, opc, T, ...) KILN_EMIT(name, opc, kStore, cells_of_c_type<T>, 0)
+#define KILN_EMIT_LOAD_LANE(name, opc, ...) KILN_EMIT(name, opc, kLoadLane, 2, 0)
+#define KILN_EMIT_STORE_LANE(name, opc, ...) KILN_EMIT(name, opc, kStoreLane, 2, 0)
+#define KILN_EMIT_EXTRACT(name, opc, ...) KILN_EMIT(name, opc, kExtractLane, 2, 0)
+#define KILN_EMIT_REPLACE(name, opc, L, T) KILN_EMIT(name, opc, kReplaceLane, 2, cells_of_c_type<T>)
+    KILN_UNARY_OPS(KILN_EMIT_UNARY)
+    KILN_CHECKED_UNARY_OPS(KILN_EMIT_UNARY)
+    KILN_BINARY_OPS(KILN_EMIT_BINARY)
+    KILN_CHECKED_BINARY_OPS(KILN_EMIT_BINARY)
+    KILN_LOAD_OPS(KILN_EMIT_LOAD)
+    KILN_STORE_OPS(KILN_EMIT_STORE)
+    KILN_SIMD_UNARY_OPS(KILN_EMIT_UNARY)
+    KILN_SIMD_BINARY_OPS(KILN_EMIT_BINARY)
+    KILN_SIMD_SHIFT_OPS(KILN_EMIT_SHIFT)
+    KILN_SIMD_LOAD_OPS(KILN_EMIT_LOAD)
+    KILN_SIMD_LOAD_LANE_OPS(KILN_EMIT_LOAD_LANE)
+    KILN_SIMD_STORE_LANE_OPS(KILN_EMIT_STORE_LANE)
+    KILN_SIMD_EXTRACT_LANE_OPS(KILN_EMIT_EXTRACT)
+    KILN_SIMD_REPLACE_LANE_OPS(KILN_EMIT_REPLACE)
+    KILN_EMIT(v128_store, kV128Store, kStore, 2, 0)
+#undef KILN_EMIT
+#undef KILN_EMIT_UNARY
+#undef KILN_EMIT_BINARY
+#undef KILN_EMIT_SHIFT
+#undef KILN_EMIT_LOAD
+#undef KILN_EMIT_STORE
+#undef KILN_EMIT_LOAD_LANE
+#undef KILN_EMIT_STORE_LANE
+#undef KILN_EMIT_EXTRACT
+#undef KILN_EMIT_REPLACE
   }
 };
-constexpr SimpleShapeTable kSimpleShapes;
+constexpr SimpleEmitTable kSimpleEmits;
 
 uint32_t cells_of(const std::vector<ValType>& types) {
   uint32_t n = 0;
@@ -197,36 +225,56 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
   if (!ins.reachable || labels_.back().dead) return;
   const uint32_t cb = ins.cells_before;
 
-  if (op < 0x100 || (op >> 8) == kPrefixFC) {
-    const size_t s = simple_op_slot(op);
-    const uint16_t h = kSimpleHandlers.handler[s];
-    if (h != kNoHandler) {
-      begin(static_cast<Handler>(h), ins);
-      switch (kSimpleShapes.shape[s]) {
-        case SimpleShape::kUnary:
-          unit(slot(cb - 1));
-          unit(slot(cb - 1));
-          break;
-        case SimpleShape::kBinary:
-          unit(slot(cb - 2));
-          unit(slot(cb - 1));
-          unit(slot(cb - 2));
-          break;
-        case SimpleShape::kLoad:
-          unit(slot(cb - 1));
-          unit(slot(cb - 1));
-          unit(ins.memory_offset);
-          break;
-        case SimpleShape::kStore:
-          unit(slot(cb - 2));
-          unit(slot(cb - 1));
-          unit(ins.memory_offset);
-          break;
-        case SimpleShape::kNone:
-          break;
-      }
-      return;
+  if (const SimpleEmit& e = kSimpleEmits.ops[simple_op_slot(op)]; e.handler != kNoHandler) {
+    begin(static_cast<Handler>(e.handler), ins);
+    switch (e.shape) {
+      case SimpleShape::kUnary:
+        unit(slot(cb - e.a_cells));
+        unit(slot(cb - e.a_cells));
+        break;
+      case SimpleShape::kBinary:
+        unit(slot(cb - e.b_cells - e.a_cells));
+        unit(slot(cb - e.b_cells));
+        unit(slot(cb - e.b_cells - e.a_cells));
+        break;
+      case SimpleShape::kLoad:
+        unit(slot(cb - 1));
+        unit(slot(cb - 1));
+        unit(ins.memory_offset);
+        break;
+      case SimpleShape::kStore:
+        unit(slot(cb - e.a_cells - 1));
+        unit(slot(cb - e.a_cells));
+        unit(ins.memory_offset);
+        break;
+      case SimpleShape::kLoadLane:
+        unit(slot(cb - 3));
+        unit(slot(cb - 2));
+        unit(slot(cb - 3));
+        unit(ins.memory_offset);
+        unit(ins.index);
+        break;
+      case SimpleShape::kStoreLane:
+        unit(slot(cb - 3));
+        unit(slot(cb - 2));
+        unit(ins.memory_offset);
+        unit(ins.index);
+        break;
+      case SimpleShape::kExtractLane:
+        unit(slot(cb - 2));
+        unit(slot(cb - 2));
+        unit(ins.index);
+        break;
+      case SimpleShape::kReplaceLane:
+        unit(slot(cb - e.b_cells - 2));
+        unit(slot(cb - e.b_cells));
+        unit(slot(cb - e.b_cells - 2));
+        unit(ins.index);
+        break;
+      case SimpleShape::kNone:
+        break;
     }
+    return;
   }
 
   switch (op) {
@@ -414,9 +462,35 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       unit(ins.index);
       unit(slot(cb - 3));
       return;
+    case kV128Const:
+      begin(Handler::v128_const, ins);
+      unit(slot(cb));
+      v128_immediate(ins);
+      return;
+    case kI8x16Shuffle:
+      begin(Handler::i8x16_shuffle, ins);
+      unit(slot(cb - 4));
+      unit(slot(cb - 2));
+      unit(slot(cb - 4));
+      v128_immediate(ins);
+      return;
+    case kV128Bitselect:
+      begin(Handler::v128_bitselect, ins);
+      unit(slot(cb - 6));
+      unit(slot(cb - 4));
+      unit(slot(cb - 2));
+      unit(slot(cb - 6));
+      return;
     default:
       return;
   }
+}
+
+void InterpreterTranslator::v128_immediate(const Instruction& ins) {
+  unit(static_cast<uint32_t>(ins.bits));
+  unit(static_cast<uint32_t>(ins.bits >> 32));
+  unit(static_cast<uint32_t>(ins.bits_hi));
+  unit(static_cast<uint32_t>(ins.bits_hi >> 32));
 }
 
 }  // namespace kiln

@@ -32,6 +32,7 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   void begin(Handler h, const Instruction& ins);
   void unit(uint32_t u) { code_.push_back(u); }
   void pointer(const void* p);
+  void v128_immediate(const Instruction& ins);  // 16 bytes as four units
   // Emits the target distance of a branch to label `depth` (patched later for forward ones).
   void branch_target(uint32_t instruction_start, uint32_t depth);
   void patch(uint32_t instruction_start, uint32_t delta_unit, uint32_t target);

@@ -22,7 +22,8 @@ struct CompiledFunction;
 // instruction; the vector leaves room for extended-const.
 struct ConstInstr {
   uint32_t opcode = 0;
-  uint64_t bits = 0;             // value of t.const (float bits for f32/f64)
+  uint64_t bits = 0;             // value of t.const (float bits for f32/f64; v128 low half)
+  uint64_t bits_hi = 0;          // v128.const's high half
   uint32_t index = 0;            // global.get / ref.func index
   ValType type = ValType::kI32;  // ref.null's type
 };

@@ -4,6 +4,7 @@
 
 #include "runtime/binary_reader.h"
 #include "runtime/opcodes.h"
+#include "runtime/simd_ops.h"
 
 namespace kiln {
 namespace {
@@ -438,6 +439,17 @@ Result<ConstExpr> read_const_expr(BinaryReader& r) {
       }
       case kF64Const: {
         KILN_SET(ins.bits, r.read_fixed_u64());
+        break;
+      }
+      case kPrefixFD: {
+        KILN_ASSIGN(uint32_t sub, r.read_u32());
+        if (prefixed(kPrefixFD, sub) != kV128Const) {
+          return Error{ErrorKind::kInvalid,
+                       "constant expression required (at byte offset " + hex_offset(at) + ")"};
+        }
+        ins.opcode = kV128Const;
+        KILN_SET(ins.bits, r.read_fixed_u64());
+        KILN_SET(ins.bits_hi, r.read_fixed_u64());
         break;
       }
       case kRefNull: {

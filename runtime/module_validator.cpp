@@ -4,6 +4,7 @@
 #include "runtime/binary_reader.h"
 #include "runtime/function_validator.h"
 #include "runtime/opcodes.h"
+#include "runtime/simd_ops.h"
 
 namespace kiln {
 namespace {
@@ -51,6 +52,9 @@ Result<void> validate_const_expr(const Module& m, const ConstExpr& expr, ValType
         break;
       case kF64Const:
         stack.push_back(ValType::kF64);
+        break;
+      case kV128Const:
+        stack.push_back(ValType::kV128);
         break;
       case kRefNull:
         stack.push_back(ins.type);

@@ -50,6 +50,11 @@ template <typename F>
 F float_trunc(F a) {
   return std::isnan(a) ? a + a : std::trunc(a);
 }
+// Round to nearest, ties to even (the default rounding mode, which kiln never changes).
+template <typename F>
+F float_nearest(F a) {
+  return std::isnan(a) ? a + a : std::nearbyint(a);
+}
 
 // fmin/fmax per spec 4.3.3: any NaN operand gives NaN (a+b propagates a quiet NaN), and
 // -0 is smaller than +0.

@@ -14,10 +14,10 @@ constexpr uint32_t kPrefixFD = 0xfd;  // SIMD: decoded in the SIMD issue
 constexpr uint32_t prefixed(uint32_t prefix, uint32_t sub) {
   return prefix << 8 | sub;
 }
-// Dense index of a single-byte or 0xFC-prefixed opcode, for per-operator tables (< 512).
-constexpr uint32_t kSimpleOpSlots = 512;
+// Dense index of a single-byte, 0xFC- or 0xFD-prefixed opcode, for per-operator tables.
+constexpr uint32_t kSimpleOpSlots = 0x300;
 constexpr size_t simple_op_slot(uint32_t opcode) {
-  return opcode < 0x100 ? opcode : 0x100 + (opcode & 0xff);
+  return opcode < 0x100 ? opcode : ((opcode >> 8) == 0xfc ? 0x100 : 0x200) + (opcode & 0xff);
 }
 
 enum Opcode : uint32_t {
@@ -86,14 +86,14 @@ using f64 = double;
   X(f32_ceil, 0x8d, f32, f32, float_ceil(a))                                         \
   X(f32_floor, 0x8e, f32, f32, float_floor(a))                                       \
   X(f32_trunc, 0x8f, f32, f32, float_trunc(a))                                       \
-  X(f32_nearest, 0x90, f32, f32, std::nearbyint(a))                                  \
+  X(f32_nearest, 0x90, f32, f32, float_nearest(a))                                   \
   X(f32_sqrt, 0x91, f32, f32, std::sqrt(a))                                          \
   X(f64_abs, 0x99, f64, f64, float_abs(a))                                           \
   X(f64_neg, 0x9a, f64, f64, float_neg(a))                                           \
   X(f64_ceil, 0x9b, f64, f64, float_ceil(a))                                         \
   X(f64_floor, 0x9c, f64, f64, float_floor(a))                                       \
   X(f64_trunc, 0x9d, f64, f64, float_trunc(a))                                       \
-  X(f64_nearest, 0x9e, f64, f64, std::nearbyint(a))                                  \
+  X(f64_nearest, 0x9e, f64, f64, float_nearest(a))                                   \
   X(f64_sqrt, 0x9f, f64, f64, std::sqrt(a))                                          \
   X(i32_wrap_i64, 0xa7, i32, i64, static_cast<i32>(a))                               \
   X(i64_extend_i32_s, 0xac, i64, i32, static_cast<i64>(static_cast<int32_t>(a)))     \

@@ -5,6 +5,7 @@
 
 #include "runtime/interpreter_code.h"
 #include "runtime/opcodes.h"
+#include "runtime/simd_ops.h"
 
 namespace kiln {
 
@@ -148,6 +149,9 @@ std::pair<uint64_t, uint64_t> evaluate_const(const Instance& instance, const Con
       case kF32Const:
       case kF64Const:
         value = {ins.bits, 0};
+        break;
+      case kV128Const:
+        value = {ins.bits, ins.bits_hi};
         break;
       case kRefNull:
         value = {0, 0};

@@ -33,10 +33,15 @@ uint64_t externref_cell(uint64_t n) {
   return n + 1;
 }
 
+// An expected or argument value: its cells, and how each lane is compared. Scalars are one
+// lane; a v128 has 16 / lane_bytes lanes (the JSON's lane_type).
+enum class Pattern { kExact, kCanonicalNan, kArithmeticNan, kAnyRef };
 struct Value {
   ValType type = ValType::kI32;
   uint64_t cells[2] = {0, 0};
-  enum class Pattern { kExact, kCanonicalNan, kArithmeticNan, kAnyRef } pattern = Pattern::kExact;
+  unsigned lane_bytes = 4;
+  bool float_lanes = false;
+  std::vector<Pattern> patterns{Pattern::kExact};
 };
 
 std::optional<ValType> type_from_name(const std::string& name) {
@@ -50,37 +55,54 @@ std::optional<ValType> type_from_name(const std::string& name) {
   return std::nullopt;
 }
 
+// Reads one lane (or scalar) of `lane_bytes` bytes given as a decimal string (floats as their
+// bit pattern) into `v` at byte `at`; NaN patterns set the lane's pattern instead.
+bool parse_lane(const std::string& text, Value& v, size_t lane, size_t at) {
+  if (text == "nan:canonical" || text == "nan:arithmetic") {
+    v.patterns[lane] = text == "nan:canonical" ? Pattern::kCanonicalNan : Pattern::kArithmeticNan;
+    return true;
+  }
+  if (text.empty()) return false;
+  uint64_t bits = text[0] == '-' ? static_cast<uint64_t>(std::strtoll(text.c_str(), nullptr, 10))
+                                 : std::strtoull(text.c_str(), nullptr, 10);
+  std::memcpy(reinterpret_cast<uint8_t*>(v.cells) + at, &bits, v.lane_bytes);  // little-endian
+  return true;
+}
+
 std::optional<Value> parse_value(const Json& json) {
   auto type = type_from_name(json.str("type"));
   if (!type) return std::nullopt;
   Value v;
   v.type = *type;
   const Json* value = json.get("value");
-  if (*type == ValType::kV128) return std::nullopt;  // SIMD values arrive with the SIMD issue
-  if (!value) {
-    if (is_reference(*type)) {
-      v.pattern = Value::Pattern::kAnyRef;
-      return v;
-    }
-    return std::nullopt;
-  }
-  const std::string& text = value->string;
-  if (text == "nan:canonical") {
-    v.pattern = Value::Pattern::kCanonicalNan;
-    return v;
-  }
-  if (text == "nan:arithmetic") {
-    v.pattern = Value::Pattern::kArithmeticNan;
-    return v;
-  }
   if (is_reference(*type)) {
-    if (text == "null") return v;
-    uint64_t n = std::strtoull(text.c_str(), nullptr, 10);
-    // A funcref given by number cannot name a host function here; only null is used.
-    v.cells[0] = *type == ValType::kExternRef ? externref_cell(n) : n;
+    v.lane_bytes = 8;
+    if (!value) {
+      v.patterns[0] = Pattern::kAnyRef;
+    } else if (value->string != "null") {
+      uint64_t n = std::strtoull(value->string.c_str(), nullptr, 10);
+      // A funcref given by number cannot name a host function here; only null is used.
+      v.cells[0] = *type == ValType::kExternRef ? externref_cell(n) : n;
+    }
     return v;
   }
-  v.cells[0] = std::strtoull(text.c_str(), nullptr, 10);
+  if (!value) return std::nullopt;
+  if (*type == ValType::kV128) {
+    const std::string shape = json.str("lane_type");
+    if (shape.size() < 2) return std::nullopt;
+    v.lane_bytes = static_cast<unsigned>(std::atoi(shape.c_str() + 1) / 8);
+    v.float_lanes = shape[0] == 'f';
+    const size_t lanes = v.lane_bytes ? 16 / v.lane_bytes : 0;
+    if (lanes == 0 || value->array.size() != lanes) return std::nullopt;
+    v.patterns.assign(lanes, Pattern::kExact);
+    for (size_t i = 0; i < lanes; ++i) {
+      if (!parse_lane(value->array[i].string, v, i, i * v.lane_bytes)) return std::nullopt;
+    }
+    return v;
+  }
+  v.lane_bytes = *type == ValType::kI32 || *type == ValType::kF32 ? 4 : 8;
+  v.float_lanes = *type == ValType::kF32 || *type == ValType::kF64;
+  if (!parse_lane(value->string, v, 0, 0)) return std::nullopt;
   return v;
 }
 
@@ -107,6 +129,11 @@ std::string format_value(ValType type, const uint64_t* cells) {
                     static_cast<unsigned long long>(cells[0]));
       break;
     }
+    case ValType::kV128:
+      std::snprintf(buf, sizeof buf, "v128:0x%016llx%016llx",
+                    static_cast<unsigned long long>(cells[1]),
+                    static_cast<unsigned long long>(cells[0]));
+      break;
     default:
       std::snprintf(buf, sizeof buf, "%s:0x%llx", valtype_name(type),
                     static_cast<unsigned long long>(cells[0]));
@@ -114,24 +141,42 @@ std::string format_value(ValType type, const uint64_t* cells) {
   return buf;
 }
 
-bool matches(const Value& expected, const uint64_t* cells) {
-  const uint64_t bits = cells[0];
-  switch (expected.pattern) {
-    case Value::Pattern::kAnyRef:
-      return bits != 0;
-    case Value::Pattern::kCanonicalNan:
-      if (expected.type == ValType::kF32) return (bits & 0x7fffffffu) == 0x7fc00000u;
-      return (bits & 0x7fffffffffffffffull) == 0x7ff8000000000000ull;
-    case Value::Pattern::kArithmeticNan:
-      if (expected.type == ValType::kF32) return (bits & 0x7fc00000u) == 0x7fc00000u;
-      return (bits & 0x7ff8000000000000ull) == 0x7ff8000000000000ull;
-    case Value::Pattern::kExact:
-      if (expected.type == ValType::kI32 || expected.type == ValType::kF32) {
-        return static_cast<uint32_t>(bits) == static_cast<uint32_t>(expected.cells[0]);
-      }
-      return bits == expected.cells[0];
+// The JSON value as written: "5", or "[1 2 3 4] (i32 lanes)" for v128.
+std::string describe(const Json& json) {
+  const Json* value = json.get("value");
+  if (!value) return json.str("type");
+  if (value->kind != Json::Kind::kArray) return value->string;
+  std::string s = "[";
+  for (const Json& lane : value->array) s += (s.size() > 1 ? " " : "") + lane.string;
+  return s + "] (" + json.str("lane_type") + " lanes)";
+}
+
+bool lane_matches(Pattern pattern, unsigned bytes, uint64_t actual, uint64_t expected) {
+  const uint64_t sign = uint64_t{1} << (bytes * 8 - 1);
+  const uint64_t quiet = bytes == 4 ? 0x7fc00000ull : 0x7ff8000000000000ull;
+  switch (pattern) {
+    case Pattern::kAnyRef:
+      return actual != 0;
+    case Pattern::kCanonicalNan:
+      return (actual & ~sign) == quiet;
+    case Pattern::kArithmeticNan:
+      return (actual & quiet) == quiet;
+    case Pattern::kExact:
+      return actual == expected;
   }
   return false;
+}
+
+bool matches(const Value& expected, const uint64_t* cells) {
+  const uint8_t* actual_bytes = reinterpret_cast<const uint8_t*>(cells);
+  const uint8_t* expected_bytes = reinterpret_cast<const uint8_t*>(expected.cells);
+  for (size_t lane = 0; lane < expected.patterns.size(); ++lane) {
+    uint64_t actual = 0, wanted = 0;
+    std::memcpy(&actual, actual_bytes + lane * expected.lane_bytes, expected.lane_bytes);
+    std::memcpy(&wanted, expected_bytes + lane * expected.lane_bytes, expected.lane_bytes);
+    if (!lane_matches(expected.patterns[lane], expected.lane_bytes, actual, wanted)) return false;
+  }
+  return true;
 }
 
 class Runner {
@@ -338,7 +383,7 @@ class Runner {
         if (!matches(*v, &r.cells[cell])) {
           return fail(line, c.get("action")->str("field") + ": result " + std::to_string(i) +
                                 " is " + format_value(r.types[i], &r.cells[cell]) + ", expected " +
-                                expected->array[i].get("value")->string);
+                                describe(expected->array[i]));
         }
         cell += cell_count(r.types[i]);
       }
