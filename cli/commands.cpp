@@ -49,7 +49,8 @@ constexpr const char* kRunHelp =
     "options:\n"
     "  --invoke NAME   call the exported function NAME with ARGS parsed by its parameter types\n"
     "                  (i32/i64: 5, -1, 0x10; f32/f64: -1.5, 0x1p-3, nan, nan:0x200000, inf;\n"
-    "                  references: null) and print each result on its own line\n"
+    "                  references: null; v128: 0x + 32 hex digits, or i32x4:1,2,3,4 and the\n"
+    "                  like) and print each result on its own line\n"
     "  -h, --help      this text\n";
 
 constexpr const char* kValidateHelp =

@@ -105,6 +105,74 @@ std::string format_float(F value) {
   return std::string(buf, end);
 }
 
+// v128 as a 128-bit hex integer ("0x" and up to 32 digits; lane 0 is the low end) or by lanes:
+// "i8x16:", "i16x8:", "i32x4:", "i64x2:", "f32x4:" or "f64x2:" and comma-separated lanes.
+Result<void> parse_v128(std::string_view text, uint64_t* cells) {
+  const ValType type = ValType::kV128;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    std::string_view digits = text.substr(2);
+    if (digits.empty() || digits.size() > 32) return bad(type, text, "expected 1 to 32 hex digits");
+    uint64_t halves[2] = {0, 0};
+    std::string_view high = digits.size() > 16 ? digits.substr(0, digits.size() - 16) : "";
+    std::string_view low = digits.substr(high.size());
+    for (auto [part, out] : {std::pair{low, &halves[0]}, std::pair{high, &halves[1]}}) {
+      if (part.empty()) continue;
+      auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), *out, 16);
+      if (ec != std::errc() || end != part.data() + part.size()) return bad(type, text, "not hex");
+    }
+    cells[0] = halves[0];
+    cells[1] = halves[1];
+    return {};
+  }
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos)
+    return bad(type, text, "expected 0x... or a shape like i32x4:1,2,3,4");
+  std::string_view shape = text.substr(0, colon);
+  ValType lane_type;
+  unsigned lanes;
+  if (shape == "i8x16") {
+    lane_type = ValType::kI32;
+    lanes = 16;
+  } else if (shape == "i16x8") {
+    lane_type = ValType::kI32;
+    lanes = 8;
+  } else if (shape == "i32x4") {
+    lane_type = ValType::kI32;
+    lanes = 4;
+  } else if (shape == "i64x2") {
+    lane_type = ValType::kI64;
+    lanes = 2;
+  } else if (shape == "f32x4") {
+    lane_type = ValType::kF32;
+    lanes = 4;
+  } else if (shape == "f64x2") {
+    lane_type = ValType::kF64;
+    lanes = 2;
+  } else
+    return bad(type, text, "unknown lane shape");
+  const unsigned lane_bytes = 16 / lanes;
+  uint8_t bytes[16];
+  std::string_view rest = text.substr(colon + 1);
+  for (unsigned i = 0; i < lanes; ++i) {
+    size_t comma = rest.find(',');
+    if ((comma == std::string_view::npos) != (i == lanes - 1)) {
+      return bad(type, text, "wrong number of lanes for the shape");
+    }
+    std::string_view item = rest.substr(0, comma);
+    uint64_t lane_cell = 0;
+    if (lane_bytes < 4) {  // i8 and i16 lanes: signed or unsigned, within the lane's range
+      KILN_ASSIGN(uint64_t v, parse_integer(type, item, lane_bytes * 8));
+      lane_cell = v;
+    } else {
+      KILN_TRY(parse_value(lane_type, item, &lane_cell));
+    }
+    std::memcpy(bytes + i * lane_bytes, &lane_cell, lane_bytes);
+    if (comma != std::string_view::npos) rest = rest.substr(comma + 1);
+  }
+  std::memcpy(cells, bytes, 16);
+  return {};
+}
+
 }  // namespace
 
 Result<void> parse_value(ValType type, std::string_view text, uint64_t* cells) {
@@ -134,8 +202,10 @@ Result<void> parse_value(ValType type, std::string_view text, uint64_t* cells) {
       if (text != "null") return bad(type, text, "only null can be passed as a reference");
       cells[0] = 0;
       return {};
+    case ValType::kV128:
+      return parse_v128(text, cells);
     default:
-      return bad(type, text, "this type cannot be passed from the command line yet");
+      return bad(type, text, "this type cannot be passed from the command line");
   }
 }
 

@@ -65,6 +65,11 @@ inline V128 compare(V128 a, V128 b, F f) {
   return r;
 }
 
+// Lane-wise comparison and float arithmetic over operands named `a` and `b` (used in the
+// operator tables of simd_ops.h and simd_host.h).
+#define KILN_SIMD_COMPARE(L, op) (simd::compare<L>(a, b, [](L x, L y) { return x op y; }))
+#define KILN_SIMD_FLOAT(F, expr) (simd::map<F>(a, b, [](F x, F y) { return expr; }))
+
 template <typename L>
 inline V128 splat(L x) {
   V128 r;

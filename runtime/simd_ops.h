@@ -5,6 +5,7 @@
 
 #include "runtime/opcodes.h"
 #include "runtime/simd.h"
+#include "runtime/simd_host.h"
 
 namespace kiln {
 
@@ -102,90 +103,83 @@ constexpr uint32_t simd_opcode(uint32_t sub) {
   X(f64x2_convert_low_i32x4_s, simd_opcode(0xfe), v128, v128, (simd::convert<int32_t, double>(a))) \
   X(f64x2_convert_low_i32x4_u, simd_opcode(0xff), v128, v128, (simd::convert<uint32_t, double>(a)))
 
-#define KILN_SIMD_COMPARE(L, op) (simd::compare<L>(a, b, [](L x, L y) { return x op y; }))
-#define KILN_SIMD_FLOAT(F, expr) (simd::map<F>(a, b, [](F x, F y) { return expr; }))
-
 // X(name, opcode, result, operand, expression over `a` and `b`): both operands are v128.
 #define KILN_SIMD_BINARY_OPS(X)                                                                   \
   X(i8x16_swizzle, simd_opcode(0x0e), v128, v128, simd::swizzle(a, b))                            \
-  X(i8x16_eq, simd_opcode(0x23), v128, v128, KILN_SIMD_COMPARE(uint8_t, ==))                      \
+  X(i8x16_eq, simd_opcode(0x23), v128, v128, simd_host::i8x16_eq(a, b))                           \
   X(i8x16_ne, simd_opcode(0x24), v128, v128, KILN_SIMD_COMPARE(uint8_t, !=))                      \
-  X(i8x16_lt_s, simd_opcode(0x25), v128, v128, KILN_SIMD_COMPARE(int8_t, <))                      \
+  X(i8x16_lt_s, simd_opcode(0x25), v128, v128, simd_host::i8x16_lt_s(a, b))                       \
   X(i8x16_lt_u, simd_opcode(0x26), v128, v128, KILN_SIMD_COMPARE(uint8_t, <))                     \
-  X(i8x16_gt_s, simd_opcode(0x27), v128, v128, KILN_SIMD_COMPARE(int8_t, >))                      \
+  X(i8x16_gt_s, simd_opcode(0x27), v128, v128, simd_host::i8x16_gt_s(a, b))                       \
   X(i8x16_gt_u, simd_opcode(0x28), v128, v128, KILN_SIMD_COMPARE(uint8_t, >))                     \
   X(i8x16_le_s, simd_opcode(0x29), v128, v128, KILN_SIMD_COMPARE(int8_t, <=))                     \
   X(i8x16_le_u, simd_opcode(0x2a), v128, v128, KILN_SIMD_COMPARE(uint8_t, <=))                    \
   X(i8x16_ge_s, simd_opcode(0x2b), v128, v128, KILN_SIMD_COMPARE(int8_t, >=))                     \
   X(i8x16_ge_u, simd_opcode(0x2c), v128, v128, KILN_SIMD_COMPARE(uint8_t, >=))                    \
-  X(i16x8_eq, simd_opcode(0x2d), v128, v128, KILN_SIMD_COMPARE(uint16_t, ==))                     \
+  X(i16x8_eq, simd_opcode(0x2d), v128, v128, simd_host::i16x8_eq(a, b))                           \
   X(i16x8_ne, simd_opcode(0x2e), v128, v128, KILN_SIMD_COMPARE(uint16_t, !=))                     \
-  X(i16x8_lt_s, simd_opcode(0x2f), v128, v128, KILN_SIMD_COMPARE(int16_t, <))                     \
+  X(i16x8_lt_s, simd_opcode(0x2f), v128, v128, simd_host::i16x8_lt_s(a, b))                       \
   X(i16x8_lt_u, simd_opcode(0x30), v128, v128, KILN_SIMD_COMPARE(uint16_t, <))                    \
-  X(i16x8_gt_s, simd_opcode(0x31), v128, v128, KILN_SIMD_COMPARE(int16_t, >))                     \
+  X(i16x8_gt_s, simd_opcode(0x31), v128, v128, simd_host::i16x8_gt_s(a, b))                       \
   X(i16x8_gt_u, simd_opcode(0x32), v128, v128, KILN_SIMD_COMPARE(uint16_t, >))                    \
   X(i16x8_le_s, simd_opcode(0x33), v128, v128, KILN_SIMD_COMPARE(int16_t, <=))                    \
   X(i16x8_le_u, simd_opcode(0x34), v128, v128, KILN_SIMD_COMPARE(uint16_t, <=))                   \
   X(i16x8_ge_s, simd_opcode(0x35), v128, v128, KILN_SIMD_COMPARE(int16_t, >=))                    \
   X(i16x8_ge_u, simd_opcode(0x36), v128, v128, KILN_SIMD_COMPARE(uint16_t, >=))                   \
-  X(i32x4_eq, simd_opcode(0x37), v128, v128, KILN_SIMD_COMPARE(uint32_t, ==))                     \
+  X(i32x4_eq, simd_opcode(0x37), v128, v128, simd_host::i32x4_eq(a, b))                           \
   X(i32x4_ne, simd_opcode(0x38), v128, v128, KILN_SIMD_COMPARE(uint32_t, !=))                     \
-  X(i32x4_lt_s, simd_opcode(0x39), v128, v128, KILN_SIMD_COMPARE(int32_t, <))                     \
+  X(i32x4_lt_s, simd_opcode(0x39), v128, v128, simd_host::i32x4_lt_s(a, b))                       \
   X(i32x4_lt_u, simd_opcode(0x3a), v128, v128, KILN_SIMD_COMPARE(uint32_t, <))                    \
-  X(i32x4_gt_s, simd_opcode(0x3b), v128, v128, KILN_SIMD_COMPARE(int32_t, >))                     \
+  X(i32x4_gt_s, simd_opcode(0x3b), v128, v128, simd_host::i32x4_gt_s(a, b))                       \
   X(i32x4_gt_u, simd_opcode(0x3c), v128, v128, KILN_SIMD_COMPARE(uint32_t, >))                    \
   X(i32x4_le_s, simd_opcode(0x3d), v128, v128, KILN_SIMD_COMPARE(int32_t, <=))                    \
   X(i32x4_le_u, simd_opcode(0x3e), v128, v128, KILN_SIMD_COMPARE(uint32_t, <=))                   \
   X(i32x4_ge_s, simd_opcode(0x3f), v128, v128, KILN_SIMD_COMPARE(int32_t, >=))                    \
   X(i32x4_ge_u, simd_opcode(0x40), v128, v128, KILN_SIMD_COMPARE(uint32_t, >=))                   \
-  X(f32x4_eq, simd_opcode(0x41), v128, v128, KILN_SIMD_COMPARE(float, ==))                        \
-  X(f32x4_ne, simd_opcode(0x42), v128, v128, KILN_SIMD_COMPARE(float, !=))                        \
-  X(f32x4_lt, simd_opcode(0x43), v128, v128, KILN_SIMD_COMPARE(float, <))                         \
-  X(f32x4_gt, simd_opcode(0x44), v128, v128, KILN_SIMD_COMPARE(float, >))                         \
-  X(f32x4_le, simd_opcode(0x45), v128, v128, KILN_SIMD_COMPARE(float, <=))                        \
-  X(f32x4_ge, simd_opcode(0x46), v128, v128, KILN_SIMD_COMPARE(float, >=))                        \
-  X(f64x2_eq, simd_opcode(0x47), v128, v128, KILN_SIMD_COMPARE(double, ==))                       \
-  X(f64x2_ne, simd_opcode(0x48), v128, v128, KILN_SIMD_COMPARE(double, !=))                       \
-  X(f64x2_lt, simd_opcode(0x49), v128, v128, KILN_SIMD_COMPARE(double, <))                        \
-  X(f64x2_gt, simd_opcode(0x4a), v128, v128, KILN_SIMD_COMPARE(double, >))                        \
-  X(f64x2_le, simd_opcode(0x4b), v128, v128, KILN_SIMD_COMPARE(double, <=))                       \
-  X(f64x2_ge, simd_opcode(0x4c), v128, v128, KILN_SIMD_COMPARE(double, >=))                       \
-  X(v128_and, simd_opcode(0x4e), v128, v128,                                                      \
-    simd::map<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x & y; }))                      \
-  X(v128_andnot, simd_opcode(0x4f), v128, v128,                                                   \
-    simd::map<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x & ~y; }))                     \
-  X(v128_or, simd_opcode(0x50), v128, v128,                                                       \
-    simd::map<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x | y; }))                      \
-  X(v128_xor, simd_opcode(0x51), v128, v128,                                                      \
-    simd::map<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x ^ y; }))                      \
+  X(f32x4_eq, simd_opcode(0x41), v128, v128, simd_host::f32x4_eq(a, b))                           \
+  X(f32x4_ne, simd_opcode(0x42), v128, v128, simd_host::f32x4_ne(a, b))                           \
+  X(f32x4_lt, simd_opcode(0x43), v128, v128, simd_host::f32x4_lt(a, b))                           \
+  X(f32x4_gt, simd_opcode(0x44), v128, v128, simd_host::f32x4_gt(a, b))                           \
+  X(f32x4_le, simd_opcode(0x45), v128, v128, simd_host::f32x4_le(a, b))                           \
+  X(f32x4_ge, simd_opcode(0x46), v128, v128, simd_host::f32x4_ge(a, b))                           \
+  X(f64x2_eq, simd_opcode(0x47), v128, v128, simd_host::f64x2_eq(a, b))                           \
+  X(f64x2_ne, simd_opcode(0x48), v128, v128, simd_host::f64x2_ne(a, b))                           \
+  X(f64x2_lt, simd_opcode(0x49), v128, v128, simd_host::f64x2_lt(a, b))                           \
+  X(f64x2_gt, simd_opcode(0x4a), v128, v128, simd_host::f64x2_gt(a, b))                           \
+  X(f64x2_le, simd_opcode(0x4b), v128, v128, simd_host::f64x2_le(a, b))                           \
+  X(f64x2_ge, simd_opcode(0x4c), v128, v128, simd_host::f64x2_ge(a, b))                           \
+  X(v128_and, simd_opcode(0x4e), v128, v128, simd_host::v128_and(a, b))                           \
+  X(v128_andnot, simd_opcode(0x4f), v128, v128, simd_host::v128_andnot(a, b))                     \
+  X(v128_or, simd_opcode(0x50), v128, v128, simd_host::v128_or(a, b))                             \
+  X(v128_xor, simd_opcode(0x51), v128, v128, simd_host::v128_xor(a, b))                           \
   X(i8x16_narrow_i16x8_s, simd_opcode(0x65), v128, v128, (simd::narrow<int16_t, int8_t>(a, b)))   \
   X(i8x16_narrow_i16x8_u, simd_opcode(0x66), v128, v128, (simd::narrow<int16_t, uint8_t>(a, b)))  \
-  X(i8x16_add, simd_opcode(0x6e), v128, v128, simd::add<uint8_t>(a, b))                           \
-  X(i8x16_add_sat_s, simd_opcode(0x6f), v128, v128, simd::add_sat<int8_t>(a, b))                  \
-  X(i8x16_add_sat_u, simd_opcode(0x70), v128, v128, simd::add_sat<uint8_t>(a, b))                 \
-  X(i8x16_sub, simd_opcode(0x71), v128, v128, simd::sub<uint8_t>(a, b))                           \
-  X(i8x16_sub_sat_s, simd_opcode(0x72), v128, v128, simd::sub_sat<int8_t>(a, b))                  \
-  X(i8x16_sub_sat_u, simd_opcode(0x73), v128, v128, simd::sub_sat<uint8_t>(a, b))                 \
+  X(i8x16_add, simd_opcode(0x6e), v128, v128, simd_host::i8x16_add(a, b))                         \
+  X(i8x16_add_sat_s, simd_opcode(0x6f), v128, v128, simd_host::i8x16_add_sat_s(a, b))             \
+  X(i8x16_add_sat_u, simd_opcode(0x70), v128, v128, simd_host::i8x16_add_sat_u(a, b))             \
+  X(i8x16_sub, simd_opcode(0x71), v128, v128, simd_host::i8x16_sub(a, b))                         \
+  X(i8x16_sub_sat_s, simd_opcode(0x72), v128, v128, simd_host::i8x16_sub_sat_s(a, b))             \
+  X(i8x16_sub_sat_u, simd_opcode(0x73), v128, v128, simd_host::i8x16_sub_sat_u(a, b))             \
   X(i8x16_min_s, simd_opcode(0x76), v128, v128, simd::min<int8_t>(a, b))                          \
-  X(i8x16_min_u, simd_opcode(0x77), v128, v128, simd::min<uint8_t>(a, b))                         \
+  X(i8x16_min_u, simd_opcode(0x77), v128, v128, simd_host::i8x16_min_u(a, b))                     \
   X(i8x16_max_s, simd_opcode(0x78), v128, v128, simd::max<int8_t>(a, b))                          \
-  X(i8x16_max_u, simd_opcode(0x79), v128, v128, simd::max<uint8_t>(a, b))                         \
-  X(i8x16_avgr_u, simd_opcode(0x7b), v128, v128, simd::avgr_u<uint8_t>(a, b))                     \
+  X(i8x16_max_u, simd_opcode(0x79), v128, v128, simd_host::i8x16_max_u(a, b))                     \
+  X(i8x16_avgr_u, simd_opcode(0x7b), v128, v128, simd_host::i8x16_avgr_u(a, b))                   \
   X(i16x8_q15mulr_sat_s, simd_opcode(0x82), v128, v128, simd::q15mulr_sat_s(a, b))                \
   X(i16x8_narrow_i32x4_s, simd_opcode(0x85), v128, v128, (simd::narrow<int32_t, int16_t>(a, b)))  \
   X(i16x8_narrow_i32x4_u, simd_opcode(0x86), v128, v128, (simd::narrow<int32_t, uint16_t>(a, b))) \
-  X(i16x8_add, simd_opcode(0x8e), v128, v128, simd::add<uint16_t>(a, b))                          \
-  X(i16x8_add_sat_s, simd_opcode(0x8f), v128, v128, simd::add_sat<int16_t>(a, b))                 \
-  X(i16x8_add_sat_u, simd_opcode(0x90), v128, v128, simd::add_sat<uint16_t>(a, b))                \
-  X(i16x8_sub, simd_opcode(0x91), v128, v128, simd::sub<uint16_t>(a, b))                          \
-  X(i16x8_sub_sat_s, simd_opcode(0x92), v128, v128, simd::sub_sat<int16_t>(a, b))                 \
-  X(i16x8_sub_sat_u, simd_opcode(0x93), v128, v128, simd::sub_sat<uint16_t>(a, b))                \
-  X(i16x8_mul, simd_opcode(0x95), v128, v128, simd::mul<uint16_t>(a, b))                          \
-  X(i16x8_min_s, simd_opcode(0x96), v128, v128, simd::min<int16_t>(a, b))                         \
+  X(i16x8_add, simd_opcode(0x8e), v128, v128, simd_host::i16x8_add(a, b))                         \
+  X(i16x8_add_sat_s, simd_opcode(0x8f), v128, v128, simd_host::i16x8_add_sat_s(a, b))             \
+  X(i16x8_add_sat_u, simd_opcode(0x90), v128, v128, simd_host::i16x8_add_sat_u(a, b))             \
+  X(i16x8_sub, simd_opcode(0x91), v128, v128, simd_host::i16x8_sub(a, b))                         \
+  X(i16x8_sub_sat_s, simd_opcode(0x92), v128, v128, simd_host::i16x8_sub_sat_s(a, b))             \
+  X(i16x8_sub_sat_u, simd_opcode(0x93), v128, v128, simd_host::i16x8_sub_sat_u(a, b))             \
+  X(i16x8_mul, simd_opcode(0x95), v128, v128, simd_host::i16x8_mul(a, b))                         \
+  X(i16x8_min_s, simd_opcode(0x96), v128, v128, simd_host::i16x8_min_s(a, b))                     \
   X(i16x8_min_u, simd_opcode(0x97), v128, v128, simd::min<uint16_t>(a, b))                        \
-  X(i16x8_max_s, simd_opcode(0x98), v128, v128, simd::max<int16_t>(a, b))                         \
+  X(i16x8_max_s, simd_opcode(0x98), v128, v128, simd_host::i16x8_max_s(a, b))                     \
   X(i16x8_max_u, simd_opcode(0x99), v128, v128, simd::max<uint16_t>(a, b))                        \
-  X(i16x8_avgr_u, simd_opcode(0x9b), v128, v128, simd::avgr_u<uint16_t>(a, b))                    \
+  X(i16x8_avgr_u, simd_opcode(0x9b), v128, v128, simd_host::i16x8_avgr_u(a, b))                   \
   X(i16x8_extmul_low_i8x16_s, simd_opcode(0x9c), v128, v128,                                      \
     (simd::extmul<int8_t, int16_t>(a, b, false)))                                                 \
   X(i16x8_extmul_high_i8x16_s, simd_opcode(0x9d), v128, v128,                                     \
@@ -194,8 +188,8 @@ constexpr uint32_t simd_opcode(uint32_t sub) {
     (simd::extmul<uint8_t, uint16_t>(a, b, false)))                                               \
   X(i16x8_extmul_high_i8x16_u, simd_opcode(0x9f), v128, v128,                                     \
     (simd::extmul<uint8_t, uint16_t>(a, b, true)))                                                \
-  X(i32x4_add, simd_opcode(0xae), v128, v128, simd::add<uint32_t>(a, b))                          \
-  X(i32x4_sub, simd_opcode(0xb1), v128, v128, simd::sub<uint32_t>(a, b))                          \
+  X(i32x4_add, simd_opcode(0xae), v128, v128, simd_host::i32x4_add(a, b))                         \
+  X(i32x4_sub, simd_opcode(0xb1), v128, v128, simd_host::i32x4_sub(a, b))                         \
   X(i32x4_mul, simd_opcode(0xb5), v128, v128, simd::mul<uint32_t>(a, b))                          \
   X(i32x4_min_s, simd_opcode(0xb6), v128, v128, simd::min<int32_t>(a, b))                         \
   X(i32x4_min_u, simd_opcode(0xb7), v128, v128, simd::min<uint32_t>(a, b))                        \
@@ -210,8 +204,8 @@ constexpr uint32_t simd_opcode(uint32_t sub) {
     (simd::extmul<uint16_t, uint32_t>(a, b, false)))                                              \
   X(i32x4_extmul_high_i16x8_u, simd_opcode(0xbf), v128, v128,                                     \
     (simd::extmul<uint16_t, uint32_t>(a, b, true)))                                               \
-  X(i64x2_add, simd_opcode(0xce), v128, v128, simd::add<uint64_t>(a, b))                          \
-  X(i64x2_sub, simd_opcode(0xd1), v128, v128, simd::sub<uint64_t>(a, b))                          \
+  X(i64x2_add, simd_opcode(0xce), v128, v128, simd_host::i64x2_add(a, b))                         \
+  X(i64x2_sub, simd_opcode(0xd1), v128, v128, simd_host::i64x2_sub(a, b))                         \
   X(i64x2_mul, simd_opcode(0xd5), v128, v128, simd::mul<uint64_t>(a, b))                          \
   X(i64x2_eq, simd_opcode(0xd6), v128, v128, KILN_SIMD_COMPARE(uint64_t, ==))                     \
   X(i64x2_ne, simd_opcode(0xd7), v128, v128, KILN_SIMD_COMPARE(uint64_t, !=))                     \
@@ -227,18 +221,18 @@ constexpr uint32_t simd_opcode(uint32_t sub) {
     (simd::extmul<uint32_t, uint64_t>(a, b, false)))                                              \
   X(i64x2_extmul_high_i32x4_u, simd_opcode(0xdf), v128, v128,                                     \
     (simd::extmul<uint32_t, uint64_t>(a, b, true)))                                               \
-  X(f32x4_add, simd_opcode(0xe4), v128, v128, KILN_SIMD_FLOAT(float, x + y))                      \
-  X(f32x4_sub, simd_opcode(0xe5), v128, v128, KILN_SIMD_FLOAT(float, x - y))                      \
-  X(f32x4_mul, simd_opcode(0xe6), v128, v128, KILN_SIMD_FLOAT(float, x* y))                       \
-  X(f32x4_div, simd_opcode(0xe7), v128, v128, KILN_SIMD_FLOAT(float, x / y))                      \
+  X(f32x4_add, simd_opcode(0xe4), v128, v128, simd_host::f32x4_add(a, b))                         \
+  X(f32x4_sub, simd_opcode(0xe5), v128, v128, simd_host::f32x4_sub(a, b))                         \
+  X(f32x4_mul, simd_opcode(0xe6), v128, v128, simd_host::f32x4_mul(a, b))                         \
+  X(f32x4_div, simd_opcode(0xe7), v128, v128, simd_host::f32x4_div(a, b))                         \
   X(f32x4_min, simd_opcode(0xe8), v128, v128, KILN_SIMD_FLOAT(float, float_min(x, y)))            \
   X(f32x4_max, simd_opcode(0xe9), v128, v128, KILN_SIMD_FLOAT(float, float_max(x, y)))            \
   X(f32x4_pmin, simd_opcode(0xea), v128, v128, simd::pmin<float>(a, b))                           \
   X(f32x4_pmax, simd_opcode(0xeb), v128, v128, simd::pmax<float>(a, b))                           \
-  X(f64x2_add, simd_opcode(0xf0), v128, v128, KILN_SIMD_FLOAT(double, x + y))                     \
-  X(f64x2_sub, simd_opcode(0xf1), v128, v128, KILN_SIMD_FLOAT(double, x - y))                     \
-  X(f64x2_mul, simd_opcode(0xf2), v128, v128, KILN_SIMD_FLOAT(double, x* y))                      \
-  X(f64x2_div, simd_opcode(0xf3), v128, v128, KILN_SIMD_FLOAT(double, x / y))                     \
+  X(f64x2_add, simd_opcode(0xf0), v128, v128, simd_host::f64x2_add(a, b))                         \
+  X(f64x2_sub, simd_opcode(0xf1), v128, v128, simd_host::f64x2_sub(a, b))                         \
+  X(f64x2_mul, simd_opcode(0xf2), v128, v128, simd_host::f64x2_mul(a, b))                         \
+  X(f64x2_div, simd_opcode(0xf3), v128, v128, simd_host::f64x2_div(a, b))                         \
   X(f64x2_min, simd_opcode(0xf4), v128, v128, KILN_SIMD_FLOAT(double, float_min(x, y)))           \
   X(f64x2_max, simd_opcode(0xf5), v128, v128, KILN_SIMD_FLOAT(double, float_max(x, y)))           \
   X(f64x2_pmin, simd_opcode(0xf6), v128, v128, simd::pmin<double>(a, b))                          \

@@ -67,6 +67,34 @@ TEST(ValueText, FormatsResults) {
   EXPECT_EQ(format_value(ValType::kExternRef, &null), "null");
 }
 
+TEST(ValueText, ParsesAndFormatsV128) {
+  uint64_t cells[2];
+  ASSERT_TRUE(parse_value(ValType::kV128, "0x000102030405060708090a0b0c0d0e0f", cells).ok());
+  EXPECT_EQ(cells[0], 0x08090a0b0c0d0e0full);
+  EXPECT_EQ(cells[1], 0x0001020304050607ull);
+  EXPECT_EQ(format_value(ValType::kV128, cells), "0x000102030405060708090a0b0c0d0e0f");
+  ASSERT_TRUE(parse_value(ValType::kV128, "0x1", cells).ok());
+  EXPECT_EQ(cells[0], 1u);
+  EXPECT_EQ(cells[1], 0u);
+
+  ASSERT_TRUE(parse_value(ValType::kV128, "i32x4:1,-1,0x10,4294967295", cells).ok());
+  EXPECT_EQ(cells[0], 0xffffffff00000001ull);
+  EXPECT_EQ(cells[1], 0xffffffff00000010ull);
+  ASSERT_TRUE(parse_value(ValType::kV128, "i8x16:-1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,255", cells).ok());
+  EXPECT_EQ(cells[0], 0xffu);
+  EXPECT_EQ(cells[1], 0xff00000000000000ull);
+  ASSERT_TRUE(parse_value(ValType::kV128, "f32x4:1.5,nan,-inf,0", cells).ok());
+  EXPECT_EQ(cells[0], 0x7fc000003fc00000ull);
+  EXPECT_EQ(cells[1], 0x00000000ff800000ull);
+
+  EXPECT_TRUE(rejects(ValType::kV128, "i32x4:1,2,3"));      // too few lanes
+  EXPECT_TRUE(rejects(ValType::kV128, "i32x4:1,2,3,4,5"));  // too many
+  EXPECT_TRUE(rejects(ValType::kV128, "i8x16:256,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0"));
+  EXPECT_TRUE(rejects(ValType::kV128, "i3x4:1,2,3,4"));
+  EXPECT_TRUE(rejects(ValType::kV128, "0x"));
+  EXPECT_TRUE(rejects(ValType::kV128, "0x000102030405060708090a0b0c0d0e0f00"));  // 34 digits
+}
+
 TEST(ValueText, RoundTripsFloatsExactly) {
   for (double d : {0.1, -2.5e-308, 1.7976931348623157e308, 5e-324, 123456.789}) {
     uint64_t bits = std::bit_cast<uint64_t>(d);
