@@ -1,9 +1,11 @@
 #include "cli/commands.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +13,8 @@
 #include "cli/value_text.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
+#include "wasi/preview1.h"
+#include "wasi/wasi_context.h"
 
 namespace kiln::cli {
 namespace {
@@ -43,8 +47,17 @@ constexpr const char* kRunHelp =
     "usage: kiln run [OPTIONS] MODULE [ARGS...]\n"
     "\n"
     "Instantiates MODULE (running its start function), then calls the export `_start` if\n"
-    "there is one, or the function named by --invoke. Options come before MODULE; everything\n"
-    "after MODULE is passed to the program.\n"
+    "there is one, or the function named by --invoke (after `_initialize`, for reactors).\n"
+    "Options come before MODULE; everything after MODULE is passed to the program: as its\n"
+    "arguments (argv[0] is MODULE), and to --invoke as the function's arguments.\n"
+    "\n"
+    "WASI (wasi_snapshot_preview1) is provided, with nothing granted unless asked for:\n"
+    "  --dir HOST[::GUEST]      let the program read and write the host directory HOST,\n"
+    "                           seen as GUEST (default: HOST as written)\n"
+    "  --dir-ro HOST[::GUEST]   the same, read-only: every write is refused\n"
+    "  --env NAME=VALUE         set an environment variable for the program\n"
+    "  --env-inherit NAME       pass the host's NAME (no variable is inherited otherwise)\n"
+    "  stdin, stdout and stderr are the host's. proc_exit(n) exits with status n.\n"
     "\n"
     "options:\n"
     "  --invoke NAME   call the exported function NAME with ARGS parsed by its parameter types\n"
@@ -118,26 +131,70 @@ int run_validate(int argc, char** argv) {
   return kExitOk;
 }
 
+// Parses "HOST[::GUEST]" into a preopen; the guest path defaults to the host path as given.
+wasi::Preopen parse_preopen(const std::string& spec, bool read_only) {
+  wasi::Preopen p;
+  size_t sep = spec.find("::");
+  p.host_path = spec.substr(0, sep);
+  p.guest_path = sep == std::string::npos ? spec : spec.substr(sep + 2);
+  p.read_only = read_only;
+  return p;
+}
+
+// The exit code for a trap: the status of proc_exit, or 134.
+int exit_for(const Trap& trap) {
+  if (trap.code == TrapCode::kExit) return trap.exit_status & 0xff;
+  return trap_exit(trap);
+}
+
 int run_run(int argc, char** argv) {
   std::optional<std::string> invoke;
+  wasi::WasiConfig wasi_config;
   int i = 0;
   for (; i < argc; ++i) {
     std::string arg = argv[i];
+    auto value = [&](const char* option) -> std::optional<std::string> {
+      std::string prefix = std::string(option) + "=";
+      if (arg == option) {
+        if (i + 1 >= argc) return std::nullopt;
+        return std::string(argv[++i]);
+      }
+      if (arg.rfind(prefix, 0) == 0) return arg.substr(prefix.size());
+      return std::nullopt;
+    };
+    auto is = [&](const char* option) {
+      return arg == option || arg.rfind(std::string(option) + "=", 0) == 0;
+    };
     if (arg == "-h" || arg == "--help") {
       std::fputs(kRunHelp, stdout);
       return kExitOk;
     }
-    if (arg == "--invoke") {
-      if (i + 1 >= argc) return usage_error("--invoke needs a function name");
-      invoke = argv[++i];
-      continue;
+    if (is("--invoke")) {
+      auto v = value("--invoke");
+      if (!v) return usage_error("--invoke needs a function name");
+      invoke = *v;
+    } else if (is("--dir") || is("--dir-ro")) {
+      const bool read_only = is("--dir-ro");
+      auto v = value(read_only ? "--dir-ro" : "--dir");
+      if (!v || v->empty()) return usage_error(arg + " needs HOST[::GUEST]");
+      wasi_config.preopens.push_back(parse_preopen(*v, read_only));
+    } else if (is("--env")) {
+      auto v = value("--env");
+      if (!v || v->find('=') == std::string::npos || v->front() == '=') {
+        return usage_error("--env needs NAME=VALUE");
+      }
+      size_t eq = v->find('=');
+      wasi_config.env.emplace_back(v->substr(0, eq), v->substr(eq + 1));
+    } else if (is("--env-inherit")) {
+      auto v = value("--env-inherit");
+      if (!v || v->empty()) return usage_error("--env-inherit needs NAME");
+      if (const char* host_value = std::getenv(v->c_str()))
+        wasi_config.env.emplace_back(*v, host_value);
+    } else if (arg.rfind("-", 0) == 0 && arg.size() > 1) {
+      return usage_error("unknown option " + arg);
+    } else {
+      break;
     }
-    if (arg.rfind("--invoke=", 0) == 0) {
-      invoke = arg.substr(9);
-      continue;
-    }
-    if (arg.rfind("-", 0) == 0 && arg.size() > 1) return usage_error("unknown option " + arg);
-    break;
   }
   if (i >= argc) return usage_error("run needs a module");
   const std::string path = argv[i++];
@@ -149,18 +206,41 @@ int run_run(int argc, char** argv) {
   auto module = Module::compile(engine, *bytes);
   if (!module) return error_exit(module.error());
   const Module& m = **module;
-  if (!m.imports.empty()) {
-    const Import& imp = m.imports[0];
-    return error_exit(
-        Error{ErrorKind::kUnlinkable, "unknown import \"" + imp.module + "\" \"" + imp.name +
-                                          "\": kiln run provides no host modules yet"});
-  }
 
   Store store(engine);
-  TrapPtr trap;
-  auto instance = store.instantiate(*module, {}, &trap);
-  if (!instance) return trap ? trap_exit(*trap) : error_exit(instance.error());
+  wasi_config.args.push_back(path);
+  wasi_config.args.insert(wasi_config.args.end(), program_args.begin(), program_args.end());
+  auto wasi_context = wasi::WasiContext::create(std::move(wasi_config));
+  if (!wasi_context) return error_exit(wasi_context.error());
+  wasi::Preview1 preview1(**wasi_context);
+  std::map<std::string, Extern> wasi_externs;
+  std::vector<Extern> imports;
+  for (const Import& imp : m.imports) {
+    if (imp.module == wasi::kPreview1Module && wasi_externs.empty())
+      wasi_externs = preview1.define(store);
+    auto it =
+        imp.module == wasi::kPreview1Module ? wasi_externs.find(imp.name) : wasi_externs.end();
+    if (it == wasi_externs.end()) {
+      return error_exit(Error{ErrorKind::kUnlinkable,
+                              "unknown import \"" + imp.module + "\" \"" + imp.name + "\"" +
+                                  (imp.module == wasi::kPreview1Module
+                                       ? ""
+                                       : ": kiln run provides wasi_snapshot_preview1 only")});
+    }
+    imports.push_back(it->second);
+  }
 
+  TrapPtr trap;
+  auto instance = store.instantiate(*module, imports, &trap);
+  if (!instance) return trap ? exit_for(*trap) : error_exit(instance.error());
+
+  // A reactor is initialised before the function named by --invoke (WASI application ABI).
+  if (invoke) {
+    if (auto init = (*instance)->find_export("_initialize");
+        init && init->kind == ExternKind::kFunction) {
+      if (TrapPtr t = store.invoke(init->function(), nullptr)) return exit_for(*t);
+    }
+  }
   std::string entry = invoke.value_or("_start");
   auto ext = (*instance)->find_export(entry);
   if (!ext) {
@@ -173,23 +253,28 @@ int run_run(int argc, char** argv) {
   }
   FunctionInstance* function = ext->function();
   const FuncType& type = *function->type;
-  if (program_args.size() != type.params.size()) {
-    return usage_error("\"" + entry + "\" takes " + std::to_string(type.params.size()) +
-                       " arguments " + type.to_string() + ", got " +
-                       std::to_string(program_args.size()));
-  }
   std::vector<uint64_t> cells(std::max(type.param_cells(), type.result_cells()) + 1);
-  for (size_t k = 0, cell = 0; k < type.params.size(); ++k) {
-    if (auto parsed = parse_value(type.params[k], program_args[k], &cells[cell]); !parsed) {
-      return error_exit(parsed.error());
+  if (invoke) {
+    if (program_args.size() != type.params.size()) {
+      return usage_error("\"" + entry + "\" takes " + std::to_string(type.params.size()) +
+                         " arguments " + type.to_string() + ", got " +
+                         std::to_string(program_args.size()));
     }
-    cell += cell_count(type.params[k]);
+    for (size_t k = 0, cell = 0; k < type.params.size(); ++k) {
+      if (auto parsed = parse_value(type.params[k], program_args[k], &cells[cell]); !parsed) {
+        return error_exit(parsed.error());
+      }
+      cell += cell_count(type.params[k]);
+    }
+  } else if (!type.params.empty()) {
+    return usage_error("_start must take no parameters, but has type " + type.to_string());
   }
-  if (TrapPtr t = store.invoke(function, cells.data())) return trap_exit(*t);
+  if (TrapPtr t = store.invoke(function, cells.data())) return exit_for(*t);
   for (size_t k = 0, cell = 0; k < type.results.size(); ++k) {
     std::printf("%s\n", format_value(type.results[k], &cells[cell]).c_str());
     cell += cell_count(type.results[k]);
   }
+  std::fflush(stdout);
   return kExitOk;
 }
 

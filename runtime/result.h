@@ -1,4 +1,5 @@
-// Errors are values inside the runtime: Result<T> holds either a T or an Error.
+// Errors are values inside the runtime: Result<T> holds either a T or an Error (or another
+// error type E, such as WASI's error codes).
 #pragma once
 
 #include <cstddef>
@@ -42,11 +43,11 @@ inline const char* error_kind_name(ErrorKind kind) {
   return "error";
 }
 
-template <typename T>
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
   Result(T value) : state_(std::move(value)) {}
-  Result(Error error) : state_(std::move(error)) {}
+  Result(E error) : state_(std::move(error)) {}
 
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -54,25 +55,25 @@ class [[nodiscard]] Result {
   const T& value() const { return std::get<0>(state_); }
   T& operator*() { return value(); }
   T* operator->() { return &value(); }
-  const Error& error() const { return std::get<1>(state_); }
-  Error take_error() { return std::move(std::get<1>(state_)); }
+  const E& error() const { return std::get<1>(state_); }
+  E take_error() { return std::move(std::get<1>(state_)); }
 
  private:
-  std::variant<T, Error> state_;
+  std::variant<T, E> state_;
 };
 
-template <>
-class [[nodiscard]] Result<void> {
+template <typename E>
+class [[nodiscard]] Result<void, E> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}
+  Result(E error) : error_(std::move(error)), ok_(false) {}
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const Error& error() const { return error_; }
-  Error take_error() { return std::move(error_); }
+  const E& error() const { return error_; }
+  E take_error() { return std::move(error_); }
 
  private:
-  Error error_;
+  E error_{};
   bool ok_ = true;
 };
 

@@ -28,6 +28,8 @@ const char* trap_code_message(TrapCode code) {
       return "call stack exhausted";
     case TrapCode::kHostError:
       return "host function failed";
+    case TrapCode::kExit:
+      return "exit";
   }
   return "trap";
 }

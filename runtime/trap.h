@@ -20,6 +20,7 @@ enum class TrapCode : uint8_t {
   kInvalidConversion,
   kCallStackExhausted,
   kHostError,  // a host function failed; the message says why
+  kExit,       // the program asked to exit (WASI proc_exit); Trap::exit_status holds the status
 };
 
 // The spec testsuite's wording for each trap (what `assert_trap` expects).
@@ -36,6 +37,7 @@ struct Trap {
   TrapCode code = TrapCode::kUnreachable;
   std::string message;
   std::vector<TraceFrame> backtrace;  // innermost frame first
+  int32_t exit_status = 0;            // for kExit
 
   static std::unique_ptr<Trap> make(TrapCode code, std::string detail = {});
   // "message" followed by one line per frame.

@@ -1,0 +1,35 @@
+// The `wasi_snapshot_preview1` host module: the preview1 ABI (rights, fd table, cursors, errno)
+// as a layer over the host objects of filesystem.h and wasi_context.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "runtime/store.h"
+#include "wasi/filesystem.h"
+#include "wasi/wasi_context.h"
+
+namespace kiln::wasi {
+
+constexpr const char* kPreview1Module = "wasi_snapshot_preview1";
+
+class Preview1 {
+ public:
+  explicit Preview1(const WasiContext& context);
+  ~Preview1();
+
+  // Creates the module's host functions in `store`, by import name. The Preview1 object must
+  // outlive every instance that imports them.
+  std::map<std::string, Extern> define(Store& store);
+
+  struct Fd;  // an entry of the fd table
+
+ private:
+  const WasiContext& context_;
+  std::map<uint32_t, std::unique_ptr<Fd>> fds_;
+  friend struct Preview1Calls;
+};
+
+}  // namespace kiln::wasi

@@ -1,0 +1,48 @@
+// What a WASI program is granted (capabilities are denied by default, DESIGN-NOTES section 8):
+// its arguments, the environment variables it is given, the directories it may see, and stdio.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/result.h"
+#include "wasi/filesystem.h"
+
+namespace kiln::wasi {
+
+struct Preopen {
+  std::string host_path;
+  std::string guest_path;
+  bool read_only = false;
+};
+
+struct WasiConfig {
+  std::vector<std::string> args;  // args[0] is the program name
+  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<Preopen> preopens;
+  // Host descriptors for the guest's stdin, stdout and stderr; -1 gives the guest none.
+  int stdin_fd = 0, stdout_fd = 1, stderr_fd = 2;
+};
+
+// A granted directory, opened.
+struct OpenPreopen {
+  std::shared_ptr<Descriptor> descriptor;
+  std::string guest_path;
+};
+
+class WasiContext {
+ public:
+  // Opens every preopened directory; fails naming the one that cannot be opened.
+  static Result<std::unique_ptr<WasiContext>> create(WasiConfig config);
+
+  const WasiConfig& config() const { return config_; }
+  const std::vector<OpenPreopen>& preopens() const { return preopens_; }
+
+ private:
+  WasiConfig config_;
+  std::vector<OpenPreopen> preopens_;
+};
+
+}  // namespace kiln::wasi
