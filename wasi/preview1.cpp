@@ -216,7 +216,9 @@ bool host_clock(uint32_t id, clockid_t& out) {
 
 struct Preview1::Fd {
   enum Kind { kStdio, kDescriptor } kind = kDescriptor;
-  int host_fd = -1;  // for stdio
+  InputStream* input = nullptr;    // stdin (owned by the WasiContext)
+  OutputStream* output = nullptr;  // stdout, stderr
+  int stdio_host_fd() const { return input ? input->host_fd() : output ? output->host_fd() : -1; }
   std::shared_ptr<Descriptor> descriptor;
   std::string preopen_path;  // set for preopened directories
   uint64_t rights_base = 0;
@@ -226,12 +228,14 @@ struct Preview1::Fd {
 };
 
 Preview1::Preview1(const WasiContext& context) : context_(context) {
-  const WasiConfig& config = context.config();
-  const int stdio[3] = {config.stdin_fd, config.stdout_fd, config.stderr_fd};
   for (uint32_t i = 0; i < 3; ++i) {
     auto fd = std::make_unique<Fd>();
     fd->kind = Fd::kStdio;
-    fd->host_fd = stdio[i];
+    if (i == 0) {
+      fd->input = context.stdin_stream();
+    } else {
+      fd->output = i == 1 ? context.stdout_stream() : context.stderr_stream();
+    }
     fd->rights_base =
         (i == 0 ? kFdRead : kFdWrite) | kFdFdstatSetFlags | kFdFilestatGet | kPollFdReadwrite;
     fds_[i] = std::move(fd);
@@ -318,10 +322,12 @@ struct Preview1Calls {
     for (std::span<uint8_t> buf : bufs.spans) {
       size_t n;
       if (fd->kind == Fd::kStdio) {
-        if (fd->host_fd < 0) break;  // no stdin granted: end of file
-        ssize_t r = ::read(fd->host_fd, buf.data(), buf.size());
-        if (r < 0) return errno_from(error_from_errno(errno));
-        n = static_cast<size_t>(r);
+        auto r = fd->input->blocking_read(buf);
+        if (!r) {
+          if (r.error().closed) break;  // end of stream
+          return errno_from(r.error().error);
+        }
+        n = *r;
       } else {
         auto r = fd->descriptor->read(buf, offset + total);
         if (!r) return errno_from(r.error());
@@ -343,16 +349,9 @@ struct Preview1Calls {
     uint64_t total = 0;
     if (fd->kind == Fd::kStdio) {
       for (std::span<uint8_t> buf : bufs.spans) {
-        size_t done = 0;
-        while (done < buf.size() && fd->host_fd >= 0) {
-          ssize_t r = ::write(fd->host_fd, buf.data() + done, buf.size() - done);
-          if (r < 0) {
-            if (errno == EINTR) continue;
-            return errno_from(error_from_errno(errno));
-          }
-          done += static_cast<size_t>(r);
-        }
-        total += buf.size();  // without a host stream, output is discarded
+        auto r = fd->output->blocking_write_and_flush(buf);
+        if (!r) return r.error().closed ? uint16_t{kPipe} : errno_from(r.error().error);
+        total += buf.size();
       }
     } else {
       uint64_t offset = positional ? a[3] : fd->position;
@@ -555,11 +554,11 @@ uint16_t Preview1Calls::poll_oneoff(Preview1& p, const GuestMemory& m, uint64_t*
         ready.push_back({userdata, kSuccess, tag, nbytes});
         continue;
       }
-      if (fd->host_fd < 0) {
+      if (fd->stdio_host_fd() < 0) {
         ready.push_back({userdata, kSuccess, tag, 0});
         continue;
       }
-      polls.push_back({fd->host_fd, static_cast<short>(tag == 1 ? POLLIN : POLLOUT), 0});
+      polls.push_back({fd->stdio_host_fd(), static_cast<short>(tag == 1 ? POLLIN : POLLOUT), 0});
       poll_subs.emplace_back(i, tag);
     } else {
       return kInval;
@@ -695,7 +694,7 @@ std::map<std::string, Extern> Preview1::define(Store& store) {
          if (!fd) return kBadf;
          // fdstat: filetype u8 @0, flags u16 @2, rights_base u64 @8, rights_inheriting u64 @16.
          uint8_t buf[24] = {};
-         buf[0] = filetype_of(fd->kind == Fd::kStdio ? C::stdio_stat(fd->host_fd).type
+         buf[0] = filetype_of(fd->kind == Fd::kStdio ? C::stdio_stat(fd->stdio_host_fd()).type
                                                      : fd->descriptor->type());
          std::memcpy(buf + 2, &fd->fdflags, 2);
          std::memcpy(buf + 8, &fd->rights_base, 8);
@@ -732,7 +731,7 @@ std::map<std::string, Extern> Preview1::define(Store& store) {
          Fd* fd;
          if (uint16_t e = C::lookup(p, a[0], kFdFilestatGet, fd)) return e;
          if (fd->kind == Fd::kStdio)
-           return C::write_filestat(m, uint32_t(a[1]), C::stdio_stat(fd->host_fd));
+           return C::write_filestat(m, uint32_t(a[1]), C::stdio_stat(fd->stdio_host_fd()));
          auto st = fd->descriptor->stat();
          if (!st) return errno_from(st.error());
          return C::write_filestat(m, uint32_t(a[1]), *st);

@@ -9,6 +9,7 @@
 
 #include "runtime/store.h"
 #include "wasi/filesystem.h"
+#include "wasi/streams.h"
 #include "wasi/wasi_context.h"
 
 namespace kiln::wasi {

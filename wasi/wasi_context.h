@@ -9,6 +9,7 @@
 
 #include "runtime/result.h"
 #include "wasi/filesystem.h"
+#include "wasi/streams.h"
 
 namespace kiln::wasi {
 
@@ -39,10 +40,15 @@ class WasiContext {
 
   const WasiConfig& config() const { return config_; }
   const std::vector<OpenPreopen>& preopens() const { return preopens_; }
+  InputStream* stdin_stream() const { return stdin_.get(); }
+  OutputStream* stdout_stream() const { return stdout_.get(); }
+  OutputStream* stderr_stream() const { return stderr_.get(); }
 
  private:
   WasiConfig config_;
   std::vector<OpenPreopen> preopens_;
+  std::unique_ptr<InputStream> stdin_;
+  std::unique_ptr<OutputStream> stdout_, stderr_;
 };
 
 }  // namespace kiln::wasi
