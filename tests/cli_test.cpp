@@ -1,12 +1,8 @@
 // The `kiln` command's exit codes and output, run as a separate process.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "cli/commands.h"
@@ -15,41 +11,16 @@
 namespace kiln {
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::RunResult;
 
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/kiln-cli-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-
   RunResult run(const std::string& args) {
-    std::string command =
-        std::string(KILN_CLI_PATH) + " " + args + " >'" + dir_ + "/out' 2>'" + dir_ + "/err'";
-    int status = std::system(command.c_str());
-    RunResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(dir_ + "/out");
-    r.err = slurp(dir_ + "/err");
-    return r;
+    return test::run_shell(std::string(KILN_CLI_PATH) + " " + args);
   }
 
   std::string write_file(const std::string& name, const std::vector<uint8_t>& bytes) {
-    std::string path = dir_ + "/" + name;
+    std::string path = (dir_.path() / name).string();
     std::ofstream(path, std::ios::binary)
         .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     return path;
@@ -58,7 +29,7 @@ class CliTest : public ::testing::Test {
   std::string example(const std::string& name) {
     return std::string(KILN_EXAMPLES_DIR) + "/" + name + ".wasm";
   }
-  std::string dir_;
+  test::TempDir dir_;
 };
 
 TEST_F(CliTest, InvokePrintsResults) {
@@ -128,7 +99,7 @@ TEST_F(CliTest, UnlinkableModuleExitsWith6) {
 }
 
 TEST_F(CliTest, MissingFileExitsWith3) {
-  RunResult r = run("run " + dir_ + "/does-not-exist.wasm");
+  RunResult r = run("run " + (dir_.path() / "does-not-exist.wasm").string());
   EXPECT_EQ(r.exit_code, cli::kExitIo);
   EXPECT_NE(r.err.find("cannot read"), std::string::npos) << r.err;
 }

@@ -1,10 +1,16 @@
 // Helpers shared by the unit tests.
 #pragma once
 
+#include <stdlib.h>
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -27,6 +33,57 @@ inline std::vector<uint8_t> module_bytes(std::initializer_list<uint8_t> sections
   std::copy(std::begin(kHeader), std::end(kHeader), bytes.begin());
   std::copy(sections.begin(), sections.end(), bytes.begin() + sizeof kHeader);
   return bytes;
+}
+
+inline std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A fresh directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/kiln-test-XXXXXX";
+    path_ = mkdtemp(pattern);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Single-quotes `s` for the shell.
+inline std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the shell command line `command` with `input` on stdin, capturing stdout and stderr.
+inline RunResult run_shell(const std::string& command, const std::string& input = "") {
+  TempDir io;
+  std::ofstream(io.path() / "stdin") << input;
+  std::string line = command + " <" + quote((io.path() / "stdin").string()) + " >" +
+                     quote((io.path() / "stdout").string()) + " 2>" +
+                     quote((io.path() / "stderr").string());
+  int status = std::system(line.c_str());
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(io.path() / "stdout");
+  r.err = slurp(io.path() / "stderr");
+  return r;
 }
 
 }  // namespace kiln::test

@@ -21,69 +21,26 @@ namespace fs = std::filesystem;
 namespace kiln {
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::quote;
+using test::RunResult;
+using test::slurp;
+using test::TempDir;
 
 std::string program(const std::string& name) {
   return std::string(KILN_TEST_PROGRAMS_DIR) + "/" + name + ".wasm";
 }
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/kiln-wasi-test-XXXXXX";
-    path_ = mkdtemp(pattern);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// Runs `command` (a shell command line) with `input` on stdin.
-RunResult run_command(const std::string& command, const std::string& input, const TempDir& io) {
-  std::ofstream(io.path() / "stdin") << input;
-  std::string line = command + " <" + quote((io.path() / "stdin").string()) + " >" +
-                     quote((io.path() / "stdout").string()) + " 2>" +
-                     quote((io.path() / "stderr").string());
-  int status = std::system(line.c_str());
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(io.path() / "stdout");
-  r.err = slurp(io.path() / "stderr");
-  return r;
-}
-
 // `flags` are shared by both (--dir HOST::GUEST, --env NAME=VALUE).
 RunResult run_kiln(const std::string& flags, const std::string& module_and_args,
                    const std::string& input = "") {
-  TempDir io;
-  return run_command(std::string(KILN_CLI_PATH) + " run " + flags + " " + module_and_args, input,
-                     io);
+  return test::run_shell(std::string(KILN_CLI_PATH) + " run " + flags + " " + module_and_args,
+                         input);
 }
 RunResult run_node(const std::string& flags, const std::string& module_and_args,
                    const std::string& input = "") {
-  TempDir io;
-  return run_command(std::string(KILN_NODE_PATH) + " " + KILN_NODE_WASI_RUNNER + " " + flags + " " +
-                         module_and_args,
-                     input, io);
+  return test::run_shell(std::string(KILN_NODE_PATH) + " " + KILN_NODE_WASI_RUNNER + " " + flags +
+                             " " + module_and_args,
+                         input);
 }
 
 TEST(WasiCli, EchoesArgumentsAndGrantedEnvironmentLikeNode) {
@@ -190,6 +147,32 @@ TEST(WasiCli, MissingDirectoryIsAnError) {
   EXPECT_NE(r.err.find("cannot open directory /no/such/dir"), std::string::npos) << r.err;
 }
 
+// A module instantiated in this process with the wasi_snapshot_preview1 imports.
+struct WasiInstance {
+  Engine engine;
+  Store store{engine};
+  std::unique_ptr<wasi::WasiContext> context;
+  std::unique_ptr<wasi::Preview1> preview1;
+  Instance* instance = nullptr;
+
+  bool start(const std::vector<uint8_t>& bytes, wasi::WasiConfig config) {
+    auto module = Module::compile(engine, bytes);
+    EXPECT_TRUE(module.ok()) << module.error().message;
+    auto created = wasi::WasiContext::create(std::move(config));
+    EXPECT_TRUE(created.ok()) << created.error().message;
+    if (!module.ok() || !created.ok()) return false;
+    context = std::move(*created);
+    preview1 = std::make_unique<wasi::Preview1>(*context);
+    auto externs = preview1->define(store);
+    std::vector<Extern> imports;
+    for (const Import& imp : (*module)->imports) imports.push_back(externs.at(imp.name));
+    auto made = store.instantiate(*module, imports);
+    EXPECT_TRUE(made.ok()) << made.error().message;
+    instance = made.ok() ? *made : nullptr;
+    return instance != nullptr;
+  }
+};
+
 // Runs a WASI command in this process (so the path resolver can be chosen), with its stdout
 // captured in a file.
 RunResult run_in_process(const std::string& module_path, wasi::WasiConfig config) {
@@ -199,22 +182,11 @@ RunResult run_in_process(const std::string& module_path, wasi::WasiConfig config
   config.stdout_fd = out;
   config.stderr_fd = out;
   RunResult r;
-  Engine engine;
-  Store store(engine);
-  auto module = Module::compile(engine, test::read_bytes(module_path));
-  EXPECT_TRUE(module.ok()) << module.error().message;
-  auto context = wasi::WasiContext::create(std::move(config));
-  EXPECT_TRUE(context.ok()) << context.error().message;
-  if (!module.ok() || !context.ok()) return r;
-  wasi::Preview1 preview1(**context);
-  auto externs = preview1.define(store);
-  std::vector<Extern> imports;
-  for (const Import& imp : (*module)->imports) imports.push_back(externs.at(imp.name));
-  auto instance = store.instantiate(*module, imports);
-  EXPECT_TRUE(instance.ok()) << instance.error().message;
-  if (!instance.ok()) return r;
-  TrapPtr trap = store.invoke((*instance)->find_export("_start")->function(), nullptr);
-  r.exit_code = !trap ? 0 : trap->code == TrapCode::kExit ? trap->exit_status : 134;
+  WasiInstance wasi;
+  if (wasi.start(test::read_bytes(module_path), std::move(config))) {
+    TrapPtr trap = wasi.store.invoke(wasi.instance->find_export("_start")->function(), nullptr);
+    r.exit_code = !trap ? 0 : trap->code == TrapCode::kExit ? trap->exit_status : 134;
+  }
   ::close(out);
   r.out = slurp(io.path() / "stdout");
   return r;
@@ -274,18 +246,8 @@ TEST(WasiHostile, OutOfRangeArgumentsComeBackAsErrnos) {
   config.args = {"hostile"};
   config.stdin_fd = -1;
   config.preopens.push_back({dir.path().string(), "/d", false});
-  auto context = wasi::WasiContext::create(config);
-  ASSERT_TRUE(context.ok());
-  Engine engine;
-  Store store(engine);
-  auto module = Module::compile(engine, test::test_module("wasi_hostile"));
-  ASSERT_TRUE(module.ok()) << module.error().message;
-  wasi::Preview1 preview1(**context);
-  auto externs = preview1.define(store);
-  std::vector<Extern> imports;
-  for (const Import& imp : (*module)->imports) imports.push_back(externs.at(imp.name));
-  auto instance = store.instantiate(*module, imports);
-  ASSERT_TRUE(instance.ok()) << instance.error().message;
+  WasiInstance wasi;
+  ASSERT_TRUE(wasi.start(test::test_module("wasi_hostile"), config));
   const std::pair<const char*, uint32_t> cases[] = {
       {"write_bad_iovec", 21},
       {"write_iovec_array_outside", 21},
@@ -302,7 +264,7 @@ TEST(WasiHostile, OutOfRangeArgumentsComeBackAsErrnos) {
   };
   for (auto [name, expected] : cases) {
     uint64_t cells[1] = {0};
-    TrapPtr trap = store.invoke((*instance)->find_export(name)->function(), cells);
+    TrapPtr trap = wasi.store.invoke(wasi.instance->find_export(name)->function(), cells);
     ASSERT_EQ(trap, nullptr) << name << ": " << trap->to_string();
     EXPECT_EQ(static_cast<uint32_t>(cells[0]), expected) << name;
   }

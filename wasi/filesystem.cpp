@@ -382,32 +382,7 @@ FsResult<std::vector<DirectoryEntry>> Descriptor::read_directory() {
     DirectoryEntry entry;
     entry.name = d->d_name;
     entry.inode = d->d_ino;
-    switch (d->d_type) {
-      case DT_REG:
-        entry.type = DescriptorType::kRegularFile;
-        break;
-      case DT_DIR:
-        entry.type = DescriptorType::kDirectory;
-        break;
-      case DT_LNK:
-        entry.type = DescriptorType::kSymbolicLink;
-        break;
-      case DT_CHR:
-        entry.type = DescriptorType::kCharacterDevice;
-        break;
-      case DT_BLK:
-        entry.type = DescriptorType::kBlockDevice;
-        break;
-      case DT_FIFO:
-        entry.type = DescriptorType::kFifo;
-        break;
-      case DT_SOCK:
-        entry.type = DescriptorType::kSocket;
-        break;
-      default:
-        entry.type = DescriptorType::kUnknown;
-        break;
-    }
+    entry.type = type_from_mode(DTTOIF(d->d_type));  // DT_UNKNOWN gives kUnknown
     entries.push_back(std::move(entry));
   }
   ErrorCode e = errno ? last_error() : ErrorCode::kIo;
