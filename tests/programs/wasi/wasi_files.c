@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wasi/api.h>
 
 static void check(int ok, const char* what) {
   printf("%s: %s\n", what, ok ? "ok" : strerror(errno));
@@ -100,6 +101,29 @@ int main(void) {
   check(unlink("/sandbox/sub/moved.txt") == 0, "unlink moved");
   check(rmdir("/sandbox/sub") == 0, "rmdir sub");
   check(open("/sandbox/missing", O_RDONLY) < 0 && errno == ENOENT, "missing is ENOENT");
+  fd = open("/sandbox/log.txt", O_RDWR);
+  check(fd >= 0, "reopen log");
+  check(fsync(fd) == 0, "fsync");
+  check(fdatasync(fd) == 0, "fdatasync");
+  check(posix_fadvise(fd, 0, 2, POSIX_FADV_SEQUENTIAL) == 0, "fadvise");
+  check(posix_fallocate(fd, 0, 100) == 0, "fallocate to 100");
+  check(fstat(fd, &st) == 0 && st.st_size == 100, "size now 100");
+  // Whole seconds: node's WASI (the reference) sets times through doubles and drops nanoseconds.
+  struct timespec times[2] = {{1000000, 0}, {2000000, 0}};
+  check(futimens(fd, times) == 0, "futimens");
+  check(fstat(fd, &st) == 0 && st.st_mtim.tv_sec == 2000000 && st.st_atim.tv_sec == 1000000,
+        "times set");
+  times[1].tv_sec = 3000000;
+  check(utimensat(AT_FDCWD, "/sandbox/log.txt", times, 0) == 0, "utimensat by path");
+  check(stat("/sandbox/log.txt", &st) == 0 && st.st_mtim.tv_sec == 3000000, "path times set");
+  check(link("/sandbox/log.txt", "/sandbox/hard") == 0, "hard link");
+  check(stat("/sandbox/hard", &st) == 0 && st.st_nlink == 2 && st.st_size == 100, "link count 2");
+  int other = open("/sandbox/hard", O_RDONLY);
+  check(__wasi_fd_renumber(other, fd) == 0, "fd_renumber");
+  check(fstat(fd, &st) == 0 && st.st_nlink == 2, "renumbered fd works");
+  check(close(other) != 0 && errno == EBADF, "old number closed");
+  close(fd);
+  check(unlink("/sandbox/hard") == 0, "unlink hard link");
   check(unlink("/sandbox/log.txt") == 0, "unlink log");
   list("/sandbox");
   return 0;
