@@ -85,8 +85,8 @@ constexpr uint64_t kFdDatasync = 1ull << 0, kFdRead = 1ull << 1, kFdSeek = 1ull 
                    kPathFilestatSetTimes = 1ull << 20, kFdFilestatGet = 1ull << 21,
                    kFdFilestatSetSize = 1ull << 22, kFdFilestatSetTimes = 1ull << 23,
                    kPathSymlink = 1ull << 24, kPathRemoveDirectory = 1ull << 25,
-                   kPathUnlinkFile = 1ull << 26, kPollFdReadwrite = 1ull << 27,
-                   kSockShutdown = 1ull << 28, kSockAccept = 1ull << 29;
+                   kPathUnlinkFile = 1ull << 26,
+                   kPollFdReadwrite = 1ull << 27;  // bits 28-29: sockets, not granted
 
 constexpr uint64_t kFileRights = kFdDatasync | kFdRead | kFdSeek | kFdFdstatSetFlags | kFdSync |
                                  kFdTell | kFdWrite | kFdAdvise | kFdAllocate | kFdFilestatGet |
