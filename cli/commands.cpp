@@ -1,5 +1,8 @@
 #include "cli/commands.h"
 
+#include <cctype>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "cli/value_text.h"
+#include "runtime/epoch_timer.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
 #include "wasi/preview1.h"
@@ -50,6 +54,19 @@ constexpr const char* kRunHelp =
     "there is one, or the function named by --invoke (after `_initialize`, for reactors).\n"
     "Options come before MODULE; everything after MODULE is passed to the program: as its\n"
     "arguments (argv[0] is MODULE), and to --invoke as the function's arguments.\n"
+    "\n"
+    "Budgets and limits (docs/BUDGETS.md); running out of one is a trap (exit 134):\n"
+    "  --fuel N                 run with N units of fuel (an instruction costs 1)\n"
+    "  --fuel-per-host-call N   charge N more fuel for each host (WASI) call\n"
+    "  --timeout DURATION       stop the program after DURATION (250us, 500ms, 2s, 1m)\n"
+    "  --max-memory SIZE        largest size of each linear memory (65536, 64KiB, 2MiB, 1GiB);\n"
+    "                           memory.grow past it returns -1\n"
+    "  --max-table-elements N   largest size of each table; table.grow past it returns -1\n"
+    "  --max-instances N, --max-tables N, --max-memories N   counts in the store\n"
+    "  --max-call-depth N       deepest wasm call stack, in frames (default 100000)\n"
+    "  --max-stack SIZE         size of the interpreter's value stack (default 8MiB)\n"
+    "  --stats                  print the store's telemetry to stderr when done\n"
+    "  --stats-json FILE        write it to FILE as JSON\n"
     "\n"
     "WASI (wasi_snapshot_preview1) is provided, with nothing granted unless asked for:\n"
     "  --dir HOST[::GUEST]      let the program read and write the host directory HOST,\n"
@@ -141,6 +158,152 @@ wasi::Preopen parse_preopen(const std::string& spec, bool read_only) {
   return p;
 }
 
+// Budgets and limits from the command line (docs/BUDGETS.md).
+struct Budgets {
+  std::optional<uint64_t> fuel;
+  uint64_t host_call_fuel = 0;
+  std::optional<std::chrono::nanoseconds> timeout;
+  StoreLimits limits;
+  bool stats = false;
+  std::string stats_json;
+};
+
+std::optional<uint64_t> parse_count(const std::string& text) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return n;
+}
+
+// "65536", "64KiB", "2MiB", "1GiB" (also K, M, G and KB, MB, GB, all binary).
+std::optional<uint64_t> parse_size(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  auto n = parse_count(text.substr(0, digits));
+  if (!n) return std::nullopt;
+  const std::string unit = text.substr(digits);
+  unsigned shift;
+  if (unit.empty() || unit == "B")
+    shift = 0;
+  else if (unit == "K" || unit == "KB" || unit == "KiB")
+    shift = 10;
+  else if (unit == "M" || unit == "MB" || unit == "MiB")
+    shift = 20;
+  else if (unit == "G" || unit == "GB" || unit == "GiB")
+    shift = 30;
+  else
+    return std::nullopt;
+  if (*n > (UINT64_MAX >> shift)) return std::nullopt;
+  return *n << shift;
+}
+
+// "250us", "500ms", "2s", "1m".
+std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  auto n = parse_count(text.substr(0, digits));
+  if (!n || *n > 1000000000ull) return std::nullopt;
+  const std::string unit = text.substr(digits);
+  using namespace std::chrono;
+  if (unit == "us") return microseconds(*n);
+  if (unit == "ms") return milliseconds(*n);
+  if (unit == "s") return seconds(*n);
+  if (unit == "m") return minutes(*n);
+  return std::nullopt;
+}
+
+void print_stats(const StoreTelemetry& t, int exit_code) {
+  std::fprintf(stderr, "kiln: store statistics\n");
+  std::fprintf(stderr, "  %-30s %llu\n", "fuel consumed", (unsigned long long)t.fuel_consumed);
+  std::fprintf(stderr, "  %-30s %llu bytes\n", "peak linear memory",
+               (unsigned long long)t.peak_memory_bytes);
+  std::fprintf(stderr, "  %-30s %llu\n", "memory.grow refused",
+               (unsigned long long)t.memory_grow_refusals);
+  std::fprintf(stderr, "  %-30s %llu\n", "table.grow refused",
+               (unsigned long long)t.table_grow_refusals);
+  std::fprintf(stderr, "  %-30s %llu\n", "refused by store limits",
+               (unsigned long long)t.limit_refusals);
+  std::fprintf(stderr, "  host calls%s\n", t.host_calls.empty() ? ": none" : "");
+  for (const auto& [name, s] : t.host_calls) {
+    std::fprintf(stderr, "    %-40s %8llu calls %12.3f ms\n", name.c_str(),
+                 (unsigned long long)s.count, static_cast<double>(s.total_ns) / 1e6);
+  }
+  std::fprintf(stderr, "  traps%s\n", t.traps.empty() ? ": none" : "");
+  for (const auto& [kind, count] : t.traps) {
+    std::fprintf(stderr, "    %-40s %8llu\n", kind.c_str(), (unsigned long long)count);
+  }
+  std::fprintf(stderr, "  %-30s %d\n", "exit code", exit_code);
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// Appends are used throughout: GCC 12 warns falsely (-Wrestrict) on chained operator+.
+bool write_stats_json(const StoreTelemetry& t, int exit_code, const std::string& path) {
+  std::string j = "{\n";
+  auto field = [&](const char* name, uint64_t v) {
+    j += "  \"";
+    j += name;
+    j += "\": ";
+    j += std::to_string(v);
+    j += ",\n";
+  };
+  field("fuel_consumed", t.fuel_consumed);
+  field("memory_bytes", t.memory_bytes);
+  field("peak_memory_bytes", t.peak_memory_bytes);
+  field("memory_grow_refusals", t.memory_grow_refusals);
+  field("table_grow_refusals", t.table_grow_refusals);
+  field("limit_refusals", t.limit_refusals);
+  j += "  \"host_calls\": {";
+  bool first = true;
+  for (const auto& [name, s] : t.host_calls) {
+    j += first ? "\n    " : ",\n    ";
+    first = false;
+    j += json_string(name);
+    j += ": {\"count\": ";
+    j += std::to_string(s.count);
+    j += ", \"total_ns\": ";
+    j += std::to_string(s.total_ns);
+    j += "}";
+  }
+  j += t.host_calls.empty() ? "},\n" : "\n  },\n";
+  j += "  \"traps\": {";
+  first = true;
+  for (const auto& [kind, count] : t.traps) {
+    j += first ? "\n    " : ",\n    ";
+    first = false;
+    j += json_string(kind);
+    j += ": ";
+    j += std::to_string(count);
+  }
+  j += t.traps.empty() ? "},\n" : "\n  },\n";
+  j += "  \"exit_code\": ";
+  j += std::to_string(exit_code);
+  j += "\n}\n";
+  std::ofstream out(path, std::ios::binary);
+  out << j;
+  return static_cast<bool>(out);
+}
+
+int run_instance(const std::shared_ptr<const Module>& module, Store& store,
+                 wasi::WasiConfig wasi_config, const std::string& path,
+                 const std::vector<std::string>& program_args,
+                 const std::optional<std::string>& invoke);
+
 // The exit code for a trap: the status of proc_exit, or 134.
 int exit_for(const Trap& trap) {
   if (trap.code == TrapCode::kExit) return trap.exit_status & 0xff;
@@ -150,6 +313,7 @@ int exit_for(const Trap& trap) {
 int run_run(int argc, char** argv) {
   std::optional<std::string> invoke;
   wasi::WasiConfig wasi_config;
+  Budgets budgets;
   int i = 0;
   for (; i < argc; ++i) {
     std::string arg = argv[i];
@@ -185,6 +349,42 @@ int run_run(int argc, char** argv) {
       }
       size_t eq = v->find('=');
       wasi_config.env.emplace_back(v->substr(0, eq), v->substr(eq + 1));
+    } else if (is("--fuel") || is("--fuel-per-host-call") || is("--max-table-elements") ||
+               is("--max-instances") || is("--max-tables") || is("--max-memories") ||
+               is("--max-call-depth")) {
+      const std::string name = arg.substr(0, arg.find('='));
+      auto v = value(name.c_str());
+      auto n = v ? parse_count(*v) : std::nullopt;
+      if (!n) return usage_error(name + " needs a whole number");
+      if (name == "--fuel") budgets.fuel = *n;
+      if (name == "--fuel-per-host-call") budgets.host_call_fuel = *n;
+      if (name == "--max-table-elements") budgets.limits.max_table_elements = *n;
+      if (name == "--max-instances")
+        budgets.limits.max_instances = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
+      if (name == "--max-tables")
+        budgets.limits.max_tables = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
+      if (name == "--max-memories")
+        budgets.limits.max_memories = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
+      if (name == "--max-call-depth")
+        budgets.limits.max_call_depth = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
+    } else if (is("--max-memory") || is("--max-stack")) {
+      const std::string name = arg.substr(0, arg.find('='));
+      auto v = value(name.c_str());
+      auto n = v ? parse_size(*v) : std::nullopt;
+      if (!n) return usage_error(name + " needs a size such as 65536, 64KiB, 2MiB or 1GiB");
+      (name == "--max-memory" ? budgets.limits.max_memory_bytes : budgets.limits.max_stack_bytes) =
+          *n;
+    } else if (is("--timeout")) {
+      auto v = value("--timeout");
+      auto d = v ? parse_duration(*v) : std::nullopt;
+      if (!d) return usage_error("--timeout needs a duration such as 500ms, 2s or 1m");
+      budgets.timeout = *d;
+    } else if (arg == "--stats") {
+      budgets.stats = true;
+    } else if (is("--stats-json")) {
+      auto v = value("--stats-json");
+      if (!v || v->empty()) return usage_error("--stats-json needs a file name");
+      budgets.stats_json = *v;
     } else if (is("--env-inherit")) {
       auto v = value("--env-inherit");
       if (!v || v->empty()) return usage_error("--env-inherit needs NAME");
@@ -202,12 +402,37 @@ int run_run(int argc, char** argv) {
 
   auto bytes = read_module_file(path);
   if (!bytes) return error_exit(bytes.error());
-  Engine engine;
+  EngineConfig engine_config;
+  engine_config.consume_fuel = budgets.fuel.has_value();
+  engine_config.host_call_fuel = budgets.host_call_fuel;
+  engine_config.epoch_interruption = budgets.timeout.has_value();
+  Engine engine(engine_config);
   auto module = Module::compile(engine, *bytes);
   if (!module) return error_exit(module.error());
-  const Module& m = **module;
 
-  Store store(engine);
+  Store store(engine, budgets.limits);
+  if (budgets.fuel) (void)store.set_fuel(*budgets.fuel);
+  std::optional<EpochTimer> timer;
+  if (budgets.timeout) {
+    store.set_epoch_deadline(1);
+    timer.emplace(engine, *budgets.timeout);
+  }
+  const int code = run_instance(*module, store, std::move(wasi_config), path, program_args, invoke);
+  timer.reset();
+  if (budgets.stats) print_stats(store.telemetry(), code);
+  if (!budgets.stats_json.empty() &&
+      !write_stats_json(store.telemetry(), code, budgets.stats_json)) {
+    std::fprintf(stderr, "kiln: error: cannot write %s\n", budgets.stats_json.c_str());
+    return code == kExitOk ? kExitIo : code;
+  }
+  return code;
+}
+
+int run_instance(const std::shared_ptr<const Module>& module, Store& store,
+                 wasi::WasiConfig wasi_config, const std::string& path,
+                 const std::vector<std::string>& program_args,
+                 const std::optional<std::string>& invoke) {
+  const Module& m = *module;
   wasi_config.args.push_back(path);
   wasi_config.args.insert(wasi_config.args.end(), program_args.begin(), program_args.end());
   auto wasi_context = wasi::WasiContext::create(std::move(wasi_config));
@@ -231,7 +456,7 @@ int run_run(int argc, char** argv) {
   }
 
   TrapPtr trap;
-  auto instance = store.instantiate(*module, imports, &trap);
+  auto instance = store.instantiate(module, imports, &trap);
   if (!instance) return trap ? exit_for(*trap) : error_exit(instance.error());
 
   // A reactor is initialised before the function named by --invoke (WASI application ABI).

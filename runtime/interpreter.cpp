@@ -1,5 +1,6 @@
 // The interpreter: direct-threaded dispatch over the code of interpreter_code.h.
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "runtime/interpreter_code.h"
@@ -9,6 +10,18 @@
 namespace kiln {
 
 namespace {
+
+// Calls a host function, counting the call and its time for the store's telemetry.
+TrapPtr call_host(Store& store, Instance* caller, FunctionInstance* function, uint64_t* cells) {
+  HostCall call{store, caller};
+  const auto start = std::chrono::steady_clock::now();
+  TrapPtr trap = function->host(call, cells);
+  function->stats.total_ns += static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
+  ++function->stats.count;
+  return trap;
+}
 
 template <typename T>
 inline T read_slot(const uint64_t* fp, uint32_t offset) {
@@ -85,7 +98,7 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
   TrapPtr host_trap;
 
   // Callee state for the shared call path.
-  const FunctionInstance* callee_instance = nullptr;
+  FunctionInstance* callee_instance = nullptr;
   const CompiledFunction* callee = nullptr;
   Instance* callee_module_instance = nullptr;
   uint64_t* new_fp = nullptr;
@@ -124,6 +137,22 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
 
 op_unreachable:
   TRAP(TrapCode::kUnreachable);
+
+// DESIGN-NOTES section 5: a segment is charged before it starts; one that the remaining fuel
+// does not cover never starts.
+op_fuel : {
+  uint64_t& fuel = store->fuel_counter();
+  if (fuel < OPERAND(0)) TRAP(TrapCode::kOutOfFuel);
+  fuel -= OPERAND(0);
+  pc += 3;
+  NEXT();
+}
+op_epoch_check:
+  if (store->engine().epoch() >= store->epoch_deadline() && !store->deadline_reached()) {
+    TRAP(TrapCode::kDeadlineExceeded);
+  }
+  pc += 2;
+  NEXT();
 
 op_br:
   pc += static_cast<int32_t>(OPERAND(0));
@@ -200,7 +229,7 @@ op_call_indirect : {
   uint32_t index = read_slot<uint32_t>(fp, OPERAND(2));
   trap_element = index;
   if (index >= table.elements.size()) TRAP(TrapCode::kUndefinedElement);
-  callee_instance = reinterpret_cast<const FunctionInstance*>(table.elements[index]);
+  callee_instance = reinterpret_cast<FunctionInstance*>(table.elements[index]);
   if (!callee_instance) TRAP(TrapCode::kUninitializedElement);
   if (callee_instance->type_id != OPERAND(0)) TRAP(TrapCode::kIndirectCallTypeMismatch);
   new_fp = cell_at(fp, OPERAND(3));
@@ -218,9 +247,14 @@ call_function_instance:
     uint64_t* saved_top = stack.top;
     uint64_t* top = new_fp + std::max(type.param_cells(), type.result_cells());
     if (top > stack.cells_end) TRAP(TrapCode::kCallStackExhausted);
+    if (store->engine().config().consume_fuel) {
+      uint64_t& fuel = store->fuel_counter();
+      const uint64_t cost = store->engine().config().host_call_fuel;
+      if (fuel < cost) TRAP(TrapCode::kOutOfFuel);
+      fuel -= cost;
+    }
     stack.top = top;
-    HostCall call{*store, inst};
-    host_trap = callee_instance->host(call, new_fp);
+    host_trap = call_host(*store, inst, callee_instance, new_fp);
     stack.top = saved_top;
     if (host_trap) goto trap;
     RELOAD_MEMORY();
@@ -319,7 +353,7 @@ op_memory_size:
   pc += 3;
   NEXT();
 op_memory_grow : {
-  int64_t old = inst->memories[0]->memory->grow(read_slot<uint32_t>(fp, OPERAND(0)));
+  int64_t old = inst->memories[0]->grow(read_slot<uint32_t>(fp, OPERAND(0)));
   write_slot<uint32_t>(fp, OPERAND(0), static_cast<uint32_t>(old));
   RELOAD_MEMORY();
   pc += 3;
@@ -633,19 +667,24 @@ const void* const* interpreter_handler_table() {
 }
 
 TrapPtr Store::invoke(FunctionInstance* function, uint64_t* cells) {
-  const FuncType& type = *function->type;
+  const bool outermost = stack_.frame_count == 0;
+  TrapPtr trap;
   if (!function->code) {
-    HostCall call{*this, nullptr};
-    return function->host(call, cells);
+    trap = call_host(*this, nullptr, function, cells);
+  } else {
+    const FuncType& type = *function->type;
+    uint64_t* fp = stack_.top;
+    const uint32_t params = type.param_cells();
+    if (fp + std::max(function->code->frame_cells, params) > stack_.cells_end) {
+      trap = Trap::make(TrapCode::kCallStackExhausted);
+    } else {
+      std::copy_n(cells, params, fp);
+      trap = run(this, function, fp, nullptr);
+      if (!trap) std::copy_n(fp, type.result_cells(), cells);
+    }
   }
-  uint64_t* fp = stack_.top;
-  const uint32_t params = type.param_cells();
-  if (fp + std::max(function->code->frame_cells, params) > stack_.cells_end) {
-    return Trap::make(TrapCode::kCallStackExhausted);
-  }
-  std::copy_n(cells, params, fp);
-  TrapPtr trap = run(this, function, fp, nullptr);
-  if (!trap) std::copy_n(fp, type.result_cells(), cells);
+  // A trap is counted once, where it leaves wasm for the embedder.
+  if (trap && outermost) note_trap(*trap);
   return trap;
 }
 

@@ -62,7 +62,9 @@ namespace kiln {
   X(v128_const)     /* [dst][16 bytes in 4 units]                                */ \
   X(i8x16_shuffle)  /* [a][b][dst][16 lane indices in 4 units]                   */ \
   X(v128_bitselect) /* [a][b][mask][dst]                                        */  \
-  X(v128_store)     /* [addr][value][offset]                                     */
+  X(v128_store)     /* [addr][value][offset]                                     */ \
+  X(fuel)           /* [cost]  charge a straight-line segment (docs/BUDGETS.md)  */ \
+  X(epoch_check)    /* []      trap or call back once the deadline is reached    */
 
 // Table-driven operators, in handler order. Shapes: unary [a][dst], binary [a][b][dst],
 // load [addr][dst][offset], store [addr][value][offset], lane load

@@ -92,8 +92,25 @@ uint32_t CompiledFunction::source_offset(uint32_t code_unit) const {
   return std::prev(it)->second;
 }
 
-InterpreterTranslator::InterpreterTranslator(const Module& module, CompiledFunction& out)
-    : module_(module), out_(out), code_(out.code), handlers_(interpreter_handler_table()) {}
+InterpreterTranslator::InterpreterTranslator(const Module& module, CompiledFunction& out, bool fuel,
+                                             bool epoch)
+    : module_(module),
+      out_(out),
+      code_(out.code),
+      handlers_(interpreter_handler_table()),
+      fuel_(fuel),
+      epoch_(epoch) {}
+
+void InterpreterTranslator::start_segment(const Instruction& ins) {
+  if (!fuel_) return;
+  begin(Handler::fuel, ins);
+  segment_cost_unit_ = pc();
+  unit(0);
+}
+
+void InterpreterTranslator::charge(uint32_t cost) {
+  if (fuel_ && segment_cost_unit_ != UINT32_MAX) code_[segment_cost_unit_] += cost;
+}
 
 void InterpreterTranslator::pointer(const void* p) {
   uint32_t units[2];
@@ -129,6 +146,10 @@ void InterpreterTranslator::begin_function(const FunctionValidator& v) {
   out_.result_cells = v.type().result_cells();
   out_.local_cells = local_cells_;
   labels_.push_back(Label{});
+  Instruction entry;
+  entry.offset = module_.bodies[v.function_index() - module_.imported_functions].code_offset;
+  if (epoch_) begin(Handler::epoch_check, entry);
+  start_segment(entry);
 }
 
 void InterpreterTranslator::end_function(const FunctionValidator& v) {
@@ -176,13 +197,19 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
       label.dead = labels_.back().dead || !ins.reachable;
       label.is_loop = ins.opcode == kLoop;
       label.loop_start = pc();
+      if (ins.opcode == kLoop && !label.dead) {  // the loop's label: branches land here
+        if (epoch_) begin(Handler::epoch_check, ins);
+        start_segment(ins);
+      }
       if (ins.opcode == kIf && !label.dead) {
+        charge(1);  // `if` is the one structured instruction with a cost
         uint32_t start = pc();
         begin(Handler::br_if_z, ins);
         unit(slot(ins.cells_before - 1));
         label.fixups.emplace_back(start, pc());  // resolved at `else`, or at `end`
         label.else_fixup = static_cast<uint32_t>(label.fixups.size() - 1);
         unit(0);
+        start_segment(ins);  // the then-branch
       }
       labels_.push_back(std::move(label));
       return;
@@ -200,6 +227,7 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
         unit(0);
       }
       patch(else_branch.first, else_branch.second, pc());
+      start_segment(ins);  // the else-branch
       return;
     }
     case kEnd: {
@@ -210,6 +238,8 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
         begin(Handler::return_, ins);
         unit(slot(0));
         unit(out_.result_cells);
+      } else if (!label.dead) {
+        start_segment(ins);  // the code after the block: the label's branches land here
       }
       return;
     }
@@ -224,6 +254,7 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
   }
   if (!ins.reachable || labels_.back().dead) return;
   const uint32_t cb = ins.cells_before;
+  charge(1);  // every other instruction costs 1, drop included (docs/BUDGETS.md)
 
   if (const SimpleEmit& e = kSimpleEmits.ops[simple_op_slot(op)]; e.handler != kNoHandler) {
     begin(static_cast<Handler>(e.handler), ins);
@@ -289,6 +320,7 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       return;
     case kBrIf:
       emit_branch(ins, v, ins.index, cb - 1);
+      start_segment(ins);  // the fall-through
       return;
     case kBrTable: {
       const auto& depths = *ins.br_table;
@@ -321,6 +353,7 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
         pointer(module_.compiled[ins.index - module_.imported_functions].get());
       }
       unit(args);
+      start_segment(ins);  // after the call returns
       return;
     }
     case kCallIndirect:
@@ -329,6 +362,7 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       unit(ins.index2);
       unit(slot(cb - 1));
       unit(slot(cb - 1 - module_.types[ins.index].param_cells()));
+      start_segment(ins);  // after the call returns
       return;
     case kSelect:
     case kSelectTyped: {

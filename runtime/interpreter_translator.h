@@ -9,7 +9,8 @@ namespace kiln {
 class InterpreterTranslator final : public FunctionBodyConsumer {
  public:
   // `compiled` holds the CompiledFunction of every defined function (for direct calls).
-  InterpreterTranslator(const Module& module, CompiledFunction& out);
+  // `fuel` and `epoch` compile fuel charges and deadline checks into the code.
+  InterpreterTranslator(const Module& module, CompiledFunction& out, bool fuel, bool epoch);
 
   void begin_function(const FunctionValidator& v) override;
   void on_instruction(const Instruction& ins, const FunctionValidator& v) override;
@@ -39,12 +40,19 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   void emit_branch(const Instruction& ins, const FunctionValidator& v, uint32_t depth,
                    uint32_t values_top);
   void emit_control(const Instruction& ins);
+  // Fuel (docs/BUDGETS.md): a `fuel` instruction opens each straight-line segment, and each
+  // instruction of the segment adds its cost to that instruction's operand.
+  void start_segment(const Instruction& ins);
+  void charge(uint32_t cost);
 
   const Module& module_;
   CompiledFunction& out_;
   std::vector<uint32_t>& code_;
   const void* const* handlers_;
   uint32_t local_cells_ = 0;
+  bool fuel_ = false;
+  bool epoch_ = false;
+  uint32_t segment_cost_unit_ = UINT32_MAX;
   std::vector<Label> labels_;
 };
 

@@ -45,7 +45,8 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<co
     if (translate) {
       CompiledFunction& out = *module->compiled[i];
       out.type_id = module->type_ids[module->functions[function_index]];
-      InterpreterTranslator translator(*module, out);
+      InterpreterTranslator translator(*module, out, engine.config().consume_fuel,
+                                       engine.config().epoch_interruption);
       KILN_TRY(validator.run(&translator));
     } else {
       KILN_TRY(validator.run(nullptr));

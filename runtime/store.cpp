@@ -17,9 +17,13 @@ Error unlinkable(const std::string& message) {
 
 int64_t TableInstance::grow(uint32_t delta, uint64_t init) {
   const uint64_t old = elements.size();
-  const uint64_t max = std::min<uint64_t>(type.limits.max.value_or(ModuleLimits::kMaxTableSize),
-                                          ModuleLimits::kMaxTableSize);
-  if (delta > max - std::min(old, max)) return -1;
+  uint64_t max = std::min<uint64_t>(type.limits.max.value_or(ModuleLimits::kMaxTableSize),
+                                    ModuleLimits::kMaxTableSize);
+  if (owner) max = std::min(max, owner->limits().max_table_elements);
+  if (delta > max - std::min(old, max)) {
+    if (owner) owner->note_grow_refused(false);
+    return -1;
+  }
   elements.resize(old + delta, init);
   type.limits.min = elements.size();
   return static_cast<int64_t>(old);
@@ -41,14 +45,99 @@ std::optional<Extern> Instance::find_export(std::string_view name) const {
   return std::nullopt;
 }
 
-Store::Store(Engine& engine) : engine_(engine) {
-  const EngineConfig& config = engine.config();
+int64_t MemoryInstance::grow(uint64_t delta_pages) {
+  const uint64_t before = memory->size_bytes();
+  int64_t old = memory->grow(delta_pages);
+  if (owner) {
+    if (old < 0) {
+      owner->note_grow_refused(true);
+    } else {
+      owner->note_memory_change(static_cast<int64_t>(memory->size_bytes() - before));
+    }
+  }
+  return old;
+}
+
+Store::Store(Engine& engine, StoreLimits limits) : engine_(engine), limits_(limits) {
+  const size_t cells = std::max<uint64_t>(limits.max_stack_bytes / sizeof(uint64_t), 16);
+  // A record is pushed per call for the caller, plus one per entry from the host; the running
+  // frame has none. So this many records allow exactly max_call_depth wasm frames.
+  const uint32_t frames = std::max<uint32_t>(limits.max_call_depth, 1);
   // Not value-initialised: untouched pages of the stacks cost nothing.
-  stack_.cells.reset(new uint64_t[config.value_stack_cells]);
-  stack_.cells_end = stack_.cells.get() + config.value_stack_cells;
+  stack_.cells.reset(new uint64_t[cells]);
+  stack_.cells_end = stack_.cells.get() + cells;
   stack_.top = stack_.cells.get();
-  stack_.frames.reset(new CallFrame[config.max_call_depth]);
-  stack_.frame_capacity = config.max_call_depth;
+  stack_.frames.reset(new CallFrame[frames]);
+  stack_.frame_capacity = frames;
+}
+
+Result<void> Store::set_fuel(uint64_t fuel) {
+  if (!engine_.config().consume_fuel) {
+    return Error{ErrorKind::kUsage, "fuel is not enabled in this engine's configuration"};
+  }
+  fuel_given_ += fuel;
+  fuel_given_ -= fuel_;  // what was left is taken back: consumed stays as it was
+  fuel_ = fuel;
+  return {};
+}
+
+Result<void> Store::add_fuel(uint64_t fuel) {
+  if (!engine_.config().consume_fuel) {
+    return Error{ErrorKind::kUsage, "fuel is not enabled in this engine's configuration"};
+  }
+  if (fuel > UINT64_MAX - fuel_) return Error{ErrorKind::kLimit, "fuel would overflow"};
+  fuel_ += fuel;
+  fuel_given_ += fuel;
+  return {};
+}
+
+void Store::set_epoch_deadline(uint64_t ticks) {
+  const uint64_t now = engine_.epoch();
+  epoch_deadline_ = ticks > UINT64_MAX - now ? UINT64_MAX : now + ticks;
+}
+
+bool Store::deadline_reached() {
+  if (!deadline_callback_) return false;
+  std::optional<uint64_t> more = deadline_callback_(*this);
+  if (!more) return false;
+  set_epoch_deadline(*more);
+  return true;
+}
+
+void Store::note_memory_change(int64_t delta_bytes) {
+  memory_bytes_ = static_cast<uint64_t>(static_cast<int64_t>(memory_bytes_) + delta_bytes);
+  peak_memory_bytes_ = std::max(peak_memory_bytes_, memory_bytes_);
+}
+
+void Store::note_trap(const Trap& trap) {
+  const char* kind = trap_code_message(trap.code);
+  ++traps_[kind];
+}
+
+StoreTelemetry Store::telemetry() const {
+  StoreTelemetry t;
+  t.fuel_consumed = fuel_consumed();
+  t.memory_bytes = memory_bytes_;
+  t.peak_memory_bytes = peak_memory_bytes_;
+  t.memory_grow_refusals = memory_grow_refusals_;
+  t.table_grow_refusals = table_grow_refusals_;
+  t.limit_refusals = limit_refusals_;
+  for (const auto& f : functions_) {
+    if (!f->code && f->stats.count) {
+      HostCallStats& s = t.host_calls[f->host_name.empty() ? "<host>" : f->host_name];
+      s.count += f->stats.count;
+      s.total_ns += f->stats.total_ns;
+    }
+  }
+  t.traps = traps_;
+  return t;
+}
+
+Result<void> Store::check_count(size_t current, uint32_t limit, const char* what) {
+  if (current < limit) return {};
+  ++limit_refusals_;
+  return Error{ErrorKind::kLimit,
+               std::string("store limit reached: at most ") + std::to_string(limit) + " " + what};
 }
 
 Store::~Store() = default;
@@ -65,22 +154,33 @@ FunctionInstance* Store::create_host_function(const FuncType& type, HostCallback
 }
 
 Result<TableInstance*> Store::create_table(const TableType& type, uint64_t init) {
-  if (type.limits.min > ModuleLimits::kMaxTableSize) {
+  KILN_TRY(check_count(tables_.size(), limits_.max_tables, "tables"));
+  const uint64_t limit =
+      std::min<uint64_t>(ModuleLimits::kMaxTableSize, limits_.max_table_elements);
+  if (type.limits.min > limit) {
+    ++limit_refusals_;
     return Error{ErrorKind::kLimit, "table of " + std::to_string(type.limits.min) +
-                                        " elements exceeds the limit of " +
-                                        std::to_string(ModuleLimits::kMaxTableSize)};
+                                        " elements exceeds the limit of " + std::to_string(limit)};
   }
   auto t = std::make_unique<TableInstance>();
   t->type = type;
+  t->owner = this;
   t->elements.assign(type.limits.min, init);
   tables_.push_back(std::move(t));
   return tables_.back().get();
 }
 
 Result<MemoryInstance*> Store::create_memory(const MemoryType& type) {
-  KILN_ASSIGN(auto memory, LinearMemory::create(type));
+  KILN_TRY(check_count(memories_.size(), limits_.max_memories, "memories"));
+  auto memory = LinearMemory::create(type, limits_.max_memory_bytes / kWasmPageSize);
+  if (!memory) {
+    ++limit_refusals_;
+    return memory.take_error();
+  }
   auto m = std::make_unique<MemoryInstance>();
-  m->memory = std::move(memory);
+  m->memory = std::move(*memory);
+  m->owner = this;
+  note_memory_change(static_cast<int64_t>(m->memory->size_bytes()));
   memories_.push_back(std::move(m));
   return memories_.back().get();
 }
@@ -179,6 +279,7 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
                       std::to_string(imports.size()));
   }
   for (uint32_t i = 0; i < imports.size(); ++i) KILN_TRY(check_import(m, i, imports[i]));
+  KILN_TRY(check_count(instances_.size(), limits_.max_instances, "instances"));
 
   auto instance = std::make_unique<Instance>();
   Instance& inst = *instance;

@@ -2,13 +2,16 @@
 // module instances, instantiation (spec 4.5.4) and invocation (spec 4.5.5).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "runtime/budget.h"
 #include "runtime/linear_memory.h"
 #include "runtime/module.h"
 #include "runtime/result.h"
@@ -22,8 +25,12 @@ class Store;
 struct Instance;
 
 struct EngineConfig {
-  uint32_t max_call_depth = 100000;       // wasm frames on one store's stack
-  uint32_t value_stack_cells = 1u << 20;  // 8 MiB of 64-bit cells per store
+  // Compile fuel charges into code (docs/BUDGETS.md); stores then need fuel to run.
+  bool consume_fuel = false;
+  // Fuel charged for each call of a host function, on top of the call instruction.
+  uint64_t host_call_fuel = 0;
+  // Compile epoch checks into function entries and loop headers (deadlines).
+  bool epoch_interruption = false;
 };
 
 class Engine {
@@ -31,10 +38,14 @@ class Engine {
   explicit Engine(EngineConfig config = {}) : config_(config) {}
   TypeRegistry& types() { return types_; }
   const EngineConfig& config() const { return config_; }
+  // The epoch: bumped by a timer or the embedder; stores trap when it reaches their deadline.
+  uint64_t epoch() const { return epoch_.load(std::memory_order_relaxed); }
+  void increment_epoch() { epoch_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   EngineConfig config_;
   TypeRegistry types_;
+  std::atomic<uint64_t> epoch_{0};
 };
 
 // What a host function sees of its caller.
@@ -53,13 +64,15 @@ struct FunctionInstance {
   Instance* instance = nullptr;    // defining instance (null for host functions)
   const CompiledFunction* code = nullptr;
   HostCallback host;
-  std::string host_name;  // for diagnostics
+  std::string host_name;  // for diagnostics and telemetry
+  HostCallStats stats;    // calls of this host function (telemetry)
 };
 
 struct TableInstance {
   TableType type;                  // limits.min follows the current size
   std::vector<uint64_t> elements;  // references: FunctionInstance* or externref bits; 0 = null
-  // Spec 4.4.6.4 table.grow: the old size, or -1.
+  Store* owner = nullptr;
+  // Spec 4.4.6.4 table.grow: the old size, or -1 (past the type's maximum or a store limit).
   int64_t grow(uint32_t delta, uint64_t init);
 };
 
@@ -70,6 +83,9 @@ struct GlobalInstance {
 
 struct MemoryInstance {
   std::unique_ptr<LinearMemory> memory;
+  Store* owner = nullptr;
+  // Spec 4.4.7.10 memory.grow: the old size in pages, or -1; the owner's accounting follows.
+  int64_t grow(uint64_t delta_pages);
 };
 
 struct Extern {
@@ -108,7 +124,7 @@ struct ExecutionStack {
 
 class Store {
  public:
-  explicit Store(Engine& engine);
+  explicit Store(Engine& engine, StoreLimits limits = {});
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -131,9 +147,43 @@ class Store {
   TrapPtr invoke(FunctionInstance* function, uint64_t* cells);
 
   ExecutionStack& stack() { return stack_; }
+  const StoreLimits& limits() const { return limits_; }
+
+  // Fuel (when the engine consumes fuel): set the remaining amount, add to it, ask.
+  Result<void> set_fuel(uint64_t fuel);
+  Result<void> add_fuel(uint64_t fuel);
+  uint64_t fuel_remaining() const { return fuel_; }
+  uint64_t fuel_consumed() const { return fuel_given_ - fuel_; }
+  uint64_t& fuel_counter() { return fuel_; }  // for the interpreter
+
+  // Deadline (when the engine has epoch interruption): trap once the engine's epoch has
+  // advanced `ticks` from now, unless `callback` extends it.
+  void set_epoch_deadline(uint64_t ticks);
+  uint64_t epoch_deadline() const { return epoch_deadline_; }
+  void set_deadline_callback(DeadlineCallback callback) {
+    deadline_callback_ = std::move(callback);
+  }
+  // The interpreter's slow path when the epoch reached the deadline: true to go on.
+  bool deadline_reached();
+
+  // Telemetry: a snapshot of what this store used.
+  StoreTelemetry telemetry() const;
+  void note_memory_change(int64_t delta_bytes);
+  void note_grow_refused(bool memory) { (memory ? memory_grow_refusals_ : table_grow_refusals_)++; }
+  void note_trap(const Trap& trap);
 
  private:
+  Result<void> check_count(size_t current, uint32_t limit, const char* what);
+
   Engine& engine_;
+  StoreLimits limits_;
+  uint64_t fuel_ = 0;
+  uint64_t fuel_given_ = 0;
+  uint64_t epoch_deadline_ = UINT64_MAX;
+  DeadlineCallback deadline_callback_;
+  uint64_t memory_bytes_ = 0, peak_memory_bytes_ = 0;
+  uint64_t memory_grow_refusals_ = 0, table_grow_refusals_ = 0, limit_refusals_ = 0;
+  std::map<std::string, uint64_t> traps_;
   std::vector<std::unique_ptr<FunctionInstance>> functions_;
   std::vector<std::unique_ptr<TableInstance>> tables_;
   std::vector<std::unique_ptr<MemoryInstance>> memories_;

@@ -30,6 +30,10 @@ const char* trap_code_message(TrapCode code) {
       return "host function failed";
     case TrapCode::kExit:
       return "exit";
+    case TrapCode::kOutOfFuel:
+      return "all fuel consumed";
+    case TrapCode::kDeadlineExceeded:
+      return "deadline exceeded";
   }
   return "trap";
 }

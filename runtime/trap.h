@@ -21,6 +21,8 @@ enum class TrapCode : uint8_t {
   kCallStackExhausted,
   kHostError,  // a host function failed; the message says why
   kExit,       // the program asked to exit (WASI proc_exit); Trap::exit_status holds the status
+  kOutOfFuel,  // the store's fuel would not cover the next straight-line segment
+  kDeadlineExceeded,  // the engine's epoch reached the store's deadline
 };
 
 // The spec testsuite's wording for each trap (what `assert_trap` expects).

@@ -27,6 +27,8 @@ void usage() {
       "  --verbose                 print every failing assertion (default: the first 5 per file)\n"
       "                            and every module rejected for another reason than expected\n"
       "  --quiet                   print only failing files and the summary\n"
+      "  --with-budgets            compile fuel charges and epoch checks in (results must not\n"
+      "                            change)\n"
       "  --help                    this text");
 }
 
@@ -39,7 +41,7 @@ std::string stem_of(const std::string& path) {
 int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   std::string expected_path;
-  bool verbose = false, quiet = false;
+  bool verbose = false, quiet = false, budgets = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -48,6 +50,10 @@ int main(int argc, char** argv) {
     }
     if (arg == "--verbose" || arg == "-v") {
       verbose = true;
+      continue;
+    }
+    if (arg == "--with-budgets") {
+      budgets = true;
       continue;
     }
     if (arg == "--quiet" || arg == "-q") {
@@ -111,7 +117,7 @@ int main(int argc, char** argv) {
   uint64_t passed = 0, failed = 0, skipped = 0, expected_failed = 0, other_reasons = 0;
   std::vector<std::string> stale_entries;
   for (const std::string& file : files) {
-    FileReport r = kiln::spectest::run_spec_file(file);
+    FileReport r = kiln::spectest::run_spec_file(file, budgets);
     auto listed = expected_failures.find(stem_of(file));
     const bool is_expected = listed != expected_failures.end();
     if (is_expected && r.failed == 0) stale_entries.push_back(listed->first);

@@ -181,8 +181,13 @@ bool matches(const Value& expected, const uint64_t* cells) {
 
 class Runner {
  public:
-  explicit Runner(const std::string& path) : dir_(directory_of(path)), store_(engine_) {
+  Runner(const std::string& path, bool budgets)
+      : dir_(directory_of(path)), engine_(EngineConfig{budgets, 0, budgets}), store_(engine_) {
     report_.path = path;
+    if (budgets) {
+      (void)store_.set_fuel(UINT64_MAX / 2);
+      store_.set_epoch_deadline(UINT64_MAX / 2);
+    }
     register_spectest();
   }
 
@@ -455,8 +460,8 @@ class Runner {
 
 }  // namespace
 
-FileReport run_spec_file(const std::string& json_path) {
-  return Runner(json_path).run();
+FileReport run_spec_file(const std::string& json_path, bool budgets) {
+  return Runner(json_path, budgets).run();
 }
 
 }  // namespace kiln::spectest

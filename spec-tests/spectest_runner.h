@@ -19,6 +19,8 @@ struct FileReport {
   std::vector<std::string> other_reasons;
 };
 
-FileReport run_spec_file(const std::string& json_path);
+// With `budgets`, modules are compiled with fuel charges and epoch checks and run with fuel to
+// spare: the instrumentation must not change any result.
+FileReport run_spec_file(const std::string& json_path, bool budgets = false);
 
 }  // namespace kiln::spectest

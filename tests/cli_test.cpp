@@ -1,6 +1,7 @@
 // The `kiln` command's exit codes and output, run as a separate process.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -112,6 +113,64 @@ TEST_F(CliTest, UsageErrorsExitWith2) {
   EXPECT_EQ(run("run --invoke fib " + example("fib")).exit_code,
             cli::kExitUsage);  // missing argument
   EXPECT_EQ(run("validate").exit_code, cli::kExitUsage);
+}
+
+std::string budget_module() {
+  return std::string(KILN_TEST_WASM_DIR) + "/cli_budget.wasm";
+}
+
+TEST_F(CliTest, FuelStopsAnInfiniteLoop) {
+  RunResult r = run("run --fuel 100000 --invoke spin " + budget_module());
+  EXPECT_EQ(r.exit_code, cli::kExitTrap);
+  EXPECT_NE(r.err.find("wasm trap: all fuel consumed"), std::string::npos) << r.err;
+  // count(10) costs 5 + 9 * 10 fuel (docs/BUDGETS.md): exactly enough.
+  r = run("run --fuel 95 --invoke count " + budget_module() + " 10");
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_EQ(r.out, "10\n");
+  r = run("run --fuel 94 --invoke count " + budget_module() + " 10");
+  EXPECT_EQ(r.exit_code, cli::kExitTrap);
+}
+
+TEST_F(CliTest, TimeoutStopsAnInfiniteLoop) {
+  const auto start = std::chrono::steady_clock::now();
+  RunResult r = run("run --timeout 100ms --invoke spin " + budget_module());
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.exit_code, cli::kExitTrap);
+  EXPECT_NE(r.err.find("wasm trap: deadline exceeded"), std::string::npos) << r.err;
+  EXPECT_LT(elapsed, std::chrono::seconds(20)) << "the deadline must stop the loop";
+}
+
+TEST_F(CliTest, LimitsRefuseGrowthAndDepth) {
+  RunResult r = run("run --max-memory 128KiB --invoke grow " + budget_module() + " 1");
+  EXPECT_EQ(r.out, "1\n");
+  r = run("run --max-memory 128KiB --invoke grow " + budget_module() + " 2");
+  EXPECT_EQ(r.out, "-1\n");
+  r = run("run --max-call-depth 100 --invoke recurse " + budget_module() + " 0");
+  EXPECT_EQ(r.exit_code, cli::kExitTrap);
+  EXPECT_NE(r.err.find("call stack exhausted"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("99: cli_budget!recurse"), std::string::npos)
+      << "100 frames in the backtrace";
+  EXPECT_EQ(r.err.find("100: cli_budget!recurse"), std::string::npos);
+  EXPECT_EQ(run("run --max-memory lots --invoke grow " + budget_module() + " 1").exit_code,
+            cli::kExitUsage);
+  EXPECT_EQ(run("run --timeout 5 --invoke spin " + budget_module()).exit_code, cli::kExitUsage);
+}
+
+TEST_F(CliTest, StatsReportTheStoresUse) {
+  std::string json = (dir_.path() / "stats.json").string();
+  RunResult r = run("run --stats --stats-json " + json +
+                    " --fuel 1000 --max-memory 128KiB --invoke grow " + budget_module() + " 5");
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_NE(r.err.find("memory.grow refused            1\n"), std::string::npos) << r.err;
+  std::string stats = test::slurp(json);
+  EXPECT_NE(stats.find("\"memory_grow_refusals\": 1,"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"peak_memory_bytes\": 65536,"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"fuel_consumed\": 2,"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"exit_code\": 0"), std::string::npos) << stats;
+  r = run("run --stats-json " + json + " --fuel 50 --invoke spin " + budget_module());
+  stats = test::slurp(json);
+  EXPECT_NE(stats.find("\"all fuel consumed\": 1"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"exit_code\": 134"), std::string::npos) << stats;
 }
 
 TEST_F(CliTest, HelpListsEveryOption) {

@@ -12,15 +12,16 @@
 using namespace kiln;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  EngineConfig config;
-  config.max_call_depth = 1000;
-  config.value_stack_cells = 1u << 16;
-  Engine engine(config);
+  Engine engine;
   auto module = Module::compile(engine, std::span(data, size));
   if (!module.ok() || (*module)->start) return 0;
   const Module& m = **module;
 
-  Store store(engine);
+  StoreLimits limits;
+  limits.max_call_depth = 1000;
+  limits.max_stack_bytes = 512 * 1024;
+  limits.max_memory_bytes = 64 << 20;
+  Store store(engine, limits);
   std::vector<Extern> imports;
   for (const Import& imp : m.imports) {
     switch (imp.kind) {
