@@ -1,9 +1,9 @@
-// Dense double-precision matrix multiply, N x N (default 300); prints a checksum of C.
+// Dense double-precision matrix multiply, N x N (default 1500); prints a checksum of C.
 #include <stdio.h>
 #include <stdlib.h>
 
 int main(int argc, char** argv) {
-  int n = argc > 1 ? atoi(argv[1]) : 300;
+  int n = argc > 1 ? atoi(argv[1]) : 1500;
   double* a = malloc(sizeof(double) * n * n);
   double* b = malloc(sizeof(double) * n * n);
   double* c = malloc(sizeof(double) * n * n);

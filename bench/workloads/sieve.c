@@ -1,10 +1,10 @@
-// Sieve of Eratosthenes up to N (default 4,000,000), repeated 3 times; prints the prime count.
+// Sieve of Eratosthenes up to N (default 50,000,000), repeated 3 times; prints the prime count.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int main(int argc, char** argv) {
-  unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 4000000;
+  unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 50000000;
   unsigned char* composite = malloc(n + 1);
   unsigned count = 0;
   for (int round = 0; round < 3; ++round) {

@@ -1,0 +1,246 @@
+// Micro-benchmarks (Google Benchmark): decode+validate throughput, translation cost per byte of
+// code, instantiation, host-to-wasm and wasm-to-host calls, memory.grow.
+// Run: build/bench/micro/kiln_micro_bench   (after scripts/build release and bench/run-workloads,
+// which builds the workload modules; without them those benchmarks are skipped).
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "runtime/function_validator.h"
+#include "runtime/module.h"
+#include "runtime/module_decoder.h"
+#include "runtime/store.h"
+
+namespace {
+
+using namespace kiln;
+
+// --- a tiny module writer, for the generated modules
+void leb(std::vector<uint8_t>& out, uint64_t v) {
+  do {
+    uint8_t b = v & 0x7f;
+    v >>= 7;
+    out.push_back(v ? b | 0x80 : b);
+  } while (v);
+}
+void section(std::vector<uint8_t>& out, uint8_t id, const std::vector<uint8_t>& content) {
+  out.push_back(id);
+  leb(out, content.size());
+  out.insert(out.end(), content.begin(), content.end());
+}
+std::vector<uint8_t> header() {
+  return {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+}
+
+// `functions` functions of type (i32 i32) -> i32 with straight-line arithmetic bodies of about
+// `body_bytes` bytes each: more than 5 MB of code with the defaults.
+std::vector<uint8_t> generated_module(uint32_t functions = 2500, uint32_t body_bytes = 2100) {
+  std::vector<uint8_t> m = header();
+  section(m, 1, {0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f});
+  std::vector<uint8_t> funcs;
+  leb(funcs, functions);
+  for (uint32_t i = 0; i < functions; ++i) funcs.push_back(0);
+  section(m, 3, funcs);
+  std::vector<uint8_t> code;
+  leb(code, functions);
+  std::vector<uint8_t> body = {0x01, 0x02, 0x7f};              // two i32 locals
+  body.insert(body.end(), {0x20, 0x00});                       // local.get 0
+  const uint8_t ops[] = {0x6a, 0x6c, 0x73, 0x6b, 0x71, 0x74};  // add mul xor sub and shl
+  for (uint32_t k = 0; body.size() < body_bytes; ++k) {
+    // [x] -> local.get 1, op, local.tee 2, local.get 2, i32.const k, i32.add, i32.xor -> [x']
+    body.insert(body.end(), {0x20, 0x01, ops[k % 6], 0x22, 0x02, 0x20, 0x02, 0x41,
+                             static_cast<uint8_t>(k % 64), 0x6a, 0x73});
+  }
+  body.push_back(0x0b);
+  for (uint32_t i = 0; i < functions; ++i) {
+    leb(code, body.size());
+    code.insert(code.end(), body.begin(), body.end());
+  }
+  section(m, 10, code);
+  return m;
+}
+
+std::vector<uint8_t> largest_workload() {
+  std::filesystem::path dir = std::filesystem::path(KILN_SOURCE_DIR) / "build" / "bench";
+  std::filesystem::path best;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".wasm" &&
+        (best.empty() || e.file_size() > std::filesystem::file_size(best))) {
+      best = e.path();
+    }
+  }
+  if (best.empty()) return {};
+  std::ifstream in(best, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+size_t code_bytes(const Module& m) {
+  size_t n = 0;
+  for (const FunctionBody& b : m.bodies) n += b.code.size();
+  return n;
+}
+
+void decode_validate(benchmark::State& state, const std::vector<uint8_t>& bytes) {
+  if (bytes.empty()) {
+    state.SkipWithError("no workload modules: run bench/run-workloads first");
+    return;
+  }
+  Engine engine;
+  for (auto _ : state) {
+    auto r = Module::validate(engine, bytes);
+    if (!r.ok()) state.SkipWithError(r.error().message.c_str());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
+}
+
+// Validation and translation together (what Module::compile does), per byte of function code.
+void compile(benchmark::State& state, const std::vector<uint8_t>& bytes) {
+  if (bytes.empty()) {
+    state.SkipWithError("no workload modules: run bench/run-workloads first");
+    return;
+  }
+  Engine engine;
+  size_t code = 0;
+  for (auto _ : state) {
+    auto m = Module::compile(engine, bytes);
+    if (!m.ok()) state.SkipWithError(m.error().message.c_str());
+    code = code_bytes(**m);
+  }
+  state.counters["code_bytes"] = static_cast<double>(code);
+  state.counters["ns_per_code_byte"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * code),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
+}
+
+void BM_DecodeValidate_LargestWorkload(benchmark::State& state) {
+  static const std::vector<uint8_t> bytes = largest_workload();
+  decode_validate(state, bytes);
+}
+void BM_DecodeValidate_Generated5MB(benchmark::State& state) {
+  static const std::vector<uint8_t> bytes = generated_module();
+  decode_validate(state, bytes);
+}
+void BM_Compile_LargestWorkload(benchmark::State& state) {
+  static const std::vector<uint8_t> bytes = largest_workload();
+  compile(state, bytes);
+}
+void BM_Compile_Generated5MB(benchmark::State& state) {
+  static const std::vector<uint8_t> bytes = generated_module();
+  compile(state, bytes);
+}
+
+// A module with one page of memory, an identity export, a loop calling an imported host
+// function n times, and memory.grow.
+std::vector<uint8_t> call_module() {
+  std::vector<uint8_t> m = header();
+  // types: 0 (i32)->i32, 1 ()->()
+  section(m, 1, {0x02, 0x60, 0x01, 0x7f, 0x01, 0x7f, 0x60, 0x00, 0x00});
+  section(m, 2,
+          {0x01, 0x03, 'e', 'n', 'v', 0x04, 'h', 'o', 's', 't', 0x00, 0x00});  // import (i32)->i32
+  section(m, 3, {0x03, 0x00, 0x00, 0x00});  // identity, call_host_n, grow: all (i32)->i32
+  section(m, 5, {0x01, 0x00, 0x01});        // memory 1
+  section(m, 7, {0x03, 0x08, 'i', 'd', 'e', 'n',  't',  'i',  't', 'y', 0x00, 0x01, 0x06, 'c',
+                 'a',  'l',  'l', '_', 'n', 0x00, 0x02, 0x04, 'g', 'r', 'o',  'w',  0x00, 0x03});
+  std::vector<uint8_t> code = {0x03};
+  // identity: local.get 0
+  std::vector<uint8_t> identity = {0x00, 0x20, 0x00, 0x0b};
+  // call_n: loop { local.get 0 call 0 drop ; local.get 0 i32.const 1 i32.sub local.tee 0 br_if }
+  // i32.const 0
+  std::vector<uint8_t> call_n = {0x00, 0x03, 0x40, 0x20, 0x00, 0x10, 0x00, 0x1a, 0x20, 0x00, 0x41,
+                                 0x01, 0x6b, 0x22, 0x00, 0x0d, 0x00, 0x0b, 0x41, 0x00, 0x0b};
+  // grow: local.get 0 memory.grow 0
+  std::vector<uint8_t> grow = {0x00, 0x20, 0x00, 0x40, 0x00, 0x0b};
+  for (auto* body : {&identity, &call_n, &grow}) {
+    leb(code, body->size());
+    code.insert(code.end(), body->begin(), body->end());
+  }
+  section(m, 10, code);
+  return m;
+}
+
+struct CallFixture {
+  Engine engine;
+  Store store{engine};
+  Instance* instance = nullptr;
+  CallFixture() {
+    auto module = Module::compile(engine, call_module());
+    FunctionInstance* host = store.create_host_function(
+        FuncType{{ValType::kI32}, {ValType::kI32}}, [](HostCall&, uint64_t*) { return TrapPtr(); },
+        "env.host");
+    instance = *store.instantiate(*module, {Extern{ExternKind::kFunction, host}});
+  }
+  FunctionInstance* get(const char* name) { return instance->find_export(name)->function(); }
+};
+
+void BM_Instantiate(benchmark::State& state) {
+  Engine engine;
+  auto module = Module::compile(engine, call_module());
+  for (auto _ : state) {
+    Store store(engine);
+    FunctionInstance* host = store.create_host_function(
+        FuncType{{ValType::kI32}, {ValType::kI32}}, [](HostCall&, uint64_t*) { return TrapPtr(); });
+    auto instance = store.instantiate(*module, {Extern{ExternKind::kFunction, host}});
+    benchmark::DoNotOptimize(instance);
+  }
+  state.SetLabel("a new store per iteration (stack allocation included)");
+}
+
+void BM_HostToWasmCall(benchmark::State& state) {
+  CallFixture f;
+  FunctionInstance* identity = f.get("identity");
+  uint64_t cells[1] = {0};
+  for (auto _ : state) {
+    cells[0] = 42;
+    TrapPtr trap = f.store.invoke(identity, cells);
+    benchmark::DoNotOptimize(trap);
+  }
+}
+
+void BM_WasmToHostCall(benchmark::State& state) {
+  CallFixture f;
+  FunctionInstance* call_n = f.get("call_n");
+  constexpr uint64_t kCalls = 10000;
+  for (auto _ : state) {
+    uint64_t cells[1] = {kCalls};
+    TrapPtr trap = f.store.invoke(call_n, cells);
+    benchmark::DoNotOptimize(trap);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kCalls));
+  state.SetLabel("per item: one wasm-to-host call and the loop around it");
+}
+
+void BM_MemoryGrow(benchmark::State& state) {
+  auto fixture = std::make_unique<CallFixture>();
+  uint32_t grown = 0;
+  for (auto _ : state) {
+    if (grown == 1000) {  // stay far from 4 GiB: start again with a fresh instance
+      state.PauseTiming();
+      fixture = std::make_unique<CallFixture>();
+      grown = 0;
+      state.ResumeTiming();
+    }
+    uint64_t cells[1] = {1};
+    TrapPtr trap = fixture->store.invoke(fixture->get("grow"), cells);
+    benchmark::DoNotOptimize(trap);
+    ++grown;
+  }
+  state.SetLabel("memory.grow by one page from wasm");
+}
+
+BENCHMARK(BM_DecodeValidate_LargestWorkload)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodeValidate_Generated5MB)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Compile_LargestWorkload)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Compile_Generated5MB)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Instantiate)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_HostToWasmCall);
+BENCHMARK(BM_WasmToHostCall)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MemoryGrow);
+
+}  // namespace
+
+BENCHMARK_MAIN();
