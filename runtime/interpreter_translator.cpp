@@ -101,6 +101,50 @@ InterpreterTranslator::InterpreterTranslator(const Module& module, CompiledFunct
       fuel_(fuel),
       epoch_(epoch) {}
 
+uint32_t InterpreterTranslator::in(uint32_t operand_cell) const {
+  for (auto it = lazy_.rbegin(); it != lazy_.rend(); ++it) {
+    if (it->first == operand_cell) return it->second;
+    if (it->first < operand_cell) break;
+  }
+  return slot(operand_cell);
+}
+
+void InterpreterTranslator::materialize_all(const Instruction& ins) {
+  for (auto [cell, local] : lazy_) {
+    begin(Handler::copy, ins);
+    unit(local);
+    unit(slot(cell));
+  }
+  lazy_.clear();
+}
+
+bool InterpreterTranslator::materialize_local(const Instruction& ins, uint32_t local_slot) {
+  bool copied = false;
+  for (auto it = lazy_.begin(); it != lazy_.end();) {
+    if (it->second != local_slot) {
+      ++it;
+      continue;
+    }
+    begin(Handler::copy, ins);
+    unit(local_slot);
+    unit(slot(it->first));
+    it = lazy_.erase(it);
+    copied = true;
+  }
+  return copied;
+}
+
+void InterpreterTranslator::consume_from(uint32_t operand_cell) {
+  while (!lazy_.empty() && lazy_.back().first >= operand_cell) lazy_.pop_back();
+}
+
+bool InterpreterTranslator::retarget_last_result(uint32_t from_slot, uint32_t to_slot) {
+  if (last_dst_unit_ == UINT32_MAX || code_[last_dst_unit_] != from_slot) return false;
+  code_[last_dst_unit_] = to_slot;
+  last_dst_unit_ = UINT32_MAX;
+  return true;
+}
+
 void InterpreterTranslator::start_segment(const Instruction& ins) {
   if (!fuel_) return;
   begin(Handler::fuel, ins);
@@ -120,6 +164,7 @@ void InterpreterTranslator::pointer(const void* p) {
 }
 
 void InterpreterTranslator::begin(Handler h, const Instruction& ins) {
+  last_dst_unit_ = UINT32_MAX;  // only the simple operators below set it again
   out_.source_map.emplace_back(pc(), static_cast<uint32_t>(ins.offset));
   pointer(handlers_[static_cast<size_t>(h)]);
 }
@@ -189,6 +234,10 @@ void InterpreterTranslator::emit_branch(const Instruction& ins, const FunctionVa
 }
 
 void InterpreterTranslator::emit_control(const Instruction& ins) {
+  // Labels are merge points: operands must be in their own cells, and the last result may
+  // arrive by a branch instead of from the instruction before.
+  if (ins.reachable && !labels_.back().dead) materialize_all(ins);
+  last_dst_unit_ = UINT32_MAX;
   switch (ins.opcode) {
     case kBlock:
     case kLoop:
@@ -257,55 +306,96 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
   charge(1);  // every other instruction costs 1, drop included (docs/BUDGETS.md)
 
   if (const SimpleEmit& e = kSimpleEmits.ops[simple_op_slot(op)]; e.handler != kNoHandler) {
+    // Operands are read where they are (a local's slot for a lazy one); the result goes to the
+    // first operand's own cell.
+    uint32_t first = 0;  // the first operand's cell
+    uint32_t dst_unit = UINT32_MAX;
     begin(static_cast<Handler>(e.handler), ins);
     switch (e.shape) {
       case SimpleShape::kUnary:
-        unit(slot(cb - e.a_cells));
-        unit(slot(cb - e.a_cells));
+        first = cb - e.a_cells;
+        unit(in(first));
+        dst_unit = pc();
+        unit(slot(first));
         break;
       case SimpleShape::kBinary:
-        unit(slot(cb - e.b_cells - e.a_cells));
-        unit(slot(cb - e.b_cells));
-        unit(slot(cb - e.b_cells - e.a_cells));
+        first = cb - e.b_cells - e.a_cells;
+        unit(in(first));
+        unit(in(cb - e.b_cells));
+        dst_unit = pc();
+        unit(slot(first));
         break;
       case SimpleShape::kLoad:
-        unit(slot(cb - 1));
-        unit(slot(cb - 1));
+        first = cb - 1;
+        unit(in(first));
+        dst_unit = pc();
+        unit(slot(first));
         unit(ins.memory_offset);
         break;
       case SimpleShape::kStore:
-        unit(slot(cb - e.a_cells - 1));
-        unit(slot(cb - e.a_cells));
+        first = cb - e.a_cells - 1;
+        unit(in(first));
+        unit(in(cb - e.a_cells));
         unit(ins.memory_offset);
         break;
       case SimpleShape::kLoadLane:
-        unit(slot(cb - 3));
-        unit(slot(cb - 2));
-        unit(slot(cb - 3));
+        first = cb - 3;
+        unit(in(first));
+        unit(in(cb - 2));
+        unit(slot(first));
         unit(ins.memory_offset);
         unit(ins.index);
         break;
       case SimpleShape::kStoreLane:
-        unit(slot(cb - 3));
-        unit(slot(cb - 2));
+        first = cb - 3;
+        unit(in(first));
+        unit(in(cb - 2));
         unit(ins.memory_offset);
         unit(ins.index);
         break;
       case SimpleShape::kExtractLane:
-        unit(slot(cb - 2));
-        unit(slot(cb - 2));
+        first = cb - 2;
+        unit(in(first));
+        dst_unit = pc();
+        unit(slot(first));
         unit(ins.index);
         break;
       case SimpleShape::kReplaceLane:
-        unit(slot(cb - e.b_cells - 2));
-        unit(slot(cb - e.b_cells));
-        unit(slot(cb - e.b_cells - 2));
+        first = cb - e.b_cells - 2;
+        unit(in(first));
+        unit(in(cb - e.b_cells));
+        unit(slot(first));
         unit(ins.index);
         break;
       case SimpleShape::kNone:
         break;
     }
+    consume_from(first);
+    last_dst_unit_ = dst_unit;  // a following local.set may redirect this result
     return;
+  }
+
+  // Everything below reads its operands from their own cells, unless it handles lazy ones or
+  // only pushes a value (which lands above every pending operand).
+  switch (op) {
+    case kLocalGet:
+    case kLocalSet:
+    case kLocalTee:
+    case kDrop:
+    case kGlobalSet:
+    case kI32Const:
+    case kI64Const:
+    case kF32Const:
+    case kF64Const:
+    case kV128Const:
+    case kGlobalGet:
+    case kMemorySize:
+    case kRefNull:
+    case kRefFunc:
+    case kTableSize:
+      break;
+    default:
+      materialize_all(ins);
   }
 
   switch (op) {
@@ -313,7 +403,9 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       begin(Handler::unreachable, ins);
       return;
     case kNop:
+      return;
     case kDrop:
+      consume_from(cb - cell_count(ins.type));
       return;
     case kBr:
       emit_branch(ins, v, ins.index, cb);
@@ -373,18 +465,43 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       unit(slot(cb - 1 - 2 * c));
       return;
     }
-    case kLocalGet:
+    case kLocalGet: {
+      const uint32_t local = local_slot(v, ins.index);
+      if (cell_count(ins.type) == 1) {
+        lazy_.emplace_back(cb, local);  // read later straight from the local's slot
+      } else {
+        begin(Handler::copy2, ins);
+        unit(local);
+        unit(slot(cb));
+      }
+      return;
+    }
     case kLocalSet:
     case kLocalTee: {
       const uint32_t c = cell_count(ins.type);
-      begin(c == 2 ? Handler::copy2 : Handler::copy, ins);
-      if (op == kLocalGet) {
-        unit(local_slot(v, ins.index));
-        unit(slot(cb));
-      } else {
-        unit(slot(cb - c));
-        unit(local_slot(v, ins.index));
+      const uint32_t top = cb - c;
+      const uint32_t local = local_slot(v, ins.index);
+      const uint32_t value = in(top);
+      // Pending reads of this local must see its old value: copy them into place first.
+      const bool copied = materialize_local(ins, local);
+      if (value != slot(top)) {  // the value is itself a lazy local
+        if (value != local) {
+          begin(Handler::copy, ins);
+          unit(value);
+          unit(local);
+        }
+        if (op == kLocalSet) consume_from(top);
+        return;
       }
+      consume_from(top);
+      if (c == 1 && !copied && retarget_last_result(slot(top), local)) {
+        // The result was written straight into the local; a tee leaves it there as an operand.
+        if (op == kLocalTee) lazy_.emplace_back(top, local);
+        return;
+      }
+      begin(c == 2 ? Handler::copy2 : Handler::copy, ins);
+      unit(slot(top));
+      unit(local);
       return;
     }
     case kGlobalGet:
@@ -397,7 +514,8 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       } else {
         begin(two ? Handler::global_set2 : Handler::global_set, ins);
         unit(ins.index);
-        unit(slot(cb - cell_count(ins.type)));
+        unit(in(cb - cell_count(ins.type)));
+        consume_from(cb - cell_count(ins.type));
       }
       return;
     }

@@ -49,6 +49,19 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   CompiledFunction& out_;
   std::vector<uint32_t>& code_;
   const void* const* handlers_;
+  // Lazy operands (DESIGN-NOTES section 2: operands read from frame slots). A local.get emits
+  // nothing: its operand cell is recorded as living in the local's slot, and operators read it
+  // from there. Before anything that needs operands in their own cells (branches, calls, block
+  // boundaries, and writes to that local) the pending ones are copied into place.
+  uint32_t in(uint32_t operand_cell) const;  // where the operand at this cell is (byte offset)
+  void materialize_all(const Instruction& ins);
+  bool materialize_local(const Instruction& ins, uint32_t local_slot);  // true if any copied
+  void consume_from(uint32_t operand_cell);  // operands at these cells were used up
+  // `local.set`/`local.tee` of the value the last emitted instruction wrote: write it directly.
+  bool retarget_last_result(uint32_t from_slot, uint32_t to_slot);
+
+  std::vector<std::pair<uint32_t, uint32_t>> lazy_;  // (operand cell, local slot), cells rising
+  uint32_t last_dst_unit_ = UINT32_MAX;  // the dst operand of the instruction just emitted
   uint32_t local_cells_ = 0;
   bool fuel_ = false;
   bool epoch_ = false;
