@@ -140,13 +140,10 @@ op_unreachable:
 
 // DESIGN-NOTES section 5: a segment is charged before it starts; one that the remaining fuel
 // does not cover never starts.
-op_fuel : {
-  uint64_t& fuel = store->fuel_counter();
-  if (fuel < OPERAND(0)) TRAP(TrapCode::kOutOfFuel);
-  fuel -= OPERAND(0);
+op_fuel:
+  if (!store->consume_fuel(OPERAND(0))) TRAP(TrapCode::kOutOfFuel);
   pc += 3;
   NEXT();
-}
 op_epoch_check:
   if (store->engine().epoch() >= store->epoch_deadline() && !store->deadline_reached()) {
     TRAP(TrapCode::kDeadlineExceeded);
@@ -247,11 +244,9 @@ call_function_instance:
     uint64_t* saved_top = stack.top;
     uint64_t* top = new_fp + std::max(type.param_cells(), type.result_cells());
     if (top > stack.cells_end) TRAP(TrapCode::kCallStackExhausted);
-    if (store->engine().config().consume_fuel) {
-      uint64_t& fuel = store->fuel_counter();
-      const uint64_t cost = store->engine().config().host_call_fuel;
-      if (fuel < cost) TRAP(TrapCode::kOutOfFuel);
-      fuel -= cost;
+    if (store->engine().config().consume_fuel &&
+        !store->consume_fuel(store->engine().config().host_call_fuel)) {
+      TRAP(TrapCode::kOutOfFuel);
     }
     stack.top = top;
     host_trap = call_host(*store, inst, callee_instance, new_fp);
@@ -503,27 +498,30 @@ op_table_fill : {
 
 // Loads and stores check `address + offset + size <= memory size` in 64-bit arithmetic, which
 // cannot overflow (explicit-bounds mode of DESIGN-NOTES section 3).
-#define KILN_LOAD_HANDLER(name, opc, T, M, align)                             \
-  op_##name : {                                                               \
-    uint64_t ea = uint64_t{read_slot<uint32_t>(fp, OPERAND(0))} + OPERAND(2); \
-    if (ea + sizeof(M) > mem_size) TRAP(TrapCode::kMemoryOutOfBounds);        \
-    M m;                                                                      \
-    std::memcpy(&m, mem_base + ea, sizeof m);                                 \
-    write_slot<T>(fp, OPERAND(1), static_cast<T>(m));                         \
-    pc += 5;                                                                  \
-    NEXT();                                                                   \
+// The effective address of a memory operand of `bytes` bytes, or a trap.
+#define KILN_EFFECTIVE_ADDRESS(ea, addr_slot, offset, bytes)             \
+  uint64_t ea = uint64_t{read_slot<uint32_t>(fp, addr_slot)} + (offset); \
+  if (ea + (bytes) > mem_size) TRAP(TrapCode::kMemoryOutOfBounds)
+
+#define KILN_LOAD_HANDLER(name, opc, T, M, align)                  \
+  op_##name : {                                                    \
+    KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(2), sizeof(M)); \
+    M m;                                                           \
+    std::memcpy(&m, mem_base + ea, sizeof m);                      \
+    write_slot<T>(fp, OPERAND(1), static_cast<T>(m));              \
+    pc += 5;                                                       \
+    NEXT();                                                        \
   }
   KILN_LOAD_OPS(KILN_LOAD_HANDLER)
 #undef KILN_LOAD_HANDLER
 
-#define KILN_STORE_HANDLER(name, opc, T, M, align)                            \
-  op_##name : {                                                               \
-    uint64_t ea = uint64_t{read_slot<uint32_t>(fp, OPERAND(0))} + OPERAND(2); \
-    if (ea + sizeof(M) > mem_size) TRAP(TrapCode::kMemoryOutOfBounds);        \
-    M m = static_cast<M>(read_slot<T>(fp, OPERAND(1)));                       \
-    std::memcpy(mem_base + ea, &m, sizeof m);                                 \
-    pc += 5;                                                                  \
-    NEXT();                                                                   \
+#define KILN_STORE_HANDLER(name, opc, T, M, align)                 \
+  op_##name : {                                                    \
+    KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(2), sizeof(M)); \
+    M m = static_cast<M>(read_slot<T>(fp, OPERAND(1)));            \
+    std::memcpy(mem_base + ea, &m, sizeof m);                      \
+    pc += 5;                                                       \
+    NEXT();                                                        \
   }
   KILN_STORE_OPS(KILN_STORE_HANDLER)
 #undef KILN_STORE_HANDLER
@@ -543,11 +541,6 @@ op_table_fill : {
   }
   KILN_SIMD_SHIFT_OPS(KILN_SHIFT_HANDLER)
 #undef KILN_SHIFT_HANDLER
-
-// The effective address of a memory operand of `bytes` bytes, or a trap.
-#define KILN_EFFECTIVE_ADDRESS(ea, addr_slot, offset, bytes)             \
-  uint64_t ea = uint64_t{read_slot<uint32_t>(fp, addr_slot)} + (offset); \
-  if (ea + (bytes) > mem_size) TRAP(TrapCode::kMemoryOutOfBounds)
 
 #define KILN_SIMD_LOAD_HANDLER(name, opc, bytes, align, expr)  \
   op_##name : {                                                \

@@ -77,12 +77,6 @@ struct SimpleEmitTable {
 };
 constexpr SimpleEmitTable kSimpleEmits;
 
-uint32_t cells_of(const std::vector<ValType>& types) {
-  uint32_t n = 0;
-  for (ValType t : types) n += cell_count(t);
-  return n;
-}
-
 }  // namespace
 
 uint32_t CompiledFunction::source_offset(uint32_t code_unit) const {
@@ -109,12 +103,15 @@ uint32_t InterpreterTranslator::in(uint32_t operand_cell) const {
   return slot(operand_cell);
 }
 
+void InterpreterTranslator::emit_copy(const Instruction& ins, uint32_t from, uint32_t to,
+                                      uint32_t cells) {
+  begin(cells == 2 ? Handler::copy2 : Handler::copy, ins);
+  unit(from);
+  unit(to);
+}
+
 void InterpreterTranslator::materialize_all(const Instruction& ins) {
-  for (auto [cell, local] : lazy_) {
-    begin(Handler::copy, ins);
-    unit(local);
-    unit(slot(cell));
-  }
+  for (auto [cell, local] : lazy_) emit_copy(ins, local, slot(cell));
   lazy_.clear();
 }
 
@@ -125,9 +122,7 @@ bool InterpreterTranslator::materialize_local(const Instruction& ins, uint32_t l
       ++it;
       continue;
     }
-    begin(Handler::copy, ins);
-    unit(local_slot);
-    unit(slot(it->first));
+    emit_copy(ins, local_slot, slot(it->first));
     it = lazy_.erase(it);
     copied = true;
   }
@@ -207,7 +202,7 @@ void InterpreterTranslator::end_function(const FunctionValidator& v) {
 void InterpreterTranslator::emit_branch(const Instruction& ins, const FunctionValidator& v,
                                         uint32_t depth, uint32_t values_top) {
   const ControlFrame& frame = v.control(depth);
-  const uint32_t cells = cells_of(frame.label_types());
+  const uint32_t cells = cell_count(frame.label_types());
   const uint32_t src = values_top - cells;
   const uint32_t dst = frame.height_cells;
   const bool conditional = ins.opcode == kBrIf;
@@ -416,7 +411,7 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       return;
     case kBrTable: {
       const auto& depths = *ins.br_table;
-      const uint32_t cells = cells_of(v.control(depths.back()).label_types());
+      const uint32_t cells = cell_count(v.control(depths.back()).label_types());
       const uint32_t values_top = cb - 1;
       const uint32_t start = pc();
       begin(Handler::br_table, ins);
@@ -470,9 +465,7 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       if (cell_count(ins.type) == 1) {
         lazy_.emplace_back(cb, local);  // read later straight from the local's slot
       } else {
-        begin(Handler::copy2, ins);
-        unit(local);
-        unit(slot(cb));
+        emit_copy(ins, local, slot(cb), 2);
       }
       return;
     }
@@ -485,11 +478,7 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       // Pending reads of this local must see its old value: copy them into place first.
       const bool copied = materialize_local(ins, local);
       if (value != slot(top)) {  // the value is itself a lazy local
-        if (value != local) {
-          begin(Handler::copy, ins);
-          unit(value);
-          unit(local);
-        }
+        if (value != local) emit_copy(ins, value, local);
         if (op == kLocalSet) consume_from(top);
         return;
       }
@@ -499,9 +488,7 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
         if (op == kLocalTee) lazy_.emplace_back(top, local);
         return;
       }
-      begin(c == 2 ? Handler::copy2 : Handler::copy, ins);
-      unit(slot(top));
-      unit(local);
+      emit_copy(ins, slot(top), local, c);
       return;
     }
     case kGlobalGet:

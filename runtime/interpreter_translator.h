@@ -54,6 +54,8 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   // from there. Before anything that needs operands in their own cells (branches, calls, block
   // boundaries, and writes to that local) the pending ones are copied into place.
   uint32_t in(uint32_t operand_cell) const;  // where the operand at this cell is (byte offset)
+  // copy (or copy2 for a v128) from one frame slot to another.
+  void emit_copy(const Instruction& ins, uint32_t from, uint32_t to, uint32_t cells = 1);
   void materialize_all(const Instruction& ins);
   bool materialize_local(const Instruction& ins, uint32_t local_slot);  // true if any copied
   void consume_from(uint32_t operand_cell);  // operands at these cells were used up

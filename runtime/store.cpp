@@ -17,9 +17,8 @@ Error unlinkable(const std::string& message) {
 
 int64_t TableInstance::grow(uint32_t delta, uint64_t init) {
   const uint64_t old = elements.size();
-  uint64_t max = std::min<uint64_t>(type.limits.max.value_or(ModuleLimits::kMaxTableSize),
-                                    ModuleLimits::kMaxTableSize);
-  if (owner) max = std::min(max, owner->limits().max_table_elements);
+  const uint64_t ceiling = owner ? owner->max_table_elements() : ModuleLimits::kMaxTableSize;
+  const uint64_t max = std::min<uint64_t>(type.limits.max.value_or(ceiling), ceiling);
   if (delta > max - std::min(old, max)) {
     if (owner) owner->note_grow_refused(false);
     return -1;
@@ -71,10 +70,13 @@ Store::Store(Engine& engine, StoreLimits limits) : engine_(engine), limits_(limi
   stack_.frame_capacity = frames;
 }
 
+Result<void> Store::require_fuel() const {
+  if (engine_.config().consume_fuel) return {};
+  return Error{ErrorKind::kUsage, "fuel is not enabled in this engine's configuration"};
+}
+
 Result<void> Store::set_fuel(uint64_t fuel) {
-  if (!engine_.config().consume_fuel) {
-    return Error{ErrorKind::kUsage, "fuel is not enabled in this engine's configuration"};
-  }
+  KILN_TRY(require_fuel());
   fuel_given_ += fuel;
   fuel_given_ -= fuel_;  // what was left is taken back: consumed stays as it was
   fuel_ = fuel;
@@ -82,9 +84,7 @@ Result<void> Store::set_fuel(uint64_t fuel) {
 }
 
 Result<void> Store::add_fuel(uint64_t fuel) {
-  if (!engine_.config().consume_fuel) {
-    return Error{ErrorKind::kUsage, "fuel is not enabled in this engine's configuration"};
-  }
+  KILN_TRY(require_fuel());
   if (fuel > UINT64_MAX - fuel_) return Error{ErrorKind::kLimit, "fuel would overflow"};
   fuel_ += fuel;
   fuel_given_ += fuel;
@@ -155,8 +155,7 @@ FunctionInstance* Store::create_host_function(const FuncType& type, HostCallback
 
 Result<TableInstance*> Store::create_table(const TableType& type, uint64_t init) {
   KILN_TRY(check_count(tables_.size(), limits_.max_tables, "tables"));
-  const uint64_t limit =
-      std::min<uint64_t>(ModuleLimits::kMaxTableSize, limits_.max_table_elements);
+  const uint64_t limit = max_table_elements();
   if (type.limits.min > limit) {
     ++limit_refusals_;
     return Error{ErrorKind::kLimit, "table of " + std::to_string(type.limits.min) +

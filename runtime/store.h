@@ -2,6 +2,7 @@
 // module instances, instantiation (spec 4.5.4) and invocation (spec 4.5.5).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -148,13 +149,22 @@ class Store {
 
   ExecutionStack& stack() { return stack_; }
   const StoreLimits& limits() const { return limits_; }
+  // The most elements a table of this store may have.
+  uint64_t max_table_elements() const {
+    return std::min<uint64_t>(ModuleLimits::kMaxTableSize, limits_.max_table_elements);
+  }
 
   // Fuel (when the engine consumes fuel): set the remaining amount, add to it, ask.
   Result<void> set_fuel(uint64_t fuel);
   Result<void> add_fuel(uint64_t fuel);
   uint64_t fuel_remaining() const { return fuel_; }
   uint64_t fuel_consumed() const { return fuel_given_ - fuel_; }
-  uint64_t& fuel_counter() { return fuel_; }  // for the interpreter
+  // Takes `cost` fuel if there is that much; false (and nothing taken) if not.
+  bool consume_fuel(uint64_t cost) {
+    if (fuel_ < cost) return false;
+    fuel_ -= cost;
+    return true;
+  }
 
   // Deadline (when the engine has epoch interruption): trap once the engine's epoch has
   // advanced `ticks` from now, unless `callback` extends it.
@@ -173,6 +183,7 @@ class Store {
   void note_trap(const Trap& trap);
 
  private:
+  Result<void> require_fuel() const;
   Result<void> check_count(size_t current, uint32_t limit, const char* what);
 
   Engine& engine_;

@@ -39,16 +39,17 @@ std::optional<ValType> valtype_from_byte(uint8_t byte) {
   }
 }
 
-uint32_t FuncType::param_cells() const {
+uint32_t cell_count(const std::vector<ValType>& types) {
   uint32_t n = 0;
-  for (ValType t : params) n += cell_count(t);
+  for (ValType t : types) n += cell_count(t);
   return n;
 }
 
+uint32_t FuncType::param_cells() const {
+  return cell_count(params);
+}
 uint32_t FuncType::result_cells() const {
-  uint32_t n = 0;
-  for (ValType t : results) n += cell_count(t);
-  return n;
+  return cell_count(results);
 }
 
 std::string FuncType::to_string() const {

@@ -33,6 +33,8 @@ inline bool is_numeric(ValType t) {
 inline uint32_t cell_count(ValType t) {
   return t == ValType::kV128 ? 2 : 1;
 }
+// Cells taken by a sequence of values (parameters, results, a label's values).
+uint32_t cell_count(const std::vector<ValType>& types);
 const char* valtype_name(ValType t);
 std::optional<ValType> valtype_from_byte(uint8_t byte);
 
