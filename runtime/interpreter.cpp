@@ -1,7 +1,10 @@
 // The interpreter: direct-threaded dispatch over the code of interpreter_code.h.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <string>
+#include <unordered_map>
 
 #include "runtime/interpreter_code.h"
 #include "runtime/numeric.h"
@@ -23,6 +26,61 @@ TrapPtr call_host(Store& store, Instance* caller, FunctionInstance* function, ui
   return trap;
 }
 
+#ifdef KILN_HANDLER_PROFILE
+// A developer build (cmake -DKILN_HANDLER_PROFILE=ON) counts every dispatch and every pair of
+// consecutive handlers, and prints the most frequent at exit: the evidence for choosing
+// superinstructions (DESIGN-NOTES section 2).
+struct HandlerProfile {
+  static constexpr size_t kCount = static_cast<size_t>(Handler::kCount);
+  std::vector<uint64_t> singles = std::vector<uint64_t>(kCount);
+  std::vector<uint64_t> pairs = std::vector<uint64_t>(kCount * kCount);
+  size_t previous = 0;
+  std::unordered_map<const void*, size_t> ids;
+  void record(const void* handler) {
+    if (ids.empty()) {
+      const void* const* table = interpreter_handler_table();
+      for (size_t i = 0; i < kCount; ++i) ids.emplace(table[i], i);
+    }
+    const size_t id = ids.at(handler);
+    ++singles[id];
+    ++pairs[previous * kCount + id];
+    previous = id;
+  }
+  ~HandlerProfile() {
+    static const char* const kNames[] = {
+#define KILN_HANDLER_NAME(name, ...) #name,
+        KILN_CONTROL_HANDLERS(KILN_HANDLER_NAME) KILN_TABLE_HANDLERS(KILN_HANDLER_NAME)
+#undef KILN_HANDLER_NAME
+    };
+    auto print_top = [](const char* title, const std::vector<uint64_t>& counts, auto name_of) {
+      uint64_t total = 0;
+      std::vector<size_t> order;
+      for (size_t i = 0; i < counts.size(); ++i) {
+        total += counts[i];
+        if (counts[i]) order.push_back(i);
+      }
+      std::sort(order.begin(), order.end(),
+                [&](size_t a, size_t b) { return counts[a] > counts[b]; });
+      std::fprintf(stderr, "%s (%llu dispatches)\n", title, static_cast<unsigned long long>(total));
+      for (size_t i = 0; i < order.size() && i < 40; ++i) {
+        std::fprintf(stderr, "  %6.2f%%  %s\n", 100.0 * counts[order[i]] / total,
+                     name_of(order[i]).c_str());
+      }
+    };
+    print_top("handlers", singles, [](size_t i) { return std::string(kNames[i]); });
+    print_top("pairs", pairs, [](size_t i) {
+      return std::string(kNames[i / kCount]) + " -> " + kNames[i % kCount];
+    });
+  }
+};
+HandlerProfile handler_profile;
+#define KILN_PROFILE_DISPATCH(handler) handler_profile.record(handler)
+#else
+#define KILN_PROFILE_DISPATCH(handler) \
+  do {                                 \
+  } while (0)
+#endif
+
 template <typename T>
 inline T read_slot(const uint64_t* fp, uint32_t offset) {
   T v;
@@ -43,6 +101,15 @@ inline void write_slot(uint64_t* fp, uint32_t offset, T v) {
 }
 inline uint64_t* cell_at(uint64_t* fp, uint32_t offset) {
   return reinterpret_cast<uint64_t*>(reinterpret_cast<char*>(fp) + offset);
+}
+
+// Declared locals start at zero (spec 4.5.3.1); the constant cells get their values.
+inline void init_frame(const CompiledFunction& function, uint64_t* fp) {
+  std::memset(fp + function.param_cells, 0, (function.local_cells - function.param_cells) * 8);
+  if (!function.constants.empty()) {
+    std::memcpy(fp + function.local_cells, function.constants.data(),
+                function.constants.size() * 8);
+  }
 }
 
 std::vector<TraceFrame> backtrace(const CompiledFunction* function, Instance* instance,
@@ -108,6 +175,7 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
   do {                                           \
     const void* handler_;                        \
     std::memcpy(&handler_, pc, sizeof handler_); \
+    KILN_PROFILE_DISPATCH(handler_);             \
     goto* handler_;                              \
   } while (0)
 #define OPERAND(i) pc[2 + (i)]
@@ -130,7 +198,7 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
     return Trap::make(TrapCode::kCallStackExhausted);
   }
   stack.frames[stack.frame_count++] = CallFrame{nullptr, nullptr, nullptr, nullptr};
-  std::memset(fp + func->param_cells, 0, (func->local_cells - func->param_cells) * 8);
+  init_frame(*func, fp);
   pc = func->code.data();
   RELOAD_MEMORY();
   NEXT();
@@ -265,7 +333,7 @@ enter:
   fp = new_fp;
   func = callee;
   inst = callee_module_instance;
-  std::memset(fp + func->param_cells, 0, (func->local_cells - func->param_cells) * 8);
+  init_frame(*func, fp);
   pc = func->code.data();
   RELOAD_MEMORY();
   NEXT();

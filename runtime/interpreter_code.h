@@ -4,8 +4,11 @@
 // instruction starts with its handler's address (two units, read as one pointer: direct
 // threading), followed by fixed-width operands. Operands are frame slots given as byte offsets
 // from the frame pointer: a frame is an array of 64-bit cells holding the parameters, then the
-// locals, then the operand stack, whose height at every instruction is known statically.
-// So `i32.add` reads two slots and writes one; nothing is pushed or popped at run time.
+// locals, then the function's constants, then the operand stack, whose height at every
+// instruction is known statically. So `i32.add` reads two slots and writes one; nothing is
+// pushed or popped at run time, and `x + 1` reads the 1 from its constant cell (the constants
+// sit below the operand stack because a callee's frame overlaps the caller's stack above its
+// arguments).
 //
 // Branch targets are signed distances in units from the start of the branching instruction.
 // A call's arguments are the top cells of the caller's operand stack; the callee's frame starts
@@ -115,7 +118,9 @@ struct CompiledFunction {
   uint32_t param_cells = 0;
   uint32_t local_cells = 0;  // parameters and declared locals
   uint32_t result_cells = 0;
-  uint32_t frame_cells = 0;  // locals plus the operand stack's maximum height
+  uint32_t frame_cells = 0;  // locals, constants and the operand stack's maximum height
+  // The constant cells, after the locals: copied into every new frame, then only read.
+  std::vector<uint64_t> constants;
   // (code unit, module byte offset) for each instruction, sorted: for backtraces.
   std::vector<std::pair<uint32_t, uint32_t>> source_map;
   uint32_t source_offset(uint32_t code_unit) const;

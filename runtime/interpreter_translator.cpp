@@ -179,21 +179,34 @@ void InterpreterTranslator::branch_target(uint32_t instruction_start, uint32_t d
   }
 }
 
+// Constants read from frame cells, at most this many per function; the rest are written into
+// their operand cells by const32/const64 instructions as before.
+constexpr uint32_t kMaxConstantCells = 64;
+
 void InterpreterTranslator::begin_function(const FunctionValidator& v) {
   local_cells_ = v.total_local_cells();
+  // The operand stack starts after the constant cells, so their number is fixed before the
+  // body is read: every constant instruction starts with a byte 0x41-0x44, so the count of
+  // such bytes (immediates included) bounds the number of distinct constants.
+  const FunctionBody& body = module_.bodies[v.function_index() - module_.imported_functions];
+  uint32_t constant_bytes = 0;
+  for (uint8_t byte : body.code) constant_bytes += (byte >= kI32Const && byte <= kF64Const);
+  constant_cells_ = std::min(constant_bytes, kMaxConstantCells);
   out_.function_index = v.function_index();
   out_.param_cells = v.type().param_cells();
   out_.result_cells = v.type().result_cells();
   out_.local_cells = local_cells_;
   labels_.push_back(Label{});
   Instruction entry;
-  entry.offset = module_.bodies[v.function_index() - module_.imported_functions].code_offset;
+  entry.offset = body.code_offset;
   if (epoch_) begin(Handler::epoch_check, entry);
   start_segment(entry);
 }
 
 void InterpreterTranslator::end_function(const FunctionValidator& v) {
-  out_.frame_cells = std::max(local_cells_ + v.max_operand_cells(), out_.result_cells);
+  out_.frame_cells =
+      std::max(local_cells_ + constant_cells_ + v.max_operand_cells(), out_.result_cells);
+  out_.constants.shrink_to_fit();
   code_.shrink_to_fit();
   out_.source_map.shrink_to_fit();
 }
@@ -528,16 +541,11 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       return;
     case kI32Const:
     case kF32Const:
-      begin(Handler::const32, ins);
-      unit(slot(cb));
-      unit(static_cast<uint32_t>(ins.bits));
+      push_constant(ins, cb, static_cast<uint32_t>(ins.bits), false);
       return;
     case kI64Const:
     case kF64Const:
-      begin(Handler::const64, ins);
-      unit(slot(cb));
-      unit(static_cast<uint32_t>(ins.bits));
-      unit(static_cast<uint32_t>(ins.bits >> 32));
+      push_constant(ins, cb, ins.bits, true);
       return;
     case kRefNull:
       begin(Handler::ref_null, ins);
@@ -623,6 +631,25 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
     default:
       return;
   }
+}
+
+void InterpreterTranslator::push_constant(const Instruction& ins, uint32_t cell, uint64_t bits,
+                                          bool wide) {
+  // A cell holds a 32-bit value zero-extended, so equal cells are interchangeable whatever the
+  // constant's type.
+  std::vector<uint64_t>& constants = out_.constants;
+  auto found = std::find(constants.begin(), constants.end(), bits);
+  if (found == constants.end() && constants.size() < constant_cells_) {
+    found = constants.insert(constants.end(), bits);
+  }
+  if (found != constants.end()) {
+    lazy_.emplace_back(cell, (local_cells_ + static_cast<uint32_t>(found - constants.begin())) * 8);
+    return;
+  }
+  begin(wide ? Handler::const64 : Handler::const32, ins);
+  unit(slot(cell));
+  unit(static_cast<uint32_t>(bits));
+  if (wide) unit(static_cast<uint32_t>(bits >> 32));
 }
 
 void InterpreterTranslator::v128_immediate(const Instruction& ins) {

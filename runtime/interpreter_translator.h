@@ -26,7 +26,9 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   };
 
   uint32_t pc() const { return static_cast<uint32_t>(code_.size()); }
-  uint32_t slot(uint32_t operand_cell) const { return (local_cells_ + operand_cell) * 8; }
+  uint32_t slot(uint32_t operand_cell) const {
+    return (local_cells_ + constant_cells_ + operand_cell) * 8;
+  }
   uint32_t local_slot(const FunctionValidator& v, uint32_t local) const {
     return v.local_cell(local) * 8;
   }
@@ -62,9 +64,14 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   // `local.set`/`local.tee` of the value the last emitted instruction wrote: write it directly.
   bool retarget_last_result(uint32_t from_slot, uint32_t to_slot);
 
-  std::vector<std::pair<uint32_t, uint32_t>> lazy_;  // (operand cell, local slot), cells rising
+  // A constant is lazy too: it lives in a constant cell of the frame (interpreter_code.h), and
+  // operators read it from there, as from a local that is never written.
+  void push_constant(const Instruction& ins, uint32_t cell, uint64_t bits, bool wide);
+
+  std::vector<std::pair<uint32_t, uint32_t>> lazy_;  // (operand cell, source slot), cells rising
   uint32_t last_dst_unit_ = UINT32_MAX;  // the dst operand of the instruction just emitted
   uint32_t local_cells_ = 0;
+  uint32_t constant_cells_ = 0;  // reserved for constants; out_.constants holds those used
   bool fuel_ = false;
   bool epoch_ = false;
   uint32_t segment_cost_unit_ = UINT32_MAX;
