@@ -49,8 +49,13 @@ struct HandlerProfile {
   ~HandlerProfile() {
     static const char* const kNames[] = {
 #define KILN_HANDLER_NAME(name, ...) #name,
+#define KILN_BRANCH_NAME(name, ...) "br_if_" #name, "br_unless_" #name,
+#define KILN_LOAD_ADD_NAME(name, ...) #name "_add",
         KILN_CONTROL_HANDLERS(KILN_HANDLER_NAME) KILN_TABLE_HANDLERS(KILN_HANDLER_NAME)
+            KILN_FUSED_HANDLERS(KILN_BRANCH_NAME, KILN_LOAD_ADD_NAME)
 #undef KILN_HANDLER_NAME
+#undef KILN_BRANCH_NAME
+#undef KILN_LOAD_ADD_NAME
     };
     auto print_top = [](const char* title, const std::vector<uint64_t>& counts, auto name_of) {
       uint64_t total = 0;
@@ -141,11 +146,16 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
             const void* const** table_out) {
   static const void* const kHandlers[] = {
 #define KILN_HANDLER_ADDRESS(name, ...) &&op_##name,
+#define KILN_BRANCH_ADDRESS(name, ...) &&op_br_if_##name, &&op_br_unless_##name,
+#define KILN_LOAD_ADD_ADDRESS(name, ...) &&op_##name##_add,
       // clang-format off
       KILN_CONTROL_HANDLERS(KILN_HANDLER_ADDRESS)
       KILN_TABLE_HANDLERS(KILN_HANDLER_ADDRESS)
+      KILN_FUSED_HANDLERS(KILN_BRANCH_ADDRESS, KILN_LOAD_ADD_ADDRESS)
   // clang-format on
 #undef KILN_HANDLER_ADDRESS
+#undef KILN_BRANCH_ADDRESS
+#undef KILN_LOAD_ADD_ADDRESS
   };
   static_assert(sizeof kHandlers / sizeof kHandlers[0] == static_cast<size_t>(Handler::kCount));
   if (!store) {
@@ -567,32 +577,77 @@ op_table_fill : {
 // Loads and stores check `address + offset + size <= memory size` in 64-bit arithmetic, which
 // cannot overflow (explicit-bounds mode of DESIGN-NOTES section 3).
 // The effective address of a memory operand of `bytes` bytes, or a trap.
-#define KILN_EFFECTIVE_ADDRESS(ea, addr_slot, offset, bytes)             \
-  uint64_t ea = uint64_t{read_slot<uint32_t>(fp, addr_slot)} + (offset); \
+#define KILN_EFFECTIVE_ADDRESS(ea, address, offset, bytes) \
+  uint64_t ea = uint64_t{address} + (offset);              \
   if (ea + (bytes) > mem_size) TRAP(TrapCode::kMemoryOutOfBounds)
+#define KILN_SLOT_ADDRESS(i) read_slot<uint32_t>(fp, OPERAND(i))
 
-#define KILN_LOAD_HANDLER(name, opc, T, M, align)                  \
-  op_##name : {                                                    \
-    KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(2), sizeof(M)); \
-    M m;                                                           \
-    std::memcpy(&m, mem_base + ea, sizeof m);                      \
-    write_slot<T>(fp, OPERAND(1), static_cast<T>(m));              \
-    pc += 5;                                                       \
-    NEXT();                                                        \
+#define KILN_LOAD_HANDLER(name, opc, T, M, align)                            \
+  op_##name : {                                                              \
+    KILN_EFFECTIVE_ADDRESS(ea, KILN_SLOT_ADDRESS(0), OPERAND(2), sizeof(M)); \
+    M m;                                                                     \
+    std::memcpy(&m, mem_base + ea, sizeof m);                                \
+    write_slot<T>(fp, OPERAND(1), static_cast<T>(m));                        \
+    pc += 5;                                                                 \
+    NEXT();                                                                  \
   }
   KILN_LOAD_OPS(KILN_LOAD_HANDLER)
 #undef KILN_LOAD_HANDLER
 
-#define KILN_STORE_HANDLER(name, opc, T, M, align)                 \
-  op_##name : {                                                    \
-    KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(2), sizeof(M)); \
-    M m = static_cast<M>(read_slot<T>(fp, OPERAND(1)));            \
-    std::memcpy(mem_base + ea, &m, sizeof m);                      \
-    pc += 5;                                                       \
-    NEXT();                                                        \
+#define KILN_STORE_HANDLER(name, opc, T, M, align)                           \
+  op_##name : {                                                              \
+    KILN_EFFECTIVE_ADDRESS(ea, KILN_SLOT_ADDRESS(0), OPERAND(2), sizeof(M)); \
+    M m = static_cast<M>(read_slot<T>(fp, OPERAND(1)));                      \
+    std::memcpy(mem_base + ea, &m, sizeof m);                                \
+    pc += 5;                                                                 \
+    NEXT();                                                                  \
   }
   KILN_STORE_OPS(KILN_STORE_HANDLER)
 #undef KILN_STORE_HANDLER
+
+  // Superinstructions (interpreter_code.h).
+#define KILN_TEST_BRANCH_HANDLERS(name, opc, R, A, expr) \
+  op_br_if_##name : {                                    \
+    A a = read_slot<A>(fp, OPERAND(0));                  \
+    pc += (expr) ? static_cast<int32_t>(OPERAND(1)) : 4; \
+    NEXT();                                              \
+  }                                                      \
+  op_br_unless_##name : {                                \
+    A a = read_slot<A>(fp, OPERAND(0));                  \
+    pc += (expr) ? 4 : static_cast<int32_t>(OPERAND(1)); \
+    NEXT();                                              \
+  }
+  KILN_TEST_OPS(KILN_TEST_BRANCH_HANDLERS)
+#undef KILN_TEST_BRANCH_HANDLERS
+
+#define KILN_COMPARE_BRANCH_HANDLERS(name, opc, R, A, expr) \
+  op_br_if_##name : {                                       \
+    A a = read_slot<A>(fp, OPERAND(0));                     \
+    A b = read_slot<A>(fp, OPERAND(1));                     \
+    pc += (expr) ? static_cast<int32_t>(OPERAND(2)) : 5;    \
+    NEXT();                                                 \
+  }                                                         \
+  op_br_unless_##name : {                                   \
+    A a = read_slot<A>(fp, OPERAND(0));                     \
+    A b = read_slot<A>(fp, OPERAND(1));                     \
+    pc += (expr) ? 5 : static_cast<int32_t>(OPERAND(2));    \
+    NEXT();                                                 \
+  }
+  KILN_COMPARE_OPS(KILN_COMPARE_BRANCH_HANDLERS)
+#undef KILN_COMPARE_BRANCH_HANDLERS
+
+#define KILN_LOAD_ADD_HANDLER(name, opc, T, M, align)                 \
+  op_##name##_add : {                                                 \
+    const uint32_t sum = KILN_SLOT_ADDRESS(0) + KILN_SLOT_ADDRESS(1); \
+    KILN_EFFECTIVE_ADDRESS(ea, sum, OPERAND(3), sizeof(M));           \
+    M m;                                                              \
+    std::memcpy(&m, mem_base + ea, sizeof m);                         \
+    write_slot<T>(fp, OPERAND(2), static_cast<T>(m));                 \
+    pc += 6;                                                          \
+    NEXT();                                                           \
+  }
+  KILN_LOAD_OPS(KILN_LOAD_ADD_HANDLER)
+#undef KILN_LOAD_ADD_HANDLER
 
   KILN_SIMD_UNARY_OPS(KILN_UNARY_HANDLER)
   KILN_SIMD_BINARY_OPS(KILN_BINARY_HANDLER)
@@ -610,19 +665,19 @@ op_table_fill : {
   KILN_SIMD_SHIFT_OPS(KILN_SHIFT_HANDLER)
 #undef KILN_SHIFT_HANDLER
 
-#define KILN_SIMD_LOAD_HANDLER(name, opc, bytes, align, expr)  \
-  op_##name : {                                                \
-    KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(2), bytes); \
-    const uint8_t* p = mem_base + ea;                          \
-    write_slot<V128>(fp, OPERAND(1), expr);                    \
-    pc += 5;                                                   \
-    NEXT();                                                    \
+#define KILN_SIMD_LOAD_HANDLER(name, opc, bytes, align, expr)            \
+  op_##name : {                                                          \
+    KILN_EFFECTIVE_ADDRESS(ea, KILN_SLOT_ADDRESS(0), OPERAND(2), bytes); \
+    const uint8_t* p = mem_base + ea;                                    \
+    write_slot<V128>(fp, OPERAND(1), expr);                              \
+    pc += 5;                                                             \
+    NEXT();                                                              \
   }
   KILN_SIMD_LOAD_OPS(KILN_SIMD_LOAD_HANDLER)
 #undef KILN_SIMD_LOAD_HANDLER
 
 op_v128_store : {
-  KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(2), 16);
+  KILN_EFFECTIVE_ADDRESS(ea, KILN_SLOT_ADDRESS(0), OPERAND(2), 16);
   std::memcpy(mem_base + ea, cell_at(fp, OPERAND(1)), 16);
   pc += 5;
   NEXT();
@@ -630,7 +685,7 @@ op_v128_store : {
 
 #define KILN_LOAD_LANE_HANDLER(name, opc, L, align)                          \
   op_##name : {                                                              \
-    KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(3), sizeof(L));           \
+    KILN_EFFECTIVE_ADDRESS(ea, KILN_SLOT_ADDRESS(0), OPERAND(3), sizeof(L)); \
     V128 v = read_slot<V128>(fp, OPERAND(1));                                \
     std::memcpy(v.bytes + OPERAND(4) * sizeof(L), mem_base + ea, sizeof(L)); \
     write_slot<V128>(fp, OPERAND(2), v);                                     \
@@ -642,7 +697,7 @@ op_v128_store : {
 
 #define KILN_STORE_LANE_HANDLER(name, opc, L, align)                         \
   op_##name : {                                                              \
-    KILN_EFFECTIVE_ADDRESS(ea, OPERAND(0), OPERAND(2), sizeof(L));           \
+    KILN_EFFECTIVE_ADDRESS(ea, KILN_SLOT_ADDRESS(0), OPERAND(2), sizeof(L)); \
     V128 v = read_slot<V128>(fp, OPERAND(1));                                \
     std::memcpy(mem_base + ea, v.bytes + OPERAND(3) * sizeof(L), sizeof(L)); \
     pc += 6;                                                                 \
@@ -651,6 +706,7 @@ op_v128_store : {
   KILN_SIMD_STORE_LANE_OPS(KILN_STORE_LANE_HANDLER)
 #undef KILN_STORE_LANE_HANDLER
 #undef KILN_EFFECTIVE_ADDRESS
+#undef KILN_SLOT_ADDRESS
 
 #define KILN_EXTRACT_LANE_HANDLER(name, opc, L, T)                               \
   op_##name : {                                                                  \

@@ -77,6 +77,27 @@ struct SimpleEmitTable {
 };
 constexpr SimpleEmitTable kSimpleEmits;
 
+// For each handler, its superinstruction forms (interpreter_code.h), or kCount.
+struct FusionTable {
+  static constexpr size_t kCount = static_cast<size_t>(Handler::kCount);
+  Handler branch_if[kCount];      // a test or comparison, then br_if
+  Handler branch_unless[kCount];  // a test or comparison, then if
+  Handler load_add[kCount];       // i32.add, then this load
+  constexpr FusionTable() : branch_if(), branch_unless(), load_add() {
+    for (size_t i = 0; i < kCount; ++i)
+      branch_if[i] = branch_unless[i] = load_add[i] = Handler::kCount;
+#define KILN_FUSE_BRANCH(name, ...)                                      \
+  branch_if[static_cast<size_t>(Handler::name)] = Handler::br_if_##name; \
+  branch_unless[static_cast<size_t>(Handler::name)] = Handler::br_unless_##name;
+#define KILN_FUSE_LOAD_ADD(name, ...) \
+  load_add[static_cast<size_t>(Handler::name)] = Handler::name##_add;
+    KILN_FUSED_HANDLERS(KILN_FUSE_BRANCH, KILN_FUSE_LOAD_ADD)
+#undef KILN_FUSE_BRANCH
+#undef KILN_FUSE_LOAD_ADD
+  }
+};
+constexpr FusionTable kFusions;
+
 }  // namespace
 
 uint32_t CompiledFunction::source_offset(uint32_t code_unit) const {
@@ -140,6 +161,36 @@ bool InterpreterTranslator::retarget_last_result(uint32_t from_slot, uint32_t to
   return true;
 }
 
+bool InterpreterTranslator::fuse_condition(uint32_t cell, bool jump_when_true) {
+  if (last_dst_unit_ != pc() - 1 || code_[last_dst_unit_] != slot(cell)) return false;
+  const size_t last = static_cast<size_t>(last_handler_);
+  const Handler fused = jump_when_true ? kFusions.branch_if[last] : kFusions.branch_unless[last];
+  if (fused == Handler::kCount) return false;
+  set_handler(last_start_, fused);
+  code_.pop_back();  // the result's slot: the branch distance follows instead
+  last_dst_unit_ = UINT32_MAX;
+  return true;
+}
+
+bool InterpreterTranslator::fuse_load_address(const Instruction& ins, Handler load, uint32_t cell) {
+  const Handler fused = kFusions.load_add[static_cast<size_t>(load)];
+  if (fused == Handler::kCount || last_handler_ != Handler::i32_add || last_dst_unit_ != pc() - 1 ||
+      code_[last_dst_unit_] != slot(cell) || in(cell) != slot(cell)) {
+    return false;
+  }
+  set_handler(last_start_, fused);
+  // [a][b][dst] stay; the load's offset follows. A trap is reported at the load.
+  unit(ins.memory_offset);
+  out_.source_map.back().second = static_cast<uint32_t>(ins.offset);
+  return true;
+}
+
+void InterpreterTranslator::set_handler(uint32_t instruction_start, Handler h) {
+  const void* address = handlers_[static_cast<size_t>(h)];
+  std::memcpy(&code_[instruction_start], &address, sizeof address);
+  last_handler_ = h;
+}
+
 void InterpreterTranslator::start_segment(const Instruction& ins) {
   if (!fuel_) return;
   begin(Handler::fuel, ins);
@@ -160,6 +211,8 @@ void InterpreterTranslator::pointer(const void* p) {
 
 void InterpreterTranslator::begin(Handler h, const Instruction& ins) {
   last_dst_unit_ = UINT32_MAX;  // only the simple operators below set it again
+  last_start_ = pc();
+  last_handler_ = h;
   out_.source_map.emplace_back(pc(), static_cast<uint32_t>(ins.offset));
   pointer(handlers_[static_cast<size_t>(h)]);
 }
@@ -229,6 +282,9 @@ void InterpreterTranslator::emit_branch(const Instruction& ins, const FunctionVa
       return;
     }
     begin(move ? Handler::br_move : Handler::br, ins);
+  } else if (!move && fuse_condition(ins.cells_before - 1, true)) {
+    branch_target(last_start_, depth);
+    return;
   } else {
     begin(move ? Handler::br_if_nz_move : Handler::br_if_nz, ins);
     unit(slot(ins.cells_before - 1));
@@ -244,7 +300,10 @@ void InterpreterTranslator::emit_branch(const Instruction& ins, const FunctionVa
 void InterpreterTranslator::emit_control(const Instruction& ins) {
   // Labels are merge points: operands must be in their own cells, and the last result may
   // arrive by a branch instead of from the instruction before.
-  if (ins.reachable && !labels_.back().dead) materialize_all(ins);
+  const bool live = ins.reachable && !labels_.back().dead;
+  if (live) materialize_all(ins);
+  // `if` on a test or comparison just emitted: one instruction jumps to the else-branch.
+  const bool fused_if = ins.opcode == kIf && live && fuse_condition(ins.cells_before - 1, false);
   last_dst_unit_ = UINT32_MAX;
   switch (ins.opcode) {
     case kBlock:
@@ -260,9 +319,12 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
       }
       if (ins.opcode == kIf && !label.dead) {
         charge(1);  // `if` is the one structured instruction with a cost
-        uint32_t start = pc();
-        begin(Handler::br_if_z, ins);
-        unit(slot(ins.cells_before - 1));
+        uint32_t start = last_start_;
+        if (!fused_if) {
+          start = pc();
+          begin(Handler::br_if_z, ins);
+          unit(slot(ins.cells_before - 1));
+        }
         label.fixups.emplace_back(start, pc());  // resolved at `else`, or at `end`
         label.else_fixup = static_cast<uint32_t>(label.fixups.size() - 1);
         unit(0);
@@ -318,7 +380,13 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
     // first operand's own cell.
     uint32_t first = 0;  // the first operand's cell
     uint32_t dst_unit = UINT32_MAX;
-    begin(static_cast<Handler>(e.handler), ins);
+    const Handler handler = static_cast<Handler>(e.handler);
+    if (e.shape == SimpleShape::kLoad && fuse_load_address(ins, handler, cb - 1)) {
+      consume_from(cb - 1);
+      last_dst_unit_ = pc() - 2;  // [a][b][dst][offset]
+      return;
+    }
+    begin(handler, ins);
     switch (e.shape) {
       case SimpleShape::kUnary:
         first = cb - e.a_cells;

@@ -35,7 +35,8 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   void begin(Handler h, const Instruction& ins);
   void unit(uint32_t u) { code_.push_back(u); }
   void pointer(const void* p);
-  void v128_immediate(const Instruction& ins);  // 16 bytes as four units
+  void set_handler(uint32_t instruction_start, Handler h);  // rewrites an emitted instruction
+  void v128_immediate(const Instruction& ins);              // 16 bytes as four units
   // Emits the target distance of a branch to label `depth` (patched later for forward ones).
   void branch_target(uint32_t instruction_start, uint32_t depth);
   void patch(uint32_t instruction_start, uint32_t delta_unit, uint32_t target);
@@ -63,6 +64,13 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   void consume_from(uint32_t operand_cell);  // operands at these cells were used up
   // `local.set`/`local.tee` of the value the last emitted instruction wrote: write it directly.
   bool retarget_last_result(uint32_t from_slot, uint32_t to_slot);
+  // Superinstructions (interpreter_code.h). When the last instruction emitted is a test or
+  // comparison whose result is the operand at `cell`, turns it into a branch taken when the
+  // result is true (`br_if`) or false (`if`), whose distance unit is then to be emitted.
+  bool fuse_condition(uint32_t cell, bool jump_when_true);
+  // When the last instruction emitted is an i32.add whose sum is the operand at `cell`, turns
+  // it into `load` of that sum.
+  bool fuse_load_address(const Instruction& ins, Handler load, uint32_t cell);
 
   // A constant is lazy too: it lives in a constant cell of the frame (interpreter_code.h), and
   // operators read it from there, as from a local that is never written.
@@ -70,6 +78,8 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
 
   std::vector<std::pair<uint32_t, uint32_t>> lazy_;  // (operand cell, source slot), cells rising
   uint32_t last_dst_unit_ = UINT32_MAX;  // the dst operand of the instruction just emitted
+  uint32_t last_start_ = 0;              // where the instruction just emitted starts
+  Handler last_handler_ = Handler::kCount;
   uint32_t local_cells_ = 0;
   uint32_t constant_cells_ = 0;  // reserved for constants; out_.constants holds those used
   bool fuel_ = false;

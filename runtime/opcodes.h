@@ -71,10 +71,15 @@ using i64 = uint64_t;
 using f32 = float;
 using f64 = double;
 
+// Tests against zero: X(name, opcode, result, operand, expression over `a`). A test followed by
+// `br_if` or `if` becomes one branch instruction (interpreter_code.h).
+#define KILN_TEST_OPS(X)             \
+  X(i32_eqz, 0x45, i32, i32, a == 0) \
+  X(i64_eqz, 0x50, i32, i64, a == 0)
+
 // X(name, opcode, result, operand, expression over `a`)
 #define KILN_UNARY_OPS(X)                                                            \
-  X(i32_eqz, 0x45, i32, i32, a == 0)                                                 \
-  X(i64_eqz, 0x50, i32, i64, a == 0)                                                 \
+  KILN_TEST_OPS(X)                                                                   \
   X(i32_clz, 0x67, i32, i32, a == 0 ? 32 : __builtin_clz(a))                         \
   X(i32_ctz, 0x68, i32, i32, a == 0 ? 32 : __builtin_ctz(a))                         \
   X(i32_popcnt, 0x69, i32, i32, __builtin_popcount(a))                               \
@@ -138,40 +143,45 @@ using f64 = double;
   X(i64_trunc_f64_s, 0xb0, i64, f64, trunc_checked<int64_t>)  \
   X(i64_trunc_f64_u, 0xb1, i64, f64, trunc_checked<uint64_t>)
 
+// Comparisons: X(name, opcode, result, operand, expression over `a` and `b`). A comparison
+// followed by `br_if` or `if` becomes one branch instruction (interpreter_code.h).
+#define KILN_COMPARE_OPS(X)                                                       \
+  X(i32_eq, 0x46, i32, i32, a == b)                                               \
+  X(i32_ne, 0x47, i32, i32, a != b)                                               \
+  X(i32_lt_s, 0x48, i32, i32, static_cast<int32_t>(a) < static_cast<int32_t>(b))  \
+  X(i32_lt_u, 0x49, i32, i32, a < b)                                              \
+  X(i32_gt_s, 0x4a, i32, i32, static_cast<int32_t>(a) > static_cast<int32_t>(b))  \
+  X(i32_gt_u, 0x4b, i32, i32, a > b)                                              \
+  X(i32_le_s, 0x4c, i32, i32, static_cast<int32_t>(a) <= static_cast<int32_t>(b)) \
+  X(i32_le_u, 0x4d, i32, i32, a <= b)                                             \
+  X(i32_ge_s, 0x4e, i32, i32, static_cast<int32_t>(a) >= static_cast<int32_t>(b)) \
+  X(i32_ge_u, 0x4f, i32, i32, a >= b)                                             \
+  X(i64_eq, 0x51, i32, i64, a == b)                                               \
+  X(i64_ne, 0x52, i32, i64, a != b)                                               \
+  X(i64_lt_s, 0x53, i32, i64, static_cast<int64_t>(a) < static_cast<int64_t>(b))  \
+  X(i64_lt_u, 0x54, i32, i64, a < b)                                              \
+  X(i64_gt_s, 0x55, i32, i64, static_cast<int64_t>(a) > static_cast<int64_t>(b))  \
+  X(i64_gt_u, 0x56, i32, i64, a > b)                                              \
+  X(i64_le_s, 0x57, i32, i64, static_cast<int64_t>(a) <= static_cast<int64_t>(b)) \
+  X(i64_le_u, 0x58, i32, i64, a <= b)                                             \
+  X(i64_ge_s, 0x59, i32, i64, static_cast<int64_t>(a) >= static_cast<int64_t>(b)) \
+  X(i64_ge_u, 0x5a, i32, i64, a >= b)                                             \
+  X(f32_eq, 0x5b, i32, f32, a == b)                                               \
+  X(f32_ne, 0x5c, i32, f32, a != b)                                               \
+  X(f32_lt, 0x5d, i32, f32, a < b)                                                \
+  X(f32_gt, 0x5e, i32, f32, a > b)                                                \
+  X(f32_le, 0x5f, i32, f32, a <= b)                                               \
+  X(f32_ge, 0x60, i32, f32, a >= b)                                               \
+  X(f64_eq, 0x61, i32, f64, a == b)                                               \
+  X(f64_ne, 0x62, i32, f64, a != b)                                               \
+  X(f64_lt, 0x63, i32, f64, a < b)                                                \
+  X(f64_gt, 0x64, i32, f64, a > b)                                                \
+  X(f64_le, 0x65, i32, f64, a <= b)                                               \
+  X(f64_ge, 0x66, i32, f64, a >= b)
+
 // X(name, opcode, result, operand, expression over `a` and `b`)
 #define KILN_BINARY_OPS(X)                                                            \
-  X(i32_eq, 0x46, i32, i32, a == b)                                                   \
-  X(i32_ne, 0x47, i32, i32, a != b)                                                   \
-  X(i32_lt_s, 0x48, i32, i32, static_cast<int32_t>(a) < static_cast<int32_t>(b))      \
-  X(i32_lt_u, 0x49, i32, i32, a < b)                                                  \
-  X(i32_gt_s, 0x4a, i32, i32, static_cast<int32_t>(a) > static_cast<int32_t>(b))      \
-  X(i32_gt_u, 0x4b, i32, i32, a > b)                                                  \
-  X(i32_le_s, 0x4c, i32, i32, static_cast<int32_t>(a) <= static_cast<int32_t>(b))     \
-  X(i32_le_u, 0x4d, i32, i32, a <= b)                                                 \
-  X(i32_ge_s, 0x4e, i32, i32, static_cast<int32_t>(a) >= static_cast<int32_t>(b))     \
-  X(i32_ge_u, 0x4f, i32, i32, a >= b)                                                 \
-  X(i64_eq, 0x51, i32, i64, a == b)                                                   \
-  X(i64_ne, 0x52, i32, i64, a != b)                                                   \
-  X(i64_lt_s, 0x53, i32, i64, static_cast<int64_t>(a) < static_cast<int64_t>(b))      \
-  X(i64_lt_u, 0x54, i32, i64, a < b)                                                  \
-  X(i64_gt_s, 0x55, i32, i64, static_cast<int64_t>(a) > static_cast<int64_t>(b))      \
-  X(i64_gt_u, 0x56, i32, i64, a > b)                                                  \
-  X(i64_le_s, 0x57, i32, i64, static_cast<int64_t>(a) <= static_cast<int64_t>(b))     \
-  X(i64_le_u, 0x58, i32, i64, a <= b)                                                 \
-  X(i64_ge_s, 0x59, i32, i64, static_cast<int64_t>(a) >= static_cast<int64_t>(b))     \
-  X(i64_ge_u, 0x5a, i32, i64, a >= b)                                                 \
-  X(f32_eq, 0x5b, i32, f32, a == b)                                                   \
-  X(f32_ne, 0x5c, i32, f32, a != b)                                                   \
-  X(f32_lt, 0x5d, i32, f32, a < b)                                                    \
-  X(f32_gt, 0x5e, i32, f32, a > b)                                                    \
-  X(f32_le, 0x5f, i32, f32, a <= b)                                                   \
-  X(f32_ge, 0x60, i32, f32, a >= b)                                                   \
-  X(f64_eq, 0x61, i32, f64, a == b)                                                   \
-  X(f64_ne, 0x62, i32, f64, a != b)                                                   \
-  X(f64_lt, 0x63, i32, f64, a < b)                                                    \
-  X(f64_gt, 0x64, i32, f64, a > b)                                                    \
-  X(f64_le, 0x65, i32, f64, a <= b)                                                   \
-  X(f64_ge, 0x66, i32, f64, a >= b)                                                   \
+  KILN_COMPARE_OPS(X)                                                                 \
   X(i32_add, 0x6a, i32, i32, a + b)                                                   \
   X(i32_sub, 0x6b, i32, i32, a - b)                                                   \
   X(i32_mul, 0x6c, i32, i32, a* b)                                                    \

@@ -95,6 +95,73 @@ TEST_F(InterpreterTest, OperationsNextToTrapsComputeExactResults) {
   EXPECT_EQ(call_ok(inst, "fac", {20}), 2432902008176640000ull);
 }
 
+uint64_t f64_bits(double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  return bits;
+}
+
+// Superinstructions (runtime/interpreter_code.h) compute what the pair they replace computes.
+TEST_F(InterpreterTest, FusedComparisonsBranchExactlyWhenTheComparisonHolds) {
+  Instance* inst = instantiate("superinstructions");
+  ASSERT_NE(inst, nullptr);
+  const std::vector<uint32_t> i32s = {0, 1, 2, 0x7fffffff, 0x80000000, 0xffffffff, 12345};
+  for (uint32_t a : i32s) {
+    for (uint32_t b : i32s) {
+      const auto sa = static_cast<int32_t>(a), sb = static_cast<int32_t>(b);
+      EXPECT_EQ(call_ok(inst, "br_if_i32_lt_s", {a, b}), uint64_t{sa < sb}) << a << " " << b;
+      EXPECT_EQ(call_ok(inst, "if_i32_lt_s", {a, b}), uint64_t{sa < sb}) << a << " " << b;
+      EXPECT_EQ(call_ok(inst, "br_if_i32_ge_u", {a, b}), uint64_t{a >= b}) << a << " " << b;
+      EXPECT_EQ(call_ok(inst, "if_i32_ge_u", {a, b}), uint64_t{a >= b}) << a << " " << b;
+    }
+    EXPECT_EQ(call_ok(inst, "br_if_i32_eqz", {a}), uint64_t{a == 0}) << a;
+  }
+  const std::vector<uint64_t> i64s = {
+      0, 1, 0x100000000ull, 0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull};
+  for (uint64_t a : i64s) {
+    for (uint64_t b : i64s) {
+      const auto sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
+      EXPECT_EQ(call_ok(inst, "br_if_i64_lt_u", {a, b}), uint64_t{a < b}) << a << " " << b;
+      EXPECT_EQ(call_ok(inst, "if_i64_gt_s", {a, b}), uint64_t{sa > sb}) << a << " " << b;
+    }
+    EXPECT_EQ(call_ok(inst, "if_i64_eqz", {a}), uint64_t{a == 0}) << a;
+  }
+  const double nan = std::nan("");
+  const std::vector<double> f64s = {0.0, -0.0, 1.5, -1.5, nan, INFINITY};
+  for (double a : f64s) {
+    for (double b : f64s) {
+      EXPECT_EQ(call_ok(inst, "br_if_f64_lt", {f64_bits(a), f64_bits(b)}), uint64_t{a < b});
+      EXPECT_EQ(call_ok(inst, "if_f64_ge", {f64_bits(a), f64_bits(b)}), uint64_t{a >= b});
+      const auto fa = static_cast<float>(a), fb = static_cast<float>(b);
+      EXPECT_EQ(call_ok(inst, "if_f32_ne", {f32_bits(fa), f32_bits(fb)}), uint64_t{fa != fb});
+    }
+  }
+  EXPECT_EQ(call_ok(inst, "sum_below", {0}), 0u);
+  EXPECT_EQ(call_ok(inst, "sum_below", {1}), 0u);
+  EXPECT_EQ(call_ok(inst, "sum_below", {1000}), 499500u);
+}
+
+TEST_F(InterpreterTest, FusedAddAndLoadWrapsTheSumBeforeTheOffset) {
+  Instance* inst = instantiate("superinstructions");
+  ASSERT_NE(inst, nullptr);
+  EXPECT_EQ(call_ok(inst, "load_sum", {2, 2}), 42u);
+  // 0xfffffffc + 8 wraps to 4; the offset then makes 8, where 42 is stored.
+  EXPECT_EQ(call_ok(inst, "load_sum", {0xfffffffcu, 8}), 42u);
+  EXPECT_EQ(call_ok(inst, "load8_sum", {0xffffffffu, 5}), 42u);
+  // The last in-bounds byte, then one past it.
+  EXPECT_EQ(call_ok(inst, "load8_sum", {65530, 1}), 0u);
+  expect_trap(inst, "load8_sum", {65531, 1}, TrapCode::kMemoryOutOfBounds,
+              "out of bounds memory access");
+  // The trap is reported at the load, not at the add it was fused with.
+  TrapPtr trap = call(inst, "load_sum", {65532, 0});
+  ASSERT_NE(trap, nullptr);
+  ASSERT_FALSE(trap->backtrace.empty());
+  const std::vector<uint8_t> bytes = test::test_module("superinstructions");
+  const uint32_t offset = trap->backtrace[0].module_offset;
+  ASSERT_LT(offset, bytes.size());
+  EXPECT_EQ(bytes[offset], 0x28) << "i32.load's opcode";
+}
+
 TEST_F(InterpreterTest, TrapsCarryABacktraceWithFunctionNames) {
   Instance* inst = instantiate("traps");
   ASSERT_NE(inst, nullptr);
