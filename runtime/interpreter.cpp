@@ -348,6 +348,13 @@ enter:
   RELOAD_MEMORY();
   NEXT();
 
+op_i32_add_shl:
+  write_slot<uint32_t>(
+      fp, OPERAND(3),
+      read_slot<uint32_t>(fp, OPERAND(2)) +
+          (read_slot<uint32_t>(fp, OPERAND(0)) << (read_slot<uint32_t>(fp, OPERAND(1)) & 31)));
+  pc += 6;
+  NEXT();
 op_copy:
   *cell_at(fp, OPERAND(1)) = *cell_at(fp, OPERAND(0));
   pc += 4;

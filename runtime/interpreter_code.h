@@ -23,50 +23,51 @@
 
 namespace kiln {
 
-#define KILN_CONTROL_HANDLERS(X)                                                    \
-  X(unreachable)    /* []                                                        */ \
-  X(br)             /* [delta]                                                   */ \
-  X(br_move)        /* [delta][src][dst][cells]                                  */ \
-  X(br_if_nz)       /* [cond][delta]                                             */ \
-  X(br_if_nz_move)  /* [cond][delta][src][dst][cells]                            */ \
-  X(br_if_z)        /* [cond][delta]                                             */ \
-  X(br_table)       /* [index][src][cells][count] then count+1 x [delta][dst]    */ \
-  X(return_)        /* [src][cells]                                              */ \
-  X(call)           /* [CompiledFunction* (2 units)][args]                       */ \
-  X(call_import)    /* [function index][args]                                    */ \
-  X(call_indirect)  /* [type id][table][index slot][args]                        */ \
-  X(copy)           /* [src][dst]                                                */ \
-  X(copy2)          /* [src][dst]  two cells (v128)                              */ \
-  X(const32)        /* [dst][value]                                              */ \
-  X(const64)        /* [dst][low][high]                                          */ \
-  X(select)         /* [cond][b][dst]  dst holds a: if cond == 0, dst = b        */ \
-  X(select2)        /* the same for two-cell values                              */ \
-  X(global_get)     /* [global][dst]                                             */ \
-  X(global_set)     /* [global][src]                                             */ \
-  X(global_get2)    /* [global][dst]                                             */ \
-  X(global_set2)    /* [global][src]                                             */ \
-  X(table_get)      /* [table][index slot][dst]                                  */ \
-  X(table_set)      /* [table][index slot][value slot]                           */ \
-  X(memory_size)    /* [dst]                                                     */ \
-  X(memory_grow)    /* [slot]  delta in, old size or -1 out                      */ \
-  X(ref_null)       /* [dst]                                                     */ \
-  X(ref_is_null)    /* [src][dst]                                                */ \
-  X(ref_func)       /* [function index][dst]                                     */ \
-  X(memory_init)    /* [data][first of 3 operand slots]                          */ \
-  X(data_drop)      /* [data]                                                    */ \
-  X(memory_copy)    /* [first of 3 operand slots]                                */ \
-  X(memory_fill)    /* [first of 3 operand slots]                                */ \
-  X(table_init)     /* [table][elem][first of 3 operand slots]                   */ \
-  X(elem_drop)      /* [elem]                                                    */ \
-  X(table_copy)     /* [dst table][src table][first of 3 operand slots]          */ \
-  X(table_grow)     /* [table][first of 2 operand slots] result in the first     */ \
-  X(table_size)     /* [table][dst]                                              */ \
-  X(table_fill)     /* [table][first of 3 operand slots]                         */ \
-  X(v128_const)     /* [dst][16 bytes in 4 units]                                */ \
-  X(i8x16_shuffle)  /* [a][b][dst][16 lane indices in 4 units]                   */ \
-  X(v128_bitselect) /* [a][b][mask][dst]                                        */  \
-  X(v128_store)     /* [addr][value][offset]                                     */ \
-  X(fuel)           /* [cost]  charge a straight-line segment (docs/BUDGETS.md)  */ \
+#define KILN_CONTROL_HANDLERS(X)                                                     \
+  X(unreachable)    /* []                                                        */  \
+  X(br)             /* [delta]                                                   */  \
+  X(br_move)        /* [delta][src][dst][cells]                                  */  \
+  X(br_if_nz)       /* [cond][delta]                                             */  \
+  X(br_if_nz_move)  /* [cond][delta][src][dst][cells]                            */  \
+  X(br_if_z)        /* [cond][delta]                                             */  \
+  X(br_table)       /* [index][src][cells][count] then count+1 x [delta][dst]    */  \
+  X(return_)        /* [src][cells]                                              */  \
+  X(call)           /* [CompiledFunction* (2 units)][args]                       */  \
+  X(call_import)    /* [function index][args]                                    */  \
+  X(call_indirect)  /* [type id][table][index slot][args]                        */  \
+  X(copy)           /* [src][dst]                                                */  \
+  X(copy2)          /* [src][dst]  two cells (v128)                              */  \
+  X(const32)        /* [dst][value]                                              */  \
+  X(const64)        /* [dst][low][high]                                          */  \
+  X(select)         /* [cond][b][dst]  dst holds a: if cond == 0, dst = b        */  \
+  X(select2)        /* the same for two-cell values                              */  \
+  X(global_get)     /* [global][dst]                                             */  \
+  X(global_set)     /* [global][src]                                             */  \
+  X(global_get2)    /* [global][dst]                                             */  \
+  X(global_set2)    /* [global][src]                                             */  \
+  X(table_get)      /* [table][index slot][dst]                                  */  \
+  X(table_set)      /* [table][index slot][value slot]                           */  \
+  X(memory_size)    /* [dst]                                                     */  \
+  X(memory_grow)    /* [slot]  delta in, old size or -1 out                      */  \
+  X(ref_null)       /* [dst]                                                     */  \
+  X(ref_is_null)    /* [src][dst]                                                */  \
+  X(ref_func)       /* [function index][dst]                                     */  \
+  X(memory_init)    /* [data][first of 3 operand slots]                          */  \
+  X(data_drop)      /* [data]                                                    */  \
+  X(memory_copy)    /* [first of 3 operand slots]                                */  \
+  X(memory_fill)    /* [first of 3 operand slots]                                */  \
+  X(table_init)     /* [table][elem][first of 3 operand slots]                   */  \
+  X(elem_drop)      /* [elem]                                                    */  \
+  X(table_copy)     /* [dst table][src table][first of 3 operand slots]          */  \
+  X(table_grow)     /* [table][first of 2 operand slots] result in the first     */  \
+  X(table_size)     /* [table][dst]                                              */  \
+  X(table_fill)     /* [table][first of 3 operand slots]                         */  \
+  X(v128_const)     /* [dst][16 bytes in 4 units]                                */  \
+  X(i8x16_shuffle)  /* [a][b][dst][16 lane indices in 4 units]                   */  \
+  X(v128_bitselect) /* [a][b][mask][dst]                                        */   \
+  X(v128_store)     /* [addr][value][offset]                                     */  \
+  X(i32_add_shl)    /* [index][shift][base][dst]  base + (index << shift), fused  */ \
+  X(fuel)           /* [cost]  charge a straight-line segment (docs/BUDGETS.md)  */  \
   X(epoch_check)    /* []      trap or call back once the deadline is reached    */
 
 // Table-driven operators, in handler order. Shapes: unary [a][dst], binary [a][b][dst],
@@ -96,6 +97,8 @@ namespace kiln {
 //   jumps to the else-branch when it does not): [a][delta] or [a][b][delta];
 // - `i32.add` then a load of the sum (NAME_add): [a][b][dst][offset]. The sum wraps to 32 bits
 //   before the offset is added, as the separate instructions would.
+// - `i32.shl` then `i32.add` of the result (i32_add_shl, among the control handlers above): an
+//   array's element address.
 // KILN_FUSED_HANDLERS(BRANCH, LOAD_ADD) calls BRANCH for each test and comparison row, and
 // LOAD_ADD for each load row.
 #define KILN_FUSED_HANDLERS(BRANCH, LOAD_ADD) \

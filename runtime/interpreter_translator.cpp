@@ -185,6 +185,20 @@ bool InterpreterTranslator::fuse_load_address(const Instruction& ins, Handler lo
   return true;
 }
 
+bool InterpreterTranslator::fuse_scaled_add(uint32_t first) {
+  if (last_handler_ != Handler::i32_shl || last_dst_unit_ != pc() - 1) return false;
+  // The shifted value is the add's second operand (the usual `base + (i << k)`) or its first.
+  uint32_t shifted = first + 1, other = first;
+  if (code_[last_dst_unit_] != slot(shifted)) std::swap(shifted, other);
+  if (code_[last_dst_unit_] != slot(shifted) || in(shifted) != slot(shifted)) return false;
+  set_handler(last_start_, Handler::i32_add_shl);
+  code_.pop_back();
+  unit(in(other));
+  last_dst_unit_ = pc();
+  unit(slot(first));
+  return true;
+}
+
 void InterpreterTranslator::set_handler(uint32_t instruction_start, Handler h) {
   const void* address = handlers_[static_cast<size_t>(h)];
   std::memcpy(&code_[instruction_start], &address, sizeof address);
@@ -245,6 +259,9 @@ void InterpreterTranslator::begin_function(const FunctionValidator& v) {
   uint32_t constant_bytes = 0;
   for (uint8_t byte : body.code) constant_bytes += (byte >= kI32Const && byte <= kF64Const);
   constant_cells_ = std::min(constant_bytes, kMaxConstantCells);
+  entered_loop_ = false;
+  zero_locals_.assign(local_cells_, false);
+  std::fill(zero_locals_.begin() + v.type().param_cells(), zero_locals_.end(), true);
   out_.function_index = v.function_index();
   out_.param_cells = v.type().param_cells();
   out_.result_cells = v.type().result_cells();
@@ -312,6 +329,7 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
       Label label;
       label.dead = labels_.back().dead || !ins.reachable;
       label.is_loop = ins.opcode == kLoop;
+      if (label.is_loop) entered_loop_ = true;
       label.loop_start = pc();
       if (ins.opcode == kLoop && !label.dead) {  // the loop's label: branches land here
         if (epoch_) begin(Handler::epoch_check, ins);
@@ -384,6 +402,10 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
     if (e.shape == SimpleShape::kLoad && fuse_load_address(ins, handler, cb - 1)) {
       consume_from(cb - 1);
       last_dst_unit_ = pc() - 2;  // [a][b][dst][offset]
+      return;
+    }
+    if (handler == Handler::i32_add && fuse_scaled_add(cb - 2)) {
+      consume_from(cb - 2);
       return;
     }
     begin(handler, ins);
@@ -556,10 +578,18 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       const uint32_t top = cb - c;
       const uint32_t local = local_slot(v, ins.index);
       const uint32_t value = in(top);
+      // Declared locals start at zero, and before the first loop each instruction runs at most
+      // once per call, in order: writing zero to a local nothing has written yet changes
+      // nothing (compilers emit such writes at function entry).
+      const uint32_t local_cell = local / 8;
+      const bool still_zero =
+          !entered_loop_ && c == 1 && zero_locals_[local_cell] && is_zero_constant(value);
+      zero_locals_[local_cell] = still_zero;
+      if (c == 2) zero_locals_[local_cell + 1] = false;
       // Pending reads of this local must see its old value: copy them into place first.
       const bool copied = materialize_local(ins, local);
-      if (value != slot(top)) {  // the value is itself a lazy local
-        if (value != local) emit_copy(ins, value, local);
+      if (value != slot(top)) {  // the value is itself a lazy local or a constant
+        if (value != local && !still_zero) emit_copy(ins, value, local);
         if (op == kLocalSet) consume_from(top);
         return;
       }
@@ -699,6 +729,12 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
     default:
       return;
   }
+}
+
+bool InterpreterTranslator::is_zero_constant(uint32_t source) const {
+  const uint32_t cell = source / 8;
+  return cell >= local_cells_ && cell - local_cells_ < out_.constants.size() &&
+         out_.constants[cell - local_cells_] == 0;
 }
 
 void InterpreterTranslator::push_constant(const Instruction& ins, uint32_t cell, uint64_t bits,

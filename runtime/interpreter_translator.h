@@ -71,17 +71,23 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   // When the last instruction emitted is an i32.add whose sum is the operand at `cell`, turns
   // it into `load` of that sum.
   bool fuse_load_address(const Instruction& ins, Handler load, uint32_t cell);
+  // When the last instruction emitted is an i32.shl whose result is one operand of the
+  // i32.add at `first`, `first + 1`, turns it into the scaled sum.
+  bool fuse_scaled_add(uint32_t first);
 
   // A constant is lazy too: it lives in a constant cell of the frame (interpreter_code.h), and
   // operators read it from there, as from a local that is never written.
   void push_constant(const Instruction& ins, uint32_t cell, uint64_t bits, bool wide);
+  bool is_zero_constant(uint32_t source) const;  // a constant cell holding 0
 
   std::vector<std::pair<uint32_t, uint32_t>> lazy_;  // (operand cell, source slot), cells rising
   uint32_t last_dst_unit_ = UINT32_MAX;  // the dst operand of the instruction just emitted
   uint32_t last_start_ = 0;              // where the instruction just emitted starts
   Handler last_handler_ = Handler::kCount;
   uint32_t local_cells_ = 0;
-  uint32_t constant_cells_ = 0;  // reserved for constants; out_.constants holds those used
+  uint32_t constant_cells_ = 0;    // reserved for constants; out_.constants holds those used
+  bool entered_loop_ = false;      // a loop has begun: code may run more than once per call
+  std::vector<bool> zero_locals_;  // per local cell: known to hold its initial zero
   bool fuel_ = false;
   bool epoch_ = false;
   uint32_t segment_cost_unit_ = UINT32_MAX;

@@ -141,6 +141,21 @@ TEST_F(InterpreterTest, FusedComparisonsBranchExactlyWhenTheComparisonHolds) {
   EXPECT_EQ(call_ok(inst, "sum_below", {1000}), 499500u);
 }
 
+TEST_F(InterpreterTest, FusedShiftAndAddComputesTheScaledSum) {
+  Instance* inst = instantiate("superinstructions");
+  ASSERT_NE(inst, nullptr);
+  const std::vector<uint32_t> values = {0, 1, 3, 0x12345678, 0x80000000, 0xffffffff};
+  for (uint32_t base : values) {
+    for (uint32_t index : values) {
+      for (uint32_t shift : {0u, 2u, 3u, 31u, 32u, 35u}) {
+        const uint32_t expected = base + (index << (shift & 31));
+        EXPECT_EQ(call_ok(inst, "scaled_add", {base, index, shift}), expected);
+        EXPECT_EQ(call_ok(inst, "scaled_add_swapped", {base, index, shift}), expected);
+      }
+    }
+  }
+}
+
 TEST_F(InterpreterTest, FusedAddAndLoadWrapsTheSumBeforeTheOffset) {
   Instance* inst = instantiate("superinstructions");
   ASSERT_NE(inst, nullptr);
@@ -160,6 +175,16 @@ TEST_F(InterpreterTest, FusedAddAndLoadWrapsTheSumBeforeTheOffset) {
   const uint32_t offset = trap->backtrace[0].module_offset;
   ASSERT_LT(offset, bytes.size());
   EXPECT_EQ(bytes[offset], 0x28) << "i32.load's opcode";
+}
+
+TEST_F(InterpreterTest, OnlyWritesOfZeroThatChangeNothingAreLeftOut) {
+  Instance* inst = instantiate("zero_writes");
+  ASSERT_NE(inst, nullptr);
+  EXPECT_EQ(call_ok(inst, "fresh", {5}), 5u);
+  EXPECT_EQ(call_ok(inst, "after_write", {0}), 0u);
+  EXPECT_EQ(call_ok(inst, "after_write", {1}), 0u);
+  EXPECT_EQ(call_ok(inst, "parameter", {9}), 0u);
+  EXPECT_EQ(call_ok(inst, "in_loop", {4}), 4u);
 }
 
 TEST_F(InterpreterTest, TrapsCarryABacktraceWithFunctionNames) {

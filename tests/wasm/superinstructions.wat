@@ -42,6 +42,11 @@
         (local.set 2 (i32.add (local.get 2) (local.get 1)))
         (br_if 0 (i32.lt_u (local.tee 1 (i32.add (local.get 1) (i32.const 1))) (local.get 0)))))
     (local.get 2))
+  ;; An element address: base + (index << shift), the shift taken mod 32, either operand order.
+  (func (export "scaled_add") (param i32 i32 i32) (result i32)
+    (i32.add (local.get 0) (i32.shl (local.get 1) (local.get 2))))
+  (func (export "scaled_add_swapped") (param i32 i32 i32) (result i32)
+    (i32.add (i32.shl (local.get 1) (local.get 2)) (local.get 0)))
   ;; The sum wraps to 32 bits before the offset is added.
   (func (export "load_sum") (param i32 i32) (result i32)
     (i32.load offset=4 (i32.add (local.get 0) (local.get 1))))
