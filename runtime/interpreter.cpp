@@ -126,8 +126,12 @@ std::vector<TraceFrame> backtrace(const CompiledFunction* function, Instance* in
     frame.function_index = f->function_index;
     frame.module_offset = f->source_offset(static_cast<uint32_t>(at - f->code.data()));
     if (inst) {
-      frame.function_name = inst->module->function_name(f->function_index);
-      frame.module_name = inst->module->names.module_name;
+      const Module& module = *inst->module;
+      frame.function_name = module.function_name(f->function_index);
+      frame.module_name = module.names.module_name;
+      frame.function_offset = frame.module_offset -
+          static_cast<uint32_t>(module.bodies[f->function_index - module.imported_functions].code_offset);
+      frame.instance = inst;
     }
     frames.push_back(std::move(frame));
   };

@@ -28,11 +28,15 @@ enum class TrapCode : uint8_t {
 // The spec testsuite's wording for each trap (what `assert_trap` expects).
 const char* trap_code_message(TrapCode code);
 
+struct Instance;
+
 struct TraceFrame {
   uint32_t function_index = 0;
-  std::string function_name;   // from the name section, or ""
-  std::string module_name;     // from the name section, or ""
-  uint32_t module_offset = 0;  // byte offset of the instruction in the module
+  std::string function_name;     // from the name section, or ""
+  std::string module_name;       // from the name section, or ""
+  uint32_t module_offset = 0;    // byte offset of the instruction in the module
+  uint32_t function_offset = 0;  // ... from the function's first instruction
+  const Instance* instance = nullptr;  // the frame's instance (owned by its store), if known
 };
 
 struct Trap {

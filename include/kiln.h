@@ -1,0 +1,157 @@
+/* kiln's own C API: what embedders need beyond wasm.h. Engine configuration, fuel and
+ * deadlines, per-store limits, telemetry, traps in detail, and WASI.
+ *
+ * Ownership follows wasm.h: `own` results and `out` parameters pass to the caller, `own`
+ * parameters to kiln, everything else is borrowed. Nothing here aborts: a null or bad argument
+ * makes the call return false, null or zero, and kiln_last_error_message() says why. */
+#ifndef KILN_H
+#define KILN_H
+
+#include "wasm.h"
+
+#ifndef KILN_API
+#define KILN_API WASM_API_EXTERN
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define own
+
+/* The message of the last call on this thread that failed ("" when none has). Borrowed: valid
+ * until the next kiln or wasm.h call on this thread. It names what failed and where (for a
+ * module: the section, item and byte offset). */
+KILN_API const char* kiln_last_error_message(void);
+
+/* wasm.h has no v128 value kind; function and global types that hold one report this kind.
+ * Such values cannot be passed through wasm_val_t. */
+#define KILN_V128 ((wasm_valkind_t)4)
+
+/* ------------------------------------------------------------------------------------------
+ * Engine configuration (before wasm_engine_new_with_config, which takes the config). */
+
+typedef uint8_t kiln_tier_t;
+enum kiln_tier_enum {
+  KILN_TIER_AUTO,         /* the best tier available: the interpreter, until the JIT exists */
+  KILN_TIER_INTERPRETER,
+  KILN_TIER_JIT,
+};
+/* False (and the config unchanged) when the tier is not available in this build. */
+KILN_API bool kiln_config_set_tier(wasm_config_t*, kiln_tier_t tier);
+
+/* Fuel: compile fuel charges into code. Stores of such an engine need fuel to run
+ * (kiln_store_set_fuel), and a call stops with the trap KILN_TRAP_OUT_OF_FUEL when it runs
+ * out. The cost model (docs/BUDGETS.md): every instruction costs 1, except nop, block, loop,
+ * else and end. `host_call_fuel` is charged extra for each host function call. */
+KILN_API void kiln_config_consume_fuel(wasm_config_t*, bool enable);
+KILN_API void kiln_config_host_call_fuel(wasm_config_t*, uint64_t fuel);
+
+/* Deadlines: compile epoch checks into function entries and loops. The engine's epoch is
+ * advanced by kiln_engine_increment_epoch (from any thread); a store whose deadline the epoch
+ * reaches stops with KILN_TRAP_DEADLINE_EXCEEDED. */
+KILN_API void kiln_config_epoch_interruption(wasm_config_t*, bool enable);
+KILN_API void kiln_engine_increment_epoch(wasm_engine_t*);
+
+/* Limits for every store of engines made from this config. Growth past a limit fails
+ * (memory.grow and table.grow return -1); creation past one fails instantiation. */
+typedef struct kiln_limits_t {
+  uint64_t max_memory_bytes;   /* per linear memory */
+  uint64_t max_table_elements; /* per table */
+  uint32_t max_instances;
+  uint32_t max_tables;
+  uint32_t max_memories;
+  uint32_t max_call_depth;  /* wasm frames */
+  uint64_t max_stack_bytes; /* the interpreter's value stack */
+} kiln_limits_t;
+/* The limits a new config has. */
+KILN_API void kiln_limits_default(kiln_limits_t* out);
+KILN_API void kiln_config_set_limits(wasm_config_t*, const kiln_limits_t* limits);
+
+/* ------------------------------------------------------------------------------------------
+ * Stores: fuel, deadline, telemetry. */
+
+/* Set the fuel left, or add to it. False when the store's engine does not consume fuel. */
+KILN_API bool kiln_store_set_fuel(wasm_store_t*, uint64_t fuel);
+KILN_API bool kiln_store_add_fuel(wasm_store_t*, uint64_t fuel);
+/* The fuel left and the fuel used so far. */
+KILN_API uint64_t kiln_store_fuel_remaining(const wasm_store_t*);
+KILN_API uint64_t kiln_store_fuel_consumed(const wasm_store_t*);
+
+/* Calls stop once the engine's epoch has advanced `ticks` from now. */
+KILN_API void kiln_store_set_epoch_deadline(wasm_store_t*, uint64_t ticks);
+
+/* What a store has used. */
+typedef struct kiln_telemetry_t {
+  uint64_t fuel_consumed;
+  uint64_t memory_bytes;      /* all linear memories of the store, now */
+  uint64_t peak_memory_bytes; /* ... at their largest */
+  uint64_t memory_grow_refusals;
+  uint64_t table_grow_refusals;
+  uint64_t limit_refusals; /* instantiations refused by a limit */
+  uint64_t host_calls;     /* calls of host functions */
+  uint64_t host_call_ns;   /* time spent in them */
+  uint64_t traps;          /* calls that ended in a trap */
+} kiln_telemetry_t;
+KILN_API void kiln_store_telemetry(const wasm_store_t*, kiln_telemetry_t* out);
+
+/* ------------------------------------------------------------------------------------------
+ * Traps in detail (the backtrace itself: wasm_trap_trace). */
+
+typedef uint8_t kiln_trap_code_t;
+enum kiln_trap_code_enum {
+  KILN_TRAP_UNREACHABLE,
+  KILN_TRAP_MEMORY_OUT_OF_BOUNDS,
+  KILN_TRAP_TABLE_OUT_OF_BOUNDS,
+  KILN_TRAP_UNDEFINED_ELEMENT,
+  KILN_TRAP_UNINITIALIZED_ELEMENT,
+  KILN_TRAP_INDIRECT_CALL_TYPE_MISMATCH,
+  KILN_TRAP_INTEGER_DIVIDE_BY_ZERO,
+  KILN_TRAP_INTEGER_OVERFLOW,
+  KILN_TRAP_INVALID_CONVERSION,
+  KILN_TRAP_CALL_STACK_EXHAUSTED,
+  KILN_TRAP_HOST_ERROR, /* made by wasm_trap_new, or a host function failed */
+  KILN_TRAP_EXIT,       /* the program exited (WASI proc_exit): see kiln_trap_exit_status */
+  KILN_TRAP_OUT_OF_FUEL,
+  KILN_TRAP_DEADLINE_EXCEEDED,
+};
+KILN_API kiln_trap_code_t kiln_trap_code(const wasm_trap_t*);
+/* True, with the status, when the trap is a program's exit. */
+KILN_API bool kiln_trap_exit_status(const wasm_trap_t*, int32_t* status);
+/* The function's name from the module's name section ("" when it has none). */
+KILN_API void kiln_frame_func_name(const wasm_frame_t*, own wasm_name_t* out);
+
+/* ------------------------------------------------------------------------------------------
+ * WASI (wasi_snapshot_preview1). Nothing is granted unless asked for: no arguments, no
+ * environment, no directories; stdio is inherited unless redirected. */
+
+typedef struct kiln_wasi_config_t kiln_wasi_config_t;
+KILN_API own kiln_wasi_config_t* kiln_wasi_config_new(void);
+KILN_API void kiln_wasi_config_delete(own kiln_wasi_config_t*);
+/* argv[0] is the program's name. */
+KILN_API void kiln_wasi_config_set_args(kiln_wasi_config_t*, int argc, const char* const argv[]);
+KILN_API void kiln_wasi_config_set_env(kiln_wasi_config_t*, const char* name, const char* value);
+/* Every variable of kiln's own environment. */
+KILN_API void kiln_wasi_config_inherit_env(kiln_wasi_config_t*);
+/* Grants `host_path`, seen by the guest as `guest_path`; nothing outside it is reachable. */
+KILN_API void kiln_wasi_config_preopen_dir(kiln_wasi_config_t*, const char* host_path,
+                                           const char* guest_path, bool read_only);
+/* Host file descriptors for the guest's stdin, stdout and stderr; -1 gives it none. */
+KILN_API void kiln_wasi_config_set_stdio(kiln_wasi_config_t*, int stdin_fd, int stdout_fd,
+                                         int stderr_fd);
+
+/* WASI for one store: opens the granted directories (null, naming the one that cannot be
+ * opened, on failure). Takes the config. The result belongs to the store and goes with it. */
+typedef struct kiln_wasi_t kiln_wasi_t;
+KILN_API kiln_wasi_t* kiln_wasi_new(wasm_store_t*, own kiln_wasi_config_t*);
+/* The imports of `module`, in order, for wasm_instance_new: false when the module imports
+ * something WASI does not provide (the error names it). */
+KILN_API bool kiln_wasi_imports(kiln_wasi_t*, const wasm_module_t*, own wasm_extern_vec_t* out);
+
+#undef own
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* KILN_H */

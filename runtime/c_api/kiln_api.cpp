@@ -1,0 +1,114 @@
+// kiln.h, the runtime's part: errors, engine configuration, fuel, deadlines, limits,
+// telemetry and traps. (WASI's part is wasi/c_api.cpp.)
+#include "include/kiln.h"
+#include "runtime/c_api/c_api_internal.h"
+
+using namespace kiln;
+using namespace kiln::c_api;
+
+// kiln_trap_code_t numbers the runtime's trap codes in their order.
+static_assert(KILN_TRAP_UNREACHABLE == static_cast<int>(TrapCode::kUnreachable));
+static_assert(KILN_TRAP_CALL_STACK_EXHAUSTED == static_cast<int>(TrapCode::kCallStackExhausted));
+static_assert(KILN_TRAP_HOST_ERROR == static_cast<int>(TrapCode::kHostError));
+static_assert(KILN_TRAP_EXIT == static_cast<int>(TrapCode::kExit));
+static_assert(KILN_TRAP_DEADLINE_EXCEEDED == static_cast<int>(TrapCode::kDeadlineExceeded));
+
+extern "C" {
+
+const char* kiln_last_error_message(void) {
+  return last_error_message();
+}
+
+bool kiln_config_set_tier(wasm_config_t* config, kiln_tier_t tier) {
+  if (!config) return fail("kiln_config_set_tier: null config", false);
+  // The interpreter is the one tier so far; the JIT (compiler/) is not built yet.
+  if (tier == KILN_TIER_JIT) return fail("kiln_config_set_tier: no JIT in this build", false);
+  return tier == KILN_TIER_AUTO || tier == KILN_TIER_INTERPRETER ||
+         fail("kiln_config_set_tier: unknown tier " + std::to_string(tier), false);
+}
+
+void kiln_config_consume_fuel(wasm_config_t* config, bool enable) {
+  if (config) config->engine.consume_fuel = enable;
+}
+void kiln_config_host_call_fuel(wasm_config_t* config, uint64_t fuel) {
+  if (config) config->engine.host_call_fuel = fuel;
+}
+void kiln_config_epoch_interruption(wasm_config_t* config, bool enable) {
+  if (config) config->engine.epoch_interruption = enable;
+}
+void kiln_engine_increment_epoch(wasm_engine_t* engine) {
+  if (engine) engine->engine.increment_epoch();
+}
+
+void kiln_limits_default(kiln_limits_t* out) {
+  if (!out) return;
+  const StoreLimits d;
+  *out = {d.max_memory_bytes, d.max_table_elements, d.max_instances,  d.max_tables,
+          d.max_memories,     d.max_call_depth,     d.max_stack_bytes};
+}
+void kiln_config_set_limits(wasm_config_t* config, const kiln_limits_t* limits) {
+  if (!config || !limits) return set_last_error("kiln_config_set_limits: null argument");
+  StoreLimits& l = config->limits;
+  l.max_memory_bytes = limits->max_memory_bytes;
+  l.max_table_elements = limits->max_table_elements;
+  l.max_instances = limits->max_instances;
+  l.max_tables = limits->max_tables;
+  l.max_memories = limits->max_memories;
+  l.max_call_depth = limits->max_call_depth;
+  l.max_stack_bytes = limits->max_stack_bytes;
+}
+
+bool kiln_store_set_fuel(wasm_store_t* store, uint64_t fuel) {
+  if (!store) return fail("kiln_store_set_fuel: null store", false);
+  auto result = store->store.set_fuel(fuel);
+  return result.ok() || fail("kiln_store_set_fuel: " + result.error().message, false);
+}
+bool kiln_store_add_fuel(wasm_store_t* store, uint64_t fuel) {
+  if (!store) return fail("kiln_store_add_fuel: null store", false);
+  auto result = store->store.add_fuel(fuel);
+  return result.ok() || fail("kiln_store_add_fuel: " + result.error().message, false);
+}
+uint64_t kiln_store_fuel_remaining(const wasm_store_t* store) {
+  return store ? store->store.fuel_remaining() : 0;
+}
+uint64_t kiln_store_fuel_consumed(const wasm_store_t* store) {
+  return store ? store->store.fuel_consumed() : 0;
+}
+void kiln_store_set_epoch_deadline(wasm_store_t* store, uint64_t ticks) {
+  if (store) store->store.set_epoch_deadline(ticks);
+}
+
+void kiln_store_telemetry(const wasm_store_t* store, kiln_telemetry_t* out) {
+  if (!store || !out) return;
+  const StoreTelemetry t = store->store.telemetry();
+  *out = {};
+  out->fuel_consumed = t.fuel_consumed;
+  out->memory_bytes = t.memory_bytes;
+  out->peak_memory_bytes = t.peak_memory_bytes;
+  out->memory_grow_refusals = t.memory_grow_refusals;
+  out->table_grow_refusals = t.table_grow_refusals;
+  out->limit_refusals = t.limit_refusals;
+  for (const auto& [name, stats] : t.host_calls) {
+    out->host_calls += stats.count;
+    out->host_call_ns += stats.total_ns;
+  }
+  for (const auto& [kind, count] : t.traps) out->traps += count;
+}
+
+kiln_trap_code_t kiln_trap_code(const wasm_trap_t* trap) {
+  return trap ? static_cast<kiln_trap_code_t>(trap->trap->code) : kiln_trap_code_t{KILN_TRAP_HOST_ERROR};
+}
+bool kiln_trap_exit_status(const wasm_trap_t* trap, int32_t* status) {
+  if (!trap || trap->trap->code != TrapCode::kExit) return false;
+  if (status) *status = trap->trap->exit_status;
+  return true;
+}
+void kiln_frame_func_name(const wasm_frame_t* frame, wasm_name_t* out) {
+  if (!out) return;
+  if (!frame || !frame->instance) return wasm_name_new_empty(out);
+  const std::string name =
+      frame->instance->instance()->module->function_name(frame->function_index);
+  wasm_name_new(out, name.size(), name.data());
+}
+
+}  // extern "C"

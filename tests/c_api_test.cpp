@@ -1,0 +1,554 @@
+// The embedding API (include/wasm.h, include/kiln.h): the examples' output, building a C program
+// against the headers and the libraries, the library's exported symbols, and every function
+// family with its error paths.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "include/kiln.h"
+#include "include/wasm.h"
+#include "tests/test_support.h"
+
+namespace {
+
+using kiln::test::quote;
+using kiln::test::run_shell;
+
+std::string source(const std::string& relative) {
+  return std::string(KILN_SOURCE_DIR) + "/" + relative;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Examples and the library as a C embedder sees it.
+
+TEST(CApiExamples, ProduceTheirExpectedOutput) {
+  for (const char* name : {"hello", "memory", "global", "table", "trap", "multi", "fuel"}) {
+    SCOPED_TRACE(name);
+    const std::string dir = KILN_C_EXAMPLES_DIR;
+    auto run = run_shell(quote(dir + "/" + name) + " " + quote(dir + "/" + name + ".wasm"));
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out, kiln::test::slurp(source("examples/c/" + std::string(name) + ".expected")));
+  }
+}
+
+// The criterion: `cc -I include` and `-lkiln`, nothing else.
+TEST(CApiLibrary, AProgramUsingOnlyTheHeadersBuildsWithTheSharedAndStaticLibraries) {
+  kiln::test::TempDir dir;
+  const std::string cc = std::string(KILN_C_COMPILER) + " " + KILN_C_SANITIZE_FLAGS + " -std=c11";
+  const std::string shared_dir = std::filesystem::path(KILN_SHARED_LIBRARY).parent_path();
+  const std::string program = (dir.path() / "hello").string();
+  auto build =
+      run_shell(cc + " -I " + quote(source("include")) + " " + quote(source("examples/c/hello.c")) +
+                " -L " + quote(shared_dir) + " -lkiln -o " + quote(program));
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  const std::string module = std::string(KILN_C_EXAMPLES_DIR) + "/hello.wasm";
+  auto run = run_shell("LD_LIBRARY_PATH=" + quote(shared_dir) + " " + quote(program) + " " +
+                       quote(module));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, kiln::test::slurp(source("examples/c/hello.expected")));
+
+  // Statically: libkiln.a needs the C++ runtime (pkg-config's Libs.private say the same).
+  const std::string static_program = (dir.path() / "hello_static").string();
+  build = run_shell(cc + " -I " + quote(source("include")) + " " +
+                    quote(source("examples/c/hello.c")) + " " + quote(KILN_STATIC_LIBRARY) +
+                    " -lstdc++ -lm -lpthread -o " + quote(static_program));
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  run = run_shell(quote(static_program) + " " + quote(module));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, kiln::test::slurp(source("examples/c/hello.expected")));
+}
+
+TEST(CApiLibrary, ExportsOnlyTheCApi) {
+  auto nm = run_shell("nm -D --defined-only " + quote(KILN_SHARED_LIBRARY));
+  ASSERT_EQ(nm.exit_code, 0) << nm.err;
+  std::istringstream lines(nm.out);
+  std::string line;
+  size_t count = 0;
+  std::vector<std::string> others;
+  while (std::getline(lines, line)) {
+    const std::string name = line.substr(line.rfind(' ') + 1);
+    if (name.rfind("wasm_", 0) == 0 || name.rfind("kiln_", 0) == 0) {
+      ++count;
+    } else {
+      others.push_back(name);
+    }
+  }
+  EXPECT_TRUE(others.empty()) << "exported besides the C API: " << others.front();
+  EXPECT_GT(count, 250u);
+  for (const char* required : {"wasm_engine_new", "wasm_func_call", "wasm_instance_new",
+                               "wasm_trap_trace", "kiln_last_error_message", "kiln_wasi_imports"}) {
+    EXPECT_NE(nm.out.find(std::string(" ") + required + "\n"), std::string::npos) << required;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Function families, called directly.
+
+wasm_byte_vec_t bytes_of(const std::vector<uint8_t>& bytes) {
+  wasm_byte_vec_t v;
+  wasm_byte_vec_new(&v, bytes.size(), reinterpret_cast<const wasm_byte_t*>(bytes.data()));
+  return v;
+}
+
+class CApi : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    engine_ = wasm_engine_new();
+    store_ = wasm_store_new(engine_);
+  }
+  void TearDown() override {
+    wasm_store_delete(store_);
+    wasm_engine_delete(engine_);
+  }
+  wasm_module_t* module(const std::string& name) {
+    wasm_byte_vec_t binary = bytes_of(kiln::test::test_module(name));
+    wasm_module_t* m = wasm_module_new(store_, &binary);
+    wasm_byte_vec_delete(&binary);
+    EXPECT_NE(m, nullptr) << kiln_last_error_message();
+    return m;
+  }
+  wasm_engine_t* engine_ = nullptr;
+  wasm_store_t* store_ = nullptr;
+};
+
+TEST_F(CApi, VectorsCopyAndReleaseTheirElements) {
+  wasm_byte_vec_t bytes, copy;
+  wasm_name_new_from_string(&bytes, "kiln");
+  wasm_byte_vec_copy(&copy, &bytes);
+  ASSERT_EQ(copy.size, 4u);
+  EXPECT_EQ(std::string(copy.data, copy.size), "kiln");
+  EXPECT_NE(copy.data, bytes.data);
+  wasm_byte_vec_delete(&bytes);
+  wasm_byte_vec_delete(&copy);
+  EXPECT_EQ(copy.size, 0u);
+  EXPECT_EQ(copy.data, nullptr);
+
+  wasm_valtype_t* types[] = {wasm_valtype_new_i32(), wasm_valtype_new_funcref()};
+  wasm_valtype_vec_t vec, vec_copy;
+  wasm_valtype_vec_new(&vec, 2, types);
+  wasm_valtype_vec_copy(&vec_copy, &vec);
+  EXPECT_NE(vec_copy.data[1], vec.data[1]);
+  EXPECT_EQ(wasm_valtype_kind(vec_copy.data[1]), WASM_FUNCREF);
+  wasm_valtype_vec_delete(&vec);
+  wasm_valtype_vec_delete(&vec_copy);
+
+  wasm_val_vec_t empty;
+  wasm_val_vec_new_uninitialized(&empty, 0);
+  EXPECT_EQ(empty.size, 0u);
+  wasm_val_vec_delete(&empty);
+  wasm_val_vec_delete(nullptr);  // null is ignored, not a crash
+}
+
+TEST_F(CApi, TypesAreBuiltCheckedAndViewed) {
+  EXPECT_EQ(wasm_valtype_new(17), nullptr);
+  EXPECT_NE(std::string(kiln_last_error_message()).find("unknown value kind 17"),
+            std::string::npos);
+
+  wasm_functype_t* f = wasm_functype_new_2_1(wasm_valtype_new_i64(), wasm_valtype_new_f32(),
+                                             wasm_valtype_new_externref());
+  ASSERT_EQ(wasm_functype_params(f)->size, 2u);
+  EXPECT_EQ(wasm_valtype_kind(wasm_functype_params(f)->data[1]), WASM_F32);
+  EXPECT_EQ(wasm_valtype_kind(wasm_functype_results(f)->data[0]), WASM_EXTERNREF);
+  wasm_externtype_t* as_extern = wasm_functype_as_externtype(f);
+  EXPECT_EQ(wasm_externtype_kind(as_extern), WASM_EXTERN_FUNC);
+  EXPECT_EQ(wasm_externtype_as_functype(as_extern), f);
+  EXPECT_EQ(wasm_externtype_as_globaltype(as_extern), nullptr);
+  wasm_externtype_t* copy = wasm_externtype_copy(as_extern);
+  EXPECT_EQ(wasm_functype_params(wasm_externtype_as_functype(copy))->size, 2u);
+  wasm_externtype_delete(copy);
+  wasm_functype_delete(f);
+
+  wasm_limits_t bad{5, 2};
+  EXPECT_EQ(wasm_memorytype_new(&bad), nullptr);
+  wasm_limits_t limits{1, wasm_limits_max_default};
+  EXPECT_EQ(wasm_tabletype_new(wasm_valtype_new_i32(), &limits), nullptr);  // not a reference
+  wasm_tabletype_t* t = wasm_tabletype_new(wasm_valtype_new_funcref(), &limits);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(wasm_tabletype_limits(t)->max, wasm_limits_max_default);
+  wasm_tabletype_delete(t);
+  EXPECT_EQ(wasm_globaltype_new(nullptr, WASM_VAR), nullptr);
+
+  wasm_name_t module_name, name;
+  wasm_name_new_from_string(&module_name, "env");
+  wasm_name_new_from_string(&name, "memory");
+  wasm_importtype_t* import = wasm_importtype_new(
+      &module_name, &name, wasm_memorytype_as_externtype(wasm_memorytype_new(&limits)));
+  wasm_importtype_t* import_copy = wasm_importtype_copy(import);
+  EXPECT_EQ(std::string(wasm_importtype_name(import_copy)->data, 6), "memory");
+  EXPECT_EQ(wasm_externtype_kind(wasm_importtype_type(import_copy)), WASM_EXTERN_MEMORY);
+  wasm_importtype_delete(import);
+  wasm_importtype_delete(import_copy);
+}
+
+TEST_F(CApi, MalformedAndInvalidModulesAreErrorsThatSayWhere) {
+  std::vector<uint8_t> garbage = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01};
+  wasm_byte_vec_t binary = bytes_of(garbage);
+  EXPECT_EQ(wasm_module_new(store_, &binary), nullptr);
+  EXPECT_NE(std::string(kiln_last_error_message()).find("offset"), std::string::npos)
+      << kiln_last_error_message();
+  EXPECT_FALSE(wasm_module_validate(store_, &binary));
+  wasm_byte_vec_delete(&binary);
+  EXPECT_EQ(wasm_module_new(nullptr, nullptr), nullptr);
+  EXPECT_EQ(wasm_module_new(store_, nullptr), nullptr);
+
+  wasm_byte_vec_t not_serialized = bytes_of({1, 2, 3});
+  EXPECT_EQ(wasm_module_deserialize(store_, &not_serialized), nullptr);
+  wasm_byte_vec_delete(&not_serialized);
+}
+
+TEST_F(CApi, ModulesListImportsAndExportsAndSurviveSerialization) {
+  wasm_module_t* m = module("host");
+  ASSERT_NE(m, nullptr);
+  wasm_importtype_vec_t imports;
+  wasm_exporttype_vec_t exports;
+  wasm_module_imports(m, &imports);
+  wasm_module_exports(m, &exports);
+  EXPECT_GT(imports.size, 0u);
+  EXPECT_GT(exports.size, 0u);
+
+  wasm_byte_vec_t serialized;
+  wasm_module_serialize(m, &serialized);
+  wasm_module_t* again = wasm_module_deserialize(store_, &serialized);
+  ASSERT_NE(again, nullptr) << kiln_last_error_message();
+  wasm_exporttype_vec_t exports_again;
+  wasm_module_exports(again, &exports_again);
+  ASSERT_EQ(exports_again.size, exports.size);
+  for (size_t i = 0; i < exports.size; ++i) {
+    const wasm_name_t* a = wasm_exporttype_name(exports.data[i]);
+    const wasm_name_t* b = wasm_exporttype_name(exports_again.data[i]);
+    EXPECT_EQ(std::string(a->data, a->size), std::string(b->data, b->size));
+  }
+
+  // Shared across stores of the engine, refused by another engine's stores.
+  wasm_shared_module_t* shared = wasm_module_share(m);
+  wasm_store_t* other_store = wasm_store_new(engine_);
+  wasm_module_t* obtained = wasm_module_obtain(other_store, shared);
+  EXPECT_NE(obtained, nullptr);
+  wasm_engine_t* other_engine = wasm_engine_new();
+  wasm_store_t* foreign_store = wasm_store_new(other_engine);
+  EXPECT_EQ(wasm_module_obtain(foreign_store, shared), nullptr);
+  wasm_extern_vec_t none = WASM_EMPTY_VEC;
+  EXPECT_EQ(wasm_instance_new(foreign_store, m, &none, nullptr), nullptr);
+  EXPECT_NE(std::string(kiln_last_error_message()).find("another engine"), std::string::npos);
+
+  wasm_module_delete(obtained);
+  wasm_shared_module_delete(shared);
+  wasm_store_delete(foreign_store);
+  wasm_engine_delete(other_engine);
+  wasm_store_delete(other_store);
+  wasm_exporttype_vec_delete(&exports_again);
+  wasm_byte_vec_delete(&serialized);
+  wasm_module_delete(again);
+  wasm_importtype_vec_delete(&imports);
+  wasm_exporttype_vec_delete(&exports);
+  wasm_module_delete(m);
+}
+
+TEST_F(CApi, InstantiationChecksItsImports) {
+  wasm_module_t* m = module("host");
+  ASSERT_NE(m, nullptr);
+  wasm_importtype_vec_t imports;
+  wasm_module_imports(m, &imports);
+  wasm_extern_vec_t none = WASM_EMPTY_VEC;
+  wasm_trap_t* trap = reinterpret_cast<wasm_trap_t*>(1);
+  EXPECT_EQ(wasm_instance_new(store_, m, &none, &trap), nullptr);
+  EXPECT_EQ(trap, nullptr);
+  EXPECT_NE(std::string(kiln_last_error_message()).find("imports"), std::string::npos);
+
+  // Imports of the wrong type are unlinkable, not a crash.
+  std::vector<wasm_extern_t*> wrong;
+  wasm_limits_t limits{1, 1};
+  wasm_memorytype_t* memory_type = wasm_memorytype_new(&limits);
+  for (size_t i = 0; i < imports.size; ++i) {
+    wrong.push_back(wasm_memory_as_extern(wasm_memory_new(store_, memory_type)));
+  }
+  wasm_extern_vec_t wrong_vec{wrong.size(), wrong.data()};
+  EXPECT_EQ(wasm_instance_new(store_, m, &wrong_vec, nullptr), nullptr);
+  for (wasm_extern_t* e : wrong) wasm_extern_delete(e);
+  wasm_memorytype_delete(memory_type);
+  wasm_importtype_vec_delete(&imports);
+  wasm_module_delete(m);
+}
+
+TEST_F(CApi, CallsCheckTheirArgumentsAndReportTrapsWithFrames) {
+  wasm_module_t* m = module("traps");
+  ASSERT_NE(m, nullptr);
+  wasm_extern_vec_t none = WASM_EMPTY_VEC;
+  wasm_instance_t* instance = wasm_instance_new(store_, m, &none, nullptr);
+  ASSERT_NE(instance, nullptr) << kiln_last_error_message();
+  wasm_extern_vec_t exports;
+  wasm_instance_exports(instance, &exports);
+  wasm_exporttype_vec_t export_types;
+  wasm_module_exports(m, &export_types);
+  auto find = [&](const std::string& name) -> wasm_func_t* {
+    for (size_t i = 0; i < export_types.size; ++i) {
+      const wasm_name_t* n = wasm_exporttype_name(export_types.data[i]);
+      if (std::string(n->data, n->size) == name) return wasm_extern_as_func(exports.data[i]);
+    }
+    return nullptr;
+  };
+
+  wasm_func_t* div_s = find("div_s");
+  ASSERT_NE(div_s, nullptr);
+  EXPECT_EQ(wasm_func_param_arity(div_s), 2u);
+  wasm_val_t wrong_kind[] = {WASM_I64_VAL(1), WASM_I32_VAL(1)};
+  wasm_val_t result[] = {WASM_INIT_VAL};
+  wasm_val_vec_t args = WASM_ARRAY_VEC(wrong_kind);
+  wasm_val_vec_t results = WASM_ARRAY_VEC(result);
+  wasm_trap_t* trap = wasm_func_call(div_s, &args, &results);
+  ASSERT_NE(trap, nullptr);
+  EXPECT_EQ(kiln_trap_code(trap), KILN_TRAP_HOST_ERROR);
+  wasm_trap_delete(trap);
+  wasm_val_vec_t too_few = {1, wrong_kind};
+  trap = wasm_func_call(div_s, &too_few, &results);
+  ASSERT_NE(trap, nullptr);
+  wasm_trap_delete(trap);
+
+  wasm_func_t* nested = find("nested");
+  wasm_val_vec_t no_values = WASM_EMPTY_VEC;
+  trap = wasm_func_call(nested, &no_values, &no_values);
+  ASSERT_NE(trap, nullptr);
+  wasm_message_t message;
+  wasm_trap_message(trap, &message);
+  EXPECT_STREQ(message.data, "unreachable");
+  wasm_byte_vec_delete(&message);
+  wasm_frame_vec_t trace;
+  wasm_trap_trace(trap, &trace);
+  ASSERT_EQ(trace.size, 3u);
+  wasm_name_t name;
+  kiln_frame_func_name(trace.data[2], &name);
+  EXPECT_EQ(std::string(name.data, name.size), "outer");
+  wasm_name_delete(&name);
+  EXPECT_TRUE(wasm_instance_same(wasm_frame_instance(trace.data[0]), instance));
+  EXPECT_GT(wasm_frame_module_offset(trace.data[0]), wasm_frame_func_offset(trace.data[0]));
+  wasm_frame_t* origin = wasm_trap_origin(trap);
+  EXPECT_EQ(wasm_frame_func_index(origin), wasm_frame_func_index(trace.data[0]));
+  wasm_frame_delete(origin);
+  wasm_frame_vec_delete(&trace);
+  wasm_trap_delete(trap);
+
+  wasm_exporttype_vec_delete(&export_types);
+  wasm_extern_vec_delete(&exports);
+  wasm_instance_delete(instance);
+  wasm_module_delete(m);
+}
+
+int finalized = 0;
+void count_finalization(void* info) {
+  finalized += *static_cast<int*>(info);
+}
+
+TEST_F(CApi, HostInfoIsSharedByReferencesAndFinalizedOnce) {
+  int one = 1, ten = 10;
+  finalized = 0;
+  wasm_foreign_t* foreign = wasm_foreign_new(store_);
+  wasm_foreign_t* copy = wasm_foreign_copy(foreign);
+  EXPECT_TRUE(wasm_foreign_same(foreign, copy));
+  wasm_foreign_set_host_info_with_finalizer(foreign, &one, count_finalization);
+  EXPECT_EQ(wasm_foreign_get_host_info(copy), &one);
+  wasm_foreign_set_host_info_with_finalizer(copy, &ten, count_finalization);
+  EXPECT_EQ(finalized, 1);  // the replaced info's finalizer ran
+  wasm_foreign_delete(foreign);
+  wasm_foreign_delete(copy);
+  EXPECT_EQ(finalized, 1);  // references go; the object stays with its store
+  wasm_store_delete(store_);
+  store_ = wasm_store_new(engine_);
+  EXPECT_EQ(finalized, 11);
+}
+
+TEST_F(CApi, ForeignObjectsTravelAsExternrefsAndComeBackTheSame) {
+  wasm_limits_t limits{2, 2};
+  wasm_tabletype_t* type = wasm_tabletype_new(wasm_valtype_new_externref(), &limits);
+  wasm_table_t* table = wasm_table_new(store_, type, nullptr);
+  wasm_tabletype_delete(type);
+  ASSERT_NE(table, nullptr);
+  wasm_foreign_t* foreign = wasm_foreign_new(store_);
+  ASSERT_TRUE(wasm_table_set(table, 1, wasm_foreign_as_ref(foreign)));
+  wasm_ref_t* back = wasm_table_get(table, 1);
+  ASSERT_NE(back, nullptr);
+  EXPECT_TRUE(wasm_ref_same(back, wasm_foreign_as_ref(foreign)));
+  EXPECT_NE(wasm_ref_as_foreign(back), nullptr);
+  EXPECT_EQ(wasm_ref_as_func(back), nullptr);
+  EXPECT_EQ(wasm_table_get(table, 0), nullptr);   // null element
+  EXPECT_EQ(wasm_table_get(table, 99), nullptr);  // out of range
+  // A funcref table refuses a foreign object; another store's reference is refused too.
+  wasm_tabletype_t* func_type = wasm_tabletype_new(wasm_valtype_new_funcref(), &limits);
+  wasm_table_t* func_table = wasm_table_new(store_, func_type, nullptr);
+  EXPECT_FALSE(wasm_table_set(func_table, 0, wasm_foreign_as_ref(foreign)));
+  wasm_store_t* other = wasm_store_new(engine_);
+  wasm_foreign_t* stranger = wasm_foreign_new(other);
+  EXPECT_FALSE(wasm_table_set(table, 0, wasm_foreign_as_ref(stranger)));
+  wasm_foreign_delete(stranger);
+  wasm_store_delete(other);
+  wasm_tabletype_delete(func_type);
+  wasm_table_delete(func_table);
+  wasm_ref_delete(back);
+  wasm_foreign_delete(foreign);
+  wasm_table_delete(table);
+}
+
+TEST_F(CApi, NullArgumentsAreRefusedNotCrashes) {
+  EXPECT_EQ(wasm_store_new(nullptr), nullptr);
+  EXPECT_EQ(wasm_func_new(nullptr, nullptr, nullptr), nullptr);
+  EXPECT_EQ(wasm_global_new(store_, nullptr, nullptr), nullptr);
+  EXPECT_EQ(wasm_table_new(store_, nullptr, nullptr), nullptr);
+  EXPECT_EQ(wasm_memory_new(store_, nullptr), nullptr);
+  EXPECT_EQ(wasm_instance_new(store_, nullptr, nullptr, nullptr), nullptr);
+  EXPECT_EQ(wasm_func_call(nullptr, nullptr, nullptr), nullptr);
+  EXPECT_FALSE(wasm_memory_grow(nullptr, 1));
+  EXPECT_FALSE(wasm_table_grow(nullptr, 1, nullptr));
+  EXPECT_EQ(wasm_memory_data(nullptr), nullptr);
+  EXPECT_EQ(wasm_extern_as_func(nullptr), nullptr);
+  EXPECT_EQ(wasm_trap_origin(nullptr), nullptr);
+  wasm_global_set(nullptr, nullptr);
+  wasm_val_t v;
+  wasm_global_get(nullptr, &v);
+  EXPECT_FALSE(kiln_store_set_fuel(nullptr, 1));
+  EXPECT_FALSE(kiln_store_set_fuel(store_, 1));  // this engine does not consume fuel
+  EXPECT_NE(std::string(kiln_last_error_message()).find("fuel"), std::string::npos);
+  EXPECT_EQ(kiln_wasi_new(nullptr, nullptr), nullptr);
+}
+
+TEST(CApiKiln, LimitsDeadlinesAndTelemetryApplyToStores) {
+  wasm_config_t* config = wasm_config_new();
+  kiln_limits_t limits;
+  kiln_limits_default(&limits);
+  limits.max_memory_bytes = 2 * MEMORY_PAGE_SIZE;
+  kiln_config_set_limits(config, &limits);
+  kiln_config_epoch_interruption(config, true);
+  EXPECT_FALSE(kiln_config_set_tier(config, KILN_TIER_JIT));
+  EXPECT_TRUE(kiln_config_set_tier(config, KILN_TIER_INTERPRETER));
+  wasm_engine_t* engine = wasm_engine_new_with_config(config);
+  wasm_store_t* store = wasm_store_new(engine);
+
+  wasm_limits_t memory_limits{1, 10};
+  wasm_memorytype_t* type = wasm_memorytype_new(&memory_limits);
+  wasm_memory_t* memory = wasm_memory_new(store, type);
+  wasm_memorytype_delete(type);
+  ASSERT_NE(memory, nullptr);
+  EXPECT_TRUE(wasm_memory_grow(memory, 1));
+  EXPECT_FALSE(wasm_memory_grow(memory, 1));  // the store's limit, below the type's maximum
+  kiln_telemetry_t telemetry;
+  kiln_store_telemetry(store, &telemetry);
+  EXPECT_EQ(telemetry.memory_bytes, 2 * MEMORY_PAGE_SIZE);
+  EXPECT_EQ(telemetry.memory_grow_refusals, 1u);
+
+  // An endless loop stops at the deadline.
+  wasm_byte_vec_t binary = bytes_of(kiln::test::test_module("budget"));
+  wasm_module_t* module = wasm_module_new(store, &binary);
+  wasm_byte_vec_delete(&binary);
+  ASSERT_NE(module, nullptr);
+  wasm_importtype_vec_t import_types;
+  wasm_module_imports(module, &import_types);
+  ASSERT_EQ(import_types.size, 1u);
+  wasm_functype_t* host_type =
+      wasm_functype_new_1_1(wasm_valtype_new_i32(), wasm_valtype_new_i32());
+  wasm_func_t* host = wasm_func_new(
+      store, host_type, [](const wasm_val_vec_t* args, wasm_val_vec_t* results) -> wasm_trap_t* {
+        results->data[0] = args->data[0];
+        return nullptr;
+      });
+  wasm_functype_delete(host_type);
+  wasm_extern_t* import_list[] = {wasm_func_as_extern(host)};
+  wasm_extern_vec_t imports = WASM_ARRAY_VEC(import_list);
+  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, nullptr);
+  ASSERT_NE(instance, nullptr) << kiln_last_error_message();
+  wasm_extern_vec_t exports;
+  wasm_instance_exports(instance, &exports);
+  wasm_exporttype_vec_t export_types;
+  wasm_module_exports(module, &export_types);
+  wasm_func_t* spin = nullptr;
+  for (size_t i = 0; i < export_types.size; ++i) {
+    const wasm_name_t* n = wasm_exporttype_name(export_types.data[i]);
+    if (std::string(n->data, n->size) == "spin") spin = wasm_extern_as_func(exports.data[i]);
+  }
+  ASSERT_NE(spin, nullptr);
+  kiln_store_set_epoch_deadline(store, 1);
+  kiln_engine_increment_epoch(engine);
+  wasm_val_vec_t none = WASM_EMPTY_VEC;
+  wasm_trap_t* trap = wasm_func_call(spin, &none, &none);
+  ASSERT_NE(trap, nullptr);
+  EXPECT_EQ(kiln_trap_code(trap), KILN_TRAP_DEADLINE_EXCEEDED);
+  wasm_trap_delete(trap);
+  kiln_store_telemetry(store, &telemetry);
+  EXPECT_EQ(telemetry.traps, 1u);
+
+  wasm_exporttype_vec_delete(&export_types);
+  wasm_extern_vec_delete(&exports);
+  wasm_importtype_vec_delete(&import_types);
+  wasm_instance_delete(instance);
+  wasm_func_delete(host);
+  wasm_module_delete(module);
+  wasm_memory_delete(memory);
+  wasm_store_delete(store);
+  wasm_engine_delete(engine);
+}
+
+TEST(CApiKiln, WasiRunsACommandWithTheGrantedArgumentsEnvironmentAndStdio) {
+  wasm_engine_t* engine = wasm_engine_new();
+  wasm_store_t* store = wasm_store_new(engine);
+  auto bytes = kiln::test::read_bytes(std::string(KILN_TEST_PROGRAMS_DIR) + "/wasi_hello.wasm");
+  wasm_byte_vec_t binary = bytes_of(bytes);
+  wasm_module_t* module = wasm_module_new(store, &binary);
+  wasm_byte_vec_delete(&binary);
+  ASSERT_NE(module, nullptr) << kiln_last_error_message();
+
+  kiln::test::TempDir dir;
+  const std::string out_path = (dir.path() / "stdout").string();
+  int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(out_fd, 0);
+  kiln_wasi_config_t* config = kiln_wasi_config_new();
+  const char* argv[] = {"hello", "exit=3"};
+  kiln_wasi_config_set_args(config, 2, argv);
+  kiln_wasi_config_set_env(config, "GREETING", "hi");
+  kiln_wasi_config_set_stdio(config, -1, out_fd, -1);
+  kiln_wasi_t* wasi = kiln_wasi_new(store, config);
+  ASSERT_NE(wasi, nullptr) << kiln_last_error_message();
+  wasm_extern_vec_t imports;
+  ASSERT_TRUE(kiln_wasi_imports(wasi, module, &imports)) << kiln_last_error_message();
+  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, nullptr);
+  ASSERT_NE(instance, nullptr) << kiln_last_error_message();
+
+  wasm_extern_vec_t exports;
+  wasm_instance_exports(instance, &exports);
+  wasm_exporttype_vec_t export_types;
+  wasm_module_exports(module, &export_types);
+  wasm_func_t* start = nullptr;
+  for (size_t i = 0; i < export_types.size; ++i) {
+    const wasm_name_t* n = wasm_exporttype_name(export_types.data[i]);
+    if (std::string(n->data, n->size) == "_start") start = wasm_extern_as_func(exports.data[i]);
+  }
+  ASSERT_NE(start, nullptr);
+  wasm_val_vec_t none = WASM_EMPTY_VEC;
+  wasm_trap_t* trap = wasm_func_call(start, &none, &none);
+  ASSERT_NE(trap, nullptr);
+  int32_t status = -1;
+  EXPECT_TRUE(kiln_trap_exit_status(trap, &status));
+  EXPECT_EQ(status, 3);
+  wasm_trap_delete(trap);
+  close(out_fd);
+  EXPECT_EQ(kiln::test::slurp(out_path), "argc=2\nargv[1]=exit=3\nenv GREETING=hi\nenv count=1\n");
+
+  // A module importing something WASI lacks is refused, naming the import.
+  wasm_byte_vec_t host_binary = bytes_of(kiln::test::test_module("host"));
+  wasm_module_t* host_module = wasm_module_new(store, &host_binary);
+  wasm_byte_vec_delete(&host_binary);
+  wasm_extern_vec_t host_imports;
+  EXPECT_FALSE(kiln_wasi_imports(wasi, host_module, &host_imports));
+  EXPECT_NE(std::string(kiln_last_error_message()).find("unknown import"), std::string::npos);
+
+  wasm_module_delete(host_module);
+  wasm_exporttype_vec_delete(&export_types);
+  wasm_extern_vec_delete(&exports);
+  wasm_extern_vec_delete(&imports);
+  wasm_instance_delete(instance);
+  wasm_module_delete(module);
+  wasm_store_delete(store);
+  wasm_engine_delete(engine);
+}
+
+}  // namespace
