@@ -62,6 +62,55 @@ TEST(CApiLibrary, AProgramUsingOnlyTheHeadersBuildsWithTheSharedAndStaticLibrari
   EXPECT_EQ(run.out, kiln::test::slurp(source("examples/c/hello.expected")));
 }
 
+// What `cmake --install` puts in a prefix is enough to build an embedder with pkg-config and
+// with find_package(kiln), against either library.
+TEST(CApiLibrary, InstalledLibraryBuildsWithPkgConfigAndFindPackage) {
+  kiln::test::TempDir dir;
+  const std::string prefix = (dir.path() / "prefix").string();
+  auto install = run_shell(std::string(KILN_CMAKE_COMMAND) + " --install " +
+                           quote(KILN_BINARY_DIR) + " --prefix " + quote(prefix));
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  const std::string module = std::string(KILN_C_EXAMPLES_DIR) + "/hello.wasm";
+  const std::string expected = kiln::test::slurp(source("examples/c/hello.expected"));
+
+  std::string pkg = "PKG_CONFIG_PATH=" + quote(prefix + "/lib/pkgconfig") + " pkg-config";
+  std::string build = std::string(KILN_C_COMPILER) + " " + KILN_C_SANITIZE_FLAGS + " $(" + pkg +
+                      " --cflags kiln) " + quote(source("examples/c/hello.c")) + " $(" + pkg +
+                      " --libs kiln) -o " + quote((dir.path() / "hello").string());
+  auto built = run_shell(build);
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  auto run = run_shell("LD_LIBRARY_PATH=" + quote(prefix + "/lib") + " " +
+                       quote((dir.path() / "hello").string()) + " " + quote(module));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, expected);
+
+  const std::string project = (dir.path() / "consumer").string();
+  std::filesystem::create_directories(project);
+  std::ofstream(project + "/CMakeLists.txt")
+      << "cmake_minimum_required(VERSION 3.20)\nproject(consumer C CXX)\n"
+      << "find_package(kiln 0.1 REQUIRED)\n"
+      << "add_executable(hello " << source("examples/c/hello.c") << ")\n"
+      << "target_link_libraries(hello PRIVATE kiln::kiln)\n"
+      << "add_executable(hello_static " << source("examples/c/hello.c") << ")\n"
+      << "target_link_libraries(hello_static PRIVATE kiln::kiln_static)\n"
+      << "set_target_properties(hello_static PROPERTIES LINKER_LANGUAGE CXX)\n";
+  const std::string flags = std::string("-DCMAKE_C_FLAGS=") + quote(KILN_C_SANITIZE_FLAGS) +
+                            " -DCMAKE_CXX_FLAGS=" + quote(KILN_C_SANITIZE_FLAGS);
+  auto configured = run_shell(std::string(KILN_CMAKE_COMMAND) + " -S " + quote(project) + " -B " +
+                              quote(project + "/build") + " -DCMAKE_PREFIX_PATH=" + quote(prefix) +
+                              " -DCMAKE_C_COMPILER=" + quote(KILN_C_COMPILER) +
+                              " -DCMAKE_CXX_COMPILER=" + quote(KILN_CXX_COMPILER) + " " + flags);
+  ASSERT_EQ(configured.exit_code, 0) << configured.out << configured.err;
+  auto compiled =
+      run_shell(std::string(KILN_CMAKE_COMMAND) + " --build " + quote(project + "/build"));
+  ASSERT_EQ(compiled.exit_code, 0) << compiled.out << compiled.err;
+  for (const char* program : {"hello", "hello_static"}) {
+    run = run_shell(quote(project + "/build/" + program) + " " + quote(module));
+    EXPECT_EQ(run.exit_code, 0) << program << ": " << run.err;
+    EXPECT_EQ(run.out, expected) << program;
+  }
+}
+
 TEST(CApiLibrary, ExportsOnlyTheCApi) {
   auto nm = run_shell("nm -D --defined-only " + quote(KILN_SHARED_LIBRARY));
   ASSERT_EQ(nm.exit_code, 0) << nm.err;
