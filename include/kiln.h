@@ -33,7 +33,7 @@ KILN_API const char* kiln_last_error_message(void);
 
 typedef uint8_t kiln_tier_t;
 enum kiln_tier_enum {
-  KILN_TIER_AUTO,         /* the best tier available: the interpreter, until the JIT exists */
+  KILN_TIER_AUTO, /* the best tier available: the interpreter, until the JIT exists */
   KILN_TIER_INTERPRETER,
   KILN_TIER_JIT,
 };
@@ -67,6 +67,8 @@ typedef struct kiln_limits_t {
 /* The limits a new config has. */
 KILN_API void kiln_limits_default(kiln_limits_t* out);
 KILN_API void kiln_config_set_limits(wasm_config_t*, const kiln_limits_t* limits);
+/* A store with its own limits (one tenant's), instead of its engine's. */
+KILN_API own wasm_store_t* kiln_store_new_with_limits(wasm_engine_t*, const kiln_limits_t* limits);
 
 /* ------------------------------------------------------------------------------------------
  * Stores: fuel, deadline, telemetry. */
@@ -80,6 +82,12 @@ KILN_API uint64_t kiln_store_fuel_consumed(const wasm_store_t*);
 
 /* Calls stop once the engine's epoch has advanced `ticks` from now. */
 KILN_API void kiln_store_set_epoch_deadline(wasm_store_t*, uint64_t ticks);
+/* Called when a running call reaches the deadline: return true and set `*more_ticks` to let it
+ * go on that many more epoch ticks, or false to stop it with KILN_TRAP_DEADLINE_EXCEEDED.
+ * `finalizer` (may be null) runs on `env` when the callback is replaced or the store deleted. */
+typedef bool (*kiln_deadline_callback_t)(void* env, uint64_t* more_ticks);
+KILN_API void kiln_store_set_deadline_callback(wasm_store_t*, kiln_deadline_callback_t callback,
+                                               void* env, void (*finalizer)(void*));
 
 /* What a store has used. */
 typedef struct kiln_telemetry_t {

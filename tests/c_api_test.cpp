@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "include/kiln.h"
@@ -500,6 +503,19 @@ TEST(CApiKiln, LimitsDeadlinesAndTelemetryApplyToStores) {
   EXPECT_EQ(telemetry.memory_bytes, 2 * MEMORY_PAGE_SIZE);
   EXPECT_EQ(telemetry.memory_grow_refusals, 1u);
 
+  // A store with limits of its own: one page, where its engine's stores may have two.
+  kiln_limits_t tenant = limits;
+  tenant.max_memory_bytes = MEMORY_PAGE_SIZE;
+  wasm_store_t* small_store = kiln_store_new_with_limits(engine, &tenant);
+  wasm_memorytype_t* small_type = wasm_memorytype_new(&memory_limits);
+  wasm_memory_t* small = wasm_memory_new(small_store, small_type);
+  ASSERT_NE(small, nullptr);
+  EXPECT_FALSE(wasm_memory_grow(small, 1));
+  EXPECT_EQ(kiln_store_new_with_limits(engine, nullptr), nullptr);
+  wasm_memory_delete(small);
+  wasm_memorytype_delete(small_type);
+  wasm_store_delete(small_store);
+
   // An endless loop stops at the deadline.
   wasm_byte_vec_t binary = bytes_of(kiln::test::test_module("budget"));
   wasm_module_t* module = wasm_module_new(store, &binary);
@@ -537,8 +553,37 @@ TEST(CApiKiln, LimitsDeadlinesAndTelemetryApplyToStores) {
   ASSERT_NE(trap, nullptr);
   EXPECT_EQ(kiln_trap_code(trap), KILN_TRAP_DEADLINE_EXCEEDED);
   wasm_trap_delete(trap);
+
+  // A callback extends the deadline twice, then lets it stop the call.
+  static int extensions;
+  extensions = 0;
+  kiln_store_set_deadline_callback(
+      store,
+      [](void* env, uint64_t* more) {
+        int& count = *static_cast<int*>(env);
+        if (count == 2) return false;
+        ++count;
+        *more = 1;
+        return true;
+      },
+      &extensions, nullptr);
+  kiln_store_set_epoch_deadline(store, 1);
+  std::atomic<bool> done{false};
+  std::thread ticker([&] {
+    while (!done) {
+      kiln_engine_increment_epoch(engine);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  trap = wasm_func_call(spin, &none, &none);
+  done = true;
+  ticker.join();
+  ASSERT_NE(trap, nullptr);
+  EXPECT_EQ(kiln_trap_code(trap), KILN_TRAP_DEADLINE_EXCEEDED);
+  EXPECT_EQ(extensions, 2);
+  wasm_trap_delete(trap);
   kiln_store_telemetry(store, &telemetry);
-  EXPECT_EQ(telemetry.traps, 1u);
+  EXPECT_EQ(telemetry.traps, 2u);
 
   wasm_exporttype_vec_delete(&export_types);
   wasm_extern_vec_delete(&exports);

@@ -73,7 +73,8 @@ struct wasm_engine_t {
 };
 
 struct wasm_store_t {
-  wasm_store_t(wasm_engine_t* e) : engine(e), store(e->engine, e->limits) {}
+  wasm_store_t(wasm_engine_t* e, const kiln::StoreLimits& limits)
+      : engine(e), store(e->engine, limits) {}
   ~wasm_store_t();
   wasm_engine_t* engine;
   kiln::Store store;
@@ -82,6 +83,7 @@ struct wasm_store_t {
   std::unordered_map<const void*, std::unique_ptr<kiln::c_api::HostInfo>> host_info;
   // Environments of host functions: their finalizers run with the store's deletion.
   std::vector<std::unique_ptr<kiln::c_api::HostInfo>> environments;
+  kiln::c_api::HostInfo deadline_env;  // the deadline callback's environment
   std::vector<std::unique_ptr<kiln::c_api::ForeignObject>> foreigns;
   // externref values made by the embedder: the referenced object's kind, by its address (the
   // value's bits).

@@ -57,6 +57,7 @@ wasm_store_t::~wasm_store_t() {
   // Finalizers run before the objects they describe go away.
   host_info.clear();
   environments.clear();
+  deadline_env.reset();
 }
 
 extern "C" {
@@ -86,7 +87,7 @@ void wasm_engine_delete(wasm_engine_t* engine) {
 
 wasm_store_t* wasm_store_new(wasm_engine_t* engine) {
   if (!engine) return fail("wasm_store_new: null engine", static_cast<wasm_store_t*>(nullptr));
-  return new wasm_store_t(engine);
+  return new wasm_store_t(engine, engine->limits);
 }
 void wasm_store_delete(wasm_store_t* store) {
   delete store;

@@ -46,9 +46,8 @@ void kiln_limits_default(kiln_limits_t* out) {
   *out = {d.max_memory_bytes, d.max_table_elements, d.max_instances,  d.max_tables,
           d.max_memories,     d.max_call_depth,     d.max_stack_bytes};
 }
-void kiln_config_set_limits(wasm_config_t* config, const kiln_limits_t* limits) {
-  if (!config || !limits) return set_last_error("kiln_config_set_limits: null argument");
-  StoreLimits& l = config->limits;
+namespace {
+void copy_limits(const kiln_limits_t* limits, StoreLimits& l) {
   l.max_memory_bytes = limits->max_memory_bytes;
   l.max_table_elements = limits->max_table_elements;
   l.max_instances = limits->max_instances;
@@ -56,6 +55,21 @@ void kiln_config_set_limits(wasm_config_t* config, const kiln_limits_t* limits) 
   l.max_memories = limits->max_memories;
   l.max_call_depth = limits->max_call_depth;
   l.max_stack_bytes = limits->max_stack_bytes;
+}
+}  // namespace
+
+void kiln_config_set_limits(wasm_config_t* config, const kiln_limits_t* limits) {
+  if (!config || !limits) return set_last_error("kiln_config_set_limits: null argument");
+  copy_limits(limits, config->limits);
+}
+
+wasm_store_t* kiln_store_new_with_limits(wasm_engine_t* engine, const kiln_limits_t* limits) {
+  if (!engine || !limits) {
+    return fail("kiln_store_new_with_limits: null argument", static_cast<wasm_store_t*>(nullptr));
+  }
+  StoreLimits store_limits = engine->limits;
+  copy_limits(limits, store_limits);
+  return new wasm_store_t(engine, store_limits);
 }
 
 bool kiln_store_set_fuel(wasm_store_t* store, uint64_t fuel) {
@@ -78,6 +92,21 @@ void kiln_store_set_epoch_deadline(wasm_store_t* store, uint64_t ticks) {
   if (store) store->store.set_epoch_deadline(ticks);
 }
 
+void kiln_store_set_deadline_callback(wasm_store_t* store, kiln_deadline_callback_t callback,
+                                      void* env, void (*finalizer)(void*)) {
+  if (!store) {
+    if (finalizer) finalizer(env);
+    return set_last_error("kiln_store_set_deadline_callback: null store");
+  }
+  store->deadline_env.reset(env, finalizer);
+  if (!callback) return store->store.set_deadline_callback(nullptr);
+  store->store.set_deadline_callback([callback, env](Store&) -> std::optional<uint64_t> {
+    uint64_t more = 0;
+    if (!callback(env, &more)) return std::nullopt;
+    return more;
+  });
+}
+
 void kiln_store_telemetry(const wasm_store_t* store, kiln_telemetry_t* out) {
   if (!store || !out) return;
   const StoreTelemetry t = store->store.telemetry();
@@ -96,7 +125,8 @@ void kiln_store_telemetry(const wasm_store_t* store, kiln_telemetry_t* out) {
 }
 
 kiln_trap_code_t kiln_trap_code(const wasm_trap_t* trap) {
-  return trap ? static_cast<kiln_trap_code_t>(trap->trap->code) : kiln_trap_code_t{KILN_TRAP_HOST_ERROR};
+  return trap ? static_cast<kiln_trap_code_t>(trap->trap->code)
+              : kiln_trap_code_t{KILN_TRAP_HOST_ERROR};
 }
 bool kiln_trap_exit_status(const wasm_trap_t* trap, int32_t* status) {
   if (!trap || trap->trap->code != TrapCode::kExit) return false;
