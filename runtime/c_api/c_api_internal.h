@@ -15,8 +15,6 @@ namespace kiln::c_api {
 
 // The message of the last failed call on this thread (kiln_last_error_message in kiln.h).
 void set_last_error(std::string message);
-void clear_last_error();
-const char* last_error_message();
 // Records `message` and returns `value`: `return fail("wasm_func_call: ...", nullptr);`
 template <typename T>
 T fail(std::string message, T value) {
@@ -238,6 +236,9 @@ TrapPtr take_trap(wasm_trap_t* trap);
 // A reference value as a cell, for a value of type `type` in `store`; false when the
 // reference is of another kind or another store.
 bool ref_to_cell(wasm_store_t* store, const wasm_ref_t* ref, ValType type, uint64_t* cell);
+// A new reference to a store object of `kind` (not a module or a trap, which are not store
+// objects).
+wasm_ref_t* make_ref(wasm_store_t* store, RefKind kind, void* object);
 // A new reference for a cell holding a value of type `type` (null for the null reference).
 wasm_ref_t* cell_to_ref(wasm_store_t* store, uint64_t cell, ValType type);
 // A value as cells (two for nothing: wasm.h has no v128); false when its kind is not `type`.

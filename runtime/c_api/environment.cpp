@@ -27,18 +27,6 @@ HostInfo* host_info_of(const wasm_ref_t* ref, bool create) {
 wasm_ref_t* copy_ref(const wasm_ref_t* ref) {
   if (!ref) return nullptr;
   switch (ref->kind) {
-    case RefKind::kFunc:
-      return new wasm_func_t(ref->store, static_cast<FunctionInstance*>(ref->object));
-    case RefKind::kGlobal:
-      return new wasm_global_t(ref->store, static_cast<GlobalInstance*>(ref->object));
-    case RefKind::kTable:
-      return new wasm_table_t(ref->store, static_cast<TableInstance*>(ref->object));
-    case RefKind::kMemory:
-      return new wasm_memory_t(ref->store, static_cast<MemoryInstance*>(ref->object));
-    case RefKind::kInstance:
-      return new wasm_instance_t(ref->store, static_cast<Instance*>(ref->object));
-    case RefKind::kForeign:
-      return new wasm_foreign_t(ref->store, static_cast<ForeignObject*>(ref->object));
     case RefKind::kModule: {
       auto* m = static_cast<const wasm_module_t*>(ref);
       return new wasm_module_t(m->engine, m->module, m->host_info);
@@ -47,8 +35,9 @@ wasm_ref_t* copy_ref(const wasm_ref_t* ref) {
       auto* t = static_cast<const wasm_trap_t*>(ref);
       return new wasm_trap_t(t->store, t->trap, t->host_info);
     }
+    default:
+      return make_ref(ref->store, ref->kind, ref->object);
   }
-  return nullptr;
 }
 
 }  // namespace

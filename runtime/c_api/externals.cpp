@@ -31,13 +31,16 @@ bool ref_to_cell(wasm_store_t* store, const wasm_ref_t* ref, ValType type, uint6
 
 wasm_ref_t* cell_to_ref(wasm_store_t* store, uint64_t cell, ValType type) {
   if (cell == 0) return nullptr;
-  void* object = reinterpret_cast<void*>(static_cast<uintptr_t>(cell));
   RefKind kind = RefKind::kFunc;
   if (type == ValType::kExternRef) {
     auto it = store->extern_objects.find(cell);
     if (it == store->extern_objects.end()) return nullptr;  // not one the embedder made
     kind = it->second;
   }
+  return make_ref(store, kind, reinterpret_cast<void*>(static_cast<uintptr_t>(cell)));
+}
+
+wasm_ref_t* make_ref(wasm_store_t* store, RefKind kind, void* object) {
   switch (kind) {
     case RefKind::kFunc:
       return new wasm_func_t(store, static_cast<FunctionInstance*>(object));
@@ -52,7 +55,7 @@ wasm_ref_t* cell_to_ref(wasm_store_t* store, uint64_t cell, ValType type) {
     case RefKind::kForeign:
       return new wasm_foreign_t(store, static_cast<ForeignObject*>(object));
     default:
-      return nullptr;
+      return nullptr;  // modules and traps are not store objects
   }
 }
 
@@ -110,17 +113,22 @@ void cells_to_val(wasm_store_t* store, const uint64_t* cells, ValType type, wasm
 }
 
 wasm_extern_t* make_extern(wasm_store_t* store, const Extern& ext) {
+  RefKind kind = RefKind::kFunc;
   switch (ext.kind) {
     case ExternKind::kFunction:
-      return new wasm_func_t(store, ext.function());
+      kind = RefKind::kFunc;
+      break;
     case ExternKind::kTable:
-      return new wasm_table_t(store, ext.table());
+      kind = RefKind::kTable;
+      break;
     case ExternKind::kMemory:
-      return new wasm_memory_t(store, ext.memory());
+      kind = RefKind::kMemory;
+      break;
     case ExternKind::kGlobal:
-      return new wasm_global_t(store, ext.global());
+      kind = RefKind::kGlobal;
+      break;
   }
-  return nullptr;
+  return static_cast<wasm_extern_t*>(make_ref(store, kind, ext.object));
 }
 
 }  // namespace kiln::c_api

@@ -13,10 +13,18 @@ static_assert(KILN_TRAP_HOST_ERROR == static_cast<int>(TrapCode::kHostError));
 static_assert(KILN_TRAP_EXIT == static_cast<int>(TrapCode::kExit));
 static_assert(KILN_TRAP_DEADLINE_EXCEEDED == static_cast<int>(TrapCode::kDeadlineExceeded));
 
+namespace {
+thread_local std::string last_error;
+}  // namespace
+
+void kiln::c_api::set_last_error(std::string message) {
+  last_error = std::move(message);
+}
+
 extern "C" {
 
 const char* kiln_last_error_message(void) {
-  return last_error_message();
+  return last_error.c_str();
 }
 
 bool kiln_config_set_tier(wasm_config_t* config, kiln_tier_t tier) {

@@ -10,20 +10,6 @@ using namespace kiln::c_api;
 
 namespace kiln::c_api {
 
-namespace {
-thread_local std::string last_error;
-}  // namespace
-
-void set_last_error(std::string message) {
-  last_error = std::move(message);
-}
-void clear_last_error() {
-  last_error.clear();
-}
-const char* last_error_message() {
-  return last_error.c_str();
-}
-
 bool valtype_of_kind(wasm_valkind_t kind, ValType* out) {
   switch (kind) {
     case WASM_I32:
@@ -94,62 +80,42 @@ void vec_allocate(Vec* out, size_t size) {
 
 }  // namespace
 
-// Vectors of values held by value: bytes and wasm_val_t.
-#define KILN_VALUE_VEC(name, copy_element, delete_element)                               \
-  void wasm_##name##_vec_new_empty(wasm_##name##_vec_t* out) {                           \
-    if (out) *out = {0, nullptr};                                                        \
-  }                                                                                      \
-  void wasm_##name##_vec_new_uninitialized(wasm_##name##_vec_t* out, size_t size) {      \
-    if (out) vec_allocate<wasm_##name##_vec_t, wasm_##name##_t>(out, size);              \
-  }                                                                                      \
-  void wasm_##name##_vec_new(wasm_##name##_vec_t* out, size_t size,                      \
-                             const wasm_##name##_t data[]) {                             \
-    if (!out) return;                                                                    \
-    vec_allocate<wasm_##name##_vec_t, wasm_##name##_t>(out, data ? size : 0);            \
-    for (size_t i = 0; i < out->size; ++i) out->data[i] = data[i];                       \
-  }                                                                                      \
-  void wasm_##name##_vec_copy(wasm_##name##_vec_t* out, const wasm_##name##_vec_t* in) { \
-    if (!out) return;                                                                    \
-    if (!in) return wasm_##name##_vec_new_empty(out);                                    \
-    vec_allocate<wasm_##name##_vec_t, wasm_##name##_t>(out, in->data ? in->size : 0);    \
-    for (size_t i = 0; i < out->size; ++i) copy_element(&out->data[i], &in->data[i]);    \
-  }                                                                                      \
-  void wasm_##name##_vec_delete(wasm_##name##_vec_t* v) {                                \
-    if (!v) return;                                                                      \
-    for (size_t i = 0; v->data && i < v->size; ++i) delete_element(&v->data[i]);         \
-    delete[] v->data;                                                                    \
-    *v = {0, nullptr};                                                                   \
+// The vector functions of wasm_NAME_t, whose elements are of type `element`: copied with
+// copy_element(out, in) and released with delete_element(element*).
+#define KILN_VEC(name, element, copy_element, delete_element)                               \
+  void wasm_##name##_vec_new_empty(wasm_##name##_vec_t* out) {                              \
+    if (out) *out = {0, nullptr};                                                           \
+  }                                                                                         \
+  void wasm_##name##_vec_new_uninitialized(wasm_##name##_vec_t* out, size_t size) {         \
+    if (out) vec_allocate<wasm_##name##_vec_t, element>(out, size);                         \
+  }                                                                                         \
+  void wasm_##name##_vec_new(wasm_##name##_vec_t* out, size_t size, element const data[]) { \
+    if (!out) return;                                                                       \
+    vec_allocate<wasm_##name##_vec_t, element>(out, data ? size : 0);                       \
+    for (size_t i = 0; i < out->size; ++i) out->data[i] = data[i];                          \
+  }                                                                                         \
+  void wasm_##name##_vec_copy(wasm_##name##_vec_t* out, const wasm_##name##_vec_t* in) {    \
+    if (!out) return;                                                                       \
+    if (!in) return wasm_##name##_vec_new_empty(out);                                       \
+    vec_allocate<wasm_##name##_vec_t, element>(out, in->data ? in->size : 0);               \
+    for (size_t i = 0; i < out->size; ++i) copy_element(&out->data[i], &in->data[i]);       \
+  }                                                                                         \
+  void wasm_##name##_vec_delete(wasm_##name##_vec_t* v) {                                   \
+    if (!v) return;                                                                         \
+    for (size_t i = 0; v->data && i < v->size; ++i) delete_element(&v->data[i]);            \
+    delete[] v->data;                                                                       \
+    *v = {0, nullptr};                                                                      \
   }
 
-// Vectors of owned pointers: each element is copied with wasm_NAME_copy and released with
-// wasm_NAME_delete.
-#define KILN_POINTER_VEC(name)                                                           \
-  void wasm_##name##_vec_new_empty(wasm_##name##_vec_t* out) {                           \
-    if (out) *out = {0, nullptr};                                                        \
-  }                                                                                      \
-  void wasm_##name##_vec_new_uninitialized(wasm_##name##_vec_t* out, size_t size) {      \
-    if (out) vec_allocate<wasm_##name##_vec_t, wasm_##name##_t*>(out, size);             \
-  }                                                                                      \
-  void wasm_##name##_vec_new(wasm_##name##_vec_t* out, size_t size,                      \
-                             wasm_##name##_t* const data[]) {                            \
-    if (!out) return;                                                                    \
-    vec_allocate<wasm_##name##_vec_t, wasm_##name##_t*>(out, data ? size : 0);           \
-    for (size_t i = 0; i < out->size; ++i) out->data[i] = data[i];                       \
-  }                                                                                      \
-  void wasm_##name##_vec_copy(wasm_##name##_vec_t* out, const wasm_##name##_vec_t* in) { \
-    if (!out) return;                                                                    \
-    if (!in) return wasm_##name##_vec_new_empty(out);                                    \
-    vec_allocate<wasm_##name##_vec_t, wasm_##name##_t*>(out, in->data ? in->size : 0);   \
-    for (size_t i = 0; i < out->size; ++i) {                                             \
-      out->data[i] = in->data[i] ? wasm_##name##_copy(in->data[i]) : nullptr;            \
-    }                                                                                    \
-  }                                                                                      \
-  void wasm_##name##_vec_delete(wasm_##name##_vec_t* v) {                                \
-    if (!v) return;                                                                      \
-    for (size_t i = 0; v->data && i < v->size; ++i) wasm_##name##_delete(v->data[i]);    \
-    delete[] v->data;                                                                    \
-    *v = {0, nullptr};                                                                   \
-  }
+// Bytes and wasm_val_t are held by value; the other vectors hold owned pointers, copied with
+// wasm_NAME_copy and released with wasm_NAME_delete.
+#define KILN_POINTER_VEC(name)                                \
+  KILN_VEC(                                                   \
+      name, wasm_##name##_t*,                                 \
+      [](wasm_##name##_t** out, wasm_##name##_t* const* in) { \
+        *out = *in ? wasm_##name##_copy(*in) : nullptr;       \
+      },                                                      \
+      [](wasm_##name##_t** element) { wasm_##name##_delete(*element); })
 
 namespace {
 void copy_byte(wasm_byte_t* out, const wasm_byte_t* in) {
@@ -163,8 +129,8 @@ void delete_val(wasm_val_t* v) {
 
 extern "C" {
 
-KILN_VALUE_VEC(byte, copy_byte, delete_byte)
-KILN_VALUE_VEC(val, wasm_val_copy, delete_val)
+KILN_VEC(byte, wasm_byte_t, copy_byte, delete_byte)
+KILN_VEC(val, wasm_val_t, wasm_val_copy, delete_val)
 KILN_POINTER_VEC(valtype)
 KILN_POINTER_VEC(functype)
 KILN_POINTER_VEC(globaltype)
