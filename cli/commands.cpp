@@ -438,25 +438,11 @@ int run_instance(const std::shared_ptr<const Module>& module, Store& store,
   auto wasi_context = wasi::WasiContext::create(std::move(wasi_config));
   if (!wasi_context) return error_exit(wasi_context.error());
   wasi::Preview1 preview1(**wasi_context);
-  std::map<std::string, Extern> wasi_externs;
-  std::vector<Extern> imports;
-  for (const Import& imp : m.imports) {
-    if (imp.module == wasi::kPreview1Module && wasi_externs.empty())
-      wasi_externs = preview1.define(store);
-    auto it =
-        imp.module == wasi::kPreview1Module ? wasi_externs.find(imp.name) : wasi_externs.end();
-    if (it == wasi_externs.end()) {
-      return error_exit(Error{ErrorKind::kUnlinkable,
-                              "unknown import \"" + imp.module + "\" \"" + imp.name + "\"" +
-                                  (imp.module == wasi::kPreview1Module
-                                       ? ""
-                                       : ": kiln run provides wasi_snapshot_preview1 only")});
-    }
-    imports.push_back(it->second);
-  }
+  auto imports = preview1.imports_for(store, m);
+  if (!imports) return error_exit(imports.error());
 
   TrapPtr trap;
-  auto instance = store.instantiate(module, imports, &trap);
+  auto instance = store.instantiate(module, *imports, &trap);
   if (!instance) return trap ? exit_for(*trap) : error_exit(instance.error());
 
   // A reactor is initialised before the function named by --invoke (WASI application ABI).

@@ -20,7 +20,6 @@ struct kiln_wasi_t {
   wasm_store_t* store = nullptr;
   std::unique_ptr<wasi::WasiContext> context;
   std::unique_ptr<wasi::Preview1> preview1;
-  std::map<std::string, Extern> functions;  // created in the store on first use
 };
 
 extern "C" {
@@ -88,23 +87,10 @@ kiln_wasi_t* kiln_wasi_new(wasm_store_t* store, kiln_wasi_config_t* config) {
 bool kiln_wasi_imports(kiln_wasi_t* wasi, const wasm_module_t* module, wasm_extern_vec_t* out) {
   if (out) wasm_extern_vec_new_empty(out);
   if (!wasi || !module || !out) return fail("kiln_wasi_imports: null argument", false);
-  const auto& imports = module->module->imports;
-  std::vector<wasm_extern_t*> externs;
-  for (const Import& import : imports) {
-    if (import.module == wasi::kPreview1Module && wasi->functions.empty()) {
-      wasi->functions = wasi->preview1->define(wasi->store->store);
-    }
-    auto it = import.module == wasi::kPreview1Module ? wasi->functions.find(import.name)
-                                                     : wasi->functions.end();
-    if (it == wasi->functions.end()) {
-      for (wasm_extern_t* e : externs) wasm_extern_delete(e);
-      return fail("kiln_wasi_imports: unknown import \"" + import.module + "\" \"" + import.name +
-                      "\" (WASI provides wasi_snapshot_preview1)",
-                  false);
-    }
-    externs.push_back(make_extern(wasi->store, it->second));
-  }
-  wasm_extern_vec_new(out, externs.size(), externs.data());
+  auto imports = wasi->preview1->imports_for(wasi->store->store, *module->module);
+  if (!imports.ok()) return fail("kiln_wasi_imports: " + imports.error().message, false);
+  wasm_extern_vec_new_uninitialized(out, imports->size());
+  for (size_t i = 0; i < out->size; ++i) out->data[i] = make_extern(wasi->store, (*imports)[i]);
   return true;
 }
 

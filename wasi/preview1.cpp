@@ -605,6 +605,25 @@ uint16_t Preview1Calls::poll_oneoff(Preview1& p, const GuestMemory& m, uint64_t*
   return m.store<uint32_t>(nevents_out, static_cast<uint32_t>(ready.size())) ? kSuccess : kFault;
 }
 
+Result<std::vector<Extern>> Preview1::imports_for(Store& store, const Module& module) {
+  std::vector<Extern> imports;
+  for (const Import& import : module.imports) {
+    const bool preview1 = import.module == kPreview1Module;
+    if (preview1 && defined_in_ != &store) {
+      defined_ = define(store);
+      defined_in_ = &store;
+    }
+    auto it = preview1 ? defined_.find(import.name) : defined_.end();
+    if (it == defined_.end()) {
+      return Error{ErrorKind::kUnlinkable,
+                   "unknown import \"" + import.module + "\" \"" + import.name + "\"" +
+                       (preview1 ? "" : ": kiln provides wasi_snapshot_preview1 only")};
+    }
+    imports.push_back(it->second);
+  }
+  return imports;
+}
+
 std::map<std::string, Extern> Preview1::define(Store& store) {
   using V = ValType;
   using C = Preview1Calls;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/store.h"
 #include "wasi/filesystem.h"
@@ -24,12 +25,17 @@ class Preview1 {
   // Creates the module's host functions in `store`, by import name. The Preview1 object must
   // outlive every instance that imports them.
   std::map<std::string, Extern> define(Store& store);
+  // The imports of `module`, in order, for instantiating it in `store` (the functions are
+  // defined there on first use): an unlinkable Error naming the first import WASI lacks.
+  Result<std::vector<Extern>> imports_for(Store& store, const Module& module);
 
   struct Fd;  // an entry of the fd table
 
  private:
   const WasiContext& context_;
   std::map<uint32_t, std::unique_ptr<Fd>> fds_;
+  Store* defined_in_ = nullptr;  // where `defined_` was created
+  std::map<std::string, Extern> defined_;
   friend struct Preview1Calls;
 };
 
