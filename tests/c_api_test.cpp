@@ -160,6 +160,21 @@ wasm_byte_vec_t bytes_of(const std::vector<uint8_t>& bytes) {
   return v;
 }
 
+// The function `module` exports as `name`, among an instance's `exports` (wasm.h lists them in
+// the module's export order); null when there is none.
+wasm_func_t* exported_function(const wasm_module_t* module, const wasm_extern_vec_t& exports,
+                               const std::string& name) {
+  wasm_exporttype_vec_t types;
+  wasm_module_exports(module, &types);
+  wasm_func_t* found = nullptr;
+  for (size_t i = 0; i < types.size && i < exports.size && !found; ++i) {
+    const wasm_name_t* n = wasm_exporttype_name(types.data[i]);
+    if (std::string(n->data, n->size) == name) found = wasm_extern_as_func(exports.data[i]);
+  }
+  wasm_exporttype_vec_delete(&types);
+  return found;
+}
+
 class CApi : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -348,17 +363,7 @@ TEST_F(CApi, CallsCheckTheirArgumentsAndReportTrapsWithFrames) {
   ASSERT_NE(instance, nullptr) << kiln_last_error_message();
   wasm_extern_vec_t exports;
   wasm_instance_exports(instance, &exports);
-  wasm_exporttype_vec_t export_types;
-  wasm_module_exports(m, &export_types);
-  auto find = [&](const std::string& name) -> wasm_func_t* {
-    for (size_t i = 0; i < export_types.size; ++i) {
-      const wasm_name_t* n = wasm_exporttype_name(export_types.data[i]);
-      if (std::string(n->data, n->size) == name) return wasm_extern_as_func(exports.data[i]);
-    }
-    return nullptr;
-  };
-
-  wasm_func_t* div_s = find("div_s");
+  wasm_func_t* div_s = exported_function(m, exports, "div_s");
   ASSERT_NE(div_s, nullptr);
   EXPECT_EQ(wasm_func_param_arity(div_s), 2u);
   wasm_val_t wrong_kind[] = {WASM_I64_VAL(1), WASM_I32_VAL(1)};
@@ -374,7 +379,7 @@ TEST_F(CApi, CallsCheckTheirArgumentsAndReportTrapsWithFrames) {
   ASSERT_NE(trap, nullptr);
   wasm_trap_delete(trap);
 
-  wasm_func_t* nested = find("nested");
+  wasm_func_t* nested = exported_function(m, exports, "nested");
   wasm_val_vec_t no_values = WASM_EMPTY_VEC;
   trap = wasm_func_call(nested, &no_values, &no_values);
   ASSERT_NE(trap, nullptr);
@@ -397,7 +402,6 @@ TEST_F(CApi, CallsCheckTheirArgumentsAndReportTrapsWithFrames) {
   wasm_frame_vec_delete(&trace);
   wasm_trap_delete(trap);
 
-  wasm_exporttype_vec_delete(&export_types);
   wasm_extern_vec_delete(&exports);
   wasm_instance_delete(instance);
   wasm_module_delete(m);
@@ -538,13 +542,7 @@ TEST(CApiKiln, LimitsDeadlinesAndTelemetryApplyToStores) {
   ASSERT_NE(instance, nullptr) << kiln_last_error_message();
   wasm_extern_vec_t exports;
   wasm_instance_exports(instance, &exports);
-  wasm_exporttype_vec_t export_types;
-  wasm_module_exports(module, &export_types);
-  wasm_func_t* spin = nullptr;
-  for (size_t i = 0; i < export_types.size; ++i) {
-    const wasm_name_t* n = wasm_exporttype_name(export_types.data[i]);
-    if (std::string(n->data, n->size) == "spin") spin = wasm_extern_as_func(exports.data[i]);
-  }
+  wasm_func_t* spin = exported_function(module, exports, "spin");
   ASSERT_NE(spin, nullptr);
   kiln_store_set_epoch_deadline(store, 1);
   kiln_engine_increment_epoch(engine);
@@ -585,7 +583,6 @@ TEST(CApiKiln, LimitsDeadlinesAndTelemetryApplyToStores) {
   kiln_store_telemetry(store, &telemetry);
   EXPECT_EQ(telemetry.traps, 2u);
 
-  wasm_exporttype_vec_delete(&export_types);
   wasm_extern_vec_delete(&exports);
   wasm_importtype_vec_delete(&import_types);
   wasm_instance_delete(instance);
@@ -623,13 +620,7 @@ TEST(CApiKiln, WasiRunsACommandWithTheGrantedArgumentsEnvironmentAndStdio) {
 
   wasm_extern_vec_t exports;
   wasm_instance_exports(instance, &exports);
-  wasm_exporttype_vec_t export_types;
-  wasm_module_exports(module, &export_types);
-  wasm_func_t* start = nullptr;
-  for (size_t i = 0; i < export_types.size; ++i) {
-    const wasm_name_t* n = wasm_exporttype_name(export_types.data[i]);
-    if (std::string(n->data, n->size) == "_start") start = wasm_extern_as_func(exports.data[i]);
-  }
+  wasm_func_t* start = exported_function(module, exports, "_start");
   ASSERT_NE(start, nullptr);
   wasm_val_vec_t none = WASM_EMPTY_VEC;
   wasm_trap_t* trap = wasm_func_call(start, &none, &none);
@@ -650,7 +641,6 @@ TEST(CApiKiln, WasiRunsACommandWithTheGrantedArgumentsEnvironmentAndStdio) {
   EXPECT_NE(std::string(kiln_last_error_message()).find("unknown import"), std::string::npos);
 
   wasm_module_delete(host_module);
-  wasm_exporttype_vec_delete(&export_types);
   wasm_extern_vec_delete(&exports);
   wasm_extern_vec_delete(&imports);
   wasm_instance_delete(instance);
