@@ -182,6 +182,7 @@ bool InterpreterTranslator::fuse_load_address(const Instruction& ins, Handler lo
   // [a][b][dst] stay; the load's offset follows. A trap is reported at the load.
   unit(ins.memory_offset);
   out_.source_map.back().second = static_cast<uint32_t>(ins.offset);
+  last_dst_unit_ = pc() - 2;  // [a][b][dst][offset]: a local.set may still retarget it
   return true;
 }
 
@@ -401,7 +402,6 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
     const Handler handler = static_cast<Handler>(e.handler);
     if (e.shape == SimpleShape::kLoad && fuse_load_address(ins, handler, cb - 1)) {
       consume_from(cb - 1);
-      last_dst_unit_ = pc() - 2;  // [a][b][dst][offset]
       return;
     }
     if (handler == Handler::i32_add && fuse_scaled_add(cb - 2)) {
