@@ -161,6 +161,26 @@ Extern wasm_extern_t::runtime_extern() const {
 
 namespace {
 
+// An array of `size` value-initialised elements, on the stack when it is small: calls across
+// the C API happen per call of a host function, so they avoid the heap in the common case.
+template <typename T, size_t kInline = 16>
+class CallBuffer {
+ public:
+  explicit CallBuffer(size_t size) : size_(size) {
+    if (size > kInline) heap_.resize(size);
+  }
+  T* data() { return size_ > kInline ? heap_.data() : inline_; }
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return data()[i]; }
+  T* begin() { return data(); }
+  T* end() { return data() + size_; }
+
+ private:
+  size_t size_;
+  T inline_[kInline] = {};
+  std::vector<T> heap_;
+};
+
 bool has_v128(const FuncType& type) {
   auto is_v128 = [](ValType t) { return t == ValType::kV128; };
   return std::any_of(type.params.begin(), type.params.end(), is_v128) ||
@@ -171,7 +191,7 @@ bool has_v128(const FuncType& type) {
 // back around the embedder's callback.
 TrapPtr call_c_function(wasm_store_t* store, const FuncType& type,
                         wasm_func_callback_with_env_t callback, void* env, uint64_t* cells) {
-  std::vector<wasm_val_t> args(type.params.size()), results(type.results.size());
+  CallBuffer<wasm_val_t> args(type.params.size()), results(type.results.size());
   for (size_t i = 0; i < args.size(); ++i) cells_to_val(store, &cells[i], type.params[i], &args[i]);
   for (size_t i = 0; i < results.size(); ++i) {
     results[i].kind = kind_of_valtype(type.results[i]);
@@ -187,11 +207,10 @@ TrapPtr call_c_function(wasm_store_t* store, const FuncType& type,
   } else {
     for (size_t i = 0; i < results.size() && !out; ++i) {
       if (!val_to_cells(store, results[i], type.results[i], &cells[i])) {
-        out =
-            Trap::make(TrapCode::kHostError, "host function returned result " + std::to_string(i) +
-                                                 " of the wrong "
-                                                 "kind or from another store (expected " +
-                                                 valtype_name(type.results[i]) + ")");
+        out = Trap::make(TrapCode::kHostError,
+                         "host function returned result " + std::to_string(i) +
+                             " of the wrong kind or from another store (expected " +
+                             valtype_name(type.results[i]) + ")");
       }
     }
   }
@@ -287,7 +306,7 @@ wasm_trap_t* wasm_func_call(const wasm_func_t* func, const wasm_val_vec_t* args,
     return bad_call("expected room for " + std::to_string(type.results.size()) + " results, got " +
                     std::to_string(result_count));
   }
-  std::vector<uint64_t> cells(std::max(type.params.size(), type.results.size()) + 1);
+  CallBuffer<uint64_t> cells(std::max(type.params.size(), type.results.size()));
   for (size_t i = 0; i < arg_count; ++i) {
     if (!val_to_cells(store, args->data[i], type.params[i], &cells[i])) {
       return bad_call("argument " + std::to_string(i) + " is not a " +
