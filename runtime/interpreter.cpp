@@ -50,12 +50,14 @@ struct HandlerProfile {
     static const char* const kNames[] = {
 #define KILN_HANDLER_NAME(name, ...) #name,
 #define KILN_BRANCH_NAME(name, ...) "br_if_" #name, "br_unless_" #name,
-#define KILN_LOAD_ADD_NAME(name, ...) #name "_add",
+#define KILN_ADDRESS_ADD_NAME(name, ...) #name "_add",
+#define KILN_MEMORY_OPERAND_NAME(name, ...) #name "_load",
         KILN_CONTROL_HANDLERS(KILN_HANDLER_NAME) KILN_TABLE_HANDLERS(KILN_HANDLER_NAME)
-            KILN_FUSED_HANDLERS(KILN_BRANCH_NAME, KILN_LOAD_ADD_NAME)
+            KILN_FUSED_HANDLERS(KILN_BRANCH_NAME, KILN_ADDRESS_ADD_NAME, KILN_MEMORY_OPERAND_NAME)
 #undef KILN_HANDLER_NAME
 #undef KILN_BRANCH_NAME
-#undef KILN_LOAD_ADD_NAME
+#undef KILN_ADDRESS_ADD_NAME
+#undef KILN_MEMORY_OPERAND_NAME
     };
     auto print_top = [](const char* title, const std::vector<uint64_t>& counts, auto name_of) {
       uint64_t total = 0;
@@ -129,8 +131,10 @@ std::vector<TraceFrame> backtrace(const CompiledFunction* function, Instance* in
       const Module& module = *inst->module;
       frame.function_name = module.function_name(f->function_index);
       frame.module_name = module.names.module_name;
-      frame.function_offset = frame.module_offset -
-          static_cast<uint32_t>(module.bodies[f->function_index - module.imported_functions].code_offset);
+      frame.function_offset =
+          frame.module_offset -
+          static_cast<uint32_t>(
+              module.bodies[f->function_index - module.imported_functions].code_offset);
       frame.instance = inst;
     }
     frames.push_back(std::move(frame));
@@ -151,15 +155,18 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
   static const void* const kHandlers[] = {
 #define KILN_HANDLER_ADDRESS(name, ...) &&op_##name,
 #define KILN_BRANCH_ADDRESS(name, ...) &&op_br_if_##name, &&op_br_unless_##name,
-#define KILN_LOAD_ADD_ADDRESS(name, ...) &&op_##name##_add,
+#define KILN_ADDRESS_ADD_ADDRESS(name, ...) &&op_##name##_add,
+#define KILN_MEMORY_OPERAND_ADDRESS(name, ...) &&op_##name##_load,
       // clang-format off
       KILN_CONTROL_HANDLERS(KILN_HANDLER_ADDRESS)
       KILN_TABLE_HANDLERS(KILN_HANDLER_ADDRESS)
-      KILN_FUSED_HANDLERS(KILN_BRANCH_ADDRESS, KILN_LOAD_ADD_ADDRESS)
+      KILN_FUSED_HANDLERS(KILN_BRANCH_ADDRESS, KILN_ADDRESS_ADD_ADDRESS,
+                          KILN_MEMORY_OPERAND_ADDRESS)
   // clang-format on
 #undef KILN_HANDLER_ADDRESS
 #undef KILN_BRANCH_ADDRESS
-#undef KILN_LOAD_ADD_ADDRESS
+#undef KILN_ADDRESS_ADD_ADDRESS
+#undef KILN_MEMORY_OPERAND_ADDRESS
   };
   static_assert(sizeof kHandlers / sizeof kHandlers[0] == static_cast<size_t>(Handler::kCount));
   if (!store) {
@@ -359,9 +366,21 @@ op_i32_add_shl:
           (read_slot<uint32_t>(fp, OPERAND(0)) << (read_slot<uint32_t>(fp, OPERAND(1)) & 31)));
   pc += 6;
   NEXT();
+op_i32_add_add:
+  write_slot<uint32_t>(fp, OPERAND(2),
+                       read_slot<uint32_t>(fp, OPERAND(0)) + read_slot<uint32_t>(fp, OPERAND(1)));
+  write_slot<uint32_t>(fp, OPERAND(5),
+                       read_slot<uint32_t>(fp, OPERAND(3)) + read_slot<uint32_t>(fp, OPERAND(4)));
+  pc += 8;
+  NEXT();
 op_copy:
   *cell_at(fp, OPERAND(1)) = *cell_at(fp, OPERAND(0));
   pc += 4;
+  NEXT();
+op_copy_copy:
+  *cell_at(fp, OPERAND(1)) = *cell_at(fp, OPERAND(0));
+  *cell_at(fp, OPERAND(3)) = *cell_at(fp, OPERAND(2));
+  pc += 6;
   NEXT();
 op_copy2 : {
   uint64_t* src = cell_at(fp, OPERAND(0));
@@ -659,6 +678,32 @@ op_table_fill : {
   }
   KILN_LOAD_OPS(KILN_LOAD_ADD_HANDLER)
 #undef KILN_LOAD_ADD_HANDLER
+
+#define KILN_STORE_ADD_HANDLER(name, opc, T, M, align)                \
+  op_##name##_add : {                                                 \
+    const uint32_t sum = KILN_SLOT_ADDRESS(0) + KILN_SLOT_ADDRESS(1); \
+    KILN_EFFECTIVE_ADDRESS(ea, sum, OPERAND(3), sizeof(M));           \
+    M m = static_cast<M>(read_slot<T>(fp, OPERAND(2)));               \
+    std::memcpy(mem_base + ea, &m, sizeof m);                         \
+    pc += 6;                                                          \
+    NEXT();                                                           \
+  }
+  KILN_STORE_OPS(KILN_STORE_ADD_HANDLER)
+#undef KILN_STORE_ADD_HANDLER
+
+  // The second operand is loaded, as a value of the operator's own type.
+#define KILN_MEMORY_OPERAND_HANDLER(name, opc, R, A, expr)                   \
+  op_##name##_load : {                                                       \
+    KILN_EFFECTIVE_ADDRESS(ea, KILN_SLOT_ADDRESS(1), OPERAND(3), sizeof(A)); \
+    A a = read_slot<A>(fp, OPERAND(0));                                      \
+    A b;                                                                     \
+    std::memcpy(&b, mem_base + ea, sizeof b);                                \
+    write_slot<R>(fp, OPERAND(2), static_cast<R>(expr));                     \
+    pc += 6;                                                                 \
+    NEXT();                                                                  \
+  }
+  KILN_MEMORY_OPERAND_OPS(KILN_MEMORY_OPERAND_HANDLER)
+#undef KILN_MEMORY_OPERAND_HANDLER
 
   KILN_SIMD_UNARY_OPS(KILN_UNARY_HANDLER)
   KILN_SIMD_BINARY_OPS(KILN_BINARY_HANDLER)

@@ -37,6 +37,7 @@ namespace kiln {
   X(call_indirect)  /* [type id][table][index slot][args]                        */  \
   X(copy)           /* [src][dst]                                                */  \
   X(copy2)          /* [src][dst]  two cells (v128)                              */  \
+  X(copy_copy)      /* [src][dst][src2][dst2]  two copies, in order, fused       */  \
   X(const32)        /* [dst][value]                                              */  \
   X(const64)        /* [dst][low][high]                                          */  \
   X(select)         /* [cond][b][dst]  dst holds a: if cond == 0, dst = b        */  \
@@ -67,6 +68,7 @@ namespace kiln {
   X(v128_bitselect) /* [a][b][mask][dst]                                        */   \
   X(v128_store)     /* [addr][value][offset]                                     */  \
   X(i32_add_shl)    /* [index][shift][base][dst]  base + (index << shift), fused  */ \
+  X(i32_add_add)    /* [a][b][dst][a2][b2][dst2]  two i32.add, in order, fused    */ \
   X(fuel)           /* [cost]  charge a straight-line segment (docs/BUDGETS.md)  */  \
   X(epoch_check)    /* []      trap or call back once the deadline is reached    */
 
@@ -95,24 +97,35 @@ namespace kiln {
 // only by the second:
 // - a test or comparison then `br_if` (br_if_NAME jumps when it holds) or `if` (br_unless_NAME
 //   jumps to the else-branch when it does not): [a][delta] or [a][b][delta];
-// - `i32.add` then a load of the sum (NAME_add): [a][b][dst][offset]. The sum wraps to 32 bits
-//   before the offset is added, as the separate instructions would.
+// - `i32.add` then a load or store at the sum (NAME_add): [a][b][dst][offset] for a load,
+//   [a][b][value][offset] for a store. The sum wraps to 32 bits before the offset is added, as
+//   the separate instructions would. The add need not come right before: an `i32.add` of two
+//   locals or constants is only emitted where its sum is used (a lazy sum).
+// - a load of a value then a binary operator taking it (NAME_load, for KILN_MEMORY_OPERAND_OPS):
+//   [a][addr][dst][offset], dst = a OP load(addr + offset). A trap is reported at the load.
 // - `i32.shl` then `i32.add` of the result (i32_add_shl, among the control handlers above): an
 //   array's element address.
-// KILN_FUSED_HANDLERS(BRANCH, LOAD_ADD) calls BRANCH for each test and comparison row, and
-// LOAD_ADD for each load row.
-#define KILN_FUSED_HANDLERS(BRANCH, LOAD_ADD) \
-  KILN_TEST_OPS(BRANCH) KILN_COMPARE_OPS(BRANCH) KILN_LOAD_OPS(LOAD_ADD)
+// - two `i32.add`s or two copies in a row, with no label between (i32_add_add and copy_copy):
+//   pointer and counter updates at the end of a loop body, locals rotated between iterations.
+// KILN_FUSED_HANDLERS(BRANCH, ADDRESS_ADD, MEMORY_OPERAND) calls BRANCH for each test and
+// comparison row, ADDRESS_ADD for each load and store row, and MEMORY_OPERAND for each row of
+// KILN_MEMORY_OPERAND_OPS.
+#define KILN_FUSED_HANDLERS(BRANCH, ADDRESS_ADD, MEMORY_OPERAND) \
+  KILN_TEST_OPS(BRANCH)                                          \
+  KILN_COMPARE_OPS(BRANCH)                                       \
+  KILN_LOAD_OPS(ADDRESS_ADD) KILN_STORE_OPS(ADDRESS_ADD) KILN_MEMORY_OPERAND_OPS(MEMORY_OPERAND)
 
 enum class Handler : uint16_t {
 #define KILN_HANDLER_ID(name, ...) name,
 #define KILN_BRANCH_ID(name, ...) br_if_##name, br_unless_##name,
-#define KILN_LOAD_ADD_ID(name, ...) name##_add,
+#define KILN_ADDRESS_ADD_ID(name, ...) name##_add,
+#define KILN_MEMORY_OPERAND_ID(name, ...) name##_load,
   KILN_CONTROL_HANDLERS(KILN_HANDLER_ID) KILN_TABLE_HANDLERS(KILN_HANDLER_ID)
-      KILN_FUSED_HANDLERS(KILN_BRANCH_ID, KILN_LOAD_ADD_ID)
+      KILN_FUSED_HANDLERS(KILN_BRANCH_ID, KILN_ADDRESS_ADD_ID, KILN_MEMORY_OPERAND_ID)
 #undef KILN_HANDLER_ID
 #undef KILN_BRANCH_ID
-#undef KILN_LOAD_ADD_ID
+#undef KILN_ADDRESS_ADD_ID
+#undef KILN_MEMORY_OPERAND_ID
           kCount
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 namespace kiln {
 namespace {
@@ -77,23 +78,80 @@ struct SimpleEmitTable {
 };
 constexpr SimpleEmitTable kSimpleEmits;
 
+// The cell of a table-driven operator's first operand, where its result goes, when `cells`
+// cells are on the stack before it.
+constexpr uint32_t first_operand_cell(const SimpleEmit& e, uint32_t cells) {
+  switch (e.shape) {
+    case SimpleShape::kUnary:
+      return cells - e.a_cells;
+    case SimpleShape::kBinary:
+      return cells - e.b_cells - e.a_cells;
+    case SimpleShape::kLoad:
+      return cells - 1;
+    case SimpleShape::kStore:
+      return cells - e.a_cells - 1;
+    case SimpleShape::kLoadLane:
+    case SimpleShape::kStoreLane:
+      return cells - 3;
+    case SimpleShape::kExtractLane:
+      return cells - 2;
+    case SimpleShape::kReplaceLane:
+      return cells - e.b_cells - 2;
+    case SimpleShape::kNone:
+      break;
+  }
+  return cells;
+}
+
+// The plain load of a value of type T.
+template <typename T>
+constexpr Handler natural_load() {
+  if constexpr (std::is_same_v<T, i32>) return Handler::i32_load;
+  if constexpr (std::is_same_v<T, i64>) return Handler::i64_load;
+  if constexpr (std::is_same_v<T, f32>) return Handler::f32_load;
+  return Handler::f64_load;
+}
+
 // For each handler, its superinstruction forms (interpreter_code.h), or kCount.
 struct FusionTable {
   static constexpr size_t kCount = static_cast<size_t>(Handler::kCount);
-  Handler branch_if[kCount];      // a test or comparison, then br_if
-  Handler branch_unless[kCount];  // a test or comparison, then if
-  Handler load_add[kCount];       // i32.add, then this load
-  constexpr FusionTable() : branch_if(), branch_unless(), load_add() {
-    for (size_t i = 0; i < kCount; ++i)
-      branch_if[i] = branch_unless[i] = load_add[i] = Handler::kCount;
+  Handler branch_if[kCount];       // a test or comparison, then br_if
+  Handler branch_unless[kCount];   // a test or comparison, then if
+  Handler address_add[kCount];     // i32.add, then this load or store at the sum
+  Handler memory_operand[kCount];  // a load (operand_load), then this binary operator
+  Handler operand_load[kCount];
+  bool commutative[kCount];  // a load of the first operand may be fused too
+  constexpr FusionTable()
+      : branch_if(),
+        branch_unless(),
+        address_add(),
+        memory_operand(),
+        operand_load(),
+        commutative() {
+    for (size_t i = 0; i < kCount; ++i) {
+      branch_if[i] = branch_unless[i] = address_add[i] = Handler::kCount;
+      memory_operand[i] = operand_load[i] = Handler::kCount;
+    }
 #define KILN_FUSE_BRANCH(name, ...)                                      \
   branch_if[static_cast<size_t>(Handler::name)] = Handler::br_if_##name; \
   branch_unless[static_cast<size_t>(Handler::name)] = Handler::br_unless_##name;
-#define KILN_FUSE_LOAD_ADD(name, ...) \
-  load_add[static_cast<size_t>(Handler::name)] = Handler::name##_add;
-    KILN_FUSED_HANDLERS(KILN_FUSE_BRANCH, KILN_FUSE_LOAD_ADD)
+#define KILN_FUSE_ADDRESS_ADD(name, ...) \
+  address_add[static_cast<size_t>(Handler::name)] = Handler::name##_add;
+#define KILN_FUSE_MEMORY_OPERAND(name, opc, R, A, ...)                       \
+  memory_operand[static_cast<size_t>(Handler::name)] = Handler::name##_load; \
+  operand_load[static_cast<size_t>(Handler::name)] = natural_load<A>();
+    KILN_FUSED_HANDLERS(KILN_FUSE_BRANCH, KILN_FUSE_ADDRESS_ADD, KILN_FUSE_MEMORY_OPERAND)
 #undef KILN_FUSE_BRANCH
-#undef KILN_FUSE_LOAD_ADD
+#undef KILN_FUSE_ADDRESS_ADD
+#undef KILN_FUSE_MEMORY_OPERAND
+    // Integer add, mul, and, or, xor and float add, mul (whose NaN results may carry either
+    // operand's payload, spec 4.3.3) do not depend on operand order.
+    for (Handler h :
+         {Handler::i32_add, Handler::i32_mul, Handler::i32_and, Handler::i32_or, Handler::i32_xor,
+          Handler::i64_add, Handler::i64_mul, Handler::i64_and, Handler::i64_or, Handler::i64_xor,
+          Handler::f32_add, Handler::f32_mul, Handler::f64_add, Handler::f64_mul}) {
+      commutative[static_cast<size_t>(h)] = true;
+    }
   }
 };
 constexpr FusionTable kFusions;
@@ -118,10 +176,19 @@ InterpreterTranslator::InterpreterTranslator(const Module& module, CompiledFunct
 
 uint32_t InterpreterTranslator::in(uint32_t operand_cell) const {
   for (auto it = lazy_.rbegin(); it != lazy_.rend(); ++it) {
-    if (it->first == operand_cell) return it->second;
-    if (it->first < operand_cell) break;
+    if (it->cell == operand_cell) return it->addend == kNotSum ? it->source : kPendingSum;
+    if (it->cell < operand_cell) break;
   }
   return slot(operand_cell);
+}
+
+const InterpreterTranslator::LazyOperand* InterpreterTranslator::lazy_sum(
+    uint32_t operand_cell) const {
+  for (auto it = lazy_.rbegin(); it != lazy_.rend(); ++it) {
+    if (it->cell == operand_cell) return it->addend == kNotSum ? nullptr : &*it;
+    if (it->cell < operand_cell) break;
+  }
+  return nullptr;
 }
 
 void InterpreterTranslator::emit_copy(const Instruction& ins, uint32_t from, uint32_t to,
@@ -131,27 +198,74 @@ void InterpreterTranslator::emit_copy(const Instruction& ins, uint32_t from, uin
   unit(to);
 }
 
+void InterpreterTranslator::emit_sum(const Instruction& ins, uint32_t a, uint32_t b, uint32_t to) {
+  begin(Handler::i32_add, ins);
+  unit(a);
+  unit(b);
+  unit(to);
+}
+
+void InterpreterTranslator::materialize(const Instruction& ins, const LazyOperand& operand) {
+  if (operand.addend == kNotSum) {
+    emit_copy(ins, operand.source, slot(operand.cell));
+  } else {
+    emit_sum(ins, operand.source, operand.addend, slot(operand.cell));
+  }
+}
+
 void InterpreterTranslator::materialize_all(const Instruction& ins) {
-  for (auto [cell, local] : lazy_) emit_copy(ins, local, slot(cell));
+  for (const LazyOperand& operand : lazy_) materialize(ins, operand);
   lazy_.clear();
 }
 
 bool InterpreterTranslator::materialize_local(const Instruction& ins, uint32_t local_slot) {
-  bool copied = false;
-  for (auto it = lazy_.begin(); it != lazy_.end();) {
-    if (it->second != local_slot) {
-      ++it;
-      continue;
+  const auto reads_local = [local_slot](const LazyOperand& operand) {
+    return operand.source == local_slot || operand.addend == local_slot;
+  };
+  bool emitted = false;
+  for (const LazyOperand& operand : lazy_) {
+    if (reads_local(operand)) {
+      materialize(ins, operand);
+      emitted = true;
     }
-    emit_copy(ins, local_slot, slot(it->first));
-    it = lazy_.erase(it);
-    copied = true;
   }
-  return copied;
+  std::erase_if(lazy_, reads_local);
+  return emitted;
+}
+
+void InterpreterTranslator::materialize_sums(const Instruction& ins, uint32_t from_cell) {
+  const auto sum_from = [from_cell](const LazyOperand& operand) {
+    return operand.cell >= from_cell && operand.addend != kNotSum;
+  };
+  for (const LazyOperand& operand : lazy_) {
+    if (sum_from(operand)) materialize(ins, operand);
+  }
+  std::erase_if(lazy_, sum_from);
 }
 
 void InterpreterTranslator::consume_from(uint32_t operand_cell) {
-  while (!lazy_.empty() && lazy_.back().first >= operand_cell) lazy_.pop_back();
+  while (!lazy_.empty() && lazy_.back().cell >= operand_cell) lazy_.pop_back();
+}
+
+bool InterpreterTranslator::emit_sum_address(const Instruction& ins, Handler access, uint32_t first,
+                                             bool load) {
+  const Handler fused = kFusions.address_add[static_cast<size_t>(access)];
+  const LazyOperand* sum = lazy_sum(first);
+  if (fused == Handler::kCount || !sum) return false;
+  const uint32_t a = sum->source, b = sum->addend;
+  if (!load) materialize_sums(ins, first + 1);  // the stored value
+  begin(fused, ins);
+  unit(a);
+  unit(b);
+  if (load) {
+    last_dst_unit_ = pc();  // [a][b][dst][offset]: a local.set may still retarget it
+    unit(slot(first));
+  } else {
+    unit(in(first + 1));
+  }
+  unit(ins.memory_offset);
+  consume_from(first);
+  return true;
 }
 
 bool InterpreterTranslator::retarget_last_result(uint32_t from_slot, uint32_t to_slot) {
@@ -173,7 +287,7 @@ bool InterpreterTranslator::fuse_condition(uint32_t cell, bool jump_when_true) {
 }
 
 bool InterpreterTranslator::fuse_load_address(const Instruction& ins, Handler load, uint32_t cell) {
-  const Handler fused = kFusions.load_add[static_cast<size_t>(load)];
+  const Handler fused = kFusions.address_add[static_cast<size_t>(load)];
   if (fused == Handler::kCount || last_handler_ != Handler::i32_add || last_dst_unit_ != pc() - 1 ||
       code_[last_dst_unit_] != slot(cell) || in(cell) != slot(cell)) {
     return false;
@@ -191,12 +305,44 @@ bool InterpreterTranslator::fuse_scaled_add(uint32_t first) {
   // The shifted value is the add's second operand (the usual `base + (i << k)`) or its first.
   uint32_t shifted = first + 1, other = first;
   if (code_[last_dst_unit_] != slot(shifted)) std::swap(shifted, other);
-  if (code_[last_dst_unit_] != slot(shifted) || in(shifted) != slot(shifted)) return false;
+  if (code_[last_dst_unit_] != slot(shifted) || in(shifted) != slot(shifted) ||
+      in(other) == kPendingSum) {
+    return false;
+  }
   set_handler(last_start_, Handler::i32_add_shl);
   code_.pop_back();
   unit(in(other));
   last_dst_unit_ = pc();
   unit(slot(first));
+  return true;
+}
+
+bool InterpreterTranslator::fuse_memory_operand(Handler op, uint32_t first) {
+  const size_t index = static_cast<size_t>(op);
+  const Handler fused = kFusions.memory_operand[index];
+  if (fused == Handler::kCount || last_handler_ != kFusions.operand_load[index] ||
+      last_dst_unit_ != pc() - 2) {
+    return false;
+  }
+  // The load wrote its value to the cell of the operand it is: the second, or for an operator
+  // that does not depend on order, the first.
+  uint32_t loaded = first + 1, other = first;
+  if (code_[last_dst_unit_] != slot(loaded) && kFusions.commutative[index]) {
+    std::swap(loaded, other);
+  }
+  if (code_[last_dst_unit_] != slot(loaded) || in(loaded) != slot(loaded) ||
+      in(other) == kPendingSum) {
+    return false;
+  }
+  // [addr][dst][offset] becomes [other][addr][dst][offset]; the trap offset stays the load's.
+  const uint32_t address = code_[last_start_ + 2], offset = code_[last_start_ + 4];
+  set_handler(last_start_, fused);
+  code_.resize(last_start_ + 2);
+  unit(in(other));
+  unit(address);
+  last_dst_unit_ = pc();
+  unit(slot(first));
+  unit(offset);
   return true;
 }
 
@@ -226,6 +372,17 @@ void InterpreterTranslator::pointer(const void* p) {
 
 void InterpreterTranslator::begin(Handler h, const Instruction& ins) {
   last_dst_unit_ = UINT32_MAX;  // only the simple operators below set it again
+  // A pair (interpreter_code.h): h's operands follow the last instruction's. Neither can trap,
+  // so the pair needs no source map entry of its own.
+  Handler pair = Handler::kCount;
+  if (last_start_ >= label_barrier_) {
+    if (h == Handler::i32_add && last_handler_ == Handler::i32_add) pair = Handler::i32_add_add;
+    if (h == Handler::copy && last_handler_ == Handler::copy) pair = Handler::copy_copy;
+  }
+  if (pair != Handler::kCount) {
+    set_handler(last_start_, pair);
+    return;
+  }
   last_start_ = pc();
   last_handler_ = h;
   out_.source_map.emplace_back(pc(), static_cast<uint32_t>(ins.offset));
@@ -320,6 +477,12 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
   // arrive by a branch instead of from the instruction before.
   const bool live = ins.reachable && !labels_.back().dead;
   if (live) materialize_all(ins);
+  // Branches may land at the code emitted from here on: nothing after is fused with anything
+  // before. (Set again on return, after what this emits.)
+  struct Barrier {
+    InterpreterTranslator& t;
+    ~Barrier() { t.label_barrier_ = t.pc(); }
+  } barrier{*this};
   // `if` on a test or comparison just emitted: one instruction jumps to the else-branch.
   const bool fused_if = ins.opcode == kIf && live && fuse_condition(ins.cells_before - 1, false);
   last_dst_unit_ = UINT32_MAX;
@@ -397,47 +560,59 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
   if (const SimpleEmit& e = kSimpleEmits.ops[simple_op_slot(op)]; e.handler != kNoHandler) {
     // Operands are read where they are (a local's slot for a lazy one); the result goes to the
     // first operand's own cell.
-    uint32_t first = 0;  // the first operand's cell
+    const uint32_t first = first_operand_cell(e, cb);
     uint32_t dst_unit = UINT32_MAX;
     const Handler handler = static_cast<Handler>(e.handler);
-    if (e.shape == SimpleShape::kLoad && fuse_load_address(ins, handler, cb - 1)) {
-      consume_from(cb - 1);
+    const bool load = e.shape == SimpleShape::kLoad;
+    if ((load || e.shape == SimpleShape::kStore) && emit_sum_address(ins, handler, first, load)) {
       return;
     }
-    if (handler == Handler::i32_add && fuse_scaled_add(cb - 2)) {
-      consume_from(cb - 2);
+    if (load && fuse_load_address(ins, handler, first)) {
+      consume_from(first);
       return;
     }
+    if (handler == Handler::i32_add) {
+      if (fuse_scaled_add(first)) {
+        consume_from(first);
+        return;
+      }
+      const uint32_t a = in(first), b = in(first + 1);
+      if (a != slot(first) && b != slot(first + 1) && a != kPendingSum && b != kPendingSum) {
+        consume_from(first);
+        lazy_.push_back({first, a, b});  // a lazy sum
+        return;
+      }
+    }
+    if (e.shape == SimpleShape::kBinary && fuse_memory_operand(handler, first)) {
+      consume_from(first);
+      return;
+    }
+    materialize_sums(ins, first);
     begin(handler, ins);
     switch (e.shape) {
       case SimpleShape::kUnary:
-        first = cb - e.a_cells;
         unit(in(first));
         dst_unit = pc();
         unit(slot(first));
         break;
       case SimpleShape::kBinary:
-        first = cb - e.b_cells - e.a_cells;
         unit(in(first));
         unit(in(cb - e.b_cells));
         dst_unit = pc();
         unit(slot(first));
         break;
       case SimpleShape::kLoad:
-        first = cb - 1;
         unit(in(first));
         dst_unit = pc();
         unit(slot(first));
         unit(ins.memory_offset);
         break;
       case SimpleShape::kStore:
-        first = cb - e.a_cells - 1;
         unit(in(first));
         unit(in(cb - e.a_cells));
         unit(ins.memory_offset);
         break;
       case SimpleShape::kLoadLane:
-        first = cb - 3;
         unit(in(first));
         unit(in(cb - 2));
         unit(slot(first));
@@ -445,21 +620,18 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
         unit(ins.index);
         break;
       case SimpleShape::kStoreLane:
-        first = cb - 3;
         unit(in(first));
         unit(in(cb - 2));
         unit(ins.memory_offset);
         unit(ins.index);
         break;
       case SimpleShape::kExtractLane:
-        first = cb - 2;
         unit(in(first));
         dst_unit = pc();
         unit(slot(first));
         unit(ins.index);
         break;
       case SimpleShape::kReplaceLane:
-        first = cb - e.b_cells - 2;
         unit(in(first));
         unit(in(cb - e.b_cells));
         unit(slot(first));
@@ -566,7 +738,7 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
     case kLocalGet: {
       const uint32_t local = local_slot(v, ins.index);
       if (cell_count(ins.type) == 1) {
-        lazy_.emplace_back(cb, local);  // read later straight from the local's slot
+        lazy_.push_back({cb, local, kNotSum});  // read later straight from the local's slot
       } else {
         emit_copy(ins, local, slot(cb), 2);
       }
@@ -577,6 +749,15 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       const uint32_t c = cell_count(ins.type);
       const uint32_t top = cb - c;
       const uint32_t local = local_slot(v, ins.index);
+      if (const LazyOperand* sum = lazy_sum(top)) {  // the add writes the local itself
+        const uint32_t a = sum->source, b = sum->addend;
+        consume_from(top);
+        zero_locals_[local / 8] = false;
+        materialize_local(ins, local);  // pending reads of the old value
+        emit_sum(ins, a, b, local);
+        if (op == kLocalTee) lazy_.push_back({top, local, kNotSum});
+        return;
+      }
       const uint32_t value = in(top);
       // Declared locals start at zero, and before the first loop each instruction runs at most
       // once per call, in order: writing zero to a local nothing has written yet changes
@@ -596,7 +777,7 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       consume_from(top);
       if (c == 1 && !copied && retarget_last_result(slot(top), local)) {
         // The result was written straight into the local; a tee leaves it there as an operand.
-        if (op == kLocalTee) lazy_.emplace_back(top, local);
+        if (op == kLocalTee) lazy_.push_back({top, local, kNotSum});
         return;
       }
       emit_copy(ins, slot(top), local, c);
@@ -610,6 +791,7 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
         unit(ins.index);
         unit(slot(cb));
       } else {
+        materialize_sums(ins, cb - cell_count(ins.type));
         begin(two ? Handler::global_set2 : Handler::global_set, ins);
         unit(ins.index);
         unit(in(cb - cell_count(ins.type)));
@@ -747,7 +929,8 @@ void InterpreterTranslator::push_constant(const Instruction& ins, uint32_t cell,
     found = constants.insert(constants.end(), bits);
   }
   if (found != constants.end()) {
-    lazy_.emplace_back(cell, (local_cells_ + static_cast<uint32_t>(found - constants.begin())) * 8);
+    const uint32_t constant_cell = local_cells_ + static_cast<uint32_t>(found - constants.begin());
+    lazy_.push_back({cell, constant_cell * 8, kNotSum});
     return;
   }
   begin(wide ? Handler::const64 : Handler::const32, ins);

@@ -56,12 +56,31 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   // nothing: its operand cell is recorded as living in the local's slot, and operators read it
   // from there. Before anything that needs operands in their own cells (branches, calls, block
   // boundaries, and writes to that local) the pending ones are copied into place.
-  uint32_t in(uint32_t operand_cell) const;  // where the operand at this cell is (byte offset)
+  //
+  // An `i32.add` of two such operands is lazy as well (a lazy sum): nothing is emitted until
+  // its sum is used. A load or store at the sum takes both addends (NAME_add); anything else
+  // gets the add emitted just before it, into the sum's own cell.
+  struct LazyOperand {
+    uint32_t cell;    // the operand's cell
+    uint32_t source;  // the slot it is read from (a local's or a constant's)
+    uint32_t addend;  // a lazy sum's second addend's slot, or kNotSum
+  };
+  static constexpr uint32_t kNotSum = UINT32_MAX;
+  // Where the operand at this cell is (byte offset), or kPendingSum for a lazy sum, which must
+  // be materialized first.
+  static constexpr uint32_t kPendingSum = UINT32_MAX;
+  uint32_t in(uint32_t operand_cell) const;
+  const LazyOperand* lazy_sum(uint32_t operand_cell) const;  // the lazy sum at this cell, if any
   // copy (or copy2 for a v128) from one frame slot to another.
   void emit_copy(const Instruction& ins, uint32_t from, uint32_t to, uint32_t cells = 1);
+  void emit_sum(const Instruction& ins, uint32_t a, uint32_t b, uint32_t to);  // an i32.add
+  void materialize(const Instruction& ins, const LazyOperand& operand);
   void materialize_all(const Instruction& ins);
-  bool materialize_local(const Instruction& ins, uint32_t local_slot);  // true if any copied
+  bool materialize_local(const Instruction& ins, uint32_t local_slot);  // true if any emitted
+  void materialize_sums(const Instruction& ins, uint32_t from_cell);    // at these cells
   void consume_from(uint32_t operand_cell);  // operands at these cells were used up
+  // A load or store whose address is a lazy sum: emits its NAME_add form.
+  bool emit_sum_address(const Instruction& ins, Handler access, uint32_t first, bool load);
   // `local.set`/`local.tee` of the value the last emitted instruction wrote: write it directly.
   bool retarget_last_result(uint32_t from_slot, uint32_t to_slot);
   // Superinstructions (interpreter_code.h). When the last instruction emitted is a test or
@@ -74,16 +93,20 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   // When the last instruction emitted is an i32.shl whose result is one operand of the
   // i32.add at `first`, `first + 1`, turns it into the scaled sum.
   bool fuse_scaled_add(uint32_t first);
+  // When the last instruction emitted is a plain load of one of the two operands of `op` (at
+  // `first` and `first + 1`), turns it into op's NAME_load form.
+  bool fuse_memory_operand(Handler op, uint32_t first);
 
   // A constant is lazy too: it lives in a constant cell of the frame (interpreter_code.h), and
   // operators read it from there, as from a local that is never written.
   void push_constant(const Instruction& ins, uint32_t cell, uint64_t bits, bool wide);
   bool is_zero_constant(uint32_t source) const;  // a constant cell holding 0
 
-  std::vector<std::pair<uint32_t, uint32_t>> lazy_;  // (operand cell, source slot), cells rising
+  std::vector<LazyOperand> lazy_;        // cells rising
   uint32_t last_dst_unit_ = UINT32_MAX;  // the dst operand of the instruction just emitted
   uint32_t last_start_ = 0;              // where the instruction just emitted starts
   Handler last_handler_ = Handler::kCount;
+  uint32_t label_barrier_ = 0;  // code from here on may be a branch target: no pair across it
   uint32_t local_cells_ = 0;
   uint32_t constant_cells_ = 0;    // reserved for constants; out_.constants holds those used
   bool entered_loop_ = false;      // a loop has begun: code may run more than once per call

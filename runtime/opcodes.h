@@ -179,41 +179,47 @@ using f64 = double;
   X(f64_le, 0x65, i32, f64, a <= b)                                               \
   X(f64_ge, 0x66, i32, f64, a >= b)
 
+// Binary operators that also take their second operand straight from memory, fused with a
+// load of their own type (NAME_load in interpreter_code.h).
+// X(name, opcode, result, operand, expression over `a` and `b`)
+#define KILN_MEMORY_OPERAND_OPS(X)  \
+  X(i32_add, 0x6a, i32, i32, a + b) \
+  X(i32_sub, 0x6b, i32, i32, a - b) \
+  X(i32_mul, 0x6c, i32, i32, a* b)  \
+  X(i32_and, 0x71, i32, i32, a& b)  \
+  X(i32_or, 0x72, i32, i32, a | b)  \
+  X(i32_xor, 0x73, i32, i32, a ^ b) \
+  X(i64_add, 0x7c, i64, i64, a + b) \
+  X(i64_sub, 0x7d, i64, i64, a - b) \
+  X(i64_mul, 0x7e, i64, i64, a* b)  \
+  X(i64_and, 0x83, i64, i64, a& b)  \
+  X(i64_or, 0x84, i64, i64, a | b)  \
+  X(i64_xor, 0x85, i64, i64, a ^ b) \
+  X(f32_add, 0x92, f32, f32, a + b) \
+  X(f32_sub, 0x93, f32, f32, a - b) \
+  X(f32_mul, 0x94, f32, f32, a* b)  \
+  X(f64_add, 0xa0, f64, f64, a + b) \
+  X(f64_sub, 0xa1, f64, f64, a - b) \
+  X(f64_mul, 0xa2, f64, f64, a* b)
+
 // X(name, opcode, result, operand, expression over `a` and `b`)
 #define KILN_BINARY_OPS(X)                                                            \
   KILN_COMPARE_OPS(X)                                                                 \
-  X(i32_add, 0x6a, i32, i32, a + b)                                                   \
-  X(i32_sub, 0x6b, i32, i32, a - b)                                                   \
-  X(i32_mul, 0x6c, i32, i32, a* b)                                                    \
-  X(i32_and, 0x71, i32, i32, a& b)                                                    \
-  X(i32_or, 0x72, i32, i32, a | b)                                                    \
-  X(i32_xor, 0x73, i32, i32, a ^ b)                                                   \
+  KILN_MEMORY_OPERAND_OPS(X)                                                          \
   X(i32_shl, 0x74, i32, i32, a << (b & 31))                                           \
   X(i32_shr_s, 0x75, i32, i32, static_cast<i32>(static_cast<int32_t>(a) >> (b & 31))) \
   X(i32_shr_u, 0x76, i32, i32, a >> (b & 31))                                         \
   X(i32_rotl, 0x77, i32, i32, std::rotl(a, static_cast<int>(b & 31)))                 \
   X(i32_rotr, 0x78, i32, i32, std::rotr(a, static_cast<int>(b & 31)))                 \
-  X(i64_add, 0x7c, i64, i64, a + b)                                                   \
-  X(i64_sub, 0x7d, i64, i64, a - b)                                                   \
-  X(i64_mul, 0x7e, i64, i64, a* b)                                                    \
-  X(i64_and, 0x83, i64, i64, a& b)                                                    \
-  X(i64_or, 0x84, i64, i64, a | b)                                                    \
-  X(i64_xor, 0x85, i64, i64, a ^ b)                                                   \
   X(i64_shl, 0x86, i64, i64, a << (b & 63))                                           \
   X(i64_shr_s, 0x87, i64, i64, static_cast<i64>(static_cast<int64_t>(a) >> (b & 63))) \
   X(i64_shr_u, 0x88, i64, i64, a >> (b & 63))                                         \
   X(i64_rotl, 0x89, i64, i64, std::rotl(a, static_cast<int>(b & 63)))                 \
   X(i64_rotr, 0x8a, i64, i64, std::rotr(a, static_cast<int>(b & 63)))                 \
-  X(f32_add, 0x92, f32, f32, a + b)                                                   \
-  X(f32_sub, 0x93, f32, f32, a - b)                                                   \
-  X(f32_mul, 0x94, f32, f32, a* b)                                                    \
   X(f32_div, 0x95, f32, f32, a / b)                                                   \
   X(f32_min, 0x96, f32, f32, float_min(a, b))                                         \
   X(f32_max, 0x97, f32, f32, float_max(a, b))                                         \
   X(f32_copysign, 0x98, f32, f32, float_copysign(a, b))                               \
-  X(f64_add, 0xa0, f64, f64, a + b)                                                   \
-  X(f64_sub, 0xa1, f64, f64, a - b)                                                   \
-  X(f64_mul, 0xa2, f64, f64, a* b)                                                    \
   X(f64_div, 0xa3, f64, f64, a / b)                                                   \
   X(f64_min, 0xa4, f64, f64, float_min(a, b))                                         \
   X(f64_max, 0xa5, f64, f64, float_max(a, b))                                         \

@@ -177,6 +177,77 @@ TEST_F(InterpreterTest, FusedAddAndLoadWrapsTheSumBeforeTheOffset) {
   EXPECT_EQ(bytes[offset], 0x28) << "i32.load's opcode";
 }
 
+// The byte at the module offset of the trap's innermost frame.
+uint8_t opcode_at_trap(const TrapPtr& trap) {
+  const std::vector<uint8_t> bytes = test::test_module("superinstructions");
+  if (!trap || trap->backtrace.empty() || trap->backtrace[0].module_offset >= bytes.size()) {
+    return 0;
+  }
+  return bytes[trap->backtrace[0].module_offset];
+}
+
+TEST_F(InterpreterTest, LazySumsAreComputedFromTheAddendsValuesAtTheAdd) {
+  Instance* inst = instantiate("superinstructions");
+  ASSERT_NE(inst, nullptr);
+  EXPECT_EQ(call_ok(inst, "store_sum", {100, 20, 0xdeadbeef}), 0xdeadbeefu);
+  // 0xfffffff0 + 0x20 wraps to 0x10 before the offset: the store lands at 0x14.
+  EXPECT_EQ(call_ok(inst, "store_sum", {0xfffffff0u, 0x20, 1234}), 1234u);
+  EXPECT_EQ(call_ok(inst, "load_sum", {0x10, 0}), 1234u);
+  EXPECT_EQ(call_ok(inst, "store_sum_addend_written", {0, 200}), 77u);
+  EXPECT_EQ(call_ok(inst, "load_sum", {196, 0}), 77u);
+  // x = 5, y = 7: x becomes 6, y becomes 13, local 2 = 39; 39 + 6 = 45, plus (11 < 13) = 46.
+  EXPECT_EQ(call_ok(inst, "sums_elsewhere", {5, 7}), 46u);
+  EXPECT_EQ(call_ok(inst, "sums_elsewhere", {5, 0}), 18u + 6u);
+  // The last halfword in bounds, then one byte past; the trap is reported at the store.
+  EXPECT_EQ(call_ok(inst, "store16_sum", {65530, 2, 0x4142}), 0u);
+  TrapPtr trap = call(inst, "store16_sum", {65530, 3, 1});
+  ASSERT_NE(trap, nullptr);
+  EXPECT_EQ(trap->code, TrapCode::kMemoryOutOfBounds);
+  EXPECT_EQ(opcode_at_trap(trap), 0x3d) << "i64.store16's opcode";
+}
+
+TEST_F(InterpreterTest, FusedLoadOperandsComputeWhatTheLoadAndOperatorCompute) {
+  Instance* inst = instantiate("superinstructions");
+  ASSERT_NE(inst, nullptr);
+  // 42 is at address 8 (the data segment); 2.5 is stored at 16 for the f64 tests.
+  const double value = 2.5;
+  const uint64_t bits = f64_bits(value);
+  ASSERT_EQ(call_ok(inst, "store_sum", {12, 0, static_cast<uint32_t>(bits)}),
+            static_cast<uint32_t>(bits));
+  ASSERT_EQ(call_ok(inst, "store_sum", {16, 0, static_cast<uint32_t>(bits >> 32)}), bits >> 32);
+  const auto as_double = [](uint64_t b) {
+    double d;
+    std::memcpy(&d, &b, 8);
+    return d;
+  };
+  EXPECT_EQ(as_double(call_ok(inst, "f64_mul_loaded", {f64_bits(3.0), 8})), 7.5);
+  EXPECT_EQ(as_double(call_ok(inst, "f64_add_loaded_first", {f64_bits(-1.0), 8})), 1.5);
+  EXPECT_EQ(as_double(call_ok(inst, "f64_sub_loaded", {f64_bits(1.0), 8})), -1.5);
+  EXPECT_EQ(call_ok(inst, "i32_sub_loaded", {50, 8}), 8u);
+  EXPECT_EQ(call_ok(inst, "i32_sub_loaded_first", {50, 8}), static_cast<uint32_t>(42 - 50));
+  EXPECT_EQ(call_ok(inst, "i64_xor_loaded_first", {0xff, 8}), 42u ^ 0xffu);
+  // A trap is reported at the load.
+  EXPECT_EQ(call_ok(inst, "i32_sub_loaded", {0, 65532}), 0u);
+  TrapPtr trap = call(inst, "i32_sub_loaded", {0, 65533});
+  ASSERT_NE(trap, nullptr);
+  EXPECT_EQ(trap->code, TrapCode::kMemoryOutOfBounds);
+  EXPECT_EQ(opcode_at_trap(trap), 0x28) << "i32.load's opcode";
+  trap = call(inst, "f64_mul_loaded", {f64_bits(1.0), 65528});
+  ASSERT_NE(trap, nullptr);
+  EXPECT_EQ(opcode_at_trap(trap), 0x2b) << "f64.load's opcode";
+}
+
+TEST_F(InterpreterTest, FusedPairsRunInOrderAndNeverAcrossALabel) {
+  Instance* inst = instantiate("superinstructions");
+  ASSERT_NE(inst, nullptr);
+  EXPECT_EQ(call_ok(inst, "add_pair", {4}), 5u * 1000 + 15);
+  EXPECT_EQ(call_ok(inst, "rotate", {1, 2, 3, 0}), 123u);
+  EXPECT_EQ(call_ok(inst, "rotate", {1, 2, 3, 1}), 231u);
+  EXPECT_EQ(call_ok(inst, "rotate", {1, 2, 3, 5}), 312u);
+  EXPECT_EQ(call_ok(inst, "add_before_loop", {1}), 1001u);
+  EXPECT_EQ(call_ok(inst, "add_before_loop", {50}), 1050u);
+}
+
 TEST_F(InterpreterTest, OnlyWritesOfZeroThatChangeNothingAreLeftOut) {
   Instance* inst = instantiate("zero_writes");
   ASSERT_NE(inst, nullptr);
