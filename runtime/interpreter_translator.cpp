@@ -174,21 +174,25 @@ InterpreterTranslator::InterpreterTranslator(const Module& module, CompiledFunct
       fuel_(fuel),
       epoch_(epoch) {}
 
-uint32_t InterpreterTranslator::in(uint32_t operand_cell) const {
+const InterpreterTranslator::LazyOperand* InterpreterTranslator::lazy_at(
+    uint32_t operand_cell) const {
   for (auto it = lazy_.rbegin(); it != lazy_.rend(); ++it) {
-    if (it->cell == operand_cell) return it->addend == kNotSum ? it->source : kPendingSum;
+    if (it->cell == operand_cell) return &*it;
     if (it->cell < operand_cell) break;
   }
-  return slot(operand_cell);
+  return nullptr;
+}
+
+uint32_t InterpreterTranslator::in(uint32_t operand_cell) const {
+  const LazyOperand* lazy = lazy_at(operand_cell);
+  if (!lazy) return slot(operand_cell);
+  return lazy->addend == kNotSum ? lazy->source : kPendingSum;
 }
 
 const InterpreterTranslator::LazyOperand* InterpreterTranslator::lazy_sum(
     uint32_t operand_cell) const {
-  for (auto it = lazy_.rbegin(); it != lazy_.rend(); ++it) {
-    if (it->cell == operand_cell) return it->addend == kNotSum ? nullptr : &*it;
-    if (it->cell < operand_cell) break;
-  }
-  return nullptr;
+  const LazyOperand* lazy = lazy_at(operand_cell);
+  return lazy && lazy->addend != kNotSum ? lazy : nullptr;
 }
 
 void InterpreterTranslator::emit_copy(const Instruction& ins, uint32_t from, uint32_t to,
@@ -213,34 +217,33 @@ void InterpreterTranslator::materialize(const Instruction& ins, const LazyOperan
   }
 }
 
-void InterpreterTranslator::materialize_all(const Instruction& ins) {
-  for (const LazyOperand& operand : lazy_) materialize(ins, operand);
-  lazy_.clear();
-}
-
-bool InterpreterTranslator::materialize_local(const Instruction& ins, uint32_t local_slot) {
-  const auto reads_local = [local_slot](const LazyOperand& operand) {
-    return operand.source == local_slot || operand.addend == local_slot;
-  };
+template <typename Predicate>
+bool InterpreterTranslator::materialize_where(const Instruction& ins, Predicate which) {
   bool emitted = false;
   for (const LazyOperand& operand : lazy_) {
-    if (reads_local(operand)) {
+    if (which(operand)) {
       materialize(ins, operand);
       emitted = true;
     }
   }
-  std::erase_if(lazy_, reads_local);
+  std::erase_if(lazy_, which);
   return emitted;
 }
 
+void InterpreterTranslator::materialize_all(const Instruction& ins) {
+  materialize_where(ins, [](const LazyOperand&) { return true; });
+}
+
+bool InterpreterTranslator::materialize_local(const Instruction& ins, uint32_t local_slot) {
+  return materialize_where(ins, [local_slot](const LazyOperand& operand) {
+    return operand.source == local_slot || operand.addend == local_slot;
+  });
+}
+
 void InterpreterTranslator::materialize_sums(const Instruction& ins, uint32_t from_cell) {
-  const auto sum_from = [from_cell](const LazyOperand& operand) {
+  materialize_where(ins, [from_cell](const LazyOperand& operand) {
     return operand.cell >= from_cell && operand.addend != kNotSum;
-  };
-  for (const LazyOperand& operand : lazy_) {
-    if (sum_from(operand)) materialize(ins, operand);
-  }
-  std::erase_if(lazy_, sum_from);
+  });
 }
 
 void InterpreterTranslator::consume_from(uint32_t operand_cell) {
@@ -477,12 +480,6 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
   // arrive by a branch instead of from the instruction before.
   const bool live = ins.reachable && !labels_.back().dead;
   if (live) materialize_all(ins);
-  // Branches may land at the code emitted from here on: nothing after is fused with anything
-  // before. (Set again on return, after what this emits.)
-  struct Barrier {
-    InterpreterTranslator& t;
-    ~Barrier() { t.label_barrier_ = t.pc(); }
-  } barrier{*this};
   // `if` on a test or comparison just emitted: one instruction jumps to the else-branch.
   const bool fused_if = ins.opcode == kIf && live && fuse_condition(ins.cells_before - 1, false);
   last_dst_unit_ = UINT32_MAX;
@@ -551,6 +548,9 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
   const uint32_t op = ins.opcode;
   if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd) {
     emit_control(ins);
+    // Branches may land at the code emitted from here on: nothing after is paired with
+    // anything before.
+    label_barrier_ = pc();
     return;
   }
   if (!ins.reachable || labels_.back().dead) return;
@@ -576,10 +576,13 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
         consume_from(first);
         return;
       }
-      const uint32_t a = in(first), b = in(first + 1);
-      if (a != slot(first) && b != slot(first + 1) && a != kPendingSum && b != kPendingSum) {
+      // Both addends are locals or constants (not sums themselves): a lazy sum.
+      const LazyOperand* a = lazy_at(first);
+      const LazyOperand* b = lazy_at(first + 1);
+      if (a && b && a->addend == kNotSum && b->addend == kNotSum) {
+        const LazyOperand sum{first, a->source, b->source};
         consume_from(first);
-        lazy_.push_back({first, a, b});  // a lazy sum
+        lazy_.push_back(sum);
         return;
       }
     }

@@ -70,11 +70,15 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   // be materialized first.
   static constexpr uint32_t kPendingSum = UINT32_MAX;
   uint32_t in(uint32_t operand_cell) const;
+  const LazyOperand* lazy_at(uint32_t operand_cell) const;   // the lazy operand at this cell
   const LazyOperand* lazy_sum(uint32_t operand_cell) const;  // the lazy sum at this cell, if any
   // copy (or copy2 for a v128) from one frame slot to another.
   void emit_copy(const Instruction& ins, uint32_t from, uint32_t to, uint32_t cells = 1);
   void emit_sum(const Instruction& ins, uint32_t a, uint32_t b, uint32_t to);  // an i32.add
   void materialize(const Instruction& ins, const LazyOperand& operand);
+  // Emits and forgets the lazy operands for which `which(operand)` holds; true if any.
+  template <typename Predicate>
+  bool materialize_where(const Instruction& ins, Predicate which);
   void materialize_all(const Instruction& ins);
   bool materialize_local(const Instruction& ins, uint32_t local_slot);  // true if any emitted
   void materialize_sums(const Instruction& ins, uint32_t from_cell);    // at these cells

@@ -215,14 +215,9 @@ TEST_F(InterpreterTest, FusedLoadOperandsComputeWhatTheLoadAndOperatorCompute) {
   ASSERT_EQ(call_ok(inst, "store_sum", {12, 0, static_cast<uint32_t>(bits)}),
             static_cast<uint32_t>(bits));
   ASSERT_EQ(call_ok(inst, "store_sum", {16, 0, static_cast<uint32_t>(bits >> 32)}), bits >> 32);
-  const auto as_double = [](uint64_t b) {
-    double d;
-    std::memcpy(&d, &b, 8);
-    return d;
-  };
-  EXPECT_EQ(as_double(call_ok(inst, "f64_mul_loaded", {f64_bits(3.0), 8})), 7.5);
-  EXPECT_EQ(as_double(call_ok(inst, "f64_add_loaded_first", {f64_bits(-1.0), 8})), 1.5);
-  EXPECT_EQ(as_double(call_ok(inst, "f64_sub_loaded", {f64_bits(1.0), 8})), -1.5);
+  EXPECT_EQ(call_ok(inst, "f64_mul_loaded", {f64_bits(3.0), 8}), f64_bits(7.5));
+  EXPECT_EQ(call_ok(inst, "f64_add_loaded_first", {f64_bits(-1.0), 8}), f64_bits(1.5));
+  EXPECT_EQ(call_ok(inst, "f64_sub_loaded", {f64_bits(1.0), 8}), f64_bits(-1.5));
   EXPECT_EQ(call_ok(inst, "i32_sub_loaded", {50, 8}), 8u);
   EXPECT_EQ(call_ok(inst, "i32_sub_loaded_first", {50, 8}), static_cast<uint32_t>(42 - 50));
   EXPECT_EQ(call_ok(inst, "i64_xor_loaded_first", {0xff, 8}), 42u ^ 0xffu);
