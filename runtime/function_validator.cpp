@@ -110,7 +110,8 @@ FunctionValidator::FunctionValidator(const Module& module, uint32_t function_ind
       body_(module.bodies[function_index - module.imported_functions]),
       reader_(body_.code, body_.code_offset) {
   local_types_ = type_.params;
-  local_types_.insert(local_types_.end(), body_.locals.begin(), body_.locals.end());
+  for (const LocalDecl& run : body_.locals)
+    local_types_.insert(local_types_.end(), run.count, run.type);
   local_cells_.reserve(local_types_.size());
   for (ValType t : local_types_) {
     local_cells_.push_back(total_local_cells_);

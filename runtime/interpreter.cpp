@@ -119,25 +119,42 @@ inline void init_frame(const CompiledFunction& function, uint64_t* fp) {
   }
 }
 
-std::vector<TraceFrame> backtrace(const CompiledFunction* function, Instance* instance,
-                                  const uint32_t* pc, const ExecutionStack& stack,
-                                  uint32_t base_frames) {
-  std::vector<TraceFrame> frames;
-  auto add = [&](const CompiledFunction* f, Instance* inst, const uint32_t* at) {
+// Adds the wasm frames of this activation to `trap`'s backtrace, innermost first. Frames that
+// cannot be among the innermost or outermost ones the trap keeps (Trap::kTraceEnds) are only
+// counted, so a trap at the bottom of a 100,000-deep recursion costs no more than a shallow one.
+void add_backtrace(Trap& trap, const CompiledFunction* function, Instance* instance,
+                   const uint32_t* pc, const ExecutionStack& stack, uint32_t base_frames) {
+  auto frame_of = [](const CompiledFunction* f, Instance* inst, const uint32_t* at, bool named) {
     TraceFrame frame;
     frame.function_index = f->function_index;
     frame.module_offset = f->source_offset(static_cast<uint32_t>(at - f->code.data()));
+    frame.instance = inst;
     if (inst) {
       const Module& module = *inst->module;
-      frame.function_name = module.function_name(f->function_index);
-      frame.module_name = module.names.module_name;
+      if (named) {
+        frame.function_name = module.function_name(f->function_index);
+        frame.module_name = module.names.module_name;
+      }
       frame.function_offset =
           frame.module_offset -
           static_cast<uint32_t>(
               module.bodies[f->function_index - module.imported_functions].code_offset);
-      frame.instance = inst;
     }
-    frames.push_back(std::move(frame));
+    return frame;
+  };
+  // This activation's frames: the running one, then one per call record with a function.
+  uint64_t count = 1;
+  for (uint32_t i = stack.frame_count; i-- > base_frames + 1;)
+    count += stack.frames[i].function != nullptr;
+  uint64_t position = 0;
+  auto add = [&](const CompiledFunction* f, Instance* inst, const uint32_t* at) {
+    const bool kept = position < Trap::kTraceEnds || count - position <= Trap::kTraceEnds;
+    if (kept) {
+      trap.add_frame(frame_of(f, inst, at, true));
+    } else {
+      trap.omit_frame(frame_of(f, inst, at, false));
+    }
+    ++position;
   };
   add(function, instance, pc);
   for (uint32_t i = stack.frame_count; i-- > base_frames + 1;) {
@@ -145,7 +162,13 @@ std::vector<TraceFrame> backtrace(const CompiledFunction* function, Instance* in
     // The call instruction precedes the return address; any unit inside it maps to it.
     if (record.function) add(record.function, record.instance, record.return_pc - 1);
   }
-  return frames;
+  // The omitted frames are named once, if they are all of one function.
+  TraceFrame& omitted = trap.omitted_function;
+  if (trap.omitted_frames && trap.omitted_one_function && omitted.instance &&
+      omitted.function_name.empty() && omitted.module_name.empty()) {
+    omitted.function_name = omitted.instance->module->function_name(omitted.function_index);
+    omitted.module_name = omitted.instance->module->names.module_name;
+  }
 }
 
 // Runs `entry` with its frame at `fp` (arguments already there). With a null store, returns
@@ -817,8 +840,7 @@ trap : {
   } else {
     result = Trap::make(trap_code);
   }
-  std::vector<TraceFrame> frames = backtrace(func, inst, pc, stack, base_frames);
-  result->backtrace.insert(result->backtrace.end(), frames.begin(), frames.end());
+  add_backtrace(*result, func, inst, pc, stack, base_frames);
   stack.frame_count = base_frames;
   return result;
 }
@@ -841,8 +863,11 @@ const void* const* interpreter_handler_table() {
 
 TrapPtr Store::invoke(FunctionInstance* function, uint64_t* cells) {
   const bool outermost = stack_.frame_count == 0;
-  TrapPtr trap;
-  if (!function->code) {
+  // DESIGN-NOTES section 4: every entry into wasm checks the native stack first, so deep
+  // host -> wasm -> host re-entry (and a deadline callback calling its own store) traps.
+  TrapPtr trap = check_entry();
+  if (trap) {
+  } else if (!function->code) {
     trap = call_host(*this, nullptr, function, cells);
   } else {
     const FuncType& type = *function->type;

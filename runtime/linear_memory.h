@@ -28,6 +28,8 @@ class LinearMemory {
   uint64_t size_bytes() const { return pages_ * kWasmPageSize; }
   uint64_t pages() const { return pages_; }
   const MemoryType& type() const { return type_; }  // limits.min follows the current size
+  // Whether grow(delta_pages) stays within the memory's maximum and page limit.
+  bool can_grow(uint64_t delta_pages) const { return delta_pages <= max_pages_ - pages_; }
   // Spec 4.4.7.10 memory.grow: the old size in pages, or -1 when it cannot grow.
   int64_t grow(uint64_t delta_pages);
 

@@ -75,7 +75,9 @@ struct LocalDecl {
 };
 
 struct FunctionBody {
-  std::vector<ValType> locals;    // declared locals, not parameters
+  // Declared locals (not parameters) as the binary gives them: runs of (count, type), so a
+  // body that declares 50,000 locals in one run costs one entry, not 50,000.
+  std::vector<LocalDecl> locals;
   size_t code_offset = 0;         // absolute offset of the first instruction
   std::span<const uint8_t> code;  // instructions up to and including the final `end`
 };
@@ -141,7 +143,11 @@ struct ModuleLimits {
   static constexpr uint32_t kMaxGlobals = 1000000;
   static constexpr uint32_t kMaxSegments = 100000;
   static constexpr uint32_t kMaxTableSize = 10000000;
-  static constexpr uint32_t kMaxLocals = 50000;
+  static constexpr uint32_t kMaxLocals = 50000;  // per function, parameters not included
+  // Declared locals of all functions together: validation and translation take time per
+  // local, so a small module must not declare billions (20,000 bodies of 7 bytes, each with
+  // 50,000 locals).
+  static constexpr uint64_t kMaxModuleLocals = 10000000;
   static constexpr uint32_t kMaxParams = 1000;
   static constexpr uint32_t kMaxResults = 1000;
   static constexpr uint32_t kMaxBrTableSize = 1000000;

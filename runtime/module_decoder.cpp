@@ -289,6 +289,7 @@ Result<void> read_code_section(BinaryReader& r, Module& m) {
   if (n != m.functions.size() - m.imported_functions) {
     return BinaryReader::malformed_at("function and code section have inconsistent lengths", at);
   }
+  uint64_t module_locals = 0;
   for (uint32_t i = 0; i < n; ++i) {
     auto item = [&]() -> Result<void> {
       KILN_ASSIGN(uint32_t size, r.read_u32());
@@ -296,17 +297,34 @@ Result<void> read_code_section(BinaryReader& r, Module& m) {
       FunctionBody fb;
       KILN_ASSIGN(uint32_t groups, body.read_u32());
       uint64_t total = 0;
+      size_t limit_at = 0;  // where kiln's own limits were first passed, if they were
       for (uint32_t g = 0; g < groups; ++g) {
         size_t count_at = body.offset();
         KILN_ASSIGN(uint32_t count, body.read_u32());
         total += count;
-        if (total > ModuleLimits::kMaxLocals) {
-          return Error{ErrorKind::kMalformed,
-                       "too many locals (at byte offset " + hex_offset(count_at) + ")"};
+        if (!limit_at && (total > ModuleLimits::kMaxLocals ||
+                          module_locals + total > ModuleLimits::kMaxModuleLocals)) {
+          limit_at = count_at;
         }
         KILN_ASSIGN(ValType t, read_value_type(body));
-        fb.locals.insert(fb.locals.end(), count, t);
+        if (count && !limit_at) fb.locals.push_back(LocalDecl{count, t});
       }
+      // Spec 5.5.13: a total past u32 is malformed. Below that, kiln's own limits per function
+      // and per module are implementation limits.
+      if (total > UINT32_MAX) {
+        return Error{ErrorKind::kMalformed,
+                     "too many locals (at byte offset " + hex_offset(limit_at) + ")"};
+      }
+      if (limit_at) {
+        const bool per_function = total > ModuleLimits::kMaxLocals;
+        return Error{
+            ErrorKind::kLimit,
+            "too many locals: more than " +
+                (per_function ? std::to_string(ModuleLimits::kMaxLocals) + " in one function"
+                              : std::to_string(ModuleLimits::kMaxModuleLocals) + " in the module") +
+                " (at byte offset " + hex_offset(limit_at) + ")"};
+      }
+      module_locals += total;
       fb.code_offset = body.offset();
       KILN_SET(fb.code, body.read_bytes(body.remaining()));
       m.bodies.push_back(std::move(fb));

@@ -1,9 +1,13 @@
 #include "runtime/store.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "runtime/interpreter_code.h"
+#include "runtime/native_stack.h"
 #include "runtime/opcodes.h"
 #include "runtime/simd_ops.h"
 
@@ -19,11 +23,22 @@ int64_t TableInstance::grow(uint32_t delta, uint64_t init) {
   const uint64_t old = elements.size();
   const uint64_t ceiling = owner ? owner->max_table_elements() : ModuleLimits::kMaxTableSize;
   const uint64_t max = std::min<uint64_t>(type.limits.max.value_or(ceiling), ceiling);
-  if (delta > max - std::min(old, max)) {
+  const uint64_t bytes = uint64_t{delta} * kTableElementBytes;
+  if (delta > max - std::min(old, max) || (owner && !owner->charge_memory(bytes, true))) {
     if (owner) owner->note_grow_refused(false);
     return -1;
   }
-  elements.resize(old + delta, init);
+  // No exception may leave here (it would cross the dispatch loop): a failed allocation is a
+  // refused grow.
+  try {
+    elements.resize(old + delta, init);
+  } catch (const std::bad_alloc&) {
+    if (owner) {
+      owner->release_memory(bytes, true);
+      owner->note_grow_refused(false);
+    }
+    return -1;
+  }
   type.limits.min = elements.size();
   return static_cast<int64_t>(old);
 }
@@ -45,29 +60,86 @@ std::optional<Extern> Instance::find_export(std::string_view name) const {
 }
 
 int64_t MemoryInstance::grow(uint64_t delta_pages) {
-  const uint64_t before = memory->size_bytes();
+  const uint64_t bytes =
+      delta_pages > ModuleLimits::kMaxMemoryPages ? UINT64_MAX : delta_pages * kWasmPageSize;
+  if (owner && (!memory->can_grow(delta_pages) || !owner->charge_memory(bytes, false))) {
+    owner->note_grow_refused(true);
+    return -1;
+  }
   int64_t old = memory->grow(delta_pages);
-  if (owner) {
-    if (old < 0) {
-      owner->note_grow_refused(true);
-    } else {
-      owner->note_memory_change(static_cast<int64_t>(memory->size_bytes() - before));
-    }
+  if (old < 0 && owner) {
+    owner->release_memory(bytes, false);
+    owner->note_grow_refused(true);
   }
   return old;
 }
 
-Store::Store(Engine& engine, StoreLimits limits) : engine_(engine), limits_(limits) {
-  const size_t cells = std::max<uint64_t>(limits.max_stack_bytes / sizeof(uint64_t), 16);
+ExecutionStack::~ExecutionStack() {
+  if (cells) munmap(cells, cells_bytes_);
+  if (frames) munmap(frames, frames_bytes_);
+}
+
+bool ExecutionStack::reserve(const StoreLimits& limits) {
+  if (cells) return true;
+  // Page-granular reservations that cost nothing until touched (MAP_NORESERVE).
+  auto map = [](size_t bytes) -> void* {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  };
+  const uint64_t cell_count = std::max<uint64_t>(limits.max_stack_bytes / sizeof(uint64_t), 16);
   // A record is pushed per call for the caller, plus one per entry from the host; the running
   // frame has none. So this many records allow exactly max_call_depth wasm frames.
-  const uint32_t frames = std::max<uint32_t>(limits.max_call_depth, 1);
-  // Not value-initialised: untouched pages of the stacks cost nothing.
-  stack_.cells.reset(new uint64_t[cells]);
-  stack_.cells_end = stack_.cells.get() + cells;
-  stack_.top = stack_.cells.get();
-  stack_.frames.reset(new CallFrame[frames]);
-  stack_.frame_capacity = frames;
+  const uint32_t frame_count = std::max<uint32_t>(limits.max_call_depth, 1);
+  const size_t new_cells_bytes = cell_count * sizeof(uint64_t);
+  const size_t new_frames_bytes = size_t{frame_count} * sizeof(CallFrame);
+  void* new_cells = map(new_cells_bytes);
+  void* new_frames = new_cells ? map(new_frames_bytes) : nullptr;
+  if (!new_frames) {
+    if (new_cells) munmap(new_cells, new_cells_bytes);
+    return false;
+  }
+  cells = static_cast<uint64_t*>(new_cells);
+  cells_end = cells + cell_count;
+  top = cells;
+  frames = static_cast<CallFrame*>(new_frames);
+  frame_capacity = frame_count;
+  cells_bytes_ = new_cells_bytes;
+  frames_bytes_ = new_frames_bytes;
+  return true;
+}
+
+Result<void> check_store_limits(const StoreLimits& limits) {
+  if (limits.max_call_depth > StoreLimits::kMaxCallDepthLimit) {
+    return Error{ErrorKind::kUsage, "max_call_depth " + std::to_string(limits.max_call_depth) +
+                                        " is above the most kiln supports (" +
+                                        std::to_string(StoreLimits::kMaxCallDepthLimit) + ")"};
+  }
+  if (limits.max_stack_bytes > StoreLimits::kMaxStackBytesLimit) {
+    return Error{ErrorKind::kUsage, "max_stack_bytes " + std::to_string(limits.max_stack_bytes) +
+                                        " is above the most kiln supports (" +
+                                        std::to_string(StoreLimits::kMaxStackBytesLimit) +
+                                        " bytes, 4 GiB)"};
+  }
+  return {};
+}
+
+Store::Store(Engine& engine, StoreLimits limits) : engine_(engine), limits_(limits) {
+  // Limits past what kiln supports are refused by check_store_limits where they come in (the
+  // CLI, the C API); one that reaches here anyway is clamped rather than trusted.
+  limits_.max_call_depth = std::min(limits_.max_call_depth, StoreLimits::kMaxCallDepthLimit);
+  limits_.max_stack_bytes = std::min(limits_.max_stack_bytes, StoreLimits::kMaxStackBytesLimit);
+}
+
+TrapPtr Store::check_entry() {
+  if (!stack_.reserve(limits_)) {
+    return Trap::make(TrapCode::kCallStackExhausted,
+                      "call stack exhausted: cannot reserve the wasm stack (max_stack_bytes " +
+                          std::to_string(limits_.max_stack_bytes) + ", max_call_depth " +
+                          std::to_string(limits_.max_call_depth) + ")");
+  }
+  if (native_stack_exhausted()) return Trap::make(TrapCode::kCallStackExhausted);
+  return nullptr;
 }
 
 Result<void> Store::require_fuel() const {
@@ -104,9 +176,18 @@ bool Store::deadline_reached() {
   return true;
 }
 
-void Store::note_memory_change(int64_t delta_bytes) {
-  memory_bytes_ = static_cast<uint64_t>(static_cast<int64_t>(memory_bytes_) + delta_bytes);
+bool Store::charge_memory(uint64_t bytes, bool table) {
+  const uint64_t budget = limits_.max_total_memory_bytes;
+  if (bytes > budget - std::min(memory_bytes_, budget)) return false;
+  memory_bytes_ += bytes;
+  if (table) table_bytes_ += bytes;
   peak_memory_bytes_ = std::max(peak_memory_bytes_, memory_bytes_);
+  return true;
+}
+
+void Store::release_memory(uint64_t bytes, bool table) {
+  memory_bytes_ -= std::min(bytes, memory_bytes_);
+  if (table) table_bytes_ -= std::min(bytes, table_bytes_);
 }
 
 void Store::note_trap(const Trap& trap) {
@@ -119,6 +200,7 @@ StoreTelemetry Store::telemetry() const {
   t.fuel_consumed = fuel_consumed();
   t.memory_bytes = memory_bytes_;
   t.peak_memory_bytes = peak_memory_bytes_;
+  t.table_bytes = table_bytes_;
   t.memory_grow_refusals = memory_grow_refusals_;
   t.table_grow_refusals = table_grow_refusals_;
   t.limit_refusals = limit_refusals_;
@@ -161,25 +243,48 @@ Result<TableInstance*> Store::create_table(const TableType& type, uint64_t init)
     return Error{ErrorKind::kLimit, "table of " + std::to_string(type.limits.min) +
                                         " elements exceeds the limit of " + std::to_string(limit)};
   }
+  const uint64_t bytes = type.limits.min * kTableElementBytes;
+  if (!charge_memory(bytes, true)) {
+    ++limit_refusals_;
+    return Error{ErrorKind::kLimit, "table of " + std::to_string(type.limits.min) +
+                                        " elements exceeds the store's memory budget of " +
+                                        std::to_string(limits_.max_total_memory_bytes) +
+                                        " bytes (" + std::to_string(memory_bytes_) + " in use)"};
+  }
   auto t = std::make_unique<TableInstance>();
   t->type = type;
   t->owner = this;
-  t->elements.assign(type.limits.min, init);
+  try {
+    t->elements.assign(type.limits.min, init);
+  } catch (const std::bad_alloc&) {
+    release_memory(bytes, true);
+    ++limit_refusals_;
+    return Error{ErrorKind::kLimit,
+                 "cannot allocate a table of " + std::to_string(type.limits.min) + " elements"};
+  }
   tables_.push_back(std::move(t));
   return tables_.back().get();
 }
 
 Result<MemoryInstance*> Store::create_memory(const MemoryType& type) {
   KILN_TRY(check_count(memories_.size(), limits_.max_memories, "memories"));
+  const uint64_t bytes = type.limits.min * kWasmPageSize;
+  if (type.limits.min > ModuleLimits::kMaxMemoryPages || !charge_memory(bytes, false)) {
+    ++limit_refusals_;
+    return Error{ErrorKind::kLimit, "memory of " + std::to_string(type.limits.min) +
+                                        " pages exceeds the store's memory budget of " +
+                                        std::to_string(limits_.max_total_memory_bytes) +
+                                        " bytes (" + std::to_string(memory_bytes_) + " in use)"};
+  }
   auto memory = LinearMemory::create(type, limits_.max_memory_bytes / kWasmPageSize);
   if (!memory) {
+    release_memory(bytes, false);
     ++limit_refusals_;
     return memory.take_error();
   }
   auto m = std::make_unique<MemoryInstance>();
   m->memory = std::move(*memory);
   m->owner = this;
-  note_memory_change(static_cast<int64_t>(m->memory->size_bytes()));
   memories_.push_back(std::move(m));
   return memories_.back().get();
 }
@@ -278,7 +383,8 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
                       std::to_string(imports.size()));
   }
   for (uint32_t i = 0; i < imports.size(); ++i) KILN_TRY(check_import(m, i, imports[i]));
-  KILN_TRY(check_count(instances_.size(), limits_.max_instances, "instances"));
+  // Only instantiations that succeeded count against max_instances.
+  KILN_TRY(check_count(instance_count_, limits_.max_instances, "instances"));
 
   auto instance = std::make_unique<Instance>();
   Instance& inst = *instance;
@@ -371,6 +477,7 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
       return fail_with_trap(std::move(trap));
     }
   }
+  ++instance_count_;
   return &inst;
 }
 

@@ -113,15 +113,29 @@ struct Instance {
 struct CallFrame;
 
 // One store's wasm stack: value cells and call frames (DESIGN-NOTES section 2: calls do not
-// recurse on the native stack).
+// recurse on the native stack). Reserved when the store first runs code, so stores that never
+// run cost nothing, and a limit too large for the address space is a trap, not an abort.
 struct ExecutionStack {
-  std::unique_ptr<uint64_t[]> cells;
+  ExecutionStack() = default;
+  ExecutionStack(const ExecutionStack&) = delete;
+  ExecutionStack& operator=(const ExecutionStack&) = delete;
+  ~ExecutionStack();
+  // Reserves the stacks for `limits` (once); false when the address space cannot hold them.
+  bool reserve(const StoreLimits& limits);
+
+  uint64_t* cells = nullptr;
   uint64_t* cells_end = nullptr;
   uint64_t* top = nullptr;  // first free cell; host functions called from wasm see it moved up
-  std::unique_ptr<CallFrame[]> frames;
+  CallFrame* frames = nullptr;
   uint32_t frame_capacity = 0;
   uint32_t frame_count = 0;
+
+ private:
+  size_t cells_bytes_ = 0, frames_bytes_ = 0;
 };
+
+// Are `limits` ones a store can have? (The stack limits must be at most their k...Limit.)
+Result<void> check_store_limits(const StoreLimits& limits);
 
 class Store {
  public:
@@ -178,13 +192,19 @@ class Store {
 
   // Telemetry: a snapshot of what this store used.
   StoreTelemetry telemetry() const;
-  void note_memory_change(int64_t delta_bytes);
+  // Memory of linear memories and tables, against limits().max_total_memory_bytes: charge
+  // takes `bytes` if the budget has room (false, nothing taken, if not); release gives back.
+  bool charge_memory(uint64_t bytes, bool table);
+  void release_memory(uint64_t bytes, bool table);
   void note_grow_refused(bool memory) { (memory ? memory_grow_refusals_ : table_grow_refusals_)++; }
   void note_trap(const Trap& trap);
 
  private:
   Result<void> require_fuel() const;
   Result<void> check_count(size_t current, uint32_t limit, const char* what);
+  // Why the store cannot run code now (its stacks cannot be reserved, or the native stack is
+  // nearly used up), as a trap; null when it can.
+  TrapPtr check_entry();
 
   Engine& engine_;
   StoreLimits limits_;
@@ -192,7 +212,8 @@ class Store {
   uint64_t fuel_given_ = 0;
   uint64_t epoch_deadline_ = UINT64_MAX;
   DeadlineCallback deadline_callback_;
-  uint64_t memory_bytes_ = 0, peak_memory_bytes_ = 0;
+  uint64_t memory_bytes_ = 0, peak_memory_bytes_ = 0, table_bytes_ = 0;
+  uint64_t instance_count_ = 0;  // instantiations that succeeded
   uint64_t memory_grow_refusals_ = 0, table_grow_refusals_ = 0, limit_refusals_ = 0;
   std::map<std::string, uint64_t> traps_;
   std::vector<std::unique_ptr<FunctionInstance>> functions_;

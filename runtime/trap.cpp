@@ -45,14 +45,57 @@ std::unique_ptr<Trap> Trap::make(TrapCode code, std::string detail) {
   return trap;
 }
 
+void Trap::add_frame(TraceFrame frame) {
+  if (backtrace.size() < 2 * kTraceEnds) {
+    backtrace.push_back(std::move(frame));
+    return;
+  }
+  // The oldest of the outermost kept frames is no longer among the outermost.
+  TraceFrame middle = std::move(backtrace[kTraceEnds]);
+  backtrace.erase(backtrace.begin() + kTraceEnds);
+  count_omitted(middle);
+  backtrace.push_back(std::move(frame));
+}
+
+void Trap::omit_frame(const TraceFrame& frame) {
+  // Frames kept past the innermost come before this one: they are omitted first.
+  if (backtrace.size() > kTraceEnds) {
+    for (size_t i = kTraceEnds; i < backtrace.size(); ++i) count_omitted(backtrace[i]);
+    backtrace.resize(kTraceEnds);
+  }
+  count_omitted(frame);
+}
+
+void Trap::count_omitted(const TraceFrame& frame) {
+  if (omitted_frames == 0) {
+    omitted_function = frame;
+  } else if (frame.function_index != omitted_function.function_index ||
+             frame.instance != omitted_function.instance) {
+    omitted_one_function = false;
+  }
+  ++omitted_frames;
+}
+
+namespace {
+std::string function_label(const TraceFrame& f) {
+  std::string s;
+  if (!f.module_name.empty()) s += f.module_name + "!";
+  s += f.function_name.empty() ? "<function " + std::to_string(f.function_index) + ">"
+                               : f.function_name;
+  return s;
+}
+}  // namespace
+
 std::string Trap::to_string() const {
   std::string s = message;
   for (size_t i = 0; i < backtrace.size(); ++i) {
     const TraceFrame& f = backtrace[i];
-    s += "\n  " + std::to_string(i) + ": ";
-    if (!f.module_name.empty()) s += f.module_name + "!";
-    s += f.function_name.empty() ? "<function " + std::to_string(f.function_index) + ">"
-                                 : f.function_name;
+    if (i == kTraceEnds && omitted_frames) {
+      s += "\n  ... " + std::to_string(omitted_frames) + " more frames";
+      if (omitted_one_function) s += " of " + function_label(omitted_function);
+    }
+    const uint64_t number = i < kTraceEnds ? i : i + omitted_frames;
+    s += "\n  " + std::to_string(number) + ": " + function_label(f);
     s += " (function " + std::to_string(f.function_index) + ", at byte offset " +
          hex_offset(f.module_offset) + ")";
   }

@@ -36,17 +36,41 @@ struct TraceFrame {
   std::string module_name;       // from the name section, or ""
   uint32_t module_offset = 0;    // byte offset of the instruction in the module
   uint32_t function_offset = 0;  // ... from the function's first instruction
-  const Instance* instance = nullptr;  // the frame's instance (owned by its store), if known
+  // The frame's instance (owned by its store), if known. Only for the runtime's use while the
+  // store lives: a trap can outlive its store, so everything shown of a frame is copied above.
+  const Instance* instance = nullptr;
 };
 
 struct Trap {
+  // A deep stack keeps its innermost and its outermost kTraceEnds frames; the frames between
+  // are counted in omitted_frames (they belong between backtrace[kTraceEnds - 1] and
+  // backtrace[kTraceEnds]).
+  static constexpr size_t kTraceEnds = 10;
+
   TrapCode code = TrapCode::kUnreachable;
   std::string message;
   std::vector<TraceFrame> backtrace;  // innermost frame first
-  int32_t exit_status = 0;            // for kExit
+  uint64_t omitted_frames = 0;
+  // Whether every omitted frame is of one function (recursion), and the first of them.
+  bool omitted_one_function = true;
+  TraceFrame omitted_function;
+  int32_t exit_status = 0;  // for kExit
 
+  // Appends the next outer frame, moving a kept middle frame into the omitted ones when the
+  // innermost and outermost kTraceEnds are full.
+  void add_frame(TraceFrame frame);
+  // Appends the next outer frame as an omitted one (its name is not needed): for a frame the
+  // caller knows is neither among the innermost nor the outermost kTraceEnds.
+  void omit_frame(const TraceFrame& frame);
+  // All frames, kept and omitted.
+  uint64_t frame_count() const { return backtrace.size() + omitted_frames; }
+
+ private:
+  void count_omitted(const TraceFrame& frame);
+
+ public:
   static std::unique_ptr<Trap> make(TrapCode code, std::string detail = {});
-  // "message" followed by one line per frame.
+  // "message" followed by one line per kept frame, and one for the omitted ones.
   std::string to_string() const;
 };
 

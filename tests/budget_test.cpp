@@ -170,7 +170,11 @@ TEST(Limits, CallDepthStopsDeepRecursion) {
   TrapPtr trap = b.call(inst, "deep", {0});
   ASSERT_NE(trap, nullptr);
   EXPECT_EQ(trap->code, TrapCode::kCallStackExhausted);
-  EXPECT_EQ(trap->backtrace.size(), 50u);  // exactly the allowed depth of wasm frames
+  EXPECT_EQ(trap->frame_count(), 50u);  // exactly the allowed depth of wasm frames
+  // The innermost and outermost ten are kept; the thirty between are counted.
+  EXPECT_EQ(trap->backtrace.size(), 2 * Trap::kTraceEnds);
+  EXPECT_EQ(trap->omitted_frames, 30u);
+  EXPECT_TRUE(trap->omitted_one_function);
 }
 
 TEST(Limits, MemoryGrowReturnsMinusOnePastTheLimit) {
@@ -185,8 +189,10 @@ TEST(Limits, MemoryGrowReturnsMinusOnePastTheLimit) {
   EXPECT_EQ(static_cast<uint32_t>(result), 0xffffffffu);
   StoreTelemetry t = b.store().telemetry();
   EXPECT_EQ(t.memory_grow_refusals, 1u);
-  EXPECT_EQ(t.peak_memory_bytes, 3u * 65536);
-  EXPECT_EQ(t.memory_bytes, 3u * 65536);
+  // Tables count too: the module's one-element table takes 8 bytes.
+  EXPECT_EQ(t.peak_memory_bytes, 3u * 65536 + kTableElementBytes);
+  EXPECT_EQ(t.memory_bytes, 3u * 65536 + kTableElementBytes);
+  EXPECT_EQ(t.table_bytes, kTableElementBytes);
 }
 
 TEST(Limits, MemoryLargerThanTheLimitCannotBeCreated) {
@@ -236,7 +242,7 @@ TEST(Telemetry, CountsHostCallsAndTrapsByKind) {
   EXPECT_EQ(t.host_calls["env.host"].count, 3u);
   EXPECT_EQ(t.traps["integer divide by zero"], 2u);
   EXPECT_EQ(t.traps["call stack exhausted"], 1u);
-  EXPECT_EQ(t.peak_memory_bytes, 65536u);
+  EXPECT_EQ(t.peak_memory_bytes, 65536u + kTableElementBytes);  // a page and a 1-element table
 }
 
 size_t resident_bytes() {
