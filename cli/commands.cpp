@@ -44,7 +44,11 @@ constexpr const char* kMainHelp =
     "  3    the module file cannot be read\n"
     "  4    malformed module (it does not decode)\n"
     "  5    invalid module (it does not validate)\n"
-    "  6    unlinkable module (missing or mismatched imports, or a limit at instantiation)\n"
+    "  6    unlinkable module (missing or mismatched imports)\n"
+    "  7    a limit was exceeded: an implementation limit of the module (too many functions,\n"
+    "       locals, parameters, ...) or a store limit at instantiation\n"
+    "  126  the program called proc_exit with a status of 126 or more (statuses 0 to 125 are\n"
+    "       the program's own)\n"
     "  134  the program trapped (the trap and a backtrace are printed)\n";
 
 constexpr const char* kRunHelp =
@@ -59,12 +63,17 @@ constexpr const char* kRunHelp =
     "  --fuel N                 run with N units of fuel (an instruction costs 1)\n"
     "  --fuel-per-host-call N   charge N more fuel for each host (WASI) call\n"
     "  --timeout DURATION       stop the program after DURATION (250us, 500ms, 2s, 1m)\n"
-    "  --max-memory SIZE        largest size of each linear memory (65536, 64KiB, 2MiB, 1GiB);\n"
-    "                           memory.grow past it returns -1\n"
+    "  --max-memory SIZE        the most memory the program may use: its linear memories and\n"
+    "                           tables together, 8 bytes a table element (65536, 64KiB, 2MiB,\n"
+    "                           1GiB; default 4GiB); memory.grow and table.grow past it\n"
+    "                           return -1\n"
     "  --max-table-elements N   largest size of each table; table.grow past it returns -1\n"
     "  --max-instances N, --max-tables N, --max-memories N   counts in the store\n"
-    "  --max-call-depth N       deepest wasm call stack, in frames (default 100000)\n"
-    "  --max-stack SIZE         size of the interpreter's value stack (default 8MiB)\n"
+    "                           (defaults 10000, 100, 100)\n"
+    "  --max-call-depth N       deepest wasm call stack, in frames (default 100000, at most\n"
+    "                           10000000)\n"
+    "  --max-stack SIZE         size of the interpreter's value stack (default 8MiB, at most\n"
+    "                           4GiB)\n"
     "  --stats                  print the store's telemetry to stderr when done\n"
     "  --stats-json FILE        write it to FILE as JSON\n"
     "\n"
@@ -74,7 +83,11 @@ constexpr const char* kRunHelp =
     "  --dir-ro HOST[::GUEST]   the same, read-only: every write is refused\n"
     "  --env NAME=VALUE         set an environment variable for the program\n"
     "  --env-inherit NAME       pass the host's NAME (no variable is inherited otherwise)\n"
-    "  stdin, stdout and stderr are the host's. proc_exit(n) exits with status n.\n"
+    "  --max-open-files N       the most descriptors the program may hold open, stdio and\n"
+    "                           directories included (default 256); more opens fail (mfile)\n"
+    "  stdin, stdout and stderr are the host's. proc_exit(n) exits with status n when n is\n"
+    "  below 126; a larger status is an error (exit 126). --timeout also ends calls that\n"
+    "  wait (poll_oneoff, reading stdin): the program stops with the trap deadline exceeded.\n"
     "\n"
     "options:\n"
     "  --invoke NAME   call the exported function NAME with ARGS parsed by its parameter types\n"
@@ -87,8 +100,9 @@ constexpr const char* kValidateHelp =
     "usage: kiln validate MODULE\n"
     "\n"
     "Decodes and validates MODULE. Prints nothing and exits 0 when it is valid; otherwise prints\n"
-    "what is wrong and where (section, function index, byte offset) and exits 4 (malformed) or\n"
-    "5 (invalid).\n"
+    "what is wrong and where (section, function index, byte offset) and exits 4 (malformed),\n"
+    "5 (invalid) or 7 (past an implementation limit: too many functions, locals, parameters,\n"
+    "...). 2 is a usage error and 3 an unreadable file.\n"
     "\n"
     "options:\n"
     "  -h, --help      this text\n";
@@ -103,7 +117,7 @@ int error_exit(const Error& error) {
     case ErrorKind::kUnlinkable:
       return kExitUnlinkable;
     case ErrorKind::kLimit:
-      return kExitUnlinkable;
+      return kExitLimit;
     case ErrorKind::kIo:
       return kExitIo;
     case ErrorKind::kUsage:
@@ -215,8 +229,9 @@ std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) 
 void print_stats(const StoreTelemetry& t, int exit_code) {
   std::fprintf(stderr, "kiln: store statistics\n");
   std::fprintf(stderr, "  %-30s %llu\n", "fuel consumed", (unsigned long long)t.fuel_consumed);
-  std::fprintf(stderr, "  %-30s %llu bytes\n", "peak linear memory",
+  std::fprintf(stderr, "  %-30s %llu bytes\n", "peak memory (memories, tables)",
                (unsigned long long)t.peak_memory_bytes);
+  std::fprintf(stderr, "  %-30s %llu bytes\n", "tables now", (unsigned long long)t.table_bytes);
   std::fprintf(stderr, "  %-30s %llu\n", "memory.grow refused",
                (unsigned long long)t.memory_grow_refusals);
   std::fprintf(stderr, "  %-30s %llu\n", "table.grow refused",
@@ -265,6 +280,7 @@ bool write_stats_json(const StoreTelemetry& t, int exit_code, const std::string&
   field("fuel_consumed", t.fuel_consumed);
   field("memory_bytes", t.memory_bytes);
   field("peak_memory_bytes", t.peak_memory_bytes);
+  field("table_bytes", t.table_bytes);
   field("memory_grow_refusals", t.memory_grow_refusals);
   field("table_grow_refusals", t.table_grow_refusals);
   field("limit_refusals", t.limit_refusals);
@@ -304,10 +320,17 @@ int run_instance(const std::shared_ptr<const Module>& module, Store& store,
                  const std::vector<std::string>& program_args,
                  const std::optional<std::string>& invoke);
 
-// The exit code for a trap: the status of proc_exit, or 134.
+// The exit code for a trap: the status of proc_exit, or 134. Statuses from 126 up are kept
+// for the shell and kiln (as wasmtime does); without this proc_exit(256) exited 0 and
+// proc_exit(134) looked like a trap.
 int exit_for(const Trap& trap) {
-  if (trap.code == TrapCode::kExit) return trap.exit_status & 0xff;
-  return trap_exit(trap);
+  if (trap.code != TrapCode::kExit) return trap_exit(trap);
+  const uint32_t status = static_cast<uint32_t>(trap.exit_status);
+  if (status < kExitInvalidStatus) return static_cast<int>(status);
+  std::fprintf(stderr,
+               "kiln: error: the program called proc_exit(%u): an exit status must be below 126\n",
+               status);
+  return kExitInvalidStatus;
 }
 
 int run_run(int argc, char** argv) {
@@ -351,7 +374,7 @@ int run_run(int argc, char** argv) {
       wasi_config.env.emplace_back(v->substr(0, eq), v->substr(eq + 1));
     } else if (is("--fuel") || is("--fuel-per-host-call") || is("--max-table-elements") ||
                is("--max-instances") || is("--max-tables") || is("--max-memories") ||
-               is("--max-call-depth")) {
+               is("--max-call-depth") || is("--max-open-files")) {
       const std::string name = arg.substr(0, arg.find('='));
       auto v = value(name.c_str());
       auto n = v ? parse_count(*v) : std::nullopt;
@@ -367,13 +390,19 @@ int run_run(int argc, char** argv) {
         budgets.limits.max_memories = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
       if (name == "--max-call-depth")
         budgets.limits.max_call_depth = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
+      if (name == "--max-open-files")
+        wasi_config.max_open_files = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
     } else if (is("--max-memory") || is("--max-stack")) {
       const std::string name = arg.substr(0, arg.find('='));
       auto v = value(name.c_str());
       auto n = v ? parse_size(*v) : std::nullopt;
       if (!n) return usage_error(name + " needs a size such as 65536, 64KiB, 2MiB or 1GiB");
-      (name == "--max-memory" ? budgets.limits.max_memory_bytes : budgets.limits.max_stack_bytes) =
-          *n;
+      if (name == "--max-memory") {
+        budgets.limits.max_memory_bytes = *n;
+        budgets.limits.max_total_memory_bytes = *n;
+      } else {
+        budgets.limits.max_stack_bytes = *n;
+      }
     } else if (is("--timeout")) {
       auto v = value("--timeout");
       auto d = v ? parse_duration(*v) : std::nullopt;
@@ -397,6 +426,9 @@ int run_run(int argc, char** argv) {
     }
   }
   if (i >= argc) return usage_error("run needs a module");
+  if (auto valid = check_store_limits(budgets.limits); !valid) {
+    return usage_error(valid.error().message);
+  }
   const std::string path = argv[i++];
   std::vector<std::string> program_args(argv + i, argv + argc);
 

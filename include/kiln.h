@@ -58,16 +58,22 @@ KILN_API void kiln_engine_increment_epoch(wasm_engine_t*);
 typedef struct kiln_limits_t {
   uint64_t max_memory_bytes;   /* per linear memory */
   uint64_t max_table_elements; /* per table */
-  uint32_t max_instances;
+  uint32_t max_instances;      /* instantiations that succeeded */
   uint32_t max_tables;
   uint32_t max_memories;
-  uint32_t max_call_depth;  /* wasm frames */
-  uint64_t max_stack_bytes; /* the interpreter's value stack */
+  uint32_t max_call_depth;  /* wasm frames; at most 10,000,000 */
+  uint64_t max_stack_bytes; /* the interpreter's value stack; at most 4 GiB */
+  /* Linear memories and tables of the store together (a table element counts 8 bytes). */
+  uint64_t max_total_memory_bytes;
 } kiln_limits_t;
-/* The limits a new config has. */
+/* The limits a new config has: no caps on the counts of instances, tables and memories (as
+ * other engines' stores), 4 GiB per memory and for memories and tables together, 100,000
+ * frames and an 8 MiB value stack. */
 KILN_API void kiln_limits_default(kiln_limits_t* out);
-KILN_API void kiln_config_set_limits(wasm_config_t*, const kiln_limits_t* limits);
-/* A store with its own limits (one tenant's), instead of its engine's. */
+/* False (the config unchanged) for limits past what kiln supports (see above). */
+KILN_API bool kiln_config_set_limits(wasm_config_t*, const kiln_limits_t* limits);
+/* A store with its own limits (one tenant's), instead of its engine's; null for limits past
+ * what kiln supports. */
 KILN_API own wasm_store_t* kiln_store_new_with_limits(wasm_engine_t*, const kiln_limits_t* limits);
 
 /* ------------------------------------------------------------------------------------------
@@ -92,7 +98,7 @@ KILN_API void kiln_store_set_deadline_callback(wasm_store_t*, kiln_deadline_call
 /* What a store has used. */
 typedef struct kiln_telemetry_t {
   uint64_t fuel_consumed;
-  uint64_t memory_bytes;      /* all linear memories of the store, now */
+  uint64_t memory_bytes;      /* all linear memories and tables of the store, now */
   uint64_t peak_memory_bytes; /* ... at their largest */
   uint64_t memory_grow_refusals;
   uint64_t table_grow_refusals;
@@ -100,6 +106,7 @@ typedef struct kiln_telemetry_t {
   uint64_t host_calls;     /* calls of host functions */
   uint64_t host_call_ns;   /* time spent in them */
   uint64_t traps;          /* calls that ended in a trap */
+  uint64_t table_bytes;    /* the tables' part of memory_bytes, now */
 } kiln_telemetry_t;
 KILN_API void kiln_store_telemetry(const wasm_store_t*, kiln_telemetry_t* out);
 
@@ -126,7 +133,11 @@ enum kiln_trap_code_enum {
 KILN_API kiln_trap_code_t kiln_trap_code(const wasm_trap_t*);
 /* True, with the status, when the trap is a program's exit. */
 KILN_API bool kiln_trap_exit_status(const wasm_trap_t*, int32_t* status);
-/* The function's name from the module's name section ("" when it has none). */
+/* A deep stack's trace (wasm_trap_trace) keeps its innermost and outermost 10 frames; this is
+ * how many frames between them were left out (0 for a trace of 20 frames or fewer). */
+KILN_API uint64_t kiln_trap_omitted_frames(const wasm_trap_t*);
+/* The function's name from the module's name section ("" when it has none). Recorded when the
+ * trap was made, so it stays valid after the store is deleted. */
 KILN_API void kiln_frame_func_name(const wasm_frame_t*, own wasm_name_t* out);
 
 /* ------------------------------------------------------------------------------------------
@@ -147,6 +158,11 @@ KILN_API void kiln_wasi_config_preopen_dir(kiln_wasi_config_t*, const char* host
 /* Host file descriptors for the guest's stdin, stdout and stderr; -1 gives it none. */
 KILN_API void kiln_wasi_config_set_stdio(kiln_wasi_config_t*, int stdin_fd, int stdout_fd,
                                          int stderr_fd);
+
+/* The most descriptors the guest may hold open at once, stdio and preopened directories
+ * included (default 256): opens past it fail with `mfile`, so one guest cannot use up the
+ * process's descriptors. */
+KILN_API void kiln_wasi_config_set_max_open_files(kiln_wasi_config_t*, uint32_t max);
 
 /* WASI for one store: opens the granted directories (null, naming the one that cannot be
  * opened, on failure). Takes the config. The result belongs to the store and goes with it. */

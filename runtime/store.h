@@ -189,6 +189,13 @@ class Store {
   }
   // The interpreter's slow path when the epoch reached the deadline: true to go on.
   bool deadline_reached();
+  // For host functions that wait (WASI's poll_oneoff, reads of stdin), asked while they wait:
+  // whether the deadline has passed and the deadline callback (if any) did not extend it.
+  // Always false when the engine has no epoch interruption.
+  bool deadline_passed() {
+    return engine_.config().epoch_interruption && engine_.epoch() >= epoch_deadline_ &&
+           !deadline_reached();
+  }
 
   // Telemetry: a snapshot of what this store used.
   StoreTelemetry telemetry() const;

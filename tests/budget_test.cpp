@@ -279,7 +279,7 @@ TEST(Isolation, ThousandsOfTrappingStoresReturnMemoryToBaseline) {
   const size_t baseline = resident_bytes();
   ASSERT_GT(baseline, 0u) << "cannot read /proc/self/statm";
   churn(3000);
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef KILN_TEST_UNDER_ASAN
   GTEST_LOG_(INFO)
       << "resident size not compared under AddressSanitizer; LeakSanitizer checks leaks";
 #else

@@ -1,6 +1,7 @@
 // The `kiln` command's exit codes and output, run as a separate process.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -154,6 +155,88 @@ TEST_F(CliTest, LimitsRefuseGrowthAndDepth) {
   EXPECT_EQ(run("run --max-memory lots --invoke grow " + budget_module() + " 1").exit_code,
             cli::kExitUsage);
   EXPECT_EQ(run("run --timeout 5 --invoke spin " + budget_module()).exit_code, cli::kExitUsage);
+}
+
+std::string test_wasm(const std::string& name) {
+  return std::string(KILN_TEST_WASM_DIR) + "/" + name + ".wasm";
+}
+
+// Hardening: limits no store can have are usage errors, never an uncaught exception (before,
+// both died with std::bad_alloc and exit 134, indistinguishable from a trap).
+TEST_F(CliTest, StackLimitsPastWhatKilnSupportsAreUsageErrors) {
+  RunResult r = run("run --max-stack 1000G --invoke count " + budget_module() + " 1");
+  EXPECT_EQ(r.exit_code, cli::kExitUsage) << r.err;
+  EXPECT_NE(r.err.find("max_stack_bytes"), std::string::npos) << r.err;
+  r = run("run --max-call-depth 4294967295 --invoke count " + budget_module() + " 1");
+  EXPECT_EQ(r.exit_code, cli::kExitUsage) << r.err;
+  EXPECT_NE(r.err.find("max_call_depth"), std::string::npos) << r.err;
+  r = run("run --max-call-depth 10000000 --max-stack 4GiB --invoke count " + budget_module() +
+          " 3");
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_EQ(r.out, "3\n");
+}
+
+// Hardening: 20 tables of 10 M elements took 1.57 GB under --max-memory 1MiB.
+TEST_F(CliTest, MaxMemoryCoversTables) {
+  RunResult r = run("run --max-memory 1MiB " + test_wasm("hostile_tables"));
+  EXPECT_EQ(r.exit_code, cli::kExitLimit) << r.err;
+  EXPECT_NE(r.err.find("exceeds the store's memory budget of 1048576 bytes"), std::string::npos)
+      << r.err;
+  r = run("run --max-memory 1MiB --stats --invoke grow " + test_wasm("hostile_table_grow") +
+          " 100000");
+  EXPECT_EQ(r.out, "0\n") << r.err;
+  EXPECT_NE(r.err.find("tables now                     800000 bytes"), std::string::npos) << r.err;
+  r = run("run --max-memory 1MiB --invoke grow " + test_wasm("hostile_table_grow") + " 200000");
+  EXPECT_EQ(r.out, "-1\n") << r.err;
+}
+
+// Hardening: a deep recursion printed 100,001 lines of backtrace.
+TEST_F(CliTest, DeepBacktracesAreCollapsed) {
+  RunResult r = run("run --invoke recurse " + budget_module() + " 0");
+  EXPECT_EQ(r.exit_code, cli::kExitTrap);
+  EXPECT_NE(r.err.find("\n  ... 99980 more frames of cli_budget!recurse\n"), std::string::npos)
+      << r.err.substr(0, 4000);
+  EXPECT_NE(r.err.find("\n  99999: cli_budget!recurse"), std::string::npos);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 22) << r.err.substr(0, 4000);
+}
+
+// Hardening: proc_exit(256) exited 0, and 134, 6 and 4 looked like kiln's own codes.
+TEST_F(CliTest, ProcExitStatusesFrom126UpAreAnError) {
+  for (uint32_t status : {0u, 3u, 125u}) {
+    RunResult r =
+        run("run --invoke exit_with " + test_wasm("hostile_exit") + " " + std::to_string(status));
+    EXPECT_EQ(r.exit_code, static_cast<int>(status)) << r.err;
+    EXPECT_EQ(r.err, "");
+  }
+  for (uint32_t status : {126u, 134u, 256u, 4294967295u}) {
+    RunResult r =
+        run("run --invoke exit_with " + test_wasm("hostile_exit") + " " + std::to_string(status));
+    EXPECT_EQ(r.exit_code, cli::kExitInvalidStatus) << status;
+    EXPECT_NE(
+        r.err.find("proc_exit(" + std::to_string(status) + "): an exit status must be below 126"),
+        std::string::npos)
+        << r.err;
+  }
+}
+
+// Hardening: `kiln validate` exited 6 for an implementation limit while its help said 0, 4
+// or 5. A limit is now its own documented code.
+TEST_F(CliTest, ValidateReportsImplementationLimitsWithTheirOwnCode) {
+  // One function declaring 50,001 locals (the limit is 50,000).
+  std::string path = write_file(
+      "locals.wasm", test::module_bytes({0x01, 0x04, 0x01, 0x60, 0x00, 0x00,  // type () -> ()
+                                         0x03, 0x02, 0x01, 0x00,              // one function
+                                         0x0a, 0x08, 0x01, 0x06, 0x01,        // code: 1 run
+                                         0xd1, 0x86, 0x03, 0x7f, 0x0b}));     // 50001 i32
+  RunResult r = run("validate " + path);
+  EXPECT_EQ(r.exit_code, cli::kExitLimit) << r.err;
+  EXPECT_NE(r.err.find("too many locals: more than 50000 in one function"), std::string::npos)
+      << r.err;
+  r = run("validate --help");
+  EXPECT_NE(r.out.find("7 (past an implementation limit"), std::string::npos) << r.out;
+  r = run("--help");
+  EXPECT_NE(r.out.find("  7    a limit was exceeded"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  126  the program called proc_exit"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, StatsReportTheStoresUse) {

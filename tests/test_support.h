@@ -14,6 +14,16 @@
 #include <string>
 #include <vector>
 
+// Whether this build runs under AddressSanitizer (GCC defines __SANITIZE_ADDRESS__; clang
+// answers __has_feature).
+#if defined(__SANITIZE_ADDRESS__)
+#define KILN_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KILN_TEST_UNDER_ASAN 1
+#endif
+#endif
+
 namespace kiln::test {
 
 inline std::vector<uint8_t> read_bytes(const std::string& path) {

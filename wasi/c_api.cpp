@@ -67,6 +67,11 @@ void kiln_wasi_config_set_stdio(kiln_wasi_config_t* config, int stdin_fd, int st
   config->config.stderr_fd = stderr_fd;
 }
 
+void kiln_wasi_config_set_max_open_files(kiln_wasi_config_t* config, uint32_t max) {
+  if (!config) return set_last_error("kiln_wasi_config_set_max_open_files: null config");
+  config->config.max_open_files = max;
+}
+
 kiln_wasi_t* kiln_wasi_new(wasm_store_t* store, kiln_wasi_config_t* config) {
   std::unique_ptr<kiln_wasi_config_t> owned(config);
   if (!store || !config) {

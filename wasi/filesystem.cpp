@@ -182,10 +182,20 @@ FsResult<int> open_beneath(int dirfd, const std::string& path, int flags, mode_t
   return walk_beneath(dirfd, path, flags, mode, follow);
 }
 
-// Splits `path` into its parent directory (opened beneath `dirfd`) and final component, for the
-// operations that act on a name in a directory (mkdir, unlink, rename, symlink, readlink, link).
-FsResult<std::pair<UniqueFd, std::string>> open_parent(int dirfd, std::string path) {
+// A name in a directory: the parent (opened beneath the descriptor), the final component, and
+// whether the path ended in a slash. POSIX (XBD 4.13): a trailing slash makes the path name a
+// directory, following a final symlink. The *at calls get the name without the slash, so a
+// final symlink is never followed by the kernel (it could lead outside the sandbox); the
+// operations check the slash's meaning themselves (NamedEntry::require_directory).
+struct NamedEntry {
+  UniqueFd parent;
+  std::string name;
+  bool trailing_slash = false;
+};
+
+FsResult<NamedEntry> open_parent(int dirfd, std::string path) {
   if (path.empty()) return ErrorCode::kNoEntry;
+  const bool trailing_slash = path.size() > 1 && path.back() == '/';
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   size_t slash = path.rfind('/');
   std::string parent = slash == std::string::npos ? "." : path.substr(0, slash);
@@ -193,7 +203,34 @@ FsResult<std::pair<UniqueFd, std::string>> open_parent(int dirfd, std::string pa
   if (parent.empty()) return ErrorCode::kNotPermitted;  // an absolute path
   if (name == "." || name == "..") return ErrorCode::kInvalid;
   KILN_ASSIGN(int fd, open_beneath(dirfd, parent, O_PATH | O_DIRECTORY, 0, true));
-  return std::pair<UniqueFd, std::string>{UniqueFd(fd), name};
+  return NamedEntry{UniqueFd(fd), name, trailing_slash};
+}
+
+// What a name is, following a final symlink beneath `dirfd` (kNoEntry when nothing is there).
+FsResult<DescriptorType> type_following(int dirfd, const std::string& path) {
+  KILN_ASSIGN(int fd, open_beneath(dirfd, path, O_PATH, 0, true));
+  UniqueFd owned(fd);
+  struct stat st;
+  if (::fstat(owned.get(), &st) != 0) return last_error();
+  return type_from_mode(st.st_mode);
+}
+
+// For a name written with a trailing slash, which must be a directory: the error when it is
+// not (kNoEntry when nothing is there, kNotDirectory when it is something else).
+FsResult<void> require_directory_name(int dirfd, const std::string& path) {
+  KILN_ASSIGN(DescriptorType type, type_following(dirfd, path));
+  if (type != DescriptorType::kDirectory) return ErrorCode::kNotDirectory;
+  return {};
+}
+
+// For a new name written with a trailing slash (link, symlink): POSIX gives ENOENT when nothing
+// is there (a file cannot be made under a directory's name) and EEXIST when something is.
+FsResult<void> refuse_new_name_with_slash(const NamedEntry& entry) {
+  struct stat st;
+  if (::fstatat(entry.parent.get(), entry.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    return ErrorCode::kExist;
+  }
+  return ErrorCode::kNoEntry;
 }
 
 }  // namespace
@@ -246,6 +283,9 @@ ErrorCode error_from_errno(int e) {
       return ErrorCode::kNoLock;
     case ENOMEM:
       return ErrorCode::kInsufficientMemory;
+    case EMFILE:
+    case ENFILE:
+      return ErrorCode::kTooManyOpenFiles;
     case ENOSPC:
       return ErrorCode::kInsufficientSpace;
     case ENOTDIR:
@@ -442,13 +482,15 @@ FsResult<void> Descriptor::set_times_at(const std::string& path, bool follow_sym
   KILN_TRY(require_directory());
   if (read_only_) return ErrorCode::kNotPermitted;
   struct timespec times[2] = {to_timespec(access), to_timespec(modification)};
-  if (!follow_symlinks) {
-    KILN_ASSIGN(auto parent, open_parent(fd_, path));
-    if (::utimensat(parent.first.get(), parent.second.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+  if (!follow_symlinks && !path.empty() && path.back() != '/') {
+    KILN_ASSIGN(NamedEntry entry, open_parent(fd_, path));
+    if (::utimensat(entry.parent.get(), entry.name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
       return last_error();
     }
     return {};
   }
+  // Following (a trailing slash follows too, and must name a directory).
+  if (!path.empty() && path.back() == '/') KILN_TRY(require_directory_name(fd_, path));
   KILN_ASSIGN(int fd, open_beneath(fd_, path, O_PATH, 0, true));
   UniqueFd owned(fd);
   // An O_PATH descriptor cannot be passed to futimens; its /proc alias can to utimensat.
@@ -460,25 +502,31 @@ FsResult<void> Descriptor::set_times_at(const std::string& path, bool follow_sym
 FsResult<void> Descriptor::create_directory_at(const std::string& path) {
   KILN_TRY(require_directory());
   if (read_only_) return ErrorCode::kNotPermitted;
-  KILN_ASSIGN(auto parent, open_parent(fd_, path));
-  if (::mkdirat(parent.first.get(), parent.second.c_str(), 0777) != 0) return last_error();
+  KILN_ASSIGN(NamedEntry entry, open_parent(fd_, path));  // "dir/" names a directory: fine
+  if (::mkdirat(entry.parent.get(), entry.name.c_str(), 0777) != 0) return last_error();
   return {};
 }
 
 FsResult<void> Descriptor::remove_directory_at(const std::string& path) {
   KILN_TRY(require_directory());
   if (read_only_) return ErrorCode::kNotPermitted;
-  KILN_ASSIGN(auto parent, open_parent(fd_, path));
-  if (::unlinkat(parent.first.get(), parent.second.c_str(), AT_REMOVEDIR) != 0) return last_error();
+  KILN_ASSIGN(NamedEntry entry, open_parent(fd_, path));
+  if (entry.trailing_slash) KILN_TRY(require_directory_name(fd_, path));
+  if (::unlinkat(entry.parent.get(), entry.name.c_str(), AT_REMOVEDIR) != 0) return last_error();
   return {};
 }
 
 FsResult<void> Descriptor::unlink_file_at(const std::string& path) {
   KILN_TRY(require_directory());
   if (read_only_) return ErrorCode::kNotPermitted;
-  if (!path.empty() && path.back() == '/') return ErrorCode::kNotDirectory;
-  KILN_ASSIGN(auto parent, open_parent(fd_, path));
-  if (::unlinkat(parent.first.get(), parent.second.c_str(), 0) != 0) return last_error();
+  KILN_ASSIGN(NamedEntry entry, open_parent(fd_, path));
+  if (entry.trailing_slash) {
+    // "name/" names a directory, which unlink never removes: isdir when it is one (as
+    // unlink(2) says for a directory), notdir or noent otherwise.
+    KILN_TRY(require_directory_name(fd_, path));
+    return ErrorCode::kIsDirectory;
+  }
+  if (::unlinkat(entry.parent.get(), entry.name.c_str(), 0) != 0) return last_error();
   return {};
 }
 
@@ -487,24 +535,51 @@ FsResult<void> Descriptor::rename_at(const std::string& old_path, Descriptor& ne
   KILN_TRY(require_directory());
   KILN_TRY(new_directory.require_directory());
   if (read_only_ || new_directory.read_only_) return ErrorCode::kNotPermitted;
-  KILN_ASSIGN(auto from, open_parent(fd_, old_path));
-  KILN_ASSIGN(auto to, open_parent(new_directory.fd_, new_path));
-  if (::renameat(from.first.get(), from.second.c_str(), to.first.get(), to.second.c_str()) != 0) {
+  KILN_ASSIGN(NamedEntry from, open_parent(fd_, old_path));
+  KILN_ASSIGN(NamedEntry to, open_parent(new_directory.fd_, new_path));
+  // A trailing slash on either name requires the renamed entry to be a directory (POSIX
+  // rename(): "the source shall be a directory"); a symlink is renamed itself, never followed.
+  if (from.trailing_slash || to.trailing_slash) {
+    struct stat st;
+    if (::fstatat(from.parent.get(), from.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return last_error();
+    }
+    if (!S_ISDIR(st.st_mode)) return ErrorCode::kNotDirectory;
+  }
+  if (::renameat(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str()) != 0) {
     return last_error();
   }
   return {};
 }
 
-FsResult<void> Descriptor::link_at(const std::string& old_path, Descriptor& new_directory,
-                                   const std::string& new_path) {
+FsResult<void> Descriptor::link_at(const std::string& old_path, bool follow_symlinks,
+                                   Descriptor& new_directory, const std::string& new_path) {
   KILN_TRY(require_directory());
   KILN_TRY(new_directory.require_directory());
   if (read_only_ || new_directory.read_only_) return ErrorCode::kNotPermitted;
-  KILN_ASSIGN(auto from, open_parent(fd_, old_path));
-  KILN_ASSIGN(auto to, open_parent(new_directory.fd_, new_path));
-  // Never AT_SYMLINK_FOLLOW: a symlink could point outside the sandbox, and linking its target
-  // would give the guest a name for it. The link names the symlink itself (Linux's default).
-  if (::linkat(from.first.get(), from.second.c_str(), to.first.get(), to.second.c_str(), 0) != 0) {
+  KILN_ASSIGN(NamedEntry from, open_parent(fd_, old_path));
+  KILN_ASSIGN(NamedEntry to, open_parent(new_directory.fd_, new_path));
+  // "old/" names a directory, and directories cannot be linked.
+  if (from.trailing_slash) {
+    KILN_TRY(require_directory_name(fd_, old_path));
+    return ErrorCode::kNotPermitted;
+  }
+  if (to.trailing_slash) return refuse_new_name_with_slash(to);
+  if (follow_symlinks) {
+    // The old path is resolved beneath this directory (a symlink out of the sandbox fails
+    // there); the target's /proc alias then names exactly what was resolved.
+    KILN_ASSIGN(int fd, open_beneath(fd_, old_path, O_PATH, 0, true));
+    UniqueFd target(fd);
+    const std::string alias = "/proc/self/fd/" + std::to_string(target.get());
+    if (::linkat(AT_FDCWD, alias.c_str(), to.parent.get(), to.name.c_str(), AT_SYMLINK_FOLLOW) !=
+        0) {
+      return last_error();
+    }
+    return {};
+  }
+  // Without the flag the link names the symlink itself (never its target, which could lie
+  // outside the sandbox).
+  if (::linkat(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str(), 0) != 0) {
     return last_error();
   }
   return {};
@@ -517,17 +592,24 @@ FsResult<void> Descriptor::symlink_at(const std::string& target, const std::stri
   // never be used; an absolute one is refused up front so the guest learns it at once.
   if (target.empty()) return ErrorCode::kNoEntry;
   if (target[0] == '/') return ErrorCode::kNotPermitted;
-  KILN_ASSIGN(auto parent, open_parent(fd_, path));
-  if (::symlinkat(target.c_str(), parent.first.get(), parent.second.c_str()) != 0)
+  KILN_ASSIGN(NamedEntry entry, open_parent(fd_, path));
+  if (entry.trailing_slash) return refuse_new_name_with_slash(entry);
+  if (::symlinkat(target.c_str(), entry.parent.get(), entry.name.c_str()) != 0) {
     return last_error();
+  }
   return {};
 }
 
 FsResult<std::string> Descriptor::readlink_at(const std::string& path) {
   KILN_TRY(require_directory());
-  KILN_ASSIGN(auto parent, open_parent(fd_, path));
+  KILN_ASSIGN(NamedEntry entry, open_parent(fd_, path));
+  if (entry.trailing_slash) {
+    // "link/" follows the link: what it names is a directory (not a link: inval) or an error.
+    KILN_TRY(require_directory_name(fd_, path));
+    return ErrorCode::kInvalid;
+  }
   char buffer[PATH_MAX];
-  ssize_t n = ::readlinkat(parent.first.get(), parent.second.c_str(), buffer, sizeof buffer);
+  ssize_t n = ::readlinkat(entry.parent.get(), entry.name.c_str(), buffer, sizeof buffer);
   if (n < 0) return last_error();
   return std::string(buffer, static_cast<size_t>(n));
 }

@@ -58,6 +58,9 @@ enum class ErrorCode : uint8_t {
   kInvalidSeek,
   kTextFileBusy,
   kCrossDevice,
+  // Not in the WIT's error-code: the guest's descriptor limit or the host's (EMFILE, ENFILE).
+  // Preview1 reports it as mfile; WASI 0.2 will report it as insufficient-memory.
+  kTooManyOpenFiles,
 };
 ErrorCode error_from_errno(int host_errno);
 
@@ -142,8 +145,10 @@ class Descriptor {
   FsResult<void> unlink_file_at(const std::string& path);
   FsResult<void> rename_at(const std::string& old_path, Descriptor& new_directory,
                            const std::string& new_path);
-  FsResult<void> link_at(const std::string& old_path, Descriptor& new_directory,
-                         const std::string& new_path);
+  // `follow_symlinks`: a final symlink in `old_path` is resolved (beneath this directory) and
+  // its target linked, as preview1's LOOKUPFLAGS_SYMLINK_FOLLOW asks.
+  FsResult<void> link_at(const std::string& old_path, bool follow_symlinks,
+                         Descriptor& new_directory, const std::string& new_path);
   FsResult<void> symlink_at(const std::string& target, const std::string& path);
   FsResult<std::string> readlink_at(const std::string& path);
 

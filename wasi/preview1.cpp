@@ -13,6 +13,8 @@
 #include <cstring>
 #include <limits>
 
+#include "runtime/binary_reader.h"
+
 namespace kiln::wasi {
 namespace {
 
@@ -36,6 +38,7 @@ enum Errno : uint16_t {
   kIo = 29,
   kIsdir = 31,
   kLoop = 32,
+  kMfile = 33,
   kMlink = 34,
   kMsgsize = 35,
   kNametoolong = 37,
@@ -68,8 +71,9 @@ uint16_t errno_from(ErrorCode e) {
       kFbig,   kIlseq,    kInprogress,     kIntr,   kInval, kIo,     kIsdir,    kLoop,
       kMlink,  kMsgsize,  kNametoolong,    kNodev,  kNoent, kNolck,  kNomem,    kNospc,
       kNotdir, kNotempty, kNotrecoverable, kNotsup, kNotty, kNxio,   kOverflow, kPerm,
-      kPipe,   kRofs,     kSpipe,          kTxtbsy, kXdev};
-  static_assert(sizeof kMap / sizeof kMap[0] == static_cast<size_t>(ErrorCode::kCrossDevice) + 1);
+      kPipe,   kRofs,     kSpipe,          kTxtbsy, kXdev,  kMfile};
+  static_assert(sizeof kMap / sizeof kMap[0] ==
+                static_cast<size_t>(ErrorCode::kTooManyOpenFiles) + 1);
   return kMap[static_cast<size_t>(e)];
 }
 
@@ -322,9 +326,10 @@ struct Preview1Calls {
     for (std::span<uint8_t> buf : bufs.spans) {
       size_t n;
       if (fd->kind == Fd::kStdio) {
-        auto r = fd->input->blocking_read(buf);
+        auto r = fd->input->blocking_read(buf, p.interrupt());
         if (!r) {
-          if (r.error().closed) break;  // end of stream
+          if (r.error().interrupted) return kIntr;  // the wrapper turns it into the trap
+          if (r.error().closed) break;              // end of stream
           return errno_from(r.error().error);
         }
         n = *r;
@@ -349,8 +354,11 @@ struct Preview1Calls {
     uint64_t total = 0;
     if (fd->kind == Fd::kStdio) {
       for (std::span<uint8_t> buf : bufs.spans) {
-        auto r = fd->output->blocking_write_and_flush(buf);
-        if (!r) return r.error().closed ? uint16_t{kPipe} : errno_from(r.error().error);
+        auto r = fd->output->blocking_write_and_flush(buf, p.interrupt());
+        if (!r) {
+          if (r.error().interrupted) return kIntr;  // the wrapper turns it into the trap
+          return r.error().closed ? uint16_t{kPipe} : errno_from(r.error().error);
+        }
         total += buf.size();
       }
     } else {
@@ -411,9 +419,11 @@ struct Preview1Calls {
     return kSuccess;
   }
 
+  // A path argument: ilseq unless it is UTF-8 without NUL (WASI paths are strings; the host
+  // never sees other bytes).
   static uint16_t path_arg(const GuestMemory& m, uint64_t ptr, uint64_t len, std::string& out) {
     if (!m.read_string(static_cast<uint32_t>(ptr), static_cast<uint32_t>(len), out)) return kFault;
-    if (out.find('\0') != std::string::npos) return kIlseq;
+    if (out.find('\0') != std::string::npos || !is_valid_utf8(out)) return kIlseq;
     return kSuccess;
   }
 
@@ -421,6 +431,14 @@ struct Preview1Calls {
   static uint16_t fd_readdir(Preview1& p, const GuestMemory& m, uint64_t* a);
   static uint16_t path_open(Preview1& p, const GuestMemory& m, uint64_t* a);
 };
+
+WaitInterrupt Preview1::interrupt() {
+  return [this] {
+    if (!calling_store_ || !calling_store_->deadline_passed()) return false;
+    deadline_passed_ = true;
+    return true;
+  };
+}
 
 uint16_t Preview1Calls::fd_readdir(Preview1& p, const GuestMemory& m, uint64_t* a) {
   Fd* fd;
@@ -479,6 +497,9 @@ uint16_t Preview1Calls::path_open(Preview1& p, const GuestMemory& m, uint64_t* a
   flags.nonblocking = fdflags & kFdflagNonblock;
   flags.file_integrity_sync = fdflags & (kFdflagSync | kFdflagRsync);
   flags.data_integrity_sync = fdflags & kFdflagDsync;
+  // The guest's descriptor limit (WasiConfig::max_open_files): a guest must not use up the
+  // process's descriptors, which every store shares.
+  if (p.fds_.size() >= p.context_.config().max_open_files) return kMfile;
   auto opened = dir->descriptor->open_at(path, a[1] & kLookupSymlinkFollow, open, flags);
   if (!opened) return errno_from(opened.error());
   auto fd = std::make_unique<Fd>();
@@ -534,6 +555,13 @@ uint16_t Preview1Calls::poll_oneoff(Preview1& p, const GuestMemory& m, uint64_t*
         ready.push_back({userdata, kInval, 0, 0});
         continue;
       }
+      // A CPU-time clock does not advance while the guest waits, so a wait for it would never
+      // end honestly: the subscription completes at once with notsup (before, it slept for
+      // the wall-clock time and reported no event).
+      if (clock == CLOCK_PROCESS_CPUTIME_ID || clock == CLOCK_THREAD_CPUTIME_ID) {
+        ready.push_back({userdata, kNotsup, 0, 0});
+        continue;
+      }
       const uint64_t now = now_ns(clock);
       const uint64_t deadline = (flags & 1) ? timeout : now + std::min(timeout, UINT64_MAX - now);
       clocks.push_back({userdata, deadline, clock});
@@ -574,15 +602,9 @@ uint16_t Preview1Calls::poll_oneoff(Preview1& p, const GuestMemory& m, uint64_t*
                          : 0;
       if (wait_ns < 0 || left < wait_ns) wait_ns = left;
     }
-    struct timespec ts {};
-    if (wait_ns >= 0) {
-      ts.tv_sec = wait_ns / 1000000000;
-      ts.tv_nsec = wait_ns % 1000000000;
-    }
-    int r;
-    do {
-      r = ::ppoll(polls.data(), polls.size(), wait_ns < 0 ? nullptr : &ts, nullptr);
-    } while (r < 0 && errno == EINTR);
+    // The store's deadline ends the wait too (the wrapper turns kIntr into the trap).
+    const int r = interruptible_poll(polls.data(), polls.size(), wait_ns, p.interrupt());
+    if (r == kWaitInterrupted) return kIntr;
     if (r < 0) return errno_from(error_from_errno(errno));
     for (size_t k = 0; k < polls.size(); ++k) {
       if (!polls[k].revents) continue;
@@ -917,7 +939,8 @@ std::map<std::string, Extern> Preview1::define(Store& store) {
          std::string old_path, new_path;
          if (uint16_t e = C::path_arg(m, a[2], a[3], old_path)) return e;
          if (uint16_t e = C::path_arg(m, a[5], a[6], new_path)) return e;
-         return C::status(from->descriptor->link_at(old_path, *to->descriptor, new_path));
+         return C::status(from->descriptor->link_at(old_path, a[1] & kLookupSymlinkFollow,
+                                                    *to->descriptor, new_path));
        }},
       {"path_open", {I, I, I, I, I, L, L, I, I}, C::path_open},
       {"path_readlink",
@@ -1030,7 +1053,13 @@ std::map<std::string, Extern> Preview1::define(Store& store) {
         FuncType{entry.params, {V::kI32}},
         [this, impl](HostCall& call, uint64_t* cells) -> TrapPtr {
           GuestMemory m = memory_of(call);
+          calling_store_ = &call.store;
+          deadline_passed_ = false;
           cells[0] = impl(*this, m, cells);
+          calling_store_ = nullptr;
+          // A call that waited past the store's deadline ends the program as the interpreter
+          // would at its next check: with the trap, not an errno the guest might retry on.
+          if (deadline_passed_) return Trap::make(TrapCode::kDeadlineExceeded);
           return nullptr;
         },
         std::string(kPreview1Module) + "." + entry.name);

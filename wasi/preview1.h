@@ -32,6 +32,12 @@ class Preview1 {
   struct Fd;  // an entry of the fd table
 
  private:
+  // For the calls that wait (poll_oneoff, stdio reads and writes): ends the wait once the
+  // calling store's deadline has passed, and remembers that it did.
+  WaitInterrupt interrupt();
+  Store* calling_store_ = nullptr;
+  bool deadline_passed_ = false;
+
   const WasiContext& context_;
   std::map<uint32_t, std::unique_ptr<Fd>> fds_;
   Store* defined_in_ = nullptr;  // where `defined_` was created

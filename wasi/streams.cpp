@@ -1,27 +1,92 @@
 #include "wasi/streams.h"
 
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 
 namespace kiln::wasi {
+namespace {
 
-Result<size_t, StreamError> InputStream::blocking_read(std::span<uint8_t> buffer) {
-  if (fd_ < 0) return size_t{0};
+// How often a wait asks its interrupt: the latency of a deadline in a blocked host call.
+constexpr int64_t kInterruptSliceNs = 5'000'000;
+
+// Waits until `fd` is ready for `events`: false (and `error` set) when interrupted or failed.
+// Without an interrupt, and before a first try (`tried` false), the read or write itself
+// blocks; a non-blocking host descriptor that said EAGAIN is waited for here.
+bool wait_ready(int fd, short events, const WaitInterrupt& interrupt, bool tried,
+                StreamError& error) {
+  if (!interrupt && !tried) return true;
+  struct pollfd p {
+    fd, events, 0
+  };
+  const int r = interruptible_poll(&p, 1, -1, interrupt);
+  if (r == kWaitInterrupted) {
+    error = StreamError{false, ErrorCode::kInterrupted, true};
+    return false;
+  }
+  if (r < 0) {
+    error = StreamError{false, error_from_errno(errno)};
+    return false;
+  }
+  return true;  // ready, or hung up / in error: the read or write says which
+}
+
+}  // namespace
+
+int interruptible_poll(struct pollfd* fds, size_t count, int64_t timeout_ns,
+                       const WaitInterrupt& interrupt) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
   for (;;) {
-    ssize_t n = ::read(fd_, buffer.data(), buffer.size());
-    if (n >= 0) return static_cast<size_t>(n);
-    if (errno != EINTR) return StreamError{false, error_from_errno(errno)};
+    if (interrupt && interrupt()) return kWaitInterrupted;
+    int64_t slice = -1;
+    if (timeout_ns >= 0) {
+      const int64_t elapsed =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+      slice = std::max<int64_t>(timeout_ns - elapsed, 0);
+    }
+    if (interrupt) slice = slice < 0 ? kInterruptSliceNs : std::min(slice, kInterruptSliceNs);
+    struct timespec ts {};
+    if (slice >= 0) {
+      ts.tv_sec = slice / 1000000000;
+      ts.tv_nsec = slice % 1000000000;
+    }
+    const int r = ::ppoll(fds, count, slice < 0 ? nullptr : &ts, nullptr);
+    if (r < 0 && errno == EINTR) continue;
+    if (r != 0) return r;
+    if (timeout_ns >= 0 &&
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count() >=
+            timeout_ns) {
+      return 0;
+    }
   }
 }
 
-Result<void, StreamError> OutputStream::blocking_write_and_flush(std::span<const uint8_t> data) {
+Result<size_t, StreamError> InputStream::blocking_read(std::span<uint8_t> buffer,
+                                                       const WaitInterrupt& interrupt) {
+  if (fd_ < 0) return size_t{0};
+  for (bool tried = false;; tried = true) {
+    StreamError error;
+    if (!wait_ready(fd_, POLLIN, interrupt, tried, error)) return error;
+    ssize_t n = ::read(fd_, buffer.data(), buffer.size());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR && errno != EAGAIN) return StreamError{false, error_from_errno(errno)};
+  }
+}
+
+Result<void, StreamError> OutputStream::blocking_write_and_flush(std::span<const uint8_t> data,
+                                                                 const WaitInterrupt& interrupt) {
   if (fd_ < 0) return {};
   size_t done = 0;
-  while (done < data.size()) {
+  for (bool tried = false; done < data.size(); tried = true) {
+    StreamError error;
+    if (!wait_ready(fd_, POLLOUT, interrupt, tried, error)) return error;
     ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR || errno == EAGAIN) continue;
       if (errno == EPIPE) return StreamError{true, ErrorCode::kPipe};
       return StreamError{false, error_from_errno(errno)};
     }

@@ -3,7 +3,10 @@
 // fd_read/fd_write on descriptors 0-2 are a layer over these (DESIGN-NOTES section 8).
 #pragma once
 
+#include <poll.h>
+
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "runtime/result.h"
@@ -16,14 +19,28 @@ namespace kiln::wasi {
 struct StreamError {
   bool closed = false;
   ErrorCode error = ErrorCode::kIo;
+  bool interrupted = false;  // the wait was ended by its WaitInterrupt (a deadline)
 };
+
+// Says whether a blocking wait must end now: the store's deadline has passed. Waits ask it
+// every few milliseconds, so a guest blocked in a host call still honours its deadline.
+using WaitInterrupt = std::function<bool()>;
+
+// ppoll over `fds` that also ends when `interrupt` says so: the number of ready descriptors, 0
+// when `timeout_ns` passed (negative: no timeout), -1 with errno on failure, or
+// kWaitInterrupted.
+constexpr int kWaitInterrupted = -2;
+int interruptible_poll(struct pollfd* fds, size_t count, int64_t timeout_ns,
+                       const WaitInterrupt& interrupt);
 
 class InputStream {
  public:
   // A host descriptor to read from; -1 gives a stream that is closed from the start.
   explicit InputStream(int host_fd) : fd_(host_fd) {}
-  // Blocking read of at most `buffer.size()` bytes; 0 bytes means end of stream.
-  Result<size_t, StreamError> blocking_read(std::span<uint8_t> buffer);
+  // Blocking read of at most `buffer.size()` bytes; 0 bytes means end of stream. The wait for
+  // data ends early (StreamError::interrupted) when `interrupt` says so.
+  Result<size_t, StreamError> blocking_read(std::span<uint8_t> buffer,
+                                            const WaitInterrupt& interrupt = {});
   int host_fd() const { return fd_; }
 
  private:
@@ -34,8 +51,9 @@ class OutputStream {
  public:
   // A host descriptor to write to; -1 gives a stream that discards what it is given.
   explicit OutputStream(int host_fd) : fd_(host_fd) {}
-  // Writes all of `data`, blocking until done.
-  Result<void, StreamError> blocking_write_and_flush(std::span<const uint8_t> data);
+  // Writes all of `data`, blocking until done or until `interrupt` ends the wait.
+  Result<void, StreamError> blocking_write_and_flush(std::span<const uint8_t> data,
+                                                     const WaitInterrupt& interrupt = {});
   int host_fd() const { return fd_; }
 
  private:

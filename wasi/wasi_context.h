@@ -25,6 +25,9 @@ struct WasiConfig {
   std::vector<Preopen> preopens;
   // Host descriptors for the guest's stdin, stdout and stderr; -1 gives the guest none.
   int stdin_fd = 0, stdout_fd = 1, stderr_fd = 2;
+  // The most descriptors the guest may hold open at once (stdio and preopens included): more
+  // opens fail with mfile, so one guest cannot use up the descriptors of the whole process.
+  uint32_t max_open_files = 256;
 };
 
 // A granted directory, opened.

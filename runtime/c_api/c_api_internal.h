@@ -38,6 +38,17 @@ struct HostInfo {
   HostInfo& operator=(const HostInfo&) = delete;
 };
 
+// Whether a store still exists, shared by the store and every reference to its objects: the
+// embedder may delete references and stores in any order, so a reference can outlive its
+// store, and is then refused rather than followed (kiln's promise that bad use never crashes).
+struct StoreLiveness {
+  wasm_store_t* store = nullptr;  // null once wasm_store_delete was called
+};
+
+// The limits of stores made through wasm.h alone: no caps on counts of instances, tables and
+// memories (a long-running embedder may make any number), the memory budget as StoreLimits.
+StoreLimits standard_store_limits();
+
 // A foreign object: a host value that wasm code holds as an externref.
 struct ForeignObject {};
 
@@ -62,7 +73,7 @@ wasm_valkind_t kind_of_valtype(ValType type);
 // The runtime environment.
 struct wasm_config_t {
   kiln::EngineConfig engine;
-  kiln::StoreLimits limits;  // for the stores of engines made from this config
+  kiln::StoreLimits limits = kiln::c_api::standard_store_limits();  // for the engine's stores
 };
 
 struct wasm_engine_t {
@@ -72,10 +83,18 @@ struct wasm_engine_t {
 
 struct wasm_store_t {
   wasm_store_t(wasm_engine_t* e, const kiln::StoreLimits& limits)
-      : engine(e), store(e->engine, limits) {}
+      : engine(e), store(e->engine, limits) {
+    liveness->store = this;
+  }
   ~wasm_store_t();
   wasm_engine_t* engine;
   kiln::Store store;
+  std::shared_ptr<kiln::c_api::StoreLiveness> liveness =
+      std::make_shared<kiln::c_api::StoreLiveness>();
+  // Calls into wasm in progress (wasm_func_call, wasm_instance_new), and whether the store was
+  // deleted during one: it is then freed when the outermost call returns (StoreCall).
+  uint32_t calls = 0;
+  bool delete_pending = false;
   // Host info of the store's objects (functions, globals, tables, memories, instances, foreign
   // objects), by the object's address; released with the store.
   std::unordered_map<const void*, std::unique_ptr<kiln::c_api::HostInfo>> host_info;
@@ -144,11 +163,16 @@ struct wasm_exporttype_t {
 // `object` is the runtime's object (FunctionInstance*, GlobalInstance*, TableInstance*,
 // MemoryInstance*, Instance*, ForeignObject*), owned by `store`.
 struct wasm_ref_t {
-  wasm_ref_t(kiln::c_api::RefKind k, wasm_store_t* s, void* o) : kind(k), store(s), object(o) {}
+  wasm_ref_t(kiln::c_api::RefKind k, wasm_store_t* s, void* o)
+      : kind(k), store(s), object(o), liveness(s ? s->liveness : nullptr) {}
+  wasm_ref_t(const wasm_ref_t&) = default;
   virtual ~wasm_ref_t() = default;
+  // The store while it exists; null once it was deleted (or for modules, which have none).
+  wasm_store_t* live_store() const { return liveness ? liveness->store : nullptr; }
   kiln::c_api::RefKind kind;
-  wasm_store_t* store;
+  wasm_store_t* store;  // only to be followed after live_store() says the store exists
   void* object;
+  std::shared_ptr<kiln::c_api::StoreLiveness> liveness;
 };
 
 struct wasm_extern_t : wasm_ref_t {
@@ -221,12 +245,33 @@ struct wasm_trap_t : wasm_ref_t {
 struct wasm_frame_t {
   ~wasm_frame_t() { delete instance; }
   wasm_instance_t* instance = nullptr;  // owned by the frame; null when unknown
+  std::string function_name;            // from the name section: kept, as the trap may outlive
+                                        // the instance
   uint32_t function_index = 0;
   size_t function_offset = 0;
   size_t module_offset = 0;
 };
 
 namespace kiln::c_api {
+
+// The store of `ref` while it exists. Null, with kiln_last_error_message saying that `function`
+// was given a null reference or one whose store was deleted, otherwise.
+wasm_store_t* live_store_of(const wasm_ref_t* ref, const char* function);
+
+// Marks a call into wasm through the store (entries that may run guest code and host
+// callbacks): a store deleted during it is freed when the outermost such call returns.
+class StoreCall {
+ public:
+  explicit StoreCall(wasm_store_t* store) : store_(store) { ++store_->calls; }
+  ~StoreCall() {
+    if (--store_->calls == 0 && store_->delete_pending) delete store_;
+  }
+  StoreCall(const StoreCall&) = delete;
+  StoreCall& operator=(const StoreCall&) = delete;
+
+ private:
+  wasm_store_t* store_;
+};
 
 // A new trap reference for a runtime trap (owned by the caller).
 wasm_trap_t* make_trap(wasm_store_t* store, TrapPtr trap);

@@ -17,27 +17,38 @@ HostInfo* host_info_of(const wasm_ref_t* ref, bool create) {
   if (!ref) return nullptr;
   if (ref->kind == RefKind::kModule) return static_cast<const wasm_module_t*>(ref)->host_info.get();
   if (ref->kind == RefKind::kTrap) return static_cast<const wasm_trap_t*>(ref)->host_info.get();
-  auto& table = ref->store->host_info;
+  wasm_store_t* store = live_store_of(ref, "wasm_ref_get/set_host_info");
+  if (!store) return nullptr;
+  auto& table = store->host_info;
   auto it = table.find(ref->object);
   if (it != table.end()) return it->second.get();
   if (!create) return nullptr;
   return table.emplace(ref->object, std::make_unique<HostInfo>()).first->second.get();
 }
 
+// Copies share the original's store liveness: a copy never follows its store pointer, so
+// copying a reference whose store was deleted is safe.
 wasm_ref_t* copy_ref(const wasm_ref_t* ref) {
   if (!ref) return nullptr;
   switch (ref->kind) {
-    case RefKind::kModule: {
-      auto* m = static_cast<const wasm_module_t*>(ref);
-      return new wasm_module_t(m->engine, m->module, m->host_info);
-    }
-    case RefKind::kTrap: {
-      auto* t = static_cast<const wasm_trap_t*>(ref);
-      return new wasm_trap_t(t->store, t->trap, t->host_info);
-    }
-    default:
-      return make_ref(ref->store, ref->kind, ref->object);
+    case RefKind::kModule:
+      return new wasm_module_t(*static_cast<const wasm_module_t*>(ref));
+    case RefKind::kTrap:
+      return new wasm_trap_t(*static_cast<const wasm_trap_t*>(ref));
+    case RefKind::kFunc:
+      return new wasm_func_t(*static_cast<const wasm_func_t*>(ref));
+    case RefKind::kGlobal:
+      return new wasm_global_t(*static_cast<const wasm_global_t*>(ref));
+    case RefKind::kTable:
+      return new wasm_table_t(*static_cast<const wasm_table_t*>(ref));
+    case RefKind::kMemory:
+      return new wasm_memory_t(*static_cast<const wasm_memory_t*>(ref));
+    case RefKind::kInstance:
+      return new wasm_instance_t(*static_cast<const wasm_instance_t*>(ref));
+    case RefKind::kForeign:
+      return new wasm_foreign_t(*static_cast<const wasm_foreign_t*>(ref));
   }
+  return nullptr;
 }
 
 }  // namespace
@@ -62,7 +73,7 @@ void wasm_config_delete(wasm_config_t* config) {
 }
 
 wasm_engine_t* wasm_engine_new(void) {
-  return new wasm_engine_t{Engine{}, StoreLimits{}};
+  return new wasm_engine_t{Engine{}, standard_store_limits()};
 }
 wasm_engine_t* wasm_engine_new_with_config(wasm_config_t* config) {
   if (!config) return wasm_engine_new();
@@ -79,6 +90,15 @@ wasm_store_t* wasm_store_new(wasm_engine_t* engine) {
   return new wasm_store_t(engine, engine->limits);
 }
 void wasm_store_delete(wasm_store_t* store) {
+  if (!store) return;
+  // References to the store's objects see it gone from now on. Deleted inside a host callback
+  // (or a deadline callback), it is freed once the outermost call into it returns; that call
+  // ends with a trap.
+  store->liveness->store = nullptr;
+  if (store->calls > 0) {
+    store->delete_pending = true;
+    return;
+  }
   delete store;
 }
 
@@ -159,13 +179,15 @@ wasm_frame_t* wasm_frame_copy(const wasm_frame_t* frame) {
   if (!frame) return nullptr;
   auto* copy = new wasm_frame_t;
   copy->instance = frame->instance ? wasm_instance_copy(frame->instance) : nullptr;
+  copy->function_name = frame->function_name;
   copy->function_index = frame->function_index;
   copy->function_offset = frame->function_offset;
   copy->module_offset = frame->module_offset;
   return copy;
 }
 wasm_instance_t* wasm_frame_instance(const wasm_frame_t* frame) {
-  return frame ? frame->instance : nullptr;
+  // Null once the instance's store is gone: a frame (in a trap) may outlive it.
+  return frame && frame->instance && frame->instance->live_store() ? frame->instance : nullptr;
 }
 uint32_t wasm_frame_func_index(const wasm_frame_t* frame) {
   return frame ? frame->function_index : 0;
@@ -213,8 +235,10 @@ void wasm_trap_trace(const wasm_trap_t* trap, wasm_frame_vec_t* out) {
     frame->function_index = from.function_index;
     frame->module_offset = from.module_offset;
     frame->function_offset = from.function_offset;
-    if (from.instance && trap->store) {
-      frame->instance = new wasm_instance_t(trap->store, const_cast<Instance*>(from.instance));
+    frame->function_name = from.function_name;
+    // The instance only while its store exists: traps outlive stores.
+    if (wasm_store_t* store = trap->live_store(); from.instance && store) {
+      frame->instance = new wasm_instance_t(store, const_cast<Instance*>(from.instance));
     }
     out->data[i] = frame;
   }
@@ -354,6 +378,20 @@ wasm_module_t* wasm_module_obtain(wasm_store_t* store, const wasm_shared_module_
 }  // extern "C"
 
 namespace kiln::c_api {
+
+StoreLimits standard_store_limits() {
+  StoreLimits limits;
+  limits.max_instances = UINT32_MAX;
+  limits.max_tables = UINT32_MAX;
+  limits.max_memories = UINT32_MAX;
+  return limits;
+}
+
+wasm_store_t* live_store_of(const wasm_ref_t* ref, const char* function) {
+  if (!ref) return fail(std::string(function) + ": null reference", nullptr);
+  if (wasm_store_t* store = ref->live_store()) return store;
+  return fail(std::string(function) + ": the object's store was deleted", nullptr);
+}
 
 wasm_trap_t* make_trap(wasm_store_t* store, TrapPtr trap) {
   return new wasm_trap_t(store, std::shared_ptr<const Trap>(std::move(trap)),

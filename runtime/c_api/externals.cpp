@@ -15,7 +15,7 @@ bool ref_to_cell(wasm_store_t* store, const wasm_ref_t* ref, ValType type, uint6
     *cell = 0;
     return true;
   }
-  if (ref->store != store) return false;
+  if (ref->live_store() != store) return false;
   if (type == ValType::kFuncRef) {
     if (ref->kind != RefKind::kFunc) return false;
     *cell = reinterpret_cast<uintptr_t>(ref->object);
@@ -204,6 +204,10 @@ TrapPtr call_c_function(wasm_store_t* store, const FuncType& type,
   TrapPtr out;
   if (trap) {
     out = take_trap(trap);
+  } else if (!store->liveness->store) {
+    // The callback deleted the store: nothing more runs in it (StoreCall frees it).
+    out =
+        Trap::make(TrapCode::kHostError, "the store was deleted by a host function during a call");
   } else {
     for (size_t i = 0; i < results.size() && !out; ++i) {
       if (!val_to_cells(store, results[i], type.results[i], &cells[i])) {
@@ -254,6 +258,13 @@ wasm_func_t* wasm_func_new_with_env(wasm_store_t* store, const wasm_functype_t* 
     return fail("wasm_func_new: null store or callback, or an unknown value type",
                 static_cast<wasm_func_t*>(nullptr));
   }
+  // wasm_val_t has no v128, so a callback could neither receive nor return one.
+  if (has_v128(runtime_type)) {
+    if (finalizer) finalizer(env);
+    return fail("wasm_func_new: v128 parameters and results cannot pass through wasm.h (" +
+                    runtime_type.to_string() + ")",
+                static_cast<wasm_func_t*>(nullptr));
+  }
   if (finalizer) {
     store->environments.push_back(std::make_unique<HostInfo>());
     store->environments.back()->reset(env, finalizer);
@@ -277,23 +288,25 @@ wasm_func_t* wasm_func_new(wasm_store_t* store, const wasm_functype_t* type,
 }
 
 wasm_functype_t* wasm_func_type(const wasm_func_t* func) {
-  return func ? make_functype(*func->function()->type) : nullptr;
+  return live_store_of(func, "wasm_func_type") ? make_functype(*func->function()->type) : nullptr;
 }
 size_t wasm_func_param_arity(const wasm_func_t* func) {
-  return func ? func->function()->type->params.size() : 0;
+  return live_store_of(func, "wasm_func_param_arity") ? func->function()->type->params.size() : 0;
 }
 size_t wasm_func_result_arity(const wasm_func_t* func) {
-  return func ? func->function()->type->results.size() : 0;
+  return live_store_of(func, "wasm_func_result_arity") ? func->function()->type->results.size() : 0;
 }
 
 wasm_trap_t* wasm_func_call(const wasm_func_t* func, const wasm_val_vec_t* args,
                             wasm_val_vec_t* results) {
   if (!func) return nullptr;
-  wasm_store_t* store = func->store;
+  wasm_store_t* store = func->live_store();
   auto bad_call = [&](const std::string& why) {
     set_last_error("wasm_func_call: " + why);
     return make_trap(store, Trap::make(TrapCode::kHostError, "wasm_func_call: " + why));
   };
+  if (!store) return bad_call("the function's store was deleted");
+  StoreCall in_call(store);
   const FuncType& type = *func->function()->type;
   if (has_v128(type)) return bad_call("v128 values cannot be passed through wasm.h");
   const size_t arg_count = args ? args->size : 0;
@@ -302,10 +315,9 @@ wasm_trap_t* wasm_func_call(const wasm_func_t* func, const wasm_val_vec_t* args,
     return bad_call("expected " + std::to_string(type.params.size()) + " arguments, got " +
                     std::to_string(arg_count));
   }
-  if (result_count != type.results.size() || (result_count && !results->data)) {
-    return bad_call("expected room for " + std::to_string(type.results.size()) + " results, got " +
-                    std::to_string(result_count));
-  }
+  // Any number of result slots is accepted, as other engines do: the results that fit are
+  // written (programs pass WASM_EMPTY_VEC for a call they expect to trap).
+  if (result_count && !results->data) return bad_call("results vector without data");
   CallBuffer<uint64_t> cells(std::max(type.params.size(), type.results.size()));
   for (size_t i = 0; i < arg_count; ++i) {
     if (!val_to_cells(store, args->data[i], type.params[i], &cells[i])) {
@@ -315,7 +327,7 @@ wasm_trap_t* wasm_func_call(const wasm_func_t* func, const wasm_val_vec_t* args,
   }
   TrapPtr trap = store->store.invoke(func->function(), cells.data());
   if (trap) return make_trap(store, std::move(trap));
-  for (size_t i = 0; i < result_count; ++i) {
+  for (size_t i = 0; i < std::min(result_count, type.results.size()); ++i) {
     cells_to_val(store, &cells[i], type.results[i], &results->data[i]);
   }
   return nullptr;
@@ -336,14 +348,16 @@ wasm_global_t* wasm_global_new(wasm_store_t* store, const wasm_globaltype_t* typ
   return new wasm_global_t(store, store->store.create_global(runtime_type, cells[0], cells[1]));
 }
 wasm_globaltype_t* wasm_global_type(const wasm_global_t* global) {
-  return global ? make_globaltype(global->global()->type) : nullptr;
+  return live_store_of(global, "wasm_global_type") ? make_globaltype(global->global()->type)
+                                                   : nullptr;
 }
 void wasm_global_get(const wasm_global_t* global, wasm_val_t* out) {
-  if (!global || !out) return;
+  if (!out || !live_store_of(global, "wasm_global_get")) return;
   cells_to_val(global->store, global->global()->cells, global->global()->type.type, out);
 }
 void wasm_global_set(wasm_global_t* global, const wasm_val_t* value) {
-  if (!global || !value) return set_last_error("wasm_global_set: null argument");
+  if (!value) return set_last_error("wasm_global_set: null value");
+  if (!live_store_of(global, "wasm_global_set")) return;
   GlobalInstance& g = *global->global();
   if (!g.type.mutable_) return set_last_error("wasm_global_set: the global is immutable");
   uint64_t cells[2] = {0, 0};
@@ -374,10 +388,10 @@ wasm_table_t* wasm_table_new(wasm_store_t* store, const wasm_tabletype_t* type, 
   return new wasm_table_t(store, *table);
 }
 wasm_tabletype_t* wasm_table_type(const wasm_table_t* table) {
-  return table ? make_tabletype(table->table()->type) : nullptr;
+  return live_store_of(table, "wasm_table_type") ? make_tabletype(table->table()->type) : nullptr;
 }
 wasm_ref_t* wasm_table_get(const wasm_table_t* table, wasm_table_size_t index) {
-  if (!table) return nullptr;
+  if (!live_store_of(table, "wasm_table_get")) return nullptr;
   const TableInstance& t = *table->table();
   if (index >= t.elements.size()) {
     return fail("wasm_table_get: index " + std::to_string(index) + " out of range",
@@ -386,7 +400,7 @@ wasm_ref_t* wasm_table_get(const wasm_table_t* table, wasm_table_size_t index) {
   return cell_to_ref(table->store, t.elements[index], t.type.element);
 }
 bool wasm_table_set(wasm_table_t* table, wasm_table_size_t index, wasm_ref_t* ref) {
-  if (!table) return fail("wasm_table_set: null table", false);
+  if (!live_store_of(table, "wasm_table_set")) return false;
   TableInstance& t = *table->table();
   uint64_t cell = 0;
   if (index >= t.elements.size()) {
@@ -399,10 +413,12 @@ bool wasm_table_set(wasm_table_t* table, wasm_table_size_t index, wasm_ref_t* re
   return true;
 }
 wasm_table_size_t wasm_table_size(const wasm_table_t* table) {
-  return table ? static_cast<wasm_table_size_t>(table->table()->elements.size()) : 0;
+  return live_store_of(table, "wasm_table_size")
+             ? static_cast<wasm_table_size_t>(table->table()->elements.size())
+             : 0;
 }
 bool wasm_table_grow(wasm_table_t* table, wasm_table_size_t delta, wasm_ref_t* init) {
-  if (!table) return fail("wasm_table_grow: null table", false);
+  if (!live_store_of(table, "wasm_table_grow")) return false;
   uint64_t cell = 0;
   if (!ref_to_cell(table->store, init, table->table()->type.element, &cell)) {
     return fail("wasm_table_grow: the reference is of the wrong kind or another store", false);
@@ -429,19 +445,26 @@ wasm_memory_t* wasm_memory_new(wasm_store_t* store, const wasm_memorytype_t* typ
   return new wasm_memory_t(store, *memory);
 }
 wasm_memorytype_t* wasm_memory_type(const wasm_memory_t* memory) {
-  return memory ? make_memorytype(memory->memory()->memory->type()) : nullptr;
+  return live_store_of(memory, "wasm_memory_type")
+             ? make_memorytype(memory->memory()->memory->type())
+             : nullptr;
 }
 byte_t* wasm_memory_data(wasm_memory_t* memory) {
-  return memory ? reinterpret_cast<byte_t*>(memory->memory()->memory->base()) : nullptr;
+  return live_store_of(memory, "wasm_memory_data")
+             ? reinterpret_cast<byte_t*>(memory->memory()->memory->base())
+             : nullptr;
 }
 size_t wasm_memory_data_size(const wasm_memory_t* memory) {
-  return memory ? memory->memory()->memory->size_bytes() : 0;
+  return live_store_of(memory, "wasm_memory_data_size") ? memory->memory()->memory->size_bytes()
+                                                        : 0;
 }
 wasm_memory_pages_t wasm_memory_size(const wasm_memory_t* memory) {
-  return memory ? static_cast<wasm_memory_pages_t>(memory->memory()->memory->pages()) : 0;
+  return live_store_of(memory, "wasm_memory_size")
+             ? static_cast<wasm_memory_pages_t>(memory->memory()->memory->pages())
+             : 0;
 }
 bool wasm_memory_grow(wasm_memory_t* memory, wasm_memory_pages_t delta) {
-  if (!memory) return fail("wasm_memory_grow: null memory", false);
+  if (!live_store_of(memory, "wasm_memory_grow")) return false;
   if (memory->memory()->grow(delta) < 0) {
     return fail("wasm_memory_grow: past the memory's maximum or the store's limit", false);
   }
@@ -495,6 +518,9 @@ wasm_instance_t* wasm_instance_new(wasm_store_t* store, const wasm_module_t* mod
   if (!store || !module) {
     return fail("wasm_instance_new: null store or module", static_cast<wasm_instance_t*>(nullptr));
   }
+  if (!store->liveness->store) {
+    return fail("wasm_instance_new: the store was deleted", static_cast<wasm_instance_t*>(nullptr));
+  }
   if (module->engine != store->engine) {
     return fail("wasm_instance_new: the module was compiled by another engine",
                 static_cast<wasm_instance_t*>(nullptr));
@@ -509,7 +535,7 @@ wasm_instance_t* wasm_instance_new(wasm_store_t* store, const wasm_module_t* mod
   std::vector<Extern> externs;
   for (size_t i = 0; i < count; ++i) {
     const wasm_extern_t* ext = imports->data ? imports->data[i] : nullptr;
-    if (!ext || ext->store != store) {
+    if (!ext || ext->live_store() != store) {
       return fail(
           "wasm_instance_new: import " + std::to_string(i) + " is null or from another store",
           static_cast<wasm_instance_t*>(nullptr));
@@ -517,7 +543,12 @@ wasm_instance_t* wasm_instance_new(wasm_store_t* store, const wasm_module_t* mod
     externs.push_back(ext->runtime_extern());
   }
   TrapPtr trap;
+  StoreCall in_call(store);  // the start function may run host callbacks
   auto instance = store->store.instantiate(module->module, externs, &trap);
+  if (instance.ok() && !store->liveness->store) {
+    return fail("wasm_instance_new: the store was deleted by the start function",
+                static_cast<wasm_instance_t*>(nullptr));
+  }
   if (!instance.ok()) {
     if (trap && trap_out) *trap_out = make_trap(store, std::move(trap));
     return fail("wasm_instance_new: " + instance.error().message,
@@ -528,7 +559,7 @@ wasm_instance_t* wasm_instance_new(wasm_store_t* store, const wasm_module_t* mod
 
 void wasm_instance_exports(const wasm_instance_t* instance, wasm_extern_vec_t* out) {
   if (!out) return;
-  if (!instance) return wasm_extern_vec_new_empty(out);
+  if (!live_store_of(instance, "wasm_instance_exports")) return wasm_extern_vec_new_empty(out);
   const Instance& inst = *instance->instance();
   const auto& exports = inst.module->exports;
   wasm_extern_vec_new_uninitialized(out, exports.size());

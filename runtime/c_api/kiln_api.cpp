@@ -50,12 +50,14 @@ void kiln_engine_increment_epoch(wasm_engine_t* engine) {
 
 void kiln_limits_default(kiln_limits_t* out) {
   if (!out) return;
-  const StoreLimits d;
-  *out = {d.max_memory_bytes, d.max_table_elements, d.max_instances,  d.max_tables,
-          d.max_memories,     d.max_call_depth,     d.max_stack_bytes};
+  const StoreLimits d = standard_store_limits();
+  *out = {d.max_memory_bytes, d.max_table_elements, d.max_instances,   d.max_tables,
+          d.max_memories,     d.max_call_depth,     d.max_stack_bytes, d.max_total_memory_bytes};
 }
 namespace {
-void copy_limits(const kiln_limits_t* limits, StoreLimits& l) {
+// The runtime's limits for `limits`; false (with the error set) for ones no store can have.
+bool copy_limits(const char* function, const kiln_limits_t* limits, StoreLimits& out) {
+  StoreLimits l = out;
   l.max_memory_bytes = limits->max_memory_bytes;
   l.max_table_elements = limits->max_table_elements;
   l.max_instances = limits->max_instances;
@@ -63,12 +65,18 @@ void copy_limits(const kiln_limits_t* limits, StoreLimits& l) {
   l.max_memories = limits->max_memories;
   l.max_call_depth = limits->max_call_depth;
   l.max_stack_bytes = limits->max_stack_bytes;
+  l.max_total_memory_bytes = limits->max_total_memory_bytes;
+  if (auto valid = check_store_limits(l); !valid) {
+    return fail(std::string(function) + ": " + valid.error().message, false);
+  }
+  out = l;
+  return true;
 }
 }  // namespace
 
-void kiln_config_set_limits(wasm_config_t* config, const kiln_limits_t* limits) {
-  if (!config || !limits) return set_last_error("kiln_config_set_limits: null argument");
-  copy_limits(limits, config->limits);
+bool kiln_config_set_limits(wasm_config_t* config, const kiln_limits_t* limits) {
+  if (!config || !limits) return fail("kiln_config_set_limits: null argument", false);
+  return copy_limits("kiln_config_set_limits", limits, config->limits);
 }
 
 wasm_store_t* kiln_store_new_with_limits(wasm_engine_t* engine, const kiln_limits_t* limits) {
@@ -76,7 +84,7 @@ wasm_store_t* kiln_store_new_with_limits(wasm_engine_t* engine, const kiln_limit
     return fail("kiln_store_new_with_limits: null argument", static_cast<wasm_store_t*>(nullptr));
   }
   StoreLimits store_limits = engine->limits;
-  copy_limits(limits, store_limits);
+  if (!copy_limits("kiln_store_new_with_limits", limits, store_limits)) return nullptr;
   return new wasm_store_t(engine, store_limits);
 }
 
@@ -108,9 +116,10 @@ void kiln_store_set_deadline_callback(wasm_store_t* store, kiln_deadline_callbac
   }
   store->deadline_env.reset(env, finalizer);
   if (!callback) return store->store.set_deadline_callback(nullptr);
-  store->store.set_deadline_callback([callback, env](Store&) -> std::optional<uint64_t> {
+  store->store.set_deadline_callback([store, callback, env](Store&) -> std::optional<uint64_t> {
+    if (!store->liveness->store) return std::nullopt;  // deleted during the call: stop it
     uint64_t more = 0;
-    if (!callback(env, &more)) return std::nullopt;
+    if (!callback(env, &more) || !store->liveness->store) return std::nullopt;
     return more;
   });
 }
@@ -122,6 +131,7 @@ void kiln_store_telemetry(const wasm_store_t* store, kiln_telemetry_t* out) {
   out->fuel_consumed = t.fuel_consumed;
   out->memory_bytes = t.memory_bytes;
   out->peak_memory_bytes = t.peak_memory_bytes;
+  out->table_bytes = t.table_bytes;
   out->memory_grow_refusals = t.memory_grow_refusals;
   out->table_grow_refusals = t.table_grow_refusals;
   out->limit_refusals = t.limit_refusals;
@@ -141,12 +151,14 @@ bool kiln_trap_exit_status(const wasm_trap_t* trap, int32_t* status) {
   if (status) *status = trap->trap->exit_status;
   return true;
 }
+uint64_t kiln_trap_omitted_frames(const wasm_trap_t* trap) {
+  return trap ? trap->trap->omitted_frames : 0;
+}
 void kiln_frame_func_name(const wasm_frame_t* frame, wasm_name_t* out) {
   if (!out) return;
-  if (!frame || !frame->instance) return wasm_name_new_empty(out);
-  const std::string name =
-      frame->instance->instance()->module->function_name(frame->function_index);
-  wasm_name_new(out, name.size(), name.data());
+  // Recorded in the frame when the trap was made: the instance may be gone by now.
+  if (!frame) return wasm_name_new_empty(out);
+  wasm_name_new(out, frame->function_name.size(), frame->function_name.data());
 }
 
 }  // extern "C"
