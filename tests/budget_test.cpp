@@ -245,16 +245,6 @@ TEST(Telemetry, CountsHostCallsAndTrapsByKind) {
   EXPECT_EQ(t.peak_memory_bytes, 65536u + kTableElementBytes);  // a page and a 1-element table
 }
 
-size_t resident_bytes() {
-  long pages = 0, resident = 0;
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<size_t>(resident) * 4096;
-}
-
 // Isolation: stores that trap, exhaust their stack and run out of fuel leave nothing behind
 // once dropped. In sanitizer builds LeakSanitizer checks the same at exit (and ASan's
 // quarantine makes resident size meaningless), so the size check runs in other builds.
@@ -276,14 +266,14 @@ TEST(Isolation, ThousandsOfTrappingStoresReturnMemoryToBaseline) {
     }
   };
   churn(200);  // warm up allocator caches
-  const size_t baseline = resident_bytes();
+  const size_t baseline = test::resident_bytes();
   ASSERT_GT(baseline, 0u) << "cannot read /proc/self/statm";
   churn(3000);
 #ifdef KILN_TEST_UNDER_ASAN
   GTEST_LOG_(INFO)
       << "resident size not compared under AddressSanitizer; LeakSanitizer checks leaks";
 #else
-  const size_t after = resident_bytes();
+  const size_t after = test::resident_bytes();
   EXPECT_LT(after, baseline + (16u << 20)) << "baseline " << baseline << ", after " << after;
 #endif
 }

@@ -15,16 +15,6 @@
 namespace kiln {
 namespace {
 
-size_t resident_bytes() {
-  long pages = 0, resident = 0;
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<size_t>(resident) * 4096;
-}
-
 // tests/wasm/hostile_reentry.wat in a store whose host function "reenter" runs `reenter`.
 class Reentry {
  public:
@@ -144,14 +134,14 @@ TEST(TableBudget, TwentyHugeTablesAreRefusedByTheStoresMemoryBudget) {
   Store store(engine, limits);
   auto module = Module::compile(engine, test::test_module("hostile_tables"));
   ASSERT_TRUE(module.ok()) << module.error().message;
-  const size_t before = resident_bytes();
+  const size_t before = test::resident_bytes();
   auto instance = store.instantiate(*module, {});
   ASSERT_FALSE(instance.ok());
   EXPECT_EQ(instance.error().kind, ErrorKind::kLimit);
   EXPECT_NE(instance.error().message.find("memory budget"), std::string::npos)
       << instance.error().message;
   // 1.6 GB were allocated before tables counted against any budget.
-  EXPECT_LT(resident_bytes(), before + (64u << 20));
+  EXPECT_LT(test::resident_bytes(), before + (64u << 20));
   EXPECT_EQ(store.telemetry().memory_bytes, 0u);
   EXPECT_EQ(store.telemetry().limit_refusals, 1u);
 }
@@ -245,7 +235,7 @@ TEST(LocalsBomb, ModuleDeclaringBillionsOfLocalsIsRefusedAtDecode) {
   std::vector<uint8_t> bytes = locals_bomb(20000, 50000);
   EXPECT_LT(bytes.size(), 200000u);
   Engine engine;
-  const size_t before = resident_bytes();
+  const size_t before = test::resident_bytes();
   auto valid = Module::validate(engine, bytes);
   ASSERT_FALSE(valid.ok());
   EXPECT_EQ(valid.error().kind, ErrorKind::kLimit);
@@ -254,7 +244,7 @@ TEST(LocalsBomb, ModuleDeclaringBillionsOfLocalsIsRefusedAtDecode) {
       << valid.error().message;
   EXPECT_NE(valid.error().message.find("function 200"), std::string::npos)
       << "the first function past the module's limit: " << valid.error().message;
-  EXPECT_LT(resident_bytes(), before + (64u << 20));
+  EXPECT_LT(test::resident_bytes(), before + (64u << 20));
   // One function past the per-function limit.
   auto one = Module::validate(engine, locals_bomb(1, 50001));
   ASSERT_FALSE(one.ok());

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -43,6 +44,17 @@ inline std::vector<uint8_t> module_bytes(std::initializer_list<uint8_t> sections
   std::copy(std::begin(kHeader), std::end(kHeader), bytes.begin());
   std::copy(sections.begin(), sections.end(), bytes.begin() + sizeof kHeader);
   return bytes;
+}
+
+// This process's resident memory, in bytes (0 when /proc/self/statm cannot be read).
+inline size_t resident_bytes() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<size_t>(resident) * 4096;
 }
 
 inline std::string slurp(const std::filesystem::path& path) {

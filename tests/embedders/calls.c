@@ -4,38 +4,33 @@
  * read one cell early). */
 #include "embedder_support.h"
 
-static wasm_trap_t* unused(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+static wasm_trap_t* unused(void* env, const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  (void)env;
   (void)args;
   (void)results;
   return NULL;
 }
 
+static wasm_trap_t* never_called(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  return unused(NULL, args, results);
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
-  wasm_engine_t* engine = wasm_engine_new();
-  wasm_store_t* store = wasm_store_new(engine);
-  wasm_module_t* module = load(store, argv[1], "embedder");
-  wasm_functype_t* type = i32_to_i32();
-  wasm_func_t* callback = wasm_func_new(store, type, unused);
-  wasm_functype_delete(type);
-  wasm_extern_t* imports_data[1] = {wasm_func_as_extern(callback)};
-  wasm_extern_vec_t imports = WASM_ARRAY_VEC(imports_data);
-  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, NULL);
-  expect(instance != NULL, "instantiated");
-  wasm_extern_vec_t exports;
-  wasm_instance_exports(instance, &exports);
+  embedder_t e;
+  embedder_start(&e, argv[1], unused, NULL);
 
   char text[256];
   wasm_val_vec_t none = WASM_EMPTY_VEC;
-  wasm_trap_t* trap = wasm_func_call(export_func(&exports, 3), &none, &none);
+  wasm_trap_t* trap = wasm_func_call(export_func(&e.exports, 3), &none, &none);
   expect(trap != NULL && strcmp(message_of(trap, text, sizeof text), "unreachable") == 0,
          "a function with a result, called with no room for it, runs and traps");
   wasm_trap_delete(trap);
-  expect(wasm_func_call(export_func(&exports, 2), &none, &none) == NULL,
+  expect(wasm_func_call(export_func(&e.exports, 2), &none, &none) == NULL,
          "... and one that returns has its result dropped");
   wasm_val_t result_data[3] = {WASM_INIT_VAL, WASM_I32_VAL(7), WASM_I32_VAL(7)};
   wasm_val_vec_t results = WASM_ARRAY_VEC(result_data);
-  expect(wasm_func_call(export_func(&exports, 2), &none, &results) == NULL &&
+  expect(wasm_func_call(export_func(&e.exports, 2), &none, &results) == NULL &&
              result_data[0].kind == WASM_I32 && result_data[0].of.i32 == 42,
          "more room than results: the result is written first");
 
@@ -46,16 +41,10 @@ int main(int argc, char** argv) {
   wasm_valtype_vec_t result_vec;
   wasm_valtype_vec_new_empty(&result_vec);
   wasm_functype_t* v128_type = wasm_functype_new(&param_vec, &result_vec);
-  wasm_func_t* v128_func = wasm_func_new(store, v128_type, unused);
+  wasm_func_t* v128_func = wasm_func_new(e.store, v128_type, never_called);
   expect(v128_func == NULL && strstr(kiln_last_error_message(), "v128") != NULL,
          "a host function with a v128 parameter is refused at creation, saying why");
   wasm_functype_delete(v128_type);
-
-  wasm_extern_vec_delete(&exports);
-  wasm_instance_delete(instance);
-  wasm_func_delete(callback);
-  wasm_module_delete(module);
-  wasm_store_delete(store);
-  wasm_engine_delete(engine);
+  embedder_finish(&e, 0);
   return 0;
 }

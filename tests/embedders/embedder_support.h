@@ -60,9 +60,40 @@ static inline wasm_func_t* export_func(const wasm_extern_vec_t* exports, size_t 
   return func;
 }
 
-/* A function type (i32) -> (i32). */
-static inline wasm_functype_t* i32_to_i32(void) {
-  return wasm_functype_new_1_1(wasm_valtype_new_i32(), wasm_valtype_new_i32());
+/* The module embedder.wat instantiated in a new store of a new engine, its import "callback"
+ * an (i32) -> (i32) host function. Exports: 0 call_host, 1 trap, 2 answer, 3 trap_with_result. */
+typedef struct embedder_t {
+  wasm_engine_t* engine;
+  wasm_store_t* store;
+  wasm_module_t* module;
+  wasm_func_t* callback;
+  wasm_instance_t* instance;
+  wasm_extern_vec_t exports;
+} embedder_t;
+
+static inline void embedder_start(embedder_t* e, const char* dir,
+                                  wasm_func_callback_with_env_t callback, void* env) {
+  e->engine = wasm_engine_new();
+  e->store = wasm_store_new(e->engine);
+  e->module = load(e->store, dir, "embedder");
+  wasm_functype_t* type = wasm_functype_new_1_1(wasm_valtype_new_i32(), wasm_valtype_new_i32());
+  e->callback = wasm_func_new_with_env(e->store, type, callback, env, NULL);
+  wasm_functype_delete(type);
+  wasm_extern_t* imports_data[1] = {wasm_func_as_extern(e->callback)};
+  wasm_extern_vec_t imports = WASM_ARRAY_VEC(imports_data);
+  e->instance = wasm_instance_new(e->store, e->module, &imports, NULL);
+  expect(e->instance != NULL, "instantiated");
+  wasm_instance_exports(e->instance, &e->exports);
+}
+
+/* Deletes what embedder_start made; the store too, unless the program deleted it already. */
+static inline void embedder_finish(embedder_t* e, int store_deleted) {
+  wasm_extern_vec_delete(&e->exports);
+  wasm_instance_delete(e->instance);
+  wasm_func_delete(e->callback);
+  wasm_module_delete(e->module);
+  if (!store_deleted) wasm_store_delete(e->store);
+  wasm_engine_delete(e->engine);
 }
 
 #endif

@@ -2,7 +2,8 @@
  * a frame's function name or calling an export after wasm_store_delete read freed memory. */
 #include "embedder_support.h"
 
-static wasm_trap_t* add_one(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+static wasm_trap_t* add_one(void* env, const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  (void)env;
   results->data[0].kind = WASM_I32;
   results->data[0].of.i32 = args->data[0].of.i32 + 1;
   return NULL;
@@ -10,26 +11,16 @@ static wasm_trap_t* add_one(const wasm_val_vec_t* args, wasm_val_vec_t* results)
 
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
-  wasm_engine_t* engine = wasm_engine_new();
-  wasm_store_t* store = wasm_store_new(engine);
-  wasm_module_t* module = load(store, argv[1], "embedder");
-  wasm_functype_t* type = i32_to_i32();
-  wasm_func_t* callback = wasm_func_new(store, type, add_one);
-  wasm_functype_delete(type);
-  wasm_extern_t* imports_data[1] = {wasm_func_as_extern(callback)};
-  wasm_extern_vec_t imports = WASM_ARRAY_VEC(imports_data);
-  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, NULL);
-  expect(instance != NULL, "instantiated");
-  wasm_extern_vec_t exports;
-  wasm_instance_exports(instance, &exports);
-  wasm_func_t* answer = export_func(&exports, 2);
+  embedder_t e;
+  embedder_start(&e, argv[1], add_one, NULL);
+  wasm_func_t* answer = export_func(&e.exports, 2);
 
   wasm_val_vec_t none = WASM_EMPTY_VEC;
-  wasm_trap_t* trap = wasm_func_call(export_func(&exports, 1), &none, &none);
+  wasm_trap_t* trap = wasm_func_call(export_func(&e.exports, 1), &none, &none);
   expect(trap != NULL, "the export traps");
   wasm_func_t* kept = wasm_func_copy(answer);
 
-  wasm_store_delete(store);
+  wasm_store_delete(e.store);
 
   char text[256];
   expect(strcmp(message_of(trap, text, sizeof text), "unreachable") == 0,
@@ -69,12 +60,7 @@ int main(int argc, char** argv) {
   expect(wasm_ref_get_host_info(wasm_func_as_ref(late_copy)) == NULL, "no host info");
   wasm_func_delete(late_copy);
   wasm_func_delete(kept);
-
   wasm_trap_delete(trap);
-  wasm_extern_vec_delete(&exports);
-  wasm_instance_delete(instance);
-  wasm_func_delete(callback);
-  wasm_module_delete(module);
-  wasm_engine_delete(engine);
+  embedder_finish(&e, 1);
   return 0;
 }
