@@ -21,6 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_call_depth = 1000;
   limits.max_stack_bytes = 512 * 1024;
   limits.max_memory_bytes = 64 << 20;
+  limits.max_total_memory_bytes = 256 << 20;  // tables too
   Store store(engine, limits);
   std::vector<Extern> imports;
   for (const Import& imp : m.imports) {
