@@ -863,26 +863,26 @@ const void* const* interpreter_handler_table() {
 
 TrapPtr Store::invoke(FunctionInstance* function, uint64_t* cells) {
   const bool outermost = stack_.frame_count == 0;
-  // DESIGN-NOTES section 4: every entry into wasm checks the native stack first, so deep
-  // host -> wasm -> host re-entry (and a deadline callback calling its own store) traps.
-  TrapPtr trap = check_entry();
-  if (trap) {
-  } else if (!function->code) {
-    trap = call_host(*this, nullptr, function, cells);
-  } else {
-    const FuncType& type = *function->type;
-    uint64_t* fp = stack_.top;
-    const uint32_t params = type.param_cells();
-    if (fp + std::max(function->code->frame_cells, params) > stack_.cells_end) {
-      trap = Trap::make(TrapCode::kCallStackExhausted);
-    } else {
-      std::copy_n(cells, params, fp);
-      trap = run(this, function, fp, nullptr);
-      if (!trap) std::copy_n(fp, type.result_cells(), cells);
-    }
-  }
+  TrapPtr trap = enter(function, cells);
   // A trap is counted once, where it leaves wasm for the embedder.
   if (trap && outermost) note_trap(*trap);
+  return trap;
+}
+
+TrapPtr Store::enter(FunctionInstance* function, uint64_t* cells) {
+  // DESIGN-NOTES section 4: every entry into wasm checks the native stack first, so deep
+  // host -> wasm -> host re-entry (and a deadline callback calling its own store) traps.
+  if (TrapPtr trap = check_entry()) return trap;
+  if (!function->code) return call_host(*this, nullptr, function, cells);
+  const FuncType& type = *function->type;
+  uint64_t* fp = stack_.top;
+  const uint32_t params = type.param_cells();
+  if (fp + std::max(function->code->frame_cells, params) > stack_.cells_end) {
+    return Trap::make(TrapCode::kCallStackExhausted);
+  }
+  std::copy_n(cells, params, fp);
+  TrapPtr trap = run(this, function, fp, nullptr);
+  if (!trap) std::copy_n(fp, type.result_cells(), cells);
   return trap;
 }
 

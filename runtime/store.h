@@ -209,6 +209,8 @@ class Store {
  private:
   Result<void> require_fuel() const;
   Result<void> check_count(size_t current, uint32_t limit, const char* what);
+  // invoke without the telemetry: the call itself.
+  TrapPtr enter(FunctionInstance* function, uint64_t* cells);
   // Why the store cannot run code now (its stacks cannot be reserved, or the native stack is
   // nearly used up), as a trap; null when it can.
   TrapPtr check_entry();
