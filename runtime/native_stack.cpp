@@ -25,29 +25,23 @@ constexpr size_t kReserve = size_t{1} << 20;
 constexpr size_t kReserve = size_t{256} << 10;
 #endif
 
-uintptr_t find_limit() {
+NativeStackBounds find_bounds() {
   pthread_attr_t attr;
-  if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return {};
   void* low = nullptr;
   size_t size = 0;
   const int got = pthread_attr_getstack(&attr, &low, &size);
   pthread_attr_destroy(&attr);
-  if (got != 0 || !low || size == 0) return 0;
-  return reinterpret_cast<uintptr_t>(low) + std::min(kReserve, size / 4);
+  if (got != 0 || !low || size == 0) return {};
+  const auto base = reinterpret_cast<uintptr_t>(low);
+  return {base, base + size, base + std::min(kReserve, size / 4)};
 }
 
 }  // namespace
 
-uintptr_t native_stack_limit() {
-  thread_local const uintptr_t limit = find_limit();
-  return limit;
-}
-
-bool native_stack_exhausted() {
-  // The frame address is on the real stack (a local's address may be on ASan's fake stack);
-  // stacks grow down on every target kiln supports (x86-64, ARM64).
-  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-  return here < native_stack_limit();
+NativeStackBounds native_stack_bounds() {
+  thread_local const NativeStackBounds bounds = find_bounds();
+  return bounds;
 }
 
 }  // namespace kiln

@@ -7,7 +7,6 @@
 #include <new>
 
 #include "runtime/interpreter_code.h"
-#include "runtime/native_stack.h"
 #include "runtime/opcodes.h"
 #include "runtime/simd_ops.h"
 
@@ -74,9 +73,13 @@ int64_t MemoryInstance::grow(uint64_t delta_pages) {
   return old;
 }
 
+namespace {
+constexpr size_t kFramesOffset = 2048 + 64;
+}  // namespace
+
 ExecutionStack::~ExecutionStack() {
   if (cells) munmap(cells, cells_bytes_);
-  if (frames) munmap(frames, frames_bytes_);
+  if (frames) munmap(reinterpret_cast<char*>(frames) - kFramesOffset, frames_bytes_);
 }
 
 bool ExecutionStack::reserve(const StoreLimits& limits) {
@@ -92,7 +95,11 @@ bool ExecutionStack::reserve(const StoreLimits& limits) {
   // frame has none. So this many records allow exactly max_call_depth wasm frames.
   const uint32_t frame_count = std::max<uint32_t>(limits.max_call_depth, 1);
   const size_t new_cells_bytes = cell_count * sizeof(uint64_t);
-  const size_t new_frames_bytes = size_t{frame_count} * sizeof(CallFrame);
+  // The frame records start off a page boundary: were both arrays page-aligned, the first
+  // frame record and the first cells would share their low 12 address bits, and every call
+  // would stall on 4K aliasing between their stores and loads (host-to-wasm calls took twice
+  // as long).
+  const size_t new_frames_bytes = kFramesOffset + size_t{frame_count} * sizeof(CallFrame);
   void* new_cells = map(new_cells_bytes);
   void* new_frames = new_cells ? map(new_frames_bytes) : nullptr;
   if (!new_frames) {
@@ -102,7 +109,7 @@ bool ExecutionStack::reserve(const StoreLimits& limits) {
   cells = static_cast<uint64_t*>(new_cells);
   cells_end = cells + cell_count;
   top = cells;
-  frames = static_cast<CallFrame*>(new_frames);
+  frames = reinterpret_cast<CallFrame*>(static_cast<char*>(new_frames) + kFramesOffset);
   frame_capacity = frame_count;
   cells_bytes_ = new_cells_bytes;
   frames_bytes_ = new_frames_bytes;
@@ -131,14 +138,14 @@ Store::Store(Engine& engine, StoreLimits limits) : engine_(engine), limits_(limi
   limits_.max_stack_bytes = std::min(limits_.max_stack_bytes, StoreLimits::kMaxStackBytesLimit);
 }
 
-TrapPtr Store::check_entry() {
+TrapPtr Store::check_entry_slow_path() {
   if (!stack_.reserve(limits_)) {
     return Trap::make(TrapCode::kCallStackExhausted,
                       "call stack exhausted: cannot reserve the wasm stack (max_stack_bytes " +
                           std::to_string(limits_.max_stack_bytes) + ", max_call_depth " +
                           std::to_string(limits_.max_call_depth) + ")");
   }
-  if (native_stack_exhausted()) return Trap::make(TrapCode::kCallStackExhausted);
+  if (native_stack_.exhausted()) return Trap::make(TrapCode::kCallStackExhausted);
   return nullptr;
 }
 

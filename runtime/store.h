@@ -15,6 +15,7 @@
 #include "runtime/budget.h"
 #include "runtime/linear_memory.h"
 #include "runtime/module.h"
+#include "runtime/native_stack.h"
 #include "runtime/result.h"
 #include "runtime/trap.h"
 #include "runtime/types.h"
@@ -212,8 +213,13 @@ class Store {
   // invoke without the telemetry: the call itself.
   TrapPtr enter(FunctionInstance* function, uint64_t* cells);
   // Why the store cannot run code now (its stacks cannot be reserved, or the native stack is
-  // nearly used up), as a trap; null when it can.
-  TrapPtr check_entry();
+  // nearly used up), as a trap; null when it can. The common case is inline: it runs at every
+  // call from the host.
+  TrapPtr check_entry() {
+    if (stack_.cells && !native_stack_.exhausted()) return nullptr;
+    return check_entry_slow_path();
+  }
+  TrapPtr check_entry_slow_path();
 
   Engine& engine_;
   StoreLimits limits_;
@@ -231,6 +237,7 @@ class Store {
   std::vector<std::unique_ptr<GlobalInstance>> globals_;
   std::vector<std::unique_ptr<Instance>> instances_;
   ExecutionStack stack_;
+  NativeStackCheck native_stack_;
 };
 
 // Spec 4.5.4 step 3-4: does `actual` match the import's declared type?
