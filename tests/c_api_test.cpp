@@ -84,19 +84,20 @@ TEST(CApiLibrary, AProgramUsingOnlyTheHeadersBuildsWithTheSharedAndStaticLibrari
   EXPECT_EQ(run.out, kiln::test::slurp(source("examples/c/hello.expected")));
 }
 
-// What `cmake --install` puts in a prefix is enough to build an embedder with pkg-config and
-// with find_package(kiln), against either library.
-TEST(CApiLibrary, InstalledLibraryBuildsWithPkgConfigAndFindPackage) {
+// Installs the build in `build_dir` into a new prefix and checks that what it installs is
+// enough to build an embedder with pkg-config and with find_package(kiln), against either
+// library. `flags` are the embedder's compiler flags (the sanitizers', for the sanitizer build).
+void expect_installed_package_works(const std::string& build_dir, const std::string& flags) {
   kiln::test::TempDir dir;
   const std::string prefix = (dir.path() / "prefix").string();
-  auto install = run_shell(std::string(KILN_CMAKE_COMMAND) + " --install " +
-                           quote(KILN_BINARY_DIR) + " --prefix " + quote(prefix));
+  auto install = run_shell(std::string(KILN_CMAKE_COMMAND) + " --install " + quote(build_dir) +
+                           " --prefix " + quote(prefix));
   ASSERT_EQ(install.exit_code, 0) << install.err;
   const std::string module = std::string(KILN_C_EXAMPLES_DIR) + "/hello.wasm";
   const std::string expected = kiln::test::slurp(source("examples/c/hello.expected"));
 
   std::string pkg = "PKG_CONFIG_PATH=" + quote(prefix + "/lib/pkgconfig") + " pkg-config";
-  std::string build = std::string(KILN_C_COMPILER) + " " + KILN_C_SANITIZE_FLAGS + " $(" + pkg +
+  std::string build = std::string(KILN_C_COMPILER) + " " + flags + " $(" + pkg +
                       " --cflags kiln) " + quote(source("examples/c/hello.c")) + " $(" + pkg +
                       " --libs kiln) -o " + quote((dir.path() / "hello").string());
   auto built = run_shell(build);
@@ -116,12 +117,13 @@ TEST(CApiLibrary, InstalledLibraryBuildsWithPkgConfigAndFindPackage) {
       << "add_executable(hello_static " << source("examples/c/hello.c") << ")\n"
       << "target_link_libraries(hello_static PRIVATE kiln::kiln_static)\n"
       << "set_target_properties(hello_static PROPERTIES LINKER_LANGUAGE CXX)\n";
-  const std::string flags = std::string("-DCMAKE_C_FLAGS=") + quote(KILN_C_SANITIZE_FLAGS) +
-                            " -DCMAKE_CXX_FLAGS=" + quote(KILN_C_SANITIZE_FLAGS);
-  auto configured = run_shell(std::string(KILN_CMAKE_COMMAND) + " -S " + quote(project) + " -B " +
-                              quote(project + "/build") + " -DCMAKE_PREFIX_PATH=" + quote(prefix) +
-                              " -DCMAKE_C_COMPILER=" + quote(KILN_C_COMPILER) +
-                              " -DCMAKE_CXX_COMPILER=" + quote(KILN_CXX_COMPILER) + " " + flags);
+  const std::string cmake_flags =
+      std::string("-DCMAKE_C_FLAGS=") + quote(flags) + " -DCMAKE_CXX_FLAGS=" + quote(flags);
+  auto configured =
+      run_shell(std::string(KILN_CMAKE_COMMAND) + " -S " + quote(project) + " -B " +
+                quote(project + "/build") + " -DCMAKE_PREFIX_PATH=" + quote(prefix) +
+                " -DCMAKE_C_COMPILER=" + quote(KILN_C_COMPILER) +
+                " -DCMAKE_CXX_COMPILER=" + quote(KILN_CXX_COMPILER) + " " + cmake_flags);
   ASSERT_EQ(configured.exit_code, 0) << configured.out << configured.err;
   auto compiled =
       run_shell(std::string(KILN_CMAKE_COMMAND) + " --build " + quote(project + "/build"));
@@ -132,6 +134,40 @@ TEST(CApiLibrary, InstalledLibraryBuildsWithPkgConfigAndFindPackage) {
     EXPECT_EQ(run.out, expected) << program;
   }
 }
+
+TEST(CApiLibrary, InstalledLibraryBuildsWithPkgConfigAndFindPackage) {
+  expect_installed_package_works(KILN_BINARY_DIR, KILN_C_SANITIZE_FLAGS);
+}
+
+#ifndef KILN_SANITIZE_BUILD
+// The library alone builds, installs and serves embedders with nothing but a compiler and CMake
+// (issue: chosen libraries). The configuration does not even look for wat2wasm, clang-14,
+// node, GoogleTest or Google Benchmark. (A property of the source tree, so it is checked in the
+// release build's run; the sanitizer build's library is not what an embedder installs.)
+TEST(CApiLibrary, LibraryOnlyBuildNeedsOnlyACompilerAndCMake) {
+  kiln::test::TempDir dir;
+  const std::string build_dir = (dir.path() / "build").string();
+  auto configured =
+      run_shell(std::string(KILN_CMAKE_COMMAND) + " -S " + quote(KILN_SOURCE_DIR) + " -B " +
+                quote(build_dir) +
+                " -DCMAKE_BUILD_TYPE=Release -DKILN_BUILD_TESTS=OFF -DKILN_BUILD_BENCH=OFF"
+                " -DKILN_BUILD_EXAMPLES=OFF -DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON"
+                " -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON -DCMAKE_CXX_COMPILER=" +
+                quote(KILN_CXX_COMPILER) + " -DCMAKE_C_COMPILER=" + quote(KILN_C_COMPILER));
+  ASSERT_EQ(configured.exit_code, 0) << configured.out << configured.err;
+  const std::string cache = kiln::test::slurp(build_dir + "/CMakeCache.txt");
+  for (const char* tool : {"WAT2WASM:", "CLANG14:", "NODE:", "GTest_DIR:", "benchmark_DIR:"}) {
+    EXPECT_EQ(cache.find(std::string("\n") + tool), std::string::npos)
+        << tool << " was looked for by a library-only configuration";
+  }
+  auto built =
+      run_shell(std::string(KILN_CMAKE_COMMAND) + " --build " + quote(build_dir) + " --parallel 2");
+  ASSERT_EQ(built.exit_code, 0) << built.out.substr(
+                                       built.out.size() > 4000 ? built.out.size() - 4000 : 0)
+                                << built.err;
+  expect_installed_package_works(build_dir, "");
+}
+#endif
 
 TEST(CApiLibrary, ExportsOnlyTheCApi) {
   auto nm = run_shell("nm -D --defined-only " + quote(KILN_SHARED_LIBRARY));
