@@ -1,7 +1,6 @@
 #include "cli/commands.h"
 
-#include <cctype>
-#include <charconv>
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,22 +25,11 @@ namespace {
 
 constexpr const char* kVersion = "kiln 0.1.0";
 
-constexpr const char* kMainHelp =
-    "kiln: a WebAssembly runtime\n"
-    "\n"
-    "usage: kiln <command> [OPTIONS] ...\n"
-    "\n"
-    "commands:\n"
-    "  run        run a module (kiln run --help)\n"
-    "  validate   decode and validate a module (kiln validate --help)\n"
-    "\n"
-    "options:\n"
-    "  -h, --help      this text\n"
-    "  -V, --version   print the version\n"
-    "\n"
-    "exit codes:\n"
+// Help text beyond what CLI11 generates from the option definitions.
+constexpr const char* kExitCodes =
+    "Exit codes:\n"
     "  0    success\n"
-    "  2    usage error (unknown option, bad --invoke argument)\n"
+    "  2    usage error (unknown option, bad --invoke argument, a limit kiln does not support)\n"
     "  3    the module file cannot be read\n"
     "  4    malformed module (it does not decode)\n"
     "  5    invalid module (it does not validate)\n"
@@ -51,61 +40,23 @@ constexpr const char* kMainHelp =
     "       the program's own)\n"
     "  134  the program trapped (the trap and a backtrace are printed)\n";
 
-constexpr const char* kRunHelp =
-    "usage: kiln run [OPTIONS] MODULE [ARGS...]\n"
-    "\n"
-    "Instantiates MODULE (running its start function), then calls the export `_start` if\n"
-    "there is one, or the function named by --invoke (after `_initialize`, for reactors).\n"
+constexpr const char* kRunFooter =
+    "MODULE is instantiated (running its start function), then its export `_start` is called\n"
+    "if there is one, or the function named by --invoke (after `_initialize`, for reactors).\n"
     "Options come before MODULE; everything after MODULE is passed to the program: as its\n"
     "arguments (argv[0] is MODULE), and to --invoke as the function's arguments.\n"
     "\n"
-    "Budgets and limits (docs/BUDGETS.md); running out of one is a trap (exit 134):\n"
-    "  --fuel N                 run with N units of fuel (an instruction costs 1)\n"
-    "  --fuel-per-host-call N   charge N more fuel for each host (WASI) call\n"
-    "  --timeout DURATION       stop the program after DURATION (250us, 500ms, 2s, 1m)\n"
-    "  --max-memory SIZE        the most memory the program may use: its linear memories and\n"
-    "                           tables together, 8 bytes a table element (65536, 64KiB, 2MiB,\n"
-    "                           1GiB; default 4GiB); memory.grow and table.grow past it\n"
-    "                           return -1\n"
-    "  --max-table-elements N   largest size of each table; table.grow past it returns -1\n"
-    "  --max-instances N, --max-tables N, --max-memories N   counts in the store\n"
-    "                           (defaults 10000, 100, 100)\n"
-    "  --max-call-depth N       deepest wasm call stack, in frames (default 100000, at most\n"
-    "                           10000000)\n"
-    "  --max-stack SIZE         size of the interpreter's value stack (default 8MiB, at most\n"
-    "                           4GiB)\n"
-    "  --stats                  print the store's telemetry to stderr when done\n"
-    "  --stats-json FILE        write it to FILE as JSON\n"
-    "\n"
-    "WASI (wasi_snapshot_preview1) is provided, with nothing granted unless asked for:\n"
-    "  --dir HOST[::GUEST]      let the program read and write the host directory HOST,\n"
-    "                           seen as GUEST (default: HOST as written)\n"
-    "  --dir-ro HOST[::GUEST]   the same, read-only: every write is refused\n"
-    "  --env NAME=VALUE         set an environment variable for the program\n"
-    "  --env-inherit NAME       pass the host's NAME (no variable is inherited otherwise)\n"
-    "  --max-open-files N       the most descriptors the program may hold open, stdio and\n"
-    "                           directories included (default 256); more opens fail (mfile)\n"
-    "  stdin, stdout and stderr are the host's. proc_exit(n) exits with status n when n is\n"
-    "  below 126; a larger status is an error (exit 126). --timeout also ends calls that\n"
-    "  wait (poll_oneoff, reading stdin): the program stops with the trap deadline exceeded.\n"
-    "\n"
-    "options:\n"
-    "  --invoke NAME   call the exported function NAME with ARGS parsed by its parameter types\n"
-    "                  (i32/i64: 5, -1, 0x10; f32/f64: -1.5, 0x1p-3, nan, nan:0x200000, inf;\n"
-    "                  references: null; v128: 0x + 32 hex digits, or i32x4:1,2,3,4 and the\n"
-    "                  like) and print each result on its own line\n"
-    "  -h, --help      this text\n";
+    "Budgets and limits are in docs/BUDGETS.md; running out of one is a trap (exit 134).\n"
+    "WASI (wasi_snapshot_preview1) grants nothing unless asked for: stdin, stdout and stderr are\n"
+    "the host's. proc_exit(n) exits with status n when n is below 126; a larger status is an\n"
+    "error (exit 126). --timeout also ends calls that wait (poll_oneoff, reading stdin): the\n"
+    "program stops with the trap deadline exceeded.";
 
-constexpr const char* kValidateHelp =
-    "usage: kiln validate MODULE\n"
-    "\n"
-    "Decodes and validates MODULE. Prints nothing and exits 0 when it is valid; otherwise prints\n"
-    "what is wrong and where (section, function index, byte offset) and exits 4 (malformed),\n"
-    "5 (invalid) or 7 (past an implementation limit: too many functions, locals, parameters,\n"
-    "...). 2 is a usage error and 3 an unreadable file.\n"
-    "\n"
-    "options:\n"
-    "  -h, --help      this text\n";
+constexpr const char* kValidateFooter =
+    "Prints nothing and exits 0 when MODULE is valid; otherwise prints what is wrong and where\n"
+    "(section, function index, byte offset) and exits 4 (malformed), 5 (invalid) or\n"
+    "7 (past an implementation limit: too many functions, locals, parameters, ...).\n"
+    "2 is a usage error and 3 an unreadable file.";
 
 int error_exit(const Error& error) {
   std::fprintf(stderr, "kiln: error: %s: %s\n", error_kind_name(error.kind), error.message.c_str());
@@ -142,20 +93,8 @@ int trap_exit(const Trap& trap) {
   return kExitTrap;
 }
 
-int run_validate(int argc, char** argv) {
-  std::optional<std::string> path;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kValidateHelp, stdout);
-      return kExitOk;
-    }
-    if (arg.rfind("-", 0) == 0 && arg.size() > 1) return usage_error("unknown option " + arg);
-    if (path) return usage_error("validate takes one module");
-    path = arg;
-  }
-  if (!path) return usage_error("validate needs a module");
-  auto bytes = read_module_file(*path);
+int run_validate(const std::string& path) {
+  auto bytes = read_module_file(path);
   if (!bytes) return error_exit(bytes.error());
   Engine engine;
   if (auto valid = Module::validate(engine, *bytes); !valid) return error_exit(valid.error());
@@ -172,59 +111,20 @@ wasi::Preopen parse_preopen(const std::string& spec, bool read_only) {
   return p;
 }
 
-// Budgets and limits from the command line (docs/BUDGETS.md).
-struct Budgets {
+// What `kiln run` was asked to do: filled in by CLI11 from the options.
+struct RunOptions {
+  std::optional<std::string> invoke;
+  std::vector<std::string> dirs, dirs_read_only, env, env_inherit;
+  uint32_t max_open_files = wasi::WasiConfig{}.max_open_files;
   std::optional<uint64_t> fuel;
   uint64_t host_call_fuel = 0;
-  std::optional<std::chrono::nanoseconds> timeout;
+  std::optional<uint64_t> timeout_ns;
+  std::optional<uint64_t> max_memory;
   StoreLimits limits;
   bool stats = false;
   std::string stats_json;
+  std::vector<std::string> module_and_args;  // MODULE and the program's arguments
 };
-
-std::optional<uint64_t> parse_count(const std::string& text) {
-  uint64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return n;
-}
-
-// "65536", "64KiB", "2MiB", "1GiB" (also K, M, G and KB, MB, GB, all binary).
-std::optional<uint64_t> parse_size(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  auto n = parse_count(text.substr(0, digits));
-  if (!n) return std::nullopt;
-  const std::string unit = text.substr(digits);
-  unsigned shift;
-  if (unit.empty() || unit == "B")
-    shift = 0;
-  else if (unit == "K" || unit == "KB" || unit == "KiB")
-    shift = 10;
-  else if (unit == "M" || unit == "MB" || unit == "MiB")
-    shift = 20;
-  else if (unit == "G" || unit == "GB" || unit == "GiB")
-    shift = 30;
-  else
-    return std::nullopt;
-  if (*n > (UINT64_MAX >> shift)) return std::nullopt;
-  return *n << shift;
-}
-
-// "250us", "500ms", "2s", "1m".
-std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  auto n = parse_count(text.substr(0, digits));
-  if (!n || *n > 1000000000ull) return std::nullopt;
-  const std::string unit = text.substr(digits);
-  using namespace std::chrono;
-  if (unit == "us") return microseconds(*n);
-  if (unit == "ms") return milliseconds(*n);
-  if (unit == "s") return seconds(*n);
-  if (unit == "m") return minutes(*n);
-  return std::nullopt;
-}
 
 void print_stats(const StoreTelemetry& t, int exit_code) {
   std::fprintf(stderr, "kiln: store statistics\n");
@@ -250,68 +150,25 @@ void print_stats(const StoreTelemetry& t, int exit_code) {
   std::fprintf(stderr, "  %-30s %d\n", "exit code", exit_code);
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-// Appends are used throughout: GCC 12 warns falsely (-Wrestrict) on chained operator+.
 bool write_stats_json(const StoreTelemetry& t, int exit_code, const std::string& path) {
-  std::string j = "{\n";
-  auto field = [&](const char* name, uint64_t v) {
-    j += "  \"";
-    j += name;
-    j += "\": ";
-    j += std::to_string(v);
-    j += ",\n";
-  };
-  field("fuel_consumed", t.fuel_consumed);
-  field("memory_bytes", t.memory_bytes);
-  field("peak_memory_bytes", t.peak_memory_bytes);
-  field("table_bytes", t.table_bytes);
-  field("memory_grow_refusals", t.memory_grow_refusals);
-  field("table_grow_refusals", t.table_grow_refusals);
-  field("limit_refusals", t.limit_refusals);
-  j += "  \"host_calls\": {";
-  bool first = true;
-  for (const auto& [name, s] : t.host_calls) {
-    j += first ? "\n    " : ",\n    ";
-    first = false;
-    j += json_string(name);
-    j += ": {\"count\": ";
-    j += std::to_string(s.count);
-    j += ", \"total_ns\": ";
-    j += std::to_string(s.total_ns);
-    j += "}";
+  nlohmann::ordered_json j;
+  j["fuel_consumed"] = t.fuel_consumed;
+  j["memory_bytes"] = t.memory_bytes;
+  j["peak_memory_bytes"] = t.peak_memory_bytes;
+  j["table_bytes"] = t.table_bytes;
+  j["memory_grow_refusals"] = t.memory_grow_refusals;
+  j["table_grow_refusals"] = t.table_grow_refusals;
+  j["limit_refusals"] = t.limit_refusals;
+  j["host_calls"] = nlohmann::ordered_json::object();
+  for (const auto& [name, stats] : t.host_calls) {
+    j["host_calls"][name] = {{"count", stats.count}, {"total_ns", stats.total_ns}};
   }
-  j += t.host_calls.empty() ? "},\n" : "\n  },\n";
-  j += "  \"traps\": {";
-  first = true;
-  for (const auto& [kind, count] : t.traps) {
-    j += first ? "\n    " : ",\n    ";
-    first = false;
-    j += json_string(kind);
-    j += ": ";
-    j += std::to_string(count);
-  }
-  j += t.traps.empty() ? "},\n" : "\n  },\n";
-  j += "  \"exit_code\": ";
-  j += std::to_string(exit_code);
-  j += "\n}\n";
+  j["traps"] = nlohmann::ordered_json::object();
+  for (const auto& [kind, count] : t.traps) j["traps"][kind] = count;
+  j["exit_code"] = exit_code;
   std::ofstream out(path, std::ios::binary);
-  out << j;
+  // Host function names come from the embedder; invalid UTF-8 is replaced, never thrown.
+  out << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   return static_cast<bool>(out);
 }
 
@@ -333,128 +190,64 @@ int exit_for(const Trap& trap) {
   return kExitInvalidStatus;
 }
 
-int run_run(int argc, char** argv) {
-  std::optional<std::string> invoke;
-  wasi::WasiConfig wasi_config;
-  Budgets budgets;
-  int i = 0;
-  for (; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](const char* option) -> std::optional<std::string> {
-      std::string prefix = std::string(option) + "=";
-      if (arg == option) {
-        if (i + 1 >= argc) return std::nullopt;
-        return std::string(argv[++i]);
-      }
-      if (arg.rfind(prefix, 0) == 0) return arg.substr(prefix.size());
-      return std::nullopt;
-    };
-    auto is = [&](const char* option) {
-      return arg == option || arg.rfind(std::string(option) + "=", 0) == 0;
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kRunHelp, stdout);
-      return kExitOk;
-    }
-    if (is("--invoke")) {
-      auto v = value("--invoke");
-      if (!v) return usage_error("--invoke needs a function name");
-      invoke = *v;
-    } else if (is("--dir") || is("--dir-ro")) {
-      const bool read_only = is("--dir-ro");
-      auto v = value(read_only ? "--dir-ro" : "--dir");
-      if (!v || v->empty()) return usage_error(arg + " needs HOST[::GUEST]");
-      wasi_config.preopens.push_back(parse_preopen(*v, read_only));
-    } else if (is("--env")) {
-      auto v = value("--env");
-      if (!v || v->find('=') == std::string::npos || v->front() == '=') {
-        return usage_error("--env needs NAME=VALUE");
-      }
-      size_t eq = v->find('=');
-      wasi_config.env.emplace_back(v->substr(0, eq), v->substr(eq + 1));
-    } else if (is("--fuel") || is("--fuel-per-host-call") || is("--max-table-elements") ||
-               is("--max-instances") || is("--max-tables") || is("--max-memories") ||
-               is("--max-call-depth") || is("--max-open-files")) {
-      const std::string name = arg.substr(0, arg.find('='));
-      auto v = value(name.c_str());
-      auto n = v ? parse_count(*v) : std::nullopt;
-      if (!n) return usage_error(name + " needs a whole number");
-      if (name == "--fuel") budgets.fuel = *n;
-      if (name == "--fuel-per-host-call") budgets.host_call_fuel = *n;
-      if (name == "--max-table-elements") budgets.limits.max_table_elements = *n;
-      if (name == "--max-instances")
-        budgets.limits.max_instances = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
-      if (name == "--max-tables")
-        budgets.limits.max_tables = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
-      if (name == "--max-memories")
-        budgets.limits.max_memories = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
-      if (name == "--max-call-depth")
-        budgets.limits.max_call_depth = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
-      if (name == "--max-open-files")
-        wasi_config.max_open_files = static_cast<uint32_t>(std::min<uint64_t>(*n, UINT32_MAX));
-    } else if (is("--max-memory") || is("--max-stack")) {
-      const std::string name = arg.substr(0, arg.find('='));
-      auto v = value(name.c_str());
-      auto n = v ? parse_size(*v) : std::nullopt;
-      if (!n) return usage_error(name + " needs a size such as 65536, 64KiB, 2MiB or 1GiB");
-      if (name == "--max-memory") {
-        budgets.limits.max_memory_bytes = *n;
-        budgets.limits.max_total_memory_bytes = *n;
-      } else {
-        budgets.limits.max_stack_bytes = *n;
-      }
-    } else if (is("--timeout")) {
-      auto v = value("--timeout");
-      auto d = v ? parse_duration(*v) : std::nullopt;
-      if (!d) return usage_error("--timeout needs a duration such as 500ms, 2s or 1m");
-      budgets.timeout = *d;
-    } else if (arg == "--stats") {
-      budgets.stats = true;
-    } else if (is("--stats-json")) {
-      auto v = value("--stats-json");
-      if (!v || v->empty()) return usage_error("--stats-json needs a file name");
-      budgets.stats_json = *v;
-    } else if (is("--env-inherit")) {
-      auto v = value("--env-inherit");
-      if (!v || v->empty()) return usage_error("--env-inherit needs NAME");
-      if (const char* host_value = std::getenv(v->c_str()))
-        wasi_config.env.emplace_back(*v, host_value);
-    } else if (arg.rfind("-", 0) == 0 && arg.size() > 1) {
-      return usage_error("unknown option " + arg);
-    } else {
-      break;
-    }
+int run_run(RunOptions options) {
+  if (options.module_and_args.empty()) return usage_error("run needs a module");
+  // Parsing stopped at the first argument CLI11 did not know: an option there is not one of
+  // kiln's (options come before MODULE).
+  if (const std::string& first = options.module_and_args.front();
+      first.size() > 1 && first[0] == '-') {
+    return usage_error("unknown option " + first);
   }
-  if (i >= argc) return usage_error("run needs a module");
-  if (auto valid = check_store_limits(budgets.limits); !valid) {
+  wasi::WasiConfig wasi_config;
+  for (const std::string& dir : options.dirs)
+    wasi_config.preopens.push_back(parse_preopen(dir, false));
+  for (const std::string& dir : options.dirs_read_only) {
+    wasi_config.preopens.push_back(parse_preopen(dir, true));
+  }
+  for (const std::string& variable : options.env) {
+    const size_t eq = variable.find('=');
+    wasi_config.env.emplace_back(variable.substr(0, eq), variable.substr(eq + 1));
+  }
+  for (const std::string& name : options.env_inherit) {
+    if (const char* host_value = std::getenv(name.c_str()))
+      wasi_config.env.emplace_back(name, host_value);
+  }
+  wasi_config.max_open_files = options.max_open_files;
+  if (options.max_memory) {
+    options.limits.max_memory_bytes = *options.max_memory;
+    options.limits.max_total_memory_bytes = *options.max_memory;
+  }
+  if (auto valid = check_store_limits(options.limits); !valid) {
     return usage_error(valid.error().message);
   }
-  const std::string path = argv[i++];
-  std::vector<std::string> program_args(argv + i, argv + argc);
+  const std::string path = options.module_and_args.front();
+  std::vector<std::string> program_args(options.module_and_args.begin() + 1,
+                                        options.module_and_args.end());
 
   auto bytes = read_module_file(path);
   if (!bytes) return error_exit(bytes.error());
   EngineConfig engine_config;
-  engine_config.consume_fuel = budgets.fuel.has_value();
-  engine_config.host_call_fuel = budgets.host_call_fuel;
-  engine_config.epoch_interruption = budgets.timeout.has_value();
+  engine_config.consume_fuel = options.fuel.has_value();
+  engine_config.host_call_fuel = options.host_call_fuel;
+  engine_config.epoch_interruption = options.timeout_ns.has_value();
   Engine engine(engine_config);
   auto module = Module::compile(engine, *bytes);
   if (!module) return error_exit(module.error());
 
-  Store store(engine, budgets.limits);
-  if (budgets.fuel) (void)store.set_fuel(*budgets.fuel);
+  Store store(engine, options.limits);
+  if (options.fuel) (void)store.set_fuel(*options.fuel);
   std::optional<EpochTimer> timer;
-  if (budgets.timeout) {
+  if (options.timeout_ns) {
     store.set_epoch_deadline(1);
-    timer.emplace(engine, *budgets.timeout);
+    timer.emplace(engine, std::chrono::nanoseconds(*options.timeout_ns));
   }
-  const int code = run_instance(*module, store, std::move(wasi_config), path, program_args, invoke);
+  const int code =
+      run_instance(*module, store, std::move(wasi_config), path, program_args, options.invoke);
   timer.reset();
-  if (budgets.stats) print_stats(store.telemetry(), code);
-  if (!budgets.stats_json.empty() &&
-      !write_stats_json(store.telemetry(), code, budgets.stats_json)) {
-    std::fprintf(stderr, "kiln: error: cannot write %s\n", budgets.stats_json.c_str());
+  if (options.stats) print_stats(store.telemetry(), code);
+  if (!options.stats_json.empty() &&
+      !write_stats_json(store.telemetry(), code, options.stats_json)) {
+    std::fprintf(stderr, "kiln: error: cannot write %s\n", options.stats_json.c_str());
     return code == kExitOk ? kExitIo : code;
   }
   return code;
@@ -521,25 +314,155 @@ int run_instance(const std::shared_ptr<const Module>& module, Store& store,
   return kExitOk;
 }
 
+// CLI11's help, with the positional arguments of `kiln run` in its usage line (they are not
+// CLI11 options: parsing stops at MODULE, so that the program's own options pass through).
+class Formatter : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    std::string usage = CLI::Formatter::make_usage(app, std::move(name));
+    if (app->get_name() == "run") usage.insert(usage.find('\n'), " MODULE [ARGS...]");
+    return usage;
+  }
+};
+
+// Declares `kiln run`'s options on `run`, filling `o`.
+void define_run_options(CLI::App& run, RunOptions& o) {
+  using CLI::AsNumberWithUnit;
+  // 64KiB, 2MiB, 1GiB: every unit binary. (Validators' descriptions would repeat the type.)
+  const auto size = CLI::AsSizeValue(false).description("");
+  auto duration = AsNumberWithUnit(
+      std::map<std::string, uint64_t>{
+          {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}, {"m", 60000000000}},
+      static_cast<AsNumberWithUnit::Options>(AsNumberWithUnit::CASE_SENSITIVE |
+                                             AsNumberWithUnit::UNIT_REQUIRED),
+      "");
+  duration.description("");
+  const CLI::Validator name_value(
+      [](std::string& v) -> std::string {
+        return v.find('=') == std::string::npos || v.front() == '=' ? "needs NAME=VALUE"
+                                                                    : std::string();
+      },
+      "");
+  // Every repeatable option takes one value per occurrence: the module after it is not a value.
+  auto one_each = [](CLI::Option* option) { return option->allow_extra_args(false); };
+
+  run.add_option("--invoke", o.invoke,
+                 "call the exported function NAME with the ARGS after MODULE, parsed by its "
+                 "parameter types (i32/i64: 5, -1, 0x10; f32/f64: -1.5, 0x1p-3, nan, "
+                 "nan:0x200000, inf; references: null; v128: 0x + 32 hex digits, or "
+                 "i32x4:1,2,3,4 and the like), and print each result on its own line")
+      ->type_name("NAME")
+      ->check(CLI::Validator([](std::string& v) { return v.empty() ? "needs a name" : ""; }, ""));
+
+  const char* budgets = "Budgets and limits";
+  run.add_option("--fuel", o.fuel, "run with N units of fuel (an instruction costs 1)")
+      ->type_name("N")
+      ->group(budgets);
+  run.add_option("--fuel-per-host-call", o.host_call_fuel,
+                 "charge N more fuel for each host (WASI) call")
+      ->type_name("N")
+      ->group(budgets);
+  run.add_option("--timeout", o.timeout_ns,
+                 "stop the program after DURATION (250us, 500ms, 2s, 1m)")
+      ->transform(duration)
+      ->type_name("DURATION")
+      ->group(budgets);
+  run.add_option("--max-memory", o.max_memory,
+                 "the most memory the program may use: its linear memories and tables "
+                 "together, 8 bytes a table element (65536, 64KiB, 2MiB, 1GiB; default 4GiB); "
+                 "memory.grow and table.grow past it return -1")
+      ->transform(size)
+      ->type_name("SIZE")
+      ->group(budgets);
+  run.add_option("--max-table-elements", o.limits.max_table_elements,
+                 "largest size of each table; table.grow past it returns -1")
+      ->type_name("N")
+      ->group(budgets);
+  run.add_option("--max-instances", o.limits.max_instances, "instances in the store (10000)")
+      ->type_name("N")
+      ->group(budgets);
+  run.add_option("--max-tables", o.limits.max_tables, "tables in the store (100)")
+      ->type_name("N")
+      ->group(budgets);
+  run.add_option("--max-memories", o.limits.max_memories, "memories in the store (100)")
+      ->type_name("N")
+      ->group(budgets);
+  run.add_option("--max-call-depth", o.limits.max_call_depth,
+                 "deepest wasm call stack, in frames (default 100000, at most 10000000)")
+      ->type_name("N")
+      ->group(budgets);
+  run.add_option("--max-stack", o.limits.max_stack_bytes,
+                 "size of the interpreter's value stack (default 8MiB, at most 4GiB)")
+      ->transform(size)
+      ->type_name("SIZE")
+      ->group(budgets);
+  run.add_flag("--stats", o.stats, "print the store's telemetry to stderr when done")
+      ->group(budgets);
+  run.add_option("--stats-json", o.stats_json, "write the store's telemetry to FILE as JSON")
+      ->type_name("FILE")
+      ->group(budgets);
+
+  const char* wasi = "WASI (wasi_snapshot_preview1); nothing is granted unless asked for";
+  one_each(run.add_option("--dir", o.dirs,
+                          "let the program read and write the host directory HOST, seen as "
+                          "GUEST (default: HOST as written)"))
+      ->type_name("HOST[::GUEST]")
+      ->group(wasi);
+  one_each(
+      run.add_option("--dir-ro", o.dirs_read_only, "the same, read-only: every write is refused"))
+      ->type_name("HOST[::GUEST]")
+      ->group(wasi);
+  one_each(run.add_option("--env", o.env, "set an environment variable for the program"))
+      ->check(name_value)
+      ->type_name("NAME=VALUE")
+      ->group(wasi);
+  one_each(run.add_option("--env-inherit", o.env_inherit,
+                          "pass the host's NAME (no variable is inherited otherwise)"))
+      ->type_name("NAME")
+      ->group(wasi);
+  run.add_option("--max-open-files", o.max_open_files,
+                 "the most descriptors the program may hold open, stdio and directories "
+                 "included (default 256); more opens fail (mfile)")
+      ->type_name("N")
+      ->group(wasi);
+  // Options come before MODULE: parsing stops at the first positional, and MODULE with
+  // everything after it is the program's.
+  run.prefix_command();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fputs(kMainHelp, stderr);
+  CLI::App app("kiln: a WebAssembly runtime", "kiln");
+  app.formatter(std::make_shared<Formatter>());
+  app.set_version_flag("-V,--version", kVersion);
+  app.require_subcommand(1);
+  app.footer(kExitCodes);
+
+  std::string validate_path;
+  CLI::App* validate = app.add_subcommand("validate", "decode and validate a module");
+  validate->add_option("MODULE", validate_path, "the module file")->required();
+  validate->footer(kValidateFooter);
+
+  RunOptions run_options;
+  CLI::App* run = app.add_subcommand("run", "run a module");
+  run->footer(kRunFooter);
+  define_run_options(*run, run_options);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);  // the help of the command asked for, on stdout
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Every other parse error is a usage error, naming the option and what is wrong with it.
+    std::fprintf(stderr, "kiln: error: %s (see kiln --help)\n", e.what());
     return kExitUsage;
   }
-  std::string command = argv[1];
-  if (command == "-h" || command == "--help" || command == "help") {
-    std::fputs(kMainHelp, stdout);
-    return kExitOk;
-  }
-  if (command == "-V" || command == "--version") {
-    std::puts(kVersion);
-    return kExitOk;
-  }
-  if (command == "run") return run_run(argc - 2, argv + 2);
-  if (command == "validate") return run_validate(argc - 2, argv + 2);
-  return usage_error("unknown command " + command);
+  if (validate->parsed()) return run_validate(validate_path);
+  run_options.module_and_args = run->remaining();
+  return run_run(std::move(run_options));
 }
 
 }  // namespace kiln::cli

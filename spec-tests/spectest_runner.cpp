@@ -10,7 +10,7 @@
 
 #include "runtime/module.h"
 #include "runtime/store.h"
-#include "spec-tests/json.h"
+#include <nlohmann/json.hpp>
 
 namespace kiln::spectest {
 namespace {
@@ -69,18 +69,39 @@ bool parse_lane(const std::string& text, Value& v, size_t lane, size_t at) {
   return true;
 }
 
+// wast2json's output, read with nlohmann/json (without exceptions: a malformed file is a
+// discarded value). These read members leniently, as the commands' optional fields need.
+using Json = nlohmann::json;
+
+// The member `key`, or null when absent.
+const Json* get(const Json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+// A string value, or "" when it is absent or not a string.
+std::string text_of(const Json* value) {
+  return value && value->is_string() ? value->get<std::string>() : std::string();
+}
+std::string str(const Json& object, const char* key) { return text_of(get(object, key)); }
+// The elements of an array value (none when it is absent or not an array).
+const Json& items(const Json* value) {
+  static const Json kNone = Json::array();
+  return value && value->is_array() ? *value : kNone;
+}
+
 std::optional<Value> parse_value(const Json& json) {
-  auto type = type_from_name(json.str("type"));
+  auto type = type_from_name(str(json, "type"));
   if (!type) return std::nullopt;
   Value v;
   v.type = *type;
-  const Json* value = json.get("value");
+  const Json* value = get(json, "value");
   if (is_reference(*type)) {
     v.lane_bytes = 8;
     if (!value) {
       v.patterns[0] = Pattern::kAnyRef;
-    } else if (value->string != "null") {
-      uint64_t n = std::strtoull(value->string.c_str(), nullptr, 10);
+    } else if (text_of(value) != "null") {
+      uint64_t n = std::strtoull(text_of(value).c_str(), nullptr, 10);
       // A funcref given by number cannot name a host function here; only null is used.
       v.cells[0] = *type == ValType::kExternRef ? externref_cell(n) : n;
     }
@@ -88,21 +109,21 @@ std::optional<Value> parse_value(const Json& json) {
   }
   if (!value) return std::nullopt;
   if (*type == ValType::kV128) {
-    const std::string shape = json.str("lane_type");
+    const std::string shape = str(json, "lane_type");
     if (shape.size() < 2) return std::nullopt;
     v.lane_bytes = static_cast<unsigned>(std::atoi(shape.c_str() + 1) / 8);
     v.float_lanes = shape[0] == 'f';
     const size_t lanes = v.lane_bytes ? 16 / v.lane_bytes : 0;
-    if (lanes == 0 || value->array.size() != lanes) return std::nullopt;
+    if (lanes == 0 || items(value).size() != lanes) return std::nullopt;
     v.patterns.assign(lanes, Pattern::kExact);
     for (size_t i = 0; i < lanes; ++i) {
-      if (!parse_lane(value->array[i].string, v, i, i * v.lane_bytes)) return std::nullopt;
+      if (!parse_lane(text_of(&items(value)[i]), v, i, i * v.lane_bytes)) return std::nullopt;
     }
     return v;
   }
   v.lane_bytes = *type == ValType::kI32 || *type == ValType::kF32 ? 4 : 8;
   v.float_lanes = *type == ValType::kF32 || *type == ValType::kF64;
-  if (!parse_lane(value->string, v, 0, 0)) return std::nullopt;
+  if (!parse_lane(text_of(value), v, 0, 0)) return std::nullopt;
   return v;
 }
 
@@ -143,12 +164,12 @@ std::string format_value(ValType type, const uint64_t* cells) {
 
 // The JSON value as written: "5", or "[1 2 3 4] (i32 lanes)" for v128.
 std::string describe(const Json& json) {
-  const Json* value = json.get("value");
-  if (!value) return json.str("type");
-  if (value->kind != Json::Kind::kArray) return value->string;
+  const Json* value = get(json, "value");
+  if (!value) return str(json, "type");
+  if (!value->is_array()) return text_of(value);
   std::string s = "[";
-  for (const Json& lane : value->array) s += (s.size() > 1 ? " " : "") + lane.string;
-  return s + "] (" + json.str("lane_type") + " lanes)";
+  for (const Json& lane : items(value)) s += (s.size() > 1 ? " " : "") + text_of(&lane);
+  return s + "] (" + str(json, "lane_type") + " lanes)";
 }
 
 bool lane_matches(Pattern pattern, unsigned bytes, uint64_t actual, uint64_t expected) {
@@ -194,11 +215,11 @@ class Runner {
   FileReport run() {
     auto text = read_file(report_.path);
     if (!text) return fail_file("cannot read file");
-    auto json = parse_json(*text);
-    if (!json) return fail_file(json.error().message);
-    const Json* commands = json->get("commands");
+    const Json json = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded()) return fail_file("malformed JSON");
+    const Json* commands = get(json, "commands");
     if (!commands) return fail_file("no commands");
-    for (const Json& command : commands->array) run_command(command);
+    for (const Json& command : items(commands)) run_command(command);
     return std::move(report_);
   }
 
@@ -280,7 +301,7 @@ class Runner {
   }
 
   Instance* instance_named(const Json& command) {
-    std::string name = command.str("module");
+    std::string name = str(command, "module");
     if (name.empty()) return current_;
     auto it = named_.find(name);
     return it == named_.end() ? nullptr : it->second;
@@ -300,13 +321,13 @@ class Runner {
       r.error = "no module instance";
       return r;
     }
-    std::string field = action.str("field");
+    std::string field = str(action, "field");
     auto ext = inst->find_export(field);
     if (!ext) {
       r.error = "no export \"" + field + "\"";
       return r;
     }
-    if (action.str("type") == "get") {
+    if (str(action, "type") == "get") {
       if (ext->kind != ExternKind::kGlobal) {
         r.error = "export is not a global";
         return r;
@@ -323,11 +344,11 @@ class Runner {
     FunctionInstance* f = ext->function();
     const FuncType& type = *f->type;
     std::vector<uint64_t> cells;
-    if (const Json* args = action.get("args")) {
-      for (const Json& arg : args->array) {
+    if (const Json* args = get(action, "args")) {
+      for (const Json& arg : items(args)) {
         auto v = parse_value(arg);
         if (!v) {
-          r.error = "unsupported argument " + arg.str("type");
+          r.error = "unsupported argument " + str(arg, "type");
           return r;
         }
         for (uint32_t i = 0; i < cell_count(v->type); ++i) cells.push_back(v->cells[i]);
@@ -346,57 +367,58 @@ class Runner {
   }
 
   void run_command(const Json& c) {
-    const std::string type = c.str("type");
-    const int line = c.get("line") ? static_cast<int>(c.get("line")->number) : 0;
+    const std::string type = str(c, "type");
+    const Json* line_number = get(c, "line");
+    const int line = line_number && line_number->is_number() ? line_number->get<int>() : 0;
     if (type == "module") {
       TrapPtr trap;
-      auto inst = load(c.str("filename"), &trap);
+      auto inst = load(str(c, "filename"), &trap);
       if (!inst) return fail(line, "module did not load: " + inst.error().message);
       current_ = *inst;
-      if (!c.str("name").empty()) named_[c.str("name")] = current_;
+      if (!str(c, "name").empty()) named_[str(c, "name")] = current_;
       return pass();
     }
     if (type == "register") {
       Instance* inst = current_;
-      if (std::string name = c.str("name"); !name.empty()) {
+      if (std::string name = str(c, "name"); !name.empty()) {
         auto it = named_.find(name);
         inst = it == named_.end() ? nullptr : it->second;
       }
       if (!inst) return fail(line, "register: no module instance");
       Exports e;
       for (const Export& ex : inst->module->exports) e[ex.name] = *inst->find_export(ex.name);
-      registered_[c.str("as")] = std::move(e);
+      registered_[str(c, "as")] = std::move(e);
       return;
     }
     if (type == "action") {
-      ActionResult r = perform(*c.get("action"));
+      ActionResult r = perform(*get(c, "action"));
       if (!r.error.empty()) return fail(line, r.error);
       if (r.trap) return fail(line, "unexpected trap: " + r.trap->message);
       return pass();
     }
     if (type == "assert_return") {
-      ActionResult r = perform(*c.get("action"));
+      ActionResult r = perform(*get(c, "action"));
       if (!r.error.empty()) return fail(line, r.error);
       if (r.trap) return fail(line, "unexpected trap: " + r.trap->message);
-      const Json* expected = c.get("expected");
-      if (!expected || expected->array.size() != r.types.size())
+      const Json* expected = get(c, "expected");
+      if (!expected || items(expected).size() != r.types.size())
         return fail(line, "result count mismatch");
       size_t cell = 0;
       for (size_t i = 0; i < r.types.size(); ++i) {
-        auto v = parse_value(expected->array[i]);
-        if (!v) return fail(line, "unsupported expected value " + expected->array[i].str("type"));
+        auto v = parse_value(items(expected)[i]);
+        if (!v) return fail(line, "unsupported expected value " + str(items(expected)[i], "type"));
         if (!matches(*v, &r.cells[cell])) {
-          return fail(line, c.get("action")->str("field") + ": result " + std::to_string(i) +
+          return fail(line, str(*get(c, "action"), "field") + ": result " + std::to_string(i) +
                                 " is " + format_value(r.types[i], &r.cells[cell]) + ", expected " +
-                                describe(expected->array[i]));
+                                describe(items(expected)[i]));
         }
         cell += cell_count(r.types[i]);
       }
       return pass();
     }
     if (type == "assert_trap" || type == "assert_exhaustion") {
-      const std::string text = c.str("text");
-      if (const Json* action = c.get("action")) {
+      const std::string text = str(c, "text");
+      if (const Json* action = get(c, "action")) {
         ActionResult r = perform(*action);
         if (!r.error.empty()) return fail(line, r.error);
         if (!r.trap) return fail(line, "expected trap \"" + text + "\", got none");
@@ -409,27 +431,27 @@ class Runner {
     }
     if (type == "assert_uninstantiable") return expect_uninstantiable(c, line);
     if (type == "assert_invalid" || type == "assert_malformed") {
-      if (c.str("module_type") == "text") {
+      if (str(c, "module_type") == "text") {
         report_.skipped++;  // the text format comes with its own issue
         return;
       }
-      auto module = compile(c.str("filename"));
-      if (module) return fail(line, "module was accepted; expected \"" + c.str("text") + "\"");
-      if (module.error().message.find(c.str("text")) == std::string::npos) {
+      auto module = compile(str(c, "filename"));
+      if (module) return fail(line, "module was accepted; expected \"" + str(c, "text") + "\"");
+      if (module.error().message.find(str(c, "text")) == std::string::npos) {
         report_.other_reasons.push_back("line " + std::to_string(line) + ": expected \"" +
-                                        c.str("text") + "\", kiln says \"" +
+                                        str(c, "text") + "\", kiln says \"" +
                                         module.error().message + "\"");
       }
       return pass();
     }
     if (type == "assert_unlinkable") {
-      auto module = compile(c.str("filename"));
+      auto module = compile(str(c, "filename"));
       if (!module) return fail(line, "module did not compile: " + module.error().message);
       auto imports = resolve_imports(**module);
       if (!imports) return pass();
       TrapPtr trap;
       auto inst = store_.instantiate(*module, *imports, &trap);
-      if (inst) return fail(line, "module linked; expected \"" + c.str("text") + "\"");
+      if (inst) return fail(line, "module linked; expected \"" + str(c, "text") + "\"");
       if (trap)
         return fail(line, "instantiation trapped instead of failing to link: " + trap->message);
       return pass();
@@ -438,9 +460,9 @@ class Runner {
   }
 
   void expect_uninstantiable(const Json& c, int line) {
-    const std::string text = c.str("text");
+    const std::string text = str(c, "text");
     TrapPtr trap;
-    auto inst = load(c.str("filename"), &trap);
+    auto inst = load(str(c, "filename"), &trap);
     if (inst) return fail(line, "module instantiated; expected trap \"" + text + "\"");
     if (!trap) return fail(line, "module failed without a trap: " + inst.error().message);
     if (trap->message.rfind(text, 0) != 0) {

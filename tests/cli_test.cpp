@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "cli/commands.h"
@@ -265,6 +267,45 @@ TEST_F(CliTest, HelpListsEveryOption) {
   r = run("run --help");
   EXPECT_EQ(r.exit_code, cli::kExitOk);
   EXPECT_NE(r.out.find("--invoke NAME"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Usage: kiln run [OPTIONS] MODULE [ARGS...]"), std::string::npos) << r.out;
+}
+
+// The README and the help come from different places: every option the README names must
+// exist in the help (which CLI11 writes from the option definitions), and every option of
+// `kiln run` must be in the README.
+TEST_F(CliTest, ReadmeAndHelpNameTheSameOptions) {
+  const std::string readme = test::slurp(std::string(KILN_SOURCE_DIR) + "/README.md");
+  const std::string help = run("--help").out + run("run --help").out + run("validate --help").out;
+  auto options_in = [](const std::string& text) {
+    std::set<std::string> options;
+    for (size_t at = text.find("--"); at != std::string::npos; at = text.find("--", at + 2)) {
+      if (at > 0 && (std::isalnum(static_cast<unsigned char>(text[at - 1])) || text[at - 1] == '-'))
+        continue;
+      size_t end = at + 2;
+      if (end >= text.size() || !std::islower(static_cast<unsigned char>(text[end]))) continue;
+      while (end < text.size() &&
+             (std::islower(static_cast<unsigned char>(text[end])) || text[end] == '-'))
+        ++end;
+      if (end > at + 2) options.insert(text.substr(at, end - at));
+    }
+    return options;
+  };
+  const std::set<std::string> in_help = options_in(help);
+  // The README also names options of other programs (bench/run-workloads, scripts).
+  const std::set<std::string> not_kiln = {
+      "--engines", "--repeat",        "--filter",       "--quick",
+      "--install", "--prefix",        "--instructions", "--verbose",
+      "--tier",    "--bounds-checks", "--with-budgets", "--expected-failures",
+      "--quiet",   "--cflags",        "--libs",         "--target"};
+  for (const std::string& option : options_in(readme)) {
+    if (not_kiln.count(option)) continue;
+    EXPECT_TRUE(in_help.count(option)) << option << " is in the README but not in --help";
+  }
+  const std::string run_help = run("run --help").out;
+  for (const std::string& option : options_in(run_help)) {
+    if (option == "--help") continue;
+    EXPECT_NE(readme.find(option), std::string::npos) << option << " is not in the README";
+  }
 }
 
 }  // namespace
