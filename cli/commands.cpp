@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include <fmt/core.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -59,7 +61,7 @@ constexpr const char* kValidateFooter =
     "2 is a usage error and 3 an unreadable file.";
 
 int error_exit(const Error& error) {
-  std::fprintf(stderr, "kiln: error: %s: %s\n", error_kind_name(error.kind), error.message.c_str());
+  fmt::print(stderr, "kiln: error: {}: {}\n", error_kind_name(error.kind), error.message);
   switch (error.kind) {
     case ErrorKind::kMalformed:
       return kExitMalformed;
@@ -78,18 +80,19 @@ int error_exit(const Error& error) {
 }
 
 int usage_error(const std::string& message) {
-  std::fprintf(stderr, "kiln: error: %s (see kiln --help)\n", message.c_str());
+  fmt::print(stderr, "kiln: error: {} (see kiln --help)\n", message);
   return kExitUsage;
 }
 
 Result<std::vector<uint8_t>> read_module_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{ErrorKind::kIo, "cannot read " + path + ": " + std::strerror(errno)};
+  if (!in)
+    return Error{ErrorKind::kIo, fmt::format("cannot read {}: {}", path, std::strerror(errno))};
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 int trap_exit(const Trap& trap) {
-  std::fprintf(stderr, "kiln: error: wasm trap: %s\n", trap.to_string().c_str());
+  fmt::print(stderr, "kiln: error: wasm trap: {}\n", trap.to_string());
   return kExitTrap;
 }
 
@@ -127,27 +130,24 @@ struct RunOptions {
 };
 
 void print_stats(const StoreTelemetry& t, int exit_code) {
-  std::fprintf(stderr, "kiln: store statistics\n");
-  std::fprintf(stderr, "  %-30s %llu\n", "fuel consumed", (unsigned long long)t.fuel_consumed);
-  std::fprintf(stderr, "  %-30s %llu bytes\n", "peak memory (memories, tables)",
-               (unsigned long long)t.peak_memory_bytes);
-  std::fprintf(stderr, "  %-30s %llu bytes\n", "tables now", (unsigned long long)t.table_bytes);
-  std::fprintf(stderr, "  %-30s %llu\n", "memory.grow refused",
-               (unsigned long long)t.memory_grow_refusals);
-  std::fprintf(stderr, "  %-30s %llu\n", "table.grow refused",
-               (unsigned long long)t.table_grow_refusals);
-  std::fprintf(stderr, "  %-30s %llu\n", "refused by store limits",
-               (unsigned long long)t.limit_refusals);
-  std::fprintf(stderr, "  host calls%s\n", t.host_calls.empty() ? ": none" : "");
-  for (const auto& [name, s] : t.host_calls) {
-    std::fprintf(stderr, "    %-40s %8llu calls %12.3f ms\n", name.c_str(),
-                 (unsigned long long)s.count, static_cast<double>(s.total_ns) / 1e6);
+  auto line = [](const char* what, auto value, const char* unit = "") {
+    fmt::print(stderr, "  {:<30} {}{}\n", what, value, unit);
+  };
+  fmt::print(stderr, "kiln: store statistics\n");
+  line("fuel consumed", t.fuel_consumed);
+  line("peak memory (memories, tables)", t.peak_memory_bytes, " bytes");
+  line("tables now", t.table_bytes, " bytes");
+  line("memory.grow refused", t.memory_grow_refusals);
+  line("table.grow refused", t.table_grow_refusals);
+  line("refused by store limits", t.limit_refusals);
+  fmt::print(stderr, "  host calls{}\n", t.host_calls.empty() ? ": none" : "");
+  for (const auto& [name, calls] : t.host_calls) {
+    fmt::print(stderr, "    {:<40} {:>8} calls {:>12.3f} ms\n", name, calls.count,
+               static_cast<double>(calls.total_ns) / 1e6);
   }
-  std::fprintf(stderr, "  traps%s\n", t.traps.empty() ? ": none" : "");
-  for (const auto& [kind, count] : t.traps) {
-    std::fprintf(stderr, "    %-40s %8llu\n", kind.c_str(), (unsigned long long)count);
-  }
-  std::fprintf(stderr, "  %-30s %d\n", "exit code", exit_code);
+  fmt::print(stderr, "  traps{}\n", t.traps.empty() ? ": none" : "");
+  for (const auto& [kind, count] : t.traps) fmt::print(stderr, "    {:<40} {:>8}\n", kind, count);
+  line("exit code", exit_code);
 }
 
 bool write_stats_json(const StoreTelemetry& t, int exit_code, const std::string& path) {
@@ -184,9 +184,9 @@ int exit_for(const Trap& trap) {
   if (trap.code != TrapCode::kExit) return trap_exit(trap);
   const uint32_t status = static_cast<uint32_t>(trap.exit_status);
   if (status < kExitInvalidStatus) return static_cast<int>(status);
-  std::fprintf(stderr,
-               "kiln: error: the program called proc_exit(%u): an exit status must be below 126\n",
-               status);
+  fmt::print(stderr,
+             "kiln: error: the program called proc_exit({}): an exit status must be below 126\n",
+             status);
   return kExitInvalidStatus;
 }
 
@@ -196,7 +196,7 @@ int run_run(RunOptions options) {
   // kiln's (options come before MODULE).
   if (const std::string& first = options.module_and_args.front();
       first.size() > 1 && first[0] == '-') {
-    return usage_error("unknown option " + first);
+    return usage_error(fmt::format("unknown option {}", first));
   }
   wasi::WasiConfig wasi_config;
   for (const std::string& dir : options.dirs)
@@ -247,7 +247,7 @@ int run_run(RunOptions options) {
   if (options.stats) print_stats(store.telemetry(), code);
   if (!options.stats_json.empty() &&
       !write_stats_json(store.telemetry(), code, options.stats_json)) {
-    std::fprintf(stderr, "kiln: error: cannot write %s\n", options.stats_json.c_str());
+    fmt::print(stderr, "kiln: error: cannot write {}\n", options.stats_json);
     return code == kExitOk ? kExitIo : code;
   }
   return code;
@@ -281,20 +281,19 @@ int run_instance(const std::shared_ptr<const Module>& module, Store& store,
   auto ext = (*instance)->find_export(entry);
   if (!ext) {
     if (!invoke) return kExitOk;  // a module without `_start`: instantiating it was the run
-    return usage_error("the module has no export named \"" + entry + "\"");
+    return usage_error(fmt::format("the module has no export named \"{}\"", entry));
   }
   if (ext->kind != ExternKind::kFunction) {
-    return usage_error("export \"" + entry + "\" is a " + extern_kind_name(ext->kind) +
-                       ", not a function");
+    return usage_error(
+        fmt::format("export \"{}\" is a {}, not a function", entry, extern_kind_name(ext->kind)));
   }
   FunctionInstance* function = ext->function();
   const FuncType& type = *function->type;
   std::vector<uint64_t> cells(std::max(type.param_cells(), type.result_cells()) + 1);
   if (invoke) {
     if (program_args.size() != type.params.size()) {
-      return usage_error("\"" + entry + "\" takes " + std::to_string(type.params.size()) +
-                         " arguments " + type.to_string() + ", got " +
-                         std::to_string(program_args.size()));
+      return usage_error(fmt::format("\"{}\" takes {} arguments {}, got {}", entry,
+                                     type.params.size(), type.to_string(), program_args.size()));
     }
     for (size_t k = 0, cell = 0; k < type.params.size(); ++k) {
       if (auto parsed = parse_value(type.params[k], program_args[k], &cells[cell]); !parsed) {
@@ -303,11 +302,12 @@ int run_instance(const std::shared_ptr<const Module>& module, Store& store,
       cell += cell_count(type.params[k]);
     }
   } else if (!type.params.empty()) {
-    return usage_error("_start must take no parameters, but has type " + type.to_string());
+    return usage_error(
+        fmt::format("_start must take no parameters, but has type {}", type.to_string()));
   }
   if (TrapPtr t = store.invoke(function, cells.data())) return exit_for(*t);
   for (size_t k = 0, cell = 0; k < type.results.size(); ++k) {
-    std::printf("%s\n", format_value(type.results[k], &cells[cell]).c_str());
+    fmt::print("{}\n", format_value(type.results[k], &cells[cell]));
     cell += cell_count(type.results[k]);
   }
   std::fflush(stdout);
@@ -449,6 +449,11 @@ int main(int argc, char** argv) {
   run->footer(kRunFooter);
   define_run_options(*run, run_options);
 
+  // CLI11 would only say that a subcommand is required.
+  if (argc > 1 && argv[1][0] != '-' &&
+      app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == argv[1]; }).empty()) {
+    return usage_error(fmt::format("unknown command {}", argv[1]));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -457,7 +462,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // Every other parse error is a usage error, naming the option and what is wrong with it.
-    std::fprintf(stderr, "kiln: error: %s (see kiln --help)\n", e.what());
+    fmt::print(stderr, "kiln: error: {} (see kiln --help)\n", e.what());
     return kExitUsage;
   }
   if (validate->parsed()) return run_validate(validate_path);

@@ -1,5 +1,7 @@
 #include "cli/value_text.h"
 
+#include <fmt/core.h>
+
 #include <bit>
 #include <cerrno>
 #include <charconv>
@@ -13,7 +15,7 @@ namespace {
 
 Error bad(ValType type, std::string_view text, const char* why) {
   return Error{ErrorKind::kUsage,
-               "cannot read '" + std::string(text) + "' as " + valtype_name(type) + ": " + why};
+               fmt::format("cannot read '{}' as {}: {}", text, valtype_name(type), why)};
 }
 
 // Integers: optional sign, decimal or 0x hex. Accepts [-2^(bits-1), 2^bits - 1].
@@ -92,11 +94,7 @@ std::string format_float(F value) {
     const Bits bits = std::bit_cast<Bits>(value);
     const Bits payload = bits & ((Bits{1} << kMantissaBits) - 1);
     std::string s = std::signbit(value) ? "-nan" : "nan";
-    if (payload != Bits{1} << (kMantissaBits - 1)) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, ":0x%llx", static_cast<unsigned long long>(payload));
-      s += buf;
-    }
+    if (payload != Bits{1} << (kMantissaBits - 1)) s += fmt::format(":0x{:x}", payload);
     return s;
   }
   if (std::isinf(value)) return value < 0 ? "-inf" : "inf";
@@ -212,9 +210,9 @@ Result<void> parse_value(ValType type, std::string_view text, uint64_t* cells) {
 std::string format_value(ValType type, const uint64_t* cells) {
   switch (type) {
     case ValType::kI32:
-      return std::to_string(static_cast<int32_t>(cells[0]));
+      return fmt::format("{}", static_cast<int32_t>(cells[0]));
     case ValType::kI64:
-      return std::to_string(static_cast<int64_t>(cells[0]));
+      return fmt::format("{}", static_cast<int64_t>(cells[0]));
     case ValType::kF32:
       return format_float(std::bit_cast<float>(static_cast<uint32_t>(cells[0])));
     case ValType::kF64:
@@ -222,12 +220,8 @@ std::string format_value(ValType type, const uint64_t* cells) {
     case ValType::kFuncRef:
     case ValType::kExternRef:
       return cells[0] == 0 ? "null" : "ref";
-    default: {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "0x%016llx%016llx", static_cast<unsigned long long>(cells[1]),
-                    static_cast<unsigned long long>(cells[0]));
-      return buf;
-    }
+    default:
+      return fmt::format("0x{:016x}{:016x}", cells[1], cells[0]);
   }
 }
 

@@ -3,9 +3,10 @@
 // An expected-failure list (--expected-failures FILE) names whole files that are known not to
 // pass yet, each with the reason; their results are reported separately and do not count as
 // failures. A listed file that passes completely is an error: the list only shrinks.
+#include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -19,19 +20,6 @@ using kiln::spectest::FileReport;
 
 namespace {
 
-void usage() {
-  std::puts(
-      "usage: kiln-spectest [OPTIONS] PATH...\n"
-      "  PATH                      a wast2json .json file, or a folder searched for them\n"
-      "  --expected-failures FILE  lines 'NAME  reason': JSON files (by stem) known to fail\n"
-      "  --verbose                 print every failing assertion (default: the first 5 per file)\n"
-      "                            and every module rejected for another reason than expected\n"
-      "  --quiet                   print only failing files and the summary\n"
-      "  --with-budgets            compile fuel charges and epoch checks in (results must not\n"
-      "                            change)\n"
-      "  --help                    this text");
-}
-
 std::string stem_of(const std::string& path) {
   return fs::path(path).stem().string();
 }
@@ -42,36 +30,24 @@ int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   std::string expected_path;
   bool verbose = false, quiet = false, budgets = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      usage();
-      return 0;
-    }
-    if (arg == "--verbose" || arg == "-v") {
-      verbose = true;
-      continue;
-    }
-    if (arg == "--with-budgets") {
-      budgets = true;
-      continue;
-    }
-    if (arg == "--quiet" || arg == "-q") {
-      quiet = true;
-      continue;
-    }
-    if (arg == "--expected-failures" && i + 1 < argc) {
-      expected_path = argv[++i];
-      continue;
-    }
-    if (arg.rfind("--", 0) == 0) {
-      std::fprintf(stderr, "kiln-spectest: unknown option %s\n", arg.c_str());
-      return 2;
-    }
-    inputs.push_back(arg);
-  }
-  if (inputs.empty()) {
-    usage();
+  CLI::App app("kiln-spectest: runs the official testsuite's wast2json output", "kiln-spectest");
+  app.add_option("PATH", inputs, "a wast2json .json file, or a folder searched for them")
+      ->required();
+  app.add_option("--expected-failures", expected_path,
+                 "lines 'NAME  reason': JSON files (by stem) known to fail")
+      ->type_name("FILE");
+  app.add_flag("-v,--verbose", verbose,
+               "print every failing assertion (default: the first 5 per file) and every module "
+               "rejected for another reason than expected");
+  app.add_flag("-q,--quiet", quiet, "print only failing files and the summary");
+  app.add_flag("--with-budgets", budgets,
+               "compile fuel charges and epoch checks in (results must not change)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "kiln-spectest: {} (see --help)\n", e.what());
     return 2;
   }
 
@@ -79,7 +55,7 @@ int main(int argc, char** argv) {
   if (!expected_path.empty()) {
     std::ifstream in(expected_path);
     if (!in) {
-      std::fprintf(stderr, "kiln-spectest: cannot read %s\n", expected_path.c_str());
+      fmt::print(stderr, "kiln-spectest: cannot read {}\n", expected_path);
       return 2;
     }
     std::string line;
@@ -90,8 +66,7 @@ int main(int argc, char** argv) {
       std::string reason =
           space == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", space));
       if (reason.empty()) {
-        std::fprintf(stderr, "kiln-spectest: %s: entry '%s' gives no reason\n",
-                     expected_path.c_str(), name.c_str());
+        fmt::print(stderr, "kiln-spectest: {}: entry '{}' gives no reason\n", expected_path, name);
         return 2;
       }
       expected_failures[name] = reason;
@@ -108,7 +83,7 @@ int main(int argc, char** argv) {
     } else if (fs::exists(input, ec)) {
       files.push_back(input);
     } else {
-      std::fprintf(stderr, "kiln-spectest: %s: no such file or folder\n", input.c_str());
+      fmt::print(stderr, "kiln-spectest: {}: no such file or folder\n", input);
       return 2;
     }
   }
@@ -122,26 +97,23 @@ int main(int argc, char** argv) {
     const bool is_expected = listed != expected_failures.end();
     if (is_expected && r.failed == 0) stale_entries.push_back(listed->first);
     if (!quiet || (r.failed && !is_expected)) {
-      std::printf("%s: %llu passed, %llu failed, %llu skipped%s\n", file.c_str(),
-                  (unsigned long long)r.passed, (unsigned long long)r.failed,
-                  (unsigned long long)r.skipped,
-                  is_expected && r.failed ? (" (expected: " + listed->second + ")").c_str() : "");
+      fmt::print("{}: {} passed, {} failed, {} skipped{}\n", file, r.passed, r.failed, r.skipped,
+                 is_expected && r.failed ? fmt::format(" (expected: {})", listed->second) : "");
     }
     if (r.failed && !is_expected) {
       size_t shown = 0;
       for (const std::string& f : r.failures) {
         if (!verbose && shown++ == 5) {
-          std::printf("    ...\n");
+          fmt::print("    ...\n");
           break;
         }
-        std::printf("    %s\n", f.c_str());
+        fmt::print("    {}\n", f);
       }
     }
     if (!is_expected) {
       other_reasons += r.other_reasons.size();
       if (verbose) {
-        for (const std::string& o : r.other_reasons)
-          std::printf("    other reason: %s\n", o.c_str());
+        for (const std::string& o : r.other_reasons) fmt::print("    other reason: {}\n", o);
       }
     }
     passed += r.passed;
@@ -153,17 +125,15 @@ int main(int argc, char** argv) {
     }
   }
   for (const std::string& stale : stale_entries) {
-    std::printf("error: %s passes completely; remove it from %s\n", stale.c_str(),
-                expected_path.c_str());
+    fmt::print("error: {} passes completely; remove it from {}\n", stale, expected_path);
     ++failed;
   }
   if (expected_failed) {
-    std::printf("expected failures: %llu assertions in files listed in %s (not counted below)\n",
-                (unsigned long long)expected_failed, expected_path.c_str());
+    fmt::print("expected failures: {} assertions in files listed in {} (not counted below)\n",
+               expected_failed, expected_path);
   }
-  std::printf("rejected for another reason than the testsuite names: %llu (--verbose lists them)\n",
-              (unsigned long long)other_reasons);
-  std::printf("%llu passed, %llu failed, %llu skipped\n", (unsigned long long)passed,
-              (unsigned long long)failed, (unsigned long long)skipped);
+  fmt::print("rejected for another reason than the testsuite names: {} (--verbose lists them)\n",
+             other_reasons);
+  fmt::print("{} passed, {} failed, {} skipped\n", passed, failed, skipped);
   return failed ? 1 : 0;
 }

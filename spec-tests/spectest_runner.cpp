@@ -1,16 +1,19 @@
 #include "spec-tests/spectest_runner.h"
 
+#include <fmt/core.h>
+
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
 #include "runtime/module.h"
 #include "runtime/store.h"
-#include <nlohmann/json.hpp>
 
 namespace kiln::spectest {
 namespace {
@@ -83,7 +86,9 @@ const Json* get(const Json& object, const char* key) {
 std::string text_of(const Json* value) {
   return value && value->is_string() ? value->get<std::string>() : std::string();
 }
-std::string str(const Json& object, const char* key) { return text_of(get(object, key)); }
+std::string str(const Json& object, const char* key) {
+  return text_of(get(object, key));
+}
 // The elements of an array value (none when it is absent or not an array).
 const Json& items(const Json* value) {
   static const Json kNone = Json::array();
@@ -127,39 +132,24 @@ std::optional<Value> parse_value(const Json& json) {
   return v;
 }
 
+// A value for failure messages: its bits, and floats also as numbers (%g's precision).
 std::string format_value(ValType type, const uint64_t* cells) {
-  char buf[96];
   switch (type) {
     case ValType::kI32:
-      std::snprintf(buf, sizeof buf, "i32:%u", static_cast<uint32_t>(cells[0]));
-      break;
+      return fmt::format("i32:{}", static_cast<uint32_t>(cells[0]));
     case ValType::kI64:
-      std::snprintf(buf, sizeof buf, "i64:%llu", static_cast<unsigned long long>(cells[0]));
-      break;
+      return fmt::format("i64:{}", cells[0]);
     case ValType::kF32: {
-      float f;
-      uint32_t bits = static_cast<uint32_t>(cells[0]);
-      std::memcpy(&f, &bits, 4);
-      std::snprintf(buf, sizeof buf, "f32:%g (0x%08x)", f, bits);
-      break;
+      const uint32_t bits = static_cast<uint32_t>(cells[0]);
+      return fmt::format("f32:{:g} (0x{:08x})", std::bit_cast<float>(bits), bits);
     }
-    case ValType::kF64: {
-      double d;
-      std::memcpy(&d, cells, 8);
-      std::snprintf(buf, sizeof buf, "f64:%g (0x%016llx)", d,
-                    static_cast<unsigned long long>(cells[0]));
-      break;
-    }
+    case ValType::kF64:
+      return fmt::format("f64:{:g} (0x{:016x})", std::bit_cast<double>(cells[0]), cells[0]);
     case ValType::kV128:
-      std::snprintf(buf, sizeof buf, "v128:0x%016llx%016llx",
-                    static_cast<unsigned long long>(cells[1]),
-                    static_cast<unsigned long long>(cells[0]));
-      break;
+      return fmt::format("v128:0x{:016x}{:016x}", cells[1], cells[0]);
     default:
-      std::snprintf(buf, sizeof buf, "%s:0x%llx", valtype_name(type),
-                    static_cast<unsigned long long>(cells[0]));
+      return fmt::format("{}:0x{:x}", valtype_name(type), cells[0]);
   }
-  return buf;
 }
 
 // The JSON value as written: "5", or "[1 2 3 4] (i32 lanes)" for v128.
@@ -235,7 +225,7 @@ class Runner {
   void pass() { report_.passed++; }
   void fail(int line, const std::string& why) {
     report_.failed++;
-    report_.failures.push_back("line " + std::to_string(line) + ": " + why);
+    report_.failures.push_back(fmt::format("line {}: {}", line, why));
   }
 
   void register_spectest() {
@@ -408,9 +398,10 @@ class Runner {
         auto v = parse_value(items(expected)[i]);
         if (!v) return fail(line, "unsupported expected value " + str(items(expected)[i], "type"));
         if (!matches(*v, &r.cells[cell])) {
-          return fail(line, str(*get(c, "action"), "field") + ": result " + std::to_string(i) +
-                                " is " + format_value(r.types[i], &r.cells[cell]) + ", expected " +
-                                describe(items(expected)[i]));
+          return fail(
+              line,
+              fmt::format("{}: result {} is {}, expected {}", str(*get(c, "action"), "field"), i,
+                          format_value(r.types[i], &r.cells[cell]), describe(items(expected)[i])));
         }
         cell += cell_count(r.types[i]);
       }
@@ -438,9 +429,8 @@ class Runner {
       auto module = compile(str(c, "filename"));
       if (module) return fail(line, "module was accepted; expected \"" + str(c, "text") + "\"");
       if (module.error().message.find(str(c, "text")) == std::string::npos) {
-        report_.other_reasons.push_back("line " + std::to_string(line) + ": expected \"" +
-                                        str(c, "text") + "\", kiln says \"" +
-                                        module.error().message + "\"");
+        report_.other_reasons.push_back(fmt::format("line {}: expected \"{}\", kiln says \"{}\"",
+                                                    line, str(c, "text"), module.error().message));
       }
       return pass();
     }

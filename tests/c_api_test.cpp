@@ -142,8 +142,8 @@ TEST(CApiLibrary, InstalledLibraryBuildsWithPkgConfigAndFindPackage) {
 #ifndef KILN_SANITIZE_BUILD
 // The library alone builds, installs and serves embedders with nothing but a compiler and CMake
 // (issue: chosen libraries). The configuration does not even look for wat2wasm, clang-14,
-// node, GoogleTest or Google Benchmark, and builds without the tools' CLI11 and nlohmann/json
-// (as if they were not installed). (A property of the source tree, so it is checked in the
+// node, GoogleTest or Google Benchmark, and builds without the tools' CLI11, nlohmann/json and
+// {fmt} (as if they were not installed). (A property of the source tree, so it is checked in the
 // release build's run; the sanitizer build's library is not what an embedder installs.)
 TEST(CApiLibrary, LibraryOnlyBuildNeedsOnlyACompilerAndCMake) {
   kiln::test::TempDir dir;
@@ -154,7 +154,8 @@ TEST(CApiLibrary, LibraryOnlyBuildNeedsOnlyACompilerAndCMake) {
                 " -DCMAKE_BUILD_TYPE=Release -DKILN_BUILD_TESTS=OFF -DKILN_BUILD_BENCH=OFF"
                 " -DKILN_BUILD_EXAMPLES=OFF -DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON"
                 " -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON -DCMAKE_DISABLE_FIND_PACKAGE_CLI11=ON"
-      " -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON -DCMAKE_CXX_COMPILER=" +
+                " -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON -DCMAKE_DISABLE_FIND_PACKAGE_fmt=ON"
+                " -DCMAKE_CXX_COMPILER=" +
                 quote(KILN_CXX_COMPILER) + " -DCMAKE_C_COMPILER=" + quote(KILN_C_COMPILER));
   ASSERT_EQ(configured.exit_code, 0) << configured.out << configured.err;
   const std::string cache = kiln::test::slurp(build_dir + "/CMakeCache.txt");
