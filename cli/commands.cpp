@@ -244,9 +244,9 @@ int run_run(RunOptions options) {
   const int code =
       run_instance(*module, store, std::move(wasi_config), path, program_args, options.invoke);
   timer.reset();
-  if (options.stats) print_stats(store.telemetry(), code);
-  if (!options.stats_json.empty() &&
-      !write_stats_json(store.telemetry(), code, options.stats_json)) {
+  const StoreTelemetry telemetry = store.telemetry();
+  if (options.stats) print_stats(telemetry, code);
+  if (!options.stats_json.empty() && !write_stats_json(telemetry, code, options.stats_json)) {
     fmt::print(stderr, "kiln: error: cannot write {}\n", options.stats_json);
     return code == kExitOk ? kExitIo : code;
   }

@@ -124,17 +124,15 @@ inline void init_frame(const CompiledFunction& function, uint64_t* fp) {
 // counted, so a trap at the bottom of a 100,000-deep recursion costs no more than a shallow one.
 void add_backtrace(Trap& trap, const CompiledFunction* function, Instance* instance,
                    const uint32_t* pc, const ExecutionStack& stack, uint32_t base_frames) {
-  auto frame_of = [](const CompiledFunction* f, Instance* inst, const uint32_t* at, bool named) {
+  auto frame_of = [](const CompiledFunction* f, Instance* inst, const uint32_t* at) {
     TraceFrame frame;
     frame.function_index = f->function_index;
     frame.module_offset = f->source_offset(static_cast<uint32_t>(at - f->code.data()));
     frame.instance = inst;
     if (inst) {
       const Module& module = *inst->module;
-      if (named) {
-        frame.function_name = module.function_name(f->function_index);
-        frame.module_name = module.names.module_name;
-      }
+      frame.function_name = module.function_name(f->function_index);
+      frame.module_name = module.names.module_name;
       frame.function_offset =
           frame.module_offset -
           static_cast<uint32_t>(
@@ -150,9 +148,13 @@ void add_backtrace(Trap& trap, const CompiledFunction* function, Instance* insta
   auto add = [&](const CompiledFunction* f, Instance* inst, const uint32_t* at) {
     const bool kept = position < Trap::kTraceEnds || count - position <= Trap::kTraceEnds;
     if (kept) {
-      trap.add_frame(frame_of(f, inst, at, true));
+      trap.add_frame(frame_of(f, inst, at));
     } else {
-      trap.omit_frame(frame_of(f, inst, at, false));
+      // Only counted: its function and instance are all that is compared (and named below).
+      TraceFrame omitted;
+      omitted.function_index = f->function_index;
+      omitted.instance = inst;
+      trap.omit_frame(omitted);
     }
     ++position;
   };
@@ -257,9 +259,7 @@ op_fuel:
   pc += 3;
   NEXT();
 op_epoch_check:
-  if (store->engine().epoch() >= store->epoch_deadline() && !store->deadline_reached()) {
-    TRAP(TrapCode::kDeadlineExceeded);
-  }
+  if (store->deadline_passed()) TRAP(TrapCode::kDeadlineExceeded);
   pc += 2;
   NEXT();
 

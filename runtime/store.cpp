@@ -242,6 +242,13 @@ FunctionInstance* Store::create_host_function(const FuncType& type, HostCallback
   return functions_.back().get();
 }
 
+Error Store::over_memory_budget(const std::string& what) {
+  ++limit_refusals_;
+  return Error{ErrorKind::kLimit, what + " exceeds the store's memory budget of " +
+                                      std::to_string(limits_.max_total_memory_bytes) + " bytes (" +
+                                      std::to_string(memory_bytes_) + " in use)"};
+}
+
 Result<TableInstance*> Store::create_table(const TableType& type, uint64_t init) {
   KILN_TRY(check_count(tables_.size(), limits_.max_tables, "tables"));
   const uint64_t limit = max_table_elements();
@@ -252,11 +259,7 @@ Result<TableInstance*> Store::create_table(const TableType& type, uint64_t init)
   }
   const uint64_t bytes = type.limits.min * kTableElementBytes;
   if (!charge_memory(bytes, true)) {
-    ++limit_refusals_;
-    return Error{ErrorKind::kLimit, "table of " + std::to_string(type.limits.min) +
-                                        " elements exceeds the store's memory budget of " +
-                                        std::to_string(limits_.max_total_memory_bytes) +
-                                        " bytes (" + std::to_string(memory_bytes_) + " in use)"};
+    return over_memory_budget("table of " + std::to_string(type.limits.min) + " elements");
   }
   auto t = std::make_unique<TableInstance>();
   t->type = type;
@@ -277,11 +280,7 @@ Result<MemoryInstance*> Store::create_memory(const MemoryType& type) {
   KILN_TRY(check_count(memories_.size(), limits_.max_memories, "memories"));
   const uint64_t bytes = type.limits.min * kWasmPageSize;
   if (type.limits.min > ModuleLimits::kMaxMemoryPages || !charge_memory(bytes, false)) {
-    ++limit_refusals_;
-    return Error{ErrorKind::kLimit, "memory of " + std::to_string(type.limits.min) +
-                                        " pages exceeds the store's memory budget of " +
-                                        std::to_string(limits_.max_total_memory_bytes) +
-                                        " bytes (" + std::to_string(memory_bytes_) + " in use)"};
+    return over_memory_budget("memory of " + std::to_string(type.limits.min) + " pages");
   }
   auto memory = LinearMemory::create(type, limits_.max_memory_bytes / kWasmPageSize);
   if (!memory) {

@@ -188,15 +188,10 @@ class Store {
   void set_deadline_callback(DeadlineCallback callback) {
     deadline_callback_ = std::move(callback);
   }
-  // The interpreter's slow path when the epoch reached the deadline: true to go on.
-  bool deadline_reached();
-  // For host functions that wait (WASI's poll_oneoff, reads of stdin), asked while they wait:
-  // whether the deadline has passed and the deadline callback (if any) did not extend it.
-  // Always false when the engine has no epoch interruption.
-  bool deadline_passed() {
-    return engine_.config().epoch_interruption && engine_.epoch() >= epoch_deadline_ &&
-           !deadline_reached();
-  }
+  // Whether the engine's epoch has reached the deadline and the deadline callback (if any)
+  // did not extend it: asked by the interpreter's epoch checks, and by host functions while
+  // they wait (WASI's poll_oneoff, reads of stdin).
+  bool deadline_passed() { return engine_.epoch() >= epoch_deadline_ && !deadline_reached(); }
 
   // Telemetry: a snapshot of what this store used.
   StoreTelemetry telemetry() const;
@@ -210,6 +205,11 @@ class Store {
  private:
   Result<void> require_fuel() const;
   Result<void> check_count(size_t current, uint32_t limit, const char* what);
+  // The refusal of a memory or table of `what` that the memory budget cannot hold.
+  Error over_memory_budget(const std::string& what);
+  // When the epoch reached the deadline: asks the deadline callback, true when it allowed more
+  // ticks (and set the new deadline).
+  bool deadline_reached();
   // invoke without the telemetry: the call itself.
   TrapPtr enter(FunctionInstance* function, uint64_t* cells);
   // Why the store cannot run code now (its stacks cannot be reserved, or the native stack is

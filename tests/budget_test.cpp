@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 
 #include "runtime/epoch_timer.h"
 #include "runtime/module.h"

@@ -5,7 +5,6 @@
 // c_api_test.cpp and the programs in tests/embedders/.)
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <functional>
 
 #include "runtime/module.h"

@@ -186,7 +186,7 @@ FsResult<int> open_beneath(int dirfd, const std::string& path, int flags, mode_t
 // whether the path ended in a slash. POSIX (XBD 4.13): a trailing slash makes the path name a
 // directory, following a final symlink. The *at calls get the name without the slash, so a
 // final symlink is never followed by the kernel (it could lead outside the sandbox); the
-// operations check the slash's meaning themselves (NamedEntry::require_directory).
+// operations check the slash's meaning themselves (require_directory_name below).
 struct NamedEntry {
   UniqueFd parent;
   std::string name;
@@ -482,7 +482,8 @@ FsResult<void> Descriptor::set_times_at(const std::string& path, bool follow_sym
   KILN_TRY(require_directory());
   if (read_only_) return ErrorCode::kNotPermitted;
   struct timespec times[2] = {to_timespec(access), to_timespec(modification)};
-  if (!follow_symlinks && !path.empty() && path.back() != '/') {
+  const bool trailing_slash = !path.empty() && path.back() == '/';
+  if (!follow_symlinks && !trailing_slash) {
     KILN_ASSIGN(NamedEntry entry, open_parent(fd_, path));
     if (::utimensat(entry.parent.get(), entry.name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
       return last_error();
@@ -490,7 +491,7 @@ FsResult<void> Descriptor::set_times_at(const std::string& path, bool follow_sym
     return {};
   }
   // Following (a trailing slash follows too, and must name a directory).
-  if (!path.empty() && path.back() == '/') KILN_TRY(require_directory_name(fd_, path));
+  if (trailing_slash) KILN_TRY(require_directory_name(fd_, path));
   KILN_ASSIGN(int fd, open_beneath(fd_, path, O_PATH, 0, true));
   UniqueFd owned(fd);
   // An O_PATH descriptor cannot be passed to futimens; its /proc alias can to utimensat.

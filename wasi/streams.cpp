@@ -39,15 +39,14 @@ bool wait_ready(int fd, short events, const WaitInterrupt& interrupt, bool tried
 int interruptible_poll(struct pollfd* fds, size_t count, int64_t timeout_ns,
                        const WaitInterrupt& interrupt) {
   using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  for (;;) {
-    if (interrupt && interrupt()) return kWaitInterrupted;
-    int64_t slice = -1;
+  const auto deadline = Clock::now() + std::chrono::nanoseconds(std::max<int64_t>(timeout_ns, 0));
+  for (bool waited = false;; waited = true) {
+    int64_t slice = -1;  // no timeout
     if (timeout_ns >= 0) {
-      const int64_t elapsed =
-          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
-      slice = std::max<int64_t>(timeout_ns - elapsed, 0);
+      slice = std::max<int64_t>((deadline - Clock::now()).count(), 0);
+      if (waited && slice == 0) return 0;
     }
+    if (interrupt && interrupt()) return kWaitInterrupted;
     if (interrupt) slice = slice < 0 ? kInterruptSliceNs : std::min(slice, kInterruptSliceNs);
     struct timespec ts {};
     if (slice >= 0) {
@@ -55,13 +54,7 @@ int interruptible_poll(struct pollfd* fds, size_t count, int64_t timeout_ns,
       ts.tv_nsec = slice % 1000000000;
     }
     const int r = ::ppoll(fds, count, slice < 0 ? nullptr : &ts, nullptr);
-    if (r < 0 && errno == EINTR) continue;
-    if (r != 0) return r;
-    if (timeout_ns >= 0 &&
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count() >=
-            timeout_ns) {
-      return 0;
-    }
+    if (r != 0 && !(r < 0 && errno == EINTR)) return r;
   }
 }
 
