@@ -164,9 +164,10 @@ void FunctionValidator::push_all(const std::vector<ValType>& types) {
 }
 
 void FunctionValidator::push_ctrl(uint32_t opcode, std::vector<ValType> params,
-                                  std::vector<ValType> results) {
+                                  std::vector<ValType> results, bool dead) {
   ControlFrame frame;
   frame.opcode = opcode;
+  frame.dead = dead;
   frame.height = static_cast<uint32_t>(vals_.size());
   frame.height_cells = cells_;
   frame.params = std::move(params);
@@ -258,8 +259,34 @@ Result<void> FunctionValidator::step_simd(Instruction& ins, FunctionBodyConsumer
     default:
       return BinaryReader::malformed_at("illegal opcode " + hex_offset(ins.opcode), ins.offset);
   }
-  if (consumer) consumer->on_instruction(ins, *this);
+  deliver(ins, consumer);
   return {};
+}
+
+void FunctionValidator::deliver(Instruction& ins, FunctionBodyConsumer* consumer) {
+  if (!consumer) return;
+  switch (ins.opcode) {
+    case kBlock:
+    case kLoop:
+    case kIf:
+    case kElse:
+      // The frame just opened (for else: the if's, continued).
+      ins.live = !ctrls_.back().dead;
+      ins.fuel_cost = ins.live && ins.opcode == kIf;  // `if` is the one structured with a cost
+      ins.starts_segment = ins.live && ins.opcode != kBlock;
+      break;
+    case kEnd:
+      // The code after a block is a label's target; the function's own end starts nothing.
+      ins.live = !closed_.dead;
+      ins.starts_segment = ins.live && !ctrls_.empty();
+      break;
+    default:
+      ins.live = ins.reachable && !ctrls_.back().dead;
+      ins.fuel_cost = ins.live;
+      ins.starts_segment = ins.live && (ins.opcode == kBrIf || ins.opcode == kCall ||
+                                        ins.opcode == kCallIndirect);
+  }
+  consumer->on_instruction(ins, *this);
 }
 
 Result<void> FunctionValidator::require_memory(uint32_t index) {
@@ -293,7 +320,7 @@ Result<void> FunctionValidator::read_zero_byte() {
 }
 
 Result<void> FunctionValidator::run(FunctionBodyConsumer* consumer) {
-  push_ctrl(kEnd, {}, type_.results);
+  push_ctrl(kEnd, {}, type_.results, false);
   if (consumer) consumer->begin_function(*this);
   while (!ctrls_.empty()) {
     if (reader_.at_end()) return fail_at("unexpected end of section or function", reader_.offset());
@@ -324,9 +351,7 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
   }
   ins.opcode = op;
 
-  auto emit = [&]() {
-    if (consumer) consumer->on_instruction(ins, *this);
-  };
+  auto emit = [&]() { deliver(ins, consumer); };
 
   // Table-driven operators first.
   const size_t slot = simple_op_slot(op);
@@ -389,14 +414,15 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
       KILN_TRY(read_block_type(params, results));
       if (op == kIf) KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop_all(params));
-      push_ctrl(op, std::move(params), std::move(results));
+      const ControlFrame& outer = ctrls_.back();
+      push_ctrl(op, std::move(params), std::move(results), outer.dead || outer.unreachable);
       emit();
       return {};
     }
     case kElse: {
       if (ctrls_.back().opcode != kIf) return fail("else without matching if");
       KILN_SET(closed_, pop_ctrl());
-      push_ctrl(kElse, closed_.params, closed_.results);
+      push_ctrl(kElse, closed_.params, closed_.results, closed_.dead);
       ins.closed = &closed_;
       emit();
       return {};

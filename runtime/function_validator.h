@@ -19,6 +19,9 @@ struct ControlFrame {
   uint32_t height = 0;        // operand-stack entries below the frame
   uint32_t height_cells = 0;  // the same, in 64-bit cells
   bool unreachable = false;
+  // Opened inside unreachable code (or inside such a frame): nothing in it ever runs, though
+  // the validator checks it as if it could (spec 3.3.8: a new frame starts reachable).
+  bool dead = false;
   // The label's arity: a branch to a loop carries its parameters, to anything else its results.
   const std::vector<ValType>& label_types() const { return opcode == 0x03 ? params : results; }
 };
@@ -28,6 +31,17 @@ struct Instruction {
   uint32_t opcode = 0;
   size_t offset = 0;           // absolute byte offset of the opcode in the module
   bool reachable = true;       // false inside unreachable code (after br, return, unreachable...)
+  // The instruction can run: reachable, and not inside a dead frame. For block, loop, if, else
+  // and end: the frame they open, continue or close is not dead (its label can be reached).
+  // Code generators emit nothing for an instruction that is not live.
+  bool live = true;
+  // Fuel (DESIGN-NOTES section 5, docs/BUDGETS.md), decided here once for every tier: what
+  // the instruction adds to its segment's cost (1, or 0 for the free structured instructions
+  // and dead code), and whether a new straight-line segment starts right after it (a loop's
+  // header, an if's then-branch, else, the code after a block, a br_if's fall-through, the
+  // return from a call). A segment also starts at function entry.
+  uint32_t fuel_cost = 0;
+  bool starts_segment = false;
   uint32_t cells_before = 0;   // operand-stack height in cells before the instruction
   uint32_t index = 0;          // local/global/function/type/table/label/segment index, or lane
   uint32_t index2 = 0;         // call_indirect's table, table.init's table, table.copy's source
@@ -79,7 +93,8 @@ class FunctionValidator {
   Result<ValType> pop(ValType expected);
   Result<void> pop_all(const std::vector<ValType>& types);
   void push_all(const std::vector<ValType>& types);
-  void push_ctrl(uint32_t opcode, std::vector<ValType> params, std::vector<ValType> results);
+  void push_ctrl(uint32_t opcode, std::vector<ValType> params, std::vector<ValType> results,
+                 bool dead);
   Result<ControlFrame> pop_ctrl();
   void mark_unreachable();
 
@@ -87,6 +102,8 @@ class FunctionValidator {
   Result<uint32_t> read_memarg(uint32_t natural_alignment_log2, Instruction& ins);
   Result<void> read_lane_index(uint32_t lanes, Instruction& ins);
   Result<void> step_simd(Instruction& ins, FunctionBodyConsumer* consumer);
+  // Fills in `ins.live`, its fuel cost and segment start, then hands it to the consumer.
+  void deliver(Instruction& ins, FunctionBodyConsumer* consumer);
   Result<void> require_memory(uint32_t index);
   Result<void> require_table(uint32_t index);
   Result<void> require_data(uint32_t index);

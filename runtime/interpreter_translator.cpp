@@ -357,6 +357,7 @@ void InterpreterTranslator::set_handler(uint32_t instruction_start, Handler h) {
 
 void InterpreterTranslator::start_segment(const Instruction& ins) {
   if (!fuel_) return;
+  // Function entry, or where the decoder says a segment starts (it decides for every tier).
   begin(Handler::fuel, ins);
   segment_cost_unit_ = pc();
   unit(0);
@@ -488,16 +489,16 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
     case kLoop:
     case kIf: {
       Label label;
-      label.dead = labels_.back().dead || !ins.reachable;
+      label.dead = !ins.live;
       label.is_loop = ins.opcode == kLoop;
       if (label.is_loop) entered_loop_ = true;
       label.loop_start = pc();
-      if (ins.opcode == kLoop && !label.dead) {  // the loop's label: branches land here
+      if (ins.opcode == kLoop && ins.live) {  // the loop's label: branches land here
         if (epoch_) begin(Handler::epoch_check, ins);
         start_segment(ins);
       }
-      if (ins.opcode == kIf && !label.dead) {
-        charge(1);  // `if` is the one structured instruction with a cost
+      if (ins.opcode == kIf && ins.live) {
+        charge(ins.fuel_cost);
         uint32_t start = last_start_;
         if (!fused_if) {
           start = pc();
@@ -514,7 +515,7 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
     }
     case kElse: {
       Label& label = labels_.back();
-      if (label.dead) return;
+      if (!ins.live) return;
       auto else_branch = label.fixups[label.else_fixup];
       label.fixups.erase(label.fixups.begin() + label.else_fixup);
       label.else_fixup = UINT32_MAX;
@@ -536,7 +537,7 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
         begin(Handler::return_, ins);
         unit(slot(0));
         unit(out_.result_cells);
-      } else if (!label.dead) {
+      } else if (ins.starts_segment) {
         start_segment(ins);  // the code after the block: the label's branches land here
       }
       return;
@@ -553,9 +554,9 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
     label_barrier_ = pc();
     return;
   }
-  if (!ins.reachable || labels_.back().dead) return;
+  if (!ins.live) return;
   const uint32_t cb = ins.cells_before;
-  charge(1);  // every other instruction costs 1, drop included (docs/BUDGETS.md)
+  charge(ins.fuel_cost);
 
   if (const SimpleEmit& e = kSimpleEmits.ops[simple_op_slot(op)]; e.handler != kNoHandler) {
     // Operands are read where they are (a local's slot for a lazy one); the result goes to the
