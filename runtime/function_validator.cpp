@@ -364,26 +364,38 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
     KILN_TRY(pop(simple.operand_b));
     KILN_TRY(pop(simple.operand_a));
     push(simple.result);
+    ins.operand_count = 2;
+    ins.operands[0] = simple.operand_a;
+    ins.operands[1] = simple.operand_b;
+    ins.result = simple.result;
     emit();
     return {};
   }
   if (simple.arity == 1) {
     KILN_TRY(pop(simple.operand_a));
     push(simple.result);
+    ins.operand_count = 1;
+    ins.operands[0] = simple.operand_a;
+    ins.result = simple.result;
     emit();
     return {};
   }
   if (const MemoryOpType& mem = kMemoryOps.ops[slot]; mem.kind != MemoryOpKind::kNone) {
     KILN_TRY(read_memarg(mem.align, ins));
     ins.type = mem.type;
+    ins.operands[0] = ValType::kI32;
     switch (mem.kind) {
       case MemoryOpKind::kLoad:
         KILN_TRY(pop(ValType::kI32));
         push(mem.type);
+        ins.operand_count = 1;
+        ins.result = mem.type;
         break;
       case MemoryOpKind::kStore:
         KILN_TRY(pop(mem.type));
         KILN_TRY(pop(ValType::kI32));
+        ins.operand_count = 2;
+        ins.operands[1] = mem.type;
         break;
       case MemoryOpKind::kLoadLane:
       case MemoryOpKind::kStoreLane:
@@ -391,6 +403,9 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
         KILN_TRY(pop(ValType::kV128));
         KILN_TRY(pop(ValType::kI32));
         if (mem.kind == MemoryOpKind::kLoadLane) push(ValType::kV128);
+        ins.operand_count = 2;
+        ins.operands[1] = ValType::kV128;
+        if (mem.kind == MemoryOpKind::kLoadLane) ins.result = ValType::kV128;
         break;
       case MemoryOpKind::kNone:
         break;

@@ -49,6 +49,11 @@ struct Instruction {
   uint64_t bits_hi = 0;        // v128.const / i8x16.shuffle: the high 8 bytes
   uint32_t memory_offset = 0;  // memarg offset
   ValType type = ValType::kUnknown;  // select's, local's, global's or ref.null's value type
+  // The operand types a table-driven operator (opcodes.h, simd_ops.h: operators, loads,
+  // stores, lane operators) pops, deepest first, and the type it pushes (kUnknown: none).
+  uint8_t operand_count = 0;
+  ValType operands[2] = {ValType::kUnknown, ValType::kUnknown};
+  ValType result = ValType::kUnknown;
   const std::vector<uint32_t>* br_table = nullptr;  // label depths; the last one is the default
   const ControlFrame* closed = nullptr;             // for `end` and `else`: the frame just closed
 };

@@ -6,9 +6,11 @@
 #include <string>
 #include <unordered_map>
 
+#include "runtime/bulk_operations.h"
 #include "runtime/interpreter_code.h"
 #include "runtime/numeric.h"
 #include "runtime/store.h"
+#include "runtime/tier.h"
 
 namespace kiln {
 
@@ -201,6 +203,8 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
 
   ExecutionStack& stack = store->stack();
   const uint32_t base_frames = stack.frame_count;
+  // Mixed tiers: a callee with machine code (or due to get it) runs under the code tier.
+  const bool code_tier = store->engine().code_tier() != nullptr;
   const CompiledFunction* func = entry->code;
   Instance* inst = entry->instance;
   const uint32_t* pc = nullptr;
@@ -352,17 +356,7 @@ call_function_instance:
     callee_module_instance = callee_instance->instance;
     goto enter;
   } else {
-    const FuncType& type = *callee_instance->type;
-    uint64_t* saved_top = stack.top;
-    uint64_t* top = new_fp + std::max(type.param_cells(), type.result_cells());
-    if (top > stack.cells_end) TRAP(TrapCode::kCallStackExhausted);
-    if (store->engine().config().consume_fuel &&
-        !store->consume_fuel(store->engine().config().host_call_fuel)) {
-      TRAP(TrapCode::kOutOfFuel);
-    }
-    stack.top = top;
-    host_trap = call_host(*store, inst, callee_instance, new_fp);
-    stack.top = saved_top;
+    host_trap = store->call_host_from_wasm(inst, callee_instance, new_fp);
     if (host_trap) goto trap;
     RELOAD_MEMORY();
     pc = next_pc;
@@ -370,6 +364,15 @@ call_function_instance:
   }
 
 enter:
+  if (code_tier && callee->native_state.load(std::memory_order_relaxed) !=
+                       CompiledFunction::NativeState::kNotCompilable) {
+    if (store->run_native(*callee_module_instance, *callee, new_fp, host_trap)) {
+      if (host_trap) goto trap;
+      RELOAD_MEMORY();
+      pc = next_pc;
+      NEXT();
+    }
+  }
   if (stack.frame_count >= stack.frame_capacity || new_fp + callee->frame_cells > stack.cells_end) {
     TRAP(TrapCode::kCallStackExhausted);
   }
@@ -498,92 +501,62 @@ op_ref_func:
   pc += 4;
   NEXT();
 
-// Bulk memory and table operators (spec 4.4.7.x, 4.4.6.x): bounds are checked before any
-// write, so an out-of-bounds operation changes nothing.
-op_memory_init : {
-  uint64_t* args = cell_at(fp, OPERAND(1));
-  uint64_t d = static_cast<uint32_t>(args[0]), s = static_cast<uint32_t>(args[1]),
-           n = static_cast<uint32_t>(args[2]);
-  std::span<const uint8_t> seg = inst->data[OPERAND(0)];
-  if (s + n > seg.size() || d + n > mem_size) TRAP(TrapCode::kMemoryOutOfBounds);
-  if (n) std::memcpy(mem_base + d, seg.data() + s, n);
+// Bulk memory and table operators (runtime/bulk_operations.h).
+op_memory_init:
+  if (!memory_init(mem_base, mem_size, inst->data[OPERAND(0)], cell_at(fp, OPERAND(1)))) {
+    TRAP(TrapCode::kMemoryOutOfBounds);
+  }
   pc += 4;
   NEXT();
-}
 op_data_drop:
   inst->data[OPERAND(0)] = {};
   pc += 3;
   NEXT();
-op_memory_copy : {
-  uint64_t* args = cell_at(fp, OPERAND(0));
-  uint64_t d = static_cast<uint32_t>(args[0]), s = static_cast<uint32_t>(args[1]),
-           n = static_cast<uint32_t>(args[2]);
-  if (s + n > mem_size || d + n > mem_size) TRAP(TrapCode::kMemoryOutOfBounds);
-  if (n) std::memmove(mem_base + d, mem_base + s, n);
+op_memory_copy:
+  if (!memory_copy(mem_base, mem_size, cell_at(fp, OPERAND(0)))) {
+    TRAP(TrapCode::kMemoryOutOfBounds);
+  }
   pc += 3;
   NEXT();
-}
-op_memory_fill : {
-  uint64_t* args = cell_at(fp, OPERAND(0));
-  uint64_t d = static_cast<uint32_t>(args[0]), n = static_cast<uint32_t>(args[2]);
-  if (d + n > mem_size) TRAP(TrapCode::kMemoryOutOfBounds);
-  if (n) std::memset(mem_base + d, static_cast<uint8_t>(args[1]), n);
+op_memory_fill:
+  if (!memory_fill(mem_base, mem_size, cell_at(fp, OPERAND(0)))) {
+    TRAP(TrapCode::kMemoryOutOfBounds);
+  }
   pc += 3;
   NEXT();
-}
-op_table_init : {
-  TableInstance& table = *inst->tables[OPERAND(0)];
-  const std::vector<uint64_t>& elem = inst->elements[OPERAND(1)];
-  uint64_t* args = cell_at(fp, OPERAND(2));
-  uint64_t d = static_cast<uint32_t>(args[0]), s = static_cast<uint32_t>(args[1]),
-           n = static_cast<uint32_t>(args[2]);
-  if (s + n > elem.size() || d + n > table.elements.size()) TRAP(TrapCode::kTableOutOfBounds);
-  std::copy_n(elem.begin() + s, n, table.elements.begin() + d);
+op_table_init:
+  if (!table_init(*inst->tables[OPERAND(0)], inst->elements[OPERAND(1)],
+                  cell_at(fp, OPERAND(2)))) {
+    TRAP(TrapCode::kTableOutOfBounds);
+  }
   pc += 5;
   NEXT();
-}
 op_elem_drop:
   inst->elements[OPERAND(0)] = {};
   pc += 3;
   NEXT();
-op_table_copy : {
-  TableInstance& dst_table = *inst->tables[OPERAND(0)];
-  const TableInstance& src_table = *inst->tables[OPERAND(1)];
-  uint64_t* args = cell_at(fp, OPERAND(2));
-  uint64_t d = static_cast<uint32_t>(args[0]), s = static_cast<uint32_t>(args[1]),
-           n = static_cast<uint32_t>(args[2]);
-  if (s + n > src_table.elements.size() || d + n > dst_table.elements.size()) {
+op_table_copy:
+  if (!table_copy(*inst->tables[OPERAND(0)], *inst->tables[OPERAND(1)],
+                  cell_at(fp, OPERAND(2)))) {
     TRAP(TrapCode::kTableOutOfBounds);
-  }
-  if (n) {
-    std::memmove(dst_table.elements.data() + d, src_table.elements.data() + s,
-                 n * sizeof(uint64_t));
   }
   pc += 5;
   NEXT();
-}
-op_table_grow : {
-  TableInstance& table = *inst->tables[OPERAND(0)];
-  uint64_t* args = cell_at(fp, OPERAND(1));
-  int64_t old = table.grow(static_cast<uint32_t>(args[1]), args[0]);
-  args[0] = static_cast<uint32_t>(old);
+op_table_grow:
+  table_grow(*inst->tables[OPERAND(0)], cell_at(fp, OPERAND(1)));
   pc += 4;
   NEXT();
-}
 op_table_size:
   write_slot<uint32_t>(fp, OPERAND(1),
                        static_cast<uint32_t>(inst->tables[OPERAND(0)]->elements.size()));
   pc += 4;
   NEXT();
-op_table_fill : {
-  TableInstance& table = *inst->tables[OPERAND(0)];
-  uint64_t* args = cell_at(fp, OPERAND(1));
-  uint64_t i = static_cast<uint32_t>(args[0]), n = static_cast<uint32_t>(args[2]);
-  if (i + n > table.elements.size()) TRAP(TrapCode::kTableOutOfBounds);
-  std::fill_n(table.elements.begin() + i, n, args[1]);
+op_table_fill:
+  if (!table_fill(*inst->tables[OPERAND(0)], cell_at(fp, OPERAND(1)))) {
+    TRAP(TrapCode::kTableOutOfBounds);
+  }
   pc += 4;
   NEXT();
-}
 
 #define KILN_UNARY_HANDLER(name, opc, R, A, expr)        \
   op_##name : {                                          \
@@ -861,6 +834,48 @@ const void* const* interpreter_handler_table() {
   return table;
 }
 
+bool Store::run_native(Instance& instance, const CompiledFunction& function, uint64_t* fp,
+                       TrapPtr& trap) {
+  CodeTier* tier = engine_.code_tier();
+  if (!tier) return false;
+  const NativeFunction* native = function.native.load(std::memory_order_acquire);
+  if (!native) {
+    const Module& module = *instance.module;
+    native = module.native_function(*tier, engine_.code_tier_options(),
+                                    function.function_index - module.imported_functions);
+    if (!native) return false;
+  }
+  context_.native_stack_limit = native_stack_.limit();
+  if (tier->enter(&instance.vm, fp, *native)) trap = std::move(context_.pending_trap);
+  return true;
+}
+
+TrapPtr Store::call_host_from_wasm(Instance* caller, FunctionInstance* function, uint64_t* fp) {
+  const FuncType& type = *function->type;
+  uint64_t* saved_top = stack_.top;
+  uint64_t* top = fp + std::max(type.param_cells(), type.result_cells());
+  if (top > stack_.cells_end) return Trap::make(TrapCode::kCallStackExhausted);
+  if (engine_.config().consume_fuel && !consume_fuel(engine_.config().host_call_fuel)) {
+    return Trap::make(TrapCode::kOutOfFuel);
+  }
+  // A host function that calls back into this store starts its frames above these cells.
+  stack_.top = top;
+  TrapPtr trap = call_host(*this, caller, function, fp);
+  stack_.top = saved_top;
+  return trap;
+}
+
+TrapPtr Store::call_from_native(Instance* caller, FunctionInstance* function, uint64_t* fp) {
+  if (!function->code) return call_host_from_wasm(caller, function, fp);
+  // Generated code called out through C++: the native stack is checked as at any entry.
+  if (TrapPtr trap = check_entry()) return trap;
+  TrapPtr trap;
+  if (!run_native(*function->instance, *function->code, fp, trap)) {
+    trap = run(this, function, fp, nullptr);
+  }
+  return trap;
+}
+
 TrapPtr Store::invoke(FunctionInstance* function, uint64_t* cells) {
   const bool outermost = stack_.frame_count == 0;
   TrapPtr trap = enter(function, cells);
@@ -881,7 +896,10 @@ TrapPtr Store::enter(FunctionInstance* function, uint64_t* cells) {
     return Trap::make(TrapCode::kCallStackExhausted);
   }
   std::copy_n(cells, params, fp);
-  TrapPtr trap = run(this, function, fp, nullptr);
+  TrapPtr trap;
+  if (!run_native(*function->instance, *function->code, fp, trap)) {
+    trap = run(this, function, fp, nullptr);
+  }
   if (!trap) std::copy_n(fp, type.result_cells(), cells);
   return trap;
 }

@@ -15,6 +15,7 @@
 // right there, so arguments are never copied, and results come back in the same cells.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -135,6 +136,7 @@ const void* const* interpreter_handler_table();
 
 struct Instance;
 struct CompiledFunction;
+struct NativeFunction;
 
 // A frame record holds the caller's state while a callee runs.
 struct CallFrame {
@@ -157,6 +159,13 @@ struct CompiledFunction {
   // (code unit, module byte offset) for each instruction, sorted: for backtraces.
   std::vector<std::pair<uint32_t, uint32_t>> source_map;
   uint32_t source_offset(uint32_t code_unit) const;
+
+  // The code tier's machine code (tier.h), compiled at the first call or with the module.
+  // `native_entry` is what generated code calls directly; null until compiled.
+  enum class NativeState : uint8_t { kNotTried, kCompiled, kNotCompilable };
+  mutable std::atomic<const NativeFunction*> native{nullptr};
+  mutable std::atomic<const void*> native_entry{nullptr};
+  mutable std::atomic<NativeState> native_state{NativeState::kNotTried};
 };
 
 }  // namespace kiln

@@ -47,6 +47,7 @@ int64_t LinearMemory::grow(uint64_t delta_pages) {
     return -1;
   }
   pages_ = new_pages;
+  size_bytes_ = new_pages * kWasmPageSize;
   type_.limits.min = new_pages;
   return static_cast<int64_t>(old_pages);
 }

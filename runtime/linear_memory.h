@@ -25,7 +25,9 @@ class LinearMemory {
   LinearMemory& operator=(const LinearMemory&) = delete;
 
   uint8_t* base() const { return base_; }
-  uint64_t size_bytes() const { return pages_ * kWasmPageSize; }
+  uint64_t size_bytes() const { return size_bytes_; }
+  // Where size_bytes() is kept: generated code compares addresses with it.
+  static constexpr size_t size_bytes_offset();
   uint64_t pages() const { return pages_; }
   const MemoryType& type() const { return type_; }  // limits.min follows the current size
   // Whether grow(delta_pages) stays within the memory's maximum and page limit.
@@ -38,8 +40,13 @@ class LinearMemory {
   uint8_t* base_ = nullptr;
   size_t reserved_ = 0;
   uint64_t pages_ = 0;
+  uint64_t size_bytes_ = 0;  // pages_ * kWasmPageSize
   uint64_t max_pages_ = 0;
   MemoryType type_;
 };
+
+constexpr size_t LinearMemory::size_bytes_offset() {
+  return offsetof(LinearMemory, size_bytes_);
+}
 
 }  // namespace kiln

@@ -5,10 +5,39 @@
 #include "runtime/interpreter_translator.h"
 #include "runtime/module_decoder.h"
 #include "runtime/store.h"
+#include "runtime/tier.h"
 
 namespace kiln {
 
-Module::~Module() = default;
+Module::~Module() {
+  for (auto& native : native_code_) native_tier_->release(*native);
+}
+
+const NativeFunction* Module::native_function(CodeTier& tier, const CodeTierOptions& options,
+                                              uint32_t defined_index) const {
+  const CompiledFunction& function = *compiled[defined_index];
+  using State = CompiledFunction::NativeState;
+  if (function.native_state.load(std::memory_order_acquire) != State::kNotTried) {
+    return function.native.load(std::memory_order_acquire);
+  }
+  std::lock_guard lock(native_mutex_);
+  if (function.native_state.load(std::memory_order_relaxed) != State::kNotTried) {
+    return function.native.load(std::memory_order_relaxed);
+  }
+  std::unique_ptr<NativeFunction> native =
+      tier.compile(*this, imported_functions + defined_index, options);
+  if (!native) {
+    function.native_state.store(State::kNotCompilable, std::memory_order_release);
+    return nullptr;
+  }
+  native_tier_ = &tier;
+  const NativeFunction* result = native.get();
+  native_code_.push_back(std::move(native));
+  function.native.store(result, std::memory_order_release);
+  function.native_entry.store(result->entry, std::memory_order_release);
+  function.native_state.store(State::kCompiled, std::memory_order_release);
+  return result;
+}
 
 const Export* Module::find_export(std::string_view name) const {
   for (const Export& e : exports) {
@@ -50,6 +79,11 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<co
       KILN_TRY(validator.run(&translator));
     } else {
       KILN_TRY(validator.run(nullptr));
+    }
+  }
+  if (translate && engine.code_tier() && engine.config().eager_compilation) {
+    for (uint32_t i = 0; i < defined; ++i) {
+      module->native_function(*engine.code_tier(), engine.code_tier_options(), i);
     }
   }
   return module;

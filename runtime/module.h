@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -16,7 +17,10 @@
 namespace kiln {
 
 class Engine;
+class CodeTier;
+struct CodeTierOptions;
 struct CompiledFunction;
+struct NativeFunction;
 
 // A constant expression (spec 3.3.10), kept decoded. Wasm 2.0 allows one producing
 // instruction; the vector leaves room for extended-const.
@@ -130,8 +134,18 @@ class Module {
     return types[functions[function_index]];
   }
   const Export* find_export(std::string_view name) const;
+  // The machine code of defined function `defined_index` (tier.h), compiled by `tier` now if it
+  // was not tried before; null when the tier cannot compile it (the interpreter runs it).
+  // Thread-safe: a module is shared across stores and threads.
+  const NativeFunction* native_function(CodeTier& tier, const CodeTierOptions& options,
+                                        uint32_t defined_index) const;
   // "name" from the name section, or "" when absent.
   std::string function_name(uint32_t function_index) const;
+
+ private:
+  mutable std::mutex native_mutex_;
+  mutable CodeTier* native_tier_ = nullptr;  // the tier that owns native_code_'s code
+  mutable std::vector<std::unique_ptr<NativeFunction>> native_code_;
 };
 
 // Implementation limits, in the spirit of the JS embedding limits (kiln's own; documented).

@@ -28,6 +28,8 @@ class NativeStackCheck {
     if (here - bounds_.low >= bounds_.high - bounds_.low) bounds_ = native_stack_bounds();
     return here < bounds_.limit;
   }
+  // The lowest address an entry into wasm may start from, as found by the last exhausted().
+  uintptr_t limit() const { return bounds_.limit; }
 
  private:
   NativeStackBounds bounds_;

@@ -136,6 +136,8 @@ Store::Store(Engine& engine, StoreLimits limits) : engine_(engine), limits_(limi
   // CLI, the C API); one that reaches here anyway is clamped rather than trusted.
   limits_.max_call_depth = std::min(limits_.max_call_depth, StoreLimits::kMaxCallDepthLimit);
   limits_.max_stack_bytes = std::min(limits_.max_stack_bytes, StoreLimits::kMaxStackBytesLimit);
+  context_.store = this;
+  context_.epoch = engine.epoch_counter();
 }
 
 TrapPtr Store::check_entry_slow_path() {
@@ -145,6 +147,7 @@ TrapPtr Store::check_entry_slow_path() {
                           std::to_string(limits_.max_stack_bytes) + ", max_call_depth " +
                           std::to_string(limits_.max_call_depth) + ")");
   }
+  context_.cells_end = stack_.cells_end;
   if (native_stack_.exhausted()) return Trap::make(TrapCode::kCallStackExhausted);
   return nullptr;
 }
@@ -157,22 +160,22 @@ Result<void> Store::require_fuel() const {
 Result<void> Store::set_fuel(uint64_t fuel) {
   KILN_TRY(require_fuel());
   fuel_given_ += fuel;
-  fuel_given_ -= fuel_;  // what was left is taken back: consumed stays as it was
-  fuel_ = fuel;
+  fuel_given_ -= context_.fuel;  // what was left is taken back: consumed stays as it was
+  context_.fuel = fuel;
   return {};
 }
 
 Result<void> Store::add_fuel(uint64_t fuel) {
   KILN_TRY(require_fuel());
-  if (fuel > UINT64_MAX - fuel_) return Error{ErrorKind::kLimit, "fuel would overflow"};
-  fuel_ += fuel;
+  if (fuel > UINT64_MAX - context_.fuel) return Error{ErrorKind::kLimit, "fuel would overflow"};
+  context_.fuel += fuel;
   fuel_given_ += fuel;
   return {};
 }
 
 void Store::set_epoch_deadline(uint64_t ticks) {
   const uint64_t now = engine_.epoch();
-  epoch_deadline_ = ticks > UINT64_MAX - now ? UINT64_MAX : now + ticks;
+  context_.epoch_deadline = ticks > UINT64_MAX - now ? UINT64_MAX : now + ticks;
 }
 
 bool Store::deadline_reached() {
@@ -432,6 +435,14 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
   for (uint32_t i = m.imported_globals; i < m.globals.size(); ++i) {
     auto [low, high] = evaluate_const(inst, m.globals[i].init);
     inst.globals.push_back(create_global(m.globals[i].type, low, high));
+  }
+  inst.vm.store = &context_;
+  inst.vm.instance = &inst;
+  inst.vm.globals = inst.globals.data();
+  inst.vm.functions = inst.functions.data();
+  if (!inst.memories.empty()) {
+    inst.vm.memory = inst.memories[0]->memory.get();
+    inst.vm.memory_base = inst.vm.memory->base();
   }
   inst.elements.reserve(m.elements.size());
   for (const ElementSegment& seg : m.elements) {

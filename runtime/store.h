@@ -18,7 +18,9 @@
 #include "runtime/native_stack.h"
 #include "runtime/result.h"
 #include "runtime/trap.h"
+#include "runtime/tier.h"
 #include "runtime/types.h"
+#include "runtime/vm_context.h"
 
 namespace kiln {
 
@@ -33,19 +35,33 @@ struct EngineConfig {
   uint64_t host_call_fuel = 0;
   // Compile epoch checks into function entries and loop headers (deadlines).
   bool epoch_interruption = false;
+  // Which tier runs code (tier.h). kJit falls back to the interpreter when kiln has no JIT for
+  // this machine, and for the functions the JIT does not compile.
+  Tier tier = Tier::kInterpreter;
+  BoundsChecks bounds_checks = BoundsChecks::kExplicit;
+  // Compile every function when its module is compiled, not at its first call.
+  bool eager_compilation = false;
 };
 
 class Engine {
  public:
-  explicit Engine(EngineConfig config = {}) : config_(config) {}
+  explicit Engine(EngineConfig config = {})
+      : config_(config), code_tier_(config.tier == Tier::kJit ? kiln::code_tier() : nullptr) {}
   TypeRegistry& types() { return types_; }
   const EngineConfig& config() const { return config_; }
   // The epoch: bumped by a timer or the embedder; stores trap when it reaches their deadline.
   uint64_t epoch() const { return epoch_.load(std::memory_order_relaxed); }
   void increment_epoch() { epoch_.fetch_add(1, std::memory_order_relaxed); }
+  const std::atomic<uint64_t>* epoch_counter() const { return &epoch_; }
+  // The code tier this engine uses (null: the interpreter runs everything).
+  CodeTier* code_tier() const { return code_tier_; }
+  CodeTierOptions code_tier_options() const {
+    return {config_.bounds_checks, config_.consume_fuel, config_.epoch_interruption};
+  }
 
  private:
   EngineConfig config_;
+  CodeTier* code_tier_ = nullptr;
   TypeRegistry types_;
   std::atomic<uint64_t> epoch_{0};
 };
@@ -108,6 +124,7 @@ struct Instance {
   std::vector<GlobalInstance*> globals;
   std::vector<std::vector<uint64_t>> elements;  // evaluated references; emptied by elem.drop
   std::vector<std::span<const uint8_t>> data;   // emptied by data.drop
+  VmContext vm;                                 // what generated code reads (vm_context.h)
   std::optional<Extern> find_export(std::string_view name) const;
 };
 
@@ -172,26 +189,41 @@ class Store {
   // Fuel (when the engine consumes fuel): set the remaining amount, add to it, ask.
   Result<void> set_fuel(uint64_t fuel);
   Result<void> add_fuel(uint64_t fuel);
-  uint64_t fuel_remaining() const { return fuel_; }
-  uint64_t fuel_consumed() const { return fuel_given_ - fuel_; }
+  uint64_t fuel_remaining() const { return context_.fuel; }
+  uint64_t fuel_consumed() const { return fuel_given_ - context_.fuel; }
   // Takes `cost` fuel if there is that much; false (and nothing taken) if not.
   bool consume_fuel(uint64_t cost) {
-    if (fuel_ < cost) return false;
-    fuel_ -= cost;
+    if (context_.fuel < cost) return false;
+    context_.fuel -= cost;
     return true;
   }
 
   // Deadline (when the engine has epoch interruption): trap once the engine's epoch has
   // advanced `ticks` from now, unless `callback` extends it.
   void set_epoch_deadline(uint64_t ticks);
-  uint64_t epoch_deadline() const { return epoch_deadline_; }
+  uint64_t epoch_deadline() const { return context_.epoch_deadline; }
   void set_deadline_callback(DeadlineCallback callback) {
     deadline_callback_ = std::move(callback);
   }
   // Whether the engine's epoch has reached the deadline and the deadline callback (if any)
   // did not extend it: asked by the interpreter's epoch checks, and by host functions while
   // they wait (WASI's poll_oneoff, reads of stdin).
-  bool deadline_passed() { return engine_.epoch() >= epoch_deadline_ && !deadline_reached(); }
+  bool deadline_passed() {
+    return engine_.epoch() >= context_.epoch_deadline && !deadline_reached();
+  }
+  // What generated code and the interpreter share (vm_context.h).
+  StoreContext& context() { return context_; }
+  // Runs `function` (defined in `instance`) with its frame at `fp` under the code tier when it
+  // has machine code (compiled now if it is due); false when the interpreter must run it.
+  // `trap` receives the trap, if any.
+  bool run_native(Instance& instance, const CompiledFunction& function, uint64_t* fp,
+                  TrapPtr& trap);
+  // Calls host function `function` from wasm code of `caller`, its arguments at `fp` (the top
+  // of the caller's operand stack), charging EngineConfig::host_call_fuel.
+  TrapPtr call_host_from_wasm(Instance* caller, FunctionInstance* function, uint64_t* fp);
+  // Calls any function from generated code through the runtime (imports, indirect calls,
+  // functions without machine code), its arguments at `fp`.
+  TrapPtr call_from_native(Instance* caller, FunctionInstance* function, uint64_t* fp);
 
   // Telemetry: a snapshot of what this store used.
   StoreTelemetry telemetry() const;
@@ -223,9 +255,8 @@ class Store {
 
   Engine& engine_;
   StoreLimits limits_;
-  uint64_t fuel_ = 0;
+  StoreContext context_;
   uint64_t fuel_given_ = 0;
-  uint64_t epoch_deadline_ = UINT64_MAX;
   DeadlineCallback deadline_callback_;
   uint64_t memory_bytes_ = 0, peak_memory_bytes_ = 0, table_bytes_ = 0;
   uint64_t instance_count_ = 0;  // instantiations that succeeded

@@ -42,6 +42,14 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "print only failing files and the summary");
   app.add_flag("--with-budgets", budgets,
                "compile fuel charges and epoch checks in (results must not change)");
+  std::string tier = "interp", bounds = "explicit";
+  app.add_option("--tier", tier,
+                 "interp: the interpreter; jit: the JIT, compiling every function of every "
+                 "module as it is compiled (functions it cannot compile are interpreted, counted "
+                 "in the summary)")
+      ->check(CLI::IsMember({"interp", "jit"}));
+  app.add_option("--bounds-checks", bounds, "how the JIT keeps memory accesses in bounds")
+      ->check(CLI::IsMember({"explicit"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -89,10 +97,22 @@ int main(int argc, char** argv) {
   }
   std::sort(files.begin(), files.end());
 
+  kiln::EngineConfig config;
+  config.consume_fuel = config.epoch_interruption = budgets;
+  if (tier == "jit") {
+    config.tier = kiln::Tier::kJit;
+    config.eager_compilation = true;
+    if (!kiln::code_tier()) {
+      fmt::print(stderr, "kiln-spectest: this build of kiln has no JIT for this machine\n");
+      return 2;
+    }
+  }
+  const kiln::CodeTierStats jit_before = kiln::code_tier() ? kiln::code_tier()->stats() : kiln::CodeTierStats{};
+
   uint64_t passed = 0, failed = 0, skipped = 0, expected_failed = 0, other_reasons = 0;
   std::vector<std::string> stale_entries;
   for (const std::string& file : files) {
-    FileReport r = kiln::spectest::run_spec_file(file, budgets);
+    FileReport r = kiln::spectest::run_spec_file(file, config);
     auto listed = expected_failures.find(stem_of(file));
     const bool is_expected = listed != expected_failures.end();
     if (is_expected && r.failed == 0) stale_entries.push_back(listed->first);
@@ -134,6 +154,12 @@ int main(int argc, char** argv) {
   }
   fmt::print("rejected for another reason than the testsuite names: {} (--verbose lists them)\n",
              other_reasons);
+  if (config.tier == kiln::Tier::kJit) {
+    const kiln::CodeTierStats jit = kiln::code_tier()->stats();
+    fmt::print("jit: {} functions compiled ({} bytes of code), {} left to the interpreter\n",
+               jit.compiled - jit_before.compiled, jit.code_bytes - jit_before.code_bytes,
+               jit.not_compiled - jit_before.not_compiled);
+  }
   fmt::print("{} passed, {} failed, {} skipped\n", passed, failed, skipped);
   return failed ? 1 : 0;
 }

@@ -192,10 +192,10 @@ bool matches(const Value& expected, const uint64_t* cells) {
 
 class Runner {
  public:
-  Runner(const std::string& path, bool budgets)
-      : dir_(directory_of(path)), engine_(EngineConfig{budgets, 0, budgets}), store_(engine_) {
+  Runner(const std::string& path, const EngineConfig& config)
+      : dir_(directory_of(path)), engine_(config), store_(engine_) {
     report_.path = path;
-    if (budgets) {
+    if (config.consume_fuel) {
       (void)store_.set_fuel(UINT64_MAX / 2);
       store_.set_epoch_deadline(UINT64_MAX / 2);
     }
@@ -472,8 +472,8 @@ class Runner {
 
 }  // namespace
 
-FileReport run_spec_file(const std::string& json_path, bool budgets) {
-  return Runner(json_path, budgets).run();
+FileReport run_spec_file(const std::string& json_path, const EngineConfig& config) {
+  return Runner(json_path, config).run();
 }
 
 }  // namespace kiln::spectest

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/store.h"
+
 namespace kiln::spectest {
 
 struct FileReport {
@@ -19,8 +21,8 @@ struct FileReport {
   std::vector<std::string> other_reasons;
 };
 
-// With `budgets`, modules are compiled with fuel charges and epoch checks and run with fuel to
-// spare: the instrumentation must not change any result.
-FileReport run_spec_file(const std::string& json_path, bool budgets = false);
+// Runs one file under an engine of `config` (its tier; with fuel and epochs, modules run with
+// fuel and time to spare: the instrumentation must not change any result).
+FileReport run_spec_file(const std::string& json_path, const EngineConfig& config = {});
 
 }  // namespace kiln::spectest

@@ -1,0 +1,1020 @@
+#include "compiler/code_generator.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "compiler/runtime_calls.h"
+#include "runtime/interpreter_code.h"
+#include "runtime/opcodes.h"
+#include "runtime/simd_ops.h"
+
+namespace kiln::jit {
+
+namespace {
+
+// How the operators of the opcode tables are compiled inline (the rest go out of line, through
+// the functions runtime_calls.cpp generates from the same tables). Indexed by simple_op_slot.
+enum class Recipe : uint8_t {
+  kNone,
+  kIntBinary,
+  kIntUnary,
+  kIntDivide,
+  kIntCompare,
+  kFloatBinary,
+  kFloatUnary,
+  kFloatCompare,
+  kConvert,
+  kLoad,
+  kStore,
+};
+struct InlineOp {
+  Recipe recipe = Recipe::kNone;
+  uint8_t op = 0;  // the IntBinaryOp, IntUnaryOp, ... of the recipe
+  Width width = Width::k32;
+  MemoryAccess access;
+};
+
+// Each operator's encoding, by name, from the tables of opcodes.h.
+#define KILN_OPCODE_OF(name, opc, ...) constexpr uint32_t opcode_##name = opc;
+KILN_UNARY_OPS(KILN_OPCODE_OF)
+KILN_BINARY_OPS(KILN_OPCODE_OF)
+KILN_CHECKED_BINARY_OPS(KILN_OPCODE_OF)
+#undef KILN_OPCODE_OF
+
+template <typename T>
+constexpr ValType value_type_of() {
+  if constexpr (std::is_same_v<T, float>) return ValType::kF32;
+  if constexpr (std::is_same_v<T, double>) return ValType::kF64;
+  if constexpr (sizeof(T) == 8) return ValType::kI64;
+  return ValType::kI32;
+}
+
+struct InlineTable {
+  InlineOp ops[kSimpleOpSlots] = {};
+  constexpr void set(uint32_t opcode, Recipe r, uint8_t op, Width w) {
+    ops[simple_op_slot(opcode)] = {r, op, w, {}};
+  }
+  constexpr InlineTable() {
+    constexpr Width k32 = Width::k32, k64 = Width::k64;
+#define KILN_INT_BINARY(name, op, w) \
+  set(opcode_##name, Recipe::kIntBinary, static_cast<uint8_t>(IntBinaryOp::op), w);
+    KILN_INT_BINARY(i32_add, kAdd, k32) KILN_INT_BINARY(i32_sub, kSub, k32)
+    KILN_INT_BINARY(i32_mul, kMul, k32) KILN_INT_BINARY(i32_and, kAnd, k32)
+    KILN_INT_BINARY(i32_or, kOr, k32) KILN_INT_BINARY(i32_xor, kXor, k32)
+    KILN_INT_BINARY(i32_shl, kShl, k32) KILN_INT_BINARY(i32_shr_s, kShrS, k32)
+    KILN_INT_BINARY(i32_shr_u, kShrU, k32) KILN_INT_BINARY(i32_rotl, kRotl, k32)
+    KILN_INT_BINARY(i32_rotr, kRotr, k32)
+    KILN_INT_BINARY(i64_add, kAdd, k64) KILN_INT_BINARY(i64_sub, kSub, k64)
+    KILN_INT_BINARY(i64_mul, kMul, k64) KILN_INT_BINARY(i64_and, kAnd, k64)
+    KILN_INT_BINARY(i64_or, kOr, k64) KILN_INT_BINARY(i64_xor, kXor, k64)
+    KILN_INT_BINARY(i64_shl, kShl, k64) KILN_INT_BINARY(i64_shr_s, kShrS, k64)
+    KILN_INT_BINARY(i64_shr_u, kShrU, k64) KILN_INT_BINARY(i64_rotl, kRotl, k64)
+    KILN_INT_BINARY(i64_rotr, kRotr, k64)
+#undef KILN_INT_BINARY
+#define KILN_INT_UNARY(name, op, w) \
+  set(opcode_##name, Recipe::kIntUnary, static_cast<uint8_t>(IntUnaryOp::op), w);
+    KILN_INT_UNARY(i32_eqz, kEqz, k32) KILN_INT_UNARY(i64_eqz, kEqz, k64)
+    KILN_INT_UNARY(i32_clz, kClz, k32) KILN_INT_UNARY(i64_clz, kClz, k64)
+    KILN_INT_UNARY(i32_ctz, kCtz, k32) KILN_INT_UNARY(i64_ctz, kCtz, k64)
+    KILN_INT_UNARY(i32_popcnt, kPopcnt, k32) KILN_INT_UNARY(i64_popcnt, kPopcnt, k64)
+    KILN_INT_UNARY(i32_extend8_s, kExtend8S, k32) KILN_INT_UNARY(i32_extend16_s, kExtend16S, k32)
+    KILN_INT_UNARY(i64_extend8_s, kExtend8S, k64) KILN_INT_UNARY(i64_extend16_s, kExtend16S, k64)
+    KILN_INT_UNARY(i64_extend32_s, kExtend32S, k64)
+#undef KILN_INT_UNARY
+#define KILN_INT_DIVIDE(name, op, w) \
+  set(opcode_##name, Recipe::kIntDivide, static_cast<uint8_t>(IntDivideOp::op), w);
+    KILN_INT_DIVIDE(i32_div_s, kDivS, k32) KILN_INT_DIVIDE(i32_div_u, kDivU, k32)
+    KILN_INT_DIVIDE(i32_rem_s, kRemS, k32) KILN_INT_DIVIDE(i32_rem_u, kRemU, k32)
+    KILN_INT_DIVIDE(i64_div_s, kDivS, k64) KILN_INT_DIVIDE(i64_div_u, kDivU, k64)
+    KILN_INT_DIVIDE(i64_rem_s, kRemS, k64) KILN_INT_DIVIDE(i64_rem_u, kRemU, k64)
+#undef KILN_INT_DIVIDE
+#define KILN_INT_COMPARE(name, op, w) \
+  set(opcode_##name, Recipe::kIntCompare, static_cast<uint8_t>(Condition::op), w);
+    KILN_INT_COMPARE(i32_eq, kEq, k32) KILN_INT_COMPARE(i32_ne, kNe, k32)
+    KILN_INT_COMPARE(i32_lt_s, kLtS, k32) KILN_INT_COMPARE(i32_lt_u, kLtU, k32)
+    KILN_INT_COMPARE(i32_gt_s, kGtS, k32) KILN_INT_COMPARE(i32_gt_u, kGtU, k32)
+    KILN_INT_COMPARE(i32_le_s, kLeS, k32) KILN_INT_COMPARE(i32_le_u, kLeU, k32)
+    KILN_INT_COMPARE(i32_ge_s, kGeS, k32) KILN_INT_COMPARE(i32_ge_u, kGeU, k32)
+    KILN_INT_COMPARE(i64_eq, kEq, k64) KILN_INT_COMPARE(i64_ne, kNe, k64)
+    KILN_INT_COMPARE(i64_lt_s, kLtS, k64) KILN_INT_COMPARE(i64_lt_u, kLtU, k64)
+    KILN_INT_COMPARE(i64_gt_s, kGtS, k64) KILN_INT_COMPARE(i64_gt_u, kGtU, k64)
+    KILN_INT_COMPARE(i64_le_s, kLeS, k64) KILN_INT_COMPARE(i64_le_u, kLeU, k64)
+    KILN_INT_COMPARE(i64_ge_s, kGeS, k64) KILN_INT_COMPARE(i64_ge_u, kGeU, k64)
+#undef KILN_INT_COMPARE
+#define KILN_FLOAT_BINARY(name, op, w) \
+  set(opcode_##name, Recipe::kFloatBinary, static_cast<uint8_t>(FloatBinaryOp::op), w);
+    KILN_FLOAT_BINARY(f32_add, kAdd, k32) KILN_FLOAT_BINARY(f32_sub, kSub, k32)
+    KILN_FLOAT_BINARY(f32_mul, kMul, k32) KILN_FLOAT_BINARY(f32_div, kDiv, k32)
+    KILN_FLOAT_BINARY(f32_min, kMin, k32) KILN_FLOAT_BINARY(f32_max, kMax, k32)
+    KILN_FLOAT_BINARY(f32_copysign, kCopysign, k32)
+    KILN_FLOAT_BINARY(f64_add, kAdd, k64) KILN_FLOAT_BINARY(f64_sub, kSub, k64)
+    KILN_FLOAT_BINARY(f64_mul, kMul, k64) KILN_FLOAT_BINARY(f64_div, kDiv, k64)
+    KILN_FLOAT_BINARY(f64_min, kMin, k64) KILN_FLOAT_BINARY(f64_max, kMax, k64)
+    KILN_FLOAT_BINARY(f64_copysign, kCopysign, k64)
+#undef KILN_FLOAT_BINARY
+#define KILN_FLOAT_UNARY(name, op, w) \
+  set(opcode_##name, Recipe::kFloatUnary, static_cast<uint8_t>(FloatUnaryOp::op), w);
+    KILN_FLOAT_UNARY(f32_abs, kAbs, k32) KILN_FLOAT_UNARY(f32_neg, kNeg, k32)
+    KILN_FLOAT_UNARY(f32_sqrt, kSqrt, k32) KILN_FLOAT_UNARY(f32_ceil, kCeil, k32)
+    KILN_FLOAT_UNARY(f32_floor, kFloor, k32) KILN_FLOAT_UNARY(f32_trunc, kTrunc, k32)
+    KILN_FLOAT_UNARY(f32_nearest, kNearest, k32)
+    KILN_FLOAT_UNARY(f64_abs, kAbs, k64) KILN_FLOAT_UNARY(f64_neg, kNeg, k64)
+    KILN_FLOAT_UNARY(f64_sqrt, kSqrt, k64) KILN_FLOAT_UNARY(f64_ceil, kCeil, k64)
+    KILN_FLOAT_UNARY(f64_floor, kFloor, k64) KILN_FLOAT_UNARY(f64_trunc, kTrunc, k64)
+    KILN_FLOAT_UNARY(f64_nearest, kNearest, k64)
+#undef KILN_FLOAT_UNARY
+#define KILN_FLOAT_COMPARE(name, op, w) \
+  set(opcode_##name, Recipe::kFloatCompare, static_cast<uint8_t>(FloatCondition::op), w);
+    KILN_FLOAT_COMPARE(f32_eq, kEq, k32) KILN_FLOAT_COMPARE(f32_ne, kNe, k32)
+    KILN_FLOAT_COMPARE(f32_lt, kLt, k32) KILN_FLOAT_COMPARE(f32_gt, kGt, k32)
+    KILN_FLOAT_COMPARE(f32_le, kLe, k32) KILN_FLOAT_COMPARE(f32_ge, kGe, k32)
+    KILN_FLOAT_COMPARE(f64_eq, kEq, k64) KILN_FLOAT_COMPARE(f64_ne, kNe, k64)
+    KILN_FLOAT_COMPARE(f64_lt, kLt, k64) KILN_FLOAT_COMPARE(f64_gt, kGt, k64)
+    KILN_FLOAT_COMPARE(f64_le, kLe, k64) KILN_FLOAT_COMPARE(f64_ge, kGe, k64)
+#undef KILN_FLOAT_COMPARE
+#define KILN_CONVERT(name, op) \
+  set(opcode_##name, Recipe::kConvert, static_cast<uint8_t>(Conversion::op), k32);
+    KILN_CONVERT(i32_wrap_i64, kI32WrapI64) KILN_CONVERT(i64_extend_i32_s, kI64ExtendI32S)
+    KILN_CONVERT(i64_extend_i32_u, kI64ExtendI32U)
+    KILN_CONVERT(f32_convert_i32_s, kF32ConvertI32S) KILN_CONVERT(f32_convert_i64_s, kF32ConvertI64S)
+    KILN_CONVERT(f32_convert_i32_u, kF32ConvertI32U)
+    KILN_CONVERT(f64_convert_i32_s, kF64ConvertI32S) KILN_CONVERT(f64_convert_i64_s, kF64ConvertI64S)
+    KILN_CONVERT(f64_convert_i32_u, kF64ConvertI32U)
+    KILN_CONVERT(f32_demote_f64, kF32DemoteF64) KILN_CONVERT(f64_promote_f32, kF64PromoteF32)
+    KILN_CONVERT(i32_reinterpret_f32, kI32ReinterpretF32)
+    KILN_CONVERT(i64_reinterpret_f64, kI64ReinterpretF64)
+    KILN_CONVERT(f32_reinterpret_i32, kF32ReinterpretI32)
+    KILN_CONVERT(f64_reinterpret_i64, kF64ReinterpretI64)
+#undef KILN_CONVERT
+    // Every scalar load and store, from their tables.
+#define KILN_LOAD_RECIPE(name, opc, T, M, align)                                       \
+  ops[simple_op_slot(opc)] = {Recipe::kLoad, 0, Width::k32,                            \
+                              {value_type_of<T>(), static_cast<uint8_t>(sizeof(M)),    \
+                               std::is_signed_v<M> && !std::is_floating_point_v<M>}};
+#define KILN_STORE_RECIPE(name, opc, T, M, align)             \
+  ops[simple_op_slot(opc)] = {Recipe::kStore, 0, Width::k32, \
+                              {value_type_of<T>(), static_cast<uint8_t>(sizeof(M)), false}};
+    KILN_LOAD_OPS(KILN_LOAD_RECIPE)
+    KILN_STORE_OPS(KILN_STORE_RECIPE)
+#undef KILN_LOAD_RECIPE
+#undef KILN_STORE_RECIPE
+  }
+};
+constexpr InlineTable kInline;
+
+}  // namespace
+
+CodeGenerator::CodeGenerator(const Module& module, MacroAssembler& masm,
+                             const CodeTierOptions& options)
+    : module_(module), masm_(masm), options_(options) {
+  std::fill(std::begin(general_owner_), std::end(general_owner_), kFree);
+  std::fill(std::begin(float_owner_), std::end(float_owner_), kFree);
+}
+
+uint32_t CodeGenerator::top_cells() const {
+  if (stack_.empty()) return 0;
+  return stack_.back().cell + cell_count(stack_.back().type);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values and registers
+
+void CodeGenerator::push_register(ValType t, Reg r) {
+  Value v;
+  v.where = Value::Where::kRegister;
+  v.type = t;
+  v.reg = r;
+  v.cell = top_cells();
+  (register_class(t) == RegisterClass::kGeneral ? general_owner_ : float_owner_)[r] =
+      static_cast<int>(stack_.size());
+  stack_.push_back(v);
+}
+
+void CodeGenerator::push_cell(ValType t, uint32_t cell) {
+  Value v;
+  v.type = t;
+  v.cell = cell;
+  stack_.push_back(v);
+}
+
+void CodeGenerator::push_constant(ValType t, uint64_t bits) {
+  Value v;
+  v.where = Value::Where::kConstant;
+  v.type = t;
+  v.bits = bits;
+  v.cell = top_cells();
+  stack_.push_back(v);
+}
+
+CodeGenerator::Value CodeGenerator::pop() {
+  Value v = stack_.back();
+  stack_.pop_back();
+  if (v.where == Value::Where::kRegister) {
+    (register_class(v.type) == RegisterClass::kGeneral ? general_owner_ : float_owner_)[v.reg] =
+        kHeld;
+  }
+  return v;
+}
+
+void CodeGenerator::release(const Value& v) {
+  if (v.where != Value::Where::kRegister) return;
+  int* owner = register_class(v.type) == RegisterClass::kGeneral ? general_owner_ : float_owner_;
+  if (owner[v.reg] == kHeld) owner[v.reg] = kFree;
+}
+
+void CodeGenerator::free_register(RegisterClass c, Reg r) {
+  int* owner = c == RegisterClass::kGeneral ? general_owner_ : float_owner_;
+  if (owner[r] == kHeld) owner[r] = kFree;
+}
+
+Reg CodeGenerator::allocate(RegisterClass c) {
+  int* owner = c == RegisterClass::kGeneral ? general_owner_ : float_owner_;
+  for (Reg r : masm_.value_registers(c)) {
+    if (owner[r] == kFree) {
+      owner[r] = kHeld;
+      return r;
+    }
+  }
+  // None free: the deepest value in a register of this class goes to its cell.
+  for (Value& v : stack_) {
+    if (v.where == Value::Where::kRegister && register_class(v.type) == c) {
+      const Reg r = v.reg;
+      spill(v);
+      owner[r] = kHeld;
+      return r;
+    }
+  }
+  failed_ = true;  // every register held by the current instruction: cannot happen
+  return masm_.value_registers(c)[0];
+}
+
+Reg CodeGenerator::take_register(const Value& v) {
+  if (v.where == Value::Where::kRegister) return v.reg;  // held since popped
+  const Reg r = allocate(register_class(v.type));
+  switch (v.where) {
+    case Value::Where::kConstant:
+      masm_.load_constant(v.type, r, v.bits);
+      break;
+    case Value::Where::kLocal:
+      masm_.load_slot(v.type, r, v.local_slot);
+      break;
+    default:
+      masm_.load_slot(v.type, r, operand_slot(v.cell));
+  }
+  return r;
+}
+
+Source CodeGenerator::source_of(const Value& v, bool immediate_ok) {
+  switch (v.where) {
+    case Value::Where::kRegister:
+      return Source::of_register(v.reg);
+    case Value::Where::kConstant:
+      if (immediate_ok) {
+        // An i32 immediate as its signed value: the 32-bit instruction sees the same bits.
+        const int64_t imm = v.type == ValType::kI32
+                                ? static_cast<int64_t>(static_cast<int32_t>(v.bits))
+                                : static_cast<int64_t>(v.bits);
+        return Source::of_immediate(imm);
+      }
+      break;
+    case Value::Where::kLocal:
+      return Source::of_slot(v.local_slot);
+    case Value::Where::kCell:
+      return Source::of_slot(operand_slot(v.cell));
+  }
+  return Source::of_register(take_register(v));
+}
+
+void CodeGenerator::spill(Value& v) {
+  const int32_t slot = operand_slot(v.cell);
+  switch (v.where) {
+    case Value::Where::kCell:
+      return;
+    case Value::Where::kRegister: {
+      masm_.store_slot(v.type, slot, v.reg);
+      int* owner =
+          register_class(v.type) == RegisterClass::kGeneral ? general_owner_ : float_owner_;
+      owner[v.reg] = kFree;
+      break;
+    }
+    case Value::Where::kConstant:
+      // The whole cell as the interpreter writes it: an i32 or f32 zero-extended.
+      masm_.store_slot_constant(slot, v.type == ValType::kI32 || v.type == ValType::kF32
+                                          ? static_cast<uint32_t>(v.bits)
+                                          : v.bits);
+      break;
+    case Value::Where::kLocal:
+      masm_.copy_slots(slot, v.local_slot, cell_count(v.type));
+      break;
+  }
+  v.where = Value::Where::kCell;
+}
+
+void CodeGenerator::spill_registers() {
+  for (Value& v : stack_) {
+    if (v.where == Value::Where::kRegister) spill(v);
+  }
+}
+
+void CodeGenerator::materialize_from(uint32_t cell) {
+  for (Value& v : stack_) {
+    if (v.cell >= cell) spill(v);
+  }
+}
+
+void CodeGenerator::flush() {
+  for (Value& v : stack_) spill(v);
+}
+
+void CodeGenerator::spill_local_aliases(int32_t local_slot) {
+  for (Value& v : stack_) {
+    if (v.where == Value::Where::kLocal && v.local_slot == local_slot) spill(v);
+  }
+}
+
+void CodeGenerator::reset_stack(uint32_t height_cells, const std::vector<ValType>& types) {
+  while (!stack_.empty() && stack_.back().cell >= height_cells) {
+    release(pop());
+  }
+  uint32_t cell = height_cells;
+  for (ValType t : types) {
+    push_cell(t, cell);
+    cell += cell_count(t);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traps, fuel and deadlines
+
+Label CodeGenerator::trap_stub(TrapCode code, uint32_t module_offset) {
+  const Label label = masm_.new_label();
+  stubs_.push_back([this, label, code, module_offset] {
+    masm_.bind(label);
+    const RuntimeArgument args[] = {RuntimeArgument::vm(),
+                                    RuntimeArgument::immediate(static_cast<uint32_t>(code)),
+                                    RuntimeArgument::immediate(function_index_),
+                                    RuntimeArgument::immediate(module_offset)};
+    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
+    masm_.return_trapped();
+  });
+  return label;
+}
+
+Label CodeGenerator::pending_trap_stub(uint32_t module_offset) {
+  const Label label = masm_.new_label();
+  stubs_.push_back([this, label, module_offset] {
+    masm_.bind(label);
+    const RuntimeArgument args[] = {
+        RuntimeArgument::vm(), RuntimeArgument::immediate(kPendingTrap),
+        RuntimeArgument::immediate(function_index_), RuntimeArgument::immediate(module_offset)};
+    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
+    masm_.return_trapped();
+  });
+  return label;
+}
+
+// DESIGN-NOTES section 5: a segment's whole cost is taken at its start (the decoder decides
+// where segments start and what each instruction costs, for every tier).
+void CodeGenerator::start_segment(const Instruction& ins) {
+  if (!options_.consume_fuel) return;
+  end_segment();
+  charge_ = masm_.charge_fuel(trap_stub(TrapCode::kOutOfFuel, static_cast<uint32_t>(ins.offset)));
+  segment_cost_ = 0;
+}
+
+void CodeGenerator::end_segment() {
+  if (charge_ != UINT32_MAX) masm_.patch(charge_, segment_cost_);
+  charge_ = UINT32_MAX;
+}
+
+void CodeGenerator::epoch_check(uint32_t module_offset) {
+  if (!options_.epoch_interruption) return;
+  const Label slow = masm_.new_label(), resume = masm_.new_label();
+  masm_.check_epoch(slow);
+  masm_.bind(resume);
+  const Label trap = trap_stub(TrapCode::kDeadlineExceeded, module_offset);
+  stubs_.push_back([this, slow, resume, trap] {
+    // The deadline callback may extend the deadline: only then does the code go on.
+    masm_.bind(slow);
+    const RuntimeArgument args[] = {RuntimeArgument::vm()};
+    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_deadline_passed), args);
+    masm_.branch_if_result_nonzero(trap);
+    masm_.jump(resume);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Function entry and exit
+
+void CodeGenerator::begin_function(const FunctionValidator& v) {
+  function_index_ = v.function_index();
+  local_cells_ = v.total_local_cells();
+  stack_exhausted_ = masm_.new_label();
+  // The stack checks fail before this function's frame exists: the caller reports the trap
+  // at its call, as the interpreter does.
+  stubs_.push_back([this] {
+    masm_.bind(stack_exhausted_);
+    const RuntimeArgument args[] = {
+        RuntimeArgument::vm(),
+        RuntimeArgument::immediate(static_cast<uint32_t>(TrapCode::kCallStackExhausted)),
+        RuntimeArgument::immediate(kNoFrame), RuntimeArgument::immediate(0)};
+    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
+    masm_.return_trapped();
+  });
+  Block function;
+  function.live = true;
+  function.label = masm_.new_label();
+  function.label_cells = v.type().result_cells();
+  blocks_.push_back(function);
+  const FunctionBody& body = module_.bodies[function_index_ - module_.imported_functions];
+  const uint32_t param_cells = v.type().param_cells();
+  // The frame's size (its operand stack's height) is known at the end: patched in then.
+  frame_size_patch_ = masm_.enter_function(param_cells * 8, local_cells_ * 8, stack_exhausted_);
+  epoch_check(static_cast<uint32_t>(body.code_offset));
+  Instruction entry;
+  entry.offset = body.code_offset;
+  start_segment(entry);
+}
+
+void CodeGenerator::end_function(const FunctionValidator& v) {
+  end_segment();
+  for (auto& stub : stubs_) stub();
+  stubs_.clear();
+  masm_.patch(frame_size_patch_, (local_cells_ + v.max_operand_cells()) * 8);
+}
+
+void CodeGenerator::emit_return(uint32_t values_top) {
+  const uint32_t cells = blocks_.front().label_cells;
+  flush();
+  if (cells) masm_.copy_slots(0, operand_slot(values_top - cells), cells);
+  masm_.return_from_function();
+}
+
+// A branch to the label `depth` levels out, its values the top cells below `values_top`
+// (every value already in its cell).
+void CodeGenerator::branch_to(uint32_t depth, uint32_t values_top) {
+  if (depth == blocks_.size() - 1) {
+    emit_return(values_top);
+    return;
+  }
+  const Block& target = blocks_[blocks_.size() - 1 - depth];
+  const uint32_t cells = target.label_cells;
+  if (cells && values_top - cells != target.height_cells) {
+    masm_.copy_slots(operand_slot(target.height_cells), operand_slot(values_top - cells), cells);
+  }
+  masm_.jump(target.label);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instructions
+
+void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator& v) {
+  switch (ins.opcode) {
+    case kBlock:
+    case kLoop:
+    case kIf: {
+      const ControlFrame& frame = v.control(0);
+      Block block;
+      block.live = ins.live;
+      block.is_loop = ins.opcode == kLoop;
+      block.is_if = ins.opcode == kIf;
+      block.height_cells = frame.height_cells;
+      block.label_cells = cell_count(frame.label_types());
+      if (!ins.live) {
+        blocks_.push_back(block);
+        return;
+      }
+      segment_cost_ += ins.fuel_cost;
+      block.label = masm_.new_label();
+      if (block.is_if) {
+        block.else_label = masm_.new_label();
+        const Value condition = pop();
+        const Reg r = take_register(condition);
+        flush();
+        masm_.branch_if_zero(r, block.else_label);
+        release(condition);
+        free_register(register_class(ValType::kI32), r);
+      } else {
+        flush();
+      }
+      if (block.is_loop) {
+        masm_.bind(block.label);
+        epoch_check(static_cast<uint32_t>(ins.offset));
+      }
+      blocks_.push_back(block);
+      if (ins.starts_segment) start_segment(ins);
+      return;
+    }
+    case kElse: {
+      Block& block = blocks_.back();
+      block.has_else = true;
+      if (!ins.live) return;
+      if (ins.reachable) {  // the then-branch falls through: over the else-branch
+        flush();
+        masm_.jump(block.label);
+      }
+      end_segment();
+      masm_.bind(block.else_label);
+      reset_stack(block.height_cells, ins.closed->params);
+      if (ins.starts_segment) start_segment(ins);
+      return;
+    }
+    case kEnd: {
+      if (blocks_.size() == 1) {  // the function's own end: the results are at operand cell 0
+        if (ins.reachable) emit_return(top_cells());
+        blocks_.pop_back();
+        return;
+      }
+      const Block block = blocks_.back();
+      blocks_.pop_back();
+      if (!block.live) return;
+      if (ins.reachable) flush();
+      end_segment();
+      if (!block.is_loop) masm_.bind(block.label);
+      if (block.is_if && !block.has_else) masm_.bind(block.else_label);
+      reset_stack(block.height_cells, ins.closed->results);
+      if (ins.starts_segment) start_segment(ins);
+      return;
+    }
+  }
+}
+
+void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidator& v) {
+  if (failed_) return;
+  const uint32_t op = ins.opcode;
+  if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd) {
+    emit_control(ins, v);
+    return;
+  }
+  if (!ins.live) return;
+  const uint32_t cb = ins.cells_before;
+  if (cb != top_cells()) {  // the value stack and the decoder disagree: leave it to the interpreter
+    failed_ = true;
+    return;
+  }
+  segment_cost_ += ins.fuel_cost;
+  if (emit_inline(ins)) return;
+
+  if (ins.operand_count || ins.result != ValType::kUnknown) {
+    // A table-driven operator without an inline form (SIMD, and what the backend lacks).
+    uint32_t operand_cells = 0;
+    for (uint8_t i = 0; i < ins.operand_count; ++i) operand_cells += cell_count(ins.operands[i]);
+    emit_out_of_line(ins, operand_cells, ins.result, ins.memory_offset, ins.index);
+    return;
+  }
+
+  switch (op) {
+    case kUnreachable:
+      masm_.jump(trap_stub(TrapCode::kUnreachable, static_cast<uint32_t>(ins.offset)));
+      return;
+    case kNop:
+      return;
+    case kDrop:
+      release(pop());
+      return;
+    case kBr:
+      flush();
+      branch_to(ins.index, cb);
+      return;
+    case kBrIf: {
+      const Value condition = pop();
+      const Reg r = take_register(condition);
+      flush();
+      const uint32_t depth = ins.index;
+      const Block& target = blocks_[blocks_.size() - 1 - depth];
+      const uint32_t values_top = cb - 1;
+      const bool moves = depth == blocks_.size() - 1 ||
+                         (target.label_cells && values_top - target.label_cells != target.height_cells);
+      if (moves) {
+        const Label skip = masm_.new_label();
+        masm_.branch_if_zero(r, skip);
+        branch_to(depth, values_top);
+        masm_.bind(skip);
+      } else {
+        masm_.branch_if_nonzero(r, target.label);
+      }
+      free_register(register_class(ValType::kI32), r);
+      if (ins.starts_segment) start_segment(ins);
+      return;
+    }
+    case kBrTable: {
+      const Value index = pop();
+      const Reg r = take_register(index);
+      flush();
+      const auto& depths = *ins.br_table;
+      const uint32_t values_top = cb - 1;
+      std::vector<Label> targets;
+      std::vector<std::pair<Label, uint32_t>> moves;  // (stub, depth)
+      for (uint32_t depth : depths) {
+        const Block& target = blocks_[blocks_.size() - 1 - depth];
+        const bool move = depth == blocks_.size() - 1 ||
+                          (target.label_cells && values_top - target.label_cells != target.height_cells);
+        if (move) {
+          moves.emplace_back(masm_.new_label(), depth);
+          targets.push_back(moves.back().first);
+        } else {
+          targets.push_back(target.label);
+        }
+      }
+      masm_.branch_table(r, targets);
+      free_register(register_class(ValType::kI32), r);
+      for (auto [stub, depth] : moves) {
+        masm_.bind(stub);
+        branch_to(depth, values_top);
+      }
+      return;
+    }
+    case kReturn:
+      emit_return(cb);
+      return;
+    case kCall: {
+      const FuncType& type = module_.function_type(ins.index);
+      emit_call(ins, type.param_cells(), type.results);
+      return;
+    }
+    case kCallIndirect: {
+      const FuncType& type = module_.types[ins.index];
+      const uint32_t params = type.param_cells();
+      materialize_from(cb - 1 - params);
+      spill_registers();
+      const uint32_t first = cb - 1 - params;
+      const RuntimeArgument args[] = {
+          RuntimeArgument::vm(), RuntimeArgument::immediate(ins.index2),
+          RuntimeArgument::immediate(module_.type_ids[ins.index]),
+          RuntimeArgument::slot_address(operand_slot(first))};
+      masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_call_indirect), args);
+      masm_.branch_if_result_nonzero(pending_trap_stub(static_cast<uint32_t>(ins.offset)));
+      reset_stack(first, type.results);
+      if (ins.starts_segment) start_segment(ins);
+      return;
+    }
+    case kSelect:
+    case kSelectTyped: {
+      const Value condition = pop();
+      const Value b = pop();
+      const Value a = pop();
+      if (ins.type == ValType::kV128) {
+        const Reg c = take_register(condition);
+        const Label keep = masm_.new_label();
+        masm_.branch_if_nonzero(c, keep);
+        masm_.copy_slots(operand_slot(a.cell), operand_slot(b.cell), 2);
+        masm_.bind(keep);
+        free_register(register_class(ValType::kI32), c);
+        push_cell(ValType::kV128, a.cell);
+        return;
+      }
+      const Reg c = take_register(condition);
+      const Reg rb = take_register(b);
+      const Reg ra = take_register(a);
+      masm_.select(a.type, ra, rb, c);
+      free_register(register_class(ValType::kI32), c);
+      free_register(register_class(b.type), rb);
+      push_register(a.type, ra);
+      return;
+    }
+    case kLocalGet: {
+      const int32_t slot = static_cast<int32_t>(v.local_cell(ins.index) * 8);
+      if (ins.type == ValType::kV128) {
+        masm_.copy_slots(operand_slot(cb), slot, 2);
+        push_cell(ValType::kV128, cb);
+        return;
+      }
+      Value value;
+      value.where = Value::Where::kLocal;
+      value.type = ins.type;
+      value.local_slot = slot;
+      value.cell = cb;
+      stack_.push_back(value);
+      return;
+    }
+    case kLocalSet:
+    case kLocalTee: {
+      const int32_t slot = static_cast<int32_t>(v.local_cell(ins.index) * 8);
+      Value value = pop();
+      // Reads of the old value still pending go to their cells first.
+      spill_local_aliases(slot);
+      switch (value.where) {
+        case Value::Where::kRegister:
+          masm_.store_slot(value.type, slot, value.reg);
+          break;
+        case Value::Where::kConstant:
+          masm_.store_slot_constant(slot, value.type == ValType::kI32 || value.type == ValType::kF32
+                                              ? static_cast<uint32_t>(value.bits)
+                                              : value.bits);
+          break;
+        case Value::Where::kLocal:
+          if (value.local_slot != slot) masm_.copy_slots(slot, value.local_slot, 1);
+          break;
+        case Value::Where::kCell:
+          masm_.copy_slots(slot, operand_slot(value.cell), cell_count(value.type));
+          break;
+      }
+      if (op == kLocalSet) {
+        release(value);
+        return;
+      }
+      if (value.where == Value::Where::kRegister) {
+        push_register(value.type, value.reg);
+      } else if (value.where == Value::Where::kConstant) {
+        push_constant(value.type, value.bits);
+      } else if (value.type == ValType::kV128) {
+        push_cell(ValType::kV128, value.cell);
+      } else {
+        Value alias;
+        alias.where = Value::Where::kLocal;
+        alias.type = value.type;
+        alias.local_slot = slot;
+        alias.cell = value.cell;
+        stack_.push_back(alias);
+      }
+      return;
+    }
+    case kGlobalGet: {
+      if (ins.type == ValType::kV128) {
+        masm_.copy_global_to_slot(ins.index, operand_slot(cb), 2);
+        push_cell(ValType::kV128, cb);
+        return;
+      }
+      const Reg r = allocate(register_class(ins.type));
+      masm_.load_global(ins.type, r, ins.index);
+      push_register(ins.type, r);
+      return;
+    }
+    case kGlobalSet: {
+      const Value value = pop();
+      if (value.type == ValType::kV128) {
+        masm_.copy_slot_to_global(ins.index, operand_slot(value.cell), 2);
+        return;
+      }
+      const Reg r = take_register(value);
+      masm_.store_global(value.type, ins.index, r);
+      free_register(register_class(value.type), r);
+      return;
+    }
+    case kI32Const:
+      push_constant(ValType::kI32, static_cast<uint32_t>(ins.bits));
+      return;
+    case kI64Const:
+      push_constant(ValType::kI64, ins.bits);
+      return;
+    case kF32Const:
+      push_constant(ValType::kF32, static_cast<uint32_t>(ins.bits));
+      return;
+    case kF64Const:
+      push_constant(ValType::kF64, ins.bits);
+      return;
+    case kV128Const:
+      masm_.store_slot_constant(operand_slot(cb), ins.bits);
+      masm_.store_slot_constant(operand_slot(cb + 1), ins.bits_hi);
+      push_cell(ValType::kV128, cb);
+      return;
+    case kRefNull:
+      push_constant(ins.type, 0);
+      return;
+    case kRefIsNull: {
+      const Value value = pop();
+      const Reg r = take_register(value);
+      masm_.int_unary(IntUnaryOp::kEqz, Width::k64, r);
+      push_register(ValType::kI32, r);
+      return;
+    }
+    case kRefFunc: {
+      const Reg r = allocate(RegisterClass::kGeneral);
+      masm_.load_function_reference(r, ins.index);
+      push_register(ValType::kFuncRef, r);
+      return;
+    }
+    case kMemorySize: {
+      const Reg r = allocate(RegisterClass::kGeneral);
+      masm_.memory_size(r);
+      push_register(ValType::kI32, r);
+      return;
+    }
+    case kMemoryGrow: {
+      materialize_from(cb - 1);
+      spill_registers();
+      const RuntimeArgument args[] = {RuntimeArgument::vm(),
+                                      RuntimeArgument::slot_address(operand_slot(cb - 1))};
+      masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_memory_grow), args);
+      release(pop());
+      push_cell(ValType::kI32, cb - 1);
+      return;
+    }
+    case kI8x16Shuffle:
+      emit_out_of_line(ins, 4, ValType::kV128, ins.bits, ins.bits_hi);
+      return;
+    case kV128Bitselect:
+      emit_out_of_line(ins, 6, ValType::kV128, 0, 0);
+      return;
+    case kMemoryInit:
+      emit_out_of_line(ins, 3, ValType::kUnknown, ins.index, 0);
+      return;
+    case kMemoryCopy:
+    case kMemoryFill:
+      emit_out_of_line(ins, 3, ValType::kUnknown, 0, 0);
+      return;
+    case kDataDrop:
+    case kElemDrop:
+      emit_out_of_line(ins, 0, ValType::kUnknown, ins.index, 0);
+      return;
+    case kTableInit:
+      emit_out_of_line(ins, 3, ValType::kUnknown, ins.index, ins.index2);
+      return;
+    case kTableCopy:
+      emit_out_of_line(ins, 3, ValType::kUnknown, ins.index, ins.index2);
+      return;
+    case kTableFill:
+      emit_out_of_line(ins, 3, ValType::kUnknown, ins.index, 0);
+      return;
+    case kTableGrow:
+      emit_out_of_line(ins, 2, ValType::kI32, ins.index, 0);
+      return;
+    case kTableSize:
+      emit_out_of_line(ins, 0, ValType::kI32, ins.index, 0);
+      return;
+    case kTableGet:
+      emit_out_of_line(ins, 1, ins.type, ins.index, 0);
+      return;
+    case kTableSet:
+      emit_out_of_line(ins, 2, ValType::kUnknown, ins.index, 0);
+      return;
+    default:
+      failed_ = true;  // an instruction this generator does not know: the interpreter runs it
+  }
+}
+
+void CodeGenerator::emit_out_of_line(const Instruction& ins, uint32_t operand_cells, ValType result,
+                                     uint64_t immediate, uint64_t immediate2) {
+  const OutOfLineOperator function = out_of_line_operator(ins.opcode);
+  if (!function) {
+    failed_ = true;
+    return;
+  }
+  const uint32_t first = ins.cells_before - operand_cells;
+  materialize_from(first);
+  spill_registers();
+  const RuntimeArgument args[] = {
+      RuntimeArgument::vm(), RuntimeArgument::slot_address(operand_slot(first)),
+      RuntimeArgument::immediate(static_cast<int64_t>(immediate)),
+      RuntimeArgument::immediate(static_cast<int64_t>(immediate2))};
+  masm_.call_runtime(reinterpret_cast<const void*>(function), args);
+  masm_.branch_if_result_nonzero(pending_trap_stub(static_cast<uint32_t>(ins.offset)));
+  while (top_cells() > first) release(pop());
+  if (result != ValType::kUnknown) push_cell(result, first);
+}
+
+void CodeGenerator::emit_call(const Instruction& ins, uint32_t param_cells,
+                              const std::vector<ValType>& results) {
+  const uint32_t first = ins.cells_before - param_cells;
+  // Arguments go to their cells (the callee's frame starts there); values below them may stay
+  // constants or unread locals (a callee cannot change this frame), not registers.
+  materialize_from(first);
+  spill_registers();
+  const Label trapped = pending_trap_stub(static_cast<uint32_t>(ins.offset));
+  const RuntimeArgument args[] = {RuntimeArgument::vm(), RuntimeArgument::immediate(ins.index),
+                                  RuntimeArgument::slot_address(operand_slot(first))};
+  if (ins.index < module_.imported_functions) {
+    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_call_function), args);
+    masm_.branch_if_result_nonzero(trapped);
+  } else {
+    // Straight to the callee's machine code once it has some; until then through the runtime,
+    // which compiles it (or interprets it).
+    const CompiledFunction& callee = *module_.compiled[ins.index - module_.imported_functions];
+    const Label not_compiled = masm_.new_label(), resume = masm_.new_label();
+    masm_.call_direct(&callee.native_entry, operand_slot(first), not_compiled, trapped);
+    masm_.bind(resume);
+    std::vector<RuntimeArgument> slow(std::begin(args), std::end(args));
+    stubs_.push_back([this, not_compiled, resume, trapped, slow] {
+      masm_.bind(not_compiled);
+      masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_call_function), slow);
+      masm_.branch_if_result_nonzero(trapped);
+      masm_.jump(resume);
+    });
+  }
+  reset_stack(first, results);
+  if (ins.starts_segment) start_segment(ins);
+}
+
+bool CodeGenerator::emit_inline(const Instruction& ins) {
+  const InlineOp& recipe = kInline.ops[simple_op_slot(ins.opcode)];
+  switch (recipe.recipe) {
+    case Recipe::kNone:
+      return false;
+    case Recipe::kIntBinary: {
+      const Value b = pop();
+      const Value a = pop();
+      const Reg r = take_register(a);
+      const Source source = source_of(b, true);
+      masm_.int_binary(static_cast<IntBinaryOp>(recipe.op), recipe.width, r, source);
+      if (source.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, source.reg);
+      push_register(a.type, r);
+      return true;
+    }
+    case Recipe::kIntUnary: {
+      if (!masm_.has_int_unary(static_cast<IntUnaryOp>(recipe.op))) return false;
+      const Value a = pop();
+      const Reg r = take_register(a);
+      masm_.int_unary(static_cast<IntUnaryOp>(recipe.op), recipe.width, r);
+      push_register(ins.result, r);
+      return true;
+    }
+    case Recipe::kIntDivide: {
+      const Value b = pop();
+      const Value a = pop();
+      const Reg rb = take_register(b);
+      const Reg ra = take_register(a);
+      const uint32_t at = static_cast<uint32_t>(ins.offset);
+      masm_.int_divide(static_cast<IntDivideOp>(recipe.op), recipe.width, ra, rb,
+                       trap_stub(TrapCode::kIntegerDivideByZero, at),
+                       trap_stub(TrapCode::kIntegerOverflow, at));
+      free_register(register_class(b.type), rb);
+      push_register(a.type, ra);
+      return true;
+    }
+    case Recipe::kIntCompare: {
+      const Value b = pop();
+      const Value a = pop();
+      const Reg ra = take_register(a);
+      const Source source = source_of(b, true);
+      masm_.int_compare(static_cast<Condition>(recipe.op), recipe.width, ra, ra, source);
+      if (source.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, source.reg);
+      push_register(ValType::kI32, ra);
+      return true;
+    }
+    case Recipe::kFloatBinary: {
+      if (!masm_.has_float_binary(static_cast<FloatBinaryOp>(recipe.op))) return false;
+      const Value b = pop();
+      const Value a = pop();
+      const Reg rb = take_register(b);
+      const Reg ra = take_register(a);
+      masm_.float_binary(static_cast<FloatBinaryOp>(recipe.op), recipe.width, ra, rb);
+      free_register(register_class(b.type), rb);
+      push_register(a.type, ra);
+      return true;
+    }
+    case Recipe::kFloatUnary: {
+      if (!masm_.has_float_unary(static_cast<FloatUnaryOp>(recipe.op))) return false;
+      const Value a = pop();
+      const Reg r = take_register(a);
+      masm_.float_unary(static_cast<FloatUnaryOp>(recipe.op), recipe.width, r);
+      push_register(a.type, r);
+      return true;
+    }
+    case Recipe::kFloatCompare: {
+      const Value b = pop();
+      const Value a = pop();
+      const Reg rb = take_register(b);
+      const Reg ra = take_register(a);
+      const Reg r = allocate(RegisterClass::kGeneral);
+      masm_.float_compare(static_cast<FloatCondition>(recipe.op), recipe.width, r, ra, rb);
+      free_register(register_class(b.type), rb);
+      free_register(register_class(a.type), ra);
+      push_register(ValType::kI32, r);
+      return true;
+    }
+    case Recipe::kConvert: {
+      const auto c = static_cast<Conversion>(recipe.op);
+      if (!masm_.has_conversion(c)) return false;
+      const Value a = pop();
+      const Reg src = take_register(a);
+      const RegisterClass to = register_class(ins.result);
+      const Reg dst = to == register_class(a.type) ? src : allocate(to);
+      masm_.convert(c, dst, src);
+      if (dst != src) free_register(register_class(a.type), src);
+      push_register(ins.result, dst);
+      return true;
+    }
+    case Recipe::kLoad: {
+      const Value address = pop();
+      const Reg ra = take_register(address);
+      const RegisterClass to = register_class(recipe.access.type);
+      const Reg dst = to == RegisterClass::kGeneral ? ra : allocate(to);
+      masm_.load_memory(recipe.access, dst, ra, ins.memory_offset,
+                        trap_stub(TrapCode::kMemoryOutOfBounds, static_cast<uint32_t>(ins.offset)));
+      if (dst != ra) free_register(register_class(ValType::kI32), ra);
+      push_register(recipe.access.type, dst);
+      return true;
+    }
+    case Recipe::kStore: {
+      const Value value = pop();
+      const Value address = pop();
+      Source source;
+      if (value.where == Value::Where::kConstant && register_class(value.type) == RegisterClass::kGeneral) {
+        source = Source::of_immediate(static_cast<int64_t>(value.bits));
+      } else {
+        source = Source::of_register(take_register(value));
+      }
+      const Reg ra = take_register(address);
+      masm_.store_memory(recipe.access, ra, ins.memory_offset, source,
+                         trap_stub(TrapCode::kMemoryOutOfBounds, static_cast<uint32_t>(ins.offset)));
+      if (source.kind == Source::Kind::kRegister) {
+        free_register(register_class(value.type), source.reg);
+      }
+      free_register(register_class(ValType::kI32), ra);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace kiln::jit

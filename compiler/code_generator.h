@@ -1,0 +1,102 @@
+// The JIT's single-pass code generator (DESIGN-NOTES sections 1 and 7): a consumer of the one
+// function-body decoder that emits machine code through the macro-assembler, in the style of
+// V8's Liftoff and wasmtime's Winch. It keeps an abstract value stack whose entries are in
+// their own frame cell, in a register, a constant, or a local's cell not yet copied (so
+// `local.get` and constants emit nothing until used), allocates registers from the backend's
+// pool, and brings every value to its cell at control-flow merges and calls.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "compiler/macro_assembler.h"
+#include "runtime/function_validator.h"
+#include "runtime/tier.h"
+
+namespace kiln::jit {
+
+class CodeGenerator final : public FunctionBodyConsumer {
+ public:
+  CodeGenerator(const Module& module, MacroAssembler& masm, const CodeTierOptions& options);
+
+  void begin_function(const FunctionValidator& v) override;
+  void on_instruction(const Instruction& ins, const FunctionValidator& v) override;
+  void end_function(const FunctionValidator& v) override;
+
+  // Whether the function could not be compiled (the interpreter then runs it).
+  bool failed() const { return failed_; }
+
+ private:
+  struct Value {
+    enum class Where : uint8_t { kCell, kRegister, kConstant, kLocal } where = Where::kCell;
+    ValType type = ValType::kI32;
+    Reg reg = 0;
+    uint32_t cell = 0;        // its own operand cell
+    int32_t local_slot = 0;   // kLocal: the local's byte offset in the frame
+    uint64_t bits = 0;        // kConstant
+  };
+  struct Block {
+    Label label = 0;       // where branches go: the loop's start, or the end
+    Label else_label = 0;  // an if's else-branch (or its end, without one)
+    bool is_loop = false;
+    bool is_if = false;
+    bool has_else = false;
+    bool live = false;
+    uint32_t height_cells = 0;  // operand cells below the block
+    uint32_t label_cells = 0;   // cells a branch to the label carries
+  };
+
+  int32_t operand_slot(uint32_t cell) const { return static_cast<int32_t>((local_cells_ + cell) * 8); }
+  uint32_t top_cells() const;
+
+  // Values and registers.
+  void push_register(ValType t, Reg r);
+  void push_cell(ValType t, uint32_t cell);
+  void push_constant(ValType t, uint64_t bits);
+  Value pop();                        // its register, if any, stays held until released
+  void release(const Value& v);       // frees a popped value's register
+  void free_register(RegisterClass c, Reg r);  // frees a held register
+  Reg allocate(RegisterClass c);      // spills the deepest register value if none is free
+  Reg take_register(const Value& v);  // a register holding v that the caller may overwrite
+  Source source_of(const Value& v, bool immediate_ok);  // v as an operator's second operand
+  void spill(Value& v);                 // to its own cell
+  void spill_registers();               // every value held in a register
+  void materialize_from(uint32_t cell);  // values at or above `cell` into their own cells
+  void flush();                          // every value into its own cell (a merge point)
+  void spill_local_aliases(int32_t local_slot);
+  void reset_stack(uint32_t height_cells, const std::vector<ValType>& types);
+
+  // Code.
+  Label trap_stub(TrapCode code, uint32_t module_offset);
+  Label pending_trap_stub(uint32_t module_offset);  // a runtime call or callee trapped
+  void start_segment(const Instruction& ins);
+  void end_segment();
+  void epoch_check(uint32_t module_offset);
+  void branch_to(uint32_t depth, uint32_t values_top);  // values already in their cells
+  void emit_return(uint32_t values_top);
+  void emit_control(const Instruction& ins, const FunctionValidator& v);
+  bool emit_inline(const Instruction& ins);
+  void emit_out_of_line(const Instruction& ins, uint32_t operand_cells, ValType result,
+                        uint64_t immediate, uint64_t immediate2);
+  void emit_call(const Instruction& ins, uint32_t param_cells, const std::vector<ValType>& results);
+
+  const Module& module_;
+  MacroAssembler& masm_;
+  CodeTierOptions options_;
+  bool failed_ = false;
+  uint32_t function_index_ = 0;
+  uint32_t local_cells_ = 0;
+  std::vector<Value> stack_;
+  std::vector<Block> blocks_;
+  static constexpr int kFree = -1, kHeld = -2;
+  int general_owner_[32];
+  int float_owner_[32];
+  std::vector<std::function<void()>> stubs_;  // out-of-line code, emitted after the body
+  // Fuel: the charge of the current straight-line segment, and its cost so far.
+  uint32_t charge_ = UINT32_MAX;
+  uint32_t segment_cost_ = 0;
+  Label stack_exhausted_ = 0;
+  uint32_t frame_size_patch_ = 0;
+};
+
+}  // namespace kiln::jit

@@ -1,0 +1,109 @@
+// The JIT as runtime/ sees it (runtime/tier.h): compiles functions with the code generator on
+// the x64 macro-assembler into their own code pages, and enters generated code through one
+// entry stub.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "compiler/code_generator.h"
+#include "compiler/x64/macro_assembler_x64.h"
+#include "runtime/function_validator.h"
+#include "runtime/module.h"
+
+namespace kiln {
+
+namespace {
+
+size_t page_size() {
+  static const size_t size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+size_t round_to_pages(size_t bytes) {
+  return (bytes + page_size() - 1) & ~(page_size() - 1);
+}
+
+// Code memory is never writable and executable at once (W^X): written while read-write, then
+// made read-execute before anything runs it.
+uint8_t* map_writable(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
+}
+bool make_executable(uint8_t* p, size_t bytes) {
+  return mprotect(p, bytes, PROT_READ | PROT_EXEC) == 0;
+}
+
+using EntryStub = uint32_t (*)(VmContext* vm, uint64_t* fp, const void* code);
+
+class X64CodeTier final : public CodeTier {
+ public:
+  X64CodeTier() : features_(jit::X64Features::host()) {
+    const size_t bytes = round_to_pages(jit::kEntryStubMaxBytes);
+    uint8_t* p = map_writable(bytes);
+    if (!p) return;
+    if (jit::assemble_x64_entry_stub(p, reinterpret_cast<uintptr_t>(p)) == 0 ||
+        !make_executable(p, bytes)) {
+      munmap(p, bytes);
+      return;
+    }
+    entry_ = reinterpret_cast<EntryStub>(p);
+  }
+  bool usable() const { return entry_ != nullptr; }
+
+  std::unique_ptr<NativeFunction> compile(const Module& module, uint32_t function_index,
+                                          const CodeTierOptions& options) override {
+    std::unique_ptr<jit::MacroAssembler> masm = jit::create_x64_macro_assembler(features_);
+    jit::CodeGenerator generator(module, *masm, options);
+    FunctionValidator decoder(module, function_index);
+    if (!decoder.run(&generator) || generator.failed() || !masm->finish()) {
+      not_compiled_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    const size_t bytes = round_to_pages(masm->size());
+    uint8_t* p = map_writable(bytes);
+    if (!p) return nullptr;
+    masm->copy_to(p, reinterpret_cast<uintptr_t>(p));
+    if (!make_executable(p, bytes)) {
+      munmap(p, bytes);
+      return nullptr;
+    }
+    auto native = std::make_unique<NativeFunction>();
+    native->entry = p;
+    native->start = reinterpret_cast<uintptr_t>(p);
+    native->size = masm->size();
+    native->function_index = function_index;
+    compiled_.fetch_add(1, std::memory_order_relaxed);
+    code_bytes_.fetch_add(native->size, std::memory_order_relaxed);
+    return native;
+  }
+
+  uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function) override {
+    return entry_(vm, fp, function.entry);
+  }
+
+  CodeTierStats stats() const override {
+    return {compiled_.load(std::memory_order_relaxed), not_compiled_.load(std::memory_order_relaxed),
+            code_bytes_.load(std::memory_order_relaxed)};
+  }
+
+  void release(NativeFunction& function) override {
+    munmap(reinterpret_cast<void*>(function.start), round_to_pages(function.size));
+    function.entry = nullptr;
+  }
+
+ private:
+  jit::X64Features features_;
+  EntryStub entry_ = nullptr;
+  std::atomic<uint64_t> compiled_{0}, not_compiled_{0}, code_bytes_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<CodeTier> create_code_tier() {
+  auto tier = std::make_unique<X64CodeTier>();
+  if (!tier->usable()) return nullptr;
+  return tier;
+}
+
+}  // namespace kiln

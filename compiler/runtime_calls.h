@@ -1,0 +1,50 @@
+// The runtime functions generated code calls (C calling convention). Each returns 0, or 1
+// with a trap in the store context's pending_trap (DESIGN-NOTES section 4: traps are values;
+// no C++ exception crosses generated code, so none may leave these).
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/vm_context.h"
+
+namespace kiln::jit {
+
+// A trap code meaning "the trap is already pending" (raised by a runtime call or a callee).
+constexpr uint32_t kPendingTrap = 0xff;
+// A function index meaning "add no frame" (a stack check fails before the frame exists: the
+// caller's frame is where the interpreter reports it).
+constexpr uint32_t kNoFrame = UINT32_MAX;
+
+extern "C" {
+// Makes trap `code` pending (or takes the pending one) and adds the frame of function
+// `function_index` at `module_offset`: the trapping function's frame first, then, as the trap
+// returns through them, each caller's.
+void kiln_jit_trap(VmContext* vm, uint32_t code, uint32_t function_index, uint32_t module_offset);
+
+// Calls through the runtime: a defined function without machine code yet (compiled now if it
+// can be, else interpreted), an imported or indirectly called function (any instance, host
+// functions included). `fp` is where the arguments are, and where results come back; for
+// call_indirect the element index is in the cell after the arguments.
+uint32_t kiln_jit_call_function(VmContext* vm, uint32_t function_index, uint64_t* fp);
+uint32_t kiln_jit_call_indirect(VmContext* vm, uint32_t table_index, uint32_t type_id,
+                                uint64_t* fp_and_index);
+
+// Whether the deadline has passed (the deadline callback may extend it): 1 means trap.
+uint32_t kiln_jit_deadline_passed(VmContext* vm);
+
+// memory.grow: `cell` holds the delta in pages and receives the old size or -1.
+void kiln_jit_memory_grow(VmContext* vm, uint64_t* cell);
+}
+
+// Operators compiled out of line, with one signature: `first` is the first operand's cell
+// (the others follow it), where the result is written; `immediate` and `immediate2` are the
+// instruction's (memarg offset, lane, shuffle bytes, segment or table indices). Returns 0, or
+// 1 with the trap pending.
+using OutOfLineOperator = uint32_t (*)(VmContext* vm, uint64_t* first, uint64_t immediate,
+                                       uint64_t immediate2);
+// The out-of-line form of the operator with this opcode, or null. Every table-driven operator
+// of opcodes.h and simd_ops.h has one, generated from the tables, and so do the bulk memory,
+// table and v128 operators without a table row.
+OutOfLineOperator out_of_line_operator(uint32_t opcode);
+
+}  // namespace kiln::jit

@@ -1,0 +1,871 @@
+#include "compiler/x64/macro_assembler_x64.h"
+
+#include <asmjit/x86.h>
+
+#include <cstring>
+#include <vector>
+
+#include "runtime/linear_memory.h"
+#include "runtime/store.h"
+#include "runtime/vm_context.h"
+
+namespace kiln::jit {
+
+namespace {
+
+using namespace asmjit;
+
+const x86::Gp kFrame = x86::rbx;
+const x86::Gp kVm = x86::r12;
+const x86::Gp kMemoryBase = x86::r13;
+
+constexpr Reg kGeneralValueRegisters[] = {x86::Gp::kIdSi, x86::Gp::kIdDi, x86::Gp::kIdR8,
+                                          x86::Gp::kIdR9, x86::Gp::kIdR10, x86::Gp::kIdR11,
+                                          x86::Gp::kIdR14, x86::Gp::kIdR15};
+constexpr Reg kFloatValueRegisters[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+x86::Gp q(Reg r) {
+  return x86::gpq(r);
+}
+x86::Gp d(Reg r) {
+  return x86::gpd(r);
+}
+x86::Gp gp(Width w, Reg r) {
+  return w == Width::k64 ? q(r) : d(r);
+}
+x86::Xmm xmm(Reg r) {
+  return x86::xmm(r);
+}
+x86::Mem slot_mem(int32_t slot, uint32_t size) {
+  return x86::ptr(kFrame, slot, size);
+}
+bool is_float(ValType t) {
+  return t == ValType::kF32 || t == ValType::kF64;
+}
+bool fits_int32(int64_t v) {
+  return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+class X64MacroAssembler final : public MacroAssembler {
+ public:
+  explicit X64MacroAssembler(const X64Features& features) : features_(features) {
+    code_.init(Environment::host());
+    code_.setErrorHandler(&error_handler_);
+    code_.attach(&a_);
+  }
+
+  std::span<const Reg> value_registers(RegisterClass c) const override {
+    if (c == RegisterClass::kGeneral) return kGeneralValueRegisters;
+    return kFloatValueRegisters;
+  }
+
+  jit::Label new_label() override {
+    labels_.push_back(a_.newLabel());
+    return static_cast<jit::Label>(labels_.size() - 1);
+  }
+  void bind(jit::Label label) override { a_.bind(labels_[label]); }
+  void jump(jit::Label label) override { a_.jmp(labels_[label]); }
+  uint32_t position() const override { return static_cast<uint32_t>(a_.offset()); }
+
+  uint32_t enter_function(uint32_t zero_from, uint32_t zero_to,
+                          jit::Label stack_exhausted) override {
+    a_.push(x86::rbp);
+    a_.mov(x86::rbp, x86::rsp);
+    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
+    a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
+    a_.jb(labels_[stack_exhausted]);
+    const uint32_t frame_bytes = open_immediate(x86::ecx);
+    a_.add(x86::rcx, kFrame);
+    a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kCellsEnd));
+    a_.ja(labels_[stack_exhausted]);
+    zero_cells(zero_from, (zero_to - zero_from) / 8);
+    return frame_bytes;
+  }
+  void zero_cells(uint32_t zero_from, uint32_t cells) {
+    if (cells == 0) return;
+    a_.xor_(x86::eax, x86::eax);
+    if (cells <= 16) {
+      for (uint32_t i = 0; i < cells; ++i) {
+        a_.mov(slot_mem(static_cast<int32_t>(zero_from + 8 * i), 8), x86::rax);
+      }
+      return;
+    }
+    // rdi is a value register, but nothing lives in registers at entry.
+    a_.lea(x86::rdi, slot_mem(static_cast<int32_t>(zero_from), 8));
+    a_.mov(x86::ecx, cells);
+    a_.rep().stosq();
+  }
+  void return_from_function() override {
+    a_.xor_(x86::eax, x86::eax);
+    a_.leave();
+    a_.ret();
+  }
+  void return_trapped() override {
+    a_.mov(x86::eax, 1);
+    a_.leave();
+    a_.ret();
+  }
+
+  void load_slot(ValType t, Reg dst, int32_t slot) override {
+    switch (t) {
+      case ValType::kI32:
+        a_.mov(d(dst), slot_mem(slot, 4));
+        break;
+      case ValType::kF32:
+        a_.movss(xmm(dst), slot_mem(slot, 4));
+        break;
+      case ValType::kF64:
+        a_.movsd(xmm(dst), slot_mem(slot, 8));
+        break;
+      default:
+        a_.mov(q(dst), slot_mem(slot, 8));
+    }
+  }
+  void store_slot(ValType t, int32_t slot, Reg src) override {
+    switch (t) {
+      case ValType::kF32:
+        // The whole cell, zero-extended, as the interpreter writes it.
+        a_.movd(x86::eax, xmm(src));
+        a_.mov(slot_mem(slot, 8), x86::rax);
+        break;
+      case ValType::kF64:
+        a_.movsd(slot_mem(slot, 8), xmm(src));
+        break;
+      default:
+        a_.mov(slot_mem(slot, 8), q(src));
+    }
+  }
+  void store_slot_constant(int32_t slot, uint64_t bits) override {
+    const auto v = static_cast<int64_t>(bits);
+    if (fits_int32(v)) {
+      a_.mov(slot_mem(slot, 8), v);
+    } else {
+      a_.mov(x86::rax, bits);
+      a_.mov(slot_mem(slot, 8), x86::rax);
+    }
+  }
+  void copy_slots(int32_t dst, int32_t src, uint32_t cells) override {
+    for (uint32_t i = 0; i < cells; ++i) {
+      a_.mov(x86::rax, slot_mem(src + 8 * static_cast<int32_t>(i), 8));
+      a_.mov(slot_mem(dst + 8 * static_cast<int32_t>(i), 8), x86::rax);
+    }
+  }
+  void move(ValType t, Reg dst, Reg src) override {
+    if (dst == src) return;
+    if (is_float(t)) {
+      a_.movaps(xmm(dst), xmm(src));
+    } else {
+      a_.mov(q(dst), q(src));
+    }
+  }
+  void load_constant(ValType t, Reg dst, uint64_t bits) override {
+    switch (t) {
+      case ValType::kI32:
+        a_.mov(d(dst), static_cast<uint32_t>(bits));
+        break;
+      case ValType::kF32:
+      case ValType::kF64:
+        if (bits == 0) {
+          a_.xorps(xmm(dst), xmm(dst));
+        } else {
+          a_.mov(x86::rax, bits);
+          a_.movq(xmm(dst), x86::rax);
+        }
+        break;
+      default:
+        a_.mov(q(dst), bits);
+    }
+  }
+
+  void load_global(ValType t, Reg dst, uint32_t index) override {
+    global_address(index);
+    const int32_t cells = offsetof(GlobalInstance, cells);
+    switch (t) {
+      case ValType::kI32:
+        a_.mov(d(dst), x86::dword_ptr(x86::rax, cells));
+        break;
+      case ValType::kF32:
+        a_.movss(xmm(dst), x86::dword_ptr(x86::rax, cells));
+        break;
+      case ValType::kF64:
+        a_.movsd(xmm(dst), x86::qword_ptr(x86::rax, cells));
+        break;
+      default:
+        a_.mov(q(dst), x86::qword_ptr(x86::rax, cells));
+    }
+  }
+  void store_global(ValType t, uint32_t index, Reg src) override {
+    global_address(index);
+    const int32_t cells = offsetof(GlobalInstance, cells);
+    switch (t) {
+      case ValType::kF32:
+        a_.movd(x86::ecx, xmm(src));
+        a_.mov(x86::qword_ptr(x86::rax, cells), x86::rcx);
+        break;
+      case ValType::kF64:
+        a_.movsd(x86::qword_ptr(x86::rax, cells), xmm(src));
+        break;
+      default:
+        a_.mov(x86::qword_ptr(x86::rax, cells), q(src));
+    }
+  }
+  void copy_global_to_slot(uint32_t index, int32_t slot, uint32_t cells) override {
+    global_address(index);
+    for (uint32_t i = 0; i < cells; ++i) {
+      a_.mov(x86::rcx, x86::qword_ptr(x86::rax, offsetof(GlobalInstance, cells) + 8 * i));
+      a_.mov(slot_mem(slot + 8 * static_cast<int32_t>(i), 8), x86::rcx);
+    }
+  }
+  void copy_slot_to_global(uint32_t index, int32_t slot, uint32_t cells) override {
+    global_address(index);
+    for (uint32_t i = 0; i < cells; ++i) {
+      a_.mov(x86::rcx, slot_mem(slot + 8 * static_cast<int32_t>(i), 8));
+      a_.mov(x86::qword_ptr(x86::rax, offsetof(GlobalInstance, cells) + 8 * i), x86::rcx);
+    }
+  }
+  void load_function_reference(Reg dst, uint32_t function_index) override {
+    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kFunctions));
+    a_.mov(q(dst), x86::qword_ptr(x86::rax, static_cast<int32_t>(8 * function_index)));
+  }
+
+  void int_binary(IntBinaryOp op, Width w, Reg dst, const Source& b) override {
+    const x86::Gp r = gp(w, dst);
+    const uint32_t size = w == Width::k64 ? 8 : 4;
+    switch (op) {
+      case IntBinaryOp::kShl:
+      case IntBinaryOp::kShrS:
+      case IntBinaryOp::kShrU:
+      case IntBinaryOp::kRotl:
+      case IntBinaryOp::kRotr: {
+        InstId id = op == IntBinaryOp::kShl    ? x86::Inst::kIdShl
+                    : op == IntBinaryOp::kShrS ? x86::Inst::kIdSar
+                    : op == IntBinaryOp::kShrU ? x86::Inst::kIdShr
+                    : op == IntBinaryOp::kRotl ? x86::Inst::kIdRol
+                                               : x86::Inst::kIdRor;
+        if (b.kind == Source::Kind::kImmediate) {
+          a_.emit(id, r, Imm(b.immediate & (size * 8 - 1)));
+          return;
+        }
+        if (b.kind == Source::Kind::kRegister) {
+          a_.mov(x86::ecx, d(b.reg));
+        } else {
+          a_.mov(x86::ecx, slot_mem(b.slot, 4));
+        }
+        a_.emit(id, r, x86::cl);  // the hardware masks the count as Wasm does
+        return;
+      }
+      case IntBinaryOp::kMul:
+        if (b.kind == Source::Kind::kImmediate && fits_int32(b.immediate)) {
+          a_.imul(r, r, b.immediate);
+        } else {
+          a_.emit(x86::Inst::kIdImul, r, source_operand(w, b));
+        }
+        return;
+      default: {
+        InstId id = op == IntBinaryOp::kAdd   ? x86::Inst::kIdAdd
+                    : op == IntBinaryOp::kSub ? x86::Inst::kIdSub
+                    : op == IntBinaryOp::kAnd ? x86::Inst::kIdAnd
+                    : op == IntBinaryOp::kOr  ? x86::Inst::kIdOr
+                                              : x86::Inst::kIdXor;
+        if (b.kind == Source::Kind::kImmediate && fits_int32(b.immediate)) {
+          a_.emit(id, r, Imm(b.immediate));
+        } else {
+          const Operand_ src = source_operand(w, b);
+          a_.emit(id, r, src);
+        }
+      }
+    }
+  }
+  void int_unary(IntUnaryOp op, Width w, Reg dst) override {
+    const x86::Gp r = gp(w, dst);
+    switch (op) {
+      case IntUnaryOp::kEqz:
+        a_.test(r, r);
+        a_.sete(x86::al);
+        a_.movzx(d(dst), x86::al);
+        return;
+      case IntUnaryOp::kClz:
+        a_.lzcnt(r, r);
+        return;
+      case IntUnaryOp::kCtz:
+        a_.tzcnt(r, r);
+        return;
+      case IntUnaryOp::kPopcnt:
+        a_.popcnt(r, r);
+        return;
+      case IntUnaryOp::kExtend8S:
+        a_.movsx(r, x86::gpb_lo(dst));
+        return;
+      case IntUnaryOp::kExtend16S:
+        a_.movsx(r, x86::gpw(dst));
+        return;
+      case IntUnaryOp::kExtend32S:
+        a_.movsxd(q(dst), d(dst));
+        return;
+    }
+  }
+  void int_divide(IntDivideOp op, Width w, Reg dst, Reg divisor, jit::Label divide_by_zero,
+                  jit::Label overflow) override {
+    const x86::Gp r = gp(w, dst), b = gp(w, divisor);
+    const x86::Gp ax = gp(w, x86::Gp::kIdAx), dx = gp(w, x86::Gp::kIdDx);
+    a_.test(b, b);
+    a_.jz(labels_[divide_by_zero]);
+    asmjit::Label divide = a_.newLabel(), done = a_.newLabel();
+    if (op == IntDivideOp::kDivS || op == IntDivideOp::kRemS) {
+      a_.cmp(b, -1);
+      a_.jne(divide);
+      if (op == IntDivideOp::kRemS) {
+        a_.xor_(d(dst), d(dst));  // x rem -1 = 0 (idiv would fault on INT_MIN)
+        a_.jmp(done);
+      } else {
+        if (w == Width::k64) {
+          a_.mov(x86::rax, INT64_MIN);
+          a_.cmp(r, x86::rax);
+        } else {
+          a_.cmp(r, INT32_MIN);
+        }
+        a_.je(labels_[overflow]);
+      }
+    }
+    a_.bind(divide);
+    a_.mov(ax, r);
+    if (op == IntDivideOp::kDivS || op == IntDivideOp::kRemS) {
+      if (w == Width::k64) {
+        a_.cqo();
+      } else {
+        a_.cdq();
+      }
+      a_.idiv(b);
+    } else {
+      a_.xor_(x86::edx, x86::edx);
+      a_.div(b);
+    }
+    a_.mov(r, op == IntDivideOp::kDivS || op == IntDivideOp::kDivU ? ax : dx);
+    a_.bind(done);
+  }
+  void int_compare(Condition c, Width w, Reg dst, Reg a, const Source& b) override {
+    const x86::Gp r = gp(w, a);
+    if (b.kind == Source::Kind::kImmediate && fits_int32(b.immediate)) {
+      a_.cmp(r, b.immediate);
+    } else {
+      a_.emit(x86::Inst::kIdCmp, r, source_operand(w, b));
+    }
+    a_.emit(setcc(c), x86::al);
+    a_.movzx(d(dst), x86::al);
+  }
+  void float_binary(FloatBinaryOp op, Width w, Reg dst, Reg b) override {
+    const bool f64 = w == Width::k64;
+    InstId id = 0;
+    switch (op) {
+      case FloatBinaryOp::kAdd:
+        id = f64 ? x86::Inst::kIdAddsd : x86::Inst::kIdAddss;
+        break;
+      case FloatBinaryOp::kSub:
+        id = f64 ? x86::Inst::kIdSubsd : x86::Inst::kIdSubss;
+        break;
+      case FloatBinaryOp::kMul:
+        id = f64 ? x86::Inst::kIdMulsd : x86::Inst::kIdMulss;
+        break;
+      case FloatBinaryOp::kDiv:
+        id = f64 ? x86::Inst::kIdDivsd : x86::Inst::kIdDivss;
+        break;
+      default:
+        return;  // not offered (has_float_binary)
+    }
+    a_.emit(id, xmm(dst), xmm(b));
+  }
+  void float_unary(FloatUnaryOp op, Width w, Reg dst) override {
+    const bool f64 = w == Width::k64;
+    switch (op) {
+      case FloatUnaryOp::kAbs:
+      case FloatUnaryOp::kNeg:
+        // On the bits: the sign alone changes, NaN payloads included (spec 4.3.3).
+        if (f64) {
+          a_.movq(x86::rax, xmm(dst));
+          if (op == FloatUnaryOp::kAbs) {
+            a_.btr(x86::rax, 63);
+          } else {
+            a_.btc(x86::rax, 63);
+          }
+          a_.movq(xmm(dst), x86::rax);
+        } else {
+          a_.movd(x86::eax, xmm(dst));
+          if (op == FloatUnaryOp::kAbs) {
+            a_.and_(x86::eax, 0x7fffffff);
+          } else {
+            a_.xor_(x86::eax, 0x80000000u);
+          }
+          a_.movd(xmm(dst), x86::eax);
+        }
+        return;
+      case FloatUnaryOp::kSqrt:
+        if (f64) {
+          a_.sqrtsd(xmm(dst), xmm(dst));
+        } else {
+          a_.sqrtss(xmm(dst), xmm(dst));
+        }
+        return;
+      default: {
+        // SSE4.1 round: 0 nearest (ties to even), 1 down, 2 up, 3 toward zero; 8 keeps the
+        // precision exception quiet. A NaN comes back quiet, as Wasm asks.
+        const uint32_t mode = op == FloatUnaryOp::kNearest ? 0
+                              : op == FloatUnaryOp::kFloor ? 1
+                              : op == FloatUnaryOp::kCeil  ? 2
+                                                           : 3;
+        if (f64) {
+          a_.roundsd(xmm(dst), xmm(dst), mode | 8);
+        } else {
+          a_.roundss(xmm(dst), xmm(dst), mode | 8);
+        }
+      }
+    }
+  }
+  void float_compare(FloatCondition c, Width w, Reg dst, Reg a, Reg b) override {
+    auto compare = [&](Reg x, Reg y) {
+      if (w == Width::k64) {
+        a_.ucomisd(xmm(x), xmm(y));
+      } else {
+        a_.ucomiss(xmm(x), xmm(y));
+      }
+    };
+    // Unordered (a NaN) sets ZF, PF and CF: "above" tests are false for it.
+    switch (c) {
+      case FloatCondition::kEq:
+        compare(a, b);
+        a_.sete(x86::al);
+        a_.setnp(x86::cl);
+        a_.and_(x86::al, x86::cl);
+        break;
+      case FloatCondition::kNe:
+        compare(a, b);
+        a_.setne(x86::al);
+        a_.setp(x86::cl);
+        a_.or_(x86::al, x86::cl);
+        break;
+      case FloatCondition::kLt:
+        compare(b, a);
+        a_.seta(x86::al);
+        break;
+      case FloatCondition::kGt:
+        compare(a, b);
+        a_.seta(x86::al);
+        break;
+      case FloatCondition::kLe:
+        compare(b, a);
+        a_.setae(x86::al);
+        break;
+      case FloatCondition::kGe:
+        compare(a, b);
+        a_.setae(x86::al);
+        break;
+    }
+    a_.movzx(d(dst), x86::al);
+  }
+  void convert(Conversion c, Reg dst, Reg src) override {
+    switch (c) {
+      case Conversion::kI32WrapI64:
+      case Conversion::kI64ExtendI32U:
+        a_.mov(d(dst), d(src));
+        return;
+      case Conversion::kI64ExtendI32S:
+        a_.movsxd(q(dst), d(src));
+        return;
+      case Conversion::kF32ConvertI32S:
+        a_.xorps(xmm(dst), xmm(dst));
+        a_.cvtsi2ss(xmm(dst), d(src));
+        return;
+      case Conversion::kF32ConvertI64S:
+        a_.xorps(xmm(dst), xmm(dst));
+        a_.cvtsi2ss(xmm(dst), q(src));
+        return;
+      case Conversion::kF32ConvertI32U:
+        a_.mov(x86::eax, d(src));  // zero-extended: exact as a signed 64-bit value
+        a_.xorps(xmm(dst), xmm(dst));
+        a_.cvtsi2ss(xmm(dst), x86::rax);
+        return;
+      case Conversion::kF64ConvertI32S:
+        a_.xorps(xmm(dst), xmm(dst));
+        a_.cvtsi2sd(xmm(dst), d(src));
+        return;
+      case Conversion::kF64ConvertI64S:
+        a_.xorps(xmm(dst), xmm(dst));
+        a_.cvtsi2sd(xmm(dst), q(src));
+        return;
+      case Conversion::kF64ConvertI32U:
+        a_.mov(x86::eax, d(src));
+        a_.xorps(xmm(dst), xmm(dst));
+        a_.cvtsi2sd(xmm(dst), x86::rax);
+        return;
+      case Conversion::kF32DemoteF64:
+        a_.cvtsd2ss(xmm(dst), xmm(src));
+        return;
+      case Conversion::kF64PromoteF32:
+        a_.cvtss2sd(xmm(dst), xmm(src));
+        return;
+      case Conversion::kI32ReinterpretF32:
+        a_.movd(d(dst), xmm(src));
+        return;
+      case Conversion::kI64ReinterpretF64:
+        a_.movq(q(dst), xmm(src));
+        return;
+      case Conversion::kF32ReinterpretI32:
+        a_.movd(xmm(dst), d(src));
+        return;
+      case Conversion::kF64ReinterpretI64:
+        a_.movq(xmm(dst), q(src));
+        return;
+    }
+  }
+  void select(ValType t, Reg dst, Reg other, Reg condition) override {
+    a_.test(d(condition), d(condition));
+    if (is_float(t)) {
+      asmjit::Label keep = a_.newLabel();
+      a_.jnz(keep);
+      a_.movaps(xmm(dst), xmm(other));
+      a_.bind(keep);
+    } else {
+      a_.cmovz(q(dst), q(other));
+    }
+  }
+  bool has_int_unary(IntUnaryOp op) const override {
+    switch (op) {
+      case IntUnaryOp::kClz:
+        return features_.lzcnt;
+      case IntUnaryOp::kCtz:
+        return features_.bmi1;
+      case IntUnaryOp::kPopcnt:
+        return features_.popcnt;
+      default:
+        return true;
+    }
+  }
+  bool has_float_unary(FloatUnaryOp op) const override {
+    switch (op) {
+      case FloatUnaryOp::kCeil:
+      case FloatUnaryOp::kFloor:
+      case FloatUnaryOp::kTrunc:
+      case FloatUnaryOp::kNearest:
+        return features_.sse41;
+      default:
+        return true;
+    }
+  }
+  bool has_float_binary(FloatBinaryOp op) const override {
+    return op == FloatBinaryOp::kAdd || op == FloatBinaryOp::kSub || op == FloatBinaryOp::kMul ||
+           op == FloatBinaryOp::kDiv;
+  }
+  bool has_conversion(Conversion) const override { return true; }
+
+  void load_memory(const MemoryAccess& access, Reg dst, Reg address, uint64_t offset,
+                   jit::Label out_of_bounds) override {
+    const x86::Mem m = checked_address(address, offset, access.bytes, out_of_bounds);
+    if (access.type == ValType::kF32) {
+      a_.movss(xmm(dst), m);
+      return;
+    }
+    if (access.type == ValType::kF64) {
+      a_.movsd(xmm(dst), m);
+      return;
+    }
+    const bool wide = access.type == ValType::kI64;
+    switch (access.bytes) {
+      case 1:
+      case 2: {
+        x86::Mem narrow = m;
+        narrow.setSize(access.bytes);
+        if (access.sign_extend) {
+          a_.movsx(wide ? q(dst) : d(dst), narrow);
+        } else {
+          a_.movzx(d(dst), narrow);
+        }
+        return;
+      }
+      case 4: {
+        x86::Mem narrow = m;
+        narrow.setSize(4);
+        if (access.sign_extend && wide) {
+          a_.movsxd(q(dst), narrow);
+        } else {
+          a_.mov(d(dst), narrow);
+        }
+        return;
+      }
+      default: {
+        x86::Mem full = m;
+        full.setSize(8);
+        a_.mov(q(dst), full);
+      }
+    }
+  }
+  void store_memory(const MemoryAccess& access, Reg address, uint64_t offset, const Source& value,
+                    jit::Label out_of_bounds) override {
+    x86::Mem m = checked_address(address, offset, access.bytes, out_of_bounds);
+    m.setSize(access.bytes);
+    if (value.kind == Source::Kind::kImmediate) {
+      const int64_t v = value.immediate;
+      if (access.bytes < 8 || fits_int32(v)) {
+        const int64_t narrowed = access.bytes == 1   ? static_cast<int8_t>(v)
+                                 : access.bytes == 2 ? static_cast<int16_t>(v)
+                                 : access.bytes == 4 ? static_cast<int32_t>(v)
+                                                     : v;
+        a_.mov(m, narrowed);
+      } else {
+        a_.mov(x86::rax, v);
+        a_.mov(m, x86::rax);
+      }
+      return;
+    }
+    const Reg r = value.reg;
+    if (access.type == ValType::kF32) {
+      a_.movss(m, xmm(r));
+    } else if (access.type == ValType::kF64) {
+      a_.movsd(m, xmm(r));
+    } else {
+      switch (access.bytes) {
+        case 1:
+          a_.mov(m, x86::gpb_lo(r));
+          break;
+        case 2:
+          a_.mov(m, x86::gpw(r));
+          break;
+        case 4:
+          a_.mov(m, d(r));
+          break;
+        default:
+          a_.mov(m, q(r));
+      }
+    }
+  }
+  void memory_size(Reg dst) override {
+    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kMemory));
+    a_.mov(q(dst), x86::qword_ptr(x86::rax, static_cast<int32_t>(LinearMemory::size_bytes_offset())));
+    a_.shr(q(dst), 16);
+  }
+
+  void branch_if_zero(Reg r, jit::Label target) override {
+    a_.test(d(r), d(r));
+    a_.jz(labels_[target]);
+  }
+  void branch_if_nonzero(Reg r, jit::Label target) override {
+    a_.test(d(r), d(r));
+    a_.jnz(labels_[target]);
+  }
+  void branch_table(Reg index, std::span<const jit::Label> targets) override {
+    const auto last = static_cast<uint32_t>(targets.size() - 1);
+    a_.cmp(d(index), last);
+    a_.jae(labels_[targets[last]]);
+    if (last == 0) return;
+    asmjit::Label table = a_.newLabel();
+    a_.lea(x86::rax, x86::ptr(table));
+    a_.mov(x86::ecx, d(index));
+    a_.jmp(x86::qword_ptr(x86::rax, x86::rcx, 3));
+    tables_.push_back({table, std::vector<jit::Label>(targets.begin(), targets.end() - 1)});
+  }
+
+  uint32_t charge_fuel(jit::Label out_of_fuel) override {
+    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
+    a_.mov(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kFuel));
+    const uint32_t charge = open_immediate(x86::edx);  // the segment's cost
+    a_.sub(x86::rcx, x86::rdx);
+    a_.jb(labels_[out_of_fuel]);
+    a_.mov(x86::qword_ptr(x86::rax, VmOffsets::kFuel), x86::rcx);
+    return charge;
+  }
+  void patch(uint32_t id, uint32_t value) override { patches_[id].second = value; }
+  void check_epoch(jit::Label reached) override {
+    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
+    a_.mov(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kEpoch));
+    a_.mov(x86::rcx, x86::qword_ptr(x86::rcx));
+    a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kEpochDeadline));
+    a_.jae(labels_[reached]);
+  }
+
+  uint32_t call_direct(const std::atomic<const void*>* entry, int32_t frame_offset,
+                       jit::Label not_compiled, jit::Label trapped) override {
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(entry));
+    a_.mov(x86::rax, x86::qword_ptr(x86::rax));
+    a_.test(x86::rax, x86::rax);
+    a_.jz(labels_[not_compiled]);
+    if (frame_offset) a_.add(kFrame, frame_offset);
+    a_.call(x86::rax);
+    const uint32_t after = position();
+    if (frame_offset) a_.sub(kFrame, frame_offset);
+    a_.test(x86::eax, x86::eax);
+    a_.jnz(labels_[trapped]);
+    return after;
+  }
+  void call_runtime(const void* function, std::span<const RuntimeArgument> args) override {
+    static const x86::Gp kArgs[] = {x86::rdi, x86::rsi, x86::rdx, x86::rcx, x86::r8, x86::r9};
+    for (size_t i = 0; i < args.size() && i < 6; ++i) {
+      const RuntimeArgument& arg = args[i];
+      switch (arg.kind) {
+        case RuntimeArgument::Kind::kVmContext:
+          a_.mov(kArgs[i], kVm);
+          break;
+        case RuntimeArgument::Kind::kSlotAddress:
+          a_.lea(kArgs[i], slot_mem(static_cast<int32_t>(arg.value), 8));
+          break;
+        case RuntimeArgument::Kind::kImmediate:
+          a_.mov(kArgs[i], static_cast<uint64_t>(arg.value));
+          break;
+      }
+    }
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(function));
+    a_.call(x86::rax);
+  }
+  void branch_if_result_nonzero(jit::Label target) override {
+    a_.test(x86::eax, x86::eax);
+    a_.jnz(labels_[target]);
+  }
+  void move_result(Reg dst) override { a_.mov(q(dst), x86::rax); }
+
+  bool finish() override {
+    for (auto& [table, targets] : tables_) {
+      a_.align(AlignMode::kData, 8);
+      a_.bind(table);
+      for (jit::Label target : targets) a_.embedLabel(labels_[target]);
+    }
+    tables_.clear();
+    if (error_handler_.failed) return false;
+    if (code_.flatten() != kErrorOk) return false;
+    if (code_.resolveUnresolvedLinks() != kErrorOk) return false;
+    return true;
+  }
+  size_t size() const override { return code_.codeSize(); }
+  void copy_to(uint8_t* destination, uintptr_t base) override {
+    code_.relocateToBase(base);
+    code_.copyFlattenedData(destination, code_.codeSize(), CopySectionFlags::kPadSectionBuffer);
+    for (auto [at, value] : patches_) std::memcpy(destination + at, &value, 4);
+  }
+
+ private:
+  struct Errors : ErrorHandler {
+    bool failed = false;
+    void handleError(asmjit::Error, const char*, BaseEmitter*) override { failed = true; }
+  };
+
+  // `mov r32, imm32` (always the 5-byte form) whose immediate patch() sets later.
+  uint32_t open_immediate(const x86::Gp& r) {
+    a_.mov(r, 0x7fffffff);
+    patches_.push_back({position() - 4, 0});
+    return static_cast<uint32_t>(patches_.size() - 1);
+  }
+  void global_address(uint32_t index) {
+    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kGlobals));
+    a_.mov(x86::rax, x86::qword_ptr(x86::rax, static_cast<int32_t>(8 * index)));
+  }
+  Operand_ source_operand(Width w, const Source& b) {
+    switch (b.kind) {
+      case Source::Kind::kRegister:
+        return gp(w, b.reg);
+      case Source::Kind::kSlot:
+        return slot_mem(b.slot, w == Width::k64 ? 8 : 4);
+      case Source::Kind::kImmediate:
+        break;
+    }
+    a_.mov(x86::rax, static_cast<uint64_t>(b.immediate));
+    return gp(w, x86::Gp::kIdAx);
+  }
+  static InstId setcc(Condition c) {
+    switch (c) {
+      case Condition::kEq:
+        return x86::Inst::kIdSete;
+      case Condition::kNe:
+        return x86::Inst::kIdSetne;
+      case Condition::kLtS:
+        return x86::Inst::kIdSetl;
+      case Condition::kLtU:
+        return x86::Inst::kIdSetb;
+      case Condition::kGtS:
+        return x86::Inst::kIdSetg;
+      case Condition::kGtU:
+        return x86::Inst::kIdSeta;
+      case Condition::kLeS:
+        return x86::Inst::kIdSetle;
+      case Condition::kLeU:
+        return x86::Inst::kIdSetbe;
+      case Condition::kGeS:
+        return x86::Inst::kIdSetge;
+      case Condition::kGeU:
+        return x86::Inst::kIdSetae;
+    }
+    return x86::Inst::kIdSete;
+  }
+  // rcx = address + offset (64-bit: no wrap), checked against memory 0's size; the operand
+  // [memory base + rcx].
+  x86::Mem checked_address(Reg address, uint64_t offset, uint32_t bytes, jit::Label out_of_bounds) {
+    // i32 values in registers are zero-extended, so the 64-bit register is the address.
+    if (offset <= static_cast<uint64_t>(INT32_MAX)) {
+      a_.lea(x86::rcx, x86::ptr(q(address), static_cast<int32_t>(offset)));
+    } else {
+      a_.mov(x86::rcx, offset);
+      a_.add(x86::rcx, q(address));
+    }
+    a_.lea(x86::rdx, x86::ptr(x86::rcx, static_cast<int32_t>(bytes)));
+    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kMemory));
+    a_.cmp(x86::rdx,
+           x86::qword_ptr(x86::rax, static_cast<int32_t>(LinearMemory::size_bytes_offset())));
+    a_.ja(labels_[out_of_bounds]);
+    return x86::ptr(kMemoryBase, x86::rcx);
+  }
+
+  X64Features features_;
+  CodeHolder code_;
+  Errors error_handler_;
+  x86::Assembler a_;
+  std::vector<asmjit::Label> labels_;
+  std::vector<std::pair<asmjit::Label, std::vector<jit::Label>>> tables_;
+  std::vector<std::pair<uint32_t, uint32_t>> patches_;  // (immediate's offset, value)
+};
+
+}  // namespace
+
+X64Features X64Features::host() {
+  const CpuInfo& cpu = CpuInfo::host();
+  X64Features f;
+  f.lzcnt = cpu.hasFeature(CpuFeatures::X86::kLZCNT);
+  f.bmi1 = cpu.hasFeature(CpuFeatures::X86::kBMI);
+  f.popcnt = cpu.hasFeature(CpuFeatures::X86::kPOPCNT);
+  f.sse41 = cpu.hasFeature(CpuFeatures::X86::kSSE4_1);
+  return f;
+}
+
+std::unique_ptr<MacroAssembler> create_x64_macro_assembler(const X64Features& features) {
+  return std::make_unique<X64MacroAssembler>(features);
+}
+
+size_t assemble_x64_entry_stub(uint8_t* destination, uintptr_t base) {
+  CodeHolder code;
+  code.init(Environment::host());
+  x86::Assembler a(&code);
+  // rdi = VmContext*, rsi = frame, rdx = code. Six pushes after the return address keep the
+  // stack 16-byte aligned at the call.
+  a.push(x86::rbp);
+  a.mov(x86::rbp, x86::rsp);
+  a.push(x86::rbx);
+  a.push(x86::r12);
+  a.push(x86::r13);
+  a.push(x86::r14);
+  a.push(x86::r15);
+  a.sub(x86::rsp, 8);
+  a.mov(kVm, x86::rdi);
+  a.mov(kFrame, x86::rsi);
+  a.mov(kMemoryBase, x86::qword_ptr(kVm, VmOffsets::kMemoryBase));
+  a.call(x86::rdx);
+  a.add(x86::rsp, 8);
+  a.pop(x86::r15);
+  a.pop(x86::r14);
+  a.pop(x86::r13);
+  a.pop(x86::r12);
+  a.pop(x86::rbx);
+  a.pop(x86::rbp);
+  a.ret();
+  code.flatten();
+  code.resolveUnresolvedLinks();
+  if (code.codeSize() > kEntryStubMaxBytes) return 0;
+  code.relocateToBase(base);
+  code.copyFlattenedData(destination, code.codeSize(), CopySectionFlags::kPadSectionBuffer);
+  return code.codeSize();
+}
+
+}  // namespace kiln::jit

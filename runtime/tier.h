@@ -1,0 +1,76 @@
+// Execution tiers (DESIGN-NOTES sections 1 and 7). Every function is translated for the
+// interpreter while it is validated; a code tier (the JIT in compiler/) may compile it to
+// machine code, lazily at its first call or eagerly. runtime/ knows the JIT only through this
+// interface: compiler/ defines create_code_tier(), and a build without a JIT defines it to
+// return null.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "runtime/vm_context.h"
+
+namespace kiln {
+
+class Module;
+
+enum class Tier : uint8_t { kInterpreter, kJit };
+
+// How generated code keeps memory accesses in bounds (DESIGN-NOTES section 3).
+enum class BoundsChecks : uint8_t {
+  kGuardPages,  // the reservation's guard region faults; no compare in the code
+  kExplicit,    // every access compares with the memory's size
+};
+
+// One function's machine code, as the runtime sees it.
+struct NativeFunction {
+  // The entry, in the JIT's own convention: the frame's cells (arguments first) at the frame
+  // pointer, the caller's instance's VmContext in the context register. Run it with
+  // CodeTier::enter.
+  const void* entry = nullptr;
+  uintptr_t start = 0, size = 0;  // the code's address range
+  uint32_t function_index = 0;
+  // (native offset after a call or at a trap site, module byte offset), sorted: backtraces.
+  std::vector<std::pair<uint32_t, uint32_t>> sites;
+  // The module byte offset of the instruction at native address `pc` (a return address or a
+  // trap site); 0 if unknown.
+  uint32_t module_offset_at(uintptr_t pc) const;
+};
+
+struct CodeTierOptions {
+  BoundsChecks bounds = BoundsChecks::kExplicit;
+  bool consume_fuel = false;
+  bool epoch_interruption = false;
+};
+
+struct CodeTierStats {
+  uint64_t compiled = 0;      // functions compiled to machine code
+  uint64_t not_compiled = 0;  // functions the tier could not compile (interpreted)
+  uint64_t code_bytes = 0;    // machine code produced
+};
+
+class CodeTier {
+ public:
+  virtual ~CodeTier() = default;
+  // Compiles defined function `function_index` of `module` (validated); null when this tier
+  // cannot compile it, and the interpreter runs it.
+  virtual std::unique_ptr<NativeFunction> compile(const Module& module, uint32_t function_index,
+                                                  const CodeTierOptions& options) = 0;
+  // Runs `function` with its frame at `fp` (arguments there; results come back there) for the
+  // instance of `vm`. 0 on return; otherwise a trap is in vm->store->pending_trap.
+  virtual uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function) = 0;
+  // Frees `function`'s code (when its module is destroyed).
+  virtual void release(NativeFunction& function) = 0;
+  // What this tier compiled in the process so far.
+  virtual CodeTierStats stats() const = 0;
+};
+
+// The JIT for this machine, or null when kiln was built without one (or the CPU lacks what
+// it needs). Created once per process.
+CodeTier* code_tier();
+// Defined by compiler/ (or by the build's stand-in without a JIT).
+std::unique_ptr<CodeTier> create_code_tier();
+
+}  // namespace kiln
