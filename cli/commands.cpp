@@ -126,6 +126,8 @@ struct RunOptions {
   StoreLimits limits;
   bool stats = false;
   std::string stats_json;
+  std::string tier = "jit";
+  bool eager = false;
   std::vector<std::string> module_and_args;  // MODULE and the program's arguments
 };
 
@@ -230,6 +232,8 @@ int run_run(RunOptions options) {
   engine_config.consume_fuel = options.fuel.has_value();
   engine_config.host_call_fuel = options.host_call_fuel;
   engine_config.epoch_interruption = options.timeout_ns.has_value();
+  engine_config.tier = options.tier == "interp" ? Tier::kInterpreter : Tier::kJit;
+  engine_config.eager_compilation = options.eager;
   Engine engine(engine_config);
   auto module = Module::compile(engine, *bytes);
   if (!module) return error_exit(module.error());
@@ -353,6 +357,16 @@ void define_run_options(CLI::App& run, RunOptions& o) {
                  "i32x4:1,2,3,4 and the like), and print each result on its own line")
       ->type_name("NAME")
       ->check(CLI::Validator([](std::string& v) { return v.empty() ? "needs a name" : ""; }, ""));
+
+  const char* execution = "Execution";
+  run.add_option("--tier", o.tier,
+                 "jit: compile functions to machine code at their first call (the default on "
+                 "x86-64; elsewhere, and for what the JIT cannot compile, the interpreter "
+                 "runs); interp: interpret everything")
+      ->check(CLI::IsMember({"jit", "interp"}))
+      ->group(execution);
+  run.add_flag("--eager", o.eager, "with the JIT, compile every function before running")
+      ->group(execution);
 
   const char* budgets = "Budgets and limits";
   run.add_option("--fuel", o.fuel, "run with N units of fuel (an instruction costs 1)")

@@ -33,12 +33,16 @@ KILN_API const char* kiln_last_error_message(void);
 
 typedef uint8_t kiln_tier_t;
 enum kiln_tier_enum {
-  KILN_TIER_AUTO, /* the best tier available: the interpreter, until the JIT exists */
+  KILN_TIER_AUTO, /* the best tier available: the JIT where kiln has one (x86-64), else the
+                     interpreter (the default) */
   KILN_TIER_INTERPRETER,
-  KILN_TIER_JIT,
+  KILN_TIER_JIT, /* functions the JIT cannot compile still run in the interpreter */
 };
 /* False (and the config unchanged) when the tier is not available in this build. */
 KILN_API bool kiln_config_set_tier(wasm_config_t*, kiln_tier_t tier);
+/* JIT: compile every function when its module is compiled (true), or each at its first call
+ * (false, the default: start-up as fast as the interpreter's). */
+KILN_API void kiln_config_set_eager_compilation(wasm_config_t*, bool eager);
 
 /* Fuel: compile fuel charges into code. Stores of such an engine need fuel to run
  * (kiln_store_set_fuel), and a call stops with the trap KILN_TRAP_OUT_OF_FUEL when it runs

@@ -138,6 +138,7 @@ Store::Store(Engine& engine, StoreLimits limits) : engine_(engine), limits_(limi
   limits_.max_stack_bytes = std::min(limits_.max_stack_bytes, StoreLimits::kMaxStackBytesLimit);
   context_.store = this;
   context_.epoch = engine.epoch_counter();
+  context_.call_depth_left = limits_.max_call_depth;
 }
 
 TrapPtr Store::check_entry_slow_path() {

@@ -35,9 +35,9 @@ struct EngineConfig {
   uint64_t host_call_fuel = 0;
   // Compile epoch checks into function entries and loop headers (deadlines).
   bool epoch_interruption = false;
-  // Which tier runs code (tier.h). kJit falls back to the interpreter when kiln has no JIT for
-  // this machine, and for the functions the JIT does not compile.
-  Tier tier = Tier::kInterpreter;
+  // Which tier runs code (tier.h). kJit (the default) falls back to the interpreter when kiln
+  // has no JIT for this machine, and for the functions the JIT does not compile.
+  Tier tier = Tier::kJit;
   BoundsChecks bounds_checks = BoundsChecks::kExplicit;
   // Compile every function when its module is compiled, not at its first call.
   bool eager_compilation = false;

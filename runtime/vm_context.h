@@ -26,6 +26,9 @@ struct StoreContext {
   // The lowest native stack pointer a JIT function may start with (the thread's stack plus the
   // reserve for host code); set at every entry into generated code.
   uintptr_t native_stack_limit = 0;
+  // Frames of generated code the store may still enter (StoreLimits::max_call_depth, counted
+  // apart from the interpreter's frames): decremented at entry, restored at exit.
+  int64_t call_depth_left = 0;
   Store* store = nullptr;
   // A trap raised inside generated code (with its JIT frames), until the entry that ran the
   // code hands it on as a value.
@@ -53,6 +56,7 @@ struct VmOffsets {
   static constexpr int32_t kEpoch = offsetof(StoreContext, epoch);
   static constexpr int32_t kCellsEnd = offsetof(StoreContext, cells_end);
   static constexpr int32_t kNativeStackLimit = offsetof(StoreContext, native_stack_limit);
+  static constexpr int32_t kCallDepthLeft = offsetof(StoreContext, call_depth_left);
 };
 
 }  // namespace kiln

@@ -72,6 +72,10 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.push(x86::rbp);
     a_.mov(x86::rbp, x86::rsp);
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
+    // The depth is taken first and given back on every way out (return_from_function,
+    // return_trapped), the stack checks' included.
+    a_.sub(x86::qword_ptr(x86::rax, VmOffsets::kCallDepthLeft), 1);
+    a_.js(labels_[stack_exhausted]);
     a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
     a_.jb(labels_[stack_exhausted]);
     const uint32_t frame_bytes = open_immediate(x86::ecx);
@@ -96,14 +100,20 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.rep().stosq();
   }
   void return_from_function() override {
+    give_back_depth();
     a_.xor_(x86::eax, x86::eax);
     a_.leave();
     a_.ret();
   }
   void return_trapped() override {
+    give_back_depth();
     a_.mov(x86::eax, 1);
     a_.leave();
     a_.ret();
+  }
+  void give_back_depth() {
+    a_.mov(x86::rcx, x86::qword_ptr(kVm, VmOffsets::kStore));
+    a_.add(x86::qword_ptr(x86::rcx, VmOffsets::kCallDepthLeft), 1);
   }
 
   void load_slot(ValType t, Reg dst, int32_t slot) override {

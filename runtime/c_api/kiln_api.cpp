@@ -29,10 +29,24 @@ const char* kiln_last_error_message(void) {
 
 bool kiln_config_set_tier(wasm_config_t* config, kiln_tier_t tier) {
   if (!config) return fail("kiln_config_set_tier: null config", false);
-  // The interpreter is the one tier so far; the JIT (compiler/) is not built yet.
-  if (tier == KILN_TIER_JIT) return fail("kiln_config_set_tier: no JIT in this build", false);
-  return tier == KILN_TIER_AUTO || tier == KILN_TIER_INTERPRETER ||
-         fail("kiln_config_set_tier: unknown tier " + std::to_string(tier), false);
+  switch (tier) {
+    case KILN_TIER_AUTO:
+      config->engine.tier = Tier::kJit;  // the interpreter where there is no JIT
+      return true;
+    case KILN_TIER_INTERPRETER:
+      config->engine.tier = Tier::kInterpreter;
+      return true;
+    case KILN_TIER_JIT:
+      if (!code_tier()) return fail("kiln_config_set_tier: no JIT for this machine in this build", false);
+      config->engine.tier = Tier::kJit;
+      return true;
+    default:
+      return fail("kiln_config_set_tier: unknown tier " + std::to_string(tier), false);
+  }
+}
+
+void kiln_config_set_eager_compilation(wasm_config_t* config, bool eager) {
+  if (config) config->engine.eager_compilation = eager;
 }
 
 void kiln_config_consume_fuel(wasm_config_t* config, bool enable) {
