@@ -35,7 +35,7 @@ struct InlineOp {
 };
 
 // Each operator's encoding, by name, from the tables of opcodes.h.
-#define KILN_OPCODE_OF(name, opc, ...) constexpr uint32_t opcode_##name = opc;
+#define KILN_OPCODE_OF(name, opc, ...) [[maybe_unused]] constexpr uint32_t opcode_##name = opc;
 KILN_UNARY_OPS(KILN_OPCODE_OF)
 KILN_BINARY_OPS(KILN_OPCODE_OF)
 KILN_CHECKED_BINARY_OPS(KILN_OPCODE_OF)
@@ -635,15 +635,26 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
     case kCallIndirect: {
       const FuncType& type = module_.types[ins.index];
       const uint32_t params = type.param_cells();
-      materialize_from(cb - 1 - params);
-      spill_registers();
       const uint32_t first = cb - 1 - params;
-      const RuntimeArgument args[] = {
+      materialize_from(first);
+      spill_registers();
+      const uint32_t type_id = module_.type_ids[ins.index];
+      // A function of this instance with machine code is called directly; anything else (and
+      // every trap, with its message) goes through the runtime.
+      const Label slow = masm_.new_label(), resume = masm_.new_label();
+      const Label trapped = pending_trap_stub(static_cast<uint32_t>(ins.offset));
+      masm_.call_indirect(ins.index2, type_id, operand_slot(cb - 1), operand_slot(first), slow,
+                          trapped);
+      masm_.bind(resume);
+      const std::vector<RuntimeArgument> args = {
           RuntimeArgument::vm(), RuntimeArgument::immediate(ins.index2),
-          RuntimeArgument::immediate(module_.type_ids[ins.index]),
-          RuntimeArgument::slot_address(operand_slot(first))};
-      masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_call_indirect), args);
-      masm_.branch_if_result_nonzero(pending_trap_stub(static_cast<uint32_t>(ins.offset)));
+          RuntimeArgument::immediate(type_id), RuntimeArgument::slot_address(operand_slot(first))};
+      stubs_.push_back([this, slow, resume, trapped, args] {
+        masm_.bind(slow);
+        masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_call_indirect), args);
+        masm_.branch_if_result_nonzero(trapped);
+        masm_.jump(resume);
+      });
       reset_stack(first, type.results);
       if (ins.starts_segment) start_segment(ins);
       return;

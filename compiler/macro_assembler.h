@@ -165,6 +165,14 @@ class MacroAssembler {
   // then to `trapped` if it returned a trap; returns the native offset after the call.
   virtual uint32_t call_direct(const std::atomic<const void*>* entry, int32_t frame_offset,
                                Label not_compiled, Label trapped) = 0;
+  // call_indirect's fast path: the element (index in the i32 cell at `index_slot`) of table
+  // `table_index` is a function of type `type_id`, of this instance, with machine code: called
+  // with its frame `frame_offset` bytes up, then to `trapped` if it returned a trap. Anything
+  // else (out of bounds, null, another type, instance or tier) jumps to `slow`. The index is
+  // masked after its bounds check, so a mispredicted check cannot read past the table
+  // (Spectre v1).
+  virtual void call_indirect(uint32_t table_index, uint32_t type_id, int32_t index_slot,
+                             int32_t frame_offset, Label slow, Label trapped) = 0;
   // Calls a C function of the runtime (value registers are not preserved: the generator
   // spills them first); its integer result is then available to move_result and
   // branch_if_result_nonzero.

@@ -31,6 +31,7 @@ int64_t TableInstance::grow(uint32_t delta, uint64_t init) {
   // refused grow.
   try {
     elements.resize(old + delta, init);
+    sync();
   } catch (const std::bad_alloc&) {
     if (owner) {
       owner->release_memory(bytes, true);
@@ -270,6 +271,7 @@ Result<TableInstance*> Store::create_table(const TableType& type, uint64_t init)
   t->owner = this;
   try {
     t->elements.assign(type.limits.min, init);
+    t->sync();
   } catch (const std::bad_alloc&) {
     release_memory(bytes, true);
     ++limit_refusals_;
@@ -422,6 +424,7 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
     f->type = &engine_.types().get(f->type_id);
     f->instance = &inst;
     f->code = m.compiled[i - m.imported_functions].get();
+    f->native_entry = &f->code->native_entry;
     inst.functions.push_back(f.get());
     functions_.push_back(std::move(f));
   }
@@ -441,6 +444,7 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
   inst.vm.instance = &inst;
   inst.vm.globals = inst.globals.data();
   inst.vm.functions = inst.functions.data();
+  inst.vm.tables = inst.tables.data();
   if (!inst.memories.empty()) {
     inst.vm.memory = inst.memories[0]->memory.get();
     inst.vm.memory_base = inst.vm.memory->base();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -76,19 +77,47 @@ struct HostCall {
 // arguments and receives the results; it has room for max(params, results) cells.
 using HostCallback = std::function<TrapPtr(HostCall& call, uint64_t* cells)>;
 
-struct FunctionInstance {
+// The part of a function instance generated code reads (DESIGN-NOTES section 6), at fixed
+// offsets (FunctionHeaderOffsets): call_indirect checks the type id and the instance and calls
+// the native entry directly.
+struct FunctionHeader {
   uint32_t type_id = 0;
   const FuncType* type = nullptr;  // engine-interned
   Instance* instance = nullptr;    // defining instance (null for host functions)
   const CompiledFunction* code = nullptr;
+  // The function's machine code once compiled (&code->native_entry), or null for a host one.
+  const std::atomic<const void*>* native_entry = nullptr;
+};
+struct FunctionHeaderOffsets {
+  static constexpr int32_t kTypeId = offsetof(FunctionHeader, type_id);
+  static constexpr int32_t kInstance = offsetof(FunctionHeader, instance);
+  static constexpr int32_t kNativeEntry = offsetof(FunctionHeader, native_entry);
+};
+
+struct FunctionInstance : FunctionHeader {
   HostCallback host;
   std::string host_name;  // for diagnostics and telemetry
   HostCallStats stats;    // calls of this host function (telemetry)
 };
 
-struct TableInstance {
+// What generated code reads of a table: its elements, kept equal to `elements` (sync()).
+struct TableHeader {
+  const uint64_t* element_data = nullptr;
+  uint64_t element_count = 0;
+};
+struct TableHeaderOffsets {
+  static constexpr int32_t kElementData = offsetof(TableHeader, element_data);
+  static constexpr int32_t kElementCount = offsetof(TableHeader, element_count);
+};
+
+struct TableInstance : TableHeader {
   TableType type;                  // limits.min follows the current size
   std::vector<uint64_t> elements;  // references: FunctionInstance* or externref bits; 0 = null
+  // After `elements` changes size: the header follows.
+  void sync() {
+    element_data = elements.data();
+    element_count = elements.size();
+  }
   Store* owner = nullptr;
   // Spec 4.4.6.4 table.grow: the old size, or -1 (past the type's maximum or a store limit).
   int64_t grow(uint32_t delta, uint64_t init);

@@ -16,6 +16,7 @@ class Store;
 struct Instance;
 struct GlobalInstance;
 struct FunctionInstance;
+struct TableInstance;
 class LinearMemory;
 
 struct StoreContext {
@@ -42,6 +43,7 @@ struct VmContext {
   Instance* instance = nullptr;
   GlobalInstance* const* globals = nullptr;      // the instance's, imports first
   FunctionInstance* const* functions = nullptr;  // the instance's, imports first
+  TableInstance* const* tables = nullptr;        // the instance's, imports first
 };
 
 // The offsets generated code uses.
@@ -51,6 +53,8 @@ struct VmOffsets {
   static constexpr int32_t kStore = offsetof(VmContext, store);
   static constexpr int32_t kGlobals = offsetof(VmContext, globals);
   static constexpr int32_t kFunctions = offsetof(VmContext, functions);
+  static constexpr int32_t kTables = offsetof(VmContext, tables);
+  static constexpr int32_t kInstance = offsetof(VmContext, instance);
   static constexpr int32_t kFuel = offsetof(StoreContext, fuel);
   static constexpr int32_t kEpochDeadline = offsetof(StoreContext, epoch_deadline);
   static constexpr int32_t kEpoch = offsetof(StoreContext, epoch);

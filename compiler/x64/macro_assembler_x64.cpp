@@ -704,6 +704,37 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.jnz(labels_[trapped]);
     return after;
   }
+  void call_indirect(uint32_t table_index, uint32_t type_id, int32_t index_slot,
+                     int32_t frame_offset, jit::Label slow, jit::Label trapped) override {
+    const asmjit::Label& to_slow = labels_[slow];
+    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kTables));
+    a_.mov(x86::rax, x86::qword_ptr(x86::rax, static_cast<int32_t>(8 * table_index)));
+    a_.mov(x86::ecx, slot_mem(index_slot, 4));
+    a_.xor_(x86::edx, x86::edx);
+    a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, TableHeaderOffsets::kElementCount));
+    a_.jae(to_slow);
+    a_.cmovae(x86::rcx, x86::rdx);  // under a mispredicted jae: element 0, not past the end
+    a_.mov(x86::rax, x86::qword_ptr(x86::rax, TableHeaderOffsets::kElementData));
+    a_.mov(x86::rax, x86::qword_ptr(x86::rax, x86::rcx, 3));
+    a_.test(x86::rax, x86::rax);
+    a_.jz(to_slow);
+    a_.cmp(x86::dword_ptr(x86::rax, FunctionHeaderOffsets::kTypeId), type_id);
+    a_.jne(to_slow);
+    a_.mov(x86::rdx, x86::qword_ptr(kVm, VmOffsets::kInstance));
+    a_.cmp(x86::qword_ptr(x86::rax, FunctionHeaderOffsets::kInstance), x86::rdx);
+    a_.jne(to_slow);
+    a_.mov(x86::rax, x86::qword_ptr(x86::rax, FunctionHeaderOffsets::kNativeEntry));
+    a_.test(x86::rax, x86::rax);
+    a_.jz(to_slow);
+    a_.mov(x86::rax, x86::qword_ptr(x86::rax));
+    a_.test(x86::rax, x86::rax);
+    a_.jz(to_slow);
+    if (frame_offset) a_.add(kFrame, frame_offset);
+    a_.call(x86::rax);
+    if (frame_offset) a_.sub(kFrame, frame_offset);
+    a_.test(x86::eax, x86::eax);
+    a_.jnz(labels_[trapped]);
+  }
   void call_runtime(const void* function, std::span<const RuntimeArgument> args) override {
     static const x86::Gp kArgs[] = {x86::rdi, x86::rsi, x86::rdx, x86::rcx, x86::r8, x86::r9};
     for (size_t i = 0; i < args.size() && i < 6; ++i) {
