@@ -128,6 +128,7 @@ struct RunOptions {
   std::string stats_json;
   std::string tier = "jit";
   bool eager = false;
+  std::string profile;
   std::vector<std::string> module_and_args;  // MODULE and the program's arguments
 };
 
@@ -234,6 +235,7 @@ int run_run(RunOptions options) {
   engine_config.epoch_interruption = options.timeout_ns.has_value();
   engine_config.tier = options.tier == "interp" ? Tier::kInterpreter : Tier::kJit;
   engine_config.eager_compilation = options.eager;
+  engine_config.perf_map = options.profile == "perfmap";
   Engine engine(engine_config);
   auto module = Module::compile(engine, *bytes);
   if (!module) return error_exit(module.error());
@@ -366,6 +368,10 @@ void define_run_options(CLI::App& run, RunOptions& o) {
       ->check(CLI::IsMember({"jit", "interp"}))
       ->group(execution);
   run.add_flag("--eager", o.eager, "with the JIT, compile every function before running")
+      ->group(execution);
+  run.add_option("--profile", o.profile,
+                 "perfmap: name JIT-compiled functions for Linux perf in /tmp/perf-PID.map")
+      ->check(CLI::IsMember({"perfmap"}))
       ->group(execution);
 
   const char* budgets = "Budgets and limits";

@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <string>
 
 #include "compiler/code_generator.h"
 #include "compiler/x64/macro_assembler_x64.h"
@@ -73,6 +76,7 @@ class X64CodeTier final : public CodeTier {
     native->start = reinterpret_cast<uintptr_t>(p);
     native->size = masm->size();
     native->function_index = function_index;
+    if (perf_map_.load(std::memory_order_relaxed)) write_perf_map(module, *native);
     compiled_.fetch_add(1, std::memory_order_relaxed);
     code_bytes_.fetch_add(native->size, std::memory_order_relaxed);
     return native;
@@ -87,14 +91,36 @@ class X64CodeTier final : public CodeTier {
             code_bytes_.load(std::memory_order_relaxed)};
   }
 
+  void enable_perf_map() override { perf_map_.store(true, std::memory_order_relaxed); }
+
   void release(NativeFunction& function) override {
     munmap(reinterpret_cast<void*>(function.start), round_to_pages(function.size));
     function.entry = nullptr;
   }
 
  private:
+  // One line per function, "START SIZE NAME" in hex (the format perf reads for JIT code).
+  void write_perf_map(const Module& module, const NativeFunction& native) {
+    std::string name = module.function_name(native.function_index);
+    if (name.empty()) name = "function " + std::to_string(native.function_index);
+    const std::string module_name =
+        module.names.module_name.empty() ? "wasm" : module.names.module_name;
+    std::lock_guard lock(perf_map_mutex_);
+    if (!perf_map_file_) {
+      const std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
+      perf_map_file_ = std::fopen(path.c_str(), "a");
+      if (!perf_map_file_) return;
+    }
+    std::fprintf(perf_map_file_, "%lx %lx %s!%s\n", static_cast<unsigned long>(native.start),
+                 static_cast<unsigned long>(native.size), module_name.c_str(), name.c_str());
+    std::fflush(perf_map_file_);
+  }
+
   jit::X64Features features_;
   EntryStub entry_ = nullptr;
+  std::atomic<bool> perf_map_{false};
+  std::mutex perf_map_mutex_;
+  std::FILE* perf_map_file_ = nullptr;
   std::atomic<uint64_t> compiled_{0}, not_compiled_{0}, code_bytes_{0};
 };
 

@@ -43,6 +43,8 @@ KILN_API bool kiln_config_set_tier(wasm_config_t*, kiln_tier_t tier);
 /* JIT: compile every function when its module is compiled (true), or each at its first call
  * (false, the default: start-up as fast as the interpreter's). */
 KILN_API void kiln_config_set_eager_compilation(wasm_config_t*, bool eager);
+/* JIT: name compiled functions for Linux perf in /tmp/perf-PID.map (as wasmtime and V8 do). */
+KILN_API void kiln_config_set_perf_map(wasm_config_t*, bool enable);
 
 /* Fuel: compile fuel charges into code. Stores of such an engine need fuel to run
  * (kiln_store_set_fuel), and a call stops with the trap KILN_TRAP_OUT_OF_FUEL when it runs

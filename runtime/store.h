@@ -42,12 +42,16 @@ struct EngineConfig {
   BoundsChecks bounds_checks = BoundsChecks::kExplicit;
   // Compile every function when its module is compiled, not at its first call.
   bool eager_compilation = false;
+  // Name JIT code for Linux perf in /tmp/perf-PID.map (CodeTier::enable_perf_map).
+  bool perf_map = false;
 };
 
 class Engine {
  public:
   explicit Engine(EngineConfig config = {})
-      : config_(config), code_tier_(config.tier == Tier::kJit ? kiln::code_tier() : nullptr) {}
+      : config_(config), code_tier_(config.tier == Tier::kJit ? kiln::code_tier() : nullptr) {
+    if (code_tier_ && config.perf_map) code_tier_->enable_perf_map();
+  }
   TypeRegistry& types() { return types_; }
   const EngineConfig& config() const { return config_; }
   // The epoch: bumped by a timer or the embedder; stores trap when it reaches their deadline.

@@ -65,6 +65,9 @@ class CodeTier {
   virtual void release(NativeFunction& function) = 0;
   // What this tier compiled in the process so far.
   virtual CodeTierStats stats() const = 0;
+  // From now on, writes every compiled function's address range and name to
+  // /tmp/perf-PID.map, where Linux `perf` looks for the names of JIT code.
+  virtual void enable_perf_map() = 0;
 };
 
 // The JIT for this machine, or null when kiln was built without one (or the CPU lacks what

@@ -5,11 +5,14 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <cstdio>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <string>
 
 #include "cli/commands.h"
+#include "runtime/tier.h"
 #include "tests/test_support.h"
 
 namespace kiln {
@@ -40,6 +43,27 @@ TEST_F(CliTest, InvokePrintsResults) {
   RunResult r = run("run --invoke fib " + example("fib") + " 20");
   EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
   EXPECT_EQ(r.out, "6765\n");
+}
+
+// --profile perfmap names JIT code for Linux perf: one "START SIZE NAME" line per compiled
+// function in /tmp/perf-PID.map.
+TEST_F(CliTest, PerfMapNamesCompiledFunctions) {
+  // The shell prints its PID and becomes kiln, so kiln's PID is known.
+  RunResult r = test::run_shell("sh -c 'echo $$; exec " + std::string(KILN_CLI_PATH) +
+                                " run --tier jit --profile perfmap --invoke fib " + example("fib") +
+                                " 20'");
+  ASSERT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  const std::string pid = r.out.substr(0, r.out.find('\n'));
+  EXPECT_EQ(r.out.substr(pid.size() + 1), "6765\n");
+  const std::string map_path = "/tmp/perf-" + pid + ".map";
+  const std::string map = test::slurp(map_path);
+  std::remove(map_path.c_str());
+  if (!code_tier()) {
+    EXPECT_EQ(map, "");  // nothing was compiled
+    return;
+  }
+  EXPECT_TRUE(std::regex_search(map, std::regex("(^|\n)[0-9a-f]+ [0-9a-f]+ [^ ]*!fib\n")))
+      << map;
 }
 
 TEST_F(CliTest, InvokeParsesArgumentsByParameterType) {

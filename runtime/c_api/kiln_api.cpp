@@ -48,6 +48,9 @@ bool kiln_config_set_tier(wasm_config_t* config, kiln_tier_t tier) {
 void kiln_config_set_eager_compilation(wasm_config_t* config, bool eager) {
   if (config) config->engine.eager_compilation = eager;
 }
+void kiln_config_set_perf_map(wasm_config_t* config, bool enable) {
+  if (config) config->engine.perf_map = enable;
+}
 
 void kiln_config_consume_fuel(wasm_config_t* config, bool enable) {
   if (config) config->engine.consume_fuel = enable;
