@@ -128,6 +128,7 @@ struct RunOptions {
   std::string stats_json;
   std::string tier = "jit";
   bool eager = false;
+  std::string bounds_checks = "guard-pages";
   std::string profile;
   std::vector<std::string> module_and_args;  // MODULE and the program's arguments
 };
@@ -236,6 +237,8 @@ int run_run(RunOptions options) {
   engine_config.tier = options.tier == "interp" ? Tier::kInterpreter : Tier::kJit;
   engine_config.eager_compilation = options.eager;
   engine_config.perf_map = options.profile == "perfmap";
+  engine_config.bounds_checks = options.bounds_checks == "explicit" ? BoundsChecks::kExplicit
+                                                                    : BoundsChecks::kGuardPages;
   Engine engine(engine_config);
   auto module = Module::compile(engine, *bytes);
   if (!module) return error_exit(module.error());
@@ -368,6 +371,12 @@ void define_run_options(CLI::App& run, RunOptions& o) {
       ->check(CLI::IsMember({"jit", "interp"}))
       ->group(execution);
   run.add_flag("--eager", o.eager, "with the JIT, compile every function before running")
+      ->group(execution);
+  run.add_option("--bounds-checks", o.bounds_checks,
+                 "how the JIT keeps memory accesses in bounds: guard-pages (the default: an "
+                 "access outside a memory's 8 GiB reservation faults, no compare) or explicit "
+                 "(a compare per access, for hosts that cap virtual memory)")
+      ->check(CLI::IsMember({"guard-pages", "explicit"}))
       ->group(execution);
   run.add_option("--profile", o.profile,
                  "perfmap: name JIT-compiled functions for Linux perf in /tmp/perf-PID.map")

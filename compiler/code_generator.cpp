@@ -375,6 +375,11 @@ Label CodeGenerator::pending_trap_stub(uint32_t module_offset) {
 
 // DESIGN-NOTES section 5: a segment's whole cost is taken at its start (the decoder decides
 // where segments start and what each instruction costs, for every tier).
+Label CodeGenerator::out_of_bounds(uint32_t module_offset) {
+  if (options_.bounds == BoundsChecks::kGuardPages) return memory_fault_;  // never jumped to
+  return trap_stub(TrapCode::kMemoryOutOfBounds, module_offset);
+}
+
 void CodeGenerator::start_segment(const Instruction& ins) {
   if (!options_.consume_fuel) return;
   end_segment();
@@ -418,6 +423,15 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
         RuntimeArgument::vm(),
         RuntimeArgument::immediate(static_cast<uint32_t>(TrapCode::kCallStackExhausted)),
         RuntimeArgument::immediate(kNoFrame), RuntimeArgument::immediate(0)};
+    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
+    masm_.return_trapped();
+  });
+  memory_fault_ = masm_.new_label();
+  stubs_.push_back([this] {
+    masm_.bind(memory_fault_);
+    const RuntimeArgument args[] = {RuntimeArgument::vm(), RuntimeArgument::immediate(kMemoryFault),
+                                    RuntimeArgument::immediate(function_index_),
+                                    RuntimeArgument::immediate(0)};
     masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
     masm_.return_trapped();
   });
@@ -1000,8 +1014,9 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Reg ra = take_register(address);
       const RegisterClass to = register_class(recipe.access.type);
       const Reg dst = to == RegisterClass::kGeneral ? ra : allocate(to);
-      masm_.load_memory(recipe.access, dst, ra, ins.memory_offset,
-                        trap_stub(TrapCode::kMemoryOutOfBounds, static_cast<uint32_t>(ins.offset)));
+      const uint32_t at = masm_.load_memory(recipe.access, dst, ra, ins.memory_offset,
+                                            out_of_bounds(static_cast<uint32_t>(ins.offset)));
+      memory_access_sites_.emplace_back(at, static_cast<uint32_t>(ins.offset));
       if (dst != ra) free_register(register_class(ValType::kI32), ra);
       push_register(recipe.access.type, dst);
       return true;
@@ -1016,8 +1031,9 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
         source = Source::of_register(take_register(value));
       }
       const Reg ra = take_register(address);
-      masm_.store_memory(recipe.access, ra, ins.memory_offset, source,
-                         trap_stub(TrapCode::kMemoryOutOfBounds, static_cast<uint32_t>(ins.offset)));
+      const uint32_t at = masm_.store_memory(recipe.access, ra, ins.memory_offset, source,
+                                             out_of_bounds(static_cast<uint32_t>(ins.offset)));
+      memory_access_sites_.emplace_back(at, static_cast<uint32_t>(ins.offset));
       if (source.kind == Source::Kind::kRegister) {
         free_register(register_class(value.type), source.reg);
       }

@@ -25,6 +25,12 @@ class CodeGenerator final : public FunctionBodyConsumer {
 
   // Whether the function could not be compiled (the interpreter then runs it).
   bool failed() const { return failed_; }
+  // With guard-page bounds: (native offset, module offset) of every memory access, and the
+  // label of the stub a faulting access resumes at.
+  const std::vector<std::pair<uint32_t, uint32_t>>& memory_access_sites() const {
+    return memory_access_sites_;
+  }
+  Label memory_fault_label() const { return memory_fault_; }
 
  private:
   struct Value {
@@ -97,6 +103,11 @@ class CodeGenerator final : public FunctionBodyConsumer {
   uint32_t segment_cost_ = 0;
   Label stack_exhausted_ = 0;
   uint32_t frame_size_patch_ = 0;
+  Label memory_fault_ = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> memory_access_sites_;
+  // The out-of-bounds trap of a memory access at `module_offset`: a stub to jump to with
+  // explicit checks; none with guard pages (the access's site is recorded instead).
+  Label out_of_bounds(uint32_t module_offset);
 };
 
 }  // namespace kiln::jit

@@ -11,6 +11,8 @@
 #include <string>
 
 #include "compiler/code_generator.h"
+#include "compiler/code_memory.h"
+#include "compiler/fault_handler.h"
 #include "compiler/x64/macro_assembler_x64.h"
 #include "runtime/function_validator.h"
 #include "runtime/module.h"
@@ -19,35 +21,17 @@ namespace kiln {
 
 namespace {
 
-size_t page_size() {
-  static const size_t size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  return size;
-}
-size_t round_to_pages(size_t bytes) {
-  return (bytes + page_size() - 1) & ~(page_size() - 1);
-}
-
-// Code memory is never writable and executable at once (W^X): written while read-write, then
-// made read-execute before anything runs it.
-uint8_t* map_writable(size_t bytes) {
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
-}
-bool make_executable(uint8_t* p, size_t bytes) {
-  return mprotect(p, bytes, PROT_READ | PROT_EXEC) == 0;
-}
 
 using EntryStub = uint32_t (*)(VmContext* vm, uint64_t* fp, const void* code);
 
 class X64CodeTier final : public CodeTier {
  public:
   X64CodeTier() : features_(jit::X64Features::host()) {
-    const size_t bytes = round_to_pages(jit::kEntryStubMaxBytes);
-    uint8_t* p = map_writable(bytes);
+    if (!memory_.usable() || !jit::install_fault_handler(memory_)) return;
+    uint8_t* p = memory_.allocate(jit::kEntryStubMaxBytes);
     if (!p) return;
     if (jit::assemble_x64_entry_stub(p, reinterpret_cast<uintptr_t>(p)) == 0 ||
-        !make_executable(p, bytes)) {
-      munmap(p, bytes);
+        !memory_.publish(p, jit::kEntryStubMaxBytes, nullptr)) {
       return;
     }
     entry_ = reinterpret_cast<EntryStub>(p);
@@ -56,26 +40,35 @@ class X64CodeTier final : public CodeTier {
 
   std::unique_ptr<NativeFunction> compile(const Module& module, uint32_t function_index,
                                           const CodeTierOptions& options) override {
-    std::unique_ptr<jit::MacroAssembler> masm = jit::create_x64_macro_assembler(features_);
+    std::unique_ptr<jit::MacroAssembler> masm =
+        jit::create_x64_macro_assembler(features_, options.bounds);
     jit::CodeGenerator generator(module, *masm, options);
     FunctionValidator decoder(module, function_index);
     if (!decoder.run(&generator) || generator.failed() || !masm->finish()) {
       not_compiled_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }
-    const size_t bytes = round_to_pages(masm->size());
-    uint8_t* p = map_writable(bytes);
-    if (!p) return nullptr;
-    masm->copy_to(p, reinterpret_cast<uintptr_t>(p));
-    if (!make_executable(p, bytes)) {
-      munmap(p, bytes);
+    const size_t bytes = masm->size();
+    uint8_t* p = memory_.allocate(bytes);
+    if (!p) {
+      not_compiled_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }
+    masm->copy_to(p, reinterpret_cast<uintptr_t>(p));
     auto native = std::make_unique<NativeFunction>();
     native->entry = p;
     native->start = reinterpret_cast<uintptr_t>(p);
-    native->size = masm->size();
+    native->size = bytes;
     native->function_index = function_index;
+    if (options.bounds == BoundsChecks::kGuardPages) {
+      native->sites = generator.memory_access_sites();
+      native->memory_fault_entry = masm->label_offset(generator.memory_fault_label());
+    }
+    // Executable (and known to the fault handler) only once complete.
+    if (!memory_.publish(p, bytes, native.get())) {
+      memory_.release(p, bytes);
+      return nullptr;
+    }
     if (perf_map_.load(std::memory_order_relaxed)) write_perf_map(module, *native);
     compiled_.fetch_add(1, std::memory_order_relaxed);
     code_bytes_.fetch_add(native->size, std::memory_order_relaxed);
@@ -94,7 +87,7 @@ class X64CodeTier final : public CodeTier {
   void enable_perf_map() override { perf_map_.store(true, std::memory_order_relaxed); }
 
   void release(NativeFunction& function) override {
-    munmap(reinterpret_cast<void*>(function.start), round_to_pages(function.size));
+    memory_.release(reinterpret_cast<uint8_t*>(function.start), function.size);
     function.entry = nullptr;
   }
 
@@ -117,6 +110,7 @@ class X64CodeTier final : public CodeTier {
   }
 
   jit::X64Features features_;
+  jit::CodeMemory memory_;
   EntryStub entry_ = nullptr;
   std::atomic<bool> perf_map_{false};
   std::mutex perf_map_mutex_;

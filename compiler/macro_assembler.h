@@ -17,6 +17,7 @@
 #include <span>
 #include <vector>
 
+#include "runtime/tier.h"
 #include "runtime/types.h"
 
 namespace kiln::jit {
@@ -138,11 +139,13 @@ class MacroAssembler {
   virtual bool has_float_binary(FloatBinaryOp op) const = 0;
   virtual bool has_conversion(Conversion c) const = 0;
 
-  // Memory 0, explicitly bounds-checked: an access outside jumps to `out_of_bounds`.
-  virtual void load_memory(const MemoryAccess& a, Reg dst, Reg address, uint64_t offset,
-                           Label out_of_bounds) = 0;
-  virtual void store_memory(const MemoryAccess& a, Reg address, uint64_t offset,
-                            const Source& value, Label out_of_bounds) = 0;
+  // Memory 0. With explicit bounds checks (the backend's BoundsChecks) an access outside jumps
+  // to `out_of_bounds`; with guard pages there is no check and the access itself faults.
+  // Returns the native offset of the instruction that accesses memory.
+  virtual uint32_t load_memory(const MemoryAccess& a, Reg dst, Reg address, uint64_t offset,
+                               Label out_of_bounds) = 0;
+  virtual uint32_t store_memory(const MemoryAccess& a, Reg address, uint64_t offset,
+                                const Source& value, Label out_of_bounds) = 0;
   virtual void memory_size(Reg dst) = 0;
 
   // Branches on an i32.
@@ -183,6 +186,8 @@ class MacroAssembler {
   // Finishes the code (false if the assembler failed); then size() bytes are copied to
   // `destination`, relocated for running at address `base`.
   virtual bool finish() = 0;
+  // After finish(): where `label` was bound, from the code's start.
+  virtual uint32_t label_offset(Label label) const = 0;
   virtual size_t size() const = 0;
   virtual void copy_to(uint8_t* destination, uintptr_t base) = 0;
 };

@@ -298,6 +298,10 @@ extern "C" {
 
 void kiln_jit_trap(VmContext* vm, uint32_t code, uint32_t function_index, uint32_t module_offset) {
   TrapPtr& trap = vm->store->pending_trap;
+  if (code == kMemoryFault) {
+    code = static_cast<uint32_t>(TrapCode::kMemoryOutOfBounds);
+    module_offset = vm->store->fault_module_offset;
+  }
   if (code != kPendingTrap || !trap) trap = Trap::make(static_cast<TrapCode>(code));
   if (function_index == kNoFrame) return;
   Instance* instance = vm->instance;

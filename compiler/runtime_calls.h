@@ -11,6 +11,9 @@ namespace kiln::jit {
 
 // A trap code meaning "the trap is already pending" (raised by a runtime call or a callee).
 constexpr uint32_t kPendingTrap = 0xff;
+// A trap code meaning "a memory access faulted": out of bounds, at the module offset the fault
+// handler left in the store context.
+constexpr uint32_t kMemoryFault = 0xfe;
 // A function index meaning "add no frame" (a stack check fails before the frame exists: the
 // caller's frame is where the interpreter reports it).
 constexpr uint32_t kNoFrame = UINT32_MAX;

@@ -43,6 +43,16 @@ KILN_API bool kiln_config_set_tier(wasm_config_t*, kiln_tier_t tier);
 /* JIT: compile every function when its module is compiled (true), or each at its first call
  * (false, the default: start-up as fast as the interpreter's). */
 KILN_API void kiln_config_set_eager_compilation(wasm_config_t*, bool eager);
+/* JIT: how memory accesses are kept in bounds. Guard pages (the default): no compare; an
+ * access outside a memory's 8 GiB address-space reservation faults and becomes the trap.
+ * Explicit: a compare per access, for hosts that cap virtual memory. */
+typedef uint8_t kiln_bounds_checks_t;
+enum kiln_bounds_checks_enum {
+  KILN_BOUNDS_GUARD_PAGES,
+  KILN_BOUNDS_EXPLICIT,
+};
+/* False (config unchanged) for an unknown mode. */
+KILN_API bool kiln_config_set_bounds_checks(wasm_config_t*, kiln_bounds_checks_t mode);
 /* JIT: name compiled functions for Linux perf in /tmp/perf-PID.map (as wasmtime and V8 do). */
 KILN_API void kiln_config_set_perf_map(wasm_config_t*, bool enable);
 

@@ -39,7 +39,7 @@ struct EngineConfig {
   // Which tier runs code (tier.h). kJit (the default) falls back to the interpreter when kiln
   // has no JIT for this machine, and for the functions the JIT does not compile.
   Tier tier = Tier::kJit;
-  BoundsChecks bounds_checks = BoundsChecks::kExplicit;
+  BoundsChecks bounds_checks = BoundsChecks::kGuardPages;
   // Compile every function when its module is compiled, not at its first call.
   bool eager_compilation = false;
   // Name JIT code for Linux perf in /tmp/perf-PID.map (CodeTier::enable_perf_map).

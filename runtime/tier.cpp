@@ -12,8 +12,10 @@ uint32_t NativeFunction::module_offset_at(uintptr_t pc) const {
 }
 
 CodeTier* code_tier() {
-  static const std::unique_ptr<CodeTier> tier = create_code_tier();
-  return tier.get();
+  // Never destroyed: code, and the fault handler that reads the tier's page table, may run
+  // until the process ends (static destructors included).
+  static CodeTier* const tier = create_code_tier().release();
+  return tier;
 }
 
 }  // namespace kiln

@@ -32,15 +32,17 @@ struct NativeFunction {
   const void* entry = nullptr;
   uintptr_t start = 0, size = 0;  // the code's address range
   uint32_t function_index = 0;
-  // (native offset after a call or at a trap site, module byte offset), sorted: backtraces.
+  // With guard-page bounds: (native offset of each memory access, its module byte offset),
+  // sorted, and where code resumes when one faults (0: none).
   std::vector<std::pair<uint32_t, uint32_t>> sites;
-  // The module byte offset of the instruction at native address `pc` (a return address or a
-  // trap site); 0 if unknown.
+  uint32_t memory_fault_entry = 0;
+  // The module byte offset of the memory access at native address `pc`; 0 if there is none
+  // there. Async-signal-safe.
   uint32_t module_offset_at(uintptr_t pc) const;
 };
 
 struct CodeTierOptions {
-  BoundsChecks bounds = BoundsChecks::kExplicit;
+  BoundsChecks bounds = BoundsChecks::kGuardPages;
   bool consume_fuel = false;
   bool epoch_interruption = false;
 };

@@ -34,6 +34,8 @@ struct StoreContext {
   // A trap raised inside generated code (with its JIT frames), until the entry that ran the
   // code hands it on as a value.
   TrapPtr pending_trap;
+  // Where a memory access of generated code faulted (set by the fault handler).
+  uint32_t fault_module_offset = 0;
 };
 
 struct VmContext {

@@ -42,14 +42,16 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "print only failing files and the summary");
   app.add_flag("--with-budgets", budgets,
                "compile fuel charges and epoch checks in (results must not change)");
-  std::string tier = "interp", bounds = "explicit";
+  std::string tier = "interp", bounds = "guard-pages";
   app.add_option("--tier", tier,
                  "interp: the interpreter; jit: the JIT, compiling every function of every "
                  "module as it is compiled (functions it cannot compile are interpreted, counted "
                  "in the summary)")
       ->check(CLI::IsMember({"interp", "jit"}));
-  app.add_option("--bounds-checks", bounds, "how the JIT keeps memory accesses in bounds")
-      ->check(CLI::IsMember({"explicit"}));
+  app.add_option("--bounds-checks", bounds,
+                 "how the JIT keeps memory accesses in bounds: guard-pages (the default: no "
+                 "compare, an access outside faults) or explicit (a compare per access)")
+      ->check(CLI::IsMember({"guard-pages", "explicit"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -102,6 +104,8 @@ int main(int argc, char** argv) {
   if (tier == "jit") {
     config.tier = kiln::Tier::kJit;
     config.eager_compilation = true;
+    config.bounds_checks =
+        bounds == "explicit" ? kiln::BoundsChecks::kExplicit : kiln::BoundsChecks::kGuardPages;
     if (!kiln::code_tier()) {
       fmt::print(stderr, "kiln-spectest: this build of kiln has no JIT for this machine\n");
       return 2;

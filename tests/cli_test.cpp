@@ -319,7 +319,7 @@ TEST_F(CliTest, ReadmeAndHelpNameTheSameOptions) {
   const std::set<std::string> not_kiln = {
       "--engines", "--repeat",        "--filter",       "--quick",
       "--install", "--prefix",        "--instructions", "--verbose",
-      "--bounds-checks", "--with-budgets", "--expected-failures",
+      "--with-budgets", "--expected-failures",
       "--quiet",   "--cflags",        "--libs",         "--target"};
   for (const std::string& option : options_in(readme)) {
     if (not_kiln.count(option)) continue;

@@ -48,7 +48,8 @@ bool fits_int32(int64_t v) {
 
 class X64MacroAssembler final : public MacroAssembler {
  public:
-  explicit X64MacroAssembler(const X64Features& features) : features_(features) {
+  X64MacroAssembler(const X64Features& features, BoundsChecks bounds)
+      : features_(features), bounds_(bounds) {
     code_.init(Environment::host());
     code_.setErrorHandler(&error_handler_);
     code_.attach(&a_);
@@ -566,9 +567,14 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   bool has_conversion(Conversion) const override { return true; }
 
-  void load_memory(const MemoryAccess& access, Reg dst, Reg address, uint64_t offset,
-                   jit::Label out_of_bounds) override {
-    const x86::Mem m = checked_address(address, offset, access.bytes, out_of_bounds);
+  uint32_t load_memory(const MemoryAccess& access, Reg dst, Reg address, uint64_t offset,
+                       jit::Label out_of_bounds) override {
+    const x86::Mem m = memory_operand(address, offset, access.bytes, out_of_bounds);
+    const uint32_t at = position();
+    emit_load(access, dst, m);
+    return at;
+  }
+  void emit_load(const MemoryAccess& access, Reg dst, const x86::Mem& m) {
     if (access.type == ValType::kF32) {
       a_.movss(xmm(dst), m);
       return;
@@ -607,10 +613,22 @@ class X64MacroAssembler final : public MacroAssembler {
       }
     }
   }
-  void store_memory(const MemoryAccess& access, Reg address, uint64_t offset, const Source& value,
-                    jit::Label out_of_bounds) override {
-    x86::Mem m = checked_address(address, offset, access.bytes, out_of_bounds);
+  uint32_t store_memory(const MemoryAccess& access, Reg address, uint64_t offset,
+                        const Source& value, jit::Label out_of_bounds) override {
+    x86::Mem m = memory_operand(address, offset, access.bytes, out_of_bounds);
     m.setSize(access.bytes);
+    if (value.kind == Source::Kind::kImmediate && access.bytes == 8 &&
+        !fits_int32(value.immediate)) {
+      a_.mov(x86::rax, value.immediate);  // before the access: the access is what faults
+      const uint32_t at = position();
+      a_.mov(m, x86::rax);
+      return at;
+    }
+    const uint32_t at = position();
+    emit_store(access, m, value);
+    return at;
+  }
+  void emit_store(const MemoryAccess& access, const x86::Mem& m, const Source& value) {
     if (value.kind == Source::Kind::kImmediate) {
       const int64_t v = value.immediate;
       if (access.bytes < 8 || fits_int32(v)) {
@@ -773,6 +791,9 @@ class X64MacroAssembler final : public MacroAssembler {
     return true;
   }
   size_t size() const override { return code_.codeSize(); }
+  uint32_t label_offset(jit::Label label) const override {
+    return static_cast<uint32_t>(code_.labelOffsetFromBase(labels_[label]));
+  }
   void copy_to(uint8_t* destination, uintptr_t base) override {
     code_.relocateToBase(base);
     code_.copyFlattenedData(destination, code_.codeSize(), CopySectionFlags::kPadSectionBuffer);
@@ -832,6 +853,21 @@ class X64MacroAssembler final : public MacroAssembler {
     }
     return x86::Inst::kIdSete;
   }
+  // The operand [memory base + address + offset] (64-bit: no wrap). With guard pages, a
+  // 32-bit address plus a 32-bit offset stays inside the memory's 8 GiB reservation, so the
+  // access itself faults when out of bounds; otherwise it is compared with memory 0's size.
+  x86::Mem memory_operand(Reg address, uint64_t offset, uint32_t bytes, jit::Label out_of_bounds) {
+    if (bounds_ == BoundsChecks::kGuardPages) {
+      // i32 values in registers are zero-extended, so the 64-bit register is the address.
+      if (offset <= static_cast<uint64_t>(INT32_MAX)) {
+        return x86::ptr(kMemoryBase, q(address), 0, static_cast<int32_t>(offset));
+      }
+      a_.mov(x86::rcx, offset);
+      a_.add(x86::rcx, q(address));
+      return x86::ptr(kMemoryBase, x86::rcx);
+    }
+    return checked_address(address, offset, bytes, out_of_bounds);
+  }
   // rcx = address + offset (64-bit: no wrap), checked against memory 0's size; the operand
   // [memory base + rcx].
   x86::Mem checked_address(Reg address, uint64_t offset, uint32_t bytes, jit::Label out_of_bounds) {
@@ -851,6 +887,7 @@ class X64MacroAssembler final : public MacroAssembler {
   }
 
   X64Features features_;
+  BoundsChecks bounds_;
   CodeHolder code_;
   Errors error_handler_;
   x86::Assembler a_;
@@ -871,8 +908,9 @@ X64Features X64Features::host() {
   return f;
 }
 
-std::unique_ptr<MacroAssembler> create_x64_macro_assembler(const X64Features& features) {
-  return std::make_unique<X64MacroAssembler>(features);
+std::unique_ptr<MacroAssembler> create_x64_macro_assembler(const X64Features& features,
+                                                           BoundsChecks bounds) {
+  return std::make_unique<X64MacroAssembler>(features, bounds);
 }
 
 size_t assemble_x64_entry_stub(uint8_t* destination, uintptr_t base) {

@@ -17,7 +17,8 @@ struct X64Features {
   static X64Features host();
 };
 
-std::unique_ptr<MacroAssembler> create_x64_macro_assembler(const X64Features& features);
+std::unique_ptr<MacroAssembler> create_x64_macro_assembler(const X64Features& features,
+                                                           BoundsChecks bounds);
 
 // The one entry from C++ into generated code: uint32_t enter(VmContext* vm, uint64_t* fp,
 // const void* code). Saves the C ABI's callee-saved registers, loads the fixed ones, calls

@@ -48,6 +48,18 @@ bool kiln_config_set_tier(wasm_config_t* config, kiln_tier_t tier) {
 void kiln_config_set_eager_compilation(wasm_config_t* config, bool eager) {
   if (config) config->engine.eager_compilation = eager;
 }
+bool kiln_config_set_bounds_checks(wasm_config_t* config, kiln_bounds_checks_t mode) {
+  if (!config) return fail("kiln_config_set_bounds_checks: null config", false);
+  if (mode == KILN_BOUNDS_GUARD_PAGES) {
+    config->engine.bounds_checks = BoundsChecks::kGuardPages;
+  } else if (mode == KILN_BOUNDS_EXPLICIT) {
+    config->engine.bounds_checks = BoundsChecks::kExplicit;
+  } else {
+    return fail("kiln_config_set_bounds_checks: unknown mode " + std::to_string(mode), false);
+  }
+  return true;
+}
+
 void kiln_config_set_perf_map(wasm_config_t* config, bool enable) {
   if (config) config->engine.perf_map = enable;
 }
