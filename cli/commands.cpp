@@ -237,8 +237,8 @@ int run_run(RunOptions options) {
   engine_config.tier = options.tier == "interp" ? Tier::kInterpreter : Tier::kJit;
   engine_config.eager_compilation = options.eager;
   engine_config.perf_map = options.profile == "perfmap";
-  engine_config.bounds_checks = options.bounds_checks == "explicit" ? BoundsChecks::kExplicit
-                                                                    : BoundsChecks::kGuardPages;
+  engine_config.bounds_checks =
+      options.bounds_checks == "explicit" ? BoundsChecks::kExplicit : BoundsChecks::kGuardPages;
   Engine engine(engine_config);
   auto module = Module::compile(engine, *bytes);
   if (!module) return error_exit(module.error());

@@ -49,110 +49,149 @@ constexpr ValType value_type_of() {
   return ValType::kI32;
 }
 
+// The operators compiled inline: X(name in opcodes.h, recipe, the recipe's operation, width).
+// Every other operator of the tables runs out of line.
+// clang-format off
+#define KILN_JIT_INLINE_OPS(X) \
+  X(i32_add, kIntBinary, IntBinaryOp::kAdd, k32) \
+  X(i32_sub, kIntBinary, IntBinaryOp::kSub, k32) \
+  X(i32_mul, kIntBinary, IntBinaryOp::kMul, k32) \
+  X(i32_and, kIntBinary, IntBinaryOp::kAnd, k32) \
+  X(i32_or, kIntBinary, IntBinaryOp::kOr, k32) \
+  X(i32_xor, kIntBinary, IntBinaryOp::kXor, k32) \
+  X(i32_shl, kIntBinary, IntBinaryOp::kShl, k32) \
+  X(i32_shr_s, kIntBinary, IntBinaryOp::kShrS, k32) \
+  X(i32_shr_u, kIntBinary, IntBinaryOp::kShrU, k32) \
+  X(i32_rotl, kIntBinary, IntBinaryOp::kRotl, k32) \
+  X(i32_rotr, kIntBinary, IntBinaryOp::kRotr, k32) \
+  X(i64_add, kIntBinary, IntBinaryOp::kAdd, k64) \
+  X(i64_sub, kIntBinary, IntBinaryOp::kSub, k64) \
+  X(i64_mul, kIntBinary, IntBinaryOp::kMul, k64) \
+  X(i64_and, kIntBinary, IntBinaryOp::kAnd, k64) \
+  X(i64_or, kIntBinary, IntBinaryOp::kOr, k64) \
+  X(i64_xor, kIntBinary, IntBinaryOp::kXor, k64) \
+  X(i64_shl, kIntBinary, IntBinaryOp::kShl, k64) \
+  X(i64_shr_s, kIntBinary, IntBinaryOp::kShrS, k64) \
+  X(i64_shr_u, kIntBinary, IntBinaryOp::kShrU, k64) \
+  X(i64_rotl, kIntBinary, IntBinaryOp::kRotl, k64) \
+  X(i64_rotr, kIntBinary, IntBinaryOp::kRotr, k64) \
+  X(i32_eqz, kIntUnary, IntUnaryOp::kEqz, k32) \
+  X(i64_eqz, kIntUnary, IntUnaryOp::kEqz, k64) \
+  X(i32_clz, kIntUnary, IntUnaryOp::kClz, k32) \
+  X(i64_clz, kIntUnary, IntUnaryOp::kClz, k64) \
+  X(i32_ctz, kIntUnary, IntUnaryOp::kCtz, k32) \
+  X(i64_ctz, kIntUnary, IntUnaryOp::kCtz, k64) \
+  X(i32_popcnt, kIntUnary, IntUnaryOp::kPopcnt, k32) \
+  X(i64_popcnt, kIntUnary, IntUnaryOp::kPopcnt, k64) \
+  X(i32_extend8_s, kIntUnary, IntUnaryOp::kExtend8S, k32) \
+  X(i32_extend16_s, kIntUnary, IntUnaryOp::kExtend16S, k32) \
+  X(i64_extend8_s, kIntUnary, IntUnaryOp::kExtend8S, k64) \
+  X(i64_extend16_s, kIntUnary, IntUnaryOp::kExtend16S, k64) \
+  X(i64_extend32_s, kIntUnary, IntUnaryOp::kExtend32S, k64) \
+  X(i32_div_s, kIntDivide, IntDivideOp::kDivS, k32) \
+  X(i32_div_u, kIntDivide, IntDivideOp::kDivU, k32) \
+  X(i32_rem_s, kIntDivide, IntDivideOp::kRemS, k32) \
+  X(i32_rem_u, kIntDivide, IntDivideOp::kRemU, k32) \
+  X(i64_div_s, kIntDivide, IntDivideOp::kDivS, k64) \
+  X(i64_div_u, kIntDivide, IntDivideOp::kDivU, k64) \
+  X(i64_rem_s, kIntDivide, IntDivideOp::kRemS, k64) \
+  X(i64_rem_u, kIntDivide, IntDivideOp::kRemU, k64) \
+  X(i32_eq, kIntCompare, Condition::kEq, k32) \
+  X(i32_ne, kIntCompare, Condition::kNe, k32) \
+  X(i32_lt_s, kIntCompare, Condition::kLtS, k32) \
+  X(i32_lt_u, kIntCompare, Condition::kLtU, k32) \
+  X(i32_gt_s, kIntCompare, Condition::kGtS, k32) \
+  X(i32_gt_u, kIntCompare, Condition::kGtU, k32) \
+  X(i32_le_s, kIntCompare, Condition::kLeS, k32) \
+  X(i32_le_u, kIntCompare, Condition::kLeU, k32) \
+  X(i32_ge_s, kIntCompare, Condition::kGeS, k32) \
+  X(i32_ge_u, kIntCompare, Condition::kGeU, k32) \
+  X(i64_eq, kIntCompare, Condition::kEq, k64) \
+  X(i64_ne, kIntCompare, Condition::kNe, k64) \
+  X(i64_lt_s, kIntCompare, Condition::kLtS, k64) \
+  X(i64_lt_u, kIntCompare, Condition::kLtU, k64) \
+  X(i64_gt_s, kIntCompare, Condition::kGtS, k64) \
+  X(i64_gt_u, kIntCompare, Condition::kGtU, k64) \
+  X(i64_le_s, kIntCompare, Condition::kLeS, k64) \
+  X(i64_le_u, kIntCompare, Condition::kLeU, k64) \
+  X(i64_ge_s, kIntCompare, Condition::kGeS, k64) \
+  X(i64_ge_u, kIntCompare, Condition::kGeU, k64) \
+  X(f32_add, kFloatBinary, FloatBinaryOp::kAdd, k32) \
+  X(f32_sub, kFloatBinary, FloatBinaryOp::kSub, k32) \
+  X(f32_mul, kFloatBinary, FloatBinaryOp::kMul, k32) \
+  X(f32_div, kFloatBinary, FloatBinaryOp::kDiv, k32) \
+  X(f32_min, kFloatBinary, FloatBinaryOp::kMin, k32) \
+  X(f32_max, kFloatBinary, FloatBinaryOp::kMax, k32) \
+  X(f32_copysign, kFloatBinary, FloatBinaryOp::kCopysign, k32) \
+  X(f64_add, kFloatBinary, FloatBinaryOp::kAdd, k64) \
+  X(f64_sub, kFloatBinary, FloatBinaryOp::kSub, k64) \
+  X(f64_mul, kFloatBinary, FloatBinaryOp::kMul, k64) \
+  X(f64_div, kFloatBinary, FloatBinaryOp::kDiv, k64) \
+  X(f64_min, kFloatBinary, FloatBinaryOp::kMin, k64) \
+  X(f64_max, kFloatBinary, FloatBinaryOp::kMax, k64) \
+  X(f64_copysign, kFloatBinary, FloatBinaryOp::kCopysign, k64) \
+  X(f32_abs, kFloatUnary, FloatUnaryOp::kAbs, k32) \
+  X(f32_neg, kFloatUnary, FloatUnaryOp::kNeg, k32) \
+  X(f32_sqrt, kFloatUnary, FloatUnaryOp::kSqrt, k32) \
+  X(f32_ceil, kFloatUnary, FloatUnaryOp::kCeil, k32) \
+  X(f32_floor, kFloatUnary, FloatUnaryOp::kFloor, k32) \
+  X(f32_trunc, kFloatUnary, FloatUnaryOp::kTrunc, k32) \
+  X(f32_nearest, kFloatUnary, FloatUnaryOp::kNearest, k32) \
+  X(f64_abs, kFloatUnary, FloatUnaryOp::kAbs, k64) \
+  X(f64_neg, kFloatUnary, FloatUnaryOp::kNeg, k64) \
+  X(f64_sqrt, kFloatUnary, FloatUnaryOp::kSqrt, k64) \
+  X(f64_ceil, kFloatUnary, FloatUnaryOp::kCeil, k64) \
+  X(f64_floor, kFloatUnary, FloatUnaryOp::kFloor, k64) \
+  X(f64_trunc, kFloatUnary, FloatUnaryOp::kTrunc, k64) \
+  X(f64_nearest, kFloatUnary, FloatUnaryOp::kNearest, k64) \
+  X(f32_eq, kFloatCompare, FloatCondition::kEq, k32) \
+  X(f32_ne, kFloatCompare, FloatCondition::kNe, k32) \
+  X(f32_lt, kFloatCompare, FloatCondition::kLt, k32) \
+  X(f32_gt, kFloatCompare, FloatCondition::kGt, k32) \
+  X(f32_le, kFloatCompare, FloatCondition::kLe, k32) \
+  X(f32_ge, kFloatCompare, FloatCondition::kGe, k32) \
+  X(f64_eq, kFloatCompare, FloatCondition::kEq, k64) \
+  X(f64_ne, kFloatCompare, FloatCondition::kNe, k64) \
+  X(f64_lt, kFloatCompare, FloatCondition::kLt, k64) \
+  X(f64_gt, kFloatCompare, FloatCondition::kGt, k64) \
+  X(f64_le, kFloatCompare, FloatCondition::kLe, k64) \
+  X(f64_ge, kFloatCompare, FloatCondition::kGe, k64) \
+  X(i32_wrap_i64, kConvert, Conversion::kI32WrapI64, k32) \
+  X(i64_extend_i32_s, kConvert, Conversion::kI64ExtendI32S, k32) \
+  X(i64_extend_i32_u, kConvert, Conversion::kI64ExtendI32U, k32) \
+  X(f32_convert_i32_s, kConvert, Conversion::kF32ConvertI32S, k32) \
+  X(f32_convert_i64_s, kConvert, Conversion::kF32ConvertI64S, k32) \
+  X(f32_convert_i32_u, kConvert, Conversion::kF32ConvertI32U, k32) \
+  X(f64_convert_i32_s, kConvert, Conversion::kF64ConvertI32S, k32) \
+  X(f64_convert_i64_s, kConvert, Conversion::kF64ConvertI64S, k32) \
+  X(f64_convert_i32_u, kConvert, Conversion::kF64ConvertI32U, k32) \
+  X(f32_demote_f64, kConvert, Conversion::kF32DemoteF64, k32) \
+  X(f64_promote_f32, kConvert, Conversion::kF64PromoteF32, k32) \
+  X(i32_reinterpret_f32, kConvert, Conversion::kI32ReinterpretF32, k32) \
+  X(i64_reinterpret_f64, kConvert, Conversion::kI64ReinterpretF64, k32) \
+  X(f32_reinterpret_i32, kConvert, Conversion::kF32ReinterpretI32, k32) \
+  X(f64_reinterpret_i64, kConvert, Conversion::kF64ReinterpretI64, k32)
+// clang-format on
+
 struct InlineTable {
   InlineOp ops[kSimpleOpSlots] = {};
-  constexpr void set(uint32_t opcode, Recipe r, uint8_t op, Width w) {
-    ops[simple_op_slot(opcode)] = {r, op, w, {}};
-  }
   constexpr InlineTable() {
     constexpr Width k32 = Width::k32, k64 = Width::k64;
-#define KILN_INT_BINARY(name, op, w) \
-  set(opcode_##name, Recipe::kIntBinary, static_cast<uint8_t>(IntBinaryOp::op), w);
-    KILN_INT_BINARY(i32_add, kAdd, k32) KILN_INT_BINARY(i32_sub, kSub, k32)
-    KILN_INT_BINARY(i32_mul, kMul, k32) KILN_INT_BINARY(i32_and, kAnd, k32)
-    KILN_INT_BINARY(i32_or, kOr, k32) KILN_INT_BINARY(i32_xor, kXor, k32)
-    KILN_INT_BINARY(i32_shl, kShl, k32) KILN_INT_BINARY(i32_shr_s, kShrS, k32)
-    KILN_INT_BINARY(i32_shr_u, kShrU, k32) KILN_INT_BINARY(i32_rotl, kRotl, k32)
-    KILN_INT_BINARY(i32_rotr, kRotr, k32)
-    KILN_INT_BINARY(i64_add, kAdd, k64) KILN_INT_BINARY(i64_sub, kSub, k64)
-    KILN_INT_BINARY(i64_mul, kMul, k64) KILN_INT_BINARY(i64_and, kAnd, k64)
-    KILN_INT_BINARY(i64_or, kOr, k64) KILN_INT_BINARY(i64_xor, kXor, k64)
-    KILN_INT_BINARY(i64_shl, kShl, k64) KILN_INT_BINARY(i64_shr_s, kShrS, k64)
-    KILN_INT_BINARY(i64_shr_u, kShrU, k64) KILN_INT_BINARY(i64_rotl, kRotl, k64)
-    KILN_INT_BINARY(i64_rotr, kRotr, k64)
-#undef KILN_INT_BINARY
-#define KILN_INT_UNARY(name, op, w) \
-  set(opcode_##name, Recipe::kIntUnary, static_cast<uint8_t>(IntUnaryOp::op), w);
-    KILN_INT_UNARY(i32_eqz, kEqz, k32) KILN_INT_UNARY(i64_eqz, kEqz, k64)
-    KILN_INT_UNARY(i32_clz, kClz, k32) KILN_INT_UNARY(i64_clz, kClz, k64)
-    KILN_INT_UNARY(i32_ctz, kCtz, k32) KILN_INT_UNARY(i64_ctz, kCtz, k64)
-    KILN_INT_UNARY(i32_popcnt, kPopcnt, k32) KILN_INT_UNARY(i64_popcnt, kPopcnt, k64)
-    KILN_INT_UNARY(i32_extend8_s, kExtend8S, k32) KILN_INT_UNARY(i32_extend16_s, kExtend16S, k32)
-    KILN_INT_UNARY(i64_extend8_s, kExtend8S, k64) KILN_INT_UNARY(i64_extend16_s, kExtend16S, k64)
-    KILN_INT_UNARY(i64_extend32_s, kExtend32S, k64)
-#undef KILN_INT_UNARY
-#define KILN_INT_DIVIDE(name, op, w) \
-  set(opcode_##name, Recipe::kIntDivide, static_cast<uint8_t>(IntDivideOp::op), w);
-    KILN_INT_DIVIDE(i32_div_s, kDivS, k32) KILN_INT_DIVIDE(i32_div_u, kDivU, k32)
-    KILN_INT_DIVIDE(i32_rem_s, kRemS, k32) KILN_INT_DIVIDE(i32_rem_u, kRemU, k32)
-    KILN_INT_DIVIDE(i64_div_s, kDivS, k64) KILN_INT_DIVIDE(i64_div_u, kDivU, k64)
-    KILN_INT_DIVIDE(i64_rem_s, kRemS, k64) KILN_INT_DIVIDE(i64_rem_u, kRemU, k64)
-#undef KILN_INT_DIVIDE
-#define KILN_INT_COMPARE(name, op, w) \
-  set(opcode_##name, Recipe::kIntCompare, static_cast<uint8_t>(Condition::op), w);
-    KILN_INT_COMPARE(i32_eq, kEq, k32) KILN_INT_COMPARE(i32_ne, kNe, k32)
-    KILN_INT_COMPARE(i32_lt_s, kLtS, k32) KILN_INT_COMPARE(i32_lt_u, kLtU, k32)
-    KILN_INT_COMPARE(i32_gt_s, kGtS, k32) KILN_INT_COMPARE(i32_gt_u, kGtU, k32)
-    KILN_INT_COMPARE(i32_le_s, kLeS, k32) KILN_INT_COMPARE(i32_le_u, kLeU, k32)
-    KILN_INT_COMPARE(i32_ge_s, kGeS, k32) KILN_INT_COMPARE(i32_ge_u, kGeU, k32)
-    KILN_INT_COMPARE(i64_eq, kEq, k64) KILN_INT_COMPARE(i64_ne, kNe, k64)
-    KILN_INT_COMPARE(i64_lt_s, kLtS, k64) KILN_INT_COMPARE(i64_lt_u, kLtU, k64)
-    KILN_INT_COMPARE(i64_gt_s, kGtS, k64) KILN_INT_COMPARE(i64_gt_u, kGtU, k64)
-    KILN_INT_COMPARE(i64_le_s, kLeS, k64) KILN_INT_COMPARE(i64_le_u, kLeU, k64)
-    KILN_INT_COMPARE(i64_ge_s, kGeS, k64) KILN_INT_COMPARE(i64_ge_u, kGeU, k64)
-#undef KILN_INT_COMPARE
-#define KILN_FLOAT_BINARY(name, op, w) \
-  set(opcode_##name, Recipe::kFloatBinary, static_cast<uint8_t>(FloatBinaryOp::op), w);
-    KILN_FLOAT_BINARY(f32_add, kAdd, k32) KILN_FLOAT_BINARY(f32_sub, kSub, k32)
-    KILN_FLOAT_BINARY(f32_mul, kMul, k32) KILN_FLOAT_BINARY(f32_div, kDiv, k32)
-    KILN_FLOAT_BINARY(f32_min, kMin, k32) KILN_FLOAT_BINARY(f32_max, kMax, k32)
-    KILN_FLOAT_BINARY(f32_copysign, kCopysign, k32)
-    KILN_FLOAT_BINARY(f64_add, kAdd, k64) KILN_FLOAT_BINARY(f64_sub, kSub, k64)
-    KILN_FLOAT_BINARY(f64_mul, kMul, k64) KILN_FLOAT_BINARY(f64_div, kDiv, k64)
-    KILN_FLOAT_BINARY(f64_min, kMin, k64) KILN_FLOAT_BINARY(f64_max, kMax, k64)
-    KILN_FLOAT_BINARY(f64_copysign, kCopysign, k64)
-#undef KILN_FLOAT_BINARY
-#define KILN_FLOAT_UNARY(name, op, w) \
-  set(opcode_##name, Recipe::kFloatUnary, static_cast<uint8_t>(FloatUnaryOp::op), w);
-    KILN_FLOAT_UNARY(f32_abs, kAbs, k32) KILN_FLOAT_UNARY(f32_neg, kNeg, k32)
-    KILN_FLOAT_UNARY(f32_sqrt, kSqrt, k32) KILN_FLOAT_UNARY(f32_ceil, kCeil, k32)
-    KILN_FLOAT_UNARY(f32_floor, kFloor, k32) KILN_FLOAT_UNARY(f32_trunc, kTrunc, k32)
-    KILN_FLOAT_UNARY(f32_nearest, kNearest, k32)
-    KILN_FLOAT_UNARY(f64_abs, kAbs, k64) KILN_FLOAT_UNARY(f64_neg, kNeg, k64)
-    KILN_FLOAT_UNARY(f64_sqrt, kSqrt, k64) KILN_FLOAT_UNARY(f64_ceil, kCeil, k64)
-    KILN_FLOAT_UNARY(f64_floor, kFloor, k64) KILN_FLOAT_UNARY(f64_trunc, kTrunc, k64)
-    KILN_FLOAT_UNARY(f64_nearest, kNearest, k64)
-#undef KILN_FLOAT_UNARY
-#define KILN_FLOAT_COMPARE(name, op, w) \
-  set(opcode_##name, Recipe::kFloatCompare, static_cast<uint8_t>(FloatCondition::op), w);
-    KILN_FLOAT_COMPARE(f32_eq, kEq, k32) KILN_FLOAT_COMPARE(f32_ne, kNe, k32)
-    KILN_FLOAT_COMPARE(f32_lt, kLt, k32) KILN_FLOAT_COMPARE(f32_gt, kGt, k32)
-    KILN_FLOAT_COMPARE(f32_le, kLe, k32) KILN_FLOAT_COMPARE(f32_ge, kGe, k32)
-    KILN_FLOAT_COMPARE(f64_eq, kEq, k64) KILN_FLOAT_COMPARE(f64_ne, kNe, k64)
-    KILN_FLOAT_COMPARE(f64_lt, kLt, k64) KILN_FLOAT_COMPARE(f64_gt, kGt, k64)
-    KILN_FLOAT_COMPARE(f64_le, kLe, k64) KILN_FLOAT_COMPARE(f64_ge, kGe, k64)
-#undef KILN_FLOAT_COMPARE
-#define KILN_CONVERT(name, op) \
-  set(opcode_##name, Recipe::kConvert, static_cast<uint8_t>(Conversion::op), k32);
-    KILN_CONVERT(i32_wrap_i64, kI32WrapI64) KILN_CONVERT(i64_extend_i32_s, kI64ExtendI32S)
-    KILN_CONVERT(i64_extend_i32_u, kI64ExtendI32U)
-    KILN_CONVERT(f32_convert_i32_s, kF32ConvertI32S) KILN_CONVERT(f32_convert_i64_s, kF32ConvertI64S)
-    KILN_CONVERT(f32_convert_i32_u, kF32ConvertI32U)
-    KILN_CONVERT(f64_convert_i32_s, kF64ConvertI32S) KILN_CONVERT(f64_convert_i64_s, kF64ConvertI64S)
-    KILN_CONVERT(f64_convert_i32_u, kF64ConvertI32U)
-    KILN_CONVERT(f32_demote_f64, kF32DemoteF64) KILN_CONVERT(f64_promote_f32, kF64PromoteF32)
-    KILN_CONVERT(i32_reinterpret_f32, kI32ReinterpretF32)
-    KILN_CONVERT(i64_reinterpret_f64, kI64ReinterpretF64)
-    KILN_CONVERT(f32_reinterpret_i32, kF32ReinterpretI32)
-    KILN_CONVERT(f64_reinterpret_i64, kF64ReinterpretI64)
-#undef KILN_CONVERT
+#define KILN_INLINE_RECIPE(name, recipe, op, width) \
+  ops[simple_op_slot(opcode_##name)] = {Recipe::recipe, static_cast<uint8_t>(op), width, {}};
+    KILN_JIT_INLINE_OPS(KILN_INLINE_RECIPE)
+#undef KILN_INLINE_RECIPE
     // Every scalar load and store, from their tables.
-#define KILN_LOAD_RECIPE(name, opc, T, M, align)                                       \
-  ops[simple_op_slot(opc)] = {Recipe::kLoad, 0, Width::k32,                            \
-                              {value_type_of<T>(), static_cast<uint8_t>(sizeof(M)),    \
+#define KILN_LOAD_RECIPE(name, opc, T, M, align)                                    \
+  ops[simple_op_slot(opc)] = {Recipe::kLoad,                                        \
+                              0,                                                    \
+                              Width::k32,                                           \
+                              {value_type_of<T>(), static_cast<uint8_t>(sizeof(M)), \
                                std::is_signed_v<M> && !std::is_floating_point_v<M>}};
-#define KILN_STORE_RECIPE(name, opc, T, M, align)             \
-  ops[simple_op_slot(opc)] = {Recipe::kStore, 0, Width::k32, \
+#define KILN_STORE_RECIPE(name, opc, T, M, align) \
+  ops[simple_op_slot(opc)] = {Recipe::kStore,     \
+                              0,                  \
+                              Width::k32,         \
                               {value_type_of<T>(), static_cast<uint8_t>(sizeof(M)), false}};
     KILN_LOAD_OPS(KILN_LOAD_RECIPE)
     KILN_STORE_OPS(KILN_STORE_RECIPE)
@@ -350,10 +389,9 @@ Label CodeGenerator::trap_stub(TrapCode code, uint32_t module_offset) {
   const Label label = masm_.new_label();
   stubs_.push_back([this, label, code, module_offset] {
     masm_.bind(label);
-    const RuntimeArgument args[] = {RuntimeArgument::vm(),
-                                    RuntimeArgument::immediate(static_cast<uint32_t>(code)),
-                                    RuntimeArgument::immediate(function_index_),
-                                    RuntimeArgument::immediate(module_offset)};
+    const RuntimeArgument args[] = {
+        RuntimeArgument::vm(), RuntimeArgument::immediate(static_cast<uint32_t>(code)),
+        RuntimeArgument::immediate(function_index_), RuntimeArgument::immediate(module_offset)};
     masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
     masm_.return_trapped();
   });
@@ -364,9 +402,9 @@ Label CodeGenerator::pending_trap_stub(uint32_t module_offset) {
   const Label label = masm_.new_label();
   stubs_.push_back([this, label, module_offset] {
     masm_.bind(label);
-    const RuntimeArgument args[] = {
-        RuntimeArgument::vm(), RuntimeArgument::immediate(kPendingTrap),
-        RuntimeArgument::immediate(function_index_), RuntimeArgument::immediate(module_offset)};
+    const RuntimeArgument args[] = {RuntimeArgument::vm(), RuntimeArgument::immediate(kPendingTrap),
+                                    RuntimeArgument::immediate(function_index_),
+                                    RuntimeArgument::immediate(module_offset)};
     masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
     masm_.return_trapped();
   });
@@ -597,8 +635,9 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       const uint32_t depth = ins.index;
       const Block& target = blocks_[blocks_.size() - 1 - depth];
       const uint32_t values_top = cb - 1;
-      const bool moves = depth == blocks_.size() - 1 ||
-                         (target.label_cells && values_top - target.label_cells != target.height_cells);
+      const bool moves =
+          depth == blocks_.size() - 1 ||
+          (target.label_cells && values_top - target.label_cells != target.height_cells);
       if (moves) {
         const Label skip = masm_.new_label();
         masm_.branch_if_zero(r, skip);
@@ -621,8 +660,9 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       std::vector<std::pair<Label, uint32_t>> moves;  // (stub, depth)
       for (uint32_t depth : depths) {
         const Block& target = blocks_[blocks_.size() - 1 - depth];
-        const bool move = depth == blocks_.size() - 1 ||
-                          (target.label_cells && values_top - target.label_cells != target.height_cells);
+        const bool move =
+            depth == blocks_.size() - 1 ||
+            (target.label_cells && values_top - target.label_cells != target.height_cells);
         if (move) {
           moves.emplace_back(masm_.new_label(), depth);
           targets.push_back(moves.back().first);
@@ -878,10 +918,10 @@ void CodeGenerator::emit_out_of_line(const Instruction& ins, uint32_t operand_ce
   const uint32_t first = ins.cells_before - operand_cells;
   materialize_from(first);
   spill_registers();
-  const RuntimeArgument args[] = {
-      RuntimeArgument::vm(), RuntimeArgument::slot_address(operand_slot(first)),
-      RuntimeArgument::immediate(static_cast<int64_t>(immediate)),
-      RuntimeArgument::immediate(static_cast<int64_t>(immediate2))};
+  const RuntimeArgument args[] = {RuntimeArgument::vm(),
+                                  RuntimeArgument::slot_address(operand_slot(first)),
+                                  RuntimeArgument::immediate(static_cast<int64_t>(immediate)),
+                                  RuntimeArgument::immediate(static_cast<int64_t>(immediate2))};
   masm_.call_runtime(reinterpret_cast<const void*>(function), args);
   masm_.branch_if_result_nonzero(pending_trap_stub(static_cast<uint32_t>(ins.offset)));
   while (top_cells() > first) release(pop());
@@ -931,7 +971,8 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Reg r = take_register(a);
       const Source source = source_of(b, true);
       masm_.int_binary(static_cast<IntBinaryOp>(recipe.op), recipe.width, r, source);
-      if (source.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, source.reg);
+      if (source.kind == Source::Kind::kRegister)
+        free_register(RegisterClass::kGeneral, source.reg);
       push_register(a.type, r);
       return true;
     }
@@ -962,7 +1003,8 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Reg ra = take_register(a);
       const Source source = source_of(b, true);
       masm_.int_compare(static_cast<Condition>(recipe.op), recipe.width, ra, ra, source);
-      if (source.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, source.reg);
+      if (source.kind == Source::Kind::kRegister)
+        free_register(RegisterClass::kGeneral, source.reg);
       push_register(ValType::kI32, ra);
       return true;
     }
@@ -1025,7 +1067,8 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Value value = pop();
       const Value address = pop();
       Source source;
-      if (value.where == Value::Where::kConstant && register_class(value.type) == RegisterClass::kGeneral) {
+      if (value.where == Value::Where::kConstant &&
+          register_class(value.type) == RegisterClass::kGeneral) {
         source = Source::of_immediate(static_cast<int64_t>(value.bits));
       } else {
         source = Source::of_register(take_register(value));

@@ -37,9 +37,9 @@ class CodeGenerator final : public FunctionBodyConsumer {
     enum class Where : uint8_t { kCell, kRegister, kConstant, kLocal } where = Where::kCell;
     ValType type = ValType::kI32;
     Reg reg = 0;
-    uint32_t cell = 0;        // its own operand cell
-    int32_t local_slot = 0;   // kLocal: the local's byte offset in the frame
-    uint64_t bits = 0;        // kConstant
+    uint32_t cell = 0;       // its own operand cell
+    int32_t local_slot = 0;  // kLocal: the local's byte offset in the frame
+    uint64_t bits = 0;       // kConstant
   };
   struct Block {
     Label label = 0;       // where branches go: the loop's start, or the end
@@ -52,21 +52,23 @@ class CodeGenerator final : public FunctionBodyConsumer {
     uint32_t label_cells = 0;   // cells a branch to the label carries
   };
 
-  int32_t operand_slot(uint32_t cell) const { return static_cast<int32_t>((local_cells_ + cell) * 8); }
+  int32_t operand_slot(uint32_t cell) const {
+    return static_cast<int32_t>((local_cells_ + cell) * 8);
+  }
   uint32_t top_cells() const;
 
   // Values and registers.
   void push_register(ValType t, Reg r);
   void push_cell(ValType t, uint32_t cell);
   void push_constant(ValType t, uint64_t bits);
-  Value pop();                        // its register, if any, stays held until released
-  void release(const Value& v);       // frees a popped value's register
+  Value pop();                                 // its register, if any, stays held until released
+  void release(const Value& v);                // frees a popped value's register
   void free_register(RegisterClass c, Reg r);  // frees a held register
-  Reg allocate(RegisterClass c);      // spills the deepest register value if none is free
-  Reg take_register(const Value& v);  // a register holding v that the caller may overwrite
+  Reg allocate(RegisterClass c);               // spills the deepest register value if none is free
+  Reg take_register(const Value& v);           // a register holding v that the caller may overwrite
   Source source_of(const Value& v, bool immediate_ok);  // v as an operator's second operand
-  void spill(Value& v);                 // to its own cell
-  void spill_registers();               // every value held in a register
+  void spill(Value& v);                                 // to its own cell
+  void spill_registers();                               // every value held in a register
   void materialize_from(uint32_t cell);  // values at or above `cell` into their own cells
   void flush();                          // every value into its own cell (a merge point)
   void spill_local_aliases(int32_t local_slot);

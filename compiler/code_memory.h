@@ -46,7 +46,7 @@ class CodeMemory {
   std::atomic<const NativeFunction*>* owners_ = nullptr;  // one per page
   size_t owners_bytes_ = 0;
   std::mutex mutex_;
-  size_t next_page_ = 0;                             // pages below were handed out once
+  size_t next_page_ = 0;                              // pages below were handed out once
   std::vector<std::pair<size_t, size_t>> free_runs_;  // (first page, pages) returned
 };
 

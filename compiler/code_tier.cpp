@@ -21,7 +21,6 @@ namespace kiln {
 
 namespace {
 
-
 using EntryStub = uint32_t (*)(VmContext* vm, uint64_t* fp, const void* code);
 
 class X64CodeTier final : public CodeTier {
@@ -80,7 +79,8 @@ class X64CodeTier final : public CodeTier {
   }
 
   CodeTierStats stats() const override {
-    return {compiled_.load(std::memory_order_relaxed), not_compiled_.load(std::memory_order_relaxed),
+    return {compiled_.load(std::memory_order_relaxed),
+            not_compiled_.load(std::memory_order_relaxed),
             code_bytes_.load(std::memory_order_relaxed)};
   }
 

@@ -47,7 +47,8 @@ void handle_fault(int signal, siginfo_t* info, void* context) {
   // r12 holds the VM context in generated code (compiler/x64/macro_assembler_x64.h).
   auto* vm = reinterpret_cast<VmContext*>(uc->uc_mcontext.gregs[REG_R12]);
   vm->store->fault_module_offset = module_offset;
-  uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(function->start + function->memory_fault_entry);
+  uc->uc_mcontext.gregs[REG_RIP] =
+      static_cast<greg_t>(function->start + function->memory_fault_entry);
 }
 
 }  // namespace

@@ -27,8 +27,7 @@ using Label = uint32_t;
 
 enum class RegisterClass : uint8_t { kGeneral, kFloat };
 inline RegisterClass register_class(ValType t) {
-  return t == ValType::kF32 || t == ValType::kF64 ? RegisterClass::kFloat
-                                                  : RegisterClass::kGeneral;
+  return t == ValType::kF32 || t == ValType::kF64 ? RegisterClass::kFloat : RegisterClass::kGeneral;
 }
 
 // The second operand of an operator: a register, a frame cell (byte offset from the frame
@@ -45,7 +44,19 @@ struct Source {
 
 enum class Width : uint8_t { k32, k64 };
 
-enum class IntBinaryOp : uint8_t { kAdd, kSub, kMul, kAnd, kOr, kXor, kShl, kShrS, kShrU, kRotl, kRotr };
+enum class IntBinaryOp : uint8_t {
+  kAdd,
+  kSub,
+  kMul,
+  kAnd,
+  kOr,
+  kXor,
+  kShl,
+  kShrS,
+  kShrU,
+  kRotl,
+  kRotr
+};
 enum class IntUnaryOp : uint8_t { kEqz, kClz, kCtz, kPopcnt, kExtend8S, kExtend16S, kExtend32S };
 enum class IntDivideOp : uint8_t { kDivS, kDivU, kRemS, kRemU };
 enum class Condition : uint8_t { kEq, kNe, kLtS, kLtU, kGtS, kGtU, kLeS, kLeU, kGeS, kGeU };
@@ -101,8 +112,7 @@ class MacroAssembler {
   // from the frame pointer must fit: set later with patch() on the returned id, once the
   // operand stack's height is known), jumping to `stack_exhausted` if not, and zeroes the
   // declared locals (bytes [zero_from, zero_to) of the frame).
-  virtual uint32_t enter_function(uint32_t zero_from, uint32_t zero_to,
-                                  Label stack_exhausted) = 0;
+  virtual uint32_t enter_function(uint32_t zero_from, uint32_t zero_to, Label stack_exhausted) = 0;
   virtual void return_from_function() = 0;  // status 0
   virtual void return_trapped() = 0;        // status 1
 

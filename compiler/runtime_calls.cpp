@@ -57,93 +57,93 @@ uint8_t* effective_address(VmContext* vm, uint32_t address, uint64_t offset, uin
 }
 
 // Out-of-line operators, generated from the tables of opcodes.h and simd_ops.h.
-#define KILN_JIT_UNARY(name, opc, R, A, expr)                                     \
-  uint32_t ool_##name(VmContext*, uint64_t* first, uint64_t, uint64_t) {          \
-    A a = read_cell<A>(first);                                                    \
-    write_cell<R>(first, static_cast<R>(expr));                                   \
-    return 0;                                                                     \
+#define KILN_JIT_UNARY(name, opc, R, A, expr)                            \
+  uint32_t ool_##name(VmContext*, uint64_t* first, uint64_t, uint64_t) { \
+    A a = read_cell<A>(first);                                           \
+    write_cell<R>(first, static_cast<R>(expr));                          \
+    return 0;                                                            \
   }
-#define KILN_JIT_BINARY(name, opc, R, A, expr)                                    \
-  uint32_t ool_##name(VmContext*, uint64_t* first, uint64_t, uint64_t) {          \
-    A a = read_cell<A>(first);                                                    \
-    A b = read_cell<A>(first + cells_of<A>());                                    \
-    write_cell<R>(first, static_cast<R>(expr));                                   \
-    return 0;                                                                     \
+#define KILN_JIT_BINARY(name, opc, R, A, expr)                           \
+  uint32_t ool_##name(VmContext*, uint64_t* first, uint64_t, uint64_t) { \
+    A a = read_cell<A>(first);                                           \
+    A b = read_cell<A>(first + cells_of<A>());                           \
+    write_cell<R>(first, static_cast<R>(expr));                          \
+    return 0;                                                            \
   }
-#define KILN_JIT_SHIFT(name, opc, R, A, B, expr)                                  \
-  uint32_t ool_##name(VmContext*, uint64_t* first, uint64_t, uint64_t) {          \
-    A a = read_cell<A>(first);                                                    \
-    B b = read_cell<B>(first + cells_of<A>());                                    \
-    write_cell<R>(first, static_cast<R>(expr));                                   \
-    return 0;                                                                     \
+#define KILN_JIT_SHIFT(name, opc, R, A, B, expr)                         \
+  uint32_t ool_##name(VmContext*, uint64_t* first, uint64_t, uint64_t) { \
+    A a = read_cell<A>(first);                                           \
+    B b = read_cell<B>(first + cells_of<A>());                           \
+    write_cell<R>(first, static_cast<R>(expr));                          \
+    return 0;                                                            \
   }
-#define KILN_JIT_CHECKED_UNARY(name, opc, R, A, fn)                               \
-  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t, uint64_t) {       \
-    R r;                                                                          \
+#define KILN_JIT_CHECKED_UNARY(name, opc, R, A, fn)                                         \
+  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t, uint64_t) {                 \
+    R r;                                                                                    \
     if (int t = fn(read_cell<A>(first), &r)) return pend(vm, static_cast<TrapCode>(t - 1)); \
-    write_cell<R>(first, r);                                                      \
-    return 0;                                                                     \
+    write_cell<R>(first, r);                                                                \
+    return 0;                                                                               \
   }
-#define KILN_JIT_CHECKED_BINARY(name, opc, R, A, fn)                              \
-  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t, uint64_t) {       \
-    R r;                                                                          \
-    if (int t = fn(read_cell<A>(first), read_cell<A>(first + 1), &r))             \
-      return pend(vm, static_cast<TrapCode>(t - 1));                              \
-    write_cell<R>(first, r);                                                      \
-    return 0;                                                                     \
+#define KILN_JIT_CHECKED_BINARY(name, opc, R, A, fn)                        \
+  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t, uint64_t) { \
+    R r;                                                                    \
+    if (int t = fn(read_cell<A>(first), read_cell<A>(first + 1), &r))       \
+      return pend(vm, static_cast<TrapCode>(t - 1));                        \
+    write_cell<R>(first, r);                                                \
+    return 0;                                                               \
   }
-#define KILN_JIT_LOAD(name, opc, T, M, align)                                     \
-  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t offset, uint64_t) { \
+#define KILN_JIT_LOAD(name, opc, T, M, align)                                                \
+  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t offset, uint64_t) {           \
     const uint8_t* p = effective_address(vm, read_cell<uint32_t>(first), offset, sizeof(M)); \
-    if (!p) return pend(vm, TrapCode::kMemoryOutOfBounds);                        \
-    M m;                                                                          \
-    std::memcpy(&m, p, sizeof m);                                                 \
-    write_cell<T>(first, static_cast<T>(m));                                      \
-    return 0;                                                                     \
+    if (!p) return pend(vm, TrapCode::kMemoryOutOfBounds);                                   \
+    M m;                                                                                     \
+    std::memcpy(&m, p, sizeof m);                                                            \
+    write_cell<T>(first, static_cast<T>(m));                                                 \
+    return 0;                                                                                \
   }
-#define KILN_JIT_STORE(name, opc, T, M, align)                                    \
-  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t offset, uint64_t) { \
+#define KILN_JIT_STORE(name, opc, T, M, align)                                         \
+  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t offset, uint64_t) {     \
     uint8_t* p = effective_address(vm, read_cell<uint32_t>(first), offset, sizeof(M)); \
-    if (!p) return pend(vm, TrapCode::kMemoryOutOfBounds);                        \
-    M m = static_cast<M>(read_cell<T>(first + 1));                                \
-    std::memcpy(p, &m, sizeof m);                                                 \
-    return 0;                                                                     \
+    if (!p) return pend(vm, TrapCode::kMemoryOutOfBounds);                             \
+    M m = static_cast<M>(read_cell<T>(first + 1));                                     \
+    std::memcpy(p, &m, sizeof m);                                                      \
+    return 0;                                                                          \
   }
-#define KILN_JIT_SIMD_LOAD(name, opc, bytes, align, expr)                         \
-  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t offset, uint64_t) { \
+#define KILN_JIT_SIMD_LOAD(name, opc, bytes, align, expr)                                \
+  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t offset, uint64_t) {       \
     const uint8_t* p = effective_address(vm, read_cell<uint32_t>(first), offset, bytes); \
-    if (!p) return pend(vm, TrapCode::kMemoryOutOfBounds);                        \
-    write_cell<V128>(first, expr);                                                \
-    return 0;                                                                     \
+    if (!p) return pend(vm, TrapCode::kMemoryOutOfBounds);                               \
+    write_cell<V128>(first, expr);                                                       \
+    return 0;                                                                            \
   }
-#define KILN_JIT_LOAD_LANE(name, opc, L, align)                                   \
-  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t offset, uint64_t lane) { \
+#define KILN_JIT_LOAD_LANE(name, opc, L, align)                                              \
+  uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t offset, uint64_t lane) {      \
     const uint8_t* p = effective_address(vm, read_cell<uint32_t>(first), offset, sizeof(L)); \
-    if (!p) return pend(vm, TrapCode::kMemoryOutOfBounds);                        \
-    V128 v = read_cell<V128>(first + 1);                                          \
-    std::memcpy(v.bytes + lane * sizeof(L), p, sizeof(L));                        \
-    write_cell<V128>(first, v);                                                   \
-    return 0;                                                                     \
+    if (!p) return pend(vm, TrapCode::kMemoryOutOfBounds);                                   \
+    V128 v = read_cell<V128>(first + 1);                                                     \
+    std::memcpy(v.bytes + lane * sizeof(L), p, sizeof(L));                                   \
+    write_cell<V128>(first, v);                                                              \
+    return 0;                                                                                \
   }
-#define KILN_JIT_STORE_LANE(name, opc, L, align)                                  \
+#define KILN_JIT_STORE_LANE(name, opc, L, align)                                        \
   uint32_t ool_##name(VmContext* vm, uint64_t* first, uint64_t offset, uint64_t lane) { \
-    uint8_t* p = effective_address(vm, read_cell<uint32_t>(first), offset, sizeof(L)); \
-    if (!p) return pend(vm, TrapCode::kMemoryOutOfBounds);                        \
-    V128 v = read_cell<V128>(first + 1);                                          \
-    std::memcpy(p, v.bytes + lane * sizeof(L), sizeof(L));                        \
-    return 0;                                                                     \
+    uint8_t* p = effective_address(vm, read_cell<uint32_t>(first), offset, sizeof(L));  \
+    if (!p) return pend(vm, TrapCode::kMemoryOutOfBounds);                              \
+    V128 v = read_cell<V128>(first + 1);                                                \
+    std::memcpy(p, v.bytes + lane * sizeof(L), sizeof(L));                              \
+    return 0;                                                                           \
   }
-#define KILN_JIT_EXTRACT_LANE(name, opc, L, T)                                    \
-  uint32_t ool_##name(VmContext*, uint64_t* first, uint64_t, uint64_t lane) {     \
+#define KILN_JIT_EXTRACT_LANE(name, opc, L, T)                                         \
+  uint32_t ool_##name(VmContext*, uint64_t* first, uint64_t, uint64_t lane) {          \
     write_cell<T>(first, static_cast<T>(simd::lane<L>(read_cell<V128>(first), lane))); \
-    return 0;                                                                     \
+    return 0;                                                                          \
   }
-#define KILN_JIT_REPLACE_LANE(name, opc, L, T)                                    \
-  uint32_t ool_##name(VmContext*, uint64_t* first, uint64_t, uint64_t lane) {     \
-    V128 v = read_cell<V128>(first);                                              \
-    simd::set_lane<L>(v, lane, static_cast<L>(read_cell<T>(first + 2)));          \
-    write_cell<V128>(first, v);                                                   \
-    return 0;                                                                     \
+#define KILN_JIT_REPLACE_LANE(name, opc, L, T)                                \
+  uint32_t ool_##name(VmContext*, uint64_t* first, uint64_t, uint64_t lane) { \
+    V128 v = read_cell<V128>(first);                                          \
+    simd::set_lane<L>(v, lane, static_cast<L>(read_cell<T>(first + 2)));      \
+    write_cell<V128>(first, v);                                               \
+    return 0;                                                                 \
   }
 
 KILN_UNARY_OPS(KILN_JIT_UNARY)

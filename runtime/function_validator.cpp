@@ -283,8 +283,8 @@ void FunctionValidator::deliver(Instruction& ins, FunctionBodyConsumer* consumer
     default:
       ins.live = ins.reachable && !ctrls_.back().dead;
       ins.fuel_cost = ins.live;
-      ins.starts_segment = ins.live && (ins.opcode == kBrIf || ins.opcode == kCall ||
-                                        ins.opcode == kCallIndirect);
+      ins.starts_segment =
+          ins.live && (ins.opcode == kBrIf || ins.opcode == kCall || ins.opcode == kCallIndirect);
   }
   consumer->on_instruction(ins, *this);
 }

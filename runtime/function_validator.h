@@ -29,8 +29,8 @@ struct ControlFrame {
 // One validated instruction, with what the consumer needs to know about the stack around it.
 struct Instruction {
   uint32_t opcode = 0;
-  size_t offset = 0;           // absolute byte offset of the opcode in the module
-  bool reachable = true;       // false inside unreachable code (after br, return, unreachable...)
+  size_t offset = 0;      // absolute byte offset of the opcode in the module
+  bool reachable = true;  // false inside unreachable code (after br, return, unreachable...)
   // The instruction can run: reachable, and not inside a dead frame. For block, loop, if, else
   // and end: the frame they open, continue or close is not dead (its label can be reached).
   // Code generators emit nothing for an instruction that is not live.

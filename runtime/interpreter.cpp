@@ -525,8 +525,7 @@ op_memory_fill:
   pc += 3;
   NEXT();
 op_table_init:
-  if (!table_init(*inst->tables[OPERAND(0)], inst->elements[OPERAND(1)],
-                  cell_at(fp, OPERAND(2)))) {
+  if (!table_init(*inst->tables[OPERAND(0)], inst->elements[OPERAND(1)], cell_at(fp, OPERAND(2)))) {
     TRAP(TrapCode::kTableOutOfBounds);
   }
   pc += 5;
@@ -536,8 +535,7 @@ op_elem_drop:
   pc += 3;
   NEXT();
 op_table_copy:
-  if (!table_copy(*inst->tables[OPERAND(0)], *inst->tables[OPERAND(1)],
-                  cell_at(fp, OPERAND(2)))) {
+  if (!table_copy(*inst->tables[OPERAND(0)], *inst->tables[OPERAND(1)], cell_at(fp, OPERAND(2)))) {
     TRAP(TrapCode::kTableOutOfBounds);
   }
   pc += 5;

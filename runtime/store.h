@@ -3,8 +3,8 @@
 #pragma once
 
 #include <algorithm>
-#include <cstddef>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -18,8 +18,8 @@
 #include "runtime/module.h"
 #include "runtime/native_stack.h"
 #include "runtime/result.h"
-#include "runtime/trap.h"
 #include "runtime/tier.h"
+#include "runtime/trap.h"
 #include "runtime/types.h"
 #include "runtime/vm_context.h"
 

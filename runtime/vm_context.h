@@ -20,7 +20,7 @@ struct TableInstance;
 class LinearMemory;
 
 struct StoreContext {
-  uint64_t fuel = 0;                    // remaining fuel (docs/BUDGETS.md)
+  uint64_t fuel = 0;                     // remaining fuel (docs/BUDGETS.md)
   uint64_t epoch_deadline = UINT64_MAX;  // the engine's epoch at which the deadline is reached
   const std::atomic<uint64_t>* epoch = nullptr;  // the engine's epoch counter
   uint64_t* cells_end = nullptr;                 // end of the store's value stack

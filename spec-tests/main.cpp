@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const kiln::CodeTierStats jit_before = kiln::code_tier() ? kiln::code_tier()->stats() : kiln::CodeTierStats{};
+  const kiln::CodeTierStats jit_before =
+      kiln::code_tier() ? kiln::code_tier()->stats() : kiln::CodeTierStats{};
 
   uint64_t passed = 0, failed = 0, skipped = 0, expected_failed = 0, other_reasons = 0;
   std::vector<std::string> stale_entries;

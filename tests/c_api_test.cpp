@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "include/kiln.h"
-#include "runtime/tier.h"
 #include "include/wasm.h"
+#include "runtime/tier.h"
 #include "tests/test_support.h"
 
 namespace {

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -49,9 +49,9 @@ TEST_F(CliTest, InvokePrintsResults) {
 // function in /tmp/perf-PID.map.
 TEST_F(CliTest, PerfMapNamesCompiledFunctions) {
   // The shell prints its PID and becomes kiln, so kiln's PID is known.
-  RunResult r = test::run_shell("sh -c 'echo $$; exec " + std::string(KILN_CLI_PATH) +
-                                " run --tier jit --profile perfmap --invoke fib " + example("fib") +
-                                " 20'");
+  RunResult r =
+      test::run_shell("sh -c 'echo $$; exec " + std::string(KILN_CLI_PATH) +
+                      " run --tier jit --profile perfmap --invoke fib " + example("fib") + " 20'");
   ASSERT_EQ(r.exit_code, cli::kExitOk) << r.err;
   const std::string pid = r.out.substr(0, r.out.find('\n'));
   EXPECT_EQ(r.out.substr(pid.size() + 1), "6765\n");
@@ -62,8 +62,7 @@ TEST_F(CliTest, PerfMapNamesCompiledFunctions) {
     EXPECT_EQ(map, "");  // nothing was compiled
     return;
   }
-  EXPECT_TRUE(std::regex_search(map, std::regex("(^|\n)[0-9a-f]+ [0-9a-f]+ [^ ]*!fib\n")))
-      << map;
+  EXPECT_TRUE(std::regex_search(map, std::regex("(^|\n)[0-9a-f]+ [0-9a-f]+ [^ ]*!fib\n"))) << map;
 }
 
 TEST_F(CliTest, InvokeParsesArgumentsByParameterType) {
@@ -317,10 +316,9 @@ TEST_F(CliTest, ReadmeAndHelpNameTheSameOptions) {
   const std::set<std::string> in_help = options_in(help);
   // The README also names options of other programs (bench/run-workloads, scripts).
   const std::set<std::string> not_kiln = {
-      "--engines", "--repeat",        "--filter",       "--quick",
-      "--install", "--prefix",        "--instructions", "--verbose",
-      "--with-budgets", "--expected-failures",
-      "--quiet",   "--cflags",        "--libs",         "--target"};
+      "--engines", "--repeat",       "--filter",  "--quick",        "--install",
+      "--prefix",  "--instructions", "--verbose", "--with-budgets", "--expected-failures",
+      "--quiet",   "--cflags",       "--libs",    "--target"};
   for (const std::string& option : options_in(readme)) {
     if (not_kiln.count(option)) continue;
     EXPECT_TRUE(in_help.count(option)) << option << " is in the README but not in --help";

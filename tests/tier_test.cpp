@@ -1,8 +1,9 @@
 // The interpreter and the JIT must not be told apart by what a program does: results, traps
 // with their backtraces, and fuel to the unit (DESIGN-NOTES section 5). Each program runs
 // under `kiln run --tier interp` and `--tier jit` and the two runs are compared whole.
-#include <gtest/gtest.h>
+#include "runtime/tier.h"
 
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 
 #include <filesystem>
@@ -11,7 +12,6 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "runtime/tier.h"
 #include "tests/test_support.h"
 
 namespace kiln {
@@ -47,10 +47,11 @@ class TierEquivalence : public ::testing::Test {
   // interpreter's run.
   TierRun expect_same(const std::string& args) {
     const TierRun interp = run("interp", args);
-    for (const char* jit_mode : {"jit --bounds-checks guard-pages", "jit --bounds-checks explicit"}) {
+    for (const char* jit_mode :
+         {"jit --bounds-checks guard-pages", "jit --bounds-checks explicit"}) {
       const TierRun jit = run(jit_mode, args);
-      EXPECT_EQ(jit.result.exit_code, interp.result.exit_code)
-          << jit_mode << ": " << args << "\n" << jit.result.err;
+      EXPECT_EQ(jit.result.exit_code, interp.result.exit_code) << jit_mode << ": " << args << "\n"
+                                                               << jit.result.err;
       EXPECT_EQ(jit.result.out, interp.result.out) << jit_mode << ": " << args;
       EXPECT_EQ(jit.result.err, interp.result.err) << jit_mode << ": " << args;
       EXPECT_EQ(jit.fuel_consumed, interp.fuel_consumed) << jit_mode << ": " << args;
@@ -67,8 +68,8 @@ class TierEquivalence : public ::testing::Test {
 
 // Small inputs: a run to completion with fuel takes milliseconds under the interpreter.
 const std::vector<std::pair<std::string, std::string>> kWorkloads = {
-    {"bytecode_vm", "20000"}, {"crc32", "20000"},    {"fib", "18"},      {"hashtable", "3000"},
-    {"indirect", "50000"},    {"mandelbrot", "30"},  {"matmul", "20"},   {"memops", "10"},
+    {"bytecode_vm", "20000"}, {"crc32", "20000"},    {"fib", "18"},       {"hashtable", "3000"},
+    {"indirect", "50000"},    {"mandelbrot", "30"},  {"matmul", "20"},    {"memops", "10"},
     {"nbody", "5000"},        {"quicksort", "5000"}, {"sha256", "50000"}, {"sieve", "40000"},
     {"words", "5000"},
 };
@@ -95,10 +96,22 @@ TEST_F(TierEquivalence, WorkloadsConsumeTheSameFuelAndStopAtTheSameInstruction) 
 TEST_F(TierEquivalence, TrapsAndBacktracesAreTheSame) {
   const std::string traps = std::string(KILN_TEST_WASM_DIR) + "/traps.wasm";
   const std::vector<std::string> cases = {
-      "unreachable",         "div_s 1 0",          "div_s -2147483648 -1", "rem_s -2147483648 -1",
-      "rem_s 7 0",           "trunc nan",          "trunc 3e9",            "load 65532",
-      "load 65531",          "load -1",            "call_indirect 0",      "call_indirect 1",
-      "call_indirect 2",     "call_indirect 3",    "recurse 0",            "nested",
+      "unreachable",
+      "div_s 1 0",
+      "div_s -2147483648 -1",
+      "rem_s -2147483648 -1",
+      "rem_s 7 0",
+      "trunc nan",
+      "trunc 3e9",
+      "load 65532",
+      "load 65531",
+      "load -1",
+      "call_indirect 0",
+      "call_indirect 1",
+      "call_indirect 2",
+      "call_indirect 3",
+      "recurse 0",
+      "nested",
       "fac 20",
   };
   for (const std::string& c : cases) {

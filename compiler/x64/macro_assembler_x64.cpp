@@ -19,8 +19,8 @@ const x86::Gp kFrame = x86::rbx;
 const x86::Gp kVm = x86::r12;
 const x86::Gp kMemoryBase = x86::r13;
 
-constexpr Reg kGeneralValueRegisters[] = {x86::Gp::kIdSi, x86::Gp::kIdDi, x86::Gp::kIdR8,
-                                          x86::Gp::kIdR9, x86::Gp::kIdR10, x86::Gp::kIdR11,
+constexpr Reg kGeneralValueRegisters[] = {x86::Gp::kIdSi,  x86::Gp::kIdDi,  x86::Gp::kIdR8,
+                                          x86::Gp::kIdR9,  x86::Gp::kIdR10, x86::Gp::kIdR11,
                                           x86::Gp::kIdR14, x86::Gp::kIdR15};
 constexpr Reg kFloatValueRegisters[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
@@ -666,7 +666,8 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void memory_size(Reg dst) override {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kMemory));
-    a_.mov(q(dst), x86::qword_ptr(x86::rax, static_cast<int32_t>(LinearMemory::size_bytes_offset())));
+    a_.mov(q(dst),
+           x86::qword_ptr(x86::rax, static_cast<int32_t>(LinearMemory::size_bytes_offset())));
     a_.shr(q(dst), 16);
   }
 

@@ -37,7 +37,8 @@ bool kiln_config_set_tier(wasm_config_t* config, kiln_tier_t tier) {
       config->engine.tier = Tier::kInterpreter;
       return true;
     case KILN_TIER_JIT:
-      if (!code_tier()) return fail("kiln_config_set_tier: no JIT for this machine in this build", false);
+      if (!code_tier())
+        return fail("kiln_config_set_tier: no JIT for this machine in this build", false);
       config->engine.tier = Tier::kJit;
       return true;
     default:
