@@ -13,6 +13,7 @@
 #include "runtime/module.h"
 #include "runtime/module_decoder.h"
 #include "runtime/store.h"
+#include "runtime/tier.h"
 
 namespace {
 
@@ -97,13 +98,21 @@ void decode_validate(benchmark::State& state, const std::vector<uint8_t>& bytes)
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
 }
 
-// Validation and translation together (what Module::compile does), per byte of function code.
-void compile(benchmark::State& state, const std::vector<uint8_t>& bytes) {
+// Validation and translation together (what Module::compile does), per byte of function code;
+// with `jit`, every function is also compiled to machine code (eager compilation).
+void compile(benchmark::State& state, const std::vector<uint8_t>& bytes, bool jit = false) {
   if (bytes.empty()) {
     state.SkipWithError("no workload modules: run bench/run-workloads first");
     return;
   }
-  Engine engine;
+  EngineConfig config;
+  config.tier = jit ? Tier::kJit : Tier::kInterpreter;
+  config.eager_compilation = jit;
+  if (jit && !code_tier()) {
+    state.SkipWithError("no JIT in this build");
+    return;
+  }
+  Engine engine(config);
   size_t code = 0;
   for (auto _ : state) {
     auto m = Module::compile(engine, bytes);
@@ -132,6 +141,14 @@ void BM_Compile_LargestWorkload(benchmark::State& state) {
 void BM_Compile_Generated5MB(benchmark::State& state) {
   static const std::vector<uint8_t> bytes = generated_module();
   compile(state, bytes);
+}
+void BM_CompileJit_LargestWorkload(benchmark::State& state) {
+  static const std::vector<uint8_t> bytes = largest_workload();
+  compile(state, bytes, true);
+}
+void BM_CompileJit_Generated5MB(benchmark::State& state) {
+  static const std::vector<uint8_t> bytes = generated_module();
+  compile(state, bytes, true);
 }
 
 // A module with one page of memory, an identity export, a loop calling an imported host
@@ -237,6 +254,8 @@ BENCHMARK(BM_DecodeValidate_LargestWorkload)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DecodeValidate_Generated5MB)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Compile_LargestWorkload)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Compile_Generated5MB)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CompileJit_LargestWorkload)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CompileJit_Generated5MB)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Instantiate)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HostToWasmCall);
 BENCHMARK(BM_WasmToHostCall)->Unit(benchmark::kMicrosecond);
