@@ -14,27 +14,15 @@
 #include "runtime/module_decoder.h"
 #include "runtime/store.h"
 #include "runtime/tier.h"
+#include "tests/fuzz/wasm_writer.h"
 
 namespace {
 
 using namespace kiln;
 
-// --- a tiny module writer, for the generated modules
-void leb(std::vector<uint8_t>& out, uint64_t v) {
-  do {
-    uint8_t b = v & 0x7f;
-    v >>= 7;
-    out.push_back(v ? b | 0x80 : b);
-  } while (v);
-}
-void section(std::vector<uint8_t>& out, uint8_t id, const std::vector<uint8_t>& content) {
-  out.push_back(id);
-  leb(out, content.size());
-  out.insert(out.end(), content.begin(), content.end());
-}
-std::vector<uint8_t> header() {
-  return {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
-}
+using wasm_writer::header;
+using wasm_writer::leb;
+using wasm_writer::section;
 
 // `functions` functions of type (i32 i32) -> i32 with straight-line arithmetic bodies of about
 // `body_bytes` bytes each: more than 5 MB of code with the defaults.

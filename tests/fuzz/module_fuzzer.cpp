@@ -1,5 +1,6 @@
-// Fuzzes decode + validate + instantiate. Every import is satisfied with a matching dummy, so
-// instantiation (globals, segments, bounds checks) runs for any module that validates.
+// Fuzzes decode + validate + JIT compilation (every function, eagerly, when the build has a
+// JIT) + instantiate. Every import is satisfied with a matching dummy, so instantiation
+// (globals, segments, bounds checks) runs for any module that validates.
 // Modules with a start function are not instantiated: without fuel (issue #5) a start function
 // may loop forever, which the fuzzer would report as a timeout.
 #include <cstddef>
@@ -12,7 +13,9 @@
 using namespace kiln;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Engine engine;
+  EngineConfig config;
+  config.eager_compilation = true;
+  Engine engine(config);
   auto module = Module::compile(engine, std::span(data, size));
   if (!module.ok() || (*module)->start) return 0;
   const Module& m = **module;
