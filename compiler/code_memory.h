@@ -1,8 +1,11 @@
-// Where the JIT's machine code lives: one address range reserved for all of it, handed out in
-// whole pages. Code is written while its pages are read-write and runs once they are
-// read-execute: never both at once (W^X). A page table maps every page to the function whose
-// code it holds, so the fault handler (compiler/fault_handler.cpp) can tell, without locks or
-// allocation, whether a faulting instruction is kiln's and whose it is.
+// Where the JIT's machine code lives: one address range reserved for all of it. Code is never
+// writable and executable at the same address (W^X): the range is a memfd mapped twice, once
+// read-execute (where code runs) and once read-write (where the compiler writes it), so
+// publishing code costs no mprotect and no TLB shootdown (which dominated compile time when
+// each function's pages were flipped). Functions are placed at 64-byte granules; a table maps
+// every granule to the function whose code it holds, so the fault handler
+// (compiler/fault_handler.cpp) can tell, without locks or allocation, whether a faulting
+// instruction is kiln's and whose it is.
 #pragma once
 
 #include <atomic>
@@ -18,36 +21,43 @@ struct NativeFunction;
 
 namespace kiln::jit {
 
+struct CodeSpan {
+  uint8_t* writable = nullptr;    // where to write the code
+  uint8_t* executable = nullptr;  // where it runs (the address to assemble for)
+};
+
 class CodeMemory {
  public:
   static constexpr size_t kRegionBytes = size_t{1} << 30;  // 1 GiB of address space
+  static constexpr size_t kGranule = 64;
 
   CodeMemory();
   ~CodeMemory();
   CodeMemory(const CodeMemory&) = delete;
   CodeMemory& operator=(const CodeMemory&) = delete;
-  bool usable() const { return base_ != nullptr; }
+  bool usable() const { return executable_ != nullptr; }
 
-  // Read-write pages for `bytes` of code; null when the region is full.
-  uint8_t* allocate(size_t bytes);
-  // Makes the pages read-execute and records `owner` for them.
-  bool publish(uint8_t* code, size_t bytes, const NativeFunction* owner);
-  // Returns the pages (their owner forgotten first).
-  void release(uint8_t* code, size_t bytes);
+  // Room for `bytes` of code; both pointers null when the region is full.
+  CodeSpan allocate(size_t bytes);
+  // Records `owner` for the code (written through span.writable) before it first runs.
+  void publish(const CodeSpan& span, size_t bytes, const NativeFunction* owner);
+  // Returns the room (its owner forgotten first; its whole pages given back to the OS).
+  void release(uint8_t* executable, size_t bytes);
 
   // For the fault handler (async-signal-safe): the function whose code holds `pc`, or null.
   const NativeFunction* owner_of(uintptr_t pc) const;
 
  private:
-  size_t pages_for(size_t bytes) const;
+  static size_t granules_for(size_t bytes) { return (bytes + kGranule - 1) / kGranule; }
 
-  uint8_t* base_ = nullptr;
-  size_t page_size_ = 4096;
-  std::atomic<const NativeFunction*>* owners_ = nullptr;  // one per page
+  int fd_ = -1;
+  uint8_t* executable_ = nullptr;
+  uint8_t* writable_ = nullptr;
+  std::atomic<const NativeFunction*>* owners_ = nullptr;  // one per granule
   size_t owners_bytes_ = 0;
   std::mutex mutex_;
-  size_t next_page_ = 0;                              // pages below were handed out once
-  std::vector<std::pair<size_t, size_t>> free_runs_;  // (first page, pages) returned
+  size_t next_granule_ = 0;                           // granules below were handed out once
+  std::vector<std::pair<size_t, size_t>> free_runs_;  // (first granule, granules) returned
 };
 
 }  // namespace kiln::jit

@@ -27,13 +27,13 @@ class X64CodeTier final : public CodeTier {
  public:
   X64CodeTier() : features_(jit::X64Features::host()) {
     if (!memory_.usable() || !jit::install_fault_handler(memory_)) return;
-    uint8_t* p = memory_.allocate(jit::kEntryStubMaxBytes);
-    if (!p) return;
-    if (jit::assemble_x64_entry_stub(p, reinterpret_cast<uintptr_t>(p)) == 0 ||
-        !memory_.publish(p, jit::kEntryStubMaxBytes, nullptr)) {
+    const jit::CodeSpan span = memory_.allocate(jit::kEntryStubMaxBytes);
+    if (!span.writable || jit::assemble_x64_entry_stub(
+                              span.writable, reinterpret_cast<uintptr_t>(span.executable)) == 0) {
       return;
     }
-    entry_ = reinterpret_cast<EntryStub>(p);
+    memory_.publish(span, jit::kEntryStubMaxBytes, nullptr);
+    entry_ = reinterpret_cast<EntryStub>(span.executable);
   }
   bool usable() const { return entry_ != nullptr; }
 
@@ -48,12 +48,13 @@ class X64CodeTier final : public CodeTier {
       return nullptr;
     }
     const size_t bytes = masm->size();
-    uint8_t* p = memory_.allocate(bytes);
-    if (!p) {
+    const jit::CodeSpan span = memory_.allocate(bytes);
+    if (!span.writable) {
       not_compiled_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }
-    masm->copy_to(p, reinterpret_cast<uintptr_t>(p));
+    uint8_t* p = span.executable;
+    masm->copy_to(span.writable, reinterpret_cast<uintptr_t>(p));
     auto native = std::make_unique<NativeFunction>();
     native->entry = p;
     native->start = reinterpret_cast<uintptr_t>(p);
@@ -63,11 +64,8 @@ class X64CodeTier final : public CodeTier {
       native->sites = generator.memory_access_sites();
       native->memory_fault_entry = masm->label_offset(generator.memory_fault_label());
     }
-    // Executable (and known to the fault handler) only once complete.
-    if (!memory_.publish(p, bytes, native.get())) {
-      memory_.release(p, bytes);
-      return nullptr;
-    }
+    // Known to the fault handler before it first runs (the caller publishes the entry).
+    memory_.publish(span, bytes, native.get());
     if (perf_map_.load(std::memory_order_relaxed)) write_perf_map(module, *native);
     compiled_.fetch_add(1, std::memory_order_relaxed);
     code_bytes_.fetch_add(native->size, std::memory_order_relaxed);

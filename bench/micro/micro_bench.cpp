@@ -101,6 +101,7 @@ void compile(benchmark::State& state, const std::vector<uint8_t>& bytes, bool ji
     return;
   }
   Engine engine(config);
+  const CodeTierStats before = code_tier() ? code_tier()->stats() : CodeTierStats{};
   size_t code = 0;
   for (auto _ : state) {
     auto m = Module::compile(engine, bytes);
@@ -108,6 +109,14 @@ void compile(benchmark::State& state, const std::vector<uint8_t>& bytes, bool ji
     code = code_bytes(**m);
   }
   state.counters["code_bytes"] = static_cast<double>(code);
+  if (jit) {  // per module compiled: functions compiled and left to the interpreter
+    const CodeTierStats after = code_tier()->stats();
+    const double modules = static_cast<double>(state.iterations());
+    state.counters["jit_functions"] =
+        static_cast<double>(after.compiled - before.compiled) / modules;
+    state.counters["interpreted"] =
+        static_cast<double>(after.not_compiled - before.not_compiled) / modules;
+  }
   state.counters["ns_per_code_byte"] =
       benchmark::Counter(static_cast<double>(state.iterations() * code),
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
