@@ -126,7 +126,7 @@ struct RunOptions {
   StoreLimits limits;
   bool stats = false;
   std::string stats_json;
-  std::string tier = "jit";
+  std::string tier;  // the default tier (tier.h) unless given
   bool eager = false;
   std::string bounds_checks = "guard-pages";
   std::string profile;
@@ -234,7 +234,9 @@ int run_run(RunOptions options) {
   engine_config.consume_fuel = options.fuel.has_value();
   engine_config.host_call_fuel = options.host_call_fuel;
   engine_config.epoch_interruption = options.timeout_ns.has_value();
-  engine_config.tier = options.tier == "interp" ? Tier::kInterpreter : Tier::kJit;
+  if (!options.tier.empty()) {
+    engine_config.tier = options.tier == "interp" ? Tier::kInterpreter : Tier::kJit;
+  }
   engine_config.eager_compilation = options.eager;
   engine_config.perf_map = options.profile == "perfmap";
   engine_config.bounds_checks =

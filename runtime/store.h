@@ -37,8 +37,10 @@ struct EngineConfig {
   // Compile epoch checks into function entries and loop headers (deadlines).
   bool epoch_interruption = false;
   // Which tier runs code (tier.h). kJit (the default) falls back to the interpreter when kiln
-  // has no JIT for this machine, and for the functions the JIT does not compile.
-  Tier tier = Tier::kJit;
+  // has no JIT for this machine, and for the functions the JIT does not compile. The
+  // environment variable KILN_TIER=interp (or jit) changes the default for the whole process:
+  // the test command runs the unit tests, C embedders included, under each tier that way.
+  Tier tier = default_tier();
   BoundsChecks bounds_checks = BoundsChecks::kGuardPages;
   // Compile every function when its module is compiled, not at its first call.
   bool eager_compilation = false;

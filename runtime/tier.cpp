@@ -1,6 +1,8 @@
 #include "runtime/tier.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 
 namespace kiln {
 
@@ -9,6 +11,14 @@ uint32_t NativeFunction::module_offset_at(uintptr_t pc) const {
   const uint32_t offset = static_cast<uint32_t>(pc - start);
   auto it = std::lower_bound(sites.begin(), sites.end(), std::make_pair(offset, uint32_t{0}));
   return it != sites.end() && it->first == offset ? it->second : 0;
+}
+
+Tier default_tier() {
+  static const Tier tier = [] {
+    const char* name = std::getenv("KILN_TIER");
+    return name && std::string_view(name) == "interp" ? Tier::kInterpreter : Tier::kJit;
+  }();
+  return tier;
 }
 
 CodeTier* code_tier() {

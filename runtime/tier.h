@@ -17,6 +17,8 @@ namespace kiln {
 class Module;
 
 enum class Tier : uint8_t { kInterpreter, kJit };
+// The tier engines get unless they ask for one: the JIT, or KILN_TIER's (interp or jit).
+Tier default_tier();
 
 // How generated code keeps memory accesses in bounds (DESIGN-NOTES section 3).
 enum class BoundsChecks : uint8_t {

@@ -63,6 +63,18 @@ TEST_F(CliTest, PerfMapNamesCompiledFunctions) {
     return;
   }
   EXPECT_TRUE(std::regex_search(map, std::regex("(^|\n)[0-9a-f]+ [0-9a-f]+ [^ ]*!fib\n"))) << map;
+  // With the interpreter as the default tier (KILN_TIER=interp) nothing is compiled, unless
+  // --tier jit asks for the JIT.
+  for (const std::string tier : {"", "--tier jit"}) {
+    r = test::run_shell("sh -c 'echo $$; KILN_TIER=interp exec " + std::string(KILN_CLI_PATH) +
+                        " run " + tier + " --profile perfmap --invoke fib " + example("fib") +
+                        " 20'");
+    ASSERT_EQ(r.exit_code, cli::kExitOk) << r.err;
+    const std::string path = "/tmp/perf-" + r.out.substr(0, r.out.find('\n')) + ".map";
+    const bool named = test::slurp(path).find("!fib") != std::string::npos;
+    std::remove(path.c_str());
+    EXPECT_EQ(named, !tier.empty()) << "with '" << tier << "'";
+  }
 }
 
 TEST_F(CliTest, InvokeParsesArgumentsByParameterType) {
