@@ -256,6 +256,11 @@ CodeGenerator::Value CodeGenerator::pop() {
 }
 
 void CodeGenerator::release(const Value& v) {
+  if (v.where == Value::Where::kCondition) {
+    free_register(RegisterClass::kGeneral, v.reg);
+    if (v.b.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, v.b.reg);
+    return;
+  }
   if (v.where != Value::Where::kRegister) return;
   int* owner = register_class(v.type) == RegisterClass::kGeneral ? general_owner_ : float_owner_;
   if (owner[v.reg] == kHeld) owner[v.reg] = kFree;
@@ -288,7 +293,8 @@ Reg CodeGenerator::allocate(RegisterClass c) {
 }
 
 Reg CodeGenerator::take_register(const Value& v) {
-  if (v.where == Value::Where::kRegister) return v.reg;  // held since popped
+  // Held since popped (a condition is computed before any instruction but br_if and if).
+  if (v.where == Value::Where::kRegister || v.where == Value::Where::kCondition) return v.reg;
   const Reg r = allocate(register_class(v.type));
   switch (v.where) {
     case Value::Where::kConstant:
@@ -305,6 +311,7 @@ Reg CodeGenerator::take_register(const Value& v) {
 
 Source CodeGenerator::source_of(const Value& v, bool immediate_ok) {
   switch (v.where) {
+    case Value::Where::kCondition:  // (never: computed before every instruction but br_if/if)
     case Value::Where::kRegister:
       return Source::of_register(v.reg);
     case Value::Where::kConstant:
@@ -326,7 +333,10 @@ Source CodeGenerator::source_of(const Value& v, bool immediate_ok) {
 
 void CodeGenerator::spill(Value& v) {
   const int32_t slot = operand_slot(v.cell);
+  if (v.where == Value::Where::kCondition) materialize_condition();  // only ever the top value
   switch (v.where) {
+    case Value::Where::kCondition:
+      return;
     case Value::Where::kCell:
       return;
     case Value::Where::kRegister: {
@@ -540,12 +550,7 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
       block.label = masm_.new_label();
       if (block.is_if) {
         block.else_label = masm_.new_label();
-        const Value condition = pop();
-        const Reg r = take_register(condition);
-        flush();
-        masm_.branch_if_zero(r, block.else_label);
-        release(condition);
-        free_register(register_class(ValType::kI32), r);
+        branch_on(pop(), true, block.else_label);
       } else {
         flush();
       }
@@ -591,9 +596,39 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
   }
 }
 
+void CodeGenerator::materialize_condition() {
+  if (stack_.empty() || stack_.back().where != Value::Where::kCondition) return;
+  Value& v = stack_.back();
+  masm_.int_compare(v.condition, v.width, v.reg, v.reg, v.b);
+  if (v.b.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, v.b.reg);
+  v.where = Value::Where::kRegister;
+  general_owner_[v.reg] = static_cast<int>(stack_.size() - 1);
+}
+
+void CodeGenerator::branch_on(const Value& condition, bool when_zero, Label target) {
+  if (condition.where == Value::Where::kCondition) {
+    flush();  // the compare's operands are held registers, locals or cells above the stack
+    const Condition c = when_zero ? negate(condition.condition) : condition.condition;
+    masm_.branch_if_compare(c, condition.width, condition.reg, condition.b, target);
+    release(condition);
+    return;
+  }
+  const Reg r = take_register(condition);
+  flush();
+  if (when_zero) {
+    masm_.branch_if_zero(r, target);
+  } else {
+    masm_.branch_if_nonzero(r, target);
+  }
+  free_register(RegisterClass::kGeneral, r);
+}
+
 void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidator& v) {
   if (failed_) return;
   const uint32_t op = ins.opcode;
+  // A pending comparison is consumed by the br_if or if right after it; before anything
+  // else it is computed.
+  if (ins.live && op != kBrIf && op != kIf) materialize_condition();
   if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd) {
     emit_control(ins, v);
     return;
@@ -630,8 +665,6 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       return;
     case kBrIf: {
       const Value condition = pop();
-      const Reg r = take_register(condition);
-      flush();
       const uint32_t depth = ins.index;
       const Block& target = blocks_[blocks_.size() - 1 - depth];
       const uint32_t values_top = cb - 1;
@@ -640,13 +673,12 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
           (target.label_cells && values_top - target.label_cells != target.height_cells);
       if (moves) {
         const Label skip = masm_.new_label();
-        masm_.branch_if_zero(r, skip);
+        branch_on(condition, true, skip);
         branch_to(depth, values_top);
         masm_.bind(skip);
       } else {
-        masm_.branch_if_nonzero(r, target.label);
+        branch_on(condition, false, target.label);
       }
-      free_register(register_class(ValType::kI32), r);
       if (ins.starts_segment) start_segment(ins);
       return;
     }
@@ -759,6 +791,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       // Reads of the old value still pending go to their cells first.
       spill_local_aliases(slot);
       switch (value.where) {
+        case Value::Where::kCondition:  // (never: computed before this instruction)
         case Value::Where::kRegister:
           masm_.store_slot(value.type, slot, value.reg);
           break;
@@ -978,6 +1011,19 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
     }
     case Recipe::kIntUnary: {
       if (!masm_.has_int_unary(static_cast<IntUnaryOp>(recipe.op))) return false;
+      if (static_cast<IntUnaryOp>(recipe.op) == IntUnaryOp::kEqz) {  // a == 0: a condition
+        const Value a = pop();
+        Value condition;
+        condition.where = Value::Where::kCondition;
+        condition.type = ValType::kI32;
+        condition.reg = take_register(a);
+        condition.b = Source::of_immediate(0);
+        condition.condition = Condition::kEq;
+        condition.width = recipe.width;
+        condition.cell = top_cells();
+        stack_.push_back(condition);
+        return true;
+      }
       const Value a = pop();
       const Reg r = take_register(a);
       masm_.int_unary(static_cast<IntUnaryOp>(recipe.op), recipe.width, r);
@@ -1000,12 +1046,15 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
     case Recipe::kIntCompare: {
       const Value b = pop();
       const Value a = pop();
-      const Reg ra = take_register(a);
-      const Source source = source_of(b, true);
-      masm_.int_compare(static_cast<Condition>(recipe.op), recipe.width, ra, ra, source);
-      if (source.kind == Source::Kind::kRegister)
-        free_register(RegisterClass::kGeneral, source.reg);
-      push_register(ValType::kI32, ra);
+      Value condition;
+      condition.where = Value::Where::kCondition;
+      condition.type = ValType::kI32;
+      condition.reg = take_register(a);
+      condition.b = source_of(b, true);
+      condition.condition = static_cast<Condition>(recipe.op);
+      condition.width = recipe.width;
+      condition.cell = top_cells();
+      stack_.push_back(condition);  // its registers stay held
       return true;
     }
     case Recipe::kFloatBinary: {

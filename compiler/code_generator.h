@@ -34,12 +34,24 @@ class CodeGenerator final : public FunctionBodyConsumer {
 
  private:
   struct Value {
-    enum class Where : uint8_t { kCell, kRegister, kConstant, kLocal } where = Where::kCell;
+    // kCondition: an integer comparison not yet computed (reg compared with `b`), kept so that
+    // a br_if or if right after it compares and branches in one step; anything else computes
+    // it first (materialize_condition).
+    enum class Where : uint8_t {
+      kCell,
+      kRegister,
+      kConstant,
+      kLocal,
+      kCondition
+    } where = Where::kCell;
     ValType type = ValType::kI32;
     Reg reg = 0;
-    uint32_t cell = 0;       // its own operand cell
-    int32_t local_slot = 0;  // kLocal: the local's byte offset in the frame
-    uint64_t bits = 0;       // kConstant
+    uint32_t cell = 0;                     // its own operand cell
+    int32_t local_slot = 0;                // kLocal: the local's byte offset in the frame
+    uint64_t bits = 0;                     // kConstant
+    Condition condition = Condition::kEq;  // kCondition: reg `condition` b, at `width`
+    Width width = Width::k32;
+    Source b;
   };
   struct Block {
     Label label = 0;       // where branches go: the loop's start, or the end
@@ -73,6 +85,12 @@ class CodeGenerator final : public FunctionBodyConsumer {
   void flush();                          // every value into its own cell (a merge point)
   void spill_local_aliases(int32_t local_slot);
   void reset_stack(uint32_t height_cells, const std::vector<ValType>& types);
+  // A condition on top of the stack becomes an i32 in its register.
+  void materialize_condition();
+  // Branches to `target` when the i32 `condition` (popped) is nonzero, or zero with
+  // `when_zero`: fused with the comparison when it is a pending one. Flushes the other values
+  // first (a branch is a merge point).
+  void branch_on(const Value& condition, bool when_zero, Label target);
 
   // Code.
   Label trap_stub(TrapCode code, uint32_t module_offset);

@@ -60,6 +60,32 @@ enum class IntBinaryOp : uint8_t {
 enum class IntUnaryOp : uint8_t { kEqz, kClz, kCtz, kPopcnt, kExtend8S, kExtend16S, kExtend32S };
 enum class IntDivideOp : uint8_t { kDivS, kDivU, kRemS, kRemU };
 enum class Condition : uint8_t { kEq, kNe, kLtS, kLtU, kGtS, kGtU, kLeS, kLeU, kGeS, kGeU };
+// The condition that holds exactly when `c` does not.
+inline Condition negate(Condition c) {
+  switch (c) {
+    case Condition::kEq:
+      return Condition::kNe;
+    case Condition::kNe:
+      return Condition::kEq;
+    case Condition::kLtS:
+      return Condition::kGeS;
+    case Condition::kLtU:
+      return Condition::kGeU;
+    case Condition::kGtS:
+      return Condition::kLeS;
+    case Condition::kGtU:
+      return Condition::kLeU;
+    case Condition::kLeS:
+      return Condition::kGtS;
+    case Condition::kLeU:
+      return Condition::kGtU;
+    case Condition::kGeS:
+      return Condition::kLtS;
+    case Condition::kGeU:
+      return Condition::kLtU;
+  }
+  return c;
+}
 enum class FloatBinaryOp : uint8_t { kAdd, kSub, kMul, kDiv, kMin, kMax, kCopysign };
 enum class FloatUnaryOp : uint8_t { kAbs, kNeg, kSqrt, kCeil, kFloor, kTrunc, kNearest };
 enum class FloatCondition : uint8_t { kEq, kNe, kLt, kGt, kLe, kGe };
@@ -158,6 +184,8 @@ class MacroAssembler {
                                 const Source& value, Label out_of_bounds) = 0;
   virtual void memory_size(Reg dst) = 0;
 
+  // Branches to `target` when `a c b` holds (a compare fused with br_if or if).
+  virtual void branch_if_compare(Condition c, Width w, Reg a, const Source& b, Label target) = 0;
   // Branches on an i32.
   virtual void branch_if_zero(Reg r, Label target) = 0;
   virtual void branch_if_nonzero(Reg r, Label target) = 0;

@@ -355,14 +355,44 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.bind(done);
   }
   void int_compare(Condition c, Width w, Reg dst, Reg a, const Source& b) override {
+    emit_compare(w, a, b);
+    a_.emit(setcc(c), x86::al);
+    a_.movzx(d(dst), x86::al);
+  }
+  void emit_compare(Width w, Reg a, const Source& b) {
     const x86::Gp r = gp(w, a);
-    if (b.kind == Source::Kind::kImmediate && fits_int32(b.immediate)) {
+    if (b.kind == Source::Kind::kImmediate && b.immediate == 0) {
+      a_.test(r, r);
+    } else if (b.kind == Source::Kind::kImmediate && fits_int32(b.immediate)) {
       a_.cmp(r, b.immediate);
     } else {
       a_.emit(x86::Inst::kIdCmp, r, source_operand(w, b));
     }
-    a_.emit(setcc(c), x86::al);
-    a_.movzx(d(dst), x86::al);
+  }
+  static InstId jcc(Condition c) {
+    switch (c) {
+      case Condition::kEq:
+        return x86::Inst::kIdJe;
+      case Condition::kNe:
+        return x86::Inst::kIdJne;
+      case Condition::kLtS:
+        return x86::Inst::kIdJl;
+      case Condition::kLtU:
+        return x86::Inst::kIdJb;
+      case Condition::kGtS:
+        return x86::Inst::kIdJg;
+      case Condition::kGtU:
+        return x86::Inst::kIdJa;
+      case Condition::kLeS:
+        return x86::Inst::kIdJle;
+      case Condition::kLeU:
+        return x86::Inst::kIdJbe;
+      case Condition::kGeS:
+        return x86::Inst::kIdJge;
+      case Condition::kGeU:
+        return x86::Inst::kIdJae;
+    }
+    return x86::Inst::kIdJe;
   }
   void float_binary(FloatBinaryOp op, Width w, Reg dst, Reg b) override {
     const bool f64 = w == Width::k64;
@@ -671,6 +701,10 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.shr(q(dst), 16);
   }
 
+  void branch_if_compare(Condition c, Width w, Reg a, const Source& b, jit::Label target) override {
+    emit_compare(w, a, b);
+    a_.emit(jcc(c), labels_[target]);
+  }
   void branch_if_zero(Reg r, jit::Label target) override {
     a_.test(d(r), d(r));
     a_.jz(labels_[target]);
