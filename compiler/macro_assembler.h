@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -62,29 +63,11 @@ enum class IntDivideOp : uint8_t { kDivS, kDivU, kRemS, kRemU };
 enum class Condition : uint8_t { kEq, kNe, kLtS, kLtU, kGtS, kGtU, kLeS, kLeU, kGeS, kGeU };
 // The condition that holds exactly when `c` does not.
 inline Condition negate(Condition c) {
-  switch (c) {
-    case Condition::kEq:
-      return Condition::kNe;
-    case Condition::kNe:
-      return Condition::kEq;
-    case Condition::kLtS:
-      return Condition::kGeS;
-    case Condition::kLtU:
-      return Condition::kGeU;
-    case Condition::kGtS:
-      return Condition::kLeS;
-    case Condition::kGtU:
-      return Condition::kLeU;
-    case Condition::kLeS:
-      return Condition::kGtS;
-    case Condition::kLeU:
-      return Condition::kGtU;
-    case Condition::kGeS:
-      return Condition::kLtS;
-    case Condition::kGeU:
-      return Condition::kLtU;
-  }
-  return c;
+  // Each condition's negation, in Condition's order.
+  static constexpr Condition kNegations[] = {
+      Condition::kNe,  Condition::kEq,  Condition::kGeS, Condition::kGeU, Condition::kLeS,
+      Condition::kLeU, Condition::kGtS, Condition::kGtU, Condition::kLtS, Condition::kLtU};
+  return kNegations[static_cast<size_t>(c)];
 }
 enum class FloatBinaryOp : uint8_t { kAdd, kSub, kMul, kDiv, kMin, kMax, kCopysign };
 enum class FloatUnaryOp : uint8_t { kAbs, kNeg, kSqrt, kCeil, kFloor, kTrunc, kNearest };

@@ -356,7 +356,7 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void int_compare(Condition c, Width w, Reg dst, Reg a, const Source& b) override {
     emit_compare(w, a, b);
-    a_.emit(setcc(c), x86::al);
+    a_.emit(code_of(c).set, x86::al);
     a_.movzx(d(dst), x86::al);
   }
   void emit_compare(Width w, Reg a, const Source& b) {
@@ -369,31 +369,7 @@ class X64MacroAssembler final : public MacroAssembler {
       a_.emit(x86::Inst::kIdCmp, r, source_operand(w, b));
     }
   }
-  static InstId jcc(Condition c) {
-    switch (c) {
-      case Condition::kEq:
-        return x86::Inst::kIdJe;
-      case Condition::kNe:
-        return x86::Inst::kIdJne;
-      case Condition::kLtS:
-        return x86::Inst::kIdJl;
-      case Condition::kLtU:
-        return x86::Inst::kIdJb;
-      case Condition::kGtS:
-        return x86::Inst::kIdJg;
-      case Condition::kGtU:
-        return x86::Inst::kIdJa;
-      case Condition::kLeS:
-        return x86::Inst::kIdJle;
-      case Condition::kLeU:
-        return x86::Inst::kIdJbe;
-      case Condition::kGeS:
-        return x86::Inst::kIdJge;
-      case Condition::kGeU:
-        return x86::Inst::kIdJae;
-    }
-    return x86::Inst::kIdJe;
-  }
+
   void float_binary(FloatBinaryOp op, Width w, Reg dst, Reg b) override {
     const bool f64 = w == Width::k64;
     InstId id = 0;
@@ -703,7 +679,7 @@ class X64MacroAssembler final : public MacroAssembler {
 
   void branch_if_compare(Condition c, Width w, Reg a, const Source& b, jit::Label target) override {
     emit_compare(w, a, b);
-    a_.emit(jcc(c), labels_[target]);
+    a_.emit(code_of(c).jump, labels_[target]);
   }
   void branch_if_zero(Reg r, jit::Label target) override {
     a_.test(d(r), d(r));
@@ -863,30 +839,19 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rax, static_cast<uint64_t>(b.immediate));
     return gp(w, x86::Gp::kIdAx);
   }
-  static InstId setcc(Condition c) {
-    switch (c) {
-      case Condition::kEq:
-        return x86::Inst::kIdSete;
-      case Condition::kNe:
-        return x86::Inst::kIdSetne;
-      case Condition::kLtS:
-        return x86::Inst::kIdSetl;
-      case Condition::kLtU:
-        return x86::Inst::kIdSetb;
-      case Condition::kGtS:
-        return x86::Inst::kIdSetg;
-      case Condition::kGtU:
-        return x86::Inst::kIdSeta;
-      case Condition::kLeS:
-        return x86::Inst::kIdSetle;
-      case Condition::kLeU:
-        return x86::Inst::kIdSetbe;
-      case Condition::kGeS:
-        return x86::Inst::kIdSetge;
-      case Condition::kGeU:
-        return x86::Inst::kIdSetae;
-    }
-    return x86::Inst::kIdSete;
+  // The x86 condition of each Condition: its setcc and its jcc.
+  struct ConditionCode {
+    InstId set, jump;
+  };
+  static ConditionCode code_of(Condition c) {
+    static constexpr ConditionCode kCodes[] = {
+        {x86::Inst::kIdSete, x86::Inst::kIdJe},   {x86::Inst::kIdSetne, x86::Inst::kIdJne},
+        {x86::Inst::kIdSetl, x86::Inst::kIdJl},   {x86::Inst::kIdSetb, x86::Inst::kIdJb},
+        {x86::Inst::kIdSetg, x86::Inst::kIdJg},   {x86::Inst::kIdSeta, x86::Inst::kIdJa},
+        {x86::Inst::kIdSetle, x86::Inst::kIdJle}, {x86::Inst::kIdSetbe, x86::Inst::kIdJbe},
+        {x86::Inst::kIdSetge, x86::Inst::kIdJge}, {x86::Inst::kIdSetae, x86::Inst::kIdJae},
+    };
+    return kCodes[static_cast<size_t>(c)];  // in Condition's order
   }
   // The operand [memory base + address + offset] (64-bit: no wrap). With guard pages, a
   // 32-bit address plus a 32-bit offset stays inside the memory's 8 GiB reservation, so the
