@@ -271,9 +271,24 @@ void CodeGenerator::free_register(RegisterClass c, Reg r) {
   if (owner[r] == kHeld) owner[r] = kFree;
 }
 
+const CodeGenerator::PinnedLocal* CodeGenerator::pinned(int32_t local_slot) const {
+  for (const PinnedLocal& p : pinned_) {
+    if (p.slot == local_slot) return &p;
+  }
+  return nullptr;
+}
+
+void CodeGenerator::save_pinned() {
+  for (const PinnedLocal& p : pinned_) masm_.store_slot(p.type, p.slot, p.reg);
+}
+
+void CodeGenerator::restore_pinned() {
+  for (const PinnedLocal& p : pinned_) masm_.load_slot(p.type, p.reg, p.slot);
+}
+
 Reg CodeGenerator::allocate(RegisterClass c) {
   int* owner = c == RegisterClass::kGeneral ? general_owner_ : float_owner_;
-  for (Reg r : masm_.value_registers(c)) {
+  for (Reg r : c == RegisterClass::kGeneral ? general_pool_ : float_pool_) {
     if (owner[r] == kFree) {
       owner[r] = kHeld;
       return r;
@@ -289,7 +304,7 @@ Reg CodeGenerator::allocate(RegisterClass c) {
     }
   }
   failed_ = true;  // every register held by the current instruction: cannot happen
-  return masm_.value_registers(c)[0];
+  return (c == RegisterClass::kGeneral ? general_pool_ : float_pool_)[0];
 }
 
 Reg CodeGenerator::take_register(const Value& v) {
@@ -301,7 +316,11 @@ Reg CodeGenerator::take_register(const Value& v) {
       masm_.load_constant(v.type, r, v.bits);
       break;
     case Value::Where::kLocal:
-      masm_.load_slot(v.type, r, v.local_slot);
+      if (v.local_reg >= 0) {
+        masm_.move(v.type, r, static_cast<Reg>(v.local_reg));
+      } else {
+        masm_.load_slot(v.type, r, v.local_slot);
+      }
       break;
     default:
       masm_.load_slot(v.type, r, operand_slot(v.cell));
@@ -324,6 +343,8 @@ Source CodeGenerator::source_of(const Value& v, bool immediate_ok) {
       }
       break;
     case Value::Where::kLocal:
+      // A pinned local's register is read, never written, through the source.
+      if (v.local_reg >= 0) return Source::of_register(static_cast<Reg>(v.local_reg));
       return Source::of_slot(v.local_slot);
     case Value::Where::kCell:
       return Source::of_slot(operand_slot(v.cell));
@@ -353,7 +374,11 @@ void CodeGenerator::spill(Value& v) {
                                           : v.bits);
       break;
     case Value::Where::kLocal:
-      masm_.copy_slots(slot, v.local_slot, cell_count(v.type));
+      if (v.local_reg >= 0) {
+        masm_.store_slot(v.type, slot, static_cast<Reg>(v.local_reg));
+      } else {
+        masm_.copy_slots(slot, v.local_slot, cell_count(v.type));
+      }
       break;
   }
   v.where = Value::Where::kCell;
@@ -449,9 +474,11 @@ void CodeGenerator::epoch_check(uint32_t module_offset) {
   stubs_.push_back([this, slow, resume, trap] {
     // The deadline callback may extend the deadline: only then does the code go on.
     masm_.bind(slow);
+    save_pinned();
     const RuntimeArgument args[] = {RuntimeArgument::vm()};
     masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_deadline_passed), args);
     masm_.branch_if_result_nonzero(trap);
+    restore_pinned();
     masm_.jump(resume);
   });
 }
@@ -492,6 +519,29 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   const uint32_t param_cells = v.type().param_cells();
   // The frame's size (its operand stack's height) is known at the end: patched in then.
   frame_size_patch_ = masm_.enter_function(param_cells * 8, local_cells_ * 8, stack_exhausted_);
+  // The hottest locals of loops get registers of their own: at most 3 of the 8 general ones
+  // and 6 of the 14 float ones, so the value stack keeps enough.
+  const auto general = masm_.value_registers(RegisterClass::kGeneral);
+  const auto floats = masm_.value_registers(RegisterClass::kFloat);
+  general_pool_.assign(general.begin(), general.end());
+  float_pool_.assign(floats.begin(), floats.end());
+  const CompiledFunction& compiled =
+      *module_.compiled[function_index_ - module_.imported_functions];
+  uint32_t pinned_general = 0, pinned_float = 0;
+  for (uint32_t local : compiled.hot_locals) {
+    const ValType t = v.local_types()[local];
+    if (t == ValType::kV128) continue;
+    const bool is_general = register_class(t) == RegisterClass::kGeneral;
+    uint32_t& count = is_general ? pinned_general : pinned_float;
+    if (count == (is_general ? 3u : 6u)) continue;
+    ++count;
+    std::vector<Reg>& pool = is_general ? general_pool_ : float_pool_;
+    const Reg r = pool.back();
+    pool.pop_back();
+    (is_general ? general_owner_ : float_owner_)[r] = kPinned;
+    pinned_.push_back({local, static_cast<int32_t>(v.local_cell(local) * 8), t, r});
+  }
+  restore_pinned();  // parameters, and declared locals' zeros
   epoch_check(static_cast<uint32_t>(body.code_offset));
   Instruction entry;
   entry.offset = body.code_offset;
@@ -729,9 +779,11 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       // every trap, with its message) goes through the runtime.
       const Label slow = masm_.new_label(), resume = masm_.new_label();
       const Label trapped = pending_trap_stub(static_cast<uint32_t>(ins.offset));
+      save_pinned();
       masm_.call_indirect(ins.index2, type_id, operand_slot(cb - 1), operand_slot(first), slow,
                           trapped);
       masm_.bind(resume);
+      restore_pinned();
       const std::vector<RuntimeArgument> args = {
           RuntimeArgument::vm(), RuntimeArgument::immediate(ins.index2),
           RuntimeArgument::immediate(type_id), RuntimeArgument::slot_address(operand_slot(first))};
@@ -780,6 +832,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       value.where = Value::Where::kLocal;
       value.type = ins.type;
       value.local_slot = slot;
+      if (const PinnedLocal* p = pinned(slot)) value.local_reg = p->reg;
       value.cell = cb;
       stack_.push_back(value);
       return;
@@ -790,23 +843,50 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       Value value = pop();
       // Reads of the old value still pending go to their cells first.
       spill_local_aliases(slot);
-      switch (value.where) {
-        case Value::Where::kCondition:  // (never: computed before this instruction)
-        case Value::Where::kRegister:
-          masm_.store_slot(value.type, slot, value.reg);
-          break;
-        case Value::Where::kConstant:
-          masm_.store_slot_constant(slot, value.type == ValType::kI32 || value.type == ValType::kF32
-                                              ? static_cast<uint32_t>(value.bits)
-                                              : value.bits);
-          break;
-        case Value::Where::kLocal:
-          if (value.local_slot != slot) masm_.copy_slots(slot, value.local_slot, 1);
-          break;
-        case Value::Where::kCell:
-          masm_.copy_slots(slot, operand_slot(value.cell), cell_count(value.type));
-          break;
+      const PinnedLocal* target = pinned(slot);
+      if (target) {
+        switch (value.where) {
+          case Value::Where::kCondition:  // (never: computed before this instruction)
+          case Value::Where::kRegister:
+            masm_.move(value.type, target->reg, value.reg);
+            break;
+          case Value::Where::kConstant:
+            masm_.load_constant(value.type, target->reg, value.bits);
+            break;
+          case Value::Where::kLocal:
+            if (value.local_reg >= 0) {
+              masm_.move(value.type, target->reg, static_cast<Reg>(value.local_reg));
+            } else {
+              masm_.load_slot(value.type, target->reg, value.local_slot);
+            }
+            break;
+          case Value::Where::kCell:
+            masm_.load_slot(value.type, target->reg, operand_slot(value.cell));
+            break;
+        }
       }
+      if (!target) switch (value.where) {
+          case Value::Where::kCondition:  // (never: computed before this instruction)
+          case Value::Where::kRegister:
+            masm_.store_slot(value.type, slot, value.reg);
+            break;
+          case Value::Where::kConstant:
+            masm_.store_slot_constant(slot,
+                                      value.type == ValType::kI32 || value.type == ValType::kF32
+                                          ? static_cast<uint32_t>(value.bits)
+                                          : value.bits);
+            break;
+          case Value::Where::kLocal:
+            if (value.local_reg >= 0) {
+              masm_.store_slot(value.type, slot, static_cast<Reg>(value.local_reg));
+            } else if (value.local_slot != slot) {
+              masm_.copy_slots(slot, value.local_slot, 1);
+            }
+            break;
+          case Value::Where::kCell:
+            masm_.copy_slots(slot, operand_slot(value.cell), cell_count(value.type));
+            break;
+        }
       if (op == kLocalSet) {
         release(value);
         return;
@@ -822,6 +902,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
         alias.where = Value::Where::kLocal;
         alias.type = value.type;
         alias.local_slot = slot;
+        if (target) alias.local_reg = target->reg;
         alias.cell = value.cell;
         stack_.push_back(alias);
       }
@@ -893,7 +974,9 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       spill_registers();
       const RuntimeArgument args[] = {RuntimeArgument::vm(),
                                       RuntimeArgument::slot_address(operand_slot(cb - 1))};
+      save_pinned();
       masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_memory_grow), args);
+      restore_pinned();
       release(pop());
       push_cell(ValType::kI32, cb - 1);
       return;
@@ -955,8 +1038,10 @@ void CodeGenerator::emit_out_of_line(const Instruction& ins, uint32_t operand_ce
                                   RuntimeArgument::slot_address(operand_slot(first)),
                                   RuntimeArgument::immediate(static_cast<int64_t>(immediate)),
                                   RuntimeArgument::immediate(static_cast<int64_t>(immediate2))};
+  save_pinned();
   masm_.call_runtime(reinterpret_cast<const void*>(function), args);
   masm_.branch_if_result_nonzero(pending_trap_stub(static_cast<uint32_t>(ins.offset)));
+  restore_pinned();
   while (top_cells() > first) release(pop());
   if (result != ValType::kUnknown) push_cell(result, first);
 }
@@ -971,6 +1056,8 @@ void CodeGenerator::emit_call(const Instruction& ins, uint32_t param_cells,
   const Label trapped = pending_trap_stub(static_cast<uint32_t>(ins.offset));
   const RuntimeArgument args[] = {RuntimeArgument::vm(), RuntimeArgument::immediate(ins.index),
                                   RuntimeArgument::slot_address(operand_slot(first))};
+  // Calls clobber every value register, pinned locals' included.
+  save_pinned();
   if (ins.index < module_.imported_functions) {
     masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_call_function), args);
     masm_.branch_if_result_nonzero(trapped);
@@ -989,6 +1076,7 @@ void CodeGenerator::emit_call(const Instruction& ins, uint32_t param_cells,
       masm_.jump(resume);
     });
   }
+  restore_pinned();
   reset_stack(first, results);
   if (ins.starts_segment) start_segment(ins);
 }

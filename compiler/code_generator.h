@@ -46,9 +46,10 @@ class CodeGenerator final : public FunctionBodyConsumer {
     } where = Where::kCell;
     ValType type = ValType::kI32;
     Reg reg = 0;
-    uint32_t cell = 0;                     // its own operand cell
-    int32_t local_slot = 0;                // kLocal: the local's byte offset in the frame
-    uint64_t bits = 0;                     // kConstant
+    uint32_t cell = 0;       // its own operand cell
+    int32_t local_slot = 0;  // kLocal: the local's byte offset in the frame
+    int16_t local_reg = -1;  // kLocal: the register the local lives in, if it is pinned
+    uint64_t bits = 0;       // kConstant
     Condition condition = Condition::kEq;  // kCondition: reg `condition` b, at `width`
     Width width = Width::k32;
     Source b;
@@ -106,6 +107,22 @@ class CodeGenerator final : public FunctionBodyConsumer {
                         uint64_t immediate, uint64_t immediate2);
   void emit_call(const Instruction& ins, uint32_t param_cells, const std::vector<ValType>& results);
 
+  // Locals kept in a register for the whole function (DESIGN-NOTES section 7: the hottest
+  // ones inside loops, as the decoder counted them). Their registers leave the value pool;
+  // their cells are stale except around calls, which clobber registers (save_pinned before,
+  // restore_pinned after).
+  struct PinnedLocal {
+    uint32_t index;
+    int32_t slot;
+    ValType type;
+    Reg reg;
+  };
+  const PinnedLocal* pinned(int32_t local_slot) const;
+  void save_pinned();
+  void restore_pinned();
+  std::vector<PinnedLocal> pinned_;
+  std::vector<Reg> general_pool_, float_pool_;  // value registers left for the value stack
+
   const Module& module_;
   MacroAssembler& masm_;
   CodeTierOptions options_;
@@ -114,7 +131,7 @@ class CodeGenerator final : public FunctionBodyConsumer {
   uint32_t local_cells_ = 0;
   std::vector<Value> stack_;
   std::vector<Block> blocks_;
-  static constexpr int kFree = -1, kHeld = -2;
+  static constexpr int kFree = -1, kHeld = -2, kPinned = -3;
   int general_owner_[32];
   int float_owner_[32];
   std::vector<std::function<void()>> stubs_;  // out-of-line code, emitted after the body

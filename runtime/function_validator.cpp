@@ -1,5 +1,7 @@
 #include "runtime/function_validator.h"
 
+#include <algorithm>
+
 #include "runtime/module_decoder.h"
 #include "runtime/opcodes.h"
 #include "runtime/simd_ops.h"
@@ -173,7 +175,19 @@ void FunctionValidator::push_ctrl(uint32_t opcode, std::vector<ValType> params,
   frame.params = std::move(params);
   frame.results = std::move(results);
   ctrls_.push_back(std::move(frame));
+  loop_depth_ += opcode == kLoop;
   push_all(ctrls_.back().params);
+}
+
+std::vector<uint32_t> FunctionValidator::hot_locals(size_t count) const {
+  std::vector<uint32_t> hot;
+  for (uint32_t i = 0; i < local_weights_.size(); ++i) {
+    if (local_weights_[i]) hot.push_back(i);
+  }
+  std::stable_sort(hot.begin(), hot.end(),
+                   [&](uint32_t a, uint32_t b) { return local_weights_[a] > local_weights_[b]; });
+  if (hot.size() > count) hot.resize(count);
+  return hot;
 }
 
 Result<ControlFrame> FunctionValidator::pop_ctrl() {
@@ -183,6 +197,7 @@ Result<ControlFrame> FunctionValidator::pop_ctrl() {
     return fail("type mismatch: values remain on the stack at end of block");
   ControlFrame frame = std::move(ctrls_.back());
   ctrls_.pop_back();
+  loop_depth_ -= frame.opcode == kLoop;
   return frame;
 }
 
@@ -567,6 +582,11 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
       if (ins.index >= local_types_.size())
         return fail("unknown local " + std::to_string(ins.index));
       ins.type = local_types_[ins.index];
+      if (loop_depth_) {
+        if (local_weights_.empty()) local_weights_.assign(local_types_.size(), 0);
+        uint32_t& weight = local_weights_[ins.index];
+        weight = std::min<uint64_t>(UINT32_MAX, uint64_t{weight} + (uint64_t{1} << (4 * std::min(loop_depth_, 7u))));
+      }
       if (op != kLocalGet) KILN_TRY(pop(ins.type));
       if (op != kLocalSet) push(ins.type);
       emit();

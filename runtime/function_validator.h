@@ -86,6 +86,10 @@ class FunctionValidator {
   uint32_t max_operand_cells() const { return max_cells_; }
   uint32_t operand_cells() const { return cells_; }
   size_t control_depth() const { return ctrls_.size(); }
+  // After run(): up to `count` locals (parameters included) used inside loops, most used
+  // first: each local.get, local.set or local.tee weighs 16 to the power of its loop depth.
+  // Code generators keep these in registers.
+  std::vector<uint32_t> hot_locals(size_t count) const;
   const ControlFrame& control(uint32_t depth) const { return ctrls_[ctrls_.size() - 1 - depth]; }
 
  private:
@@ -129,6 +133,8 @@ class FunctionValidator {
   uint32_t cells_ = 0;
   uint32_t max_cells_ = 0;
   std::vector<ControlFrame> ctrls_;
+  uint32_t loop_depth_ = 0;              // loops among ctrls_
+  std::vector<uint32_t> local_weights_;  // per local (hot_locals)
   ControlFrame closed_;
   std::vector<uint32_t> br_table_;
   size_t instruction_offset_ = 0;

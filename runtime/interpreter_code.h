@@ -160,6 +160,9 @@ struct CompiledFunction {
   std::vector<std::pair<uint32_t, uint32_t>> source_map;
   uint32_t source_offset(uint32_t code_unit) const;
 
+  // The locals worth keeping in registers (FunctionValidator::hot_locals), for the JIT.
+  std::vector<uint32_t> hot_locals;
+
   // The code tier's machine code (tier.h), compiled at the first call or with the module.
   // `native_entry` is what generated code calls directly; null until compiled.
   enum class NativeState : uint8_t { kNotTried, kCompiled, kNotCompilable };

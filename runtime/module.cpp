@@ -77,6 +77,7 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<co
       InterpreterTranslator translator(*module, out, engine.config().consume_fuel,
                                        engine.config().epoch_interruption);
       KILN_TRY(validator.run(&translator));
+      out.hot_locals = validator.hot_locals(8);
     } else {
       KILN_TRY(validator.run(nullptr));
     }
