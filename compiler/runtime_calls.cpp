@@ -304,18 +304,7 @@ void kiln_jit_trap(VmContext* vm, uint32_t code, uint32_t function_index, uint32
   }
   if (code != kPendingTrap || !trap) trap = Trap::make(static_cast<TrapCode>(code));
   if (function_index == kNoFrame) return;
-  Instance* instance = vm->instance;
-  const Module& module = *instance->module;
-  TraceFrame frame;
-  frame.function_index = function_index;
-  frame.module_offset = module_offset;
-  frame.instance = instance;
-  frame.function_name = module.function_name(function_index);
-  frame.module_name = module.names.module_name;
-  frame.function_offset =
-      module_offset -
-      static_cast<uint32_t>(module.bodies[function_index - module.imported_functions].code_offset);
-  trap->add_frame(std::move(frame));
+  trap->add_frame(trace_frame(vm->instance, function_index, module_offset));
 }
 
 uint32_t kiln_jit_call_function(VmContext* vm, uint32_t function_index, uint64_t* fp) {
@@ -333,16 +322,10 @@ uint32_t kiln_jit_call_indirect(VmContext* vm, uint32_t table_index, uint32_t ty
   uint64_t* fp = fp_and_index;
   const uint32_t index = read_cell<uint32_t>(fp + type.param_cells());
   if (index >= table.elements.size()) {
-    return pend(vm, Trap::make(TrapCode::kUndefinedElement,
-                               std::string(trap_code_message(TrapCode::kUndefinedElement)) + " " +
-                                   std::to_string(index)));
+    return pend(vm, Trap::make_at_element(TrapCode::kUndefinedElement, index));
   }
   auto* callee = reinterpret_cast<FunctionInstance*>(table.elements[index]);
-  if (!callee) {
-    return pend(vm, Trap::make(TrapCode::kUninitializedElement,
-                               std::string(trap_code_message(TrapCode::kUninitializedElement)) +
-                                   " " + std::to_string(index)));
-  }
+  if (!callee) return pend(vm, Trap::make_at_element(TrapCode::kUninitializedElement, index));
   if (callee->type_id != type_id) return pend(vm, TrapCode::kIndirectCallTypeMismatch);
   TrapPtr trap = store_of(vm).call_from_native(instance, callee, fp);
   return trap ? pend(vm, std::move(trap)) : 0;

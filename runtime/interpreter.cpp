@@ -127,20 +127,8 @@ inline void init_frame(const CompiledFunction& function, uint64_t* fp) {
 void add_backtrace(Trap& trap, const CompiledFunction* function, Instance* instance,
                    const uint32_t* pc, const ExecutionStack& stack, uint32_t base_frames) {
   auto frame_of = [](const CompiledFunction* f, Instance* inst, const uint32_t* at) {
-    TraceFrame frame;
-    frame.function_index = f->function_index;
-    frame.module_offset = f->source_offset(static_cast<uint32_t>(at - f->code.data()));
-    frame.instance = inst;
-    if (inst) {
-      const Module& module = *inst->module;
-      frame.function_name = module.function_name(f->function_index);
-      frame.module_name = module.names.module_name;
-      frame.function_offset =
-          frame.module_offset -
-          static_cast<uint32_t>(
-              module.bodies[f->function_index - module.imported_functions].code_offset);
-    }
-    return frame;
+    return trace_frame(inst, f->function_index,
+                       f->source_offset(static_cast<uint32_t>(at - f->code.data())));
   };
   // This activation's frames: the running one, then one per call record with a function.
   uint64_t count = 1;
@@ -803,13 +791,8 @@ trap : {
   TrapPtr result;
   if (host_trap) {
     result = std::move(host_trap);
-  } else if (trap_code == TrapCode::kUndefinedElement ||
-             trap_code == TrapCode::kUninitializedElement) {
-    // The reference interpreter's wording, which the testsuite matches: "... element 2".
-    result = Trap::make(
-        trap_code, std::string(trap_code_message(trap_code)) + " " + std::to_string(trap_element));
   } else {
-    result = Trap::make(trap_code);
+    result = Trap::make_at_element(trap_code, trap_element);
   }
   add_backtrace(*result, func, inst, pc, stack, base_frames);
   stack.frame_count = base_frames;

@@ -43,6 +43,22 @@ int64_t TableInstance::grow(uint32_t delta, uint64_t init) {
   return static_cast<int64_t>(old);
 }
 
+TraceFrame trace_frame(Instance* instance, uint32_t function_index, uint32_t module_offset) {
+  TraceFrame frame;
+  frame.function_index = function_index;
+  frame.module_offset = module_offset;
+  frame.instance = instance;
+  if (instance) {
+    const Module& module = *instance->module;
+    frame.function_name = module.function_name(function_index);
+    frame.module_name = module.names.module_name;
+    frame.function_offset =
+        module_offset - static_cast<uint32_t>(
+                            module.bodies[function_index - module.imported_functions].code_offset);
+  }
+  return frame;
+}
+
 std::optional<Extern> Instance::find_export(std::string_view name) const {
   const Export* e = module->find_export(name);
   if (!e) return std::nullopt;

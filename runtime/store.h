@@ -306,6 +306,10 @@ class Store {
   NativeStackCheck native_stack_;
 };
 
+// The backtrace frame of function `function_index` of `instance` at `module_offset`, named
+// from the module's name section (both tiers build their frames with it).
+TraceFrame trace_frame(Instance* instance, uint32_t function_index, uint32_t module_offset);
+
 // Spec 4.5.4 step 3-4: does `actual` match the import's declared type?
 Result<void> check_import(const Module& module, uint32_t import_index, const Extern& actual);
 

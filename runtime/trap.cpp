@@ -45,6 +45,13 @@ std::unique_ptr<Trap> Trap::make(TrapCode code, std::string detail) {
   return trap;
 }
 
+std::unique_ptr<Trap> Trap::make_at_element(TrapCode code, int64_t index) {
+  if (code != TrapCode::kUndefinedElement && code != TrapCode::kUninitializedElement) {
+    return make(code);
+  }
+  return make(code, std::string(trap_code_message(code)) + " " + std::to_string(index));
+}
+
 void Trap::add_frame(TraceFrame frame) {
   if (backtrace.size() < 2 * kTraceEnds) {
     backtrace.push_back(std::move(frame));

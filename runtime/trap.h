@@ -70,6 +70,10 @@ struct Trap {
 
  public:
   static std::unique_ptr<Trap> make(TrapCode code, std::string detail = {});
+  // A trap of call_indirect or a table access at element `index`: the two element traps name
+  // it, in the reference interpreter's wording the testsuite matches ("... element 2"); any
+  // other code is made as by make().
+  static std::unique_ptr<Trap> make_at_element(TrapCode code, int64_t index);
   // "message" followed by one line per kept frame, and one for the omitted ones.
   std::string to_string() const;
 };
