@@ -143,6 +143,21 @@ TEST_F(CliTest, MissingFileExitsWith3) {
   EXPECT_NE(r.err.find("cannot read"), std::string::npos) << r.err;
 }
 
+TEST_F(CliTest, DirectoryAsModuleExitsWith3) {
+  // A directory once sized a read buffer from tellg() (-1 as a size: std::bad_alloc, an abort).
+  RunResult r = run("run " + dir_.path().string());
+  EXPECT_EQ(r.exit_code, cli::kExitIo);
+  EXPECT_NE(r.err.find("Is a directory"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, ModuleFromAPipeRuns) {
+  // fd 3 is the pipe (run() redirects stdin itself).
+  RunResult r = test::run_shell("cat " + example("fib") + " | " + KILN_CLI_PATH +
+                                " run --invoke fib /dev/fd/3 10 3<&0");
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_EQ(r.out, "55\n");
+}
+
 TEST_F(CliTest, UsageErrorsExitWith2) {
   EXPECT_EQ(run("").exit_code, cli::kExitUsage);
   EXPECT_EQ(run("frobnicate").exit_code, cli::kExitUsage);
