@@ -420,15 +420,21 @@ void CodeGenerator::reset_stack(uint32_t height_cells, const std::vector<ValType
 // ---------------------------------------------------------------------------------------------
 // Traps, fuel and deadlines
 
+// Every trap leaves through kiln_jit_trap with the trap's code (or kPendingTrap: a callee's
+// trap passing through; kMemoryFault) and where it is, then returns the trap status.
+void CodeGenerator::emit_raise(uint32_t code, uint32_t module_offset, uint32_t frame) {
+  const RuntimeArgument args[] = {RuntimeArgument::vm(), RuntimeArgument::immediate(code),
+                                  RuntimeArgument::immediate(frame),
+                                  RuntimeArgument::immediate(module_offset)};
+  masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
+  masm_.return_trapped();
+}
+
 Label CodeGenerator::trap_stub(TrapCode code, uint32_t module_offset) {
   const Label label = masm_.new_label();
   stubs_.push_back([this, label, code, module_offset] {
     masm_.bind(label);
-    const RuntimeArgument args[] = {
-        RuntimeArgument::vm(), RuntimeArgument::immediate(static_cast<uint32_t>(code)),
-        RuntimeArgument::immediate(function_index_), RuntimeArgument::immediate(module_offset)};
-    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
-    masm_.return_trapped();
+    emit_raise(static_cast<uint32_t>(code), module_offset, function_index_);
   });
   return label;
 }
@@ -437,32 +443,50 @@ Label CodeGenerator::pending_trap_stub(uint32_t module_offset) {
   const Label label = masm_.new_label();
   stubs_.push_back([this, label, module_offset] {
     masm_.bind(label);
-    const RuntimeArgument args[] = {RuntimeArgument::vm(), RuntimeArgument::immediate(kPendingTrap),
-                                    RuntimeArgument::immediate(function_index_),
-                                    RuntimeArgument::immediate(module_offset)};
-    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
-    masm_.return_trapped();
+    emit_raise(kPendingTrap, module_offset, function_index_);
   });
   return label;
 }
 
-// DESIGN-NOTES section 5: a segment's whole cost is taken at its start (the decoder decides
-// where segments start and what each instruction costs, for every tier).
 Label CodeGenerator::out_of_bounds(uint32_t module_offset) {
   if (options_.bounds == BoundsChecks::kGuardPages) return memory_fault_;  // never jumped to
   return trap_stub(TrapCode::kMemoryOutOfBounds, module_offset);
 }
 
+// DESIGN-NOTES section 5: a segment's whole cost is taken at its start (the decoder decides
+// where segments start and what each instruction costs, for every tier). A segment the fuel
+// does not cover takes nothing and traps at its first instruction. The charge is emitted at the
+// segment's first instruction that costs: before it, a segment has only `nop` and `block`
+// (everything else that costs nothing starts a segment of its own), whose code moves values
+// between registers and cells and has no effect a program can see. So a segment that costs
+// nothing (a block's end followed by another end, say) has no charge at all.
 void CodeGenerator::start_segment(const Instruction& ins) {
   if (!options_.consume_fuel) return;
   end_segment();
-  charge_ = masm_.charge_fuel(trap_stub(TrapCode::kOutOfFuel, static_cast<uint32_t>(ins.offset)));
-  segment_cost_ = 0;
+  segment_offset_ = static_cast<uint32_t>(ins.offset);
+  charge_pending_ = true;
+}
+
+void CodeGenerator::add_cost(const Instruction& ins) {
+  if (ins.fuel_cost && charge_pending_) {
+    charge_pending_ = false;
+    const Label out_of_fuel = masm_.new_label();
+    const uint32_t charge = masm_.charge_fuel(out_of_fuel);
+    stubs_.push_back([this, out_of_fuel, charge, module_offset = segment_offset_] {
+      masm_.bind(out_of_fuel);
+      masm_.refund_fuel(charge);  // stubs follow the body: the charge is patched by now
+      emit_raise(static_cast<uint32_t>(TrapCode::kOutOfFuel), module_offset, function_index_);
+    });
+    charge_ = charge;
+  }
+  segment_cost_ += ins.fuel_cost;
 }
 
 void CodeGenerator::end_segment() {
   if (charge_ != UINT32_MAX) masm_.patch(charge_, segment_cost_);
   charge_ = UINT32_MAX;
+  charge_pending_ = false;
+  segment_cost_ = 0;
 }
 
 void CodeGenerator::epoch_check(uint32_t module_offset) {
@@ -494,21 +518,13 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   // at its call, as the interpreter does.
   stubs_.push_back([this] {
     masm_.bind(stack_exhausted_);
-    const RuntimeArgument args[] = {
-        RuntimeArgument::vm(),
-        RuntimeArgument::immediate(static_cast<uint32_t>(TrapCode::kCallStackExhausted)),
-        RuntimeArgument::immediate(kNoFrame), RuntimeArgument::immediate(0)};
-    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
-    masm_.return_trapped();
+    emit_raise(static_cast<uint32_t>(TrapCode::kCallStackExhausted), 0, kNoFrame);
   });
   memory_fault_ = masm_.new_label();
   stubs_.push_back([this] {
     masm_.bind(memory_fault_);
-    const RuntimeArgument args[] = {RuntimeArgument::vm(), RuntimeArgument::immediate(kMemoryFault),
-                                    RuntimeArgument::immediate(function_index_),
-                                    RuntimeArgument::immediate(0)};
-    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
-    masm_.return_trapped();
+    emit_raise(kMemoryFault, 0,
+               function_index_);  // kiln_jit_trap finds the offset from the faulting pc
   });
   Block function;
   function.live = true;
@@ -596,7 +612,7 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
         blocks_.push_back(block);
         return;
       }
-      segment_cost_ += ins.fuel_cost;
+      add_cost(ins);
       block.label = masm_.new_label();
       if (block.is_if) {
         block.else_label = masm_.new_label();
@@ -689,7 +705,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
     failed_ = true;
     return;
   }
-  segment_cost_ += ins.fuel_cost;
+  add_cost(ins);
   if (emit_inline(ins)) return;
 
   if (ins.operand_count || ins.result != ValType::kUnknown) {

@@ -94,9 +94,12 @@ class CodeGenerator final : public FunctionBodyConsumer {
   void branch_on(const Value& condition, bool when_zero, Label target);
 
   // Code.
+  // `frame`: the function the trap is in (kNoFrame: at the caller's call).
+  void emit_raise(uint32_t code, uint32_t module_offset, uint32_t frame);
   Label trap_stub(TrapCode code, uint32_t module_offset);
   Label pending_trap_stub(uint32_t module_offset);  // a runtime call or callee trapped
   void start_segment(const Instruction& ins);
+  void add_cost(const Instruction& ins);  // charges the segment first if it has not been
   void end_segment();
   void epoch_check(uint32_t module_offset);
   void branch_to(uint32_t depth, uint32_t values_top);  // values already in their cells
@@ -136,8 +139,10 @@ class CodeGenerator final : public FunctionBodyConsumer {
   int float_owner_[32];
   std::vector<std::function<void()>> stubs_;  // out-of-line code, emitted after the body
   // Fuel: the charge of the current straight-line segment, and its cost so far.
-  uint32_t charge_ = UINT32_MAX;
+  uint32_t charge_ = UINT32_MAX;  // the open segment's charge, once emitted
   uint32_t segment_cost_ = 0;
+  uint32_t segment_offset_ = 0;  // where the open segment starts (an out-of-fuel trap's place)
+  bool charge_pending_ = false;  // the open segment has cost nothing yet
   Label stack_exhausted_ = 0;
   uint32_t frame_size_patch_ = 0;
   Label memory_fault_ = 0;

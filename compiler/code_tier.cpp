@@ -27,20 +27,22 @@ class X64CodeTier final : public CodeTier {
  public:
   X64CodeTier() : features_(jit::X64Features::host()) {
     if (!memory_.usable() || !jit::install_fault_handler(memory_)) return;
-    const jit::CodeSpan span = memory_.allocate(jit::kEntryStubMaxBytes);
-    if (!span.writable || jit::assemble_x64_entry_stub(
-                              span.writable, reinterpret_cast<uintptr_t>(span.executable)) == 0) {
-      return;
+    for (bool fuel : {false, true}) {
+      const jit::CodeSpan span = memory_.allocate(jit::kEntryStubMaxBytes);
+      if (!span.writable ||
+          jit::assemble_x64_entry_stub(span.writable, reinterpret_cast<uintptr_t>(span.executable),
+                                       fuel) == 0) {
+        return;
+      }
+      memory_.publish(span, jit::kEntryStubMaxBytes, nullptr);
+      entry_[fuel] = reinterpret_cast<EntryStub>(span.executable);
     }
-    memory_.publish(span, jit::kEntryStubMaxBytes, nullptr);
-    entry_ = reinterpret_cast<EntryStub>(span.executable);
   }
-  bool usable() const { return entry_ != nullptr; }
+  bool usable() const { return entry_[0] && entry_[1]; }
 
   std::unique_ptr<NativeFunction> compile(const Module& module, uint32_t function_index,
                                           const CodeTierOptions& options) override {
-    std::unique_ptr<jit::MacroAssembler> masm =
-        jit::create_x64_macro_assembler(features_, options.bounds);
+    std::unique_ptr<jit::MacroAssembler> masm = jit::create_x64_macro_assembler(features_, options);
     jit::CodeGenerator generator(module, *masm, options);
     FunctionValidator decoder(module, function_index);
     if (!decoder.run(&generator) || generator.failed() || !masm->finish()) {
@@ -60,6 +62,7 @@ class X64CodeTier final : public CodeTier {
     native->start = reinterpret_cast<uintptr_t>(p);
     native->size = bytes;
     native->function_index = function_index;
+    native->consumes_fuel = options.consume_fuel;
     if (options.bounds == BoundsChecks::kGuardPages) {
       native->sites = generator.memory_access_sites();
       native->memory_fault_entry = masm->label_offset(generator.memory_fault_label());
@@ -73,7 +76,7 @@ class X64CodeTier final : public CodeTier {
   }
 
   uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function) override {
-    return entry_(vm, fp, function.entry);
+    return entry_[function.consumes_fuel](vm, fp, function.entry);
   }
 
   CodeTierStats stats() const override {
@@ -109,7 +112,7 @@ class X64CodeTier final : public CodeTier {
 
   jit::X64Features features_;
   jit::CodeMemory memory_;
-  EntryStub entry_ = nullptr;
+  EntryStub entry_[2] = {};  // [consumes_fuel]: with fuel, the stub keeps it in its register
   std::atomic<bool> perf_map_{false};
   std::mutex perf_map_mutex_;
   std::FILE* perf_map_file_ = nullptr;

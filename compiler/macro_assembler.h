@@ -176,10 +176,12 @@ class MacroAssembler {
   virtual void branch_table(Reg index, std::span<const Label> targets) = 0;
 
   // Budgets. charge_fuel subtracts a segment's cost (set later with patch() on the returned
-  // id, once the segment is read) from the store's fuel, jumping to `out_of_fuel` (nothing
-  // taken) if the fuel does not cover it. check_epoch jumps to `reached` when the engine's
-  // epoch has reached the store's deadline.
+  // id, once the segment is read) from the store's fuel, jumping to `out_of_fuel` if the fuel
+  // does not cover it; there, refund_fuel (after the patch) gives the cost back, so a segment
+  // that does not start takes nothing. check_epoch jumps to `reached` when the engine's epoch
+  // has reached the store's deadline.
   virtual uint32_t charge_fuel(Label out_of_fuel) = 0;
+  virtual void refund_fuel(uint32_t charge) = 0;
   virtual void check_epoch(Label reached) = 0;
   // Sets a 32-bit immediate left open by enter_function or charge_fuel.
   virtual void patch(uint32_t id, uint32_t value) = 0;

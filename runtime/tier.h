@@ -34,6 +34,7 @@ struct NativeFunction {
   const void* entry = nullptr;
   uintptr_t start = 0, size = 0;  // the code's address range
   uint32_t function_index = 0;
+  bool consumes_fuel = false;  // compiled with fuel in the code (the tier enters it so)
   // With guard-page bounds: (native offset of each memory access, its module byte offset),
   // sorted, and where code resumes when one faults (0: none).
   std::vector<std::pair<uint32_t, uint32_t>> sites;

@@ -19,6 +19,10 @@ const x86::Gp kFrame = x86::rbx;
 const x86::Gp kVm = x86::r12;
 const x86::Gp kMemoryBase = x86::r13;
 
+// With fuel, r15 holds the store's remaining fuel instead (DESIGN-NOTES section 5: a pinned
+// register, written back to the StoreContext around every call into C++): the last entry is
+// left out.
+const x86::Gp kFuel = x86::r15;
 constexpr Reg kGeneralValueRegisters[] = {x86::Gp::kIdSi,  x86::Gp::kIdDi,  x86::Gp::kIdR8,
                                           x86::Gp::kIdR9,  x86::Gp::kIdR10, x86::Gp::kIdR11,
                                           x86::Gp::kIdR14, x86::Gp::kIdR15};
@@ -48,15 +52,18 @@ bool fits_int32(int64_t v) {
 
 class X64MacroAssembler final : public MacroAssembler {
  public:
-  X64MacroAssembler(const X64Features& features, BoundsChecks bounds)
-      : features_(features), bounds_(bounds) {
+  X64MacroAssembler(const X64Features& features, const CodeTierOptions& options)
+      : features_(features), bounds_(options.bounds), fuel_in_register_(options.consume_fuel) {
     code_.init(Environment::host());
     code_.setErrorHandler(&error_handler_);
     code_.attach(&a_);
   }
 
   std::span<const Reg> value_registers(RegisterClass c) const override {
-    if (c == RegisterClass::kGeneral) return kGeneralValueRegisters;
+    if (c == RegisterClass::kGeneral) {
+      return std::span<const Reg>(kGeneralValueRegisters)
+          .first(std::size(kGeneralValueRegisters) - (fuel_in_register_ ? 1 : 0));
+    }
     return kFloatValueRegisters;
   }
 
@@ -702,14 +709,14 @@ class X64MacroAssembler final : public MacroAssembler {
   }
 
   uint32_t charge_fuel(jit::Label out_of_fuel) override {
-    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
-    a_.mov(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kFuel));
-    const uint32_t charge = open_immediate(x86::edx);  // the segment's cost
-    a_.sub(x86::rcx, x86::rdx);
+    // `sub r15, imm32` (the immediate always 4 bytes, at the instruction's end): unsigned
+    // borrow means the fuel did not cover the segment.
+    a_.sub(kFuel, 0x7fffffff);
+    patches_.push_back({position() - 4, 0});
     a_.jb(labels_[out_of_fuel]);
-    a_.mov(x86::qword_ptr(x86::rax, VmOffsets::kFuel), x86::rcx);
-    return charge;
+    return static_cast<uint32_t>(patches_.size() - 1);
   }
+  void refund_fuel(uint32_t charge) override { a_.add(kFuel, patches_[charge].second); }
   void patch(uint32_t id, uint32_t value) override { patches_[id].second = value; }
   void check_epoch(jit::Label reached) override {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
@@ -766,6 +773,11 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void call_runtime(const void* function, std::span<const RuntimeArgument> args) override {
     static const x86::Gp kArgs[] = {x86::rdi, x86::rsi, x86::rdx, x86::rcx, x86::r8, x86::r9};
+    // C++ reads and writes the fuel in the StoreContext (the interpreter, host calls, traps).
+    if (fuel_in_register_) {
+      a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
+      a_.mov(x86::qword_ptr(x86::rax, VmOffsets::kFuel), kFuel);
+    }
     for (size_t i = 0; i < args.size() && i < 6; ++i) {
       const RuntimeArgument& arg = args[i];
       switch (arg.kind) {
@@ -782,6 +794,10 @@ class X64MacroAssembler final : public MacroAssembler {
     }
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(function));
     a_.call(x86::rax);
+    if (fuel_in_register_) {  // rax is the result
+      a_.mov(kFuel, x86::qword_ptr(kVm, VmOffsets::kStore));
+      a_.mov(kFuel, x86::qword_ptr(kFuel, VmOffsets::kFuel));
+    }
   }
   void branch_if_result_nonzero(jit::Label target) override {
     a_.test(x86::eax, x86::eax);
@@ -888,6 +904,7 @@ class X64MacroAssembler final : public MacroAssembler {
 
   X64Features features_;
   BoundsChecks bounds_;
+  bool fuel_in_register_;  // r15 holds the fuel
   CodeHolder code_;
   Errors error_handler_;
   x86::Assembler a_;
@@ -909,11 +926,11 @@ X64Features X64Features::host() {
 }
 
 std::unique_ptr<MacroAssembler> create_x64_macro_assembler(const X64Features& features,
-                                                           BoundsChecks bounds) {
-  return std::make_unique<X64MacroAssembler>(features, bounds);
+                                                           const CodeTierOptions& options) {
+  return std::make_unique<X64MacroAssembler>(features, options);
 }
 
-size_t assemble_x64_entry_stub(uint8_t* destination, uintptr_t base) {
+size_t assemble_x64_entry_stub(uint8_t* destination, uintptr_t base, bool fuel_in_register) {
   CodeHolder code;
   code.init(Environment::host());
   x86::Assembler a(&code);
@@ -930,7 +947,15 @@ size_t assemble_x64_entry_stub(uint8_t* destination, uintptr_t base) {
   a.mov(kVm, x86::rdi);
   a.mov(kFrame, x86::rsi);
   a.mov(kMemoryBase, x86::qword_ptr(kVm, VmOffsets::kMemoryBase));
+  if (fuel_in_register) {
+    a.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
+    a.mov(kFuel, x86::qword_ptr(x86::rax, VmOffsets::kFuel));
+  }
   a.call(x86::rdx);
+  if (fuel_in_register) {  // eax is the status; r12 is the VmContext it was entered with
+    a.mov(x86::rcx, x86::qword_ptr(kVm, VmOffsets::kStore));
+    a.mov(x86::qword_ptr(x86::rcx, VmOffsets::kFuel), kFuel);
+  }
   a.add(x86::rsp, 8);
   a.pop(x86::r15);
   a.pop(x86::r14);
