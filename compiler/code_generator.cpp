@@ -489,10 +489,11 @@ void CodeGenerator::end_segment() {
   segment_cost_ = 0;
 }
 
+// At loop headers (function entries have the prologue's stack check: begin_function).
 void CodeGenerator::epoch_check(uint32_t module_offset) {
   if (!options_.epoch_interruption) return;
   const Label slow = masm_.new_label(), resume = masm_.new_label();
-  masm_.check_epoch(slow);
+  masm_.check_interrupt(slow);
   masm_.bind(resume);
   const Label trap = trap_stub(TrapCode::kDeadlineExceeded, module_offset);
   stubs_.push_back([this, slow, resume, trap] {
@@ -533,8 +534,28 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   blocks_.push_back(function);
   const FunctionBody& body = module_.bodies[function_index_ - module_.imported_functions];
   const uint32_t param_cells = v.type().param_cells();
-  // The frame's size (its operand stack's height) is known at the end: patched in then.
-  frame_size_patch_ = masm_.enter_function(param_cells * 8, local_cells_ * 8, stack_exhausted_);
+  // The frame's size (its operand stack's height) is known at the end: patched in then. With
+  // epoch interruption, a failed native stack check may be the deadline instead
+  // (StoreContext::native_stack_limit): the real limit tells.
+  Label stack_check_failed = stack_exhausted_;
+  if (options_.epoch_interruption) {
+    stack_check_failed = masm_.new_label();
+    const Label resume = masm_.new_label();
+    const Label deadline = trap_stub(TrapCode::kDeadlineExceeded, body.code_offset);
+    stubs_.push_back([this, stack_check_failed, resume, deadline] {
+      masm_.bind(stack_check_failed);
+      masm_.branch_if_below_stack_limit(stack_exhausted_);
+      const RuntimeArgument args[] = {RuntimeArgument::vm()};
+      masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_deadline_passed), args);
+      masm_.branch_if_result_nonzero(deadline);
+      masm_.jump(resume);
+    });
+    frame_size_patch_ = masm_.enter_function(stack_exhausted_, stack_check_failed);
+    masm_.bind(resume);
+  } else {
+    frame_size_patch_ = masm_.enter_function(stack_exhausted_, stack_check_failed);
+  }
+  masm_.zero_frame(param_cells * 8, local_cells_ * 8);  // the declared locals
   // The hottest locals of loops get registers of their own: at most 3 of the 8 general ones
   // and 6 of the 14 float ones, so the value stack keeps enough.
   const auto general = masm_.value_registers(RegisterClass::kGeneral);
@@ -558,7 +579,6 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
     pinned_.push_back({local, static_cast<int32_t>(v.local_cell(local) * 8), t, r});
   }
   restore_pinned();  // parameters, and declared locals' zeros
-  epoch_check(static_cast<uint32_t>(body.code_offset));
   Instruction entry;
   entry.offset = body.code_offset;
   start_segment(entry);

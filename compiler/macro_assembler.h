@@ -117,11 +117,17 @@ class MacroAssembler {
   virtual void jump(Label label) = 0;
   virtual uint32_t position() const = 0;  // native offset of the next instruction
 
-  // Function entry: checks the native stack and the value stack (the frame's size in bytes
-  // from the frame pointer must fit: set later with patch() on the returned id, once the
-  // operand stack's height is known), jumping to `stack_exhausted` if not, and zeroes the
-  // declared locals (bytes [zero_from, zero_to) of the frame).
-  virtual uint32_t enter_function(uint32_t zero_from, uint32_t zero_to, Label stack_exhausted) = 0;
+  // Function entry: checks the call depth and the value stack (the frame's size in bytes from
+  // the frame pointer must fit: set later with patch() on the returned id, once the operand
+  // stack's height is known), jumping to `stack_exhausted` if not, then the native stack
+  // pointer against StoreContext::native_stack_limit, jumping to `stack_check_failed` if
+  // below; the code after it is where that path comes back to. zero_frame then zeroes bytes
+  // [from, to) of the frame (the declared locals).
+  virtual uint32_t enter_function(Label stack_exhausted, Label stack_check_failed) = 0;
+  virtual void zero_frame(uint32_t from, uint32_t to) = 0;
+  // Jumps to `target` when the native stack pointer is below StoreContext::stack_limit (the
+  // thread's own limit, which native_stack_limit is unless the store is interrupted).
+  virtual void branch_if_below_stack_limit(Label target) = 0;
   virtual void return_from_function() = 0;  // status 0
   virtual void return_trapped() = 0;        // status 1
 
@@ -178,11 +184,12 @@ class MacroAssembler {
   // Budgets. charge_fuel subtracts a segment's cost (set later with patch() on the returned
   // id, once the segment is read) from the store's fuel, jumping to `out_of_fuel` if the fuel
   // does not cover it; there, refund_fuel (after the patch) gives the cost back, so a segment
-  // that does not start takes nothing. check_epoch jumps to `reached` when the engine's epoch
-  // has reached the store's deadline.
+  // that does not start takes nothing. check_interrupt jumps to `reached` when the store is
+  // interrupted (StoreContext::native_stack_limit: the engine's epoch has reached the store's
+  // deadline, or may have).
   virtual uint32_t charge_fuel(Label out_of_fuel) = 0;
   virtual void refund_fuel(uint32_t charge) = 0;
-  virtual void check_epoch(Label reached) = 0;
+  virtual void check_interrupt(Label reached) = 0;
   // Sets a 32-bit immediate left open by enter_function or charge_fuel.
   virtual void patch(uint32_t id, uint32_t value) = 0;
 

@@ -332,7 +332,12 @@ uint32_t kiln_jit_call_indirect(VmContext* vm, uint32_t table_index, uint32_t ty
 }
 
 uint32_t kiln_jit_deadline_passed(VmContext* vm) {
-  return store_of(vm).deadline_passed() ? 1 : 0;
+  Store& store = store_of(vm);
+  if (store.deadline_passed()) return 1;
+  // Extended by the deadline callback, or an interruption left from before the deadline moved:
+  // the checks pass again.
+  store.refresh_native_stack_limit();
+  return 0;
 }
 
 void kiln_jit_memory_grow(VmContext* vm, uint64_t* cell) {

@@ -826,7 +826,8 @@ bool Store::run_native(Instance& instance, const CompiledFunction& function, uin
                                     function.function_index - module.imported_functions);
     if (!native) return false;
   }
-  context_.native_stack_limit = native_stack_.limit();
+  context_.stack_limit = native_stack_.limit();
+  refresh_native_stack_limit();
   if (tier->enter(&instance.vm, fp, *native)) trap = std::move(context_.pending_trap);
   return true;
 }

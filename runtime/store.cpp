@@ -154,8 +154,41 @@ Store::Store(Engine& engine, StoreLimits limits) : engine_(engine), limits_(limi
   limits_.max_call_depth = std::min(limits_.max_call_depth, StoreLimits::kMaxCallDepthLimit);
   limits_.max_stack_bytes = std::min(limits_.max_stack_bytes, StoreLimits::kMaxStackBytesLimit);
   context_.store = this;
-  context_.epoch = engine.epoch_counter();
   context_.call_depth_left = limits_.max_call_depth;
+  if (engine.config().epoch_interruption) engine.watch_deadline(&context_);
+}
+
+// Engine::increment_epoch and Store::set_epoch_deadline race (a timer thread ticks while the
+// store's thread moves its deadline). Both are sequentially consistent: the tick writes the
+// epoch then reads the deadline, the store writes the deadline then reads the epoch, so at
+// least one of them sees that the deadline is reached. If the store's refresh lands after the
+// tick's interruption it can undo it, so every tick interrupts every store whose deadline has
+// passed, not just the tick that reaches it: generated code is then at most one tick late.
+void Engine::increment_epoch() {
+  const uint64_t now = epoch_.fetch_add(1, std::memory_order_seq_cst) + 1;
+  std::lock_guard lock(watched_mutex_);
+  for (StoreContext* store : watched_) {
+    if (now >= store->epoch_deadline.load(std::memory_order_seq_cst)) {
+      store->native_stack_limit.store(StoreContext::kInterrupted, std::memory_order_relaxed);
+    }
+  }
+}
+
+void Engine::watch_deadline(StoreContext* store) {
+  std::lock_guard lock(watched_mutex_);
+  watched_.push_back(store);
+}
+
+void Engine::unwatch_deadline(StoreContext* store) {
+  std::lock_guard lock(watched_mutex_);
+  std::erase(watched_, store);
+}
+
+void Store::refresh_native_stack_limit() {
+  const bool interrupted =
+      engine_.config().epoch_interruption && engine_.epoch() >= context_.epoch_deadline.load();
+  context_.native_stack_limit.store(interrupted ? StoreContext::kInterrupted : context_.stack_limit,
+                                    std::memory_order_relaxed);
 }
 
 TrapPtr Store::check_entry_slow_path() {
@@ -193,7 +226,8 @@ Result<void> Store::add_fuel(uint64_t fuel) {
 
 void Store::set_epoch_deadline(uint64_t ticks) {
   const uint64_t now = engine_.epoch();
-  context_.epoch_deadline = ticks > UINT64_MAX - now ? UINT64_MAX : now + ticks;
+  context_.epoch_deadline.store(ticks > UINT64_MAX - now ? UINT64_MAX : now + ticks);
+  refresh_native_stack_limit();
 }
 
 bool Store::deadline_reached() {
@@ -250,7 +284,9 @@ Result<void> Store::check_count(size_t current, uint32_t limit, const char* what
                std::string("store limit reached: at most ") + std::to_string(limit) + " " + what};
 }
 
-Store::~Store() = default;
+Store::~Store() {
+  if (engine_.config().epoch_interruption) engine_.unwatch_deadline(&context_);
+}
 
 FunctionInstance* Store::create_host_function(const FuncType& type, HostCallback callback,
                                               std::string name) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -57,9 +58,12 @@ class Engine {
   TypeRegistry& types() { return types_; }
   const EngineConfig& config() const { return config_; }
   // The epoch: bumped by a timer or the embedder; stores trap when it reaches their deadline.
-  uint64_t epoch() const { return epoch_.load(std::memory_order_relaxed); }
-  void increment_epoch() { epoch_.fetch_add(1, std::memory_order_relaxed); }
-  const std::atomic<uint64_t>* epoch_counter() const { return &epoch_; }
+  // A tick also interrupts the generated code of every store whose deadline it reaches
+  // (StoreContext::native_stack_limit); such stores are registered while they live.
+  uint64_t epoch() const { return epoch_.load(std::memory_order_seq_cst); }
+  void increment_epoch();
+  void watch_deadline(StoreContext* store);
+  void unwatch_deadline(StoreContext* store);
   // The code tier this engine uses (null: the interpreter runs everything).
   CodeTier* code_tier() const { return code_tier_; }
   CodeTierOptions code_tier_options() const {
@@ -71,6 +75,8 @@ class Engine {
   CodeTier* code_tier_ = nullptr;
   TypeRegistry types_;
   std::atomic<uint64_t> epoch_{0};
+  std::mutex watched_mutex_;
+  std::vector<StoreContext*> watched_;  // stores with epoch interruption
 };
 
 // What a host function sees of its caller.
@@ -236,7 +242,7 @@ class Store {
   // Deadline (when the engine has epoch interruption): trap once the engine's epoch has
   // advanced `ticks` from now, unless `callback` extends it.
   void set_epoch_deadline(uint64_t ticks);
-  uint64_t epoch_deadline() const { return context_.epoch_deadline; }
+  uint64_t epoch_deadline() const { return context_.epoch_deadline.load(); }
   void set_deadline_callback(DeadlineCallback callback) {
     deadline_callback_ = std::move(callback);
   }
@@ -244,8 +250,12 @@ class Store {
   // did not extend it: asked by the interpreter's epoch checks, and by host functions while
   // they wait (WASI's poll_oneoff, reads of stdin).
   bool deadline_passed() {
-    return engine_.epoch() >= context_.epoch_deadline && !deadline_reached();
+    return engine_.epoch() >= context_.epoch_deadline.load() && !deadline_reached();
   }
+  // Sets the stack limit generated code checks (StoreContext::native_stack_limit) from the
+  // thread's stack and the deadline: at every entry into generated code, when the deadline
+  // moves, and after a deadline check that let the code go on.
+  void refresh_native_stack_limit();
   // What generated code and the interpreter share (vm_context.h).
   StoreContext& context() { return context_; }
   // Runs `function` (defined in `instance`) with its frame at `fp` under the code tier when it

@@ -20,13 +20,24 @@ struct TableInstance;
 class LinearMemory;
 
 struct StoreContext {
-  uint64_t fuel = 0;                     // remaining fuel (docs/BUDGETS.md)
-  uint64_t epoch_deadline = UINT64_MAX;  // the engine's epoch at which the deadline is reached
-  const std::atomic<uint64_t>* epoch = nullptr;  // the engine's epoch counter
-  uint64_t* cells_end = nullptr;                 // end of the store's value stack
+  // What native_stack_limit is while the store's deadline has passed: above every stack
+  // pointer, so the stack check fails.
+  static constexpr uintptr_t kInterrupted = UINTPTR_MAX;
+
+  uint64_t fuel = 0;  // remaining fuel (docs/BUDGETS.md)
+  // The engine's epoch at which the deadline is reached (read by the engine's epoch ticks on
+  // other threads: Engine::increment_epoch).
+  std::atomic<uint64_t> epoch_deadline{UINT64_MAX};
+  uint64_t* cells_end = nullptr;  // end of the store's value stack
+  // What generated code compares the stack pointer with, at function entries and loop headers:
+  // stack_limit, or kInterrupted once the engine's epoch has reached the deadline (set by the
+  // tick that reaches it, or by the store when it enters generated code or moves its deadline).
+  // So deadlines cost generated code no check of their own beyond the stack check: the check's
+  // slow path tells the two apart (V8 interrupts running code the same way).
+  std::atomic<uintptr_t> native_stack_limit{0};
   // The lowest native stack pointer a JIT function may start with (the thread's stack plus the
   // reserve for host code); set at every entry into generated code.
-  uintptr_t native_stack_limit = 0;
+  uintptr_t stack_limit = 0;
   // Frames of generated code the store may still enter (StoreLimits::max_call_depth, counted
   // apart from the interpreter's frames): decremented at entry, restored at exit.
   int64_t call_depth_left = 0;
@@ -58,10 +69,9 @@ struct VmOffsets {
   static constexpr int32_t kTables = offsetof(VmContext, tables);
   static constexpr int32_t kInstance = offsetof(VmContext, instance);
   static constexpr int32_t kFuel = offsetof(StoreContext, fuel);
-  static constexpr int32_t kEpochDeadline = offsetof(StoreContext, epoch_deadline);
-  static constexpr int32_t kEpoch = offsetof(StoreContext, epoch);
   static constexpr int32_t kCellsEnd = offsetof(StoreContext, cells_end);
   static constexpr int32_t kNativeStackLimit = offsetof(StoreContext, native_stack_limit);
+  static constexpr int32_t kStackLimit = offsetof(StoreContext, stack_limit);
   static constexpr int32_t kCallDepthLeft = offsetof(StoreContext, call_depth_left);
 };
 

@@ -75,8 +75,7 @@ class X64MacroAssembler final : public MacroAssembler {
   void jump(jit::Label label) override { a_.jmp(labels_[label]); }
   uint32_t position() const override { return static_cast<uint32_t>(a_.offset()); }
 
-  uint32_t enter_function(uint32_t zero_from, uint32_t zero_to,
-                          jit::Label stack_exhausted) override {
+  uint32_t enter_function(jit::Label stack_exhausted, jit::Label stack_check_failed) override {
     a_.push(x86::rbp);
     a_.mov(x86::rbp, x86::rsp);
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
@@ -84,14 +83,19 @@ class X64MacroAssembler final : public MacroAssembler {
     // return_trapped), the stack checks' included.
     a_.sub(x86::qword_ptr(x86::rax, VmOffsets::kCallDepthLeft), 1);
     a_.js(labels_[stack_exhausted]);
-    a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
-    a_.jb(labels_[stack_exhausted]);
     const uint32_t frame_bytes = open_immediate(x86::ecx);
     a_.add(x86::rcx, kFrame);
     a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kCellsEnd));
     a_.ja(labels_[stack_exhausted]);
-    zero_cells(zero_from, (zero_to - zero_from) / 8);
+    a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
+    a_.jb(labels_[stack_check_failed]);
     return frame_bytes;
+  }
+  void zero_frame(uint32_t from, uint32_t to) override { zero_cells(from, (to - from) / 8); }
+  void branch_if_below_stack_limit(jit::Label target) override {
+    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
+    a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kStackLimit));
+    a_.jb(labels_[target]);
   }
   void zero_cells(uint32_t zero_from, uint32_t cells) {
     if (cells == 0) return;
@@ -718,12 +722,10 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void refund_fuel(uint32_t charge) override { a_.add(kFuel, patches_[charge].second); }
   void patch(uint32_t id, uint32_t value) override { patches_[id].second = value; }
-  void check_epoch(jit::Label reached) override {
+  void check_interrupt(jit::Label reached) override {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
-    a_.mov(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kEpoch));
-    a_.mov(x86::rcx, x86::qword_ptr(x86::rcx));
-    a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kEpochDeadline));
-    a_.jae(labels_[reached]);
+    a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
+    a_.jb(labels_[reached]);
   }
 
   uint32_t call_direct(const std::atomic<const void*>* entry, int32_t frame_offset,
