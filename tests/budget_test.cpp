@@ -151,6 +151,23 @@ TEST(Deadline, CallbackMayExtendIt) {
   EXPECT_EQ(extensions, 3);
 }
 
+TEST(Deadline, AMovedDeadlineUndoesATicksInterruption) {
+  EngineConfig config;
+  config.epoch_interruption = true;
+  Budgeted b(config);
+  Instance* inst = *b.instantiate();
+  b.store().set_epoch_deadline(1);
+  b.engine().increment_epoch();  // reaches the deadline: the store's code is interrupted
+  EXPECT_EQ(b.store().context().native_stack_limit.load(), StoreContext::kInterrupted);
+  b.store().set_epoch_deadline(1000);
+  EXPECT_NE(b.store().context().native_stack_limit.load(), StoreContext::kInterrupted);
+  uint64_t result = 0;
+  EXPECT_EQ(b.call(inst, "count", {100}, &result), nullptr);
+  EXPECT_EQ(result, 100u);
+  b.engine().increment_epoch();  // far from the new deadline: no interruption
+  EXPECT_NE(b.store().context().native_stack_limit.load(), StoreContext::kInterrupted);
+}
+
 TEST(Deadline, EpochIsOnlyCheckedWhenEnabled) {
   Budgeted b;  // no epoch interruption: the epoch may move, nothing is checked
   Instance* inst = *b.instantiate();
