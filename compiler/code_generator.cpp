@@ -352,34 +352,42 @@ Source CodeGenerator::source_of(const Value& v, bool immediate_ok) {
   return Source::of_register(take_register(v));
 }
 
-void CodeGenerator::spill(Value& v) {
-  const int32_t slot = operand_slot(v.cell);
-  if (v.where == Value::Where::kCondition) materialize_condition();  // only ever the top value
+// Writes v's value into the cells at `slot`, the whole cell as the interpreter writes it (an
+// i32 or f32 zero-extended). v itself stays where it is.
+void CodeGenerator::store_value(const Value& v, int32_t slot) {
   switch (v.where) {
-    case Value::Where::kCondition:
+    case Value::Where::kCondition:  // (never: spill() computes it first)
       return;
     case Value::Where::kCell:
+      if (slot != operand_slot(v.cell)) {
+        masm_.copy_slots(slot, operand_slot(v.cell), cell_count(v.type));
+      }
       return;
-    case Value::Where::kRegister: {
+    case Value::Where::kRegister:
       masm_.store_slot(v.type, slot, v.reg);
-      int* owner =
-          register_class(v.type) == RegisterClass::kGeneral ? general_owner_ : float_owner_;
-      owner[v.reg] = kFree;
-      break;
-    }
+      return;
     case Value::Where::kConstant:
-      // The whole cell as the interpreter writes it: an i32 or f32 zero-extended.
       masm_.store_slot_constant(slot, v.type == ValType::kI32 || v.type == ValType::kF32
                                           ? static_cast<uint32_t>(v.bits)
                                           : v.bits);
-      break;
+      return;
     case Value::Where::kLocal:
       if (v.local_reg >= 0) {
         masm_.store_slot(v.type, slot, static_cast<Reg>(v.local_reg));
       } else {
         masm_.copy_slots(slot, v.local_slot, cell_count(v.type));
       }
-      break;
+      return;
+  }
+}
+
+void CodeGenerator::spill(Value& v) {
+  if (v.where == Value::Where::kCondition) materialize_condition();  // only ever the top value
+  if (v.where == Value::Where::kCell) return;
+  store_value(v, operand_slot(v.cell));
+  if (v.where == Value::Where::kRegister) {
+    (register_class(v.type) == RegisterClass::kGeneral ? general_owner_ : float_owner_)[v.reg] =
+        kFree;
   }
   v.where = Value::Where::kCell;
 }
@@ -514,6 +522,8 @@ void CodeGenerator::epoch_check(uint32_t module_offset) {
 void CodeGenerator::begin_function(const FunctionValidator& v) {
   function_index_ = v.function_index();
   local_cells_ = v.total_local_cells();
+  function_entry_ = masm_.new_label();
+  masm_.bind(function_entry_);
   stack_exhausted_ = masm_.new_label();
   // The stack checks fail before this function's frame exists: the caller reports the trap
   // at its call, as the interpreter does.
@@ -593,6 +603,20 @@ void CodeGenerator::end_function(const FunctionValidator& v) {
 
 void CodeGenerator::emit_return(uint32_t values_top) {
   const uint32_t cells = blocks_.front().label_cells;
+  // No results, or one, the top value, straight to cell 0 from wherever it is: nothing else on
+  // the stack outlives the return. The value stack's bookkeeping is left alone: after a br_if's
+  // return, the fall-through goes on with it.
+  if (!stack_.empty() && stack_.back().where != Value::Where::kCondition &&
+      stack_.back().cell + cells == values_top &&
+      stack_.back().cell + cell_count(stack_.back().type) == values_top) {
+    store_value(stack_.back(), 0);
+    masm_.return_from_function();
+    return;
+  }
+  if (cells == 0) {
+    masm_.return_from_function();
+    return;
+  }
   flush();
   if (cells) masm_.copy_slots(0, operand_slot(values_top - cells), cells);
   masm_.return_from_function();
@@ -1094,15 +1118,22 @@ void CodeGenerator::emit_call(const Instruction& ins, uint32_t param_cells,
                                   RuntimeArgument::slot_address(operand_slot(first))};
   // Calls clobber every value register, pinned locals' included.
   save_pinned();
-  if (ins.index < module_.imported_functions) {
-    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_call_function), args);
-    masm_.branch_if_result_nonzero(trapped);
-  } else {
-    // Straight to the callee's machine code once it has some; until then through the runtime,
-    // which compiles it (or interprets it).
-    const CompiledFunction& callee = *module_.compiled[ins.index - module_.imported_functions];
+  const CompiledFunction* callee =
+      ins.index < module_.imported_functions
+          ? nullptr
+          : module_.compiled[ins.index - module_.imported_functions].get();
+  // Machine code known now (the function itself, or compiled before it: freed with it) is
+  // called straight; other code is called through its entry once it has one, and until then
+  // through the runtime, which compiles it (or interprets it). Imports always go through the
+  // runtime.
+  const void* known = callee ? callee->native_entry.load(std::memory_order_acquire) : nullptr;
+  if (ins.index == function_index_) {
+    masm_.call_label(function_entry_, operand_slot(first), trapped);
+  } else if (known) {
+    masm_.call_address(known, operand_slot(first), trapped);
+  } else if (callee) {
     const Label not_compiled = masm_.new_label(), resume = masm_.new_label();
-    masm_.call_direct(&callee.native_entry, operand_slot(first), not_compiled, trapped);
+    masm_.call_direct(&callee->native_entry, operand_slot(first), not_compiled, trapped);
     masm_.bind(resume);
     std::vector<RuntimeArgument> slow(std::begin(args), std::end(args));
     stubs_.push_back([this, not_compiled, resume, trapped, slow] {
@@ -1111,6 +1142,9 @@ void CodeGenerator::emit_call(const Instruction& ins, uint32_t param_cells,
       masm_.branch_if_result_nonzero(trapped);
       masm_.jump(resume);
     });
+  } else {
+    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_call_function), args);
+    masm_.branch_if_result_nonzero(trapped);
   }
   restore_pinned();
   reset_stack(first, results);

@@ -80,8 +80,9 @@ class CodeGenerator final : public FunctionBodyConsumer {
   Reg allocate(RegisterClass c);               // spills the deepest register value if none is free
   Reg take_register(const Value& v);           // a register holding v that the caller may overwrite
   Source source_of(const Value& v, bool immediate_ok);  // v as an operator's second operand
-  void spill(Value& v);                                 // to its own cell
-  void spill_registers();                               // every value held in a register
+  void store_value(const Value& v, int32_t slot);
+  void spill(Value& v);                  // to its own cell
+  void spill_registers();                // every value held in a register
   void materialize_from(uint32_t cell);  // values at or above `cell` into their own cells
   void flush();                          // every value into its own cell (a merge point)
   void spill_local_aliases(int32_t local_slot);
@@ -145,6 +146,7 @@ class CodeGenerator final : public FunctionBodyConsumer {
   bool charge_pending_ = false;  // the open segment has cost nothing yet
   Label stack_exhausted_ = 0;
   uint32_t frame_size_patch_ = 0;
+  Label function_entry_ = 0;  // bound at the code's first byte (recursive calls)
   Label memory_fault_ = 0;
   std::vector<std::pair<uint32_t, uint32_t>> memory_access_sites_;
   // The out-of-bounds trap of a memory access at `module_offset`: a stub to jump to with

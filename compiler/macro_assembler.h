@@ -198,6 +198,10 @@ class MacroAssembler {
   // then to `trapped` if it returned a trap; returns the native offset after the call.
   virtual uint32_t call_direct(const std::atomic<const void*>* entry, int32_t frame_offset,
                                Label not_compiled, Label trapped) = 0;
+  // The same for a callee whose machine code is known now: at `target` (a label of this code:
+  // the function itself) or at `code` (compiled before this function, freed with it).
+  virtual void call_label(Label target, int32_t frame_offset, Label trapped) = 0;
+  virtual void call_address(const void* code, int32_t frame_offset, Label trapped) = 0;
   // call_indirect's fast path: the element (index in the i32 cell at `index_slot`) of table
   // `table_index` is a function of type `type_id`, of this instance, with machine code: called
   // with its frame `frame_offset` bytes up, then to `trapped` if it returned a trap. Anything

@@ -737,10 +737,24 @@ class X64MacroAssembler final : public MacroAssembler {
     if (frame_offset) a_.add(kFrame, frame_offset);
     a_.call(x86::rax);
     const uint32_t after = position();
+    after_call(frame_offset, trapped);
+    return after;
+  }
+  void call_label(jit::Label target, int32_t frame_offset, jit::Label trapped) override {
+    if (frame_offset) a_.add(kFrame, frame_offset);
+    a_.call(labels_[target]);
+    after_call(frame_offset, trapped);
+  }
+  void call_address(const void* code, int32_t frame_offset, jit::Label trapped) override {
+    if (frame_offset) a_.add(kFrame, frame_offset);
+    // rel32: all generated code lives in one region of CodeMemory (1 GiB).
+    a_.call(Imm(reinterpret_cast<uint64_t>(code)));
+    after_call(frame_offset, trapped);
+  }
+  void after_call(int32_t frame_offset, jit::Label trapped) {
     if (frame_offset) a_.sub(kFrame, frame_offset);
     a_.test(x86::eax, x86::eax);
     a_.jnz(labels_[trapped]);
-    return after;
   }
   void call_indirect(uint32_t table_index, uint32_t type_id, int32_t index_slot,
                      int32_t frame_offset, jit::Label slow, jit::Label trapped) override {
