@@ -544,6 +544,16 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   blocks_.push_back(function);
   const FunctionBody& body = module_.bodies[function_index_ - module_.imported_functions];
   const uint32_t param_cells = v.type().param_cells();
+  const CompiledFunction& compiled =
+      *module_.compiled[function_index_ - module_.imported_functions];
+  // A leaf's frame starts inside its caller's (checked) frame, and a frame that fits in the
+  // slack past the value stack's end needs no check; nor does the native stack pointer, 16
+  // bytes below its caller's (unless the check stands for the deadline's).
+  entry_checks_.leaf = compiled.leaf;
+  entry_checks_.value_stack =
+      !compiled.leaf ||
+      (uint64_t{local_cells_} + compiled.max_operand_cells) * 8 > kValueStackSlackBytes;
+  entry_checks_.native_stack = !compiled.leaf || options_.epoch_interruption;
   // The frame's size (its operand stack's height) is known at the end: patched in then. With
   // epoch interruption, a failed native stack check may be the deadline instead
   // (StoreContext::native_stack_limit): the real limit tells.
@@ -560,10 +570,10 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
       masm_.branch_if_result_nonzero(deadline);
       masm_.jump(resume);
     });
-    frame_size_patch_ = masm_.enter_function(stack_exhausted_, stack_check_failed);
+    frame_size_patch_ = masm_.enter_function(entry_checks_, stack_exhausted_, stack_check_failed);
     masm_.bind(resume);
   } else {
-    frame_size_patch_ = masm_.enter_function(stack_exhausted_, stack_check_failed);
+    frame_size_patch_ = masm_.enter_function(entry_checks_, stack_exhausted_, stack_check_failed);
   }
   masm_.zero_frame(param_cells * 8, local_cells_ * 8);  // the declared locals
   // The hottest locals of loops get registers of their own: at most 3 of the 8 general ones
@@ -572,8 +582,6 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   const auto floats = masm_.value_registers(RegisterClass::kFloat);
   general_pool_.assign(general.begin(), general.end());
   float_pool_.assign(floats.begin(), floats.end());
-  const CompiledFunction& compiled =
-      *module_.compiled[function_index_ - module_.imported_functions];
   uint32_t pinned_general = 0, pinned_float = 0;
   for (uint32_t local : compiled.hot_locals) {
     const ValType t = v.local_types()[local];
@@ -598,7 +606,12 @@ void CodeGenerator::end_function(const FunctionValidator& v) {
   end_segment();
   for (auto& stub : stubs_) stub();
   stubs_.clear();
-  masm_.patch(frame_size_patch_, (local_cells_ + v.max_operand_cells()) * 8);
+  const uint32_t frame_bytes = (local_cells_ + v.max_operand_cells()) * 8;
+  if (frame_size_patch_ != MacroAssembler::kNoPatch) {
+    masm_.patch(frame_size_patch_, frame_bytes);
+  } else if (frame_bytes > kValueStackSlackBytes) {
+    failed_ = true;  // (cannot happen: the decoder measured this frame before)
+  }
 }
 
 void CodeGenerator::emit_return(uint32_t values_top) {

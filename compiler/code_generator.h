@@ -146,6 +146,7 @@ class CodeGenerator final : public FunctionBodyConsumer {
   bool charge_pending_ = false;  // the open segment has cost nothing yet
   Label stack_exhausted_ = 0;
   uint32_t frame_size_patch_ = 0;
+  EntryChecks entry_checks_;
   Label function_entry_ = 0;  // bound at the code's first byte (recursive calls)
   Label memory_fault_ = 0;
   std::vector<std::pair<uint32_t, uint32_t>> memory_access_sites_;

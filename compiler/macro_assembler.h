@@ -105,6 +105,13 @@ struct RuntimeArgument {
   static RuntimeArgument immediate(int64_t v) { return {Kind::kImmediate, v}; }
 };
 
+// What a function's prologue checks (EntryChecks: a leaf's caller's checks cover some).
+struct EntryChecks {
+  bool leaf = false;         // no calls: the call depth is compared, not taken
+  bool value_stack = true;   // the frame against the value stack's end
+  bool native_stack = true;  // the stack pointer against the limit (the deadline's check too)
+};
+
 class MacroAssembler {
  public:
   virtual ~MacroAssembler() = default;
@@ -121,9 +128,13 @@ class MacroAssembler {
   // the frame pointer must fit: set later with patch() on the returned id, once the operand
   // stack's height is known), jumping to `stack_exhausted` if not, then the native stack
   // pointer against StoreContext::native_stack_limit, jumping to `stack_check_failed` if
-  // below; the code after it is where that path comes back to. zero_frame then zeroes bytes
-  // [from, to) of the frame (the declared locals).
-  virtual uint32_t enter_function(Label stack_exhausted, Label stack_check_failed) = 0;
+  // below; the code after it is where that path comes back to. A leaf function compares the
+  // call depth instead of taking one (it makes no call that could use it), and may skip the
+  // other two checks (`checks`): then the returned id is kNoPatch. zero_frame then zeroes
+  // bytes [from, to) of the frame (the declared locals).
+  static constexpr uint32_t kNoPatch = UINT32_MAX;
+  virtual uint32_t enter_function(const EntryChecks& checks, Label stack_exhausted,
+                                  Label stack_check_failed) = 0;
   virtual void zero_frame(uint32_t from, uint32_t to) = 0;
   // Jumps to `target` when the native stack pointer is below StoreContext::stack_limit (the
   // thread's own limit, which native_stack_limit is unless the store is interrupted).

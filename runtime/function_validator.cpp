@@ -521,6 +521,7 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
       mark_unreachable();
       return {};
     case kCall: {
+      makes_calls_ = true;
       KILN_SET(ins.index, reader_.read_u32());
       if (ins.index >= module_.functions.size())
         return fail("unknown function " + std::to_string(ins.index));
@@ -531,6 +532,7 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
       return {};
     }
     case kCallIndirect: {
+      makes_calls_ = true;
       KILN_SET(ins.index, reader_.read_u32());
       KILN_SET(ins.index2, reader_.read_u32());
       KILN_TRY(require_table(ins.index2));
@@ -585,7 +587,8 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
       if (loop_depth_) {
         if (local_weights_.empty()) local_weights_.assign(local_types_.size(), 0);
         uint32_t& weight = local_weights_[ins.index];
-        weight = std::min<uint64_t>(UINT32_MAX, uint64_t{weight} + (uint64_t{1} << (4 * std::min(loop_depth_, 7u))));
+        weight = std::min<uint64_t>(
+            UINT32_MAX, uint64_t{weight} + (uint64_t{1} << (4 * std::min(loop_depth_, 7u))));
       }
       if (op != kLocalGet) KILN_TRY(pop(ins.type));
       if (op != kLocalSet) push(ins.type);

@@ -90,6 +90,8 @@ class FunctionValidator {
   // first: each local.get, local.set or local.tee weighs 16 to the power of its loop depth.
   // Code generators keep these in registers.
   std::vector<uint32_t> hot_locals(size_t count) const;
+  // After run(): whether the body calls (call, call_indirect) anywhere, dead code included.
+  bool makes_calls() const { return makes_calls_; }
   const ControlFrame& control(uint32_t depth) const { return ctrls_[ctrls_.size() - 1 - depth]; }
 
  private:
@@ -135,6 +137,7 @@ class FunctionValidator {
   std::vector<ControlFrame> ctrls_;
   uint32_t loop_depth_ = 0;              // loops among ctrls_
   std::vector<uint32_t> local_weights_;  // per local (hot_locals)
+  bool makes_calls_ = false;
   ControlFrame closed_;
   std::vector<uint32_t> br_table_;
   size_t instruction_offset_ = 0;

@@ -162,6 +162,10 @@ struct CompiledFunction {
 
   // The locals worth keeping in registers (FunctionValidator::hot_locals), for the JIT.
   std::vector<uint32_t> hot_locals;
+  // A leaf function (no calls) and its operand stack's most cells (FunctionValidator), for the
+  // JIT's prologue.
+  bool leaf = false;
+  uint32_t max_operand_cells = 0;
 
   // The code tier's machine code (tier.h), compiled at the first call or with the module.
   // `native_entry` is what generated code calls directly; null until compiled.

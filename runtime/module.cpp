@@ -78,6 +78,8 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<co
                                        engine.config().epoch_interruption);
       KILN_TRY(validator.run(&translator));
       out.hot_locals = validator.hot_locals(8);
+      out.leaf = !validator.makes_calls();
+      out.max_operand_cells = validator.max_operand_cells();
     } else {
       KILN_TRY(validator.run(nullptr));
     }

@@ -111,7 +111,7 @@ bool ExecutionStack::reserve(const StoreLimits& limits) {
   // A record is pushed per call for the caller, plus one per entry from the host; the running
   // frame has none. So this many records allow exactly max_call_depth wasm frames.
   const uint32_t frame_count = std::max<uint32_t>(limits.max_call_depth, 1);
-  const size_t new_cells_bytes = cell_count * sizeof(uint64_t);
+  const size_t new_cells_bytes = cell_count * sizeof(uint64_t) + kValueStackSlackBytes;
   // The frame records start off a page boundary: were both arrays page-aligned, the first
   // frame record and the first cells would share their low 12 address bits, and every call
   // would stall on 4K aliasing between their stores and loads (host-to-wasm calls took twice

@@ -19,6 +19,11 @@ struct FunctionInstance;
 struct TableInstance;
 class LinearMemory;
 
+// Bytes mapped past the end of the store's value stack (StoreContext::cells_end): a leaf
+// function of generated code whose frame is no larger starts inside the stack (its caller's
+// frame was checked) and so needs no check of its own.
+constexpr uint32_t kValueStackSlackBytes = 64 * 1024;
+
 struct StoreContext {
   // What native_stack_limit is while the store's deadline has passed: above every stack
   // pointer, so the stack check fails.

@@ -125,6 +125,19 @@ TEST_F(TierEquivalence, TrapsAndBacktracesAreTheSame) {
   }
 }
 
+// The JIT's leaf functions (no calls) compare the call depth instead of taking one: a leaf one
+// frame past the limit still traps, at the same place, and one at the limit runs.
+TEST_F(TierEquivalence, ALeafFunctionCountsAgainstTheCallDepth) {
+  const std::string traps = std::string(KILN_TEST_WASM_DIR) + "/traps.wasm";
+  // descend(n): n + 1 frames of descend, and the leaf below them.
+  const TierRun fits = expect_same("--max-call-depth 50 --invoke descend " + traps + " 48");
+  EXPECT_EQ(fits.result.exit_code, cli::kExitOk) << fits.result.err;
+  EXPECT_EQ(fits.result.out, "42\n");
+  const TierRun over = expect_same("--max-call-depth 50 --invoke descend " + traps + " 49");
+  EXPECT_EQ(over.result.exit_code, cli::kExitTrap);
+  EXPECT_NE(over.result.err.find("call stack exhausted"), std::string::npos) << over.result.err;
+}
+
 // docs/BUDGETS.md's worked example, count(10) = 95 units, under both tiers.
 TEST_F(TierEquivalence, TheDocumentedCostsHoldUnderBothTiers) {
   const std::string budget = std::string(KILN_TEST_WASM_DIR) + "/cli_budget.wasm";

@@ -75,20 +75,32 @@ class X64MacroAssembler final : public MacroAssembler {
   void jump(jit::Label label) override { a_.jmp(labels_[label]); }
   uint32_t position() const override { return static_cast<uint32_t>(a_.offset()); }
 
-  uint32_t enter_function(jit::Label stack_exhausted, jit::Label stack_check_failed) override {
+  uint32_t enter_function(const EntryChecks& checks, jit::Label stack_exhausted,
+                          jit::Label stack_check_failed) override {
+    leaf_ = checks.leaf;
     a_.push(x86::rbp);
     a_.mov(x86::rbp, x86::rsp);
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
-    // The depth is taken first and given back on every way out (return_from_function,
-    // return_trapped), the stack checks' included.
-    a_.sub(x86::qword_ptr(x86::rax, VmOffsets::kCallDepthLeft), 1);
-    a_.js(labels_[stack_exhausted]);
-    const uint32_t frame_bytes = open_immediate(x86::ecx);
-    a_.add(x86::rcx, kFrame);
-    a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kCellsEnd));
-    a_.ja(labels_[stack_exhausted]);
-    a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
-    a_.jb(labels_[stack_check_failed]);
+    // A depth taken is given back on every way out (return_from_function, return_trapped),
+    // the stack checks' included.
+    if (leaf_) {
+      a_.cmp(x86::qword_ptr(x86::rax, VmOffsets::kCallDepthLeft), 0);
+      a_.jle(labels_[stack_exhausted]);
+    } else {
+      a_.sub(x86::qword_ptr(x86::rax, VmOffsets::kCallDepthLeft), 1);
+      a_.js(labels_[stack_exhausted]);
+    }
+    uint32_t frame_bytes = kNoPatch;
+    if (checks.value_stack) {
+      frame_bytes = open_immediate(x86::ecx);
+      a_.add(x86::rcx, kFrame);
+      a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kCellsEnd));
+      a_.ja(labels_[stack_exhausted]);
+    }
+    if (checks.native_stack) {
+      a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
+      a_.jb(labels_[stack_check_failed]);
+    }
     return frame_bytes;
   }
   void zero_frame(uint32_t from, uint32_t to) override { zero_cells(from, (to - from) / 8); }
@@ -124,6 +136,7 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.ret();
   }
   void give_back_depth() {
+    if (leaf_) return;
     a_.mov(x86::rcx, x86::qword_ptr(kVm, VmOffsets::kStore));
     a_.add(x86::qword_ptr(x86::rcx, VmOffsets::kCallDepthLeft), 1);
   }
@@ -921,6 +934,7 @@ class X64MacroAssembler final : public MacroAssembler {
   X64Features features_;
   BoundsChecks bounds_;
   bool fuel_in_register_;  // r15 holds the fuel
+  bool leaf_ = false;      // the function takes no call depth
   CodeHolder code_;
   Errors error_handler_;
   x86::Assembler a_;

@@ -15,6 +15,12 @@
   (func (export "call_indirect") (param i32) (result i32) (call_indirect (type $to_i32) (local.get 0)))
   (func $recurse (export "recurse") (param i32) (result i32)
     (i32.add (call $recurse (local.get 0)) (i32.const 1)))
+  ;; n frames of descend, then a leaf (a function without calls) below them.
+  (func $leaf (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+  (func $descend (export "descend") (param i32) (result i32)
+    (if (result i32) (local.get 0)
+      (then (call $descend (i32.sub (local.get 0) (i32.const 1))))
+      (else (call $leaf (i32.const 14)))))
   (func $inner (unreachable))
   (func $middle (call $inner))
   (func $outer (export "nested") (call $middle))
