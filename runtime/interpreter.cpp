@@ -352,7 +352,9 @@ call_function_instance:
   }
 
 enter:
-  if (code_tier && callee->native_state.load(std::memory_order_relaxed) !=
+  // Acquire: a function the tier could not compile has had its interpreter code made just
+  // before (Module::native_function).
+  if (code_tier && callee->native_state.load(std::memory_order_acquire) !=
                        CompiledFunction::NativeState::kNotCompilable) {
     if (store->run_native(*callee_module_instance, *callee, new_fp, host_trap)) {
       if (host_trap) goto trap;

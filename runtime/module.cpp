@@ -1,5 +1,8 @@
 #include "runtime/module.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "runtime/function_validator.h"
 #include "runtime/interpreter_code.h"
 #include "runtime/interpreter_translator.h"
@@ -27,6 +30,20 @@ const NativeFunction* Module::native_function(CodeTier& tier, const CodeTierOpti
   std::unique_ptr<NativeFunction> native =
       tier.compile(*this, imported_functions + defined_index, options);
   if (!native) {
+    // The interpreter runs it: its code is made now (the release below publishes it to the
+    // interpreter's acquire of native_state). The body validated when the module was compiled,
+    // so the translation cannot fail.
+    CompiledFunction& out = *compiled[defined_index];
+    if (out.code.empty()) {
+      FunctionValidator validator(*this, imported_functions + defined_index);
+      InterpreterTranslator translator(*this, out, options.consume_fuel,
+                                       options.epoch_interruption);
+      if (!validator.run(&translator)) {
+        std::fprintf(stderr, "kiln: internal error: function %u validated but does not translate\n",
+                     imported_functions + defined_index);
+        std::abort();
+      }
+    }
     function.native_state.store(State::kNotCompilable, std::memory_order_release);
     return nullptr;
   }
@@ -56,6 +73,7 @@ namespace {
 Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<const uint8_t> bytes,
                                                     bool translate) {
   auto module = std::make_shared<Module>();
+  module->engine = &engine;
   module->bytes.assign(bytes.begin(), bytes.end());
   KILN_TRY(decode_module(*module));
   KILN_TRY(validate_module_structure(*module));
@@ -68,15 +86,27 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<co
       module->compiled.push_back(std::make_unique<CompiledFunction>());
     }
   }
+  // With a code tier, functions run as machine code: the interpreter's translation waits until
+  // the tier cannot compile one (Module::native_function), so neither start-up nor compile time
+  // pays for it.
+  const bool translate_now = translate && !engine.code_tier();
   for (uint32_t i = 0; i < defined; ++i) {
     const uint32_t function_index = module->imported_functions + i;
     FunctionValidator validator(*module, function_index);
     if (translate) {
       CompiledFunction& out = *module->compiled[i];
       out.type_id = module->type_ids[module->functions[function_index]];
-      InterpreterTranslator translator(*module, out, engine.config().consume_fuel,
-                                       engine.config().epoch_interruption);
-      KILN_TRY(validator.run(&translator));
+      if (translate_now) {
+        InterpreterTranslator translator(*module, out, engine.config().consume_fuel,
+                                         engine.config().epoch_interruption);
+        KILN_TRY(validator.run(&translator));
+      } else {
+        KILN_TRY(validator.run(nullptr));
+        out.function_index = function_index;
+        out.param_cells = validator.type().param_cells();
+        out.result_cells = validator.type().result_cells();
+        out.local_cells = validator.total_local_cells();
+      }
       out.hot_locals = validator.hot_locals(8);
       out.leaf = !validator.makes_calls();
       out.max_operand_cells = validator.max_operand_cells();

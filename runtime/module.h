@@ -127,8 +127,12 @@ class Module {
   NameSection names;
   // Functions that ref.func may name in code (spec 3.4.10: C.refs).
   std::vector<bool> declared_function_refs;
-  // Translated interpreter code of each defined function.
+  // Each defined function as the tiers run it: its interpreter code (translated when the
+  // module is compiled; with a code tier, only once the tier cannot compile the function) and
+  // its machine code.
   std::vector<std::unique_ptr<CompiledFunction>> compiled;
+  // The engine that compiled the module: its type ids and its tier's choices hold only there.
+  const Engine* engine = nullptr;
 
   const FuncType& function_type(uint32_t function_index) const {
     return types[functions[function_index]];

@@ -442,6 +442,11 @@ std::pair<uint64_t, uint64_t> evaluate_const(const Instance& instance, const Con
 Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
                                      const std::vector<Extern>& imports, TrapPtr* trap_out) {
   const Module& m = *module_ptr;
+  // Type ids are the compiling engine's, and so is the choice of tier (with a JIT the
+  // interpreter's code is made on demand).
+  if (m.engine && m.engine != &engine_) {
+    return unlinkable("the module was compiled by another engine");
+  }
   if (imports.size() != m.imports.size()) {
     return unlinkable("expected " + std::to_string(m.imports.size()) + " imports, got " +
                       std::to_string(imports.size()));

@@ -52,7 +52,10 @@ struct EngineConfig {
 class Engine {
  public:
   explicit Engine(EngineConfig config = {})
-      : config_(config), code_tier_(config.tier == Tier::kJit ? kiln::code_tier() : nullptr) {
+      : Engine(config, config.tier == Tier::kJit ? kiln::code_tier() : nullptr) {}
+  // An engine on a code tier of the caller's (tests: one that leaves chosen functions to the
+  // interpreter); config.tier is not consulted.
+  Engine(EngineConfig config, CodeTier* tier) : config_(config), code_tier_(tier) {
     if (code_tier_ && config.perf_map) code_tier_->enable_perf_map();
   }
   TypeRegistry& types() { return types_; }

@@ -1,0 +1,115 @@
+// Functions the code tier cannot compile run in the interpreter, called from machine code and
+// calling into it (DESIGN-NOTES section 7: mixed tiers). A tier that hands the JIT every
+// function but the ones a test names makes such programs on purpose; they must behave as
+// under the interpreter alone: results, traps with their backtraces through frames of both
+// tiers, and fuel to the unit (which the JIT keeps in a register and writes back around calls
+// out of machine code).
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <set>
+#include <string>
+
+#include "runtime/module.h"
+#include "runtime/store.h"
+#include "runtime/tier.h"
+#include "tests/test_support.h"
+
+namespace kiln {
+namespace {
+
+class RefusingTier final : public CodeTier {
+ public:
+  RefusingTier(CodeTier& jit, std::set<std::string> refused) : jit_(jit), refused_(refused) {}
+  std::unique_ptr<NativeFunction> compile(const Module& module, uint32_t function_index,
+                                          const CodeTierOptions& options) override {
+    const std::string name = module.function_name(function_index);
+    if (refused_.count(name)) {
+      asked_.insert(name);
+      return nullptr;
+    }
+    return jit_.compile(module, function_index, options);
+  }
+  uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function) override {
+    return jit_.enter(vm, fp, function);
+  }
+  void release(NativeFunction& function) override { jit_.release(function); }
+  CodeTierStats stats() const override { return jit_.stats(); }
+  void enable_perf_map() override {}
+  const std::set<std::string>& refused_so_far() const { return asked_; }
+
+ private:
+  CodeTier& jit_;
+  std::set<std::string> refused_;
+  std::set<std::string> asked_;
+};
+
+// One call of an export of tests/wasm/traps.wat under an engine: results, trap, fuel left.
+struct Outcome {
+  std::vector<uint64_t> cells;
+  std::string trap;
+  uint64_t fuel_left = 0;
+};
+
+Outcome run(Engine& engine, const std::string& name, std::vector<uint64_t> args) {
+  Store store(engine);
+  if (engine.config().consume_fuel) {
+    EXPECT_TRUE(store.set_fuel(1000000).ok());
+  }
+  auto module = Module::compile(engine, test::test_module("traps"));
+  EXPECT_TRUE(module) << module.error().message;
+  auto instance = store.instantiate(*module, {});
+  EXPECT_TRUE(instance);
+  args.resize(std::max<size_t>(args.size(), 1));
+  Outcome out;
+  TrapPtr trap = store.invoke((*instance)->find_export(name)->function(), args.data());
+  if (trap) out.trap = trap->to_string();
+  out.cells = args;
+  if (engine.config().consume_fuel) out.fuel_left = store.fuel_remaining();
+  return out;
+}
+
+class MixedTiers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!code_tier()) GTEST_SKIP() << "this build has no JIT for this machine";
+  }
+  // Runs each call under the interpreter and under the JIT refusing `refused`, with fuel, and
+  // expects the same outcome.
+  void expect_same(const std::set<std::string>& refused,
+                   const std::vector<std::pair<std::string, std::vector<uint64_t>>>& calls) {
+    EngineConfig config;
+    config.consume_fuel = true;
+    config.tier = Tier::kInterpreter;
+    Engine interpreter(config);
+    RefusingTier tier(*code_tier(), refused);
+    Engine mixed(config, &tier);
+    for (const auto& [name, args] : calls) {
+      const Outcome a = run(interpreter, name, args);
+      const Outcome b = run(mixed, name, args);
+      EXPECT_EQ(b.cells, a.cells) << name;
+      EXPECT_EQ(b.trap, a.trap) << name;
+      EXPECT_EQ(b.fuel_left, a.fuel_left) << name;
+    }
+    // Each refused function was asked for (and so interpreted) in some call.
+    EXPECT_EQ(tier.refused_so_far(), refused);
+  }
+};
+
+TEST_F(MixedTiers, InterpretedFunctionsBetweenCompiledOnesBehaveAsUnderTheInterpreter) {
+  const std::vector<std::pair<std::string, std::vector<uint64_t>>> calls = {
+      {"nested", {}},     // outer -> middle -> inner (unreachable): a backtrace of 3 frames
+      {"fac", {20}},      // recursion
+      {"descend", {30}},  // recursion, then a leaf
+      {"call_indirect", {0}}, {"call_indirect", {1}},  // a signature mismatch
+      {"div_s", {7, 0}},
+  };
+  expect_same({"middle"}, calls);          // a compiled frame on each side
+  expect_same({"outer", "inner"}, calls);  // an interpreted frame on each side
+  expect_same({"descend"}, calls);         // interpreted recursion, compiled leaf
+  expect_same({"leaf", "fac"}, calls);     // compiled recursion, interpreted leaf
+  expect_same({"one"}, calls);             // an interpreted target of call_indirect
+}
+
+}  // namespace
+}  // namespace kiln
