@@ -91,6 +91,50 @@ Result<uint32_t> read_count(BinaryReader& r, uint32_t limit, const char* what) {
   return n;
 }
 
+}  // namespace
+
+Result<FuncType> read_function_type(BinaryReader& r) {
+  FuncType type;
+  KILN_ASSIGN(uint32_t np, read_count(r, ModuleLimits::kMaxParams, "parameters"));
+  for (uint32_t k = 0; k < np; ++k) {
+    KILN_ASSIGN(ValType t, read_value_type(r));
+    type.params.push_back(t);
+  }
+  KILN_ASSIGN(uint32_t nr, read_count(r, ModuleLimits::kMaxResults, "results"));
+  for (uint32_t k = 0; k < nr; ++k) {
+    KILN_ASSIGN(ValType t, read_value_type(r));
+    type.results.push_back(t);
+  }
+  return type;
+}
+
+Result<void> read_import_description(BinaryReader& r, Import& imp) {
+  size_t at = r.offset();
+  KILN_ASSIGN(uint8_t kind, r.read_byte());
+  switch (kind) {
+    case 0:
+      imp.kind = ExternKind::kFunction;
+      KILN_SET(imp.type_index, r.read_u32());
+      return {};
+    case 1:
+      imp.kind = ExternKind::kTable;
+      KILN_SET(imp.table, read_table_type(r));
+      return {};
+    case 2:
+      imp.kind = ExternKind::kMemory;
+      KILN_SET(imp.memory.limits, read_limits(r, true));
+      return {};
+    case 3:
+      imp.kind = ExternKind::kGlobal;
+      KILN_SET(imp.global, read_global_type(r));
+      return {};
+    default:
+      return BinaryReader::malformed_at("malformed import kind", at);
+  }
+}
+
+namespace {
+
 Result<void> read_type_section(BinaryReader& r, Module& m) {
   KILN_ASSIGN(uint32_t n, read_count(r, ModuleLimits::kMaxTypes, "types"));
   for (uint32_t i = 0; i < n; ++i) {
@@ -98,17 +142,7 @@ Result<void> read_type_section(BinaryReader& r, Module& m) {
     auto item = [&]() -> Result<void> {
       KILN_ASSIGN(uint8_t form, r.read_byte());
       if (form != 0x60) return BinaryReader::malformed_at("malformed function type", at);
-      FuncType type;
-      KILN_ASSIGN(uint32_t np, read_count(r, ModuleLimits::kMaxParams, "parameters"));
-      for (uint32_t k = 0; k < np; ++k) {
-        KILN_ASSIGN(ValType t, read_value_type(r));
-        type.params.push_back(t);
-      }
-      KILN_ASSIGN(uint32_t nr, read_count(r, ModuleLimits::kMaxResults, "results"));
-      for (uint32_t k = 0; k < nr; ++k) {
-        KILN_ASSIGN(ValType t, read_value_type(r));
-        type.results.push_back(t);
-      }
+      KILN_ASSIGN(FuncType type, read_function_type(r));
       m.types.push_back(std::move(type));
       return {};
     }();
@@ -124,35 +158,24 @@ Result<void> read_import_section(BinaryReader& r, Module& m) {
       Import imp;
       KILN_SET(imp.module, r.read_name());
       KILN_SET(imp.name, r.read_name());
-      size_t at = r.offset();
-      KILN_ASSIGN(uint8_t kind, r.read_byte());
-      switch (kind) {
-        case 0:
-          imp.kind = ExternKind::kFunction;
-          KILN_SET(imp.type_index, r.read_u32());
+      KILN_TRY(read_import_description(r, imp));
+      switch (imp.kind) {
+        case ExternKind::kFunction:
           m.functions.push_back(imp.type_index);
           ++m.imported_functions;
           break;
-        case 1:
-          imp.kind = ExternKind::kTable;
-          KILN_SET(imp.table, read_table_type(r));
+        case ExternKind::kTable:
           m.tables.push_back(imp.table);
           ++m.imported_tables;
           break;
-        case 2:
-          imp.kind = ExternKind::kMemory;
-          KILN_SET(imp.memory.limits, read_limits(r, true));
+        case ExternKind::kMemory:
           m.memories.push_back(imp.memory);
           ++m.imported_memories;
           break;
-        case 3:
-          imp.kind = ExternKind::kGlobal;
-          KILN_SET(imp.global, read_global_type(r));
+        case ExternKind::kGlobal:
           m.globals.push_back(Global{imp.global, {}});
           ++m.imported_globals;
           break;
-        default:
-          return BinaryReader::malformed_at("malformed import kind", at);
       }
       m.imports.push_back(std::move(imp));
       return {};

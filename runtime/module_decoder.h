@@ -13,6 +13,11 @@ Result<void> decode_module(Module& module);
 class BinaryReader;
 Result<ValType> read_value_type(BinaryReader& reader);
 Result<ValType> read_reference_type(BinaryReader& reader);
+// A function type after its 0x60 form byte: parameter and result vectors.
+Result<FuncType> read_function_type(BinaryReader& reader);
+// An import's kind and type (spec 5.5.5 importdesc): a function's type index, a table, memory
+// or global type. Component core types use it for core:externtype as well.
+Result<void> read_import_description(BinaryReader& reader, Import& import);
 // Reads a constant expression up to and including its `end`.
 Result<ConstExpr> read_const_expr(BinaryReader& reader);
 
