@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli/value_text.h"
+#include "component/component_decoder.h"
 #include "runtime/epoch_timer.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
@@ -125,9 +126,28 @@ int trap_exit(const Trap& trap) {
   return kExitTrap;
 }
 
+// A component (its preamble's layer is 1): a malformed one is reported as such; otherwise
+// kiln says plainly that it cannot go further with components yet (issue 14: only the binary
+// decoder exists). Returns -1 for a core module.
+int component_exit(const std::string& path, const std::vector<uint8_t>& bytes) {
+  if (!component::is_component(bytes)) return -1;
+  auto decoded = component::decode_component(bytes);
+  if (!decoded) {
+    Error e = decoded.take_error();
+    e.message = "component " + path + ": " + e.message;
+    return error_exit(e);
+  }
+  fmt::print(stderr,
+             "kiln: error: {} is a component: it decodes, but kiln cannot validate or run "
+             "components yet (only core modules)\n",
+             path);
+  return kExitUsage;
+}
+
 int run_validate(const std::string& path) {
   auto bytes = read_module_file(path);
   if (!bytes) return error_exit(bytes.error());
+  if (int exit = component_exit(path, *bytes); exit >= 0) return exit;
   Engine engine;
   if (auto valid = Module::validate(engine, *bytes); !valid) return error_exit(valid.error());
   return kExitOk;
@@ -259,6 +279,7 @@ int run_run(RunOptions options) {
 
   auto bytes = read_module_file(path);
   if (!bytes) return error_exit(bytes.error());
+  if (int exit = component_exit(path, *bytes); exit >= 0) return exit;
   EngineConfig engine_config;
   engine_config.consume_fuel = options.fuel.has_value();
   engine_config.host_call_fuel = options.host_call_fuel;

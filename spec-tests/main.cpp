@@ -1,4 +1,5 @@
-// kiln-spectest PATH... : runs wast2json output (JSON files, or folders searched for them).
+// kiln-spectest PATH... : runs wast2json output (JSON files, or folders searched for them),
+// and the component model's .wast files (component_runner.h says how far they run today).
 //
 // An expected-failure list (--expected-failures FILE) names whole files that are known not to
 // pass yet, each with the reason; their results are reported separately and do not count as
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "spec-tests/component_runner.h"
 #include "spec-tests/spectest_runner.h"
 
 namespace fs = std::filesystem;
@@ -31,7 +33,9 @@ int main(int argc, char** argv) {
   std::string expected_path;
   bool verbose = false, quiet = false, budgets = false;
   CLI::App app("kiln-spectest: runs the official testsuite's wast2json output", "kiln-spectest");
-  app.add_option("PATH", inputs, "a wast2json .json file, or a folder searched for them")
+  app.add_option("PATH", inputs,
+                 "a wast2json .json file, a component model .wast file, or a folder searched "
+                 "for them")
       ->required();
   app.add_option("--expected-failures", expected_path,
                  "lines 'NAME  reason': JSON files (by stem) known to fail")
@@ -88,7 +92,8 @@ int main(int argc, char** argv) {
     std::error_code ec;
     if (fs::is_directory(input, ec)) {
       for (const auto& entry : fs::recursive_directory_iterator(input)) {
-        if (entry.path().extension() == ".json") files.push_back(entry.path().string());
+        const auto extension = entry.path().extension();
+        if (extension == ".json" || extension == ".wast") files.push_back(entry.path().string());
       }
     } else if (fs::exists(input, ec)) {
       files.push_back(input);
@@ -117,7 +122,9 @@ int main(int argc, char** argv) {
   uint64_t passed = 0, failed = 0, skipped = 0, expected_failed = 0, other_reasons = 0;
   std::vector<std::string> stale_entries;
   for (const std::string& file : files) {
-    FileReport r = kiln::spectest::run_spec_file(file, config);
+    FileReport r = fs::path(file).extension() == ".wast"
+                       ? kiln::spectest::run_component_wast_file(file)
+                       : kiln::spectest::run_spec_file(file, config);
     auto listed = expected_failures.find(stem_of(file));
     const bool is_expected = listed != expected_failures.end();
     if (is_expected && r.failed == 0) stale_entries.push_back(listed->first);

@@ -158,6 +158,22 @@ TEST_F(CliTest, ModuleFromAPipeRuns) {
   EXPECT_EQ(r.out, "55\n");
 }
 
+TEST_F(CliTest, ComponentsAreDecodedAndSaidToBeUnsupported) {
+  const std::vector<uint8_t> preamble = {0x00, 'a', 's', 'm', 0x0d, 0x00, 0x01, 0x00};
+  const std::string good = write_file("empty.component.wasm", preamble);
+  RunResult r = run("run " + good);
+  EXPECT_EQ(r.exit_code, cli::kExitUsage);
+  EXPECT_NE(r.err.find("is a component: it decodes, but kiln cannot validate or run"),
+            std::string::npos)
+      << r.err;
+  std::vector<uint8_t> bad = preamble;
+  bad.insert(bad.end(), {0x07, 0x02, 0x01, 0x3e});  // a type section with no such type
+  r = run("validate " + write_file("bad.component.wasm", bad));
+  EXPECT_EQ(r.exit_code, cli::kExitMalformed);
+  EXPECT_NE(r.err.find("in type section: item 0: invalid leading byte 0x3e"), std::string::npos)
+      << r.err;
+}
+
 TEST_F(CliTest, UsageErrorsExitWith2) {
   EXPECT_EQ(run("").exit_code, cli::kExitUsage);
   EXPECT_EQ(run("frobnicate").exit_code, cli::kExitUsage);
