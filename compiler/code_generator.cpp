@@ -539,8 +539,7 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   });
   Block function;
   function.live = true;
-  function.label = masm_.new_label();
-  function.label_cells = v.type().result_cells();
+  function.label_cells = v.type().result_cells();  // (its branches return: no label)
   blocks_.push_back(function);
   const FunctionBody& body = module_.bodies[function_index_ - module_.imported_functions];
   const uint32_t param_cells = v.type().param_cells();

@@ -7,7 +7,7 @@
 namespace kiln {
 
 uint32_t NativeFunction::module_offset_at(uintptr_t pc) const {
-  if (pc < start || pc - start > size) return 0;
+  if (pc < start || pc - start >= size) return 0;
   const uint32_t offset = static_cast<uint32_t>(pc - start);
   auto it = std::lower_bound(sites.begin(), sites.end(), std::make_pair(offset, uint32_t{0}));
   return it != sites.end() && it->first == offset ? it->second : 0;

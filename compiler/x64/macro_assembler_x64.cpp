@@ -660,17 +660,13 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void emit_store(const MemoryAccess& access, const x86::Mem& m, const Source& value) {
     if (value.kind == Source::Kind::kImmediate) {
+      // (A 64-bit immediate that does not fit 32 bits went through rax in store_memory.)
       const int64_t v = value.immediate;
-      if (access.bytes < 8 || fits_int32(v)) {
-        const int64_t narrowed = access.bytes == 1   ? static_cast<int8_t>(v)
-                                 : access.bytes == 2 ? static_cast<int16_t>(v)
-                                 : access.bytes == 4 ? static_cast<int32_t>(v)
-                                                     : v;
-        a_.mov(m, narrowed);
-      } else {
-        a_.mov(x86::rax, v);
-        a_.mov(m, x86::rax);
-      }
+      const int64_t narrowed = access.bytes == 1   ? static_cast<int8_t>(v)
+                               : access.bytes == 2 ? static_cast<int16_t>(v)
+                               : access.bytes == 4 ? static_cast<int32_t>(v)
+                                                   : v;
+      a_.mov(m, narrowed);
       return;
     }
     const Reg r = value.reg;
