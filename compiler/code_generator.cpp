@@ -545,14 +545,11 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   const uint32_t param_cells = v.type().param_cells();
   const CompiledFunction& compiled =
       *module_.compiled[function_index_ - module_.imported_functions];
-  // A leaf's frame starts inside its caller's (checked) frame, and a frame that fits in the
-  // slack past the value stack's end needs no check; nor does the native stack pointer, 16
-  // bytes below its caller's (unless the check stands for the deadline's).
-  entry_checks_.leaf = compiled.leaf;
+  // A leaf's frame starts inside its caller's (checked) frame: one that fits in the slack past
+  // the value stack's end needs no check.
   entry_checks_.value_stack =
       !compiled.leaf ||
       (uint64_t{local_cells_} + compiled.max_operand_cells) * 8 > kValueStackSlackBytes;
-  entry_checks_.native_stack = !compiled.leaf || options_.epoch_interruption;
   // The frame's size (its operand stack's height) is known at the end: patched in then. With
   // epoch interruption, a failed native stack check may be the deadline instead
   // (StoreContext::native_stack_limit): the real limit tells.

@@ -105,11 +105,10 @@ struct RuntimeArgument {
   static RuntimeArgument immediate(int64_t v) { return {Kind::kImmediate, v}; }
 };
 
-// What a function's prologue checks (EntryChecks: a leaf's caller's checks cover some).
+// What a function's prologue checks beyond the stack pointer (which stands for the native
+// stack, the call depth and the deadline): a leaf's caller's checks may cover its frame.
 struct EntryChecks {
-  bool leaf = false;         // no calls: the call depth is compared, not taken
-  bool value_stack = true;   // the frame against the value stack's end
-  bool native_stack = true;  // the stack pointer against the limit (the deadline's check too)
+  bool value_stack = true;  // the frame against the value stack's end
 };
 
 class MacroAssembler {
@@ -124,14 +123,13 @@ class MacroAssembler {
   virtual void jump(Label label) = 0;
   virtual uint32_t position() const = 0;  // native offset of the next instruction
 
-  // Function entry: checks the call depth and the value stack (the frame's size in bytes from
-  // the frame pointer must fit: set later with patch() on the returned id, once the operand
-  // stack's height is known), jumping to `stack_exhausted` if not, then the native stack
-  // pointer against StoreContext::native_stack_limit, jumping to `stack_check_failed` if
-  // below; the code after it is where that path comes back to. A leaf function compares the
-  // call depth instead of taking one (it makes no call that could use it), and may skip the
-  // other two checks (`checks`): then the returned id is kNoPatch. zero_frame then zeroes
-  // bytes [from, to) of the frame (the declared locals).
+  // Function entry: checks the value stack (the frame's size in bytes from the frame pointer
+  // must fit: set later with patch() on the returned id, once the operand stack's height is
+  // known), jumping to `stack_exhausted` if not, then the native stack pointer against
+  // StoreContext::native_stack_limit (the native stack, the call depth, the deadline), jumping
+  // to `stack_check_failed` if below; the code after it is where that path comes back to.
+  // Without the value-stack check (`checks`), the returned id is kNoPatch. zero_frame then
+  // zeroes bytes [from, to) of the frame (the declared locals).
   static constexpr uint32_t kNoPatch = UINT32_MAX;
   virtual uint32_t enter_function(const EntryChecks& checks, Label stack_exhausted,
                                   Label stack_check_failed) = 0;

@@ -828,9 +828,26 @@ bool Store::run_native(Instance& instance, const CompiledFunction& function, uin
                                     function.function_index - module.imported_functions);
     if (!native) return false;
   }
+  // A call out of generated code coming back in (through the runtime, the interpreter or the
+  // host): this entry may make the depth the enclosing one has left, less the enclosing
+  // entry's frames, 16 bytes of native stack each (vm_context.h). The enclosing entry's state
+  // is restored when this one returns.
+  const uintptr_t outer_entry_rsp = context_.entry_rsp, outer_jit_rsp = context_.jit_rsp;
+  const uintptr_t outer_stack_limit = context_.stack_limit;
+  const int64_t outer_depth_left = context_.call_depth_left;
+  if (outer_entry_rsp) {
+    context_.call_depth_left =
+        outer_depth_left - static_cast<int64_t>((outer_entry_rsp - outer_jit_rsp) / 16);
+  }
   context_.stack_limit = native_stack_.limit();
+  refresh_native_stack_limit();  // the entry stub raises both limits for the depth
+  const uint32_t status = tier->enter(&instance.vm, fp, *native);
+  context_.entry_rsp = outer_entry_rsp;
+  context_.jit_rsp = outer_jit_rsp;
+  context_.stack_limit = outer_stack_limit;
+  context_.call_depth_left = outer_depth_left;
   refresh_native_stack_limit();
-  if (tier->enter(&instance.vm, fp, *native)) trap = std::move(context_.pending_trap);
+  if (status) trap = std::move(context_.pending_trap);
   return true;
 }
 

@@ -40,12 +40,22 @@ struct StoreContext {
   // So deadlines cost generated code no check of their own beyond the stack check: the check's
   // slow path tells the two apart (V8 interrupts running code the same way).
   std::atomic<uintptr_t> native_stack_limit{0};
-  // The lowest native stack pointer a JIT function may start with (the thread's stack plus the
-  // reserve for host code); set at every entry into generated code.
+  // The lowest native stack pointer a JIT function may start with: the thread's stack plus the
+  // reserve for host code, or, if higher, where the call depth runs out. Every frame of
+  // generated code takes exactly 16 bytes of native stack (return address and frame pointer),
+  // so the depth is the distance from the entry: the entry stub lowers this limit to
+  // entry_rsp - 16 * call_depth_left, and function prologues compare rsp with it (through
+  // native_stack_limit) instead of counting frames in memory.
   uintptr_t stack_limit = 0;
-  // Frames of generated code the store may still enter (StoreLimits::max_call_depth, counted
-  // apart from the interpreter's frames): decremented at entry, restored at exit.
+  // Frames of generated code the current entry may still make (StoreLimits::max_call_depth,
+  // counted apart from the interpreter's frames): set by Store::run_native at every entry
+  // (less the frames of enclosing entries), read by the entry stub.
   int64_t call_depth_left = 0;
+  // The native stack pointer at the current entry's call into generated code (0: none active),
+  // set by the entry stub; and at generated code's last call into the runtime. A nested entry
+  // counts the enclosing entry's frames from the two.
+  uintptr_t entry_rsp = 0;
+  uintptr_t jit_rsp = 0;
   Store* store = nullptr;
   // A trap raised inside generated code (with its JIT frames), until the entry that ran the
   // code hands it on as a value.
@@ -78,6 +88,8 @@ struct VmOffsets {
   static constexpr int32_t kNativeStackLimit = offsetof(StoreContext, native_stack_limit);
   static constexpr int32_t kStackLimit = offsetof(StoreContext, stack_limit);
   static constexpr int32_t kCallDepthLeft = offsetof(StoreContext, call_depth_left);
+  static constexpr int32_t kEntryRsp = offsetof(StoreContext, entry_rsp);
+  static constexpr int32_t kJitRsp = offsetof(StoreContext, jit_rsp);
 };
 
 }  // namespace kiln

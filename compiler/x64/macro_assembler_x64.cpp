@@ -77,19 +77,9 @@ class X64MacroAssembler final : public MacroAssembler {
 
   uint32_t enter_function(const EntryChecks& checks, jit::Label stack_exhausted,
                           jit::Label stack_check_failed) override {
-    leaf_ = checks.leaf;
     a_.push(x86::rbp);
     a_.mov(x86::rbp, x86::rsp);
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
-    // A depth taken is given back on every way out (return_from_function, return_trapped),
-    // the stack checks' included.
-    if (leaf_) {
-      a_.cmp(x86::qword_ptr(x86::rax, VmOffsets::kCallDepthLeft), 0);
-      a_.jle(labels_[stack_exhausted]);
-    } else {
-      a_.sub(x86::qword_ptr(x86::rax, VmOffsets::kCallDepthLeft), 1);
-      a_.js(labels_[stack_exhausted]);
-    }
     uint32_t frame_bytes = kNoPatch;
     if (checks.value_stack) {
       frame_bytes = open_immediate(x86::ecx);
@@ -97,10 +87,9 @@ class X64MacroAssembler final : public MacroAssembler {
       a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kCellsEnd));
       a_.ja(labels_[stack_exhausted]);
     }
-    if (checks.native_stack) {
-      a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
-      a_.jb(labels_[stack_check_failed]);
-    }
+    // The native stack, the call depth (StoreContext::stack_limit) and the deadline in one.
+    a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
+    a_.jb(labels_[stack_check_failed]);
     return frame_bytes;
   }
   void zero_frame(uint32_t from, uint32_t to) override { zero_cells(from, (to - from) / 8); }
@@ -124,21 +113,14 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.rep().stosq();
   }
   void return_from_function() override {
-    give_back_depth();
     a_.xor_(x86::eax, x86::eax);
     a_.leave();
     a_.ret();
   }
   void return_trapped() override {
-    give_back_depth();
     a_.mov(x86::eax, 1);
     a_.leave();
     a_.ret();
-  }
-  void give_back_depth() {
-    if (leaf_) return;
-    a_.mov(x86::rcx, x86::qword_ptr(kVm, VmOffsets::kStore));
-    a_.add(x86::qword_ptr(x86::rcx, VmOffsets::kCallDepthLeft), 1);
   }
 
   void load_slot(ValType t, Reg dst, int32_t slot) override {
@@ -798,11 +780,11 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void call_runtime(const void* function, std::span<const RuntimeArgument> args) override {
     static const x86::Gp kArgs[] = {x86::rdi, x86::rsi, x86::rdx, x86::rcx, x86::r8, x86::r9};
-    // C++ reads and writes the fuel in the StoreContext (the interpreter, host calls, traps).
-    if (fuel_in_register_) {
-      a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
-      a_.mov(x86::qword_ptr(x86::rax, VmOffsets::kFuel), kFuel);
-    }
+    // C++ reads and writes the fuel in the StoreContext (the interpreter, host calls, traps),
+    // and counts this code's frames from its stack pointer if it enters generated code again.
+    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
+    a_.mov(x86::qword_ptr(x86::rax, VmOffsets::kJitRsp), x86::rsp);
+    if (fuel_in_register_) a_.mov(x86::qword_ptr(x86::rax, VmOffsets::kFuel), kFuel);
     for (size_t i = 0; i < args.size() && i < 6; ++i) {
       const RuntimeArgument& arg = args[i];
       switch (arg.kind) {
@@ -930,7 +912,6 @@ class X64MacroAssembler final : public MacroAssembler {
   X64Features features_;
   BoundsChecks bounds_;
   bool fuel_in_register_;  // r15 holds the fuel
-  bool leaf_ = false;      // the function takes no call depth
   CodeHolder code_;
   Errors error_handler_;
   x86::Assembler a_;
@@ -973,9 +954,37 @@ size_t assemble_x64_entry_stub(uint8_t* destination, uintptr_t base, bool fuel_i
   a.mov(kVm, x86::rdi);
   a.mov(kFrame, x86::rsi);
   a.mov(kMemoryBase, x86::qword_ptr(kVm, VmOffsets::kMemoryBase));
-  if (fuel_in_register) {
-    a.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
-    a.mov(kFuel, x86::qword_ptr(x86::rax, VmOffsets::kFuel));
+  a.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
+  if (fuel_in_register) a.mov(kFuel, x86::qword_ptr(x86::rax, VmOffsets::kFuel));
+  // The call depth as a stack limit (StoreContext::stack_limit): a function d calls deep runs
+  // with rsp = entry_rsp - 16 d, so d > call_depth_left is rsp < entry_rsp - 16 call_depth_left.
+  // No depth left: a limit above every stack pointer.
+  {
+    asmjit::Label no_depth = a.newLabel(), have_limit = a.newLabel(), keep = a.newLabel(),
+                  interrupted = a.newLabel();
+    a.mov(x86::qword_ptr(x86::rax, VmOffsets::kEntryRsp), x86::rsp);
+    a.mov(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kCallDepthLeft));
+    a.mov(x86::r8, x86::rsp);
+    a.test(x86::rcx, x86::rcx);
+    a.jle(no_depth);
+    a.shl(x86::rcx, 4);  // call_depth_left is at most StoreLimits::kMaxCallDepthLimit
+    a.sub(x86::r8, x86::rcx);
+    a.jae(have_limit);
+    a.xor_(x86::r8d, x86::r8d);  // deeper than the stack: the thread's limit decides
+    a.jmp(have_limit);
+    a.bind(no_depth);
+    a.mov(x86::r8, -1);
+    a.bind(have_limit);
+    a.cmp(x86::r8, x86::qword_ptr(x86::rax, VmOffsets::kStackLimit));
+    a.jbe(keep);
+    a.mov(x86::qword_ptr(x86::rax, VmOffsets::kStackLimit), x86::r8);
+    a.bind(keep);
+    // What the prologues check: the limit, unless the store is interrupted (a deadline).
+    a.cmp(x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit), -1);
+    a.je(interrupted);
+    a.mov(x86::r8, x86::qword_ptr(x86::rax, VmOffsets::kStackLimit));
+    a.mov(x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit), x86::r8);
+    a.bind(interrupted);
   }
   a.call(x86::rdx);
   if (fuel_in_register) {  // eax is the status; r12 is the VmContext it was entered with

@@ -27,7 +27,7 @@ std::unique_ptr<MacroAssembler> create_x64_macro_assembler(const X64Features& fe
 // const void* code). Saves the C ABI's callee-saved registers, loads the fixed ones, calls
 // `code`, and returns its status. Assembled into `destination` (at most kEntryStubMaxBytes);
 // code compiled with fuel is entered through the stub assembled with `fuel_in_register`.
-constexpr size_t kEntryStubMaxBytes = 128;
+constexpr size_t kEntryStubMaxBytes = 256;
 size_t assemble_x64_entry_stub(uint8_t* destination, uintptr_t base, bool fuel_in_register);
 
 }  // namespace kiln::jit
