@@ -766,9 +766,9 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rdx, x86::qword_ptr(kVm, VmOffsets::kInstance));
     a_.cmp(x86::qword_ptr(x86::rax, FunctionHeaderOffsets::kInstance), x86::rdx);
     a_.jne(to_slow);
+    // Past the instance check it is a wasm function of this instance: its native_entry slot
+    // exists (host functions have no instance); the entry in it may still be null.
     a_.mov(x86::rax, x86::qword_ptr(x86::rax, FunctionHeaderOffsets::kNativeEntry));
-    a_.test(x86::rax, x86::rax);
-    a_.jz(to_slow);
     a_.mov(x86::rax, x86::qword_ptr(x86::rax));
     a_.test(x86::rax, x86::rax);
     a_.jz(to_slow);
