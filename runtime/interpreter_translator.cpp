@@ -412,15 +412,26 @@ void InterpreterTranslator::branch_target(uint32_t instruction_start, uint32_t d
 // their operand cells by const32/const64 instructions as before.
 constexpr uint32_t kMaxConstantCells = 64;
 
-void InterpreterTranslator::begin_function(const FunctionValidator& v) {
-  local_cells_ = v.total_local_cells();
-  // The operand stack starts after the constant cells, so their number is fixed before the
-  // body is read: every constant instruction starts with a byte 0x41-0x44, so the count of
-  // such bytes (immediates included) bounds the number of distinct constants.
-  const FunctionBody& body = module_.bodies[v.function_index() - module_.imported_functions];
+// The operand stack starts after the constant cells, so their number is fixed before the body
+// is read: every constant instruction starts with a byte 0x41-0x44, so the count of such bytes
+// (immediates included) bounds the number of distinct constants.
+uint32_t InterpreterTranslator::constant_cells(const Module& module, uint32_t function_index) {
+  const FunctionBody& body = module.bodies[function_index - module.imported_functions];
   uint32_t constant_bytes = 0;
   for (uint8_t byte : body.code) constant_bytes += (byte >= kI32Const && byte <= kF64Const);
-  constant_cells_ = std::min(constant_bytes, kMaxConstantCells);
+  return std::min(constant_bytes, kMaxConstantCells);
+}
+
+uint32_t InterpreterTranslator::frame_cells(const Module& module, const FunctionValidator& v) {
+  return std::max(
+      v.total_local_cells() + constant_cells(module, v.function_index()) + v.max_operand_cells(),
+      v.type().result_cells());
+}
+
+void InterpreterTranslator::begin_function(const FunctionValidator& v) {
+  local_cells_ = v.total_local_cells();
+  const FunctionBody& body = module_.bodies[v.function_index() - module_.imported_functions];
+  constant_cells_ = constant_cells(module_, v.function_index());
   entered_loop_ = false;
   zero_locals_.assign(local_cells_, false);
   std::fill(zero_locals_.begin() + v.type().param_cells(), zero_locals_.end(), true);
@@ -436,8 +447,7 @@ void InterpreterTranslator::begin_function(const FunctionValidator& v) {
 }
 
 void InterpreterTranslator::end_function(const FunctionValidator& v) {
-  out_.frame_cells =
-      std::max(local_cells_ + constant_cells_ + v.max_operand_cells(), out_.result_cells);
+  out_.frame_cells = frame_cells(module_, v);
   out_.constants.shrink_to_fit();
   code_.shrink_to_fit();
   out_.source_map.shrink_to_fit();

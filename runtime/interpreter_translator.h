@@ -16,6 +16,12 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   void on_instruction(const Instruction& ins, const FunctionValidator& v) override;
   void end_function(const FunctionValidator& v) override;
 
+  // The cells reserved for constants, and the whole frame's cells (CompiledFunction::
+  // frame_cells), of a function `v` has read: what the translation gives, without it (entries
+  // from the host check the frame against the value stack with it under every tier).
+  static uint32_t constant_cells(const Module& module, uint32_t function_index);
+  static uint32_t frame_cells(const Module& module, const FunctionValidator& v);
+
  private:
   struct Label {
     uint32_t loop_start = 0;

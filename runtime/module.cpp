@@ -106,6 +106,8 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<co
         out.param_cells = validator.type().param_cells();
         out.result_cells = validator.type().result_cells();
         out.local_cells = validator.total_local_cells();
+        // Entries from the host check this frame against the value stack, under every tier.
+        out.frame_cells = InterpreterTranslator::frame_cells(*module, validator);
       }
       out.hot_locals = validator.hot_locals(8);
       out.leaf = !validator.makes_calls();

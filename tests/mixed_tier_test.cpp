@@ -6,10 +6,12 @@
 // out of machine code).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <set>
 #include <string>
 
+#include "runtime/interpreter_code.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
 #include "runtime/tier.h"
@@ -109,6 +111,37 @@ TEST_F(MixedTiers, InterpretedFunctionsBetweenCompiledOnesBehaveAsUnderTheInterp
   expect_same({"descend"}, calls);         // interpreted recursion, compiled leaf
   expect_same({"leaf", "fac"}, calls);     // compiled recursion, interpreted leaf
   expect_same({"one"}, calls);             // an interpreted target of call_indirect
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// With a code tier the interpreter's translation waits (Module::compile), but an entry from the
+// host still checks the interpreter's frame size against the value stack, so a call that the
+// interpreter would refuse there is refused under the JIT too.
+TEST_F(MixedTiers, FramesAreMeasuredAsTheInterpreterDoesWithoutTranslating) {
+  EngineConfig config;
+  config.tier = Tier::kInterpreter;
+  Engine interpreter(config);
+  config.tier = Tier::kJit;
+  Engine jit(config);
+  for (const char* name : {"traps", "budget"}) {
+    auto a = Module::compile(interpreter, test::test_module(name));
+    auto b = Module::compile(jit, test::test_module(name));
+    ASSERT_TRUE(a && b) << name;
+    ASSERT_EQ((*a)->compiled.size(), (*b)->compiled.size());
+    uint32_t largest = 0;
+    for (size_t i = 0; i < (*a)->compiled.size(); ++i) {
+      EXPECT_FALSE((*a)->compiled[i]->code.empty()) << name << " " << i;
+      EXPECT_TRUE((*b)->compiled[i]->code.empty()) << name << " " << i;  // not translated
+      EXPECT_EQ((*b)->compiled[i]->frame_cells, (*a)->compiled[i]->frame_cells) << name << " " << i;
+      largest = std::max(largest, (*a)->compiled[i]->frame_cells);
+    }
+    EXPECT_GT(largest, 0u) << name;
+  }
 }
 
 }  // namespace
