@@ -60,6 +60,12 @@ EngineConfig with_fuel(uint64_t host_call_fuel = 0) {
   return c;
 }
 
+EngineConfig with_epochs() {
+  EngineConfig c;
+  c.epoch_interruption = true;
+  return c;
+}
+
 // Fuel a call of `name(args)` consumes, given plenty.
 uint64_t fuel_of(Budgeted& b, Instance* instance, const char* name, std::vector<uint64_t> args) {
   EXPECT_TRUE(b.store().set_fuel(1000000).ok());
@@ -120,9 +126,7 @@ TEST(Fuel, IsAnErrorWithoutFuelInTheEngine) {
 }
 
 TEST(Deadline, StopsAnInfiniteLoopInTime) {
-  EngineConfig config;
-  config.epoch_interruption = true;
-  Budgeted b(config);
+  Budgeted b(with_epochs());
   Instance* inst = *b.instantiate();
   b.store().set_epoch_deadline(1);
   EpochTimer timer(b.engine(), std::chrono::milliseconds(20));
@@ -133,9 +137,7 @@ TEST(Deadline, StopsAnInfiniteLoopInTime) {
 }
 
 TEST(Deadline, CallbackMayExtendIt) {
-  EngineConfig config;
-  config.epoch_interruption = true;
-  Budgeted b(config);
+  Budgeted b(with_epochs());
   Instance* inst = *b.instantiate();
   int extensions = 0;
   b.store().set_deadline_callback([&](Store&) -> std::optional<uint64_t> {
@@ -152,9 +154,7 @@ TEST(Deadline, CallbackMayExtendIt) {
 }
 
 TEST(Deadline, AMovedDeadlineUndoesATicksInterruption) {
-  EngineConfig config;
-  config.epoch_interruption = true;
-  Budgeted b(config);
+  Budgeted b(with_epochs());
   Instance* inst = *b.instantiate();
   b.store().set_epoch_deadline(1);
   b.engine().increment_epoch();  // reaches the deadline: the store's code is interrupted
