@@ -422,6 +422,13 @@ uint32_t InterpreterTranslator::constant_cells(const Module& module, uint32_t fu
   return std::min(constant_bytes, kMaxConstantCells);
 }
 
+void InterpreterTranslator::set_frame_layout(const FunctionValidator& v, CompiledFunction& out) {
+  out.function_index = v.function_index();
+  out.param_cells = v.type().param_cells();
+  out.result_cells = v.type().result_cells();
+  out.local_cells = v.total_local_cells();
+}
+
 uint32_t InterpreterTranslator::frame_cells(const Module& module, const FunctionValidator& v) {
   return std::max(
       v.total_local_cells() + constant_cells(module, v.function_index()) + v.max_operand_cells(),
@@ -435,10 +442,7 @@ void InterpreterTranslator::begin_function(const FunctionValidator& v) {
   entered_loop_ = false;
   zero_locals_.assign(local_cells_, false);
   std::fill(zero_locals_.begin() + v.type().param_cells(), zero_locals_.end(), true);
-  out_.function_index = v.function_index();
-  out_.param_cells = v.type().param_cells();
-  out_.result_cells = v.type().result_cells();
-  out_.local_cells = local_cells_;
+  set_frame_layout(v, out_);
   labels_.push_back(Label{});
   Instruction entry;
   entry.offset = body.code_offset;

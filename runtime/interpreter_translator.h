@@ -16,9 +16,13 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   void on_instruction(const Instruction& ins, const FunctionValidator& v) override;
   void end_function(const FunctionValidator& v) override;
 
-  // The cells reserved for constants, and the whole frame's cells (CompiledFunction::
-  // frame_cells), of a function `v` has read: what the translation gives, without it (entries
-  // from the host check the frame against the value stack with it under every tier).
+  // A function's frame as the translation lays it out, without translating (a code tier's
+  // functions are translated only when it cannot compile them, but entries from the host check
+  // the interpreter's frame against the value stack under every tier): set_frame_layout fills
+  // in `out`'s function index and parameter, result and local cells once `v` has begun the
+  // function; frame_cells is the whole frame (constants and the operand stack included) once
+  // `v` has read it.
+  static void set_frame_layout(const FunctionValidator& v, CompiledFunction& out);
   static uint32_t constant_cells(const Module& module, uint32_t function_index);
   static uint32_t frame_cells(const Module& module, const FunctionValidator& v);
 

@@ -102,11 +102,7 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<co
         KILN_TRY(validator.run(&translator));
       } else {
         KILN_TRY(validator.run(nullptr));
-        out.function_index = function_index;
-        out.param_cells = validator.type().param_cells();
-        out.result_cells = validator.type().result_cells();
-        out.local_cells = validator.total_local_cells();
-        // Entries from the host check this frame against the value stack, under every tier.
+        InterpreterTranslator::set_frame_layout(validator, out);
         out.frame_cells = InterpreterTranslator::frame_cells(*module, validator);
       }
       out.hot_locals = validator.hot_locals(8);
