@@ -20,6 +20,7 @@
 
 #include "cli/value_text.h"
 #include "component/component_decoder.h"
+#include "component/component_validator.h"
 #include "runtime/epoch_timer.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
@@ -126,10 +127,11 @@ int trap_exit(const Trap& trap) {
   return kExitTrap;
 }
 
-// A component (its preamble's layer is 1): a malformed one is reported as such; otherwise
-// kiln says plainly that it cannot go further with components yet (issue 14: only the binary
-// decoder exists). Returns -1 for a core module.
-int component_exit(const std::string& path, const std::vector<uint8_t>& bytes) {
+// A component (its preamble's layer is 1): decoded and validated, a malformed or invalid one
+// reported as such (exit 4 or 5). `kiln validate` stops there (0); `kiln run` says plainly that
+// it cannot run components yet (issue 14: instantiation is not written). Returns -1 for a core
+// module.
+int component_exit(const std::string& path, const std::vector<uint8_t>& bytes, bool run) {
   if (!component::is_component(bytes)) return -1;
   auto decoded = component::decode_component(bytes);
   if (!decoded) {
@@ -137,9 +139,16 @@ int component_exit(const std::string& path, const std::vector<uint8_t>& bytes) {
     e.message = "component " + path + ": " + e.message;
     return error_exit(e);
   }
+  Engine engine;
+  if (auto valid = component::validate_component(engine, **decoded); !valid) {
+    Error e = valid.take_error();
+    e.message = "component " + path + ": " + e.message;
+    return error_exit(e);
+  }
+  if (!run) return kExitOk;
   fmt::print(stderr,
-             "kiln: error: {} is a component: it decodes, but kiln cannot validate or run "
-             "components yet (only core modules)\n",
+             "kiln: error: {} is a valid component, but kiln cannot run components yet (only "
+             "core modules)\n",
              path);
   return kExitUsage;
 }
@@ -147,7 +156,7 @@ int component_exit(const std::string& path, const std::vector<uint8_t>& bytes) {
 int run_validate(const std::string& path) {
   auto bytes = read_module_file(path);
   if (!bytes) return error_exit(bytes.error());
-  if (int exit = component_exit(path, *bytes); exit >= 0) return exit;
+  if (int exit = component_exit(path, *bytes, /*run=*/false); exit >= 0) return exit;
   Engine engine;
   if (auto valid = Module::validate(engine, *bytes); !valid) return error_exit(valid.error());
   return kExitOk;
@@ -279,7 +288,7 @@ int run_run(RunOptions options) {
 
   auto bytes = read_module_file(path);
   if (!bytes) return error_exit(bytes.error());
-  if (int exit = component_exit(path, *bytes); exit >= 0) return exit;
+  if (int exit = component_exit(path, *bytes, /*run=*/true); exit >= 0) return exit;
   EngineConfig engine_config;
   engine_config.consume_fuel = options.fuel.has_value();
   engine_config.host_call_fuel = options.host_call_fuel;

@@ -146,4 +146,9 @@ class FunctionValidator {
 // Validates everything but function bodies (spec 3.4: module-level rules).
 Result<void> validate_module_structure(Module& module);
 
+// Spec 3.2.4-3.2.5: limits of memory and table types (also of the component model's core module
+// types). `where` names the item in the error.
+Result<void> validate_memory_type(const MemoryType& type, const std::string& where);
+Result<void> validate_table_type(const TableType& type, const std::string& where);
+
 }  // namespace kiln

@@ -25,15 +25,6 @@ Result<void> validate_limits(const Limits& limits, uint64_t range, const char* t
   return {};
 }
 
-Result<void> validate_memory_type(const MemoryType& type, const std::string& where) {
-  return validate_limits(type.limits, ModuleLimits::kMaxMemoryPages,
-                         "memory size must be at most 65536 pages (4GiB)", where);
-}
-
-Result<void> validate_table_type(const TableType& type, const std::string& where) {
-  return validate_limits(type.limits, 0xffffffffu, "table size must be at most 2^32-1", where);
-}
-
 // Spec 3.3.10: a constant expression produces exactly one value of `expected`. In Wasm 2.0,
 // global.get may only read imported, immutable globals (`visible_globals` of them).
 Result<void> validate_const_expr(const Module& m, const ConstExpr& expr, ValType expected,
@@ -93,6 +84,15 @@ void collect_function_refs(const ConstExpr& expr, std::vector<bool>& refs) {
 
 }  // namespace
 
+Result<void> validate_memory_type(const MemoryType& type, const std::string& where) {
+  return validate_limits(type.limits, ModuleLimits::kMaxMemoryPages,
+                         "memory size must be at most 65536 pages (4GiB)", where);
+}
+
+Result<void> validate_table_type(const TableType& type, const std::string& where) {
+  return validate_limits(type.limits, 0xffffffffu, "table size must be at most 2^32-1", where);
+}
+
 Result<void> validate_module_structure(Module& m) {
   for (uint32_t i = 0; i < m.imports.size(); ++i) {
     const Import& imp = m.imports[i];
@@ -126,7 +126,9 @@ Result<void> validate_module_structure(Module& m) {
   for (uint32_t i = m.imported_memories; i < m.memories.size(); ++i) {
     KILN_TRY(validate_memory_type(m.memories[i], "memory " + std::to_string(i)));
   }
-  if (m.memories.size() > 1) return invalid("multiple memories");
+  if (m.memories.size() > 1) {
+    return invalid("multiple memories (Wasm 3.0 multi-memory is not supported yet)");
+  }
 
   for (uint32_t i = m.imported_globals; i < m.globals.size(); ++i) {
     KILN_TRY(validate_const_expr(m, m.globals[i].init, m.globals[i].type.type, m.imported_globals,

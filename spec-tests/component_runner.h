@@ -14,6 +14,6 @@
 
 namespace kiln::spectest {
 
-FileReport run_component_wast_file(const std::string& wast_path);
+FileReport run_component_wast_file(const std::string& wast_path, const EngineConfig& config = {});
 
 }  // namespace kiln::spectest

@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> stale_entries;
   for (const std::string& file : files) {
     FileReport r = fs::path(file).extension() == ".wast"
-                       ? kiln::spectest::run_component_wast_file(file)
+                       ? kiln::spectest::run_component_wast_file(file, config)
                        : kiln::spectest::run_spec_file(file, config);
     auto listed = expected_failures.find(stem_of(file));
     const bool is_expected = listed != expected_failures.end();
@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
       other_reasons += r.other_reasons.size();
       if (verbose) {
         for (const std::string& o : r.other_reasons) fmt::print("    other reason: {}\n", o);
+        for (const std::string& o : r.skip_reasons) fmt::print("    skipped: {}\n", o);
       }
     }
     passed += r.passed;

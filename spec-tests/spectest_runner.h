@@ -19,6 +19,8 @@ struct FileReport {
   // testsuite names (informational: the spec does not fix error wording, and when a module has
   // two faults the one reported first may differ).
   std::vector<std::string> other_reasons;
+  // Why tests were skipped, where the runner can say ("line N: what kiln does not support").
+  std::vector<std::string> skip_reasons;
 };
 
 // Runs one file under an engine of `config` (its tier; with fuel and epochs, modules run with

@@ -158,12 +158,21 @@ TEST_F(CliTest, ModuleFromAPipeRuns) {
   EXPECT_EQ(r.out, "55\n");
 }
 
-TEST_F(CliTest, ComponentsAreDecodedAndSaidToBeUnsupported) {
+TEST_F(CliTest, ComponentsAreValidatedAndRunningThemIsSaidToBeUnsupported) {
   const std::vector<uint8_t> preamble = {0x00, 'a', 's', 'm', 0x0d, 0x00, 0x01, 0x00};
   const std::string good = write_file("empty.component.wasm", preamble);
-  RunResult r = run("run " + good);
+  RunResult r = run("validate " + good);
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  r = run("run " + good);
   EXPECT_EQ(r.exit_code, cli::kExitUsage);
-  EXPECT_NE(r.err.find("is a component: it decodes, but kiln cannot validate or run"),
+  EXPECT_NE(r.err.find("is a valid component, but kiln cannot run components yet"),
+            std::string::npos)
+      << r.err;
+  std::vector<uint8_t> invalid = preamble;
+  invalid.insert(invalid.end(), {0x07, 0x03, 0x01, 0x69, 0x00});  // (own 0): no type 0
+  r = run("validate " + write_file("invalid.component.wasm", invalid));
+  EXPECT_EQ(r.exit_code, cli::kExitInvalid);
+  EXPECT_NE(r.err.find("in type 0 (at byte offset 0xb): type index 0 out of bounds"),
             std::string::npos)
       << r.err;
   std::vector<uint8_t> bad = preamble;

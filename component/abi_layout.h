@@ -1,0 +1,51 @@
+// The canonical ABI's static layout of value types (CanonicalABI.md "Despecialization",
+// "Alignment", "Element Size", "Flattening"), for 32-bit memories (and 64-bit where validation
+// asks, for the element-size bound). Used by validation (canon lift/lower signatures, required
+// options) and by lifting and lowering.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "component/component_types.h"
+#include "runtime/types.h"
+
+namespace kiln::component::abi {
+
+constexpr size_t kMaxFlatParams = 16;
+constexpr size_t kMaxFlatResults = 1;
+// Validation requires elem_size(t, i64) < 2^28 of every defined value type (Element Size).
+constexpr uint64_t kMaxValueByteSize = uint64_t{1} << 28;
+
+enum class PointerSize : uint8_t { k32 = 4, k64 = 8 };
+
+// Fills in a new defined type's computed fields (depth, size, layout, predicates) from its
+// parts', which are finished already.
+void finish_defined_type(resolved::DefinedType& type);
+
+uint32_t alignment(const resolved::ValueType& type, PointerSize pointer = PointerSize::k32);
+// Saturates at UINT64_MAX (types past kMaxValueByteSize are refused when defined).
+uint64_t element_size(const resolved::ValueType& type, PointerSize pointer = PointerSize::k32);
+
+// The variant discriminant's size in bytes (1, 2 or 4) for `cases` cases.
+uint32_t discriminant_size(size_t cases);
+
+// Appends the flattening of `type` to `out`, stopping (and returning false) once `out` would
+// hold more than `limit` types: a fixed-length list can flatten to millions of values.
+bool flatten(const resolved::ValueType& type, std::vector<ValType>& out, size_t limit);
+
+// flatten_functype for synchronous functions.
+enum class Context : uint8_t { kLift, kLower };
+struct FlatSignature {
+  FuncType core;
+  bool params_in_memory = false;   // more than kMaxFlatParams: one pointer
+  bool results_in_memory = false;  // more than kMaxFlatResults: a pointer (returned or passed)
+};
+FlatSignature flatten_function(const resolved::FunctionType& type, Context context);
+
+// CanonicalABI.md "Type Predicates" and the option rules.
+bool contains_borrow(const resolved::ValueType& type);
+bool contains_string_or_list(const resolved::ValueType& type);  // needs memory and realloc
+bool contains_async_value(const resolved::ValueType& type);     // stream, future, error-context
+
+}  // namespace kiln::component::abi

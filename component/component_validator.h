@@ -1,0 +1,42 @@
+// Validation of decoded components (Explainer.md "Type Checking", "Import and Export
+// Definitions", CanonicalABI.md "Canonical Definitions"): index spaces, type definitions and
+// their well-formedness, instantiation and alias type checking with resource types bound and
+// made fresh as the spec says, canonical options, and name rules (names.h).
+//
+// Validation compiles the core modules inside (runtime/ Module::compile, which validates them),
+// so an instance of a validated component re-validates and re-translates nothing.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "component/component.h"
+#include "component/component_types.h"
+#include "runtime/module.h"
+#include "runtime/result.h"
+
+namespace kiln {
+class Engine;
+}
+
+namespace kiln::component {
+
+// A component that validated: its decoded form, its type, its compiled core modules, nested
+// components (validated likewise) and the types its index spaces hold, for instantiation.
+struct ValidatedComponent {
+  const Component* component = nullptr;  // owned by the caller (or the enclosing component)
+  std::shared_ptr<const resolved::ComponentType> type;
+  std::vector<std::shared_ptr<const Module>> core_modules;      // by core module index
+  std::vector<std::unique_ptr<ValidatedComponent>> components;  // nested, in binary order
+  // The component's index spaces once validated (imports, definitions and exports in order).
+  std::vector<std::shared_ptr<const resolved::FunctionType>> functions;
+  std::vector<resolved::TypeDefinition> types;
+  std::vector<FuncType> core_functions;
+};
+
+// Component types, core types and nesting are bounded by the decoder; the limits here bound
+// what validation builds (type size and depth: component_types.h).
+Result<std::unique_ptr<ValidatedComponent>> validate_component(Engine& engine,
+                                                               const Component& component);
+
+}  // namespace kiln::component

@@ -1,0 +1,185 @@
+// The component validator (component/component_validator.h) through its API: the type it gives a
+// component, and the bounds that keep hostile types from costing unbounded time or stack. The
+// component model's conformance tests (validation/, resources/, linking/, ...) run through
+// kiln-spectest in the test command for the rules themselves.
+#include "component/component_validator.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "component/component_decoder.h"
+#include "runtime/store.h"
+#include "tests/fuzz/wasm_writer.h"
+
+namespace kiln::component {
+namespace {
+
+using wasm_writer::leb;
+using wasm_writer::section;
+
+std::vector<uint8_t> preamble() {
+  return {0x00, 'a', 's', 'm', 0x0d, 0x00, 0x01, 0x00};
+}
+
+void name(std::vector<uint8_t>& out, const std::string& s) {
+  leb(out, s.size());
+  out.insert(out.end(), s.begin(), s.end());
+}
+
+Result<std::unique_ptr<ValidatedComponent>> validate(Engine& engine,
+                                                     const std::vector<uint8_t>& bytes,
+                                                     std::unique_ptr<Component>& decoded) {
+  auto d = decode_component(bytes);
+  if (!d) return d.take_error();
+  decoded = std::move(*d);
+  return validate_component(engine, *decoded);
+}
+
+// (import "r" (type (sub resource))) (type (own 0)) (type (func (param "x" 1)))
+// (import "f" (func (type 2))) (export "g" (func 0))
+std::vector<uint8_t> resource_component() {
+  std::vector<uint8_t> c = preamble();
+  std::vector<uint8_t> imports = {1, 0x00};
+  name(imports, "r");
+  imports.insert(imports.end(), {0x03, 0x01});
+  section(c, 10, imports);
+  std::vector<uint8_t> types = {2, 0x69, 0x00, 0x40, 1};
+  name(types, "x");
+  types.insert(types.end(), {0x01, 0x01, 0x00});
+  section(c, 7, types);
+  imports = {1, 0x00};
+  name(imports, "f");
+  imports.insert(imports.end(), {0x01, 0x02});
+  section(c, 10, imports);
+  std::vector<uint8_t> exports = {1, 0x00};
+  name(exports, "g");
+  exports.insert(exports.end(), {0x01, 0x00, 0x00});
+  section(c, 11, exports);
+  return c;
+}
+
+TEST(ComponentValidator, GivesAComponentItsImportsExportsAndAbstractResources) {
+  Engine engine;
+  std::unique_ptr<Component> decoded;
+  auto v = validate(engine, resource_component(), decoded);
+  ASSERT_TRUE(v) << v.error().message;
+  const resolved::ComponentType& type = *(*v)->type;
+  ASSERT_EQ(type.imports.size(), 2u);
+  EXPECT_EQ(type.imports[0].name, "r");
+  EXPECT_EQ(type.imports[0].type.kind, resolved::ExternType::Kind::kType);
+  ASSERT_EQ(type.imported_resources.size(), 1u);
+  const resolved::ResourceId r = type.imported_resources[0];
+  EXPECT_EQ(type.imports[0].type.type.resource, r);
+  ASSERT_EQ(type.exports.size(), 1u);
+  EXPECT_EQ(type.exports[0].name, "g");
+  const resolved::FunctionType& g = *type.exports[0].type.function;
+  ASSERT_EQ(g.params.size(), 1u);
+  EXPECT_EQ(g.params[0].label, "x");
+  ASSERT_TRUE(g.params[0].type.defined);
+  EXPECT_EQ(g.params[0].type.defined->kind, DefinedValueType::Kind::kOwn);
+  EXPECT_EQ(g.params[0].type.defined->resource, r);
+  EXPECT_TRUE(type.defined_resources.empty());
+}
+
+TEST(ComponentValidator, EachValidationMakesFreshResources) {
+  Engine engine;
+  std::unique_ptr<Component> d1, d2;
+  auto a = validate(engine, resource_component(), d1);
+  auto b = validate(engine, resource_component(), d2);
+  ASSERT_TRUE(a && b);
+  EXPECT_NE((*a)->type->imported_resources[0], (*b)->type->imported_resources[0]);
+}
+
+// `count` types, type i an option of type i-1 (type 0: option<u32>).
+std::vector<uint8_t> nested_options(uint32_t count) {
+  std::vector<uint8_t> types;
+  leb(types, count);
+  types.insert(types.end(), {0x6b, 0x79});
+  for (uint32_t i = 1; i < count; ++i) {
+    types.push_back(0x6b);
+    wasm_writer::sleb(types, i - 1);  // a valtype's type index is an s33
+  }
+  std::vector<uint8_t> c = preamble();
+  section(c, 7, types);
+  return c;
+}
+
+TEST(ComponentValidator, BoundsHowDeepValueTypesNest) {
+  Engine engine;
+  std::unique_ptr<Component> decoded;
+  EXPECT_TRUE(validate(engine, nested_options(resolved::kMaxTypeDepth), decoded));
+  auto deep = validate(engine, nested_options(100000), decoded);
+  ASSERT_FALSE(deep);
+  EXPECT_EQ(deep.error().kind, ErrorKind::kLimit);
+  EXPECT_NE(deep.error().message.find("nests deeper than"), std::string::npos)
+      << deep.error().message;
+  EXPECT_NE(deep.error().message.find("type 100 "), std::string::npos) << deep.error().message;
+}
+
+TEST(ComponentValidator, BoundsTheSizeOfTypesBuiltBySharing) {
+  // tuple<t, t> of tuple<t, t> of ...: 2^n nodes written in n types.
+  std::vector<uint8_t> types = {40, 0x6f, 2, 0x79, 0x79};
+  for (uint32_t i = 1; i < 40; ++i) {
+    types.insert(types.end(), {0x6f, 2});
+    wasm_writer::sleb(types, i - 1);
+    wasm_writer::sleb(types, i - 1);
+  }
+  std::vector<uint8_t> c = preamble();
+  section(c, 7, types);
+  Engine engine;
+  std::unique_ptr<Component> decoded;
+  auto v = validate(engine, c, decoded);
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().kind, ErrorKind::kLimit);
+  EXPECT_NE(v.error().message.find("effective type size"), std::string::npos) << v.error().message;
+}
+
+TEST(ComponentValidator, RefusesValueTypesOfTwoHundredFiftySixMebibytesOrMore) {
+  auto fixed_list = [](uint32_t length) {
+    std::vector<uint8_t> types = {1, 0x67, 0x7d};  // (list u8 length)
+    leb(types, length);
+    std::vector<uint8_t> c = preamble();
+    section(c, 7, types);
+    return c;
+  };
+  Engine engine;
+  std::unique_ptr<Component> decoded;
+  EXPECT_TRUE(validate(engine, fixed_list((1u << 28) - 1), decoded));
+  auto v = validate(engine, fixed_list(1u << 28), decoded);
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().message.find("exceeds maximum byte size"), std::string::npos)
+      << v.error().message;
+}
+
+TEST(ComponentValidator, NamesTheCoreModuleThatDoesNotValidate) {
+  // A core module whose only function returns nothing where it promises an i32.
+  std::vector<uint8_t> module = wasm_writer::header();
+  section(module, 1, {1, 0x60, 0, 1, 0x7f});
+  section(module, 3, {1, 0});
+  section(module, 10, {1, 2, 0, 0x0b});
+  std::vector<uint8_t> c = preamble();
+  section(c, 1, module);
+  Engine engine;
+  std::unique_ptr<Component> decoded;
+  auto v = validate(engine, c, decoded);
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().kind, ErrorKind::kInvalid);
+  EXPECT_EQ(v.error().message.rfind("in core module 0 (at byte offset 0xa): ", 0), 0u)
+      << v.error().message;
+}
+
+TEST(ComponentValidator, RefusesTheAsyncAbiAsNotSupported) {
+  // (canon task.return) is the async ABI's: decoded, then refused by name.
+  std::vector<uint8_t> c = preamble();
+  section(c, 8, {1, 0x09, 0x01, 0x00, 0x00});  // task.return, no result, no options
+  Engine engine;
+  std::unique_ptr<Component> decoded;
+  auto v = validate(engine, c, decoded);
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().message.find("is not supported yet"), std::string::npos) << v.error().message;
+}
+
+}  // namespace
+}  // namespace kiln::component
