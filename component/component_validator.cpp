@@ -133,6 +133,7 @@ class Validator {
     out->type = std::move(type);
     out->functions = std::move(scope.functions);
     out->types = std::move(scope.types);
+    out->instances = std::move(scope.instances);
     out->core_functions = std::move(scope.core_functions);
     return out;
   }

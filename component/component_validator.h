@@ -31,6 +31,7 @@ struct ValidatedComponent {
   // The component's index spaces once validated (imports, definitions and exports in order).
   std::vector<std::shared_ptr<const resolved::FunctionType>> functions;
   std::vector<resolved::TypeDefinition> types;
+  std::vector<std::shared_ptr<const resolved::InstanceType>> instances;
   std::vector<FuncType> core_functions;
 };
 

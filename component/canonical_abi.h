@@ -1,0 +1,80 @@
+// The canonical ABI's dynamic half (CanonicalABI.md "Loading", "Storing", "Flat Lifting",
+// "Flat Lowering", "Lifting and Lowering Values"): component values to and from core values and
+// linear memory, for every value type, with the spec's traps. Strings are transcoded between
+// utf8, utf16 and latin1+utf16 with the spec's allocation sequence (realloc calls are
+// observable, and the conformance tests observe them).
+//
+// Flat core values are raw 64-bit cells, as the runtime's cell ABI holds them: i32 and f32
+// zero-extended bits, i64 and f64 bits. Variant payloads then need no coercion beyond taking the
+// low 32 bits where an i32 or f32 is wanted (CanonicalABI.md `join`).
+//
+// Traps are returned as TrapPtr (null: no trap); a trap in a core function called on the way
+// (realloc) comes back with its backtrace.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "component/component_types.h"
+#include "component/component_value.h"
+#include "runtime/store.h"
+#include "runtime/trap.h"
+
+namespace kiln::component {
+
+struct ComponentInstance;
+
+// The `canonopt`s of a lift or lower, resolved to the instance's runtime objects.
+struct RuntimeOptions {
+  CanonOptions::StringEncoding encoding = CanonOptions::StringEncoding::kUtf8;
+  MemoryInstance* memory = nullptr;
+  FunctionInstance* realloc = nullptr;
+  FunctionInstance* post_return = nullptr;
+};
+
+// The borrows of one call (CanonicalABI.md Task/Subtask): borrow handles lowered into the
+// callee (which it must drop before returning), and own handles lent out by the caller (whose
+// lends end with the call).
+struct CallScope {
+  uint32_t borrows = 0;
+  std::vector<std::pair<ComponentInstance*, uint32_t>> lenders;  // (instance, handle index)
+};
+
+// LiftLowerContext.
+struct AbiContext {
+  Store& store;
+  ComponentInstance& instance;
+  const RuntimeOptions& options;
+  CallScope* scope = nullptr;
+};
+
+TrapPtr abi_trap(std::string message);
+
+// lift_flat_values / lower_flat_values. `flat` is read from `*position` on (lifting), or
+// appended to (lowering). With more flat values than `max_flat`, the values travel in memory:
+// lifting reads a pointer; lowering allocates with realloc and appends the pointer, or, given
+// `out_pointer`, stores there.
+TrapPtr lift_flat_values(AbiContext& cx, size_t max_flat, const std::vector<uint64_t>& flat,
+                         size_t* position, const std::vector<resolved::ValueType>& types,
+                         std::vector<ComponentValue>& out);
+TrapPtr lower_flat_values(AbiContext& cx, size_t max_flat,
+                          const std::vector<ComponentValue>& values,
+                          const std::vector<resolved::ValueType>& types,
+                          std::vector<uint64_t>& flat,
+                          std::optional<uint32_t> out_pointer = std::nullopt);
+
+// load / store of one value at `pointer` (aligned and in bounds: the callers check).
+TrapPtr load(AbiContext& cx, uint32_t pointer, const resolved::ValueType& type,
+             ComponentValue& out);
+TrapPtr store(AbiContext& cx, const ComponentValue& value, const resolved::ValueType& type,
+              uint32_t pointer);
+
+// Whether `value` is a value of `type` (a host's argument, before lowering): kinds, case
+// indices, lengths of fixed lists, valid chars, flags within the labels.
+bool value_matches(const ComponentValue& value, const resolved::ValueType& type);
+
+// Value equality for tests and hosts (NaNs equal NaNs; string hints ignored).
+bool same_value(const ComponentValue& a, const ComponentValue& b);
+
+}  // namespace kiln::component

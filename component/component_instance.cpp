@@ -1,0 +1,700 @@
+#include "component/component_instance.h"
+
+#include <set>
+
+#include "component/abi_layout.h"
+#include "runtime/binary_reader.h"
+
+namespace kiln::component {
+
+// ---- handle tables ----
+
+TrapPtr HandleTable::add(ResourceHandle handle, uint32_t& index) {
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+    slots_[index] = handle;
+    return nullptr;
+  }
+  if (slots_.size() > kMaxLength) return abi_trap("too many handles in one component instance");
+  index = static_cast<uint32_t>(slots_.size());
+  slots_.emplace_back(handle);
+  return nullptr;
+}
+
+TrapPtr HandleTable::get(uint32_t index, ResourceHandle*& handle) {
+  if (index >= slots_.size() || !slots_[index]) {
+    return abi_trap("unknown handle index " + std::to_string(index));
+  }
+  handle = &*slots_[index];
+  return nullptr;
+}
+
+TrapPtr HandleTable::remove(uint32_t index, ResourceHandle& handle) {
+  ResourceHandle* h = nullptr;
+  if (TrapPtr trap = get(index, h)) return trap;
+  handle = *h;
+  slots_[index].reset();
+  free_.push_back(index);
+  return nullptr;
+}
+
+void HandleTable::forget_scope(const CallScope* scope) {
+  for (auto& slot : slots_) {
+    if (slot && slot->borrow_scope == scope) slot->borrow_scope = nullptr;
+  }
+}
+
+const RuntimeItem* RuntimeInstance::find(const std::string& name) const {
+  for (const auto& [export_name, item] : exports) {
+    if (export_name == name) return &item;
+  }
+  return nullptr;
+}
+
+std::optional<Extern> RuntimeCoreInstance::find(const std::string& name) const {
+  if (instance) return instance->find_export(name);
+  for (const auto& [export_name, item] : exports) {
+    if (export_name == name) return item;
+  }
+  return std::nullopt;
+}
+
+// ---- re-entrance (CanonicalABI.md ComponentInstance) ----
+
+namespace {
+
+std::set<const ComponentInstance*> self_and_ancestors(const ComponentInstance* i) {
+  std::set<const ComponentInstance*> out;
+  for (; i; i = i->parent) out.insert(i);
+  return out;
+}
+
+std::vector<ComponentInstance*> entering_set(ComponentInstance* self,
+                                             const ComponentInstance* caller) {
+  const auto excluded = self_and_ancestors(caller);
+  std::vector<ComponentInstance*> out;
+  for (ComponentInstance* i = self; i; i = i->parent) {
+    if (!excluded.count(i)) out.push_back(i);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool ComponentInstance::may_enter_from(const ComponentInstance* caller) const {
+  for (ComponentInstance* i : entering_set(const_cast<ComponentInstance*>(this), caller)) {
+    if (!i->may_enter) return false;
+  }
+  return true;
+}
+
+void ComponentInstance::enter_from(const ComponentInstance* caller) {
+  for (ComponentInstance* i : entering_set(this, caller)) i->may_enter = false;
+}
+
+void ComponentInstance::leave_to(const ComponentInstance* caller) {
+  for (ComponentInstance* i : entering_set(this, caller)) i->may_enter = true;
+}
+
+// ---- calls ----
+
+namespace {
+
+std::vector<resolved::ValueType> param_types(const resolved::FunctionType& f) {
+  std::vector<resolved::ValueType> out;
+  for (const auto& p : f.params) out.push_back(p.type);
+  return out;
+}
+std::vector<resolved::ValueType> result_types(const resolved::FunctionType& f) {
+  if (f.result) return {*f.result};
+  return {};
+}
+
+// Ends a call's lends (CanonicalABI.md Subtask: the lent handles may be dropped again).
+void end_lends(CallScope& scope) {
+  for (auto& [instance, index] : scope.lenders) {
+    ResourceHandle* h = nullptr;
+    if (!instance->handles.get(index, h) && h->lends > 0) h->lends -= 1;
+  }
+  scope.lenders.clear();
+}
+
+}  // namespace
+
+TrapPtr call_component_function(Store& store, ComponentFunction& f,
+                                const std::vector<ComponentValue>& args,
+                                std::optional<ComponentValue>& result, ComponentInstance* caller) {
+  const resolved::FunctionType& type = *f.type;
+  if (args.size() != type.params.size()) {
+    return abi_trap("expected " + std::to_string(type.params.size()) + " arguments, got " +
+                    std::to_string(args.size()));
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (!value_matches(args[i], type.params[i].type)) {
+      return abi_trap("argument " + std::to_string(i) + " (`" + type.params[i].label +
+                      "`) is not a value of its parameter's type");
+    }
+  }
+  result.reset();
+  if (f.host) {
+    if (TrapPtr trap = f.host(args, result)) return trap;
+    if (type.result.has_value() != result.has_value() ||
+        (result && !value_matches(*result, *type.result))) {
+      return abi_trap("the host function's result does not match its type");
+    }
+    return nullptr;
+  }
+  // canon_lift (CanonicalABI.md), synchronous.
+  ComponentInstance& inst = *f.instance;
+  if (!inst.may_enter_from(caller)) return abi_trap("cannot enter component instance");
+  inst.enter_from(caller);
+  CallScope task;
+  AbiContext cx{store, inst, f.options, &task};
+  auto finish = [&](TrapPtr trap) -> TrapPtr {
+    if (task.borrows > 0) inst.handles.forget_scope(&task);
+    inst.leave_to(caller);
+    return trap;
+  };
+  std::vector<uint64_t> flat;
+  if (TrapPtr trap = lower_flat_values(cx, abi::kMaxFlatParams, args, param_types(type), flat)) {
+    return finish(std::move(trap));
+  }
+  const FuncType& core = *f.callee->type;
+  std::vector<uint64_t> cells(
+      std::max<size_t>({flat.size(), core.params.size(), core.results.size(), 1}));
+  std::copy(flat.begin(), flat.end(), cells.begin());
+  if (TrapPtr trap = store.invoke(f.callee, cells.data())) return finish(std::move(trap));
+  std::vector<uint64_t> flat_results(cells.begin(), cells.begin() + core.results.size());
+  std::vector<ComponentValue> results;
+  if (TrapPtr trap = lift_flat_values(cx, abi::kMaxFlatResults, flat_results, nullptr,
+                                      result_types(type), results)) {
+    return finish(std::move(trap));
+  }
+  if (task.borrows > 0) {
+    return finish(abi_trap("borrow handles still remain at the end of the call"));
+  }
+  if (f.options.post_return) {
+    std::vector<uint64_t> post(std::max<size_t>(flat_results.size(), 1));
+    std::copy(flat_results.begin(), flat_results.end(), post.begin());
+    inst.may_leave = false;
+    TrapPtr trap = store.invoke(f.options.post_return, post.data());
+    inst.may_leave = true;
+    if (trap) return finish(std::move(trap));
+  }
+  if (!results.empty()) result = std::move(results[0]);
+  return finish(nullptr);
+}
+
+// ---- instantiation ----
+
+namespace {
+
+Error unlinkable(std::string message) {
+  return Error{ErrorKind::kUnlinkable, std::move(message)};
+}
+
+class Instantiator {
+ public:
+  Instantiator(Store& store, TrapPtr* trap) : store_(store), trap_(trap) {}
+
+  // Instantiates `v` with the arguments in args_.
+  Result<std::unique_ptr<ComponentInstance>> run(const ValidatedComponent& v,
+                                                 ComponentInstance* parent,
+                                                 const ComponentInstance* enclosing) {
+    auto inst = std::make_unique<ComponentInstance>();
+    inst->parent = parent;
+    inst->store = &store_;
+    inst->validated = &v;
+    inst->enclosing = enclosing;
+    const Component& c = *v.component;
+    for (const Definition& d : c.definitions) {
+      if (auto r = definition(*inst, v, c, d); !r) {
+        Error e = r.take_error();
+        e.message = "while instantiating: " + e.message;
+        return e;
+      }
+    }
+    return inst;
+  }
+
+ private:
+  // Records that the type index about to be pushed is `rt` at runtime.
+  static void push_type(ComponentInstance& inst, const RuntimeResourceType* rt) {
+    const size_t index = inst.types.size();
+    const auto& statics = inst.validated->types;
+    if (rt && index < statics.size() &&
+        statics[index].kind == resolved::TypeDefinition::Kind::kResource) {
+      inst.resources[statics[index].resource] = rt;
+    }
+    inst.types.push_back(rt);
+  }
+
+  // Maps the resources an instance exports, as this component's validation saw them, to the
+  // runtime instance's.
+  static void map_instance_resources(ComponentInstance& inst, const resolved::InstanceType& type,
+                                     const RuntimeInstance& runtime) {
+    for (const auto& e : type.exports) {
+      const RuntimeItem* item = runtime.find(e.name);
+      if (!item) continue;
+      if (e.type.kind == resolved::ExternType::Kind::kType &&
+          e.type.type.kind == resolved::TypeDefinition::Kind::kResource && item->resource) {
+        inst.resources[e.type.type.resource] = item->resource;
+      }
+      if (e.type.kind == resolved::ExternType::Kind::kInstance && item->instance) {
+        map_instance_resources(inst, *e.type.instance, *item->instance);
+      }
+    }
+  }
+
+  static void push_instance(ComponentInstance& inst,
+                            std::shared_ptr<const RuntimeInstance> runtime) {
+    const size_t index = inst.instances.size();
+    if (index < inst.validated->instances.size()) {
+      map_instance_resources(inst, *inst.validated->instances[index], *runtime);
+    }
+    inst.instances.push_back(std::move(runtime));
+  }
+
+  void push_item(ComponentInstance& inst, const RuntimeItem& item) {
+    using K = resolved::ExternType::Kind;
+    switch (item.kind) {
+      case K::kCoreModule:
+        inst.core_modules.push_back(item.module);
+        break;
+      case K::kFunc:
+        inst.functions.push_back(item.function);
+        break;
+      case K::kValue:
+        inst.values.push_back(item.value);
+        break;
+      case K::kType:
+        push_type(inst, item.resource);
+        break;
+      case K::kComponent:
+        inst.components.push_back(item.component);
+        break;
+      case K::kInstance:
+        push_instance(inst, item.instance);
+        break;
+    }
+  }
+
+  static Result<RuntimeItem> item_of(ComponentInstance& inst, const SortIndex& s) {
+    using K = resolved::ExternType::Kind;
+    RuntimeItem item;
+    auto bounds = [&](size_t size) -> Result<void> {
+      if (s.index >= size)
+        return unlinkable(std::string(sort_name(s.sort)) + " index out of bounds");
+      return {};
+    };
+    switch (s.sort) {
+      case Sort::kCoreModule:
+        KILN_TRY(bounds(inst.core_modules.size()));
+        item.kind = K::kCoreModule;
+        item.module = inst.core_modules[s.index];
+        return item;
+      case Sort::kFunc:
+        KILN_TRY(bounds(inst.functions.size()));
+        item.kind = K::kFunc;
+        item.function = inst.functions[s.index];
+        return item;
+      case Sort::kValue:
+        KILN_TRY(bounds(inst.values.size()));
+        item.kind = K::kValue;
+        item.value = inst.values[s.index];
+        return item;
+      case Sort::kType:
+        KILN_TRY(bounds(inst.types.size()));
+        item.kind = K::kType;
+        item.resource = inst.types[s.index];
+        return item;
+      case Sort::kComponent:
+        KILN_TRY(bounds(inst.components.size()));
+        item.kind = K::kComponent;
+        item.component = inst.components[s.index];
+        return item;
+      case Sort::kInstance:
+        KILN_TRY(bounds(inst.instances.size()));
+        item.kind = K::kInstance;
+        item.instance = inst.instances[s.index];
+        return item;
+      default:
+        return unlinkable("a core item is not a component item");
+    }
+  }
+
+  static Result<Extern> core_item(ComponentInstance& inst, const SortIndex& s) {
+    auto bounds = [&](size_t size) -> Result<void> {
+      if (s.index >= size)
+        return unlinkable(std::string(sort_name(s.sort)) + " index out of bounds");
+      return {};
+    };
+    switch (s.sort) {
+      case Sort::kCoreFunc:
+        KILN_TRY(bounds(inst.core_functions.size()));
+        return Extern{ExternKind::kFunction, inst.core_functions[s.index]};
+      case Sort::kCoreTable:
+        KILN_TRY(bounds(inst.core_tables.size()));
+        return Extern{ExternKind::kTable, inst.core_tables[s.index]};
+      case Sort::kCoreMemory:
+        KILN_TRY(bounds(inst.core_memories.size()));
+        return Extern{ExternKind::kMemory, inst.core_memories[s.index]};
+      case Sort::kCoreGlobal:
+        KILN_TRY(bounds(inst.core_globals.size()));
+        return Extern{ExternKind::kGlobal, inst.core_globals[s.index]};
+      default:
+        return unlinkable("not a core item");
+    }
+  }
+
+  static void push_core(ComponentInstance& inst, const Extern& e) {
+    switch (e.kind) {
+      case ExternKind::kFunction:
+        inst.core_functions.push_back(e.function());
+        break;
+      case ExternKind::kTable:
+        inst.core_tables.push_back(e.table());
+        break;
+      case ExternKind::kMemory:
+        inst.core_memories.push_back(e.memory());
+        break;
+      case ExternKind::kGlobal:
+        inst.core_globals.push_back(e.global());
+        break;
+    }
+  }
+
+  Result<void> definition(ComponentInstance& inst, const ValidatedComponent& v, const Component& c,
+                          const Definition& d) {
+    switch (d.kind) {
+      case Definition::Kind::kCoreModule:
+        inst.core_modules.push_back(v.core_modules[d.index]);
+        return {};
+      case Definition::Kind::kCoreType:
+        return {};
+      case Definition::Kind::kCoreInstance:
+        return core_instance(inst, c.core_instances[d.index]);
+      case Definition::Kind::kComponent:
+        inst.components.push_back(RuntimeComponent{v.components[d.index].get(), &inst});
+        return {};
+      case Definition::Kind::kInstance:
+        return instance(inst, c.instances[d.index]);
+      case Definition::Kind::kAlias:
+        return alias(inst, c.aliases[d.index]);
+      case Definition::Kind::kType: {
+        const Type& t = c.types[d.index];
+        if (t.kind != Type::Kind::kResource) {
+          push_type(inst, nullptr);
+          return {};
+        }
+        auto rt = std::make_unique<RuntimeResourceType>();
+        rt->implementation = &inst;
+        if (t.resource.destructor) rt->destructor = inst.core_functions[*t.resource.destructor];
+        push_type(inst, rt.get());
+        inst.defined_resources.push_back(std::move(rt));
+        return {};
+      }
+      case Definition::Kind::kCanon:
+        return canon(inst, c.canons[d.index]);
+      case Definition::Kind::kStart:
+        return start(inst, c.starts[d.index]);
+      case Definition::Kind::kImport: {
+        const ComponentImport& i = c.imports[d.index];
+        auto arg = args_->find(i.name.name);
+        if (arg == args_->end()) return unlinkable("missing import named `" + i.name.name + "`");
+        push_item(inst, arg->second);
+        return {};
+      }
+      case Definition::Kind::kExport: {
+        const ComponentExport& e = c.exports[d.index];
+        KILN_ASSIGN(RuntimeItem item, item_of(inst, e.item));
+        push_item(inst, item);
+        inst.exports->exports.emplace_back(e.name.name, std::move(item));
+        return {};
+      }
+    }
+    return {};
+  }
+
+  Result<void> core_instance(ComponentInstance& inst, const CoreInstance& ci) {
+    RuntimeCoreInstance out;
+    if (!ci.instantiate) {
+      for (const auto& [name, item] : ci.exports) {
+        KILN_ASSIGN(Extern e, core_item(inst, item));
+        out.exports.emplace_back(name, e);
+      }
+      inst.core_instances.push_back(std::move(out));
+      return {};
+    }
+    const std::shared_ptr<const Module>& module = inst.core_modules[ci.module];
+    std::vector<Extern> imports;
+    for (const Import& i : module->imports) {
+      const RuntimeCoreInstance* arg = nullptr;
+      for (const auto& [name, index] : ci.args) {
+        if (name == i.module) arg = &inst.core_instances[index];
+      }
+      if (!arg) return unlinkable("missing module instantiation argument `" + i.module + "`");
+      auto e = arg->find(i.name);
+      if (!e) return unlinkable("no export `" + i.name + "` in argument `" + i.module + "`");
+      imports.push_back(*e);
+    }
+    TrapPtr trap;
+    auto instance = store_.instantiate(module, imports, &trap);
+    if (!instance) {
+      if (trap && trap_) *trap_ = std::move(trap);
+      return instance.take_error();
+    }
+    out.instance = *instance;
+    inst.core_instances.push_back(std::move(out));
+    return {};
+  }
+
+  Result<void> instance(ComponentInstance& inst, const Instance& i) {
+    auto runtime = std::make_shared<RuntimeInstance>();
+    if (!i.instantiate) {
+      for (const auto& [name, item] : i.exports) {
+        KILN_ASSIGN(RuntimeItem r, item_of(inst, item));
+        runtime->exports.emplace_back(name.name, std::move(r));
+      }
+      push_instance(inst, std::move(runtime));
+      return {};
+    }
+    const RuntimeComponent& rc = inst.components[i.component];
+    std::vector<std::pair<std::string, RuntimeItem>> args;
+    for (const auto& [name, item] : i.args) {
+      KILN_ASSIGN(RuntimeItem r, item_of(inst, item));
+      args.emplace_back(name, std::move(r));
+    }
+    std::map<std::string, RuntimeItem> by_name(args.begin(), args.end());
+    auto* saved = args_;
+    args_ = &by_name;
+    auto child = run(*rc.validated, &inst, rc.enclosing);
+    args_ = saved;
+    if (!child) return child.take_error();
+    push_instance(inst, (*child)->exports);
+    inst.children.push_back(std::move(*child));
+    return {};
+  }
+
+  Result<void> alias(ComponentInstance& inst, const Alias& a) {
+    switch (a.target) {
+      case Alias::Target::kCoreExport: {
+        auto e = inst.core_instances[a.instance].find(a.name);
+        if (!e) return unlinkable("core instance has no export `" + a.name + "`");
+        push_core(inst, *e);
+        return {};
+      }
+      case Alias::Target::kExport: {
+        const RuntimeItem* item = inst.instances[a.instance]->find(a.name);
+        if (!item) return unlinkable("instance has no export `" + a.name + "`");
+        push_item(inst, *item);
+        return {};
+      }
+      case Alias::Target::kOuter: {
+        const ComponentInstance* target = &inst;
+        for (uint32_t k = 0; k < a.outer_count && target; ++k) target = target->enclosing;
+        if (!target) return unlinkable("outer alias beyond the outermost component");
+        switch (a.sort) {
+          case Sort::kCoreModule:
+            inst.core_modules.push_back(target->core_modules[a.outer_index]);
+            break;
+          case Sort::kComponent:
+            inst.components.push_back(target->components[a.outer_index]);
+            break;
+          case Sort::kType:
+            push_type(inst, target == &inst ? target->types[a.outer_index] : nullptr);
+            break;
+          default:
+            break;  // core types: nothing at runtime
+        }
+        return {};
+      }
+    }
+    return {};
+  }
+
+  Result<RuntimeOptions> options(ComponentInstance& inst, const CanonOptions& o) {
+    RuntimeOptions r;
+    r.encoding = o.string_encoding.value_or(CanonOptions::StringEncoding::kUtf8);
+    if (o.memory) r.memory = inst.core_memories[*o.memory];
+    if (o.realloc) r.realloc = inst.core_functions[*o.realloc];
+    if (o.post_return) r.post_return = inst.core_functions[*o.post_return];
+    return r;
+  }
+
+  Result<void> canon(ComponentInstance& inst, const Canon& c) {
+    const ValidatedComponent& v = *inst.validated;
+    switch (c.kind) {
+      case Canon::Kind::kLift: {
+        auto f = std::make_shared<ComponentFunction>();
+        f->type = v.types[c.type].function;
+        f->instance = &inst;
+        f->callee = inst.core_functions[c.function];
+        KILN_SET(f->options, options(inst, c.options));
+        inst.functions.push_back(std::move(f));
+        return {};
+      }
+      case Canon::Kind::kLower:
+        return lower(inst, c);
+      case Canon::Kind::kResourceNew:
+      case Canon::Kind::kResourceRep:
+      case Canon::Kind::kResourceDrop:
+        return resource_builtin(inst, c);
+      case Canon::Kind::kUnsupported:
+        return unlinkable("unsupported canonical built-in");
+    }
+    return {};
+  }
+
+  // canon lower: a core function that lifts its arguments with the caller's options, calls the
+  // component function, and lowers the result back (CanonicalABI.md canon_lower, synchronous).
+  Result<void> lower(ComponentInstance& inst, const Canon& c) {
+    std::shared_ptr<ComponentFunction> callee = inst.functions[c.function];
+    // The type as this component sees it: its resources are this instance's.
+    std::shared_ptr<const resolved::FunctionType> type = inst.validated->functions[c.function];
+    KILN_ASSIGN(RuntimeOptions opts, options(inst, c.options));
+    const abi::FlatSignature flat = abi::flatten_function(*type, abi::Context::kLower);
+    ComponentInstance* caller = &inst;
+    Store* store = &store_;
+    auto host = [callee, type, opts, caller, store, flat](HostCall&, uint64_t* cells) -> TrapPtr {
+      if (!caller->may_leave) return abi_trap("cannot leave component instance");
+      CallScope subtask;
+      AbiContext cx{*store, *caller, opts, &subtask};
+      const std::vector<uint64_t> flat_args(cells, cells + flat.core.params.size());
+      size_t position = 0;
+      std::vector<ComponentValue> args;
+      if (TrapPtr trap = lift_flat_values(cx, abi::kMaxFlatParams, flat_args, &position,
+                                          param_types(*type), args)) {
+        end_lends(subtask);
+        return trap;
+      }
+      std::optional<ComponentValue> result;
+      TrapPtr trap = call_component_function(*store, *callee, args, result, caller);
+      end_lends(subtask);
+      if (trap) return trap;
+      if (!type->result) return nullptr;
+      std::vector<uint64_t> out;
+      const std::vector<ComponentValue> results{*result};
+      if (flat.results_in_memory) {
+        const uint32_t pointer = static_cast<uint32_t>(flat_args[position]);
+        return lower_flat_values(cx, abi::kMaxFlatResults, results, result_types(*type), out,
+                                 pointer);
+      }
+      if (TrapPtr t =
+              lower_flat_values(cx, abi::kMaxFlatResults, results, result_types(*type), out)) {
+        return t;
+      }
+      for (size_t i = 0; i < out.size(); ++i) cells[i] = out[i];
+      return nullptr;
+    };
+    inst.core_functions.push_back(store_.create_host_function(flat.core, host, "canon lower"));
+    return {};
+  }
+
+  Result<void> resource_builtin(ComponentInstance& inst, const Canon& c) {
+    const RuntimeResourceType* rt = inst.types[c.type];
+    ComponentInstance* self = &inst;
+    Store* store = &store_;
+    FuncType type;
+    HostCallback host;
+    switch (c.kind) {
+      case Canon::Kind::kResourceNew:
+        type = FuncType{{ValType::kI32}, {ValType::kI32}};
+        host = [self, rt](HostCall&, uint64_t* cells) -> TrapPtr {
+          if (!self->may_leave) return abi_trap("cannot leave component instance");
+          ResourceHandle h;
+          h.type = rt;
+          h.rep = static_cast<uint32_t>(cells[0]);
+          h.own = true;
+          uint32_t index = 0;
+          if (TrapPtr trap = self->handles.add(h, index)) return trap;
+          cells[0] = index;
+          return nullptr;
+        };
+        break;
+      case Canon::Kind::kResourceRep:
+        type = FuncType{{ValType::kI32}, {ValType::kI32}};
+        host = [self, rt](HostCall&, uint64_t* cells) -> TrapPtr {
+          const uint32_t index = static_cast<uint32_t>(cells[0]);
+          ResourceHandle* h = nullptr;
+          if (TrapPtr trap = self->handles.get(index, h)) return trap;
+          if (h->type != rt) {
+            return abi_trap("handle index " + std::to_string(index) +
+                            " used with the wrong type, expected guest-defined resource but found "
+                            "a different guest-defined resource");
+          }
+          cells[0] = h->rep;
+          return nullptr;
+        };
+        break;
+      default:
+        type = FuncType{{ValType::kI32}, {}};
+        host = [self, rt, store](HostCall&, uint64_t* cells) -> TrapPtr {
+          if (!self->may_leave) return abi_trap("cannot leave component instance");
+          const uint32_t index = static_cast<uint32_t>(cells[0]);
+          ResourceHandle* h = nullptr;
+          if (TrapPtr trap = self->handles.get(index, h)) return trap;
+          if (h->type != rt) {
+            return abi_trap("handle index " + std::to_string(index) +
+                            " used with the wrong type, expected guest-defined resource but found "
+                            "a different guest-defined resource");
+          }
+          if (h->lends != 0) return abi_trap("cannot remove owned resource while borrowed");
+          ResourceHandle removed;
+          if (TrapPtr trap = self->handles.remove(index, removed)) return trap;
+          if (!removed.own) {
+            if (removed.borrow_scope && removed.borrow_scope->borrows > 0) {
+              removed.borrow_scope->borrows -= 1;
+            }
+            return nullptr;
+          }
+          // The destructor runs as a call into the resource's instance (re-entrance rules).
+          ComponentInstance* impl = rt ? rt->implementation : nullptr;
+          if (!rt || !rt->destructor || !impl) return nullptr;
+          if (!impl->may_enter_from(self)) return abi_trap("cannot enter component instance");
+          impl->enter_from(self);
+          uint64_t arg[1] = {removed.rep};
+          TrapPtr trap = store->invoke(rt->destructor, arg);
+          impl->leave_to(self);
+          return trap;
+        };
+        break;
+    }
+    inst.core_functions.push_back(store_.create_host_function(type, host, "canon resource"));
+    return {};
+  }
+
+  Result<void> start(ComponentInstance& inst, const Start& s) {
+    std::vector<ComponentValue> args;
+    for (uint32_t v : s.args) args.push_back(inst.values[v]);
+    std::optional<ComponentValue> result;
+    if (TrapPtr trap = call_component_function(store_, *inst.functions[s.function], args, result)) {
+      Error e{ErrorKind::kUnlinkable, trap->message};
+      if (trap_) *trap_ = std::move(trap);
+      return e;
+    }
+    if (result) inst.values.push_back(*result);
+    return {};
+  }
+
+ public:
+  const std::map<std::string, RuntimeItem>* args_ = nullptr;
+
+ private:
+  Store& store_;
+  TrapPtr* trap_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ComponentInstance>> instantiate_component(
+    Store& store, const ValidatedComponent& component,
+    const std::vector<std::pair<std::string, RuntimeItem>>& imports, TrapPtr* trap) {
+  Instantiator instantiator(store, trap);
+  std::map<std::string, RuntimeItem> by_name(imports.begin(), imports.end());
+  instantiator.args_ = &by_name;
+  return instantiator.run(component, nullptr, nullptr);
+}
+
+}  // namespace kiln::component

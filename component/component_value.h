@@ -1,0 +1,71 @@
+// A component-level value as the host sees it (CanonicalABI.md: what lifting produces and
+// lowering consumes), for every WIT type. One dynamic representation; the type that gives it
+// meaning travels beside it (resolved::ValueType), so a value carries no labels.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln::component {
+
+struct RuntimeResourceType;
+
+struct ComponentValue {
+  enum class Kind : uint8_t {
+    kBool,
+    kS8,
+    kU8,
+    kS16,
+    kU16,
+    kS32,
+    kU32,
+    kS64,
+    kU64,
+    kF32,
+    kF64,
+    kChar,
+    kString,
+    kList,     // items: the elements (also fixed-length lists and maps' (key, value) tuples)
+    kRecord,   // items: the fields, in the type's order
+    kTuple,    // items
+    kVariant,  // index: the case; items: its payload, if it has one
+    kEnum,     // index
+    kOption,   // index 0 none, 1 some (items: the value)
+    kResult,   // index 0 ok, 1 error (items: the payload, if the case has one)
+    kFlags,    // bits: flag i is bit i
+    kOwn,      // resource: the handle's resource type and representation
+    kBorrow,
+  };
+  Kind kind = Kind::kBool;
+  // kBool (0/1), the integers (two's complement in 64 bits), kChar (the code point), kFlags.
+  uint64_t bits = 0;
+  float f32 = 0;
+  double f64 = 0;
+  std::string text;  // kString, as UTF-8
+  // kString: how the string was held where it was lifted from, as `load_string` reports it
+  // (CanonicalABI.md): the encoding (0 utf8, 1 utf16, 2 latin1+utf16) and the tagged number of
+  // code units. `store_string` sizes its allocations by them; host strings are utf8.
+  uint8_t source_encoding = 0;
+  uint64_t source_code_units = 0;
+  std::vector<ComponentValue> items;
+  uint32_t index = 0;                             // kVariant, kEnum, kOption, kResult
+  const RuntimeResourceType* resource = nullptr;  // kOwn, kBorrow
+  uint32_t rep = 0;                               // kOwn, kBorrow
+
+  static ComponentValue integer(Kind kind, uint64_t bits) {
+    ComponentValue v;
+    v.kind = kind;
+    v.bits = bits;
+    return v;
+  }
+  static ComponentValue string(std::string text) {
+    ComponentValue v;
+    v.kind = Kind::kString;
+    v.source_code_units = text.size();
+    v.text = std::move(text);
+    return v;
+  }
+};
+
+}  // namespace kiln::component
