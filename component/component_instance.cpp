@@ -3,6 +3,7 @@
 #include <set>
 
 #include "component/abi_layout.h"
+#include "component/component_linker.h"
 #include "runtime/binary_reader.h"
 
 namespace kiln::component {
@@ -649,6 +650,10 @@ class Instantiator {
             }
             return nullptr;
           }
+          if (rt && !rt->implementation) {  // a host resource
+            if (rt->host_destructor) rt->host_destructor(removed.rep);
+            return nullptr;
+          }
           // The destructor runs as a call into the resource's instance (re-entrance rules).
           ComponentInstance* impl = rt ? rt->implementation : nullptr;
           if (!rt || !rt->destructor || !impl) return nullptr;
@@ -691,8 +696,13 @@ class Instantiator {
 Result<std::unique_ptr<ComponentInstance>> instantiate_component(
     Store& store, const ValidatedComponent& component,
     const std::vector<std::pair<std::string, RuntimeItem>>& imports, TrapPtr* trap) {
-  Instantiator instantiator(store, trap);
   std::map<std::string, RuntimeItem> by_name(imports.begin(), imports.end());
+  for (const auto& import : component.type->imports) {
+    auto arg = by_name.find(import.name);
+    if (arg == by_name.end()) return unlinkable("missing import named `" + import.name + "`");
+    KILN_TRY(check_import(import.name, import.type, arg->second));
+  }
+  Instantiator instantiator(store, trap);
   instantiator.args_ = &by_name;
   return instantiator.run(component, nullptr, nullptr);
 }

@@ -25,8 +25,9 @@ struct ComponentInstance;
 // A resource type at runtime (CanonicalABI.md ResourceType): every instance of a component
 // that defines a resource makes a new one; identity is the object's address.
 struct RuntimeResourceType {
-  ComponentInstance* implementation = nullptr;  // the defining instance
-  FunctionInstance* destructor = nullptr;       // a core function, or null
+  ComponentInstance* implementation = nullptr;        // the defining instance (null: the host's)
+  FunctionInstance* destructor = nullptr;             // a core function, or null
+  std::function<void(uint32_t rep)> host_destructor;  // a host resource's, or empty
 };
 
 // An element of a handle table (CanonicalABI.md ResourceHandle).

@@ -654,6 +654,129 @@ std::string to_string(const CoreExternType& type) {
   return out;
 }
 
+std::string to_wit(const ValueType& type) {
+  using Kind = DefinedType::Kind;
+  if (!type.defined) return primitive_name(type.primitive);
+  const DefinedType& t = *type.defined;
+  auto join = [](const std::vector<std::string>& parts) {
+    std::string out;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (i) out += ", ";
+      out += parts[i];
+    }
+    return out;
+  };
+  std::vector<std::string> parts;
+  switch (t.kind) {
+    case Kind::kPrimitive:
+      return primitive_name(t.primitive);
+    case Kind::kRecord:
+      for (const Field& f : t.fields) parts.push_back(f.label + ": " + to_wit(f.type));
+      return "record { " + join(parts) + " }";
+    case Kind::kVariant:
+      for (const Case& c : t.cases) {
+        parts.push_back(c.type ? c.label + "(" + to_wit(*c.type) + ")" : c.label);
+      }
+      return "variant { " + join(parts) + " }";
+    case Kind::kList:
+      return "list<" + to_wit(t.types[0]) + ">";
+    case Kind::kFixedList:
+      return "list<" + to_wit(t.types[0]) + ", " + std::to_string(t.length) + ">";
+    case Kind::kTuple:
+      for (const ValueType& v : t.types) parts.push_back(to_wit(v));
+      return "tuple<" + join(parts) + ">";
+    case Kind::kFlags:
+      return "flags { " + join(t.labels) + " }";
+    case Kind::kEnum:
+      return "enum { " + join(t.labels) + " }";
+    case Kind::kOption:
+      return "option<" + to_wit(t.types[0]) + ">";
+    case Kind::kResult:
+      if (!t.ok && !t.error) return "result";
+      if (!t.error) return "result<" + to_wit(*t.ok) + ">";
+      return "result<" + (t.ok ? to_wit(*t.ok) : std::string("_")) + ", " + to_wit(*t.error) + ">";
+    case Kind::kOwn:
+      return "own<resource>";
+    case Kind::kBorrow:
+      return "borrow<resource>";
+    case Kind::kStream:
+      return t.types.empty() ? "stream" : "stream<" + to_wit(t.types[0]) + ">";
+    case Kind::kFuture:
+      return t.types.empty() ? "future" : "future<" + to_wit(t.types[0]) + ">";
+    case Kind::kMap:
+      return "map<" + to_wit(t.types[0]) + ", " + to_wit(t.types[1]) + ">";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string function_wit(const FunctionType& f) {
+  std::string out = "func(";
+  for (size_t i = 0; i < f.params.size(); ++i) {
+    if (i) out += ", ";
+    out += f.params[i].label + ": " + to_wit(f.params[i].type);
+  }
+  out += ")";
+  if (f.result) out += " -> " + to_wit(*f.result);
+  return out;
+}
+
+std::string externs_wit(const std::vector<NamedExtern>& externs, const char* prefix) {
+  std::string out;
+  for (const NamedExtern& e : externs) {
+    out += std::string(prefix) + e.name + ": " + to_wit(e.type) + "; ";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string to_wit(const ExternType& type) {
+  switch (type.kind) {
+    case ExternType::Kind::kCoreModule:
+      return "core module";
+    case ExternType::Kind::kFunc:
+      return function_wit(*type.function);
+    case ExternType::Kind::kValue:
+      return "value " + to_wit(type.value);
+    case ExternType::Kind::kType:
+      switch (type.type.kind) {
+        case TypeDefinition::Kind::kResource:
+          return "resource";
+        case TypeDefinition::Kind::kValue:
+          return "type = " + to_wit(type.type.value);
+        case TypeDefinition::Kind::kFunction:
+          return "type = " + function_wit(*type.type.function);
+        case TypeDefinition::Kind::kInstance: {
+          ExternType i;
+          i.kind = ExternType::Kind::kInstance;
+          i.instance = type.type.instance;
+          return "type = " + to_wit(i);
+        }
+        case TypeDefinition::Kind::kComponent: {
+          ExternType c;
+          c.kind = ExternType::Kind::kComponent;
+          c.component = type.type.component;
+          return "type = " + to_wit(c);
+        }
+      }
+      return "type";
+    case ExternType::Kind::kComponent:
+      return "component { " + externs_wit(type.component->imports, "import ") +
+             externs_wit(type.component->exports, "export ") + "}";
+    case ExternType::Kind::kInstance: {
+      std::string out = "instance { ";
+      for (size_t i = 0; i < type.instance->exports.size(); ++i) {
+        if (i) out += ", ";
+        out += type.instance->exports[i].name + ": " + to_wit(type.instance->exports[i].type);
+      }
+      return out + " }";
+    }
+  }
+  return "?";
+}
+
 const char* extern_kind_name(ExternType::Kind kind) {
   switch (kind) {
     case ExternType::Kind::kCoreModule:

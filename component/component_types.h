@@ -191,6 +191,10 @@ Result<void> check_subtype(const ModuleType& actual, const ModuleType& expected)
 std::string to_string(const ValueType& type);
 std::string to_string(const CoreExternType& type);
 const char* extern_kind_name(ExternType::Kind kind);
+// A type written as WIT ("func(x: u32) -> string", "record { a: u8 }", "instance { f: func() }",
+// "resource"); resources appear as `resource` (their names are the imports' and exports').
+std::string to_wit(const ValueType& type);
+std::string to_wit(const ExternType& type);
 const char* type_kind_name(TypeDefinition::Kind kind);
 
 }  // namespace kiln::component::resolved

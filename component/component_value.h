@@ -59,6 +59,15 @@ struct ComponentValue {
     v.bits = bits;
     return v;
   }
+  // An owning handle of a resource of `type` with representation `rep` (host resources: see
+  // ComponentLinker::define_resource).
+  static ComponentValue own(const RuntimeResourceType* type, uint32_t rep) {
+    ComponentValue v;
+    v.kind = Kind::kOwn;
+    v.resource = type;
+    v.rep = rep;
+    return v;
+  }
   static ComponentValue string(std::string text) {
     ComponentValue v;
     v.kind = Kind::kString;

@@ -35,8 +35,7 @@ ValueType defined(DefinedType t) {
 ValueType record(std::vector<ValueType> fields) {
   DefinedType t;
   t.kind = Kind::kRecord;
-  for (size_t i = 0; i < fields.size(); ++i)
-    t.fields.push_back({label("f", i), fields[i]});
+  for (size_t i = 0; i < fields.size(); ++i) t.fields.push_back({label("f", i), fields[i]});
   return defined(std::move(t));
 }
 

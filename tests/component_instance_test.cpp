@@ -11,18 +11,15 @@
 #include <vector>
 
 #include "component/component_decoder.h"
+#include "component/component_linker.h"
 #include "tests/fuzz/wasm_writer.h"
 
 namespace kiln::component {
 namespace {
 
 using wasm_writer::leb;
+using wasm_writer::name;
 using wasm_writer::section;
-
-void name(std::vector<uint8_t>& out, const std::string& s) {
-  leb(out, s.size());
-  out.insert(out.end(), s.begin(), s.end());
-}
 
 // A component exporting `add-one: func(x: u32) -> u32`, lifted from a core function.
 std::vector<uint8_t> add_one_component() {
@@ -35,7 +32,7 @@ std::vector<uint8_t> add_one_component() {
   section(module, 7, exports);
   section(module, 10, {1, 7, 0, 0x20, 0x00, 0x41, 0x01, 0x6a, 0x0b});  // local.get 0 + 1
 
-  std::vector<uint8_t> c = {0x00, 'a', 's', 'm', 0x0d, 0x00, 0x01, 0x00};
+  std::vector<uint8_t> c = wasm_writer::component_header();
   section(c, 1, module);
   section(c, 2, {1, 0x00, 0x00, 0x00});  // (core instance (instantiate 0))
   std::vector<uint8_t> alias = {1, 0x00, 0x00, 0x01,
@@ -54,21 +51,30 @@ std::vector<uint8_t> add_one_component() {
   return c;
 }
 
-struct Fixture {
+// A component validated (decoded form kept alive beside it).
+struct Validated {
   Engine engine;
-  Store store{engine};
   std::unique_ptr<Component> decoded;
   std::unique_ptr<ValidatedComponent> validated;
-  std::unique_ptr<ComponentInstance> instance;
-
-  explicit Fixture(const std::vector<uint8_t>& bytes) {
+  explicit Validated(const std::vector<uint8_t>& bytes) {
     auto d = decode_component(bytes);
     if (!d) ADD_FAILURE() << d.error().message;
     decoded = std::move(*d);
     auto v = validate_component(engine, *decoded);
     if (!v) ADD_FAILURE() << v.error().message;
     validated = std::move(*v);
-    auto i = instantiate_component(store, *validated, {});
+  }
+};
+
+// A component validated and instantiated with no imports.
+struct Fixture {
+  Validated v;
+  Store store{v.engine};
+  std::unique_ptr<ComponentInstance> instance;
+
+  explicit Fixture(const std::vector<uint8_t>& bytes) : v(bytes) {
+    if (!v.validated) return;
+    auto i = instantiate_component(store, *v.validated, {});
     if (!i) ADD_FAILURE() << i.error().message;
     instance = std::move(*i);
   }
@@ -121,7 +127,7 @@ TEST(ComponentInstance, ArgumentsThatDoNotFitTheTypeTrapInsteadOfReachingTheCall
 
 TEST(ComponentInstance, AMissingImportIsUnlinkable) {
   // (import "f" (func (type 0))) with (type (func)).
-  std::vector<uint8_t> c = {0x00, 'a', 's', 'm', 0x0d, 0x00, 0x01, 0x00};
+  std::vector<uint8_t> c = wasm_writer::component_header();
   section(c, 7, {1, 0x40, 0, 0x01, 0x00});
   std::vector<uint8_t> imports = {1, 0x00};
   name(imports, "f");
@@ -164,6 +170,142 @@ TEST(HandleTable, ReservesIndexZeroReusesFreedIndicesAndTrapsOnUnknownOnes) {
   ASSERT_FALSE(table.add(h, c));
   EXPECT_EQ(c, a);  // the freed index is reused
   EXPECT_TRUE(table.get(0xffffffffu, got));
+}
+
+}  // namespace
+}  // namespace kiln::component
+
+namespace kiln::component {
+namespace {
+
+// A component importing the interface `local:app/math@1.2.0` with `double: func(x: u32) -> u32`
+// and exporting `run: func(x: u32) -> u32`, which calls it through canon lower.
+std::vector<uint8_t> math_client_component() {
+  std::vector<uint8_t> c = wasm_writer::component_header();
+  // types: 0 = (func (param "x" u32) (result u32)); 1 = (instance (type (func ...))
+  // (export "double" (func (type 0))))
+  std::vector<uint8_t> types = {2, 0x40, 1};
+  name(types, "x");
+  types.insert(types.end(), {0x79, 0x00, 0x79, 0x42, 2, 0x01, 0x40, 1});
+  name(types, "x");
+  types.insert(types.end(), {0x79, 0x00, 0x79, 0x04, 0x00});
+  name(types, "double");
+  types.insert(types.end(), {0x01, 0x00});
+  section(c, 7, types);
+  std::vector<uint8_t> imports = {1, 0x00};
+  name(imports, "local:app/math@1.2.0");
+  imports.insert(imports.end(), {0x05, 0x01});
+  section(c, 10, imports);
+  std::vector<uint8_t> alias = {1, 0x01, 0x00, 0x00};  // (alias export 0 "double" (func))
+  name(alias, "double");
+  section(c, 6, alias);
+  section(c, 8, {1, 0x01, 0x00, 0x00, 0x00});  // (canon lower (func 0)): core func 0
+  std::vector<uint8_t> module = wasm_writer::header();
+  section(module, 1, {1, 0x60, 1, 0x7f, 1, 0x7f});
+  std::vector<uint8_t> module_imports = {1};
+  name(module_imports, "m");
+  name(module_imports, "double");
+  module_imports.insert(module_imports.end(), {0x00, 0x00});
+  section(module, 2, module_imports);
+  section(module, 3, {1, 0});
+  std::vector<uint8_t> module_exports = {1};
+  name(module_exports, "run");
+  module_exports.insert(module_exports.end(), {0x00, 0x01});
+  section(module, 7, module_exports);
+  section(module, 10, {1, 6, 0, 0x20, 0x00, 0x10, 0x00, 0x0b});  // call double(local 0)
+  section(c, 1, module);
+  // core instances: 0 = bundle {double: core func 0}; 1 = (instantiate module 0 (with "m" 0))
+  std::vector<uint8_t> instances = {2, 0x01, 1};
+  name(instances, "double");
+  instances.insert(instances.end(), {0x00, 0x00, 0x00, 0x00, 1});
+  name(instances, "m");
+  instances.insert(instances.end(), {0x12, 0x00});
+  section(c, 2, instances);
+  alias = {1, 0x00, 0x00, 0x01, 0x01};  // (alias core export 1 "run" (core func)): core func 1
+  name(alias, "run");
+  section(c, 6, alias);
+  section(c, 8, {1, 0x00, 0x00, 0x01, 0x00, 0x00});  // (canon lift (core func 1) (type 0))
+  std::vector<uint8_t> exports = {1, 0x00};
+  name(exports, "run");
+  exports.insert(exports.end(), {0x01, 0x01, 0x00});
+  section(c, 11, exports);
+  return c;
+}
+
+// Calls the instance's export `name` with one u32.
+TrapPtr call_u32(Store& store, ComponentInstance& instance, const std::string& name, uint64_t x,
+                 std::optional<ComponentValue>& result) {
+  return call_component_function(store, *instance.exports->find(name)->function,
+                                 {ComponentValue::integer(ComponentValue::Kind::kU32, x)}, result);
+}
+
+TEST(ComponentLinker, LinksHostFunctionsByNameWithSemverCompatibleVersions) {
+  Validated v(math_client_component());
+  ASSERT_TRUE(v.validated);
+  ComponentLinker linker;
+  int calls = 0;
+  ASSERT_TRUE(linker.define_function(
+      "local:app/math@1.9.3#double",
+      [&](const resolved::FunctionType& type, const std::vector<ComponentValue>& args,
+          std::optional<ComponentValue>& result) -> TrapPtr {
+        ++calls;
+        EXPECT_EQ(type.params.size(), 1u);
+        result = ComponentValue::integer(ComponentValue::Kind::kU32, args[0].bits * 2);
+        return nullptr;
+      }));
+  Store store(v.engine);
+  auto instance = linker.instantiate(store, *v.validated);
+  ASSERT_TRUE(instance) << instance.error().message;
+  std::optional<ComponentValue> result;
+  TrapPtr trap = call_u32(store, **instance, "run", 21, result);
+  ASSERT_FALSE(trap) << trap->to_string();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->bits, 42u);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(ComponentLinker, AnIncompatibleVersionOrAMissingFunctionIsUnlinkable) {
+  Validated v(math_client_component());
+  ASSERT_TRUE(v.validated);
+  auto doubling = [](const resolved::FunctionType&, const std::vector<ComponentValue>& args,
+                     std::optional<ComponentValue>& result) -> TrapPtr {
+    result = ComponentValue::integer(ComponentValue::Kind::kU32, args[0].bits * 2);
+    return nullptr;
+  };
+  Store store(v.engine);
+  ComponentLinker newer;
+  ASSERT_TRUE(newer.define_function("local:app/math@2.0.0#double", doubling));
+  auto instance = newer.instantiate(store, *v.validated);
+  ASSERT_FALSE(instance);
+  EXPECT_EQ(instance.error().kind, ErrorKind::kUnlinkable);
+  EXPECT_NE(instance.error().message.find("local:app/math@1.2.0#double"), std::string::npos)
+      << instance.error().message;
+  ComponentLinker twice;
+  ASSERT_TRUE(twice.define_function("local:app/math@1.0.0#double", doubling));
+  auto again = twice.define_function("local:app/math@1.2.0#double", doubling);
+  ASSERT_FALSE(again);  // 1.0.0 and 1.2.0 are the same canonical version
+  EXPECT_FALSE(twice.define_function("Not A Path#x", doubling));
+}
+
+TEST(ComponentLinker, AHostResultThatDoesNotFitTheTypeTraps) {
+  Validated v(math_client_component());
+  ASSERT_TRUE(v.validated);
+  ComponentLinker linker;
+  ASSERT_TRUE(
+      linker.define_function("local:app/math@1.2.0#double",
+                             [](const resolved::FunctionType&, const std::vector<ComponentValue>&,
+                                std::optional<ComponentValue>& result) -> TrapPtr {
+                               result = ComponentValue::string("not a u32");
+                               return nullptr;
+                             }));
+  Store store(v.engine);
+  auto instance = linker.instantiate(store, *v.validated);
+  ASSERT_TRUE(instance) << instance.error().message;
+  std::optional<ComponentValue> result;
+  TrapPtr trap = call_u32(store, **instance, "run", 1, result);
+  ASSERT_TRUE(trap);
+  EXPECT_NE(trap->message.find("result does not match its type"), std::string::npos)
+      << trap->message;
 }
 
 }  // namespace

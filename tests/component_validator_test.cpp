@@ -17,16 +17,9 @@ namespace kiln::component {
 namespace {
 
 using wasm_writer::leb;
+using wasm_writer::name;
 using wasm_writer::section;
-
-std::vector<uint8_t> preamble() {
-  return {0x00, 'a', 's', 'm', 0x0d, 0x00, 0x01, 0x00};
-}
-
-void name(std::vector<uint8_t>& out, const std::string& s) {
-  leb(out, s.size());
-  out.insert(out.end(), s.begin(), s.end());
-}
+const auto preamble = wasm_writer::component_header;
 
 Result<std::unique_ptr<ValidatedComponent>> validate(Engine& engine,
                                                      const std::vector<uint8_t>& bytes,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace kiln::wasm_writer {
@@ -35,6 +36,17 @@ inline void section(std::vector<uint8_t>& out, uint8_t id, const std::vector<uin
 
 inline std::vector<uint8_t> header() {
   return {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+}
+
+// A component's preamble (Binary.md: magic, version 0x0d, layer 1).
+inline std::vector<uint8_t> component_header() {
+  return {0x00, 'a', 's', 'm', 0x0d, 0x00, 0x01, 0x00};
+}
+
+// A name: its length, then its bytes.
+inline void name(std::vector<uint8_t>& out, const std::string& s) {
+  leb(out, s.size());
+  out.insert(out.end(), s.begin(), s.end());
 }
 
 }  // namespace kiln::wasm_writer

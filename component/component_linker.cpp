@@ -1,0 +1,180 @@
+#include "component/component_linker.h"
+
+#include "component/canonical_abi.h"
+#include "component/names.h"
+
+namespace kiln::component {
+
+namespace {
+
+Error unlinkable(std::string message) {
+  return Error{ErrorKind::kUnlinkable, std::move(message)};
+}
+
+const char* kind_name(resolved::ExternType::Kind kind) {
+  return resolved::extern_kind_name(kind);
+}
+
+// "wasi:cli/environment@0.2.12#get-arguments" -> "wasi:cli/environment@0.2#get-arguments".
+std::string canonical_path(const std::string& path) {
+  const size_t hash = path.find('#');
+  if (hash == std::string::npos) return canonical_name(path);
+  return canonical_name(path.substr(0, hash)) + path.substr(hash);
+}
+
+Result<void> check_path(const std::string& path) {
+  const size_t hash = path.find('#');
+  const std::string first = path.substr(0, hash);
+  if (auto parsed = parse_extern_name(first); !parsed) {
+    return Error{ErrorKind::kUsage,
+                 "`" + path + "` is not a valid path: " + parsed.error().message};
+  }
+  if (hash != std::string::npos) {
+    const std::string item = path.substr(hash + 1);
+    if (auto parsed = parse_extern_name(item); !parsed || item.find('#') != std::string::npos) {
+      return Error{ErrorKind::kUsage,
+                   "`" + path + "` is not a valid path: `" + item + "` is not a valid export name"};
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> check_import(const std::string& name, const resolved::ExternType& type,
+                          const RuntimeItem& item) {
+  using K = resolved::ExternType::Kind;
+  if (item.kind != type.kind) {
+    return unlinkable("import `" + name + "` expects a " + kind_name(type.kind) + ", given a " +
+                      kind_name(item.kind));
+  }
+  switch (type.kind) {
+    case K::kFunc:
+      if (!item.function) return unlinkable("import `" + name + "`: no function given");
+      if (!item.function->host) {
+        if (auto r = resolved::check_subtype(*item.function->type, *type.function); !r) {
+          return unlinkable("import `" + name + "`: " + r.error().message);
+        }
+      }
+      return {};
+    case K::kType:
+      if (type.type.kind == resolved::TypeDefinition::Kind::kResource && !item.resource) {
+        return unlinkable("import `" + name + "` expects a resource type");
+      }
+      if (type.type.kind != resolved::TypeDefinition::Kind::kResource && item.resource) {
+        return unlinkable("import `" + name + "` expects a type that is not a resource");
+      }
+      return {};
+    case K::kInstance:
+      if (!item.instance) return unlinkable("import `" + name + "`: no instance given");
+      for (const auto& e : type.instance->exports) {
+        const RuntimeItem* found = item.instance->find(e.name);
+        if (!found) {
+          return unlinkable("import `" + name + "` has no export named `" + e.name + "`");
+        }
+        KILN_TRY(check_import(name + "#" + e.name, e.type, *found));
+      }
+      return {};
+    case K::kComponent: {
+      if (!item.component.validated) return unlinkable("import `" + name + "`: no component given");
+      resolved::ExternType actual;
+      actual.kind = K::kComponent;
+      actual.component = item.component.validated->type;
+      if (auto r = resolved::check_subtype(actual, type); !r) {
+        return unlinkable("import `" + name + "`: " + r.error().message);
+      }
+      return {};
+    }
+    case K::kCoreModule:
+      if (!item.module) return unlinkable("import `" + name + "`: no module given");
+      return {};
+    case K::kValue:
+      if (!value_matches(item.value, type.value)) {
+        return unlinkable("import `" + name + "`: the value is not of the imported type");
+      }
+      return {};
+  }
+  return {};
+}
+
+Result<void> ComponentLinker::define(const std::string& path, RuntimeItem item) {
+  KILN_TRY(check_path(path));
+  const std::string key = canonical_path(path);
+  if (items_.count(key) || functions_.count(key)) {
+    return Error{ErrorKind::kUsage, "`" + path + "` is defined already"};
+  }
+  items_.emplace(key, std::move(item));
+  return {};
+}
+
+Result<void> ComponentLinker::define_function(const std::string& path,
+                                              HostFunctionCallback callback) {
+  KILN_TRY(check_path(path));
+  if (!callback) return Error{ErrorKind::kUsage, "no callback for `" + path + "`"};
+  const std::string key = canonical_path(path);
+  if (items_.count(key) || functions_.count(key)) {
+    return Error{ErrorKind::kUsage, "`" + path + "` is defined already"};
+  }
+  functions_.emplace(key, std::move(callback));
+  return {};
+}
+
+Result<const RuntimeResourceType*> ComponentLinker::define_resource(
+    const std::string& path, std::function<void(uint32_t rep)> destructor) {
+  auto rt = std::make_unique<RuntimeResourceType>();
+  rt->host_destructor = std::move(destructor);
+  RuntimeItem item;
+  item.kind = resolved::ExternType::Kind::kType;
+  item.resource = rt.get();
+  KILN_TRY(define(path, std::move(item)));
+  resources_.push_back(std::move(rt));
+  return resources_.back().get();
+}
+
+Result<RuntimeItem> ComponentLinker::resolve(const std::string& name,
+                                             const resolved::ExternType& type) const {
+  using K = resolved::ExternType::Kind;
+  const std::string key = canonical_path(name);
+  if (auto it = items_.find(key); it != items_.end()) return it->second;
+  if (type.kind == K::kFunc) {
+    auto it = functions_.find(key);
+    if (it == functions_.end()) return unlinkable("no definition for the import `" + name + "`");
+    RuntimeItem item;
+    item.kind = K::kFunc;
+    auto f = std::make_shared<ComponentFunction>();
+    f->type = type.function;  // the host sees the function as the component imports it
+    HostFunctionCallback callback = it->second;
+    auto function_type = type.function;
+    f->host = [callback, function_type](const std::vector<ComponentValue>& args,
+                                        std::optional<ComponentValue>& result) {
+      return callback(*function_type, args, result);
+    };
+    item.function = std::move(f);
+    return item;
+  }
+  if (type.kind == K::kInstance) {
+    // An interface: its exports from the definitions under `name#`.
+    auto instance = std::make_shared<RuntimeInstance>();
+    for (const auto& e : type.instance->exports) {
+      KILN_ASSIGN(RuntimeItem item, resolve(name + "#" + e.name, e.type));
+      instance->exports.emplace_back(e.name, std::move(item));
+    }
+    RuntimeItem item;
+    item.kind = K::kInstance;
+    item.instance = std::move(instance);
+    return item;
+  }
+  return unlinkable("no definition for the import `" + name + "`");
+}
+
+Result<std::unique_ptr<ComponentInstance>> ComponentLinker::instantiate(
+    Store& store, const ValidatedComponent& component, TrapPtr* trap) const {
+  std::vector<std::pair<std::string, RuntimeItem>> imports;
+  for (const auto& import : component.type->imports) {
+    KILN_ASSIGN(RuntimeItem item, resolve(import.name, import.type));
+    imports.emplace_back(import.name, std::move(item));
+  }
+  return instantiate_component(store, component, imports, trap);
+}
+
+}  // namespace kiln::component

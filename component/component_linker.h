@@ -1,0 +1,61 @@
+// A name-based linker for components (issue 14): the host defines functions and resource types
+// by WIT path, and a component's imports are matched by name, with semver compatibility for
+// interface versions (a guest importing `wasi:cli/environment@0.2.3` links to a host that
+// defines `wasi:cli/environment@0.2.12`; a `0.3` import does not: names.h canonical_name).
+//
+// Paths: a root import's name ("log", "wasi:cli/run@0.2.0"), or an interface's export
+// ("local:app/logger#log", "wasi:io/streams@0.2.12#output-stream"). An imported instance is
+// assembled from the definitions under its name; what it lacks makes the component unlinkable
+// with a message naming the missing item.
+//
+// Host functions are dynamic: they receive the component values and the function type the
+// component imports them with (each call's arguments are checked against it before the host
+// sees them, and the host's result after).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "component/component_instance.h"
+
+namespace kiln::component {
+
+using HostFunctionCallback = std::function<TrapPtr(const resolved::FunctionType& type,
+                                                   const std::vector<ComponentValue>& args,
+                                                   std::optional<ComponentValue>& result)>;
+
+class ComponentLinker {
+ public:
+  // Defines a host function at `path`. An Error for a malformed path or one defined already.
+  Result<void> define_function(const std::string& path, HostFunctionCallback callback);
+  // Defines a host resource type at `path`; `destructor` (may be empty) runs when a guest drops
+  // the last owning handle of one. The returned type makes host-side `own` values
+  // (ComponentValue::own).
+  Result<const RuntimeResourceType*> define_resource(const std::string& path,
+                                                     std::function<void(uint32_t rep)> destructor);
+  // Defines any runtime item (an export of another instance, say) at `path`.
+  Result<void> define(const std::string& path, RuntimeItem item);
+
+  // Instantiates `component` with its imports resolved here.
+  Result<std::unique_ptr<ComponentInstance>> instantiate(Store& store,
+                                                         const ValidatedComponent& component,
+                                                         TrapPtr* trap = nullptr) const;
+
+ private:
+  // Definitions by canonical path (versions canonicalized: names.h).
+  std::map<std::string, RuntimeItem> items_;
+  std::map<std::string, HostFunctionCallback> functions_;
+  std::vector<std::unique_ptr<RuntimeResourceType>> resources_;
+
+  Result<RuntimeItem> resolve(const std::string& name, const resolved::ExternType& type) const;
+};
+
+// Checks that `item` can stand for an import of `type` (its kind, and recursively the exports an
+// imported instance must have), so instantiation never reads an item of the wrong kind.
+Result<void> check_import(const std::string& name, const resolved::ExternType& type,
+                          const RuntimeItem& item);
+
+}  // namespace kiln::component
