@@ -447,4 +447,26 @@ bool kiln_component_instance_call(kiln_component_instance_t* i, const char* name
   return true;
 }
 
+bool kiln_component_resource_drop(wasm_store_t* store, kiln_cval_t* handle, wasm_trap_t** trap) {
+  if (trap) *trap = nullptr;
+  if (!store || !handle) {
+    release(handle);
+    return fail("kiln_component_resource_drop: null store or handle", false);
+  }
+  const ComponentValue value = value_of(handle);
+  release(handle);
+  if (value.kind != VKind::kOwn || !value.resource) {
+    return fail("kiln_component_resource_drop: not an owning handle", false);
+  }
+  if (value.resource->implementation && value.resource->implementation->store != &store->store) {
+    return fail("kiln_component_resource_drop: the resource belongs to another store", false);
+  }
+  StoreCall call(store);
+  if (TrapPtr t = component::drop_resource(store->store, value)) {
+    if (trap) *trap = make_trap(store, std::move(t));
+    return fail("kiln_component_resource_drop: the destructor trapped", false);
+  }
+  return true;
+}
+
 }  // extern "C"

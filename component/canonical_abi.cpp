@@ -54,22 +54,26 @@ void write_int(AbiContext& cx, uint64_t pointer, uint64_t value, uint32_t bytes)
   std::memcpy(memory_base(cx) + pointer, &value, bytes);
 }
 
-// Layout of a sequence of types as a tuple (parameters or results in memory).
+// Size and alignment of a sequence of types as a tuple (parameters or results in memory); the
+// offsets are walked by next_field_offset.
 struct TupleLayout {
   uint64_t size = 0;
   uint32_t alignment = 1;
-  std::vector<uint64_t> offsets;
 };
 TupleLayout tuple_layout(const std::vector<ValueType>& types) {
   TupleLayout l;
-  for (const ValueType& t : types) l.alignment = std::max(l.alignment, abi::alignment(t));
   for (const ValueType& t : types) {
-    l.size = align_up(l.size, abi::alignment(t));
-    l.offsets.push_back(l.size);
-    l.size += abi::element_size(t);
+    const uint32_t a = abi::alignment(t);
+    l.alignment = std::max(l.alignment, a);
+    l.size = (l.size + a - 1) / a * a + abi::element_size(t);
   }
-  l.size = align_up(l.size, l.alignment);
+  l.size = (l.size + l.alignment - 1) / l.alignment * l.alignment;
   return l;
+}
+// The offset of the field of type `t` that follows `end` (the end of the previous field).
+uint64_t next_field_offset(uint64_t end, const ValueType& t) {
+  const uint32_t a = abi::alignment(t);
+  return (end + a - 1) / a * a;
 }
 
 // The payload types of variant-like types and the field types of record-like ones, as
@@ -218,6 +222,79 @@ std::optional<std::string> decode_utf8(const uint8_t* p, size_t n, std::vector<c
   return std::nullopt;
 }
 
+// Checks UTF-8 without decoding it: eight ASCII bytes at a time, the decoder's checks past them.
+std::optional<std::string> validate_utf8(const uint8_t* p, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    while (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      if (word & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i == n) break;
+    if (p[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t end = i + 1;
+    while (end < n && (p[end] & 0xc0) == 0x80 && end - i < 4) ++end;
+    std::vector<char32_t> one;
+    if (auto fault = decode_utf8(p + i, end - i, one)) return fault;
+    i = end;
+  }
+  return std::nullopt;
+}
+
+// UTF-8 (valid) written as UTF-16LE at `out` (room for 2 bytes per input byte); returns the
+// bytes written. Runs of ASCII are widened eight bytes at a time, without decoding.
+size_t utf8_to_utf16_into(const std::string& text, uint8_t* out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0, o = 0;
+  auto unit = [&](uint32_t u) {
+    out[o++] = static_cast<uint8_t>(u);
+    out[o++] = static_cast<uint8_t>(u >> 8);
+  };
+  while (i < n) {
+    while (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      if (word & 0x8080808080808080ull) break;
+      for (int k = 0; k < 8; ++k) {
+        out[o + 2 * k] = p[i + k];
+        out[o + 2 * k + 1] = 0;
+      }
+      i += 8;
+      o += 16;
+    }
+    if (i == n) break;
+    if (p[i] < 0x80) {
+      unit(p[i++]);
+      continue;
+    }
+    const size_t len = std::min<size_t>(p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : 2, n - i);
+    std::vector<char32_t> code_point;
+    decode_utf8(p + i, len, code_point);
+    for (char32_t c : code_point) {
+      if (c >= 0x10000) {
+        unit(0xd800 + ((c - 0x10000) >> 10));
+        unit(0xdc00 + ((c - 0x10000) & 0x3ff));
+      } else {
+        unit(c);
+      }
+    }
+    i += len;
+  }
+  return o;
+}
+
+std::vector<uint8_t> utf8_to_utf16(const std::string& text) {
+  std::vector<uint8_t> out(2 * text.size());
+  out.resize(utf8_to_utf16_into(text, out.data()));
+  return out;
+}
+
 std::optional<std::string> decode_utf16(const uint8_t* p, size_t units,
                                         std::vector<char32_t>& out) {
   for (size_t i = 0; i < units; ++i) {
@@ -325,8 +402,7 @@ TrapPtr load_string_from_range(AbiContext& cx, uint64_t pointer, uint64_t tagged
   const uint8_t* p = memory_base(cx) + pointer;
   std::vector<char32_t> cps;
   if (encoding == 0) {
-    std::vector<char32_t> ignored;
-    if (auto fault = decode_utf8(p, byte_length, ignored)) return abi_trap(*fault);
+    if (auto fault = validate_utf8(p, byte_length)) return abi_trap(*fault);
     out = ComponentValue::string(std::string(reinterpret_cast<const char*>(p), byte_length));
   } else if (encoding == 1) {
     if (auto fault = decode_utf16(p, byte_length / 2, cps)) return abi_trap(*fault);
@@ -341,12 +417,12 @@ TrapPtr load_string_from_range(AbiContext& cx, uint64_t pointer, uint64_t tagged
 }
 
 // store_string_copy: the destination size is known up front.
-TrapPtr store_string_copy(AbiContext& cx, const std::vector<uint8_t>& encoded, uint64_t code_units,
+TrapPtr store_string_copy(AbiContext& cx, const uint8_t* encoded, size_t size, uint64_t code_units,
                           uint32_t alignment, uint32_t& pointer, uint64_t& units_out) {
   uint32_t p = 0;
-  if (TrapPtr t = allocate(cx, alignment, encoded.size(), p)) return t;
-  if (TrapPtr t = check_allocation(cx, p, alignment, encoded.size())) return t;
-  if (!encoded.empty()) std::memcpy(memory_base(cx) + p, encoded.data(), encoded.size());
+  if (TrapPtr t = allocate(cx, alignment, size, p)) return t;
+  if (TrapPtr t = check_allocation(cx, p, alignment, size)) return t;
+  if (size) std::memcpy(memory_base(cx) + p, encoded, size);
   pointer = p;
   units_out = code_units;
   return nullptr;
@@ -390,24 +466,24 @@ TrapPtr store_string_to_utf8(AbiContext& cx, const std::vector<char32_t>& src, u
   return nullptr;
 }
 
-TrapPtr store_utf8_to_utf16(AbiContext& cx, const std::vector<char32_t>& src, uint64_t src_units,
+TrapPtr store_utf8_to_utf16(AbiContext& cx, const std::string& src, uint64_t src_units,
                             uint32_t& pointer, uint64_t& units_out) {
   const uint64_t worst_case = 2 * src_units;
   uint32_t p = 0;
   if (TrapPtr t = allocate(cx, 2, worst_case, p)) return t;
   if (TrapPtr t = check_allocation(cx, p, 2, worst_case)) return t;
-  const std::vector<uint8_t> encoded = encode_utf16(src);
-  if (encoded.size() > worst_case) return abi_trap("string longer than its code units say");
-  if (!encoded.empty()) std::memcpy(memory_base(cx) + p, encoded.data(), encoded.size());
-  if (encoded.size() < worst_case) {
+  // Written straight into the allocation: UTF-16 takes at most two bytes per UTF-8 byte.
+  if (src.size() != src_units) return abi_trap("string longer than its code units say");
+  const size_t written = utf8_to_utf16_into(src, memory_base(cx) + p);
+  if (written < worst_case) {
     if (TrapPtr t = reallocate(cx, p, static_cast<uint32_t>(worst_case), 2,
-                               static_cast<uint32_t>(encoded.size()), p)) {
+                               static_cast<uint32_t>(written), p)) {
       return t;
     }
-    if (TrapPtr t = check_allocation(cx, p, 2, encoded.size())) return t;
+    if (TrapPtr t = check_allocation(cx, p, 2, written)) return t;
   }
   pointer = p;
-  units_out = encoded.size() / 2;
+  units_out = written / 2;
   return nullptr;
 }
 
@@ -495,11 +571,15 @@ TrapPtr store_probably_utf16_to_latin1_or_utf16(AbiContext& cx, const std::vecto
 // encodings (CanonicalABI.md), so that realloc is called as the spec calls it.
 TrapPtr store_string_into_range(AbiContext& cx, const ComponentValue& v, uint32_t& pointer,
                                 uint64_t& units_out) {
+  // The text is valid UTF-8 (value_matches checks a host's; lifting checks a guest's). Its
+  // code points are decoded only for the transcodings that need them.
   std::vector<char32_t> src;
-  if (auto fault =
-          decode_utf8(reinterpret_cast<const uint8_t*>(v.text.data()), v.text.size(), src)) {
-    return abi_trap("a string that is not valid UTF-8: " + *fault);
-  }
+  auto code_points = [&]() -> const std::vector<char32_t>& {
+    if (src.empty() && !v.text.empty()) {
+      decode_utf8(reinterpret_cast<const uint8_t*>(v.text.data()), v.text.size(), src);
+    }
+    return src;
+  };
   using E = CanonOptions::StringEncoding;
   const E src_encoding = static_cast<E>(v.source_encoding);
   E simple = src_encoding;  // kLatin1Utf16 below means plain latin1
@@ -513,35 +593,48 @@ TrapPtr store_string_into_range(AbiContext& cx, const ComponentValue& v, uint32_
       src_latin1 = true;
     }
   }
+  // A UTF-8 source's code units are its bytes (a value built without the hint still works).
+  if (src_encoding == E::kUtf8) src_units = v.text.size();
   if (src_units > kMaxStringByteLength) return abi_trap("string too large");
   auto latin1 = [&]() {
     std::vector<uint8_t> out;
-    for (char32_t c : src) out.push_back(static_cast<uint8_t>(c));
+    for (char32_t c : code_points()) out.push_back(static_cast<uint8_t>(c));
     return out;
-  };
-  auto utf8_bytes = [&]() {
-    const std::string s = encode_utf8(src);
-    return std::vector<uint8_t>(s.begin(), s.end());
   };
   switch (cx.options.encoding) {
     case E::kUtf8:
-      if (src_latin1)
-        return store_string_to_utf8(cx, src, src_units, 2 * src_units, pointer, units_out);
-      if (simple == E::kUtf16) {
-        return store_string_to_utf8(cx, src, src_units, 3 * src_units, pointer, units_out);
+      if (src_latin1) {
+        return store_string_to_utf8(cx, code_points(), src_units, 2 * src_units, pointer,
+                                    units_out);
       }
-      return store_string_copy(cx, utf8_bytes(), src_units, 1, pointer, units_out);
+      if (simple == E::kUtf16) {
+        return store_string_to_utf8(cx, code_points(), src_units, 3 * src_units, pointer,
+                                    units_out);
+      }
+      if (v.text.size() != src_units) return abi_trap("string longer than its code units say");
+      return store_string_copy(cx, reinterpret_cast<const uint8_t*>(v.text.data()), v.text.size(),
+                               src_units, 1, pointer, units_out);
     case E::kUtf16:
       if (src_latin1 || simple == E::kUtf16) {
-        return store_string_copy(cx, encode_utf16(src), src_units, 2, pointer, units_out);
+        const std::vector<uint8_t> encoded = utf8_to_utf16(v.text);
+        if (encoded.size() != 2 * src_units) {
+          return abi_trap("string longer than its code units say");
+        }
+        return store_string_copy(cx, encoded.data(), encoded.size(), src_units, 2, pointer,
+                                 units_out);
       }
-      return store_utf8_to_utf16(cx, src, src_units, pointer, units_out);
+      return store_utf8_to_utf16(cx, v.text, src_units, pointer, units_out);
     case E::kLatin1Utf16:
       if (src_encoding != E::kLatin1Utf16) {
-        return store_string_to_latin1_or_utf16(cx, src, src_units, pointer, units_out);
+        return store_string_to_latin1_or_utf16(cx, code_points(), src_units, pointer, units_out);
       }
-      if (src_latin1) return store_string_copy(cx, latin1(), src_units, 2, pointer, units_out);
-      return store_probably_utf16_to_latin1_or_utf16(cx, src, src_units, pointer, units_out);
+      if (src_latin1) {
+        const std::vector<uint8_t> bytes = latin1();
+        if (bytes.size() != src_units) return abi_trap("string longer than its code units say");
+        return store_string_copy(cx, bytes.data(), bytes.size(), src_units, 2, pointer, units_out);
+      }
+      return store_probably_utf16_to_latin1_or_utf16(cx, code_points(), src_units, pointer,
+                                                     units_out);
   }
   return nullptr;
 }
@@ -622,6 +715,21 @@ TrapPtr lower_borrow(AbiContext& cx, const ComponentValue& v, uint32_t& index) {
 
 // ---- lists ----
 
+// An element type that lists move without per-element dispatch: a primitive that is neither a
+// char (validated) nor a string.
+std::optional<PrimitiveType> plain_element(const ValueType& t) {
+  auto p = primitive_of(t);
+  if (!p || *p == PrimitiveType::kChar || *p == PrimitiveType::kString ||
+      *p == PrimitiveType::kErrorContext) {
+    return std::nullopt;
+  }
+  return p;
+}
+
+ComponentValue primitive_value(PrimitiveType p, uint64_t raw);
+uint64_t primitive_raw(const ComponentValue& v);
+uint32_t primitive_width(PrimitiveType p);
+
 TrapPtr load_list_from_range(AbiContext& cx, uint64_t pointer, uint64_t length,
                              const ValueType& element, ComponentValue& out) {
   const uint64_t size = abi::element_size(element);
@@ -632,6 +740,14 @@ TrapPtr load_list_from_range(AbiContext& cx, uint64_t pointer, uint64_t length,
   if (!in_bounds(cx, pointer, length * size)) return abi_trap("list content out-of-bounds");
   out = ComponentValue{};
   out.kind = VKind::kList;
+  if (auto p = plain_element(element)) {
+    out.items.reserve(length);
+    const uint32_t width = primitive_width(*p);
+    for (uint64_t i = 0; i < length; ++i) {
+      out.items.push_back(primitive_value(*p, read_int(cx, pointer + i * size, width)));
+    }
+    return nullptr;
+  }
   out.items.resize(length);
   for (uint64_t i = 0; i < length; ++i) {
     if (TrapPtr t = load(cx, static_cast<uint32_t>(pointer + i * size), element, out.items[i])) {
@@ -652,6 +768,19 @@ TrapPtr store_list_into_range(AbiContext& cx, const ComponentValue& v, const Val
   if (TrapPtr t = allocate(cx, alignment, bytes, pointer)) return t;
   if (pointer % alignment != 0) return abi_trap("unaligned pointer");
   if (!in_bounds(cx, pointer, bytes)) return abi_trap("list content out-of-bounds");
+  if (auto p = plain_element(element)) {
+    const uint32_t width = primitive_width(*p);
+    uint8_t* base = memory_base(cx) + pointer;
+    if (width == 1) {
+      for (size_t i = 0; i < v.items.size(); ++i) base[i] = static_cast<uint8_t>(v.items[i].bits);
+    } else {
+      for (size_t i = 0; i < v.items.size(); ++i) {
+        const uint64_t raw = primitive_raw(v.items[i]);
+        std::memcpy(base + i * width, &raw, width);
+      }
+    }
+    return nullptr;
+  }
   for (size_t i = 0; i < v.items.size(); ++i) {
     if (TrapPtr t = store(cx, v.items[i], element, static_cast<uint32_t>(pointer + i * size))) {
       return t;
@@ -1079,23 +1208,11 @@ TrapPtr store(AbiContext& cx, const ComponentValue& v, const resolved::ValueType
   return nullptr;
 }
 
-TrapPtr lift_flat_values(AbiContext& cx, size_t max_flat, const std::vector<uint64_t>& flat,
+TrapPtr lift_flat_values(AbiContext& cx, bool in_memory, const std::vector<uint64_t>& flat,
                          size_t* position, const std::vector<resolved::ValueType>& types,
-                         std::vector<ComponentValue>& out) {
+                         ComponentValue* out) {
   size_t local = 0;
   size_t& pos = position ? *position : local;
-  size_t count = 0;
-  bool in_memory = false;
-  for (const resolved::ValueType& t : types) {
-    std::vector<ValType> f;
-    if (!abi::flatten(t, f, max_flat - count)) {
-      in_memory = true;
-      break;
-    }
-    count += f.size();
-  }
-  out.clear();
-  out.resize(types.size());
   if (!in_memory) {
     for (size_t i = 0; i < types.size(); ++i) {
       if (TrapPtr trap = lift_flat(cx, flat, pos, types[i], out[i])) return trap;
@@ -1106,29 +1223,18 @@ TrapPtr lift_flat_values(AbiContext& cx, size_t max_flat, const std::vector<uint
   const TupleLayout layout = tuple_layout(types);
   if (pointer % layout.alignment != 0) return abi_trap("unaligned pointer");
   if (!in_bounds(cx, pointer, layout.size)) return abi_trap("pointer out of bounds of memory");
+  uint64_t end = pointer;
   for (size_t i = 0; i < types.size(); ++i) {
-    if (TrapPtr trap =
-            load(cx, static_cast<uint32_t>(pointer + layout.offsets[i]), types[i], out[i])) {
-      return trap;
-    }
+    const uint64_t at = next_field_offset(end, types[i]);
+    if (TrapPtr trap = load(cx, static_cast<uint32_t>(at), types[i], out[i])) return trap;
+    end = at + abi::element_size(types[i]);
   }
   return nullptr;
 }
 
-TrapPtr lower_flat_values(AbiContext& cx, size_t max_flat,
-                          const std::vector<ComponentValue>& values,
+TrapPtr lower_flat_values(AbiContext& cx, bool in_memory, const std::vector<ComponentValue>& values,
                           const std::vector<resolved::ValueType>& types,
                           std::vector<uint64_t>& flat, std::optional<uint32_t> out_pointer) {
-  size_t count = 0;
-  bool in_memory = false;
-  for (const resolved::ValueType& t : types) {
-    std::vector<ValType> f;
-    if (!abi::flatten(t, f, max_flat - count)) {
-      in_memory = true;
-      break;
-    }
-    count += f.size();
-  }
   if (!in_memory) {
     for (size_t i = 0; i < types.size(); ++i) {
       if (TrapPtr trap = lower_flat(cx, values[i], types[i], flat)) return trap;
@@ -1145,11 +1251,11 @@ TrapPtr lower_flat_values(AbiContext& cx, size_t max_flat,
   }
   if (pointer % layout.alignment != 0) return abi_trap("unaligned pointer");
   if (!in_bounds(cx, pointer, layout.size)) return abi_trap("pointer out of bounds of memory");
+  uint64_t end = pointer;
   for (size_t i = 0; i < types.size(); ++i) {
-    if (TrapPtr trap =
-            store(cx, values[i], types[i], static_cast<uint32_t>(pointer + layout.offsets[i]))) {
-      return trap;
-    }
+    const uint64_t at = next_field_offset(end, types[i]);
+    if (TrapPtr trap = store(cx, values[i], types[i], static_cast<uint32_t>(at))) return trap;
+    end = at + abi::element_size(types[i]);
   }
   return nullptr;
 }
@@ -1183,7 +1289,8 @@ bool value_matches(const ComponentValue& v, const resolved::ValueType& t) {
         return v.kind == VKind::kChar && v.bits < 0x110000 &&
                !(v.bits >= 0xd800 && v.bits <= 0xdfff);
       case PrimitiveType::kString:
-        return v.kind == VKind::kString;
+        return v.kind == VKind::kString &&
+               !validate_utf8(reinterpret_cast<const uint8_t*>(v.text.data()), v.text.size());
       case PrimitiveType::kErrorContext:
         return false;
     }
@@ -1193,6 +1300,21 @@ bool value_matches(const ComponentValue& v, const resolved::ValueType& t) {
     case Kind::kList:
     case Kind::kMap: {
       if (v.kind != VKind::kList) return false;
+      if (d.kind == Kind::kList) {
+        if (auto p = plain_element(d.types[0])) {  // one kind, checked without recursion
+          const VKind kind = primitive_value(*p, 0).kind;
+          const uint32_t width = primitive_width(*p);
+          const uint64_t limit = kind == VKind::kBool ? 1
+                                 : width >= 8         ? ~uint64_t{0}
+                                                      : (uint64_t{1} << (8 * width)) - 1;
+          const bool is_unsigned = kind == VKind::kU8 || kind == VKind::kU16 ||
+                                   kind == VKind::kU32 || kind == VKind::kBool;
+          for (const ComponentValue& item : v.items) {
+            if (item.kind != kind || (is_unsigned && item.bits > limit)) return false;
+          }
+          return true;
+        }
+      }
       const resolved::ValueType element = list_element(d);
       for (const ComponentValue& item : v.items) {
         if (!value_matches(item, element)) return false;

@@ -52,14 +52,15 @@ struct AbiContext {
 TrapPtr abi_trap(std::string message);
 
 // lift_flat_values / lower_flat_values. `flat` is read from `*position` on (lifting), or
-// appended to (lowering). With more flat values than `max_flat`, the values travel in memory:
-// lifting reads a pointer; lowering allocates with realloc and appends the pointer, or, given
+// appended to (lowering). With `in_memory` (more flat values than MAX_FLAT_PARAMS or
+// MAX_FLAT_RESULTS: abi::flatten_function says which), the values travel in memory: lifting
+// reads a pointer; lowering allocates with realloc and appends the pointer, or, given
 // `out_pointer`, stores there.
-TrapPtr lift_flat_values(AbiContext& cx, size_t max_flat, const std::vector<uint64_t>& flat,
+// `out` has room for types.size() values.
+TrapPtr lift_flat_values(AbiContext& cx, bool in_memory, const std::vector<uint64_t>& flat,
                          size_t* position, const std::vector<resolved::ValueType>& types,
-                         std::vector<ComponentValue>& out);
-TrapPtr lower_flat_values(AbiContext& cx, size_t max_flat,
-                          const std::vector<ComponentValue>& values,
+                         ComponentValue* out);
+TrapPtr lower_flat_values(AbiContext& cx, bool in_memory, const std::vector<ComponentValue>& values,
                           const std::vector<resolved::ValueType>& types,
                           std::vector<uint64_t>& flat,
                           std::optional<uint32_t> out_pointer = std::nullopt);

@@ -65,37 +65,38 @@ std::optional<Extern> RuntimeCoreInstance::find(const std::string& name) const {
 
 namespace {
 
-std::set<const ComponentInstance*> self_and_ancestors(const ComponentInstance* i) {
-  std::set<const ComponentInstance*> out;
-  for (; i; i = i->parent) out.insert(i);
-  return out;
+// Whether `i` is `of` or one of its ancestors.
+bool among_self_and_ancestors(const ComponentInstance* i, const ComponentInstance* of) {
+  for (; of; of = of->parent) {
+    if (of == i) return true;
+  }
+  return false;
 }
 
-std::vector<ComponentInstance*> entering_set(ComponentInstance* self,
-                                             const ComponentInstance* caller) {
-  const auto excluded = self_and_ancestors(caller);
-  std::vector<ComponentInstance*> out;
+// Calls `visit` on each instance of entering_set(self, caller): self and its ancestors, less
+// the caller and its ancestors. (Nesting is shallow: no sets are built.)
+template <typename Visit>
+void for_each_entering(ComponentInstance* self, const ComponentInstance* caller, Visit visit) {
   for (ComponentInstance* i = self; i; i = i->parent) {
-    if (!excluded.count(i)) out.push_back(i);
+    if (!among_self_and_ancestors(i, caller)) visit(*i);
   }
-  return out;
 }
 
 }  // namespace
 
 bool ComponentInstance::may_enter_from(const ComponentInstance* caller) const {
-  for (ComponentInstance* i : entering_set(const_cast<ComponentInstance*>(this), caller)) {
-    if (!i->may_enter) return false;
-  }
-  return true;
+  bool may = true;
+  for_each_entering(const_cast<ComponentInstance*>(this), caller,
+                    [&](ComponentInstance& i) { may &= i.may_enter; });
+  return may;
 }
 
 void ComponentInstance::enter_from(const ComponentInstance* caller) {
-  for (ComponentInstance* i : entering_set(this, caller)) i->may_enter = false;
+  for_each_entering(this, caller, [](ComponentInstance& i) { i.may_enter = false; });
 }
 
 void ComponentInstance::leave_to(const ComponentInstance* caller) {
-  for (ComponentInstance* i : entering_set(this, caller)) i->may_enter = true;
+  for_each_entering(this, caller, [](ComponentInstance& i) { i.may_enter = true; });
 }
 
 // ---- calls ----
@@ -157,34 +158,59 @@ TrapPtr call_component_function(Store& store, ComponentFunction& f,
     inst.leave_to(caller);
     return trap;
   };
+  // One buffer serves the flat arguments, the core call's cells and the flat results.
   std::vector<uint64_t> flat;
-  if (TrapPtr trap = lower_flat_values(cx, abi::kMaxFlatParams, args, param_types(type), flat)) {
+  flat.reserve(abi::kMaxFlatParams + 1);
+  if (TrapPtr trap = lower_flat_values(cx, f.flat.params_in_memory, args, f.param_types, flat)) {
     return finish(std::move(trap));
   }
   const FuncType& core = *f.callee->type;
-  std::vector<uint64_t> cells(
-      std::max<size_t>({flat.size(), core.params.size(), core.results.size(), 1}));
-  std::copy(flat.begin(), flat.end(), cells.begin());
-  if (TrapPtr trap = store.invoke(f.callee, cells.data())) return finish(std::move(trap));
-  std::vector<uint64_t> flat_results(cells.begin(), cells.begin() + core.results.size());
-  std::vector<ComponentValue> results;
-  if (TrapPtr trap = lift_flat_values(cx, abi::kMaxFlatResults, flat_results, nullptr,
-                                      result_types(type), results)) {
+  flat.resize(std::max<size_t>({flat.size(), core.params.size(), core.results.size(), 1}));
+  if (TrapPtr trap = store.invoke(f.callee, flat.data())) return finish(std::move(trap));
+  flat.resize(core.results.size());
+  ComponentValue lifted;  // a function has at most one result
+  if (TrapPtr trap =
+          lift_flat_values(cx, f.flat.results_in_memory, flat, nullptr, f.result_types, &lifted)) {
     return finish(std::move(trap));
   }
   if (task.borrows > 0) {
     return finish(abi_trap("borrow handles still remain at the end of the call"));
   }
   if (f.options.post_return) {
-    std::vector<uint64_t> post(std::max<size_t>(flat_results.size(), 1));
-    std::copy(flat_results.begin(), flat_results.end(), post.begin());
+    std::vector<uint64_t> post(std::max<size_t>(flat.size(), 1));
+    std::copy(flat.begin(), flat.end(), post.begin());
     inst.may_leave = false;
     TrapPtr trap = store.invoke(f.options.post_return, post.data());
     inst.may_leave = true;
     if (trap) return finish(std::move(trap));
   }
-  if (!results.empty()) result = std::move(results[0]);
+  if (!f.result_types.empty()) result = std::move(lifted);
   return finish(nullptr);
+}
+
+TrapPtr run_destructor(Store& store, const RuntimeResourceType* rt, uint32_t rep,
+                       const ComponentInstance* caller) {
+  if (!rt) return nullptr;
+  if (!rt->implementation) {  // a host resource
+    if (rt->host_destructor) rt->host_destructor(rep);
+    return nullptr;
+  }
+  if (!rt->destructor) return nullptr;
+  // The destructor runs as a call into the resource's instance (re-entrance rules).
+  ComponentInstance& impl = *rt->implementation;
+  if (!impl.may_enter_from(caller)) return abi_trap("cannot enter component instance");
+  impl.enter_from(caller);
+  uint64_t arg[1] = {rep};
+  TrapPtr trap = store.invoke(rt->destructor, arg);
+  impl.leave_to(caller);
+  return trap;
+}
+
+TrapPtr drop_resource(Store& store, const ComponentValue& handle) {
+  if (handle.kind != ComponentValue::Kind::kOwn || !handle.resource) {
+    return abi_trap("only an owning handle can be dropped");
+  }
+  return run_destructor(store, handle.resource, handle.rep, nullptr);
 }
 
 // ---- instantiation ----
@@ -530,6 +556,9 @@ class Instantiator {
       case Canon::Kind::kLift: {
         auto f = std::make_shared<ComponentFunction>();
         f->type = v.types[c.type].function;
+        f->param_types = param_types(*f->type);
+        f->result_types = result_types(*f->type);
+        f->flat = abi::flatten_function(*f->type, abi::Context::kLift);
         f->instance = &inst;
         f->callee = inst.core_functions[c.function];
         KILN_SET(f->options, options(inst, c.options));
@@ -558,15 +587,18 @@ class Instantiator {
     const abi::FlatSignature flat = abi::flatten_function(*type, abi::Context::kLower);
     ComponentInstance* caller = &inst;
     Store* store = &store_;
-    auto host = [callee, type, opts, caller, store, flat](HostCall&, uint64_t* cells) -> TrapPtr {
+    const std::vector<resolved::ValueType> params = param_types(*type);
+    const std::vector<resolved::ValueType> results_types = result_types(*type);
+    auto host = [callee, type, opts, caller, store, flat, params, results_types](
+                    HostCall&, uint64_t* cells) -> TrapPtr {
       if (!caller->may_leave) return abi_trap("cannot leave component instance");
       CallScope subtask;
       AbiContext cx{*store, *caller, opts, &subtask};
       const std::vector<uint64_t> flat_args(cells, cells + flat.core.params.size());
       size_t position = 0;
-      std::vector<ComponentValue> args;
-      if (TrapPtr trap = lift_flat_values(cx, abi::kMaxFlatParams, flat_args, &position,
-                                          param_types(*type), args)) {
+      std::vector<ComponentValue> args(params.size());
+      if (TrapPtr trap = lift_flat_values(cx, flat.params_in_memory, flat_args, &position, params,
+                                          args.data())) {
         end_lends(subtask);
         return trap;
       }
@@ -579,11 +611,9 @@ class Instantiator {
       const std::vector<ComponentValue> results{*result};
       if (flat.results_in_memory) {
         const uint32_t pointer = static_cast<uint32_t>(flat_args[position]);
-        return lower_flat_values(cx, abi::kMaxFlatResults, results, result_types(*type), out,
-                                 pointer);
+        return lower_flat_values(cx, true, results, results_types, out, pointer);
       }
-      if (TrapPtr t =
-              lower_flat_values(cx, abi::kMaxFlatResults, results, result_types(*type), out)) {
+      if (TrapPtr t = lower_flat_values(cx, false, results, results_types, out)) {
         return t;
       }
       for (size_t i = 0; i < out.size(); ++i) cells[i] = out[i];
@@ -650,19 +680,7 @@ class Instantiator {
             }
             return nullptr;
           }
-          if (rt && !rt->implementation) {  // a host resource
-            if (rt->host_destructor) rt->host_destructor(removed.rep);
-            return nullptr;
-          }
-          // The destructor runs as a call into the resource's instance (re-entrance rules).
-          ComponentInstance* impl = rt ? rt->implementation : nullptr;
-          if (!rt || !rt->destructor || !impl) return nullptr;
-          if (!impl->may_enter_from(self)) return abi_trap("cannot enter component instance");
-          impl->enter_from(self);
-          uint64_t arg[1] = {removed.rep};
-          TrapPtr trap = store->invoke(rt->destructor, arg);
-          impl->leave_to(self);
-          return trap;
+          return run_destructor(*store, rt, removed.rep, self);
         };
         break;
     }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "component/abi_layout.h"
 #include "component/canonical_abi.h"
 #include "component/component_types.h"
 #include "component/component_validator.h"
@@ -96,6 +97,9 @@ struct ComponentFunction {
   ComponentInstance* instance = nullptr;               // lifted: the callee's instance
   FunctionInstance* callee = nullptr;
   RuntimeOptions options;
+  // Lifted: computed once, when the function is made (set_lifted_signature).
+  std::vector<resolved::ValueType> param_types, result_types;
+  abi::FlatSignature flat;
   // The host's: arguments in, a result (when the type has one) out; a trap to fail.
   std::function<TrapPtr(const std::vector<ComponentValue>&, std::optional<ComponentValue>&)> host;
 };
@@ -146,5 +150,14 @@ TrapPtr call_component_function(Store& store, ComponentFunction& function,
                                 const std::vector<ComponentValue>& args,
                                 std::optional<ComponentValue>& result,
                                 ComponentInstance* caller = nullptr);
+
+// Runs the destructor of a resource whose last owning handle `caller` dropped (null: the host),
+// as resource.drop does: a call into the defining instance under the re-entrance rules, or the
+// host's destructor for a host resource.
+TrapPtr run_destructor(Store& store, const RuntimeResourceType* type, uint32_t rep,
+                       const ComponentInstance* caller);
+
+// Drops an owning handle the host holds (an `own` a guest returned or passed to the host).
+TrapPtr drop_resource(Store& store, const ComponentValue& handle);
 
 }  // namespace kiln::component

@@ -171,6 +171,13 @@ KILN_API bool kiln_component_instance_call(kiln_component_instance_t*, const cha
                                            const kiln_cval_t* const* args, size_t arg_count,
                                            own kiln_cval_t** result, own wasm_trap_t** trap);
 
+/* Drops an owning handle the host holds (an `own` a guest returned or passed to a host
+ * function; kiln_cval_copy of one is the same handle, so drop it once): runs the resource's
+ * destructor, in the guest that defines it or the host's. Takes the value. False when it is not
+ * an owning handle (kiln_last_error_message()) or the destructor trapped (*trap). */
+KILN_API bool kiln_component_resource_drop(wasm_store_t*, own kiln_cval_t* handle,
+                                           own wasm_trap_t** trap);
+
 #ifdef __cplusplus
 }
 #endif

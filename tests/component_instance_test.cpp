@@ -13,6 +13,7 @@
 #include "component/component_decoder.h"
 #include "component/component_linker.h"
 #include "tests/fuzz/wasm_writer.h"
+#include "tests/test_support.h"
 
 namespace kiln::component {
 namespace {
@@ -306,6 +307,41 @@ TEST(ComponentLinker, AHostResultThatDoesNotFitTheTypeTraps) {
   ASSERT_TRUE(trap);
   EXPECT_NE(trap->message.find("result does not match its type"), std::string::npos)
       << trap->message;
+}
+
+}  // namespace
+}  // namespace kiln::component
+
+namespace kiln::component {
+namespace {
+
+std::vector<uint8_t> test_component(const std::string& name) {
+  const std::string text =
+      test::slurp(std::string(KILN_TEST_COMPONENTS_DIR) + "/" + name + ".wasm");
+  return std::vector<uint8_t>(text.begin(), text.end());
+}
+
+TEST(ComponentResources, TheHostDropsAnOwnedHandleAndTheGuestsDestructorRuns) {
+  Fixture f(test_component("resources"));
+  ASSERT_TRUE(f.instance);
+  std::optional<ComponentValue> handle, dropped;
+  ASSERT_FALSE(call_u32(f.store, *f.instance, "make", 40, handle));
+  ASSERT_TRUE(handle);
+  ASSERT_EQ(handle->kind, ComponentValue::Kind::kOwn);
+  EXPECT_EQ(handle->rep, 40u);
+  ASSERT_FALSE(call_component_function(f.store, f.function("dropped"), {}, dropped));
+  EXPECT_EQ(dropped->bits, 0u);  // the host holds it: not dropped yet
+
+  ASSERT_FALSE(drop_resource(f.store, *handle));
+  ASSERT_FALSE(call_component_function(f.store, f.function("dropped"), {}, dropped));
+  EXPECT_EQ(dropped->bits, 40u);
+
+  // A borrow, or no handle at all, is refused.
+  ComponentValue borrow = *handle;
+  borrow.kind = ComponentValue::Kind::kBorrow;
+  TrapPtr trap = drop_resource(f.store, borrow);
+  ASSERT_TRUE(trap);
+  EXPECT_NE(trap->message.find("only an owning handle"), std::string::npos);
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
  * types, a host function and a host resource defined by WIT path (semver-compatible with the
  * version the guest imports), and exports called with a string and with a borrowed handle of
  * the host's resource, which the guest uses through the host's method and drops.
- * Usage: component GREETER.wasm (examples/components/greeter.wat, assembled at build time) */
+ * Usage: component COMPONENT.wasm (examples/components/component.wat, assembled at build time) */
 #include <stdio.h>
 #include <string.h>
 
@@ -53,7 +53,7 @@ static void print_externs(const kiln_component_t* component) {
 }
 
 int main(int argc, char** argv) {
-  check(argc == 2, "usage: component GREETER.wasm");
+  check(argc == 2, "usage: component COMPONENT.wasm");
   wasm_byte_vec_t binary;
   read_module_file(argv[1], &binary);
   wasm_engine_t* engine = wasm_engine_new();
