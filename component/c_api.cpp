@@ -288,13 +288,44 @@ const char* kiln_cval_string(const kiln_cval_t* v, size_t* length) {
   return value_of(v).text.data();
 }
 size_t kiln_cval_item_count(const kiln_cval_t* v) {
-  return v ? value_of(v).items.size() : 0;
+  if (!v) return 0;
+  return value_of(v).kind == VKind::kList ? value_of(v).list_size() : value_of(v).items.size();
 }
 const kiln_cval_t* kiln_cval_item(const kiln_cval_t* v, size_t index) {
-  if (!v || index >= value_of(v).items.size())
+  if (!v || index >= kiln_cval_item_count(v)) {
     return fail("kiln_cval_item: index out of range", nullptr);
+  }
+  // A packed list<u8> gets its items when one is first asked for (kiln_cval_bytes reads it
+  // without them).
+  const_cast<ComponentValue&>(value_of(v)).unpack();
   return reinterpret_cast<const kiln_cval_t*>(&value_of(v).items[index]);
 }
+const uint8_t* kiln_cval_bytes(const kiln_cval_t* v, size_t* length) {
+  if (length) *length = 0;
+  if (!v || value_of(v).kind != VKind::kList) return fail("kiln_cval_bytes: not a list", nullptr);
+  ComponentValue& value = const_cast<ComponentValue&>(value_of(v));
+  if (!value.packed) {
+    // A list of u8 or s8 items is packed now; any other list has no bytes.
+    std::string bytes;
+    for (const ComponentValue& item : value.items) {
+      if (item.kind != VKind::kU8 && item.kind != VKind::kS8) {
+        return fail("kiln_cval_bytes: not a list of u8 or s8", nullptr);
+      }
+      bytes.push_back(static_cast<char>(item.bits));
+    }
+    const VKind element = value.items.empty() ? VKind::kU8 : value.items[0].kind;
+    value = ComponentValue::bytes(std::move(bytes), element);
+  }
+  if (length) *length = value.text.size();
+  return reinterpret_cast<const uint8_t*>(value.text.data());
+}
+
+kiln_cval_t* kiln_cval_new_bytes(const uint8_t* bytes, size_t length) {
+  if (!bytes && length) return fail("kiln_cval_new_bytes: null bytes", nullptr);
+  return wrap(ComponentValue::bytes(
+      length ? std::string(reinterpret_cast<const char*>(bytes), length) : std::string()));
+}
+
 uint32_t kiln_cval_case(const kiln_cval_t* v) {
   return v ? value_of(v).index : 0;
 }

@@ -740,6 +740,14 @@ TrapPtr load_list_from_range(AbiContext& cx, uint64_t pointer, uint64_t length,
   if (!in_bounds(cx, pointer, length * size)) return abi_trap("list content out-of-bounds");
   out = ComponentValue{};
   out.kind = VKind::kList;
+  if (auto p = plain_element(element);
+      p && (*p == PrimitiveType::kU8 || *p == PrimitiveType::kS8)) {
+    // list<u8> and list<s8>: packed, one copy.
+    out = ComponentValue::bytes(
+        std::string(reinterpret_cast<const char*>(memory_base(cx) + pointer), length),
+        *p == PrimitiveType::kU8 ? VKind::kU8 : VKind::kS8);
+    return nullptr;
+  }
   if (auto p = plain_element(element)) {
     out.items.reserve(length);
     const uint32_t width = primitive_width(*p);
@@ -759,15 +767,25 @@ TrapPtr load_list_from_range(AbiContext& cx, uint64_t pointer, uint64_t length,
 
 TrapPtr store_list_into_range(AbiContext& cx, const ComponentValue& v, const ValueType& element,
                               uint32_t& pointer) {
+  if (v.packed && abi::element_size(element) != 1) {  // value_matches refuses this; be safe
+    ComponentValue unpacked = v;
+    unpacked.unpack();
+    return store_list_into_range(cx, unpacked, element, pointer);
+  }
   const uint64_t size = abi::element_size(element);
-  const uint64_t bytes = v.items.size() * size;
+  const size_t count = v.list_size();
+  const uint64_t bytes = count * size;
   const uint32_t alignment = abi::alignment(element);
-  if (v.items.size() > 0 && size > kReallocMax / v.items.size()) {
+  if (count > 0 && size > kReallocMax / count) {
     return abi_trap("list too large for a 32-bit memory");
   }
   if (TrapPtr t = allocate(cx, alignment, bytes, pointer)) return t;
   if (pointer % alignment != 0) return abi_trap("unaligned pointer");
   if (!in_bounds(cx, pointer, bytes)) return abi_trap("list content out-of-bounds");
+  if (v.packed) {
+    if (count) std::memcpy(memory_base(cx) + pointer, v.text.data(), count);
+    return nullptr;
+  }
   if (auto p = plain_element(element)) {
     const uint32_t width = primitive_width(*p);
     uint8_t* base = memory_base(cx) + pointer;
@@ -986,7 +1004,7 @@ TrapPtr lower_flat(AbiContext& cx, const ComponentValue& v, const ValueType& t,
       uint32_t pointer = 0;
       if (TrapPtr trap = store_list_into_range(cx, v, list_element(d), pointer)) return trap;
       out.push_back(pointer);
-      out.push_back(v.items.size());
+      out.push_back(v.list_size());
       return nullptr;
     }
     case Kind::kFixedList:
@@ -1150,7 +1168,7 @@ TrapPtr store(AbiContext& cx, const ComponentValue& v, const resolved::ValueType
       uint32_t begin = 0;
       if (TrapPtr trap = store_list_into_range(cx, v, list_element(d), begin)) return trap;
       write_int(cx, pointer, begin, 4);
-      write_int(cx, pointer + 4, v.items.size(), 4);
+      write_int(cx, pointer + 4, v.list_size(), 4);
       return nullptr;
     }
     case Kind::kFixedList: {
@@ -1300,6 +1318,11 @@ bool value_matches(const ComponentValue& v, const resolved::ValueType& t) {
     case Kind::kList:
     case Kind::kMap: {
       if (v.kind != VKind::kList) return false;
+      if (v.packed) {  // bytes: a list<u8> or list<s8> of the same kind
+        const auto p = d.kind == Kind::kList ? primitive_of(d.types[0]) : std::nullopt;
+        return p && ((*p == PrimitiveType::kU8 && v.packed_element == VKind::kU8) ||
+                     (*p == PrimitiveType::kS8 && v.packed_element == VKind::kS8));
+      }
       if (d.kind == Kind::kList) {
         if (auto p = plain_element(d.types[0])) {  // one kind, checked without recursion
           const VKind kind = primitive_value(*p, 0).kind;
@@ -1322,7 +1345,7 @@ bool value_matches(const ComponentValue& v, const resolved::ValueType& t) {
       return true;
     }
     case Kind::kFixedList:
-      if (v.kind != VKind::kList || v.items.size() != d.length) return false;
+      if (v.kind != VKind::kList || v.packed || v.items.size() != d.length) return false;
       for (const ComponentValue& item : v.items) {
         if (!value_matches(item, d.types[0])) return false;
       }
@@ -1360,6 +1383,12 @@ bool value_matches(const ComponentValue& v, const resolved::ValueType& t) {
 
 bool same_value(const ComponentValue& a, const ComponentValue& b) {
   if (a.kind != b.kind) return false;
+  if (a.packed || b.packed) {  // compare element by element
+    ComponentValue x = a, y = b;
+    x.unpack();
+    y.unpack();
+    return same_value(x, y);
+  }
   switch (a.kind) {
     case VKind::kF32:
       return (std::isnan(a.f32) && std::isnan(b.f32)) || a.f32 == b.f32;

@@ -49,6 +49,11 @@ struct ComponentValue {
   uint8_t source_encoding = 0;
   uint64_t source_code_units = 0;
   std::vector<ComponentValue> items;
+  // kList of u8 or s8 may be packed: its elements are the bytes of `text` (`items` empty), of
+  // kind `packed_element`. Lifting makes list<u8> and list<s8> packed (they move at memcpy
+  // speed); hosts may build either form (ComponentValue::bytes); unpack() gives the items.
+  bool packed = false;
+  Kind packed_element = Kind::kU8;
   uint32_t index = 0;                             // kVariant, kEnum, kOption, kResult
   const RuntimeResourceType* resource = nullptr;  // kOwn, kBorrow
   uint32_t rep = 0;                               // kOwn, kBorrow
@@ -67,6 +72,32 @@ struct ComponentValue {
     v.resource = type;
     v.rep = rep;
     return v;
+  }
+  // A list<u8> (or list<s8>, with kind kS8) of `bytes`, packed.
+  static ComponentValue bytes(std::string bytes, Kind element = Kind::kU8) {
+    ComponentValue v;
+    v.kind = Kind::kList;
+    v.packed = true;
+    v.packed_element = element;
+    v.text = std::move(bytes);
+    return v;
+  }
+  // The number of elements of a list, packed or not.
+  size_t list_size() const { return packed ? text.size() : items.size(); }
+  // A packed list's elements as items (no-op for others).
+  void unpack() {
+    if (!packed) return;
+    items.clear();
+    items.reserve(text.size());
+    for (unsigned char b : text) {
+      const uint64_t bits =
+          packed_element == Kind::kS8
+              ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int8_t>(b)))
+              : b;
+      items.push_back(integer(packed_element, bits));
+    }
+    text.clear();
+    packed = false;
   }
   static ComponentValue string(std::string text) {
     ComponentValue v;

@@ -92,6 +92,8 @@ KILN_API own kiln_cval_t* kiln_cval_new_string(const char* utf8, size_t length);
  * on failure they are deleted). */
 KILN_API own kiln_cval_t* kiln_cval_new_sequence(kiln_cval_kind_t kind, own kiln_cval_t** items,
                                                  size_t count);
+/* A list<u8> of `length` bytes (copied), held packed: it moves into a guest at memcpy speed. */
+KILN_API own kiln_cval_t* kiln_cval_new_bytes(const uint8_t* bytes, size_t length);
 /* VARIANT, ENUM, OPTION or RESULT: the case's index, and its payload (own; null for none). */
 KILN_API own kiln_cval_t* kiln_cval_new_case(kiln_cval_kind_t kind, uint32_t case_index,
                                              own kiln_cval_t* payload);
@@ -116,6 +118,9 @@ KILN_API const char* kiln_cval_string(const kiln_cval_t*, size_t* length);
 /* LIST, RECORD, TUPLE: the items; VARIANT, OPTION, RESULT: the payload as item 0, if any. */
 KILN_API size_t kiln_cval_item_count(const kiln_cval_t*);
 KILN_API const kiln_cval_t* kiln_cval_item(const kiln_cval_t*, size_t index);
+/* A LIST of u8 or s8 as bytes (borrowed, valid until the value is changed or deleted); null for
+ * other values. Lists that guests return arrive packed, so this is their fast path. */
+KILN_API const uint8_t* kiln_cval_bytes(const kiln_cval_t*, size_t* length);
 /* VARIANT, ENUM, OPTION, RESULT: the case. */
 KILN_API uint32_t kiln_cval_case(const kiln_cval_t*);
 /* OWN, BORROW: the resource's representation, and whether it is of `type`. */

@@ -245,7 +245,9 @@ Result<ComponentValue> parse_value(const SExpression& e, const ValueType& t) {
   return bad_value(e, "unknown value form " + head);
 }
 
-std::string show(const ComponentValue& v) {
+std::string show(const ComponentValue& value) {
+  ComponentValue v = value;
+  v.unpack();
   switch (v.kind) {
     case VKind::kString:
       return "\"" + v.text + "\"";

@@ -346,3 +346,41 @@ TEST(ComponentResources, TheHostDropsAnOwnedHandleAndTheGuestsDestructorRuns) {
 
 }  // namespace
 }  // namespace kiln::component
+
+namespace kiln::component {
+namespace {
+
+TEST(ComponentLists, BytesTravelPackedAndItemizedListsAlike) {
+  Fixture f(test_component("lists"));
+  ASSERT_TRUE(f.instance);
+  const std::string bytes = {'\x01', '\x00', '\xff', 'A'};
+  std::optional<ComponentValue> result;
+  // Packed in, packed out.
+  ASSERT_FALSE(call_component_function(f.store, f.function("echo-bytes"),
+                                       {ComponentValue::bytes(bytes)}, result));
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->packed);
+  EXPECT_EQ(result->text, bytes);
+  // Items in: the same bytes come back, and compare equal to the items.
+  ComponentValue items;
+  items.kind = ComponentValue::Kind::kList;
+  for (unsigned char b : bytes)
+    items.items.push_back(ComponentValue::integer(ComponentValue::Kind::kU8, b));
+  ASSERT_FALSE(call_component_function(f.store, f.function("echo-bytes"), {items}, result));
+  EXPECT_EQ(result->text, bytes);
+  EXPECT_TRUE(same_value(*result, items));
+  // A packed list is no list<u16>; an itemized one is.
+  TrapPtr trap = call_component_function(f.store, f.function("echo-u16"),
+                                         {ComponentValue::bytes(bytes)}, result);
+  ASSERT_TRUE(trap);
+  ComponentValue u16s;
+  u16s.kind = ComponentValue::Kind::kList;
+  u16s.items = {ComponentValue::integer(ComponentValue::Kind::kU16, 0xbeef),
+                ComponentValue::integer(ComponentValue::Kind::kU16, 7)};
+  ASSERT_FALSE(call_component_function(f.store, f.function("echo-u16"), {u16s}, result));
+  EXPECT_FALSE(result->packed);
+  EXPECT_TRUE(same_value(*result, u16s));
+}
+
+}  // namespace
+}  // namespace kiln::component

@@ -32,4 +32,7 @@
       (realloc (core func $m "realloc"))))
   (func (export "bytes") (param "l" (list u8)) (result u32)
     (canon lift (core func $m "length") (memory (core memory $m "memory"))
+      (realloc (core func $m "realloc"))))
+  (func (export "echo-bytes") (param "l" (list u8)) (result (list u8))
+    (canon lift (core func $m "echo") (memory (core memory $m "memory"))
       (realloc (core func $m "realloc")))))

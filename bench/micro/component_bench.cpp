@@ -84,7 +84,7 @@ void BM_ComponentStringUtf8ToUtf16(benchmark::State& state) {
   call_with_string(state, "length-utf16", ascii(static_cast<size_t>(state.range(0))));
 }
 
-// bytes(l): a list<u8> lowered into the guest.
+// bytes(l): a list<u8> of items lowered into the guest (the general representation).
 void BM_ComponentListU8Lower(benchmark::State& state) {
   ComponentFunction* f = bench().function("bytes");
   if (!f) return state.SkipWithError("bench/components/strings.wasm did not load");
@@ -93,6 +93,34 @@ void BM_ComponentListU8Lower(benchmark::State& state) {
   list.items.assign(static_cast<size_t>(state.range(0)),
                     ComponentValue::integer(ComponentValue::Kind::kU8, 7));
   const std::vector<ComponentValue> args{list};
+  std::optional<ComponentValue> result;
+  for (auto _ : state) {
+    TrapPtr trap = call_component_function(bench().store, *f, args, result);
+    if (trap) return state.SkipWithError(trap->message.c_str());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * state.range(0)));
+}
+
+// bytes(l): a list<u8> held packed (ComponentValue::bytes), lowered into the guest.
+void BM_ComponentBytesLower(benchmark::State& state) {
+  ComponentFunction* f = bench().function("bytes");
+  if (!f) return state.SkipWithError("bench/components/strings.wasm did not load");
+  const std::vector<ComponentValue> args{
+      ComponentValue::bytes(std::string(static_cast<size_t>(state.range(0)), '\x07'))};
+  std::optional<ComponentValue> result;
+  for (auto _ : state) {
+    TrapPtr trap = call_component_function(bench().store, *f, args, result);
+    if (trap) return state.SkipWithError(trap->message.c_str());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * state.range(0)));
+}
+
+// echo-bytes(l) = l: a packed list<u8> lowered into the guest and lifted back out.
+void BM_ComponentBytesEcho(benchmark::State& state) {
+  ComponentFunction* f = bench().function("echo-bytes");
+  if (!f) return state.SkipWithError("bench/components/strings.wasm did not load");
+  const std::vector<ComponentValue> args{
+      ComponentValue::bytes(std::string(static_cast<size_t>(state.range(0)), '\x07'))};
   std::optional<ComponentValue> result;
   for (auto _ : state) {
     TrapPtr trap = call_component_function(bench().store, *f, args, result);
@@ -141,6 +169,8 @@ BENCHMARK(BM_ComponentStringEcho)->Arg(8)->Arg(64)->Arg(4096)->Arg(1 << 20);
 BENCHMARK(BM_ComponentStringLower)->Arg(8)->Arg(4096)->Arg(1 << 20);
 BENCHMARK(BM_ComponentStringUtf8ToUtf16)->Arg(4096)->Arg(1 << 20);
 BENCHMARK(BM_ComponentListU8Lower)->Arg(4096)->Arg(1 << 20);
+BENCHMARK(BM_ComponentBytesLower)->Arg(4096)->Arg(1 << 20);
+BENCHMARK(BM_ComponentBytesEcho)->Arg(4096)->Arg(1 << 20);
 BENCHMARK(BM_InstantiateComponent)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();
