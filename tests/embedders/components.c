@@ -57,6 +57,21 @@ int main(int argc, char** argv) {
          "accessors of null");
   expect(kiln_cval_string(NULL, NULL) == NULL, "no string of null");
 
+  expect(kiln_cval_new_bytes(NULL, 3) == NULL, "bytes from a null pointer");
+  kiln_cval_t* bytes_value = kiln_cval_new_bytes((const uint8_t*)"\x01\x02", 2);
+  size_t bytes_length = 0;
+  const uint8_t* bytes_data = kiln_cval_bytes(bytes_value, &bytes_length);
+  expect(bytes_data && bytes_length == 2 && bytes_data[1] == 2, "bytes read back");
+  expect(
+      kiln_cval_item_count(bytes_value) == 2 && kiln_cval_bits(kiln_cval_item(bytes_value, 1)) == 2,
+      "a byte list's items");
+  kiln_cval_delete(bytes_value);
+  kiln_cval_t* not_bytes = kiln_cval_new_string("ab", 2);
+  expect(kiln_cval_bytes(not_bytes, &bytes_length) == NULL && bytes_length == 0,
+         "a string has no bytes view");
+  expect(!kiln_component_resource_drop(store, not_bytes, NULL), "a string is no owning handle");
+  expect(!kiln_component_resource_drop(store, NULL, NULL), "no handle to drop");
+
   kiln_component_linker_t* linker = kiln_component_linker_new();
   expect(kiln_component_linker_define_func(linker, "a:b/c@1.0.0#f", never, NULL, NULL),
          "a definition");
