@@ -77,13 +77,19 @@ bool valid_utf8(const char* p, size_t n) {
   return true;
 }
 
-bool describe(const std::vector<component::resolved::NamedExtern>& externs, size_t index,
+// Import or export `index`, its type's parts named as the component's imports and exports
+// name them.
+bool describe(const component::resolved::ComponentType& component,
+              const std::vector<component::resolved::NamedExtern>& externs, size_t index,
               wasm_name_t* name, wasm_name_t* type, const char* function) {
+  component::resolved::TypeNames names;
+  component::resolved::collect_type_names(component.imports, names);
+  component::resolved::collect_type_names(component.exports, names);
   if (index >= externs.size() || !name || !type) {
     return fail(std::string(function) + ": index out of range or null output", false);
   }
   name_out(name, externs[index].name);
-  name_out(type, component::resolved::to_wit(externs[index].type));
+  name_out(type, component::resolved::to_wit(externs[index].type, &names));
   return true;
 }
 
@@ -124,12 +130,14 @@ size_t kiln_component_export_count(const kiln_component_t* c) {
 bool kiln_component_import(const kiln_component_t* c, size_t index, wasm_name_t* name,
                            wasm_name_t* type) {
   if (!c) return fail("kiln_component_import: null component", false);
-  return describe(c->validated->type->imports, index, name, type, "kiln_component_import");
+  return describe(*c->validated->type, c->validated->type->imports, index, name, type,
+                  "kiln_component_import");
 }
 bool kiln_component_export(const kiln_component_t* c, size_t index, wasm_name_t* name,
                            wasm_name_t* type) {
   if (!c) return fail("kiln_component_export: null component", false);
-  return describe(c->validated->type->exports, index, name, type, "kiln_component_export");
+  return describe(*c->validated->type, c->validated->type->exports, index, name, type,
+                  "kiln_component_export");
 }
 
 // ---- values ----

@@ -654,124 +654,165 @@ std::string to_string(const CoreExternType& type) {
   return out;
 }
 
-std::string to_wit(const ValueType& type) {
+void collect_type_names(const std::vector<NamedExtern>& externs, TypeNames& names) {
+  for (const NamedExtern& e : externs) {
+    // An instance's types are named by its exports (an interface's `counter`).
+    if (e.type.kind == ExternType::Kind::kInstance)
+      collect_type_names(e.type.instance->exports, names);
+    if (e.type.kind != ExternType::Kind::kType) continue;
+    if (e.type.type.kind == TypeDefinition::Kind::kResource) {
+      names[e.type.type.resource_name] = e.name;
+    } else if (e.type.type.kind == TypeDefinition::Kind::kValue && e.type.type.value.defined &&
+               e.type.type.value.defined->name != 0) {
+      names[e.type.type.value.defined->name] = e.name;
+    }
+  }
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += ", ";
+    out += parts[i];
+  }
+  return out;
+}
+
+// A value type's structure (its parts by name where `names` knows them).
+std::string structure_wit(const ValueType& type, const TypeNames* names) {
   using Kind = DefinedType::Kind;
   if (!type.defined) return primitive_name(type.primitive);
   const DefinedType& t = *type.defined;
-  auto join = [](const std::vector<std::string>& parts) {
-    std::string out;
-    for (size_t i = 0; i < parts.size(); ++i) {
-      if (i) out += ", ";
-      out += parts[i];
-    }
-    return out;
-  };
   std::vector<std::string> parts;
   switch (t.kind) {
     case Kind::kPrimitive:
       return primitive_name(t.primitive);
     case Kind::kRecord:
-      for (const Field& f : t.fields) parts.push_back(f.label + ": " + to_wit(f.type));
+      for (const Field& f : t.fields) parts.push_back(f.label + ": " + to_wit(f.type, names));
       return "record { " + join(parts) + " }";
     case Kind::kVariant:
       for (const Case& c : t.cases) {
-        parts.push_back(c.type ? c.label + "(" + to_wit(*c.type) + ")" : c.label);
+        parts.push_back(c.type ? c.label + "(" + to_wit(*c.type, names) + ")" : c.label);
       }
       return "variant { " + join(parts) + " }";
     case Kind::kList:
-      return "list<" + to_wit(t.types[0]) + ">";
+      return "list<" + to_wit(t.types[0], names) + ">";
     case Kind::kFixedList:
-      return "list<" + to_wit(t.types[0]) + ", " + std::to_string(t.length) + ">";
+      return "list<" + to_wit(t.types[0], names) + ", " + std::to_string(t.length) + ">";
     case Kind::kTuple:
-      for (const ValueType& v : t.types) parts.push_back(to_wit(v));
+      for (const ValueType& v : t.types) parts.push_back(to_wit(v, names));
       return "tuple<" + join(parts) + ">";
     case Kind::kFlags:
       return "flags { " + join(t.labels) + " }";
     case Kind::kEnum:
       return "enum { " + join(t.labels) + " }";
     case Kind::kOption:
-      return "option<" + to_wit(t.types[0]) + ">";
+      return "option<" + to_wit(t.types[0], names) + ">";
     case Kind::kResult:
       if (!t.ok && !t.error) return "result";
-      if (!t.error) return "result<" + to_wit(*t.ok) + ">";
-      return "result<" + (t.ok ? to_wit(*t.ok) : std::string("_")) + ", " + to_wit(*t.error) + ">";
+      if (!t.error) return "result<" + to_wit(*t.ok, names) + ">";
+      return "result<" + (t.ok ? to_wit(*t.ok, names) : std::string("_")) + ", " +
+             to_wit(*t.error, names) + ">";
     case Kind::kOwn:
-      return "own<resource>";
-    case Kind::kBorrow:
-      return "borrow<resource>";
+    case Kind::kBorrow: {
+      std::string resource = "resource";
+      if (names) {
+        if (auto it = names->find(t.name); it != names->end()) resource = it->second;
+      }
+      return (t.kind == Kind::kOwn ? "own<" : "borrow<") + resource + ">";
+    }
     case Kind::kStream:
-      return t.types.empty() ? "stream" : "stream<" + to_wit(t.types[0]) + ">";
+      return t.types.empty() ? "stream" : "stream<" + to_wit(t.types[0], names) + ">";
     case Kind::kFuture:
-      return t.types.empty() ? "future" : "future<" + to_wit(t.types[0]) + ">";
+      return t.types.empty() ? "future" : "future<" + to_wit(t.types[0], names) + ">";
     case Kind::kMap:
-      return "map<" + to_wit(t.types[0]) + ", " + to_wit(t.types[1]) + ">";
+      return "map<" + to_wit(t.types[0], names) + ", " + to_wit(t.types[1], names) + ">";
   }
   return "?";
 }
 
-namespace {
-
-std::string function_wit(const FunctionType& f) {
+std::string function_wit(const FunctionType& f, const TypeNames* names) {
   std::string out = "func(";
   for (size_t i = 0; i < f.params.size(); ++i) {
     if (i) out += ", ";
-    out += f.params[i].label + ": " + to_wit(f.params[i].type);
+    out += f.params[i].label + ": " + to_wit(f.params[i].type, names);
   }
   out += ")";
-  if (f.result) out += " -> " + to_wit(*f.result);
+  if (f.result) out += " -> " + to_wit(*f.result, names);
   return out;
 }
 
-std::string externs_wit(const std::vector<NamedExtern>& externs, const char* prefix) {
+std::string externs_wit(const std::vector<NamedExtern>& externs, const char* prefix,
+                        const TypeNames* names) {
   std::string out;
   for (const NamedExtern& e : externs) {
-    out += std::string(prefix) + e.name + ": " + to_wit(e.type) + "; ";
+    out += std::string(prefix) + e.name + ": " + to_wit(e.type, names) + "; ";
   }
   return out;
 }
 
 }  // namespace
 
-std::string to_wit(const ExternType& type) {
+std::string to_wit(const ValueType& type, const TypeNames* names) {
+  using Kind = DefinedType::Kind;
+  if (type.defined && names) {
+    const DefinedType& t = *type.defined;
+    if (t.kind == Kind::kRecord || t.kind == Kind::kVariant || t.kind == Kind::kEnum ||
+        t.kind == Kind::kFlags) {
+      if (auto it = names->find(t.name); it != names->end()) return it->second;
+    }
+  }
+  return structure_wit(type, names);
+}
+
+std::string to_wit(const ExternType& type, const TypeNames* names) {
   switch (type.kind) {
     case ExternType::Kind::kCoreModule:
       return "core module";
     case ExternType::Kind::kFunc:
-      return function_wit(*type.function);
+      return function_wit(*type.function, names);
     case ExternType::Kind::kValue:
-      return "value " + to_wit(type.value);
+      return "value " + to_wit(type.value, names);
     case ExternType::Kind::kType:
       switch (type.type.kind) {
         case TypeDefinition::Kind::kResource:
           return "resource";
+        // The type itself is spelled out; its parts go by name.
         case TypeDefinition::Kind::kValue:
-          return "type = " + to_wit(type.type.value);
+          return "type = " + structure_wit(type.type.value, names);
         case TypeDefinition::Kind::kFunction:
-          return "type = " + function_wit(*type.type.function);
+          return "type = " + function_wit(*type.type.function, names);
         case TypeDefinition::Kind::kInstance: {
           ExternType i;
           i.kind = ExternType::Kind::kInstance;
           i.instance = type.type.instance;
-          return "type = " + to_wit(i);
+          return "type = " + to_wit(i, names);
         }
         case TypeDefinition::Kind::kComponent: {
           ExternType c;
           c.kind = ExternType::Kind::kComponent;
           c.component = type.type.component;
-          return "type = " + to_wit(c);
+          return "type = " + to_wit(c, names);
         }
       }
       return "type";
-    case ExternType::Kind::kComponent:
-      return "component { " + externs_wit(type.component->imports, "import ") +
-             externs_wit(type.component->exports, "export ") + "}";
+    case ExternType::Kind::kComponent: {
+      TypeNames inner = names ? *names : TypeNames{};
+      collect_type_names(type.component->imports, inner);
+      collect_type_names(type.component->exports, inner);
+      return "component { " + externs_wit(type.component->imports, "import ", &inner) +
+             externs_wit(type.component->exports, "export ", &inner) + "}";
+    }
     case ExternType::Kind::kInstance: {
-      std::string out = "instance { ";
-      for (size_t i = 0; i < type.instance->exports.size(); ++i) {
-        if (i) out += ", ";
-        out += type.instance->exports[i].name + ": " + to_wit(type.instance->exports[i].type);
+      TypeNames inner = names ? *names : TypeNames{};
+      collect_type_names(type.instance->exports, inner);
+      std::vector<std::string> parts;
+      for (const NamedExtern& e : type.instance->exports) {
+        parts.push_back(e.name + ": " + to_wit(e.type, &inner));
       }
-      return out + " }";
+      return "instance { " + join(parts) + " }";
     }
   }
   return "?";

@@ -192,9 +192,14 @@ std::string to_string(const ValueType& type);
 std::string to_string(const CoreExternType& type);
 const char* extern_kind_name(ExternType::Kind kind);
 // A type written as WIT ("func(x: u32) -> string", "record { a: u8 }", "instance { f: func() }",
-// "resource"); resources appear as `resource` (their names are the imports' and exports').
-std::string to_wit(const ValueType& type);
-std::string to_wit(const ExternType& type);
+// "resource").
+// With `names` (type names to the labels that imports and exports give them, those of imported
+// and exported instances included: collect_type_names),
+// named resources and records, variants, enums and flags are written by name (`own<counter>`).
+using TypeNames = std::map<TypeName, std::string>;
+void collect_type_names(const std::vector<NamedExtern>& externs, TypeNames& names);
+std::string to_wit(const ValueType& type, const TypeNames* names = nullptr);
+std::string to_wit(const ExternType& type, const TypeNames* names = nullptr);
 const char* type_kind_name(TypeDefinition::Kind kind);
 
 }  // namespace kiln::component::resolved
