@@ -295,22 +295,46 @@ std::vector<uint8_t> utf8_to_utf16(const std::string& text) {
   return out;
 }
 
-std::optional<std::string> decode_utf16(const uint8_t* p, size_t units,
-                                        std::vector<char32_t>& out) {
-  for (size_t i = 0; i < units; ++i) {
-    const char32_t u = p[2 * i] | (p[2 * i + 1] << 8);
-    if (u >= 0xd800 && u <= 0xdbff) {
+// UTF-16LE (validated: an unpaired surrogate is the fault) as UTF-8, written into a buffer of
+// the worst-case size (three bytes per unit) and cut to length; runs of ASCII go four units at a
+// time.
+std::optional<std::string> utf16_to_utf8(const uint8_t* p, size_t units, std::string& out) {
+  out.resize(3 * units);
+  char* o = out.data();
+  size_t i = 0;
+  while (i < units) {
+    while (i + 4 <= units) {
+      uint64_t word;
+      std::memcpy(&word, p + 2 * i, 8);
+      if (word & 0xff80ff80ff80ff80ull) break;
+      o[0] = static_cast<char>(p[2 * i]);
+      o[1] = static_cast<char>(p[2 * i + 2]);
+      o[2] = static_cast<char>(p[2 * i + 4]);
+      o[3] = static_cast<char>(p[2 * i + 6]);
+      o += 4;
+      i += 4;
+    }
+    if (i == units) break;
+    char32_t c = p[2 * i] | (p[2 * i + 1] << 8);
+    if (c >= 0xd800 && c <= 0xdbff) {
       if (i + 1 == units) return "invalid utf-16: an unpaired surrogate";
       const char32_t low = p[2 * i + 2] | (p[2 * i + 3] << 8);
       if (low < 0xdc00 || low > 0xdfff) return "invalid utf-16: an unpaired surrogate";
-      out.push_back(0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00));
-      ++i;
-    } else if (u >= 0xdc00 && u <= 0xdfff) {
+      c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+      i += 2;
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
       return "invalid utf-16: an unpaired surrogate";
     } else {
-      out.push_back(u);
+      ++i;
     }
+    // A surrogate pair (two units, six bytes of room) takes four bytes; any other unit at most
+    // three.
+    std::string encoded;
+    append_utf8(encoded, c);
+    std::memcpy(o, encoded.data(), encoded.size());
+    o += encoded.size();
   }
+  out.resize(static_cast<size_t>(o - out.data()));
   return std::nullopt;
 }
 
@@ -405,8 +429,9 @@ TrapPtr load_string_from_range(AbiContext& cx, uint64_t pointer, uint64_t tagged
     if (auto fault = validate_utf8(p, byte_length)) return abi_trap(*fault);
     out = ComponentValue::string(std::string(reinterpret_cast<const char*>(p), byte_length));
   } else if (encoding == 1) {
-    if (auto fault = decode_utf16(p, byte_length / 2, cps)) return abi_trap(*fault);
-    out = ComponentValue::string(encode_utf8(cps));
+    std::string text;
+    if (auto fault = utf16_to_utf8(p, byte_length / 2, text)) return abi_trap(*fault);
+    out = ComponentValue::string(std::move(text));
   } else {
     for (uint64_t i = 0; i < byte_length; ++i) cps.push_back(p[i]);
     out = ComponentValue::string(encode_utf8(cps));

@@ -84,6 +84,11 @@ void BM_ComponentStringUtf8ToUtf16(benchmark::State& state) {
   call_with_string(state, "length-utf16", ascii(static_cast<size_t>(state.range(0))));
 }
 
+// echo-utf16(s) = s in a utf16 guest: utf8 -> utf16 in, utf16 -> utf8 out.
+void BM_ComponentStringUtf16RoundTrip(benchmark::State& state) {
+  call_with_string(state, "echo-utf16", ascii(static_cast<size_t>(state.range(0))));
+}
+
 // bytes(l): a list<u8> of items lowered into the guest (the general representation).
 void BM_ComponentListU8Lower(benchmark::State& state) {
   ComponentFunction* f = bench().function("bytes");
@@ -168,6 +173,7 @@ BENCHMARK(BM_CoreEcho);
 BENCHMARK(BM_ComponentStringEcho)->Arg(8)->Arg(64)->Arg(4096)->Arg(1 << 20);
 BENCHMARK(BM_ComponentStringLower)->Arg(8)->Arg(4096)->Arg(1 << 20);
 BENCHMARK(BM_ComponentStringUtf8ToUtf16)->Arg(4096)->Arg(1 << 20);
+BENCHMARK(BM_ComponentStringUtf16RoundTrip)->Arg(4096)->Arg(1 << 20);
 BENCHMARK(BM_ComponentListU8Lower)->Arg(4096)->Arg(1 << 20);
 BENCHMARK(BM_ComponentBytesLower)->Arg(4096)->Arg(1 << 20);
 BENCHMARK(BM_ComponentBytesEcho)->Arg(4096)->Arg(1 << 20);
