@@ -6,6 +6,7 @@
 #include "component/component_instance.h"
 #include "component/component_linker.h"
 #include "component/component_validator.h"
+#include "component/unicode.h"
 #include "include/kiln_component.h"
 #include "runtime/c_api/c_api_internal.h"
 
@@ -52,29 +53,6 @@ void release(kiln_cval_t* v) {
 
 void name_out(wasm_name_t* out, const std::string& text) {
   wasm_byte_vec_new(out, text.size(), text.data());
-}
-
-bool valid_utf8(const char* p, size_t n) {
-  size_t i = 0;
-  const auto* s = reinterpret_cast<const uint8_t*>(p);
-  while (i < n) {
-    const uint8_t b = s[i];
-    size_t len = b < 0x80             ? 1
-                 : (b & 0xe0) == 0xc0 ? 2
-                 : (b & 0xf0) == 0xe0 ? 3
-                 : (b & 0xf8) == 0xf0 ? 4
-                                      : 0;
-    if (len == 0 || i + len > n) return false;
-    uint32_t c = len == 1 ? b : len == 2 ? (b & 0x1f) : len == 3 ? (b & 0x0f) : (b & 0x07);
-    for (size_t k = 1; k < len; ++k) {
-      if ((s[i + k] & 0xc0) != 0x80) return false;
-      c = (c << 6) | (s[i + k] & 0x3f);
-    }
-    static const uint32_t minimum[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (c < minimum[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return false;
-    i += len;
-  }
-  return true;
 }
 
 // Import or export `index`, its type's parts named as the component's imports and exports
@@ -205,7 +183,8 @@ kiln_cval_t* kiln_cval_new_char(uint32_t c) {
 }
 kiln_cval_t* kiln_cval_new_string(const char* utf8, size_t length) {
   if (!utf8 && length) return fail("kiln_cval_new_string: null text", nullptr);
-  if (length && !valid_utf8(utf8, length)) return fail("kiln_cval_new_string: not UTF-8", nullptr);
+  if (length && component::validate_utf8(reinterpret_cast<const uint8_t*>(utf8), length))
+    return fail("kiln_cval_new_string: not UTF-8", nullptr);
   return wrap(ComponentValue::string(length ? std::string(utf8, length) : std::string()));
 }
 

@@ -11,6 +11,7 @@
 #include "component/component_decoder.h"
 #include "component/component_instance.h"
 #include "component/component_validator.h"
+#include "component/unicode.h"
 #include "spec-tests/wast_reader.h"
 
 namespace kiln::spectest {
@@ -137,18 +138,13 @@ Result<ComponentValue> parse_value(const SExpression& e, const ValueType& t) {
   }
   if (head == "char.const") {
     if (!arg(1) || arg(1)->text.empty()) return bad_value(e, "bad char");
+    std::vector<char32_t> code_points;
     const std::string& s = arg(1)->text;
-    const auto b = static_cast<uint8_t>(s[0]);
-    uint32_t c = b;
-    size_t len = 1;
-    if (b >= 0xf0)
-      c = b & 0x07, len = 4;
-    else if (b >= 0xe0)
-      c = b & 0x0f, len = 3;
-    else if (b >= 0xc0)
-      c = b & 0x1f, len = 2;
-    for (size_t k = 1; k < len && k < s.size(); ++k)
-      c = (c << 6) | (static_cast<uint8_t>(s[k]) & 0x3f);
+    if (component::decode_utf8(reinterpret_cast<const uint8_t*>(s.data()), s.size(), code_points) ||
+        code_points.size() != 1) {
+      return bad_value(e, "a char.const is one code point");
+    }
+    const uint32_t c = code_points[0];
     return ComponentValue::integer(VKind::kChar, c);
   }
   if (head == "str.const") {

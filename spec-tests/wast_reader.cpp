@@ -1,5 +1,7 @@
 #include "spec-tests/wast_reader.h"
 
+#include "component/unicode.h"
+
 namespace kiln::spectest {
 
 namespace {
@@ -140,7 +142,7 @@ class Reader {
             return fail("malformed \\u escape");
           }
           ++pos_;
-          append_utf8(e.text, code);
+          component::append_utf8(e.text, code);
           break;
         }
         default: {
@@ -151,24 +153,6 @@ class Reader {
           e.text += static_cast<char>(hi * 16 + lo);
         }
       }
-    }
-  }
-
-  static void append_utf8(std::string& out, uint32_t code) {
-    if (code < 0x80) {
-      out += static_cast<char>(code);
-    } else if (code < 0x800) {
-      out += static_cast<char>(0xc0 | (code >> 6));
-      out += static_cast<char>(0x80 | (code & 0x3f));
-    } else if (code < 0x10000) {
-      out += static_cast<char>(0xe0 | (code >> 12));
-      out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (code & 0x3f));
-    } else {
-      out += static_cast<char>(0xf0 | (code >> 18));
-      out += static_cast<char>(0x80 | ((code >> 12) & 0x3f));
-      out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (code & 0x3f));
     }
   }
 
