@@ -11,13 +11,6 @@ using resolved::DefinedType;
 using resolved::ValueType;
 using Kind = DefinedType::Kind;
 
-uint64_t align_to(uint64_t offset, uint64_t alignment) {
-  if (offset > std::numeric_limits<uint64_t>::max() - alignment) {
-    return std::numeric_limits<uint64_t>::max();
-  }
-  return (offset + alignment - 1) / alignment * alignment;
-}
-
 uint64_t add_saturating(uint64_t a, uint64_t b) {
   return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max()
                                                       : a + b;
@@ -59,12 +52,27 @@ uint32_t primitive_alignment(PrimitiveType p, PointerSize pointer) {
   return p == PrimitiveType::kString ? static_cast<uint32_t>(pointer) : primitive_size(p, pointer);
 }
 
+ValType join(ValType a, ValType b) {
+  if (a == b) return a;
+  if ((a == ValType::kI32 && b == ValType::kF32) || (a == ValType::kF32 && b == ValType::kI32)) {
+    return ValType::kI32;
+  }
+  return ValType::kI64;
+}
+
+}  // namespace
+
+uint64_t align_to(uint64_t offset, uint64_t alignment) {
+  if (offset > std::numeric_limits<uint64_t>::max() - alignment) {
+    return std::numeric_limits<uint64_t>::max();
+  }
+  return (offset + alignment - 1) / alignment * alignment;
+}
+
 uint32_t flags_size(size_t labels) {
   return labels <= 8 ? 1 : labels <= 16 ? 2 : 4;
 }
 
-// The payload types of a variant-like type (variant, option, result, enum), after
-// despecialization; null entries are cases without payload.
 std::vector<const ValueType*> case_types(const DefinedType& t) {
   std::vector<const ValueType*> out;
   switch (t.kind) {
@@ -86,7 +94,6 @@ std::vector<const ValueType*> case_types(const DefinedType& t) {
   return out;
 }
 
-// Record-like types (record, tuple) as their field types.
 std::vector<const ValueType*> field_types(const DefinedType& t) {
   std::vector<const ValueType*> out;
   if (t.kind == Kind::kRecord) {
@@ -104,16 +111,6 @@ uint32_t max_case_alignment(const std::vector<const ValueType*>& cases, PointerS
   }
   return a;
 }
-
-ValType join(ValType a, ValType b) {
-  if (a == b) return a;
-  if ((a == ValType::kI32 && b == ValType::kF32) || (a == ValType::kF32 && b == ValType::kI32)) {
-    return ValType::kI32;
-  }
-  return ValType::kI64;
-}
-
-}  // namespace
 
 uint32_t discriminant_size(size_t cases) {
   return cases <= (size_t{1} << 8) ? 1 : cases <= (size_t{1} << 16) ? 2 : 4;

@@ -29,6 +29,19 @@ uint64_t element_size(const resolved::ValueType& type, PointerSize pointer = Poi
 
 // The variant discriminant's size in bytes (1, 2 or 4) for `cases` cases.
 uint32_t discriminant_size(size_t cases);
+// A flags type's size and alignment in bytes (1, 2 or 4) for `labels` labels.
+uint32_t flags_size(size_t labels);
+// `offset` rounded up to `alignment` (saturating).
+uint64_t align_to(uint64_t offset, uint64_t alignment);
+
+// CanonicalABI.md `despecialize`, as lifting, lowering and layout need it: the payload types of
+// a variant-like type (variant, option, result, enum; null for a case without payload), and the
+// field types of a record-like one (record, tuple).
+std::vector<const resolved::ValueType*> case_types(const resolved::DefinedType& type);
+std::vector<const resolved::ValueType*> field_types(const resolved::DefinedType& type);
+// The largest alignment of the cases' payloads (1 when none has one).
+uint32_t max_case_alignment(const std::vector<const resolved::ValueType*>& cases,
+                            PointerSize pointer = PointerSize::k32);
 
 // Appends the flattening of `type` to `out`, stopping (and returning false) once `out` would
 // hold more than `limit` types: a fixed-length list can flatten to millions of values.

@@ -15,23 +15,18 @@ using resolved::DefinedType;
 using resolved::ValueType;
 using Kind = DefinedType::Kind;
 using VKind = ComponentValue::Kind;
+using abi::align_to;
+using abi::case_types;
+using abi::field_types;
+using abi::flags_size;
+using abi::max_case_alignment;
+using resolved::primitive_of;
 
 // CanonicalABI.md MAX_STRING_BYTE_LENGTH and MAX_LIST_BYTE_LENGTH.
 constexpr uint64_t kMaxStringByteLength = (uint64_t{1} << 28) - 1;
 constexpr uint64_t kMaxListByteLength = (uint64_t{1} << 28) - 1;
 constexpr uint64_t kUtf16Tag = uint64_t{1} << 31;
 constexpr uint64_t kReallocMax = 0xffffffffu;
-
-// The primitive a value type is, if it is one (directly or as a defined `(type u32)`).
-std::optional<PrimitiveType> primitive_of(const ValueType& t) {
-  if (!t.defined) return t.primitive;
-  if (t.defined->kind == Kind::kPrimitive) return t.defined->primitive;
-  return std::nullopt;
-}
-
-uint64_t align_up(uint64_t offset, uint64_t alignment) {
-  return (offset + alignment - 1) / alignment * alignment;
-}
 
 uint64_t memory_size(AbiContext& cx) {
   return cx.options.memory ? cx.options.memory->memory->size_bytes() : 0;
@@ -66,48 +61,16 @@ TupleLayout tuple_layout(const std::vector<ValueType>& types) {
   for (const ValueType& t : types) {
     const uint32_t a = abi::alignment(t);
     l.alignment = std::max(l.alignment, a);
-    l.size = (l.size + a - 1) / a * a + abi::element_size(t);
+    l.size = align_to(l.size, a) + abi::element_size(t);
   }
-  l.size = (l.size + l.alignment - 1) / l.alignment * l.alignment;
+  l.size = align_to(l.size, l.alignment);
   return l;
 }
 // The offset of the field of type `t` that follows `end` (the end of the previous field).
 uint64_t next_field_offset(uint64_t end, const ValueType& t) {
-  const uint32_t a = abi::alignment(t);
-  return (end + a - 1) / a * a;
+  return align_to(end, abi::alignment(t));
 }
 
-// The payload types of variant-like types and the field types of record-like ones, as
-// despecialize() gives them.
-std::vector<const ValueType*> case_types(const DefinedType& t) {
-  std::vector<const ValueType*> out;
-  switch (t.kind) {
-    case Kind::kVariant:
-      for (const auto& c : t.cases) out.push_back(c.type ? &*c.type : nullptr);
-      break;
-    case Kind::kOption:
-      out = {nullptr, &t.types[0]};
-      break;
-    case Kind::kResult:
-      out = {t.ok ? &*t.ok : nullptr, t.error ? &*t.error : nullptr};
-      break;
-    case Kind::kEnum:
-      out.assign(t.labels.size(), nullptr);
-      break;
-    default:
-      break;
-  }
-  return out;
-}
-std::vector<const ValueType*> field_types(const DefinedType& t) {
-  std::vector<const ValueType*> out;
-  if (t.kind == Kind::kRecord) {
-    for (const auto& f : t.fields) out.push_back(&f.type);
-  } else {
-    for (const ValueType& v : t.types) out.push_back(&v);
-  }
-  return out;
-}
 VKind variant_value_kind(Kind k) {
   switch (k) {
     case Kind::kOption:
@@ -120,20 +83,10 @@ VKind variant_value_kind(Kind k) {
       return VKind::kVariant;
   }
 }
-uint32_t max_case_alignment(const std::vector<const ValueType*>& cases) {
-  uint32_t a = 1;
-  for (const ValueType* c : cases) {
-    if (c) a = std::max(a, abi::alignment(*c));
-  }
-  return a;
-}
 size_t flat_count(const ValueType& t) {
   std::vector<ValType> flat;
   abi::flatten(t, flat, 1024);
   return flat.size();
-}
-uint32_t flags_size(size_t labels) {
-  return labels <= 8 ? 1 : labels <= 16 ? 2 : 4;
 }
 uint64_t flags_mask(size_t labels) {
   return labels >= 64 ? ~uint64_t{0} : (uint64_t{1} << labels) - 1;
@@ -722,22 +675,9 @@ uint64_t primitive_raw(const ComponentValue& v) {
   }
 }
 
+// A (non-string) primitive's size in memory: the layout's element size.
 uint32_t primitive_width(PrimitiveType p) {
-  switch (p) {
-    case PrimitiveType::kBool:
-    case PrimitiveType::kS8:
-    case PrimitiveType::kU8:
-      return 1;
-    case PrimitiveType::kS16:
-    case PrimitiveType::kU16:
-      return 2;
-    case PrimitiveType::kS64:
-    case PrimitiveType::kU64:
-    case PrimitiveType::kF64:
-      return 8;
-    default:
-      return 4;
-  }
+  return static_cast<uint32_t>(abi::element_size(ValueType{p, nullptr}));
 }
 
 TrapPtr lift_flat(AbiContext& cx, const std::vector<uint64_t>& flat, size_t& pos,
@@ -943,7 +883,7 @@ TrapPtr load(AbiContext& cx, uint32_t pointer, const resolved::ValueType& t, Com
       out.items.resize(fields.size());
       uint64_t offset = pointer;
       for (size_t i = 0; i < fields.size(); ++i) {
-        offset = align_up(offset, abi::alignment(*fields[i]));
+        offset = align_to(offset, abi::alignment(*fields[i]));
         if (TrapPtr trap = load(cx, static_cast<uint32_t>(offset), *fields[i], out.items[i]))
           return trap;
         offset += abi::element_size(*fields[i]);
@@ -976,7 +916,7 @@ TrapPtr load(AbiContext& cx, uint32_t pointer, const resolved::ValueType& t, Com
   out.index = static_cast<uint32_t>(index);
   if (cases[index]) {
     out.items.resize(1);
-    const uint64_t payload = align_up(pointer + discriminant, max_case_alignment(cases));
+    const uint64_t payload = align_to(pointer + discriminant, max_case_alignment(cases));
     return load(cx, static_cast<uint32_t>(payload), *cases[index], out.items[0]);
   }
   return nullptr;
@@ -1021,7 +961,7 @@ TrapPtr store(AbiContext& cx, const ComponentValue& v, const resolved::ValueType
       const auto fields = field_types(d);
       uint64_t offset = pointer;
       for (size_t i = 0; i < fields.size(); ++i) {
-        offset = align_up(offset, abi::alignment(*fields[i]));
+        offset = align_to(offset, abi::alignment(*fields[i]));
         if (TrapPtr trap = store(cx, v.items[i], *fields[i], static_cast<uint32_t>(offset)))
           return trap;
         offset += abi::element_size(*fields[i]);
@@ -1055,7 +995,7 @@ TrapPtr store(AbiContext& cx, const ComponentValue& v, const resolved::ValueType
   const uint32_t discriminant = abi::discriminant_size(cases.size());
   write_int(cx, pointer, v.index, discriminant);
   if (v.index < cases.size() && cases[v.index] && !v.items.empty()) {
-    const uint64_t payload = align_up(pointer + discriminant, max_case_alignment(cases));
+    const uint64_t payload = align_to(pointer + discriminant, max_case_alignment(cases));
     return store(cx, v.items[0], *cases[v.index], static_cast<uint32_t>(payload));
   }
   return nullptr;

@@ -9,6 +9,12 @@ uint64_t fresh_id() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
+std::optional<PrimitiveType> primitive_of(const ValueType& type) {
+  if (!type.defined) return type.primitive;
+  if (type.defined->kind == DefinedType::Kind::kPrimitive) return type.defined->primitive;
+  return std::nullopt;
+}
+
 const CoreExternType* CoreInstanceType::find(const std::string& name) const {
   for (const auto& [export_name, type] : exports) {
     if (export_name == name) return &type;
@@ -276,12 +282,7 @@ void collect_resources(const ExternType& type, std::vector<ResourceId>& out) {
 Result<void> check_subtype(const ValueType& actual, const ValueType& expected) {
   using Kind = DefinedType::Kind;
   // A defined primitive (`(type u32)`) is that primitive.
-  auto primitive = [](const ValueType& v) -> std::optional<PrimitiveType> {
-    if (!v.defined) return v.primitive;
-    if (v.defined->kind == Kind::kPrimitive) return v.defined->primitive;
-    return std::nullopt;
-  };
-  const auto pa = primitive(actual), pe = primitive(expected);
+  const auto pa = primitive_of(actual), pe = primitive_of(expected);
   if (pa || pe) {
     if (pa && pe && *pa == *pe) return {};
     return mismatch("expected " + to_string(expected) + ", found " + to_string(actual));

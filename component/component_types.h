@@ -39,6 +39,9 @@ struct ValueType {
   bool is_primitive() const { return defined == nullptr; }
 };
 
+// The primitive a value type is, if it is one: directly, or as a defined `(type u32)`.
+std::optional<PrimitiveType> primitive_of(const ValueType& type);
+
 struct Field {
   std::string label;
   ValueType type;
