@@ -192,7 +192,44 @@ uint64_t compute_size(const DefinedType& t, PointerSize pointer, uint32_t own_al
   return 4;
 }
 
+// flatten_type's length: as flatten() counts, without building the list (a variant's cases
+// join into the longest payload's length).
+uint64_t compute_flat_count(const DefinedType& t) {
+  switch (t.kind) {
+    case Kind::kPrimitive:
+      return t.primitive == PrimitiveType::kString ? 2 : 1;
+    case Kind::kList:
+    case Kind::kMap:
+      return 2;
+    case Kind::kFixedList:
+      return multiply_saturating(t.length, flat_count(t.types[0]));
+    case Kind::kRecord:
+    case Kind::kTuple: {
+      uint64_t n = 0;
+      for (const ValueType* f : field_types(t)) n = add_saturating(n, flat_count(*f));
+      return n;
+    }
+    case Kind::kVariant:
+    case Kind::kOption:
+    case Kind::kResult:
+    case Kind::kEnum: {
+      uint64_t payload = 0;
+      for (const ValueType* c : case_types(t)) {
+        if (c) payload = std::max(payload, flat_count(*c));
+      }
+      return add_saturating(1, payload);
+    }
+    default:
+      return 1;
+  }
+}
+
 }  // namespace
+
+uint64_t flat_count(const ValueType& type) {
+  if (!type.defined) return type.primitive == PrimitiveType::kString ? 2 : 1;
+  return type.defined->flat_count;
+}
 
 void finish_defined_type(DefinedType& t) {
   uint32_t depth = 0;
@@ -242,6 +279,7 @@ void finish_defined_type(DefinedType& t) {
   t.alignment64 = compute_alignment(t, PointerSize::k64);
   t.size32 = compute_size(t, PointerSize::k32, t.alignment32);
   t.size64 = compute_size(t, PointerSize::k64, t.alignment64);
+  t.flat_count = compute_flat_count(t);
 }
 
 uint32_t alignment(const ValueType& type, PointerSize pointer) {

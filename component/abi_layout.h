@@ -47,6 +47,9 @@ uint32_t max_case_alignment(const std::vector<const resolved::ValueType*>& cases
 // hold more than `limit` types: a fixed-length list can flatten to millions of values.
 bool flatten(const resolved::ValueType& type, std::vector<ValType>& out, size_t limit);
 
+// How many core values flatten() gives a type (saturating), from the defined types' cache.
+uint64_t flat_count(const resolved::ValueType& type);
+
 // flatten_functype for synchronous functions.
 enum class Context : uint8_t { kLift, kLower };
 struct FlatSignature {

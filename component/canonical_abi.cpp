@@ -83,11 +83,6 @@ VKind variant_value_kind(Kind k) {
       return VKind::kVariant;
   }
 }
-size_t flat_count(const ValueType& t) {
-  std::vector<ValType> flat;
-  abi::flatten(t, flat, 1024);
-  return flat.size();
-}
 uint64_t flags_mask(size_t labels) {
   return labels >= 64 ? ~uint64_t{0} : (uint64_t{1} << labels) - 1;
 }
@@ -743,7 +738,7 @@ TrapPtr lift_flat(AbiContext& cx, const std::vector<uint64_t>& flat, size_t& pos
   }
   // Variant-like: the discriminant, the case's payload, then what the join leaves unused.
   const auto cases = case_types(d);
-  const size_t slots = flat_count(t) - 1;
+  const size_t slots = abi::flat_count(t) - 1;
   const uint64_t index = static_cast<uint32_t>(next());
   if (index >= cases.size()) return abi_trap("invalid variant discriminant");
   out = ComponentValue{};
@@ -819,7 +814,7 @@ TrapPtr lower_flat(AbiContext& cx, const ComponentValue& v, const ValueType& t,
       break;
   }
   const auto cases = case_types(d);
-  const size_t slots = flat_count(t) - 1;
+  const size_t slots = abi::flat_count(t) - 1;
   out.push_back(v.index);
   const size_t start = out.size();
   if (v.index < cases.size() && cases[v.index] && !v.items.empty()) {

@@ -77,6 +77,7 @@ struct DefinedType {
   uint32_t alignment32 = 1, alignment64 = 1;
   uint64_t size32 = 0, size64 = 0;  // elem_size for 32- and 64-bit memories (saturating)
   bool has_borrow = false, has_string_or_list = false, has_async_value = false;
+  uint64_t flat_count = 1;  // core values flatten_type gives it (saturating)
 };
 
 constexpr uint32_t kMaxTypeDepth = 100;

@@ -141,6 +141,21 @@ TEST(AbiLayout, VariantPayloadsFlattenToTheirJoin) {
             (std::vector<ValType>{ValType::kI32, ValType::kI64, ValType::kF32}));
 }
 
+TEST(AbiLayout, TheCachedFlatCountIsFlattensLength) {
+  DefinedType r;
+  r.kind = Kind::kResult;
+  r.ok = u32;
+  r.error = string;
+  for (const ValueType& t :
+       {u8, string, defined(r), variant({f64, with_types(Kind::kTuple, {f32, f32})}),
+        record({u8, string, with_types(Kind::kFixedList, {u16}, 3)}),
+        with_types(Kind::kList, {u64}), flags(9)}) {
+    EXPECT_EQ(flat_count(t), flat(t).size()) << resolved::to_wit(t);
+  }
+  // A fixed list flattening to millions of values is counted without building them.
+  EXPECT_EQ(flat_count(with_types(Kind::kFixedList, {string}, 1u << 27)), uint64_t{1} << 28);
+}
+
 TEST(AbiLayout, FlatteningStopsAtItsLimit) {
   const ValueType huge = with_types(Kind::kFixedList, {u8}, 1u << 27);
   std::vector<ValType> out;
