@@ -16,13 +16,6 @@ struct SimpleOpType {
   uint8_t arity = 0;  // 0 = not a simple operator, 1 = unary, 2 = binary
 };
 
-constexpr ValType value_type_of_i32 = ValType::kI32;
-constexpr ValType value_type_of_i64 = ValType::kI64;
-constexpr ValType value_type_of_f32 = ValType::kF32;
-constexpr ValType value_type_of_f64 = ValType::kF64;
-constexpr ValType value_type_of_v128 = ValType::kV128;
-#define KILN_VT(t) value_type_of_##t
-
 // Typing of the table-driven operators, indexed by simple_op_slot.
 struct SimpleOpTable {
   SimpleOpType ops[kSimpleOpSlots];

@@ -502,6 +502,10 @@ Result<ConstExpr> read_const_expr(BinaryReader& r) {
         KILN_SET(ins.index, r.read_u32());
         break;
       }
+#define KILN_CONSTANT_OPERATOR(name, opcode, result, operand, expression) case opcode:
+        KILN_CONSTANT_OPS(KILN_CONSTANT_OPERATOR)
+#undef KILN_CONSTANT_OPERATOR
+        break;  // extended-const: no immediates
       default:
         // Any other instruction is well-formed code but not constant (spec 3.3.10); we cannot
         // skip it without decoding it, and the module is rejected either way.

@@ -65,6 +65,18 @@ Result<void> validate_const_expr(const Module& m, const ConstExpr& expr, ValType
         stack.push_back(g.type);
         break;
       }
+#define KILN_CONSTANT_OPERATOR(name, opcode, result, operand, expression)                    \
+  case opcode:                                                                               \
+    if (stack.size() < 2 || stack[stack.size() - 1] != KILN_VT(operand) ||                   \
+        stack[stack.size() - 2] != KILN_VT(operand)) {                                       \
+      return invalid("type mismatch: " #name " in a constant expression needs two " #operand \
+                     " operands (" +                                                         \
+                     where + ")");                                                           \
+    }                                                                                        \
+    stack.pop_back();                                                                        \
+    break;
+        KILN_CONSTANT_OPS(KILN_CONSTANT_OPERATOR)
+#undef KILN_CONSTANT_OPERATOR
       default:
         return invalid("constant expression required (" + where + ")");
     }

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/types.h"
+
 namespace kiln {
 
 // Prefixed opcodes are numbered prefix << 8 | sub-opcode (sub-opcodes here are < 256).
@@ -70,6 +72,14 @@ using i32 = uint32_t;
 using i64 = uint64_t;
 using f32 = float;
 using f64 = double;
+
+// The ValType of a table's type column (KILN_VT(i32) is ValType::kI32).
+constexpr ValType value_type_of_i32 = ValType::kI32;
+constexpr ValType value_type_of_i64 = ValType::kI64;
+constexpr ValType value_type_of_f32 = ValType::kF32;
+constexpr ValType value_type_of_f64 = ValType::kF64;
+constexpr ValType value_type_of_v128 = ValType::kV128;
+#define KILN_VT(t) value_type_of_##t
 
 // Tests against zero: X(name, opcode, result, operand, expression over `a`). A test followed by
 // `br_if` or `if` becomes one branch instruction (interpreter_code.h).
@@ -179,19 +189,29 @@ using f64 = double;
   X(f64_le, 0x65, i32, f64, a <= b)                                               \
   X(f64_ge, 0x66, i32, f64, a >= b)
 
+// Wasm 3.0 extended-const (spec 3.3.10, "Constant Expressions"): the binary operators a
+// constant expression may use besides the producing instructions. Part of
+// KILN_MEMORY_OPERAND_OPS below, which is where the interpreter expands them.
+// X(name, opcode, result, operand, expression over `a` and `b`)
+#define KILN_CONSTANT_I32_OPS(X)    \
+  X(i32_add, 0x6a, i32, i32, a + b) \
+  X(i32_sub, 0x6b, i32, i32, a - b) \
+  X(i32_mul, 0x6c, i32, i32, a* b)
+#define KILN_CONSTANT_I64_OPS(X)    \
+  X(i64_add, 0x7c, i64, i64, a + b) \
+  X(i64_sub, 0x7d, i64, i64, a - b) \
+  X(i64_mul, 0x7e, i64, i64, a* b)
+#define KILN_CONSTANT_OPS(X) KILN_CONSTANT_I32_OPS(X) KILN_CONSTANT_I64_OPS(X)
+
 // Binary operators that also take their second operand straight from memory, fused with a
 // load of their own type (NAME_load in interpreter_code.h).
 // X(name, opcode, result, operand, expression over `a` and `b`)
 #define KILN_MEMORY_OPERAND_OPS(X)  \
-  X(i32_add, 0x6a, i32, i32, a + b) \
-  X(i32_sub, 0x6b, i32, i32, a - b) \
-  X(i32_mul, 0x6c, i32, i32, a* b)  \
+  KILN_CONSTANT_I32_OPS(X)          \
   X(i32_and, 0x71, i32, i32, a& b)  \
   X(i32_or, 0x72, i32, i32, a | b)  \
   X(i32_xor, 0x73, i32, i32, a ^ b) \
-  X(i64_add, 0x7c, i64, i64, a + b) \
-  X(i64_sub, 0x7d, i64, i64, a - b) \
-  X(i64_mul, 0x7e, i64, i64, a* b)  \
+  KILN_CONSTANT_I64_OPS(X)          \
   X(i64_and, 0x83, i64, i64, a& b)  \
   X(i64_or, 0x84, i64, i64, a | b)  \
   X(i64_xor, 0x85, i64, i64, a ^ b) \

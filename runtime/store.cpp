@@ -408,33 +408,44 @@ Result<void> check_import(const Module& module, uint32_t import_index, const Ext
 namespace {
 
 // Spec 4.5.3 / 3.3.10: evaluates a validated constant expression to one value (two cells).
+// Wasm 2.0's are one instruction; with extended-const an expression is a small stack program.
 std::pair<uint64_t, uint64_t> evaluate_const(const Instance& instance, const ConstExpr& expr) {
-  std::pair<uint64_t, uint64_t> value{0, 0};
-  for (const ConstInstr& ins : expr.instrs) {
+  using Value = std::pair<uint64_t, uint64_t>;
+  auto produce = [&](const ConstInstr& ins) -> Value {
     switch (ins.opcode) {
-      case kI32Const:
-      case kI64Const:
-      case kF32Const:
-      case kF64Const:
-        value = {ins.bits, 0};
-        break;
       case kV128Const:
-        value = {ins.bits, ins.bits_hi};
-        break;
+        return {ins.bits, ins.bits_hi};
       case kRefNull:
-        value = {0, 0};
-        break;
+        return {0, 0};
       case kRefFunc:
-        value = {reinterpret_cast<uint64_t>(instance.functions[ins.index]), 0};
-        break;
+        return {reinterpret_cast<uint64_t>(instance.functions[ins.index]), 0};
       case kGlobalGet: {
         const GlobalInstance& g = *instance.globals[ins.index];
-        value = {g.cells[0], g.cells[1]};
-        break;
+        return {g.cells[0], g.cells[1]};
       }
+      default:  // i32/i64/f32/f64.const
+        return {ins.bits, 0};
+    }
+  };
+  if (expr.instrs.size() == 1) return produce(expr.instrs[0]);
+  std::vector<Value> stack;
+  for (const ConstInstr& ins : expr.instrs) {
+    switch (ins.opcode) {
+#define KILN_CONSTANT_OPERATOR(name, opcode, result_type, operand_type, expression)  \
+  case opcode: {                                                                     \
+    const operand_type b = static_cast<operand_type>(stack.back().first);            \
+    stack.pop_back();                                                                \
+    const operand_type a = static_cast<operand_type>(stack.back().first);            \
+    stack.back() = {static_cast<uint64_t>(static_cast<result_type>(expression)), 0}; \
+    break;                                                                           \
+  }
+      KILN_CONSTANT_OPS(KILN_CONSTANT_OPERATOR)
+#undef KILN_CONSTANT_OPERATOR
+      default:
+        stack.push_back(produce(ins));
     }
   }
-  return value;
+  return stack.back();
 }
 
 }  // namespace

@@ -163,5 +163,66 @@ TEST(Validator, UnreachableCodeIsTypedPolymorphically) {
                    .ok());
 }
 
+// Wasm 3.0 extended-const (spec 3.3.10): i32/i64 add, sub and mul in constant expressions,
+// as toolchains emit them (componentize-js's QuickJS engine has `i32.add` in a global).
+// A module with one exported global "g" of value type `type` initialised by `expr` (no `end`).
+std::vector<uint8_t> global_module(uint8_t type, std::vector<uint8_t> expr) {
+  std::vector<uint8_t> global = {0x01, type, 0x00};
+  global.insert(global.end(), expr.begin(), expr.end());
+  global.push_back(0x0b);
+  std::vector<uint8_t> b = test::module_bytes({});
+  b.push_back(0x06);
+  b.push_back(static_cast<uint8_t>(global.size()));
+  b.insert(b.end(), global.begin(), global.end());
+  b.insert(b.end(), {0x07, 0x05, 0x01, 0x01, 'g', 0x03, 0x00});
+  return b;
+}
+
+uint64_t global_value(const std::vector<uint8_t>& bytes) {
+  Engine engine;
+  auto module = Module::compile(engine, bytes);
+  EXPECT_TRUE(module.ok()) << (module.ok() ? "" : module.error().message);
+  if (!module.ok()) return 0;
+  Store store(engine);
+  auto instance = store.instantiate(*module, {});
+  EXPECT_TRUE(instance.ok());
+  if (!instance.ok()) return 0;
+  auto g = (*instance)->find_export("g");
+  EXPECT_TRUE(g && g->kind == ExternKind::kGlobal);
+  return g ? static_cast<GlobalInstance*>(g->object)->cells[0] : 0;
+}
+
+TEST(Validator, ExtendedConstantExpressionsAreEvaluated) {
+  // (i32.add (i32.mul (i32.const 6) (i32.const 7)) (i32.const -2)) = 40
+  EXPECT_EQ(global_value(global_module(0x7f, {0x41, 0x06, 0x41, 0x07, 0x6c, 0x41, 0x7e, 0x6a})),
+            40u);
+  // (i32.sub (i32.const 0) (i32.const 1)) wraps to 0xffffffff in 32 bits
+  EXPECT_EQ(global_value(global_module(0x7f, {0x41, 0x00, 0x41, 0x01, 0x6b})), 0xffffffffu);
+  // (i64.sub (i64.const 5) (i64.mul (i64.const 7) (i64.const 1))) = -2
+  EXPECT_EQ(global_value(global_module(0x7e, {0x42, 0x05, 0x42, 0x07, 0x42, 0x01, 0x7e, 0x7d})),
+            static_cast<uint64_t>(-2));
+}
+
+TEST(Validator, ExtendedConstantExpressionsAreTypeChecked) {
+  // i32.add of an i32 and an i64
+  EXPECT_NE(validation_error(global_module(0x7f, {0x41, 0x01, 0x42, 0x01, 0x6a}))
+                .message.find("i32_add in a constant expression needs two i32 operands"),
+            std::string::npos);
+  // i64.mul with one operand
+  EXPECT_NE(validation_error(global_module(0x7e, {0x42, 0x01, 0x7e}))
+                .message.find("needs two i64 operands"),
+            std::string::npos);
+  // Two values left: type mismatch.
+  EXPECT_NE(
+      validation_error(global_module(0x7f, {0x41, 0x01, 0x41, 0x01})).message.find("type mismatch"),
+      std::string::npos);
+  // Other operators stay non-constant (i32.div_s, i32.and).
+  for (uint8_t op : {uint8_t{0x6d}, uint8_t{0x71}}) {
+    EXPECT_NE(validation_error(global_module(0x7f, {0x41, 0x01, 0x41, 0x01, op}))
+                  .message.find("constant expression required"),
+              std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace kiln

@@ -32,9 +32,6 @@ struct Operator {
   uint32_t lanes = 0;         // a lane index of this many lanes follows
 };
 
-constexpr ValType vt_i32 = ValType::kI32, vt_i64 = ValType::kI64, vt_f32 = ValType::kF32,
-                  vt_f64 = ValType::kF64, vt_v128 = ValType::kV128;
-#define KILN_VT(t) vt_##t
 using v128 = V128;
 
 const std::vector<Operator>& operators() {
