@@ -20,7 +20,9 @@
 
 #include "cli/value_text.h"
 #include "component/component_decoder.h"
+#include "component/component_linker.h"
 #include "component/component_validator.h"
+#include "component/wave.h"
 #include "runtime/epoch_timer.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
@@ -57,7 +59,11 @@ constexpr const char* kRunFooter =
     "WASI (wasi_snapshot_preview1) grants nothing unless asked for: stdin, stdout and stderr are\n"
     "the host's. proc_exit(n) exits with status n when n is below 126; a larger status is an\n"
     "error (exit 126). --timeout also ends calls that wait (poll_oneoff, reading stdin): the\n"
-    "program stops with the trap deadline exceeded.";
+    "program stops with the trap deadline exceeded.\n"
+    "\n"
+    "A component (told from a core module by its header) runs with --invoke 'NAME(ARGS)'; the\n"
+    "budgets and limits apply to it too. Imports the host does not provide make it unlinkable\n"
+    "(exit 6, each listed) unless --trap-unknown-imports is given.";
 
 constexpr const char* kValidateFooter =
     "Prints nothing and exits 0 when MODULE is valid; otherwise prints what is wrong and where\n"
@@ -127,37 +133,26 @@ int trap_exit(const Trap& trap) {
   return kExitTrap;
 }
 
-// A component (its preamble's layer is 1): decoded and validated, a malformed or invalid one
-// reported as such (exit 4 or 5). `kiln validate` stops there (0); `kiln run` says plainly that
-// it cannot run components yet (issue 14: instantiation is not written). Returns -1 for a core
-// module.
-int component_exit(const std::string& path, const std::vector<uint8_t>& bytes, bool run) {
-  if (!component::is_component(bytes)) return -1;
-  auto decoded = component::decode_component(bytes);
-  if (!decoded) {
-    Error e = decoded.take_error();
+// Decodes and validates a component (its preamble's layer is 1); errors name the file.
+Result<component::LoadedComponent> load_component(Engine& engine, const std::string& path,
+                                                  const std::vector<uint8_t>& bytes) {
+  auto loaded = component::load_component(engine, bytes);
+  if (!loaded) {
+    Error e = loaded.take_error();
     e.message = "component " + path + ": " + e.message;
-    return error_exit(e);
+    return e;
   }
-  Engine engine;
-  if (auto valid = component::validate_component(engine, **decoded); !valid) {
-    Error e = valid.take_error();
-    e.message = "component " + path + ": " + e.message;
-    return error_exit(e);
-  }
-  if (!run) return kExitOk;
-  fmt::print(stderr,
-             "kiln: error: {} is a valid component, but kiln cannot run components yet (only "
-             "core modules)\n",
-             path);
-  return kExitUsage;
+  return loaded;
 }
 
 int run_validate(const std::string& path) {
   auto bytes = read_module_file(path);
   if (!bytes) return error_exit(bytes.error());
-  if (int exit = component_exit(path, *bytes, /*run=*/false); exit >= 0) return exit;
   Engine engine;
+  if (component::is_component(*bytes)) {
+    auto valid = load_component(engine, path, *bytes);
+    return valid ? kExitOk : error_exit(valid.error());
+  }
   if (auto valid = Module::validate(engine, *bytes); !valid) return error_exit(valid.error());
   return kExitOk;
 }
@@ -186,6 +181,7 @@ struct RunOptions {
   std::string stats_json;
   std::string tier;  // the default tier (tier.h) unless given
   bool eager = false;
+  bool trap_unknown_imports = false;
   std::string bounds_checks = "guard-pages";
   std::string profile;
   std::vector<std::string> module_and_args;  // MODULE and the program's arguments
@@ -238,6 +234,9 @@ int run_instance(const std::shared_ptr<const Module>& module, Store& store,
                  wasi::WasiConfig wasi_config, const std::string& path,
                  const std::vector<std::string>& program_args,
                  const std::optional<std::string>& invoke);
+int run_component(Engine& engine, Store& store, const std::vector<uint8_t>& bytes,
+                  const std::string& path, const RunOptions& options,
+                  const std::vector<std::string>& program_args);
 
 // The exit code for a trap: the status of proc_exit, or 134. Statuses from 126 up are kept
 // for the shell and kiln (as wasmtime does); without this proc_exit(256) exited 0 and
@@ -288,7 +287,7 @@ int run_run(RunOptions options) {
 
   auto bytes = read_module_file(path);
   if (!bytes) return error_exit(bytes.error());
-  if (int exit = component_exit(path, *bytes, /*run=*/true); exit >= 0) return exit;
+  const bool is_component = component::is_component(*bytes);
   EngineConfig engine_config;
   engine_config.consume_fuel = options.fuel.has_value();
   engine_config.host_call_fuel = options.host_call_fuel;
@@ -301,8 +300,12 @@ int run_run(RunOptions options) {
   engine_config.bounds_checks =
       options.bounds_checks == "explicit" ? BoundsChecks::kExplicit : BoundsChecks::kGuardPages;
   Engine engine(engine_config);
-  auto module = Module::compile(engine, *bytes);
-  if (!module) return error_exit(module.error());
+  std::shared_ptr<const Module> module;
+  if (!is_component) {
+    auto compiled = Module::compile(engine, *bytes);
+    if (!compiled) return error_exit(compiled.error());
+    module = std::move(*compiled);
+  }
 
   Store store(engine, options.limits);
   if (options.fuel) (void)store.set_fuel(*options.fuel);
@@ -311,8 +314,9 @@ int run_run(RunOptions options) {
     store.set_epoch_deadline(1);
     timer.emplace(engine, std::chrono::nanoseconds(*options.timeout_ns));
   }
-  const int code =
-      run_instance(*module, store, std::move(wasi_config), path, program_args, options.invoke);
+  const int code = is_component ? run_component(engine, store, *bytes, path, options, program_args)
+                                : run_instance(module, store, std::move(wasi_config), path,
+                                               program_args, options.invoke);
   timer.reset();
   const StoreTelemetry telemetry = store.telemetry();
   if (options.stats) print_stats(telemetry, code);
@@ -384,6 +388,154 @@ int run_instance(const std::shared_ptr<const Module>& module, Store& store,
   return kExitOk;
 }
 
+// `kiln run` of a component: instantiated with what the host defines (nothing yet but, with
+// --trap-unknown-imports, trapping stand-ins), then the export named by --invoke called with
+// WAVE arguments and its result printed in WAVE.
+int run_component(Engine& engine, Store& store, const std::vector<uint8_t>& bytes,
+                  const std::string& path, const RunOptions& options,
+                  const std::vector<std::string>& program_args) {
+  auto valid = load_component(engine, path, bytes);
+  if (!valid) return error_exit(valid.error());
+  const component::ValidatedComponent& validated = *valid->validated;
+  if (!options.invoke) {
+    // wasi:cli/run is issue 16's (the WASI 0.2 host).
+    bool command = false;
+    for (const auto& e : validated.type->exports) {
+      command = command || e.name.rfind("wasi:cli/run@", 0) == 0;
+    }
+    if (command) {
+      return usage_error(path +
+                         " is a WASI 0.2 command (it exports wasi:cli/run), which kiln cannot run "
+                         "yet; --invoke 'NAME(ARGS)' calls one of its exports");
+    }
+    return usage_error(path +
+                       " is a component: name the export to call with --invoke "
+                       "'NAME(ARGS)'");
+  }
+  if (!program_args.empty()) {
+    return usage_error(fmt::format(
+        "a component's arguments go inside --invoke 'NAME(ARG, ...)', not after it (got {})",
+        program_args.front()));
+  }
+  auto call = component::split_wave_call(*options.invoke);
+  if (!call) return error_exit(call.error());
+
+  component::ComponentLinker linker;
+  if (options.trap_unknown_imports) {
+    if (auto defined = linker.define_unknown_imports_as_traps(validated); !defined) {
+      return error_exit(defined.error());
+    }
+  }
+  if (auto missing = linker.missing_imports(validated); !missing.empty()) {
+    std::string list;
+    for (const std::string& name : missing) list += "\n  " + name;
+    return error_exit(Error{
+        ErrorKind::kUnlinkable,
+        fmt::format("component {} imports what kiln does not provide (kiln has no WASI 0.2 host "
+                    "yet; --trap-unknown-imports links each missing function to one that traps "
+                    "when called):{}",
+                    path, list)});
+  }
+  TrapPtr trap;
+  auto instance = linker.instantiate(store, validated, &trap);
+  if (!instance) return trap ? exit_for(*trap) : error_exit(instance.error());
+
+  component::ComponentFunction* function = (*instance)->exported_function(call->name);
+  if (!function) {
+    return usage_error(fmt::format("the component exports no function named \"{}\"", call->name));
+  }
+  auto args = component::parse_wave_arguments(*call, *function->type);
+  if (!args) return error_exit(args.error());
+  std::optional<component::ComponentValue> result;
+  if (TrapPtr t = component::call_component_function(store, *function, *args, result)) {
+    return exit_for(*t);
+  }
+  if (result && function->type->result) {
+    fmt::print("{}\n", component::to_wave(*result, *function->type->result));
+  }
+  std::fflush(stdout);
+  return kExitOk;
+}
+
+// `kiln inspect`: a component's world, or a core module's imports and exports in the text
+// format's notation.
+int run_inspect(const std::string& path) {
+  auto bytes = read_module_file(path);
+  if (!bytes) return error_exit(bytes.error());
+  Engine engine;
+  if (component::is_component(*bytes)) {
+    auto valid = load_component(engine, path, *bytes);
+    if (!valid) return error_exit(valid.error());
+    fmt::print("{}", component::resolved::world_wit(*valid->validated->type));
+    return kExitOk;
+  }
+  auto module = Module::compile(engine, *bytes);
+  if (!module) return error_exit(module.error());
+  const Module& m = **module;
+  auto limits = [](const Limits& l) {
+    return l.max ? fmt::format("{} {}", l.min, *l.max) : fmt::format("{}", l.min);
+  };
+  auto function = [](const FuncType& t) {
+    std::string out = "(func";
+    if (!t.params.empty()) {
+      out += " (param";
+      for (ValType v : t.params) out.append(" ").append(valtype_name(v));
+      out += ")";
+    }
+    if (!t.results.empty()) {
+      out += " (result";
+      for (ValType v : t.results) out.append(" ").append(valtype_name(v));
+      out += ")";
+    }
+    return out + ")";
+  };
+  auto global = [](const GlobalType& g) {
+    return g.mutable_ ? fmt::format("(global (mut {}))", valtype_name(g.type))
+                      : fmt::format("(global {})", valtype_name(g.type));
+  };
+  fmt::print("(module\n");
+  for (const Import& i : m.imports) {
+    std::string type;
+    switch (i.kind) {
+      case ExternKind::kFunction:
+        type = function(m.types[i.type_index]);
+        break;
+      case ExternKind::kTable:
+        type = fmt::format("(table {} {})", limits(i.table.limits), valtype_name(i.table.element));
+        break;
+      case ExternKind::kMemory:
+        type = fmt::format("(memory {})", limits(i.memory.limits));
+        break;
+      case ExternKind::kGlobal:
+        type = global(i.global);
+        break;
+    }
+    fmt::print("  (import {} {} {})\n", nlohmann::json(i.module).dump(),
+               nlohmann::json(i.name).dump(), type);
+  }
+  for (const Export& e : m.exports) {
+    std::string type;
+    switch (e.kind) {
+      case ExternKind::kFunction:
+        type = function(m.function_type(e.index));
+        break;
+      case ExternKind::kTable:
+        type = fmt::format("(table {} {})", limits(m.tables[e.index].limits),
+                           valtype_name(m.tables[e.index].element));
+        break;
+      case ExternKind::kMemory:
+        type = fmt::format("(memory {})", limits(m.memories[e.index].limits));
+        break;
+      case ExternKind::kGlobal:
+        type = global(m.globals[e.index].type);
+        break;
+    }
+    fmt::print("  (export {} {})\n", nlohmann::json(e.name).dump(), type);
+  }
+  fmt::print(")\n");
+  return kExitOk;
+}
+
 // CLI11's help, with the positional arguments of `kiln run` in its usage line (they are not
 // CLI11 options: parsing stops at MODULE, so that the program's own options pass through).
 class Formatter : public CLI::Formatter {
@@ -417,10 +569,13 @@ void define_run_options(CLI::App& run, RunOptions& o) {
   auto one_each = [](CLI::Option* option) { return option->allow_extra_args(false); };
 
   run.add_option("--invoke", o.invoke,
-                 "call the exported function NAME with the ARGS after MODULE, parsed by its "
-                 "parameter types (i32/i64: 5, -1, 0x10; f32/f64: -1.5, 0x1p-3, nan, "
-                 "nan:0x200000, inf; references: null; v128: 0x + 32 hex digits, or "
-                 "i32x4:1,2,3,4 and the like), and print each result on its own line")
+                 "core module: call the exported function NAME with the ARGS after MODULE, "
+                 "parsed by its parameter types (i32/i64: 5, -1, 0x10; f32/f64: -1.5, 0x1p-3, "
+                 "nan, nan:0x200000, inf; references: null; v128: 0x + 32 hex digits, or "
+                 "i32x4:1,2,3,4 and the like), and print each result on its own line. "
+                 "Component: --invoke 'NAME(ARG, ...)' with WAVE arguments (\"text\", [1, 2], "
+                 "{a: 1}, some(3), ok(\"x\"), {read, write}); NAME may be INTERFACE#FUNCTION; "
+                 "the result is printed in WAVE")
       ->type_name("NAME")
       ->check(CLI::Validator([](std::string& v) { return v.empty() ? "needs a name" : ""; }, ""));
 
@@ -432,6 +587,10 @@ void define_run_options(CLI::App& run, RunOptions& o) {
       ->check(CLI::IsMember({"jit", "interp"}))
       ->group(execution);
   run.add_flag("--eager", o.eager, "with the JIT, compile every function before running")
+      ->group(execution);
+  run.add_flag("--trap-unknown-imports", o.trap_unknown_imports,
+               "component: link each import the host does not provide to a function that "
+               "traps when called (resources to host resources), instead of refusing to run")
       ->group(execution);
   run.add_option("--bounds-checks", o.bounds_checks,
                  "how the JIT keeps memory accesses in bounds: guard-pages (the default: an "
@@ -530,12 +689,20 @@ int main(int argc, char** argv) {
   app.footer(kExitCodes);
 
   std::string validate_path;
-  CLI::App* validate = app.add_subcommand("validate", "decode and validate a module");
+  CLI::App* validate =
+      app.add_subcommand("validate", "decode and validate a module or a component");
   validate->add_option("MODULE", validate_path, "the module file")->required();
   validate->footer(kValidateFooter);
 
+  std::string inspect_path;
+  CLI::App* inspect = app.add_subcommand(
+      "inspect",
+      "print a component's world (its imports and exports with their WIT types) or a core "
+      "module's imports and exports");
+  inspect->add_option("FILE", inspect_path, "the component or module file")->required();
+
   RunOptions run_options;
-  CLI::App* run = app.add_subcommand("run", "run a module");
+  CLI::App* run = app.add_subcommand("run", "run a module, or call a component's export");
   run->footer(kRunFooter);
   define_run_options(*run, run_options);
 
@@ -556,6 +723,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (validate->parsed()) return run_validate(validate_path);
+  if (inspect->parsed()) return run_inspect(inspect_path);
   run_options.module_and_args = run->remaining();
   return run_run(std::move(run_options));
 }

@@ -7,6 +7,7 @@
 #include "component/component_linker.h"
 #include "component/component_validator.h"
 #include "component/unicode.h"
+#include "component/wave.h"
 #include "include/kiln_component.h"
 #include "runtime/c_api/c_api_internal.h"
 
@@ -71,6 +72,31 @@ bool describe(const component::resolved::ComponentType& component,
   return true;
 }
 
+// The exported function at `path` ("function" or "interface#function"), or null (the last
+// error says so).
+component::ComponentFunction* exported_function(kiln_component_instance_t* i,
+                                                const std::string& path, const char* function) {
+  if (!i->liveness->store) {
+    return fail(std::string(function) + ": the instance's store was deleted", nullptr);
+  }
+  component::ComponentFunction* f = i->instance->exported_function(path);
+  if (!f) return fail(std::string(function) + ": no exported function `" + path + "`", nullptr);
+  return f;
+}
+
+// Calls `f` with arguments of its type; a trap goes to *trap.
+bool call_function(kiln_component_instance_t* i, component::ComponentFunction& f,
+                   const std::string& path, const std::vector<ComponentValue>& args,
+                   std::optional<ComponentValue>& out, wasm_trap_t** trap, const char* function) {
+  wasm_store_t* store = i->liveness->store;
+  StoreCall call(store);
+  if (TrapPtr t = component::call_component_function(store->store, f, args, out)) {
+    if (trap) *trap = make_trap(store, std::move(t));
+    return fail(std::string(function) + ": `" + path + "` trapped", false);
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" {
@@ -87,12 +113,11 @@ kiln_component_t* kiln_component_new(wasm_engine_t* engine, const wasm_byte_vec_
   if (!engine || !binary || (!binary->data && binary->size)) {
     return fail("kiln_component_new: null engine or binary", nullptr);
   }
-  auto decoded = component::decode_component(
+  auto loaded = component::load_component(
+      engine->engine,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(binary->data), binary->size));
-  if (!decoded) return fail("kiln_component_new: " + decoded.error().message, nullptr);
-  auto validated = component::validate_component(engine->engine, **decoded);
-  if (!validated) return fail("kiln_component_new: " + validated.error().message, nullptr);
-  return new kiln_component_t{std::move(*decoded), std::move(*validated)};
+  if (!loaded) return fail("kiln_component_new: " + loaded.error().message, nullptr);
+  return new kiln_component_t{std::move(loaded->decoded), std::move(loaded->validated)};
 }
 
 void kiln_component_delete(kiln_component_t* c) {
@@ -384,6 +409,27 @@ const kiln_resource_type_t* kiln_component_linker_define_resource(
   return reinterpret_cast<const kiln_resource_type_t*>(*defined);
 }
 
+bool kiln_component_linker_missing_imports(const kiln_component_linker_t* l,
+                                           const kiln_component_t* c, wasm_name_t* out) {
+  if (!l || !c || !out) return fail("kiln_component_linker_missing_imports: null argument", false);
+  std::string list;
+  for (const std::string& path : l->linker->missing_imports(*c->validated)) list += path + "\n";
+  name_out(out, list);
+  return true;
+}
+
+bool kiln_component_linker_define_unknown_imports_as_traps(kiln_component_linker_t* l,
+                                                           const kiln_component_t* c) {
+  if (!l || !c) {
+    return fail("kiln_component_linker_define_unknown_imports_as_traps: null argument", false);
+  }
+  if (auto defined = l->linker->define_unknown_imports_as_traps(*c->validated); !defined) {
+    return fail("kiln_component_linker_define_unknown_imports_as_traps: " + defined.error().message,
+                false);
+  }
+  return true;
+}
+
 // ---- instances ----
 
 kiln_component_instance_t* kiln_component_instantiate(const kiln_component_linker_t* l,
@@ -426,42 +472,48 @@ bool kiln_component_instance_call(kiln_component_instance_t* i, const char* name
   if (!i || !name || (arg_count && !args)) {
     return fail("kiln_component_instance_call: null argument", false);
   }
-  wasm_store_t* store = i->liveness->store;
-  if (!store) return fail("kiln_component_instance_call: the instance's store was deleted", false);
-  // "function", or "interface#function" of an exported instance.
   const std::string path = name;
-  const size_t hash = path.find('#');
-  const component::RuntimeItem* item = i->instance->exports->find(path.substr(0, hash));
-  if (item && hash != std::string::npos) {
-    item = item->instance ? item->instance->find(path.substr(hash + 1)) : nullptr;
-  }
-  if (!item || !item->function) {
-    return fail("kiln_component_instance_call: no exported function `" + path + "`", false);
-  }
-  component::ComponentFunction& f = *item->function;
-  if (arg_count != f.type->params.size()) {
+  component::ComponentFunction* f = exported_function(i, path, "kiln_component_instance_call");
+  if (!f) return false;
+  if (arg_count != f->type->params.size()) {
     return fail("kiln_component_instance_call: `" + path + "` takes " +
-                    std::to_string(f.type->params.size()) + " arguments, given " +
+                    std::to_string(f->type->params.size()) + " arguments, given " +
                     std::to_string(arg_count),
                 false);
   }
   std::vector<ComponentValue> values;
   for (size_t k = 0; k < arg_count; ++k) {
-    if (!args[k] || !component::value_matches(value_of(args[k]), f.type->params[k].type)) {
+    if (!args[k] || !component::value_matches(value_of(args[k]), f->type->params[k].type)) {
       return fail("kiln_component_instance_call: argument " + std::to_string(k) + " of `" + path +
-                      "` is not a " + component::resolved::to_wit(f.type->params[k].type),
+                      "` is not a " + component::resolved::to_wit(f->type->params[k].type),
                   false);
     }
     values.push_back(value_of(args[k]));
   }
-  StoreCall call(store);
   std::optional<ComponentValue> out;
-  TrapPtr t = component::call_component_function(store->store, f, values, out);
-  if (t) {
-    if (trap) *trap = make_trap(store, std::move(t));
-    return fail("kiln_component_instance_call: `" + path + "` trapped", false);
-  }
+  if (!call_function(i, *f, path, values, out, trap, "kiln_component_instance_call")) return false;
   if (out && result) *result = wrap(std::move(*out));
+  return true;
+}
+
+bool kiln_component_instance_call_wave(kiln_component_instance_t* i, const char* call,
+                                       wasm_name_t* result, wasm_trap_t** trap) {
+  constexpr const char* kFunction = "kiln_component_instance_call_wave";
+  if (trap) *trap = nullptr;
+  if (result) name_out(result, "");
+  if (!i || !call) return fail(std::string(kFunction) + ": null argument", false);
+  auto parsed = component::split_wave_call(call);
+  if (!parsed) return fail(std::string(kFunction) + ": " + parsed.error().message, false);
+  component::ComponentFunction* f = exported_function(i, parsed->name, kFunction);
+  if (!f) return false;
+  auto args = component::parse_wave_arguments(*parsed, *f->type);
+  if (!args) return fail(std::string(kFunction) + ": " + args.error().message, false);
+  std::optional<ComponentValue> out;
+  if (!call_function(i, *f, parsed->name, *args, out, trap, kFunction)) return false;
+  if (out && f->type->result && result) {
+    wasm_byte_vec_delete(result);
+    name_out(result, component::to_wave(*out, *f->type->result));
+  }
   return true;
 }
 

@@ -84,6 +84,15 @@ void for_each_entering(ComponentInstance* self, const ComponentInstance* caller,
 
 }  // namespace
 
+ComponentFunction* ComponentInstance::exported_function(const std::string& path) const {
+  const size_t hash = path.find('#');
+  const RuntimeItem* item = exports->find(path.substr(0, hash));
+  if (item && hash != std::string::npos) {
+    item = item->instance ? item->instance->find(path.substr(hash + 1)) : nullptr;
+  }
+  return item ? item->function.get() : nullptr;
+}
+
 bool ComponentInstance::may_enter_from(const ComponentInstance* caller) const {
   bool may = true;
   for_each_entering(const_cast<ComponentInstance*>(this), caller,

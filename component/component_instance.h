@@ -131,6 +131,10 @@ struct ComponentInstance {
   std::vector<std::unique_ptr<ComponentInstance>> children;
   std::vector<std::unique_ptr<RuntimeResourceType>> defined_resources;
 
+  // An exported function by path: "name", or "interface#name" of an exported instance; null
+  // when there is none.
+  ComponentFunction* exported_function(const std::string& path) const;
+
   // CanonicalABI.md ComponentInstance.may_enter_from / enter_from / leave_to.
   bool may_enter_from(const ComponentInstance* caller) const;
   void enter_from(const ComponentInstance* caller);

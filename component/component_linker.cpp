@@ -164,7 +164,68 @@ Result<RuntimeItem> ComponentLinker::resolve(const std::string& name,
     item.instance = std::move(instance);
     return item;
   }
+  if (type.kind == K::kType && type.type.kind != resolved::TypeDefinition::Kind::kResource) {
+    // A type that is not a resource (an interface's `record`, `enum`, ...): the import only
+    // says what the type is; there is nothing to define.
+    RuntimeItem item;
+    item.kind = K::kType;
+    return item;
+  }
   return unlinkable("no definition for the import `" + name + "`");
+}
+
+void ComponentLinker::collect_missing(
+    const std::string& name, const resolved::ExternType& type,
+    std::vector<std::pair<std::string, const resolved::ExternType*>>& out) const {
+  using K = resolved::ExternType::Kind;
+  const std::string key = canonical_path(name);
+  if (items_.count(key)) return;
+  switch (type.kind) {
+    case K::kFunc:
+      if (!functions_.count(key)) out.emplace_back(name, &type);
+      return;
+    case K::kInstance:
+      for (const auto& e : type.instance->exports)
+        collect_missing(name + "#" + e.name, e.type, out);
+      return;
+    case K::kType:
+      if (type.type.kind == resolved::TypeDefinition::Kind::kResource)
+        out.emplace_back(name, &type);
+      return;
+    default:
+      out.emplace_back(name, &type);
+      return;
+  }
+}
+
+std::vector<std::string> ComponentLinker::missing_imports(
+    const ValidatedComponent& component) const {
+  std::vector<std::pair<std::string, const resolved::ExternType*>> missing;
+  for (const auto& import : component.type->imports) {
+    collect_missing(import.name, import.type, missing);
+  }
+  std::vector<std::string> names;
+  for (auto& [name, type] : missing) names.push_back(name);
+  return names;
+}
+
+Result<void> ComponentLinker::define_unknown_imports_as_traps(const ValidatedComponent& component) {
+  using K = resolved::ExternType::Kind;
+  std::vector<std::pair<std::string, const resolved::ExternType*>> missing;
+  for (const auto& import : component.type->imports) {
+    collect_missing(import.name, import.type, missing);
+  }
+  for (const auto& [name, type] : missing) {
+    if (type->kind == K::kFunc) {
+      const std::string message = "unknown import `" + name + "` called";
+      KILN_TRY(define_function(
+          name, [message](const resolved::FunctionType&, const std::vector<ComponentValue>&,
+                          std::optional<ComponentValue>&) { return abi_trap(message); }));
+    } else if (type->kind == K::kType) {
+      if (auto defined = define_resource(name, {}); !defined) return defined.take_error();
+    }
+  }
+  return {};
 }
 
 Result<std::unique_ptr<ComponentInstance>> ComponentLinker::instantiate(

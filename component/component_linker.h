@@ -39,6 +39,16 @@ class ComponentLinker {
   // Defines any runtime item (an export of another instance, say) at `path`.
   Result<void> define(const std::string& path, RuntimeItem item);
 
+  // The imports of `component` that nothing here defines, as paths ("wasi:cli/stdout@0.2.0",
+  // "local:app/logger#log"; an imported instance is looked into, so each missing function or
+  // resource of it is named), in import order.
+  std::vector<std::string> missing_imports(const ValidatedComponent& component) const;
+  // Defines every missing import of `component` that can be: a function as one that traps
+  // ("unknown import `PATH` called") and a resource type as a host resource without a
+  // destructor (as wasmtime's define_unknown_imports_as_traps). Missing modules, components and
+  // values stay missing.
+  Result<void> define_unknown_imports_as_traps(const ValidatedComponent& component);
+
   // Instantiates `component` with its imports resolved here.
   Result<std::unique_ptr<ComponentInstance>> instantiate(Store& store,
                                                          const ValidatedComponent& component,
@@ -51,6 +61,9 @@ class ComponentLinker {
   std::vector<std::unique_ptr<RuntimeResourceType>> resources_;
 
   Result<RuntimeItem> resolve(const std::string& name, const resolved::ExternType& type) const;
+  // Appends the paths under `name` that have no definition, each with its type.
+  void collect_missing(const std::string& name, const resolved::ExternType& type,
+                       std::vector<std::pair<std::string, const resolved::ExternType*>>& out) const;
 };
 
 // Checks that `item` can stand for an import of `type` (its kind, and recursively the exports an

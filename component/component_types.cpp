@@ -819,6 +819,30 @@ std::string to_wit(const ExternType& type, const TypeNames* names) {
   return "?";
 }
 
+std::string world_wit(const ComponentType& type) {
+  TypeNames names;
+  collect_type_names(type.imports, names);
+  collect_type_names(type.exports, names);
+  std::string out = "world root {\n";
+  auto write = [&](const char* direction, const NamedExtern& e) {
+    out.append("  ").append(direction).append(e.name).append(": ");
+    if (e.type.kind != ExternType::Kind::kInstance) {
+      out.append(to_wit(e.type, &names)).append(";\n");
+      return;
+    }
+    out += "interface {\n";
+    for (const NamedExtern& member : e.type.instance->exports) {
+      out.append("    ").append(member.name).append(": ");
+      out.append(to_wit(member.type, &names)).append(";\n");
+    }
+    out += "  }\n";
+  };
+  for (const NamedExtern& e : type.imports) write("import ", e);
+  for (const NamedExtern& e : type.exports) write("export ", e);
+  out += "}\n";
+  return out;
+}
+
 const char* extern_kind_name(ExternType::Kind kind) {
   switch (kind) {
     case ExternType::Kind::kCoreModule:

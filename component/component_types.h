@@ -205,5 +205,14 @@ void collect_type_names(const std::vector<NamedExtern>& externs, TypeNames& name
 std::string to_wit(const ValueType& type, const TypeNames* names = nullptr);
 std::string to_wit(const ExternType& type, const TypeNames* names = nullptr);
 const char* type_kind_name(TypeDefinition::Kind kind);
+// A component's type as a WIT-like world, one import or export per line, imported and exported
+// instances written out as `interface { ... }` with every member's full type:
+//   world root {
+//     import wasi:cli/stdout@0.2.0: interface {
+//       get-stdout: func() -> own<output-stream>;
+//     }
+//     export greet: func(name: string) -> string;
+//   }
+std::string world_wit(const ComponentType& type);
 
 }  // namespace kiln::component::resolved

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "component/abi_layout.h"
+#include "component/component_decoder.h"
 #include "component/extern_rules.h"
 #include "component/names.h"
 #include "runtime/binary_reader.h"
@@ -1264,6 +1265,13 @@ Result<std::unique_ptr<ValidatedComponent>> validate_component(Engine& engine,
                                                                const Component& component) {
   Validator v(engine);
   return v.component(component, nullptr);
+}
+
+Result<LoadedComponent> load_component(Engine& engine, std::span<const uint8_t> bytes) {
+  LoadedComponent loaded;
+  KILN_SET(loaded.decoded, decode_component(bytes));
+  KILN_SET(loaded.validated, validate_component(engine, *loaded.decoded));
+  return loaded;
 }
 
 }  // namespace kiln::component

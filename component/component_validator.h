@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "component/component.h"
@@ -39,5 +40,14 @@ struct ValidatedComponent {
 // what validation builds (type size and depth: component_types.h).
 Result<std::unique_ptr<ValidatedComponent>> validate_component(Engine& engine,
                                                                const Component& component);
+
+// A component decoded and validated, owning both (the validated form points into the decoded
+// one, so they live together).
+struct LoadedComponent {
+  std::unique_ptr<Component> decoded;
+  std::unique_ptr<ValidatedComponent> validated;
+};
+// decode_component then validate_component.
+Result<LoadedComponent> load_component(Engine& engine, std::span<const uint8_t> bytes);
 
 }  // namespace kiln::component

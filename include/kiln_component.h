@@ -155,6 +155,17 @@ KILN_API const kiln_resource_type_t* kiln_component_linker_define_resource(
     kiln_component_linker_t*, const char* path, void (*destructor)(void* env, uint32_t rep),
     void* env, void (*finalizer)(void*));
 
+/* The component's imports that the linker does not define, one path per line
+ * ("local:app/logger@1.0.0#log\n"; an imported interface is looked into, so each missing
+ * function or resource is named), in *out (own; empty when nothing is missing). */
+KILN_API bool kiln_component_linker_missing_imports(const kiln_component_linker_t*,
+                                                    const kiln_component_t*, own wasm_name_t* out);
+/* Defines each import of the component that the linker lacks: a function as one that traps
+ * when called ("unknown import `PATH` called"), a resource type as a host resource without a
+ * destructor (wasmtime's define_unknown_imports_as_traps). */
+KILN_API bool kiln_component_linker_define_unknown_imports_as_traps(kiln_component_linker_t*,
+                                                                    const kiln_component_t*);
+
 /* ------------------------------------------------------------------------------------------
  * Instances */
 
@@ -175,6 +186,14 @@ KILN_API void kiln_component_instance_delete(own kiln_component_instance_t*);
 KILN_API bool kiln_component_instance_call(kiln_component_instance_t*, const char* name,
                                            const kiln_cval_t* const* args, size_t arg_count,
                                            own kiln_cval_t** result, own wasm_trap_t** trap);
+
+/* The same, with the call written in WAVE, the WebAssembly Value Encoding that wasmtime's CLI
+ * uses: `greet("kiln")`, `local:app/api#move({x: 1, y: 2}, some(3))`. The arguments are parsed
+ * by the function's parameter types (a malformed one: false, kiln_last_error_message() names it
+ * and its byte offset); *result receives the result in WAVE (own; empty for a function without
+ * one). */
+KILN_API bool kiln_component_instance_call_wave(kiln_component_instance_t*, const char* call,
+                                                own wasm_name_t* result, own wasm_trap_t** trap);
 
 /* Drops an owning handle the host holds (an `own` a guest returned or passed to a host
  * function; kiln_cval_copy of one is the same handle, so drop it once): runs the resource's

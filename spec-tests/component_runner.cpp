@@ -299,11 +299,9 @@ class Script {
 
   // Decodes and validates; the component is kept (instances point into it).
   Result<const component::ValidatedComponent*> check(const std::vector<uint8_t>& bytes) {
-    KILN_ASSIGN(auto decoded, component::decode_component(bytes));
-    KILN_ASSIGN(auto validated, component::validate_component(engine_, *decoded));
-    asts_.push_back(std::move(decoded));
-    validated_.push_back(std::move(validated));
-    return validated_.back().get();
+    KILN_ASSIGN(component::LoadedComponent loaded, component::load_component(engine_, bytes));
+    loaded_.push_back(std::move(loaded));
+    return loaded_.back().validated.get();
   }
 
   // Instantiates a component that the script gives no imports.
@@ -453,8 +451,7 @@ class Script {
   Engine engine_;
   Store store_;
   FileReport& report_;
-  std::vector<std::unique_ptr<component::Component>> asts_;
-  std::vector<std::unique_ptr<component::ValidatedComponent>> validated_;
+  std::vector<component::LoadedComponent> loaded_;
   std::map<std::string, const component::ValidatedComponent*> definitions_;
   std::vector<std::unique_ptr<component::ComponentInstance>> instances_;
   std::map<std::string, component::ComponentInstance*> named_;

@@ -158,15 +158,14 @@ TEST_F(CliTest, ModuleFromAPipeRuns) {
   EXPECT_EQ(r.out, "55\n");
 }
 
-TEST_F(CliTest, ComponentsAreValidatedAndRunningThemIsSaidToBeUnsupported) {
+TEST_F(CliTest, ComponentsAreValidated) {
   const std::vector<uint8_t> preamble = {0x00, 'a', 's', 'm', 0x0d, 0x00, 0x01, 0x00};
   const std::string good = write_file("empty.component.wasm", preamble);
   RunResult r = run("validate " + good);
   EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
-  r = run("run " + good);
+  r = run("run " + good);  // nothing to call
   EXPECT_EQ(r.exit_code, cli::kExitUsage);
-  EXPECT_NE(r.err.find("is a valid component, but kiln cannot run components yet"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("is a component: name the export to call with --invoke"), std::string::npos)
       << r.err;
   std::vector<uint8_t> invalid = preamble;
   invalid.insert(invalid.end(), {0x07, 0x03, 0x01, 0x69, 0x00});  // (own 0): no type 0
@@ -181,6 +180,105 @@ TEST_F(CliTest, ComponentsAreValidatedAndRunningThemIsSaidToBeUnsupported) {
   EXPECT_EQ(r.exit_code, cli::kExitMalformed);
   EXPECT_NE(r.err.find("in type section: item 0: invalid leading byte 0x3e"), std::string::npos)
       << r.err;
+}
+
+std::string test_component(const std::string& name) {
+  return std::string(KILN_TEST_COMPONENTS_DIR) + "/" + name + ".wasm";
+}
+
+// tests/components/jco/values.c behind values.wit: each export's result follows from its C code
+// (translate adds, toggle is exclusive or, parse-number refuses what is not a u32).
+TEST_F(CliTest, ComponentExportsAreCalledWithWaveValues) {
+  const std::string values = test_component("values");
+  auto invoke = [&](const std::string& call) {
+    return run("run --invoke '" + call + "' " + values);
+  };
+  RunResult r = invoke("translate({x: 1, y: 2}, 10, -20)");
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_EQ(r.out, "{x: 11, y: -18, label: none}\n");
+  EXPECT_EQ(invoke("translate({label: some(\"p\"), y: 0, x: 0}, 1, 1)").out,
+            "{x: 1, y: 1, label: some(\"p\")}\n");
+  EXPECT_EQ(invoke("toggle({read, exec}, {exec, write})").out, "{read, write}\n");
+  EXPECT_EQ(invoke("next-color(blue)").out, "red\n");
+  EXPECT_EQ(invoke("area(rect({x: -3, y: 4}))").out, "12\n");
+  EXPECT_EQ(invoke("parse-number(\"7\")").out, "ok(7)\n");
+  EXPECT_EQ(invoke("parse-number(\"x\")").out, "err(\"not a u32: x\")\n");
+  EXPECT_EQ(invoke("first-char(\"\\u{1F600}!\")").out, "some('\xF0\x9F\x98\x80')\n");
+  EXPECT_EQ(invoke("swap((255, -1))").out, "(-1, 255)\n");
+  EXPECT_EQ(invoke("words(\" a  bc \")").out, "[\"a\", \"bc\"]\n");
+  EXPECT_EQ(invoke("reverse([1, 2, 3])").out, "[3, 2, 1]\n");
+  EXPECT_EQ(invoke("is-even(18446744073709551615)").out, "false\n");
+
+  // Bad calls are usage errors naming what is wrong and where.
+  r = invoke("add(1, 2147483648)");
+  EXPECT_EQ(r.exit_code, cli::kExitUsage);
+  EXPECT_NE(r.err.find("WAVE value at offset 7: expected an s32, found `2147483648)`"),
+            std::string::npos)
+      << r.err;
+  r = invoke("add(1)");
+  EXPECT_EQ(r.exit_code, cli::kExitUsage);
+  EXPECT_NE(r.err.find("`add` takes 2 arguments, given 1"), std::string::npos) << r.err;
+  r = invoke("next-color(purple)");
+  EXPECT_EQ(r.exit_code, cli::kExitUsage);
+  EXPECT_NE(r.err.find("`purple` is not a case of enum { red, green, blue }"), std::string::npos)
+      << r.err;
+  r = invoke("subtract(1, 2)");
+  EXPECT_EQ(r.exit_code, cli::kExitUsage);
+  EXPECT_NE(r.err.find("the component exports no function named \"subtract\""), std::string::npos)
+      << r.err;
+  r = run("run --invoke 'add(1, 2)' " + values + " 3");
+  EXPECT_EQ(r.exit_code, cli::kExitUsage);
+  EXPECT_NE(r.err.find("a component's arguments go inside --invoke"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, ComponentCallsRunOnTheStoresBudgets) {
+  const std::string call = "--invoke 'words(\"a b c d e f g h i j\")' " + test_component("values");
+  RunResult r = run("run --fuel 20 " + call);
+  EXPECT_EQ(r.exit_code, cli::kExitTrap);
+  EXPECT_NE(r.err.find("all fuel consumed"), std::string::npos) << r.err;
+  r = run("run --fuel 100000 " + call);
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_EQ(r.out, "[\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\", \"j\"]\n");
+}
+
+// examples/components/component.wat imports local:demo/host@1.0.0 (a resource, a function and a
+// method); its greet export calls the imported log.
+TEST_F(CliTest, MissingComponentImportsAreListedOrLinkedToTraps) {
+  const std::string component = std::string(KILN_C_EXAMPLES_DIR) + "/component.wasm";
+  RunResult r = run("run --invoke 'greet(\"kiln\")' " + component);
+  EXPECT_EQ(r.exit_code, cli::kExitUnlinkable);
+  EXPECT_NE(r.err.find("imports what kiln does not provide"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\n  local:demo/host@1.0.0#counter\n  local:demo/host@1.0.0#log\n"
+                       "  local:demo/host@1.0.0#[method]counter.bump"),
+            std::string::npos)
+      << r.err;
+  r = run("run --trap-unknown-imports --invoke 'greet(\"kiln\")' " + component);
+  EXPECT_EQ(r.exit_code, cli::kExitTrap);
+  EXPECT_NE(r.err.find("wasm trap: unknown import `local:demo/host@1.0.0#log` called"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(CliTest, InspectPrintsAComponentsWorldAndAModulesImportsAndExports) {
+  RunResult r = run("inspect " + test_component("values"));
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_EQ(r.out.rfind("world root {\n", 0), 0u) << r.out;
+  for (const char* line :
+       {"  export translate: func(p: point, dx: s32, dy: s32) -> point;\n",
+        "  export parse-number: func(text: string) -> result<u32, string>;\n",
+        "  import point: type = record { x: s32, y: s32, label: option<string> };\n"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << " in\n" << r.out;
+  }
+  r = run("inspect " + std::string(KILN_C_EXAMPLES_DIR) + "/component.wasm");
+  EXPECT_NE(r.out.find("  import local:demo/host@1.0.0: interface {\n    counter: resource;\n"),
+            std::string::npos)
+      << r.out;
+  r = run("inspect " + example("fib"));
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_NE(r.out.find("  (export \"fib\" (func (param i32) (result i64)))\n"), std::string::npos)
+      << r.out;
+  r = run("inspect " + dir_.path().string() + "/missing.wasm");
+  EXPECT_EQ(r.exit_code, cli::kExitIo);
 }
 
 TEST_F(CliTest, UsageErrorsExitWith2) {

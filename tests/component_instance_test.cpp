@@ -55,15 +55,16 @@ std::vector<uint8_t> add_one_component() {
 // A component validated (decoded form kept alive beside it).
 struct Validated {
   Engine engine;
-  std::unique_ptr<Component> decoded;
-  std::unique_ptr<ValidatedComponent> validated;
+  LoadedComponent loaded;
+  const ValidatedComponent* validated = nullptr;
   explicit Validated(const std::vector<uint8_t>& bytes) {
-    auto d = decode_component(bytes);
-    if (!d) ADD_FAILURE() << d.error().message;
-    decoded = std::move(*d);
-    auto v = validate_component(engine, *decoded);
-    if (!v) ADD_FAILURE() << v.error().message;
-    validated = std::move(*v);
+    auto l = load_component(engine, bytes);
+    if (!l) {
+      ADD_FAILURE() << l.error().message;
+      return;
+    }
+    loaded = std::move(*l);
+    validated = loaded.validated.get();
   }
 };
 
@@ -286,6 +287,46 @@ TEST(ComponentLinker, AnIncompatibleVersionOrAMissingFunctionIsUnlinkable) {
   auto again = twice.define_function("local:app/math@1.2.0#double", doubling);
   ASSERT_FALSE(again);  // 1.0.0 and 1.2.0 are the same canonical version
   EXPECT_FALSE(twice.define_function("Not A Path#x", doubling));
+}
+
+TEST(ComponentLinker, MissingImportsAreListedAndCanBeLinkedToTraps) {
+  Validated v(math_client_component());
+  ASSERT_TRUE(v.validated);
+  ComponentLinker linker;
+  EXPECT_EQ(linker.missing_imports(*v.validated),
+            std::vector<std::string>{"local:app/math@1.2.0#double"});
+  ASSERT_TRUE(linker.define_unknown_imports_as_traps(*v.validated));
+  EXPECT_TRUE(linker.missing_imports(*v.validated).empty());
+  Store store(v.engine);
+  auto instance = linker.instantiate(store, *v.validated);
+  ASSERT_TRUE(instance) << instance.error().message;
+  std::optional<ComponentValue> result;
+  TrapPtr trap = call_u32(store, **instance, "run", 1, result);
+  ASSERT_TRUE(trap);
+  EXPECT_EQ(trap->message, "unknown import `local:app/math@1.2.0#double` called");
+}
+
+TEST(ComponentLinker, ImportedTypesThatAreNotResourcesNeedNoDefinition) {
+  // values.wit's world imports its record, variant, enum and flags types (`jco new` writes
+  // them as type imports with their definitions); nothing has to be defined for them.
+  const std::string text = test::slurp(std::string(KILN_TEST_COMPONENTS_DIR) + "/values.wasm");
+  Validated v(std::vector<uint8_t>(text.begin(), text.end()));
+  ASSERT_TRUE(v.validated);
+  ASSERT_FALSE(v.validated->type->imports.empty());
+  ComponentLinker linker;
+  EXPECT_TRUE(linker.missing_imports(*v.validated).empty());
+  Store store(v.engine);
+  auto instance = linker.instantiate(store, *v.validated);
+  ASSERT_TRUE(instance) << instance.error().message;
+  ComponentFunction* add = (*instance)->exported_function("add");
+  ASSERT_NE(add, nullptr);
+  std::optional<ComponentValue> result;
+  TrapPtr trap = call_component_function(store, *add,
+                                         {ComponentValue::integer(ComponentValue::Kind::kS32, 40),
+                                          ComponentValue::integer(ComponentValue::Kind::kS32, 2)},
+                                         result);
+  ASSERT_FALSE(trap) << trap->to_string();
+  EXPECT_EQ(result->bits, 42u);
 }
 
 TEST(ComponentLinker, AHostResultThatDoesNotFitTheTypeTraps) {

@@ -21,21 +21,17 @@ using namespace kiln::component;
 
 struct Bench {
   Engine engine;
-  std::unique_ptr<Component> decoded;
-  std::unique_ptr<ValidatedComponent> validated;
+  LoadedComponent loaded;
   Store store{engine};
   std::unique_ptr<ComponentInstance> instance;
 
   Bench() {
     std::ifstream in(std::string(KILN_BENCH_COMPONENTS_DIR) + "/strings.wasm", std::ios::binary);
     std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
-    auto d = decode_component(bytes);
-    if (!d) return;
-    decoded = std::move(*d);
-    auto v = validate_component(engine, *decoded);
-    if (!v) return;
-    validated = std::move(*v);
-    auto i = instantiate_component(store, *validated, {});
+    auto l = load_component(engine, bytes);
+    if (!l) return;
+    loaded = std::move(*l);
+    auto i = instantiate_component(store, *loaded.validated, {});
     if (i) instance = std::move(*i);
   }
   ComponentFunction* function(const std::string& name) {
@@ -150,7 +146,8 @@ void BM_CoreEcho(benchmark::State& state) {
 
 // Instantiating the validated component: its core module is compiled already.
 void BM_InstantiateComponent(benchmark::State& state) {
-  if (!bench().validated) return state.SkipWithError("bench/components/strings.wasm did not load");
+  if (!bench().loaded.validated)
+    return state.SkipWithError("bench/components/strings.wasm did not load");
   // A store holds at most 100 memories by default: a fresh one every 50 instances (untimed).
   auto store = std::make_unique<Store>(bench().engine);
   int64_t in_store = 0;
@@ -161,7 +158,7 @@ void BM_InstantiateComponent(benchmark::State& state) {
       in_store = 0;
       state.ResumeTiming();
     }
-    auto instance = instantiate_component(*store, *bench().validated, {});
+    auto instance = instantiate_component(*store, *bench().loaded.validated, {});
     if (!instance) return state.SkipWithError(instance.error().message.c_str());
     benchmark::DoNotOptimize(instance);
   }

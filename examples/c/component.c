@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
 
   /* The host's side of local:demo/host; the guest imports @1.0.0, the host offers @1.4.2. */
   kiln_component_linker_t* linker = kiln_component_linker_new();
+  wasm_name_t missing;
+  check(kiln_component_linker_missing_imports(linker, component, &missing), "listing imports");
+  printf("to define:\n%.*s", (int)missing.size, missing.data);
+  wasm_byte_vec_delete(&missing);
   check(kiln_component_linker_define_func(linker, "local:demo/host@1.4.2#log", log_message, NULL,
                                           NULL),
         "defining log");
@@ -92,6 +96,17 @@ int main(int argc, char** argv) {
   printf("greet returned: %.*s\n", (int)length, text);
   kiln_cval_delete(name);
   kiln_cval_delete(greeting);
+
+  /* The same call written in WAVE (the value text of wasmtime's CLI), its result in WAVE. */
+  wasm_name_t wave;
+  check(kiln_component_instance_call_wave(instance, "greet(\"WAVE \\u{263A}\")", &wave, &trap),
+        "calling greet in WAVE");
+  printf("greet in WAVE returned: %.*s\n", (int)wave.size, wave.data);
+  wasm_byte_vec_delete(&wave);
+  check(!kiln_component_instance_call_wave(instance, "greet(42)", &wave, &trap),
+        "greet(42) was accepted");
+  wasm_byte_vec_delete(&wave);
+  printf("refused: %s\n", kiln_last_error_message());
 
   /* tally(counter 2), twice: the guest borrows the host's resource for each call. */
   for (int round = 0; round < 2; ++round) {

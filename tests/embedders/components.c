@@ -103,9 +103,39 @@ int main(int argc, char** argv) {
          "add-one(1) = 2");
   kiln_cval_delete(result);
 
+  /* Calls written in WAVE: every malformed one refused with a message, none crashing. */
+  wasm_name_t wave;
+  expect(kiln_component_instance_call_wave(instance, "add-one(41)", &wave, &trap) &&
+             wave.size == 2 && memcmp(wave.data, "42", 2) == 0,
+         "add-one(41) in WAVE is 42");
+  wasm_byte_vec_delete(&wave);
+  const char* bad_calls[] = {"add-one(",       "add-one(-1)", "add-one(4294967296)",
+                             "add-one(1, 2)",  "add-one()",   "(1)",
+                             "add-one(\"1\")", "nothing(1)",  "add-one(1 // )",
+                             "add-one([[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]])"};
+  for (size_t k = 0; k < sizeof bad_calls / sizeof bad_calls[0]; ++k) {
+    expect(!kiln_component_instance_call_wave(instance, bad_calls[k], &wave, &trap) &&
+               trap == NULL && strlen(kiln_last_error_message()) > 0,
+           bad_calls[k]);
+    wasm_byte_vec_delete(&wave);
+  }
+  expect(!kiln_component_instance_call_wave(instance, NULL, &wave, &trap), "no call text");
+  wasm_byte_vec_delete(&wave);
+  expect(!kiln_component_instance_call_wave(NULL, "add-one(1)", NULL, NULL), "no instance");
+  expect(kiln_component_instance_call_wave(instance, "add-one(1)", NULL, NULL),
+         "a call without outputs");
+  expect(!kiln_component_linker_missing_imports(NULL, component, &wave), "no linker");
+  expect(!kiln_component_linker_define_unknown_imports_as_traps(linker, NULL), "no component");
+  expect(kiln_component_linker_missing_imports(linker, component, &wave) && wave.size == 0,
+         "the add-one component imports nothing");
+  wasm_byte_vec_delete(&wave);
+
   wasm_store_delete(store);
   expect(!kiln_component_instance_call(instance, "add-one", args, 1, &result, &trap),
          "a call after the store is deleted is refused");
+  expect(!kiln_component_instance_call_wave(instance, "add-one(1)", &wave, &trap),
+         "a WAVE call after the store is deleted is refused");
+  wasm_byte_vec_delete(&wave);
   kiln_cval_delete(one);
   kiln_component_instance_delete(instance);
   kiln_component_linker_delete(linker);

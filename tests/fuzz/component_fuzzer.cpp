@@ -104,13 +104,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> bytes;
   if (size == 0 || data[0] != 0x00) bytes = {0x00, 'a', 's', 'm', 0x0d, 0x00, 0x01, 0x00};
   bytes.insert(bytes.end(), data, data + size);
-  auto decoded = decode_component(bytes);
-  if (!decoded) return 0;
-  auto validated = validate_component(engine, **decoded);
-  if (!validated || !(*validated)->type->imports.empty()) return 0;
+  auto loaded = load_component(engine, bytes);
+  if (!loaded || !loaded->validated->type->imports.empty()) return 0;
   Store store(engine);
   (void)store.set_fuel(100000);
-  auto instance = instantiate_component(store, **validated, {});
+  auto instance = instantiate_component(store, *loaded->validated, {});
   if (!instance) return 0;
   for (const auto& [name, item] : (*instance)->exports->exports) {
     if (!item.function) continue;

@@ -1,0 +1,31 @@
+// Makes a component from a core module written against the canonical ABI by hand, as
+// `wasm-tools component embed` + `component new` do, with jco's bundled wasm-tools (npm
+// @bytecodealliance/jco, installed by scripts/setup):
+//   node scripts/component-new.mjs CORE.wasm WORLD.wit WORLD-NAME OUT.wasm [utf8|utf16|compact-utf16]
+// The WIT is passed as text: jco's wasm-tools reads files only through preopens it lacks here.
+import fs from 'node:fs';
+
+const [core, wit, world, output, encoding = 'utf8'] = process.argv.slice(2);
+if (!core || !wit || !world || !output) {
+  console.error('usage: component-new.mjs CORE.wasm WORLD.wit WORLD-NAME OUT.wasm [ENCODING]');
+  process.exit(2);
+}
+let jco;
+try {
+  jco = await import('@bytecodealliance/jco');
+} catch {
+  console.error('component-new: @bytecodealliance/jco is not installed (run scripts/setup)');
+  process.exit(1);
+}
+try {
+  const embedded = await jco.componentEmbed({
+    binary: fs.readFileSync(core),
+    witSource: fs.readFileSync(wit, 'utf8'),
+    world,
+    stringEncoding: encoding,
+  });
+  fs.writeFileSync(output, await jco.componentNew(embedded));
+} catch (error) {
+  console.error(`component-new: ${core}: ${String(error.message ?? error).split('\n')[0]}`);
+  process.exit(1);
+}
