@@ -62,13 +62,6 @@ ValType join(ValType a, ValType b) {
 
 }  // namespace
 
-uint64_t align_to(uint64_t offset, uint64_t alignment) {
-  if (offset > std::numeric_limits<uint64_t>::max() - alignment) {
-    return std::numeric_limits<uint64_t>::max();
-  }
-  return (offset + alignment - 1) / alignment * alignment;
-}
-
 uint32_t flags_size(size_t labels) {
   return labels <= 8 ? 1 : labels <= 16 ? 2 : 4;
 }

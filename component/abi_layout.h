@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "component/component_types.h"
@@ -31,8 +32,14 @@ uint64_t element_size(const resolved::ValueType& type, PointerSize pointer = Poi
 uint32_t discriminant_size(size_t cases);
 // A flags type's size and alignment in bytes (1, 2 or 4) for `labels` labels.
 uint32_t flags_size(size_t labels);
-// `offset` rounded up to `alignment` (saturating).
-uint64_t align_to(uint64_t offset, uint64_t alignment);
+// `offset` rounded up to `alignment`, a power of two as every canonical ABI alignment is
+// (saturating). Inline and without a division: every load and store of a field asks.
+inline uint64_t align_to(uint64_t offset, uint64_t alignment) {
+  if (offset > std::numeric_limits<uint64_t>::max() - alignment) {
+    return std::numeric_limits<uint64_t>::max();
+  }
+  return (offset + alignment - 1) & ~(alignment - 1);
+}
 
 // CanonicalABI.md `despecialize`, as lifting, lowering and layout need it: the payload types of
 // a variant-like type (variant, option, result, enum; null for a case without payload), and the

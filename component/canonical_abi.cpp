@@ -58,6 +58,11 @@ struct TupleLayout {
 };
 TupleLayout tuple_layout(const std::vector<ValueType>& types) {
   TupleLayout l;
+  if (types.size() == 1) {  // a function's result, or one parameter: no loop
+    l.alignment = abi::alignment(types[0]);
+    l.size = align_to(abi::element_size(types[0]), l.alignment);
+    return l;
+  }
   for (const ValueType& t : types) {
     const uint32_t a = abi::alignment(t);
     l.alignment = std::max(l.alignment, a);
@@ -145,10 +150,9 @@ TrapPtr check_allocation(AbiContext& cx, uint64_t pointer, uint32_t alignment, u
   return nullptr;
 }
 
-TrapPtr lift_flat(AbiContext& cx, const std::vector<uint64_t>& flat, size_t& pos,
-                  const ValueType& t, ComponentValue& out);
-TrapPtr lower_flat(AbiContext& cx, const ComponentValue& v, const ValueType& t,
-                   std::vector<uint64_t>& out);
+TrapPtr lift_flat(AbiContext& cx, const FlatValues& flat, size_t& pos, const ValueType& t,
+                  ComponentValue& out);
+TrapPtr lower_flat(AbiContext& cx, const ComponentValue& v, const ValueType& t, FlatValues& out);
 
 // ---- strings ----
 
@@ -182,17 +186,17 @@ TrapPtr load_string_from_range(AbiContext& cx, uint64_t pointer, uint64_t tagged
   if (pointer % alignment != 0) return abi_trap("unaligned pointer");
   if (!in_bounds(cx, pointer, byte_length)) return abi_trap(out_of_bounds);
   const uint8_t* p = memory_base(cx) + pointer;
-  std::vector<char32_t> cps;
+  // Lifted into `out` in place (a fresh value: lifting fills default-constructed ones).
+  out.kind = VKind::kString;
+  out.text.clear();
   if (encoding == 0) {
     if (auto fault = validate_utf8(p, byte_length)) return abi_trap(*fault);
-    out = ComponentValue::string(std::string(reinterpret_cast<const char*>(p), byte_length));
+    out.text.assign(reinterpret_cast<const char*>(p), byte_length);
   } else if (encoding == 1) {
-    std::string text;
-    if (auto fault = utf16_to_utf8(p, byte_length / 2, text)) return abi_trap(*fault);
-    out = ComponentValue::string(std::move(text));
+    if (auto fault = utf16_to_utf8(p, byte_length / 2, out.text)) return abi_trap(*fault);
   } else {
-    for (uint64_t i = 0; i < byte_length; ++i) cps.push_back(p[i]);
-    out = ComponentValue::string(encode_utf8(cps));
+    std::vector<char32_t> cps(p, p + byte_length);
+    out.text = encode_utf8(cps);
   }
   out.source_encoding = static_cast<uint8_t>(cx.options.encoding);
   out.source_code_units = tagged_units;
@@ -675,8 +679,8 @@ uint32_t primitive_width(PrimitiveType p) {
   return static_cast<uint32_t>(abi::element_size(ValueType{p, nullptr}));
 }
 
-TrapPtr lift_flat(AbiContext& cx, const std::vector<uint64_t>& flat, size_t& pos,
-                  const ValueType& t, ComponentValue& out) {
+TrapPtr lift_flat(AbiContext& cx, const FlatValues& flat, size_t& pos, const ValueType& t,
+                  ComponentValue& out) {
   auto next = [&]() -> uint64_t { return pos < flat.size() ? flat[pos++] : 0; };
   if (auto p = primitive_of(t)) {
     switch (*p) {
@@ -753,8 +757,7 @@ TrapPtr lift_flat(AbiContext& cx, const std::vector<uint64_t>& flat, size_t& pos
   return nullptr;
 }
 
-TrapPtr lower_flat(AbiContext& cx, const ComponentValue& v, const ValueType& t,
-                   std::vector<uint64_t>& out) {
+TrapPtr lower_flat(AbiContext& cx, const ComponentValue& v, const ValueType& t, FlatValues& out) {
   if (auto p = primitive_of(t)) {
     if (*p == PrimitiveType::kString) {
       uint32_t pointer = 0;
@@ -820,7 +823,7 @@ TrapPtr lower_flat(AbiContext& cx, const ComponentValue& v, const ValueType& t,
   if (v.index < cases.size() && cases[v.index] && !v.items.empty()) {
     if (TrapPtr trap = lower_flat(cx, v.items[0], *cases[v.index], out)) return trap;
   }
-  out.resize(start + slots, 0);
+  out.resize(start + slots);
   return nullptr;
 }
 
@@ -996,9 +999,8 @@ TrapPtr store(AbiContext& cx, const ComponentValue& v, const resolved::ValueType
   return nullptr;
 }
 
-TrapPtr lift_flat_values(AbiContext& cx, bool in_memory, const std::vector<uint64_t>& flat,
-                         size_t* position, const std::vector<resolved::ValueType>& types,
-                         ComponentValue* out) {
+TrapPtr lift_flat_values(AbiContext& cx, bool in_memory, const FlatValues& flat, size_t* position,
+                         const std::vector<resolved::ValueType>& types, ComponentValue* out) {
   size_t local = 0;
   size_t& pos = position ? *position : local;
   if (!in_memory) {
@@ -1021,8 +1023,8 @@ TrapPtr lift_flat_values(AbiContext& cx, bool in_memory, const std::vector<uint6
 }
 
 TrapPtr lower_flat_values(AbiContext& cx, bool in_memory, const std::vector<ComponentValue>& values,
-                          const std::vector<resolved::ValueType>& types,
-                          std::vector<uint64_t>& flat, std::optional<uint32_t> out_pointer) {
+                          const std::vector<resolved::ValueType>& types, FlatValues& flat,
+                          std::optional<uint32_t> out_pointer) {
   if (!in_memory) {
     for (size_t i = 0; i < types.size(); ++i) {
       if (TrapPtr trap = lower_flat(cx, values[i], types[i], flat)) return trap;

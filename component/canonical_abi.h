@@ -12,10 +12,12 @@
 // (realloc) comes back with its backtrace.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
+#include "component/abi_layout.h"
 #include "component/component_types.h"
 #include "component/component_value.h"
 #include "runtime/store.h"
@@ -51,18 +53,63 @@ struct AbiContext {
 
 TrapPtr abi_trap(std::string message);
 
+// The core values of one call's flattened parameters or results. Flattening bounds them
+// (abi::kMaxFlatParams, and a return-area pointer), so they live in the caller's frame instead
+// of a heap allocation per call; more (a lowered function's core signature can be larger) move
+// to the heap.
+class FlatValues {
+ public:
+  static constexpr size_t kInline = abi::kMaxFlatParams + 2;
+  FlatValues() = default;
+  FlatValues(const uint64_t* values, size_t count) {
+    resize(count);
+    std::copy_n(values, count, data());
+  }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  uint64_t* data() { return on_heap_ ? heap_.data() : inline_; }
+  const uint64_t* data() const { return on_heap_ ? heap_.data() : inline_; }
+  uint64_t& operator[](size_t i) { return data()[i]; }
+  uint64_t operator[](size_t i) const { return data()[i]; }
+  void push_back(uint64_t value) {
+    if (!on_heap_ && size_ < kInline) {
+      inline_[size_++] = value;
+      return;
+    }
+    resize(size_ + 1);
+    data()[size_ - 1] = value;
+  }
+  // Grows with zeros, or shrinks.
+  void resize(size_t count) {
+    if (!on_heap_ && count > kInline) {
+      heap_.assign(inline_, inline_ + size_);
+      on_heap_ = true;
+    }
+    if (on_heap_) {
+      heap_.resize(count, 0);
+    } else if (count > size_) {
+      std::fill(inline_ + size_, inline_ + count, uint64_t{0});
+    }
+    size_ = count;
+  }
+
+ private:
+  uint64_t inline_[kInline];
+  std::vector<uint64_t> heap_;
+  size_t size_ = 0;
+  bool on_heap_ = false;
+};
+
 // lift_flat_values / lower_flat_values. `flat` is read from `*position` on (lifting), or
 // appended to (lowering). With `in_memory` (more flat values than MAX_FLAT_PARAMS or
 // MAX_FLAT_RESULTS: abi::flatten_function says which), the values travel in memory: lifting
 // reads a pointer; lowering allocates with realloc and appends the pointer, or, given
 // `out_pointer`, stores there.
 // `out` has room for types.size() values.
-TrapPtr lift_flat_values(AbiContext& cx, bool in_memory, const std::vector<uint64_t>& flat,
-                         size_t* position, const std::vector<resolved::ValueType>& types,
-                         ComponentValue* out);
+TrapPtr lift_flat_values(AbiContext& cx, bool in_memory, const FlatValues& flat, size_t* position,
+                         const std::vector<resolved::ValueType>& types, ComponentValue* out);
 TrapPtr lower_flat_values(AbiContext& cx, bool in_memory, const std::vector<ComponentValue>& values,
-                          const std::vector<resolved::ValueType>& types,
-                          std::vector<uint64_t>& flat,
+                          const std::vector<resolved::ValueType>& types, FlatValues& flat,
                           std::optional<uint32_t> out_pointer = std::nullopt);
 
 // load / store of one value at `pointer` (aligned and in bounds: the callers check).

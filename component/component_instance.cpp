@@ -167,33 +167,40 @@ TrapPtr call_component_function(Store& store, ComponentFunction& f,
     inst.leave_to(caller);
     return trap;
   };
-  // One buffer serves the flat arguments, the core call's cells and the flat results.
-  std::vector<uint64_t> flat;
-  flat.reserve(abi::kMaxFlatParams + 1);
+  // One buffer (in this frame) serves the flat arguments, the core call's cells and the flat
+  // results.
+  FlatValues flat;
   if (TrapPtr trap = lower_flat_values(cx, f.flat.params_in_memory, args, f.param_types, flat)) {
     return finish(std::move(trap));
   }
   const FuncType& core = *f.callee->type;
-  flat.resize(std::max<size_t>({flat.size(), core.params.size(), core.results.size(), 1}));
+  const size_t core_results = core.results.size();
+  flat.resize(std::max({flat.size(), core.params.size(), core_results, size_t{1}}));
   if (TrapPtr trap = store.invoke(f.callee, flat.data())) return finish(std::move(trap));
-  flat.resize(core.results.size());
-  ComponentValue lifted;  // a function has at most one result
-  if (TrapPtr trap =
-          lift_flat_values(cx, f.flat.results_in_memory, flat, nullptr, f.result_types, &lifted)) {
-    return finish(std::move(trap));
+  flat.resize(core_results);
+  // A function has at most one result: lifted in place.
+  if (!f.result_types.empty()) {
+    if (TrapPtr trap = lift_flat_values(cx, f.flat.results_in_memory, flat, nullptr, f.result_types,
+                                        &result.emplace())) {
+      result.reset();
+      return finish(std::move(trap));
+    }
   }
   if (task.borrows > 0) {
+    result.reset();
     return finish(abi_trap("borrow handles still remain at the end of the call"));
   }
   if (f.options.post_return) {
-    std::vector<uint64_t> post(std::max<size_t>(flat.size(), 1));
-    std::copy(flat.begin(), flat.end(), post.begin());
+    FlatValues post(flat.data(), flat.size());
+    post.resize(std::max(post.size(), size_t{1}));
     inst.may_leave = false;
     TrapPtr trap = store.invoke(f.options.post_return, post.data());
     inst.may_leave = true;
-    if (trap) return finish(std::move(trap));
+    if (trap) {
+      result.reset();
+      return finish(std::move(trap));
+    }
   }
-  if (!f.result_types.empty()) result = std::move(lifted);
   return finish(nullptr);
 }
 
@@ -603,7 +610,7 @@ class Instantiator {
       if (!caller->may_leave) return abi_trap("cannot leave component instance");
       CallScope subtask;
       AbiContext cx{*store, *caller, opts, &subtask};
-      const std::vector<uint64_t> flat_args(cells, cells + flat.core.params.size());
+      const FlatValues flat_args(cells, flat.core.params.size());
       size_t position = 0;
       std::vector<ComponentValue> args(params.size());
       if (TrapPtr trap = lift_flat_values(cx, flat.params_in_memory, flat_args, &position, params,
@@ -616,7 +623,7 @@ class Instantiator {
       end_lends(subtask);
       if (trap) return trap;
       if (!type->result) return nullptr;
-      std::vector<uint64_t> out;
+      FlatValues out;
       const std::vector<ComponentValue> results{*result};
       if (flat.results_in_memory) {
         const uint32_t pointer = static_cast<uint32_t>(flat_args[position]);

@@ -890,18 +890,20 @@ TrapPtr Store::enter(FunctionInstance* function, uint64_t* cells) {
   // host -> wasm -> host re-entry (and a deadline callback calling its own store) traps.
   if (TrapPtr trap = check_entry()) return trap;
   if (!function->code) return call_host(*this, nullptr, function, cells);
-  const FuncType& type = *function->type;
+  // The cell counts are the function's own (set with its frame layout), not recounted from
+  // its type at every entry.
+  const CompiledFunction& code = *function->code;
   uint64_t* fp = stack_.top;
-  const uint32_t params = type.param_cells();
-  if (fp + std::max(function->code->frame_cells, params) > stack_.cells_end) {
+  const uint32_t params = code.param_cells;
+  if (fp + std::max(code.frame_cells, params) > stack_.cells_end) {
     return Trap::make(TrapCode::kCallStackExhausted);
   }
   std::copy_n(cells, params, fp);
   TrapPtr trap;
-  if (!run_native(*function->instance, *function->code, fp, trap)) {
+  if (!run_native(*function->instance, code, fp, trap)) {
     trap = run(this, function, fp, nullptr);
   }
-  if (!trap) std::copy_n(fp, type.result_cells(), cells);
+  if (!trap) std::copy_n(fp, code.result_cells, cells);
   return trap;
 }
 
