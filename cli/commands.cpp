@@ -27,6 +27,7 @@
 #include "runtime/module.h"
 #include "runtime/store.h"
 #include "wasi/preview1.h"
+#include "wasi/preview2.h"
 #include "wasi/wasi_context.h"
 
 namespace kiln::cli {
@@ -236,7 +237,7 @@ int run_instance(const std::shared_ptr<const Module>& module, Store& store,
                  const std::optional<std::string>& invoke);
 int run_component(Engine& engine, Store& store, const std::vector<uint8_t>& bytes,
                   const std::string& path, const RunOptions& options,
-                  const std::vector<std::string>& program_args);
+                  const std::vector<std::string>& program_args, wasi::WasiConfig wasi_config);
 
 // The exit code for a trap: the status of proc_exit, or 134. Statuses from 126 up are kept
 // for the shell and kiln (as wasmtime does); without this proc_exit(256) exited 0 and
@@ -314,7 +315,8 @@ int run_run(RunOptions options) {
     store.set_epoch_deadline(1);
     timer.emplace(engine, std::chrono::nanoseconds(*options.timeout_ns));
   }
-  const int code = is_component ? run_component(engine, store, *bytes, path, options, program_args)
+  const int code = is_component ? run_component(engine, store, *bytes, path, options, program_args,
+                                                std::move(wasi_config))
                                 : run_instance(module, store, std::move(wasi_config), path,
                                                program_args, options.invoke);
   timer.reset();
@@ -388,39 +390,49 @@ int run_instance(const std::shared_ptr<const Module>& module, Store& store,
   return kExitOk;
 }
 
-// `kiln run` of a component: instantiated with what the host defines (nothing yet but, with
-// --trap-unknown-imports, trapping stand-ins), then the export named by --invoke called with
-// WAVE arguments and its result printed in WAVE.
+// `kiln run` of a component: linked with the WASI 0.2 host (wasi/preview2.h) and, with
+// --trap-unknown-imports, trapping stand-ins for what else it imports. A command (it exports
+// wasi:cli/run) runs with the program's arguments; --invoke calls an export with WAVE arguments
+// and prints its result in WAVE.
 int run_component(Engine& engine, Store& store, const std::vector<uint8_t>& bytes,
                   const std::string& path, const RunOptions& options,
-                  const std::vector<std::string>& program_args) {
+                  const std::vector<std::string>& program_args, wasi::WasiConfig wasi_config) {
   auto valid = load_component(engine, path, bytes);
   if (!valid) return error_exit(valid.error());
   const component::ValidatedComponent& validated = *valid->validated;
-  if (!options.invoke) {
-    // wasi:cli/run is issue 16's (the WASI 0.2 host).
-    bool command = false;
-    for (const auto& e : validated.type->exports) {
-      command = command || e.name.rfind("wasi:cli/run@", 0) == 0;
+  if (!wasi_config.preopens.empty()) {
+    return usage_error(
+        "--dir and --dir-ro are not supported for components yet (WASI 0.2 "
+        "filesystems are not written)");
+  }
+  // wasi:cli/run's export, if the component is a command.
+  std::string run_export;
+  for (const auto& e : validated.type->exports) {
+    if (e.name.rfind("wasi:cli/run@0.2.", 0) == 0) run_export = e.name + "#run";
+  }
+  std::optional<component::WaveCall> call;
+  if (options.invoke) {
+    if (!program_args.empty()) {
+      return usage_error(fmt::format(
+          "a component's arguments go inside --invoke 'NAME(ARG, ...)', not after it (got {})",
+          program_args.front()));
     }
-    if (command) {
-      return usage_error(path +
-                         " is a WASI 0.2 command (it exports wasi:cli/run), which kiln cannot run "
-                         "yet; --invoke 'NAME(ARGS)' calls one of its exports");
-    }
+    auto split = component::split_wave_call(*options.invoke);
+    if (!split) return error_exit(split.error());
+    call = std::move(*split);
+  } else if (run_export.empty()) {
     return usage_error(path +
-                       " is a component: name the export to call with --invoke "
-                       "'NAME(ARGS)'");
+                       " is a component that exports no wasi:cli/run: name the export to call "
+                       "with --invoke 'NAME(ARGS)'");
   }
-  if (!program_args.empty()) {
-    return usage_error(fmt::format(
-        "a component's arguments go inside --invoke 'NAME(ARG, ...)', not after it (got {})",
-        program_args.front()));
-  }
-  auto call = component::split_wave_call(*options.invoke);
-  if (!call) return error_exit(call.error());
 
+  wasi_config.args.insert(wasi_config.args.begin(), path);
+  wasi_config.args.insert(wasi_config.args.end(), program_args.begin(), program_args.end());
+  auto wasi_context = wasi::WasiContext::create(std::move(wasi_config));
+  if (!wasi_context) return error_exit(wasi_context.error());
   component::ComponentLinker linker;
+  wasi::Preview2 preview2(**wasi_context, store);
+  if (auto added = preview2.add_to_linker(linker); !added) return error_exit(added.error());
   if (options.trap_unknown_imports) {
     if (auto defined = linker.define_unknown_imports_as_traps(validated); !defined) {
       return error_exit(defined.error());
@@ -429,27 +441,32 @@ int run_component(Engine& engine, Store& store, const std::vector<uint8_t>& byte
   if (auto missing = linker.missing_imports(validated); !missing.empty()) {
     std::string list;
     for (const std::string& name : missing) list += "\n  " + name;
-    return error_exit(Error{
-        ErrorKind::kUnlinkable,
-        fmt::format("component {} imports what kiln does not provide (kiln has no WASI 0.2 host "
-                    "yet; --trap-unknown-imports links each missing function to one that traps "
-                    "when called):{}",
-                    path, list)});
+    return error_exit(
+        Error{ErrorKind::kUnlinkable,
+              fmt::format("component {} imports what kiln does not provide (--trap-unknown-imports "
+                          "links each missing function to one that traps when called):{}",
+                          path, list)});
   }
   TrapPtr trap;
   auto instance = linker.instantiate(store, validated, &trap);
   if (!instance) return trap ? exit_for(*trap) : error_exit(instance.error());
 
-  component::ComponentFunction* function = (*instance)->exported_function(call->name);
+  const std::string name = call ? call->name : run_export;
+  component::ComponentFunction* function = (*instance)->exported_function(name);
   if (!function) {
-    return usage_error(fmt::format("the component exports no function named \"{}\"", call->name));
+    return usage_error(fmt::format("the component exports no function named \"{}\"", name));
   }
-  auto args = component::parse_wave_arguments(*call, *function->type);
-  if (!args) return error_exit(args.error());
+  std::vector<component::ComponentValue> args;
+  if (call) {
+    auto parsed = component::parse_wave_arguments(*call, *function->type);
+    if (!parsed) return error_exit(parsed.error());
+    args = std::move(*parsed);
+  }
   std::optional<component::ComponentValue> result;
-  if (TrapPtr t = component::call_component_function(store, *function, *args, result)) {
+  if (TrapPtr t = component::call_component_function(store, *function, args, result)) {
     return exit_for(*t);
   }
+  if (!call) return result && result->index != 0 ? 1 : kExitOk;  // run: result, err is 1
   if (result && function->type->result) {
     fmt::print("{}\n", component::to_wave(*result, *function->type->result));
   }

@@ -165,7 +165,8 @@ TEST_F(CliTest, ComponentsAreValidated) {
   EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
   r = run("run " + good);  // nothing to call
   EXPECT_EQ(r.exit_code, cli::kExitUsage);
-  EXPECT_NE(r.err.find("is a component: name the export to call with --invoke"), std::string::npos)
+  EXPECT_NE(r.err.find("exports no wasi:cli/run: name the export to call with --invoke"),
+            std::string::npos)
       << r.err;
   std::vector<uint8_t> invalid = preamble;
   invalid.insert(invalid.end(), {0x07, 0x03, 0x01, 0x69, 0x00});  // (own 0): no type 0

@@ -1,0 +1,775 @@
+#include "wasi/preview2.h"
+
+#include <poll.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace kiln::wasi {
+
+namespace {
+
+using component::ComponentLinker;
+using component::ComponentValue;
+using component::RuntimeResourceType;
+using component::resolved::FunctionType;
+using V = ComponentValue;
+using K = ComponentValue::Kind;
+
+constexpr const char* kVersion = "@0.2.12";
+// Lists the host makes for a guest (random bytes, reads) are at most this long: the canonical
+// ABI's bound on one value, so a guest's `len: u64` cannot make the host allocate more.
+constexpr uint64_t kMaxListBytes = 1u << 28;
+// What check-write permits, and what blocking-write-and-flush takes (streams.wit: "up to 4096").
+constexpr uint64_t kWritePermit = 65536;
+constexpr uint64_t kBlockingWriteLimit = 4096;
+
+// Host objects behind resource handles: a rep is an index; freed reps are reused.
+template <typename T>
+class Slab {
+ public:
+  static constexpr uint32_t kMax = 1u << 20;
+  std::optional<uint32_t> add(T value) {
+    if (!free_.empty()) {
+      const uint32_t rep = free_.back();
+      free_.pop_back();
+      items_[rep] = std::move(value);
+      return rep;
+    }
+    if (items_.size() >= kMax) return std::nullopt;
+    items_.push_back(std::move(value));
+    return static_cast<uint32_t>(items_.size() - 1);
+  }
+  T* get(uint32_t rep) { return rep < items_.size() && items_[rep] ? &*items_[rep] : nullptr; }
+  void remove(uint32_t rep) {
+    if (rep < items_.size() && items_[rep]) {
+      items_[rep].reset();
+      free_.push_back(rep);
+    }
+  }
+
+ private:
+  std::vector<std::optional<T>> items_;
+  std::vector<uint32_t> free_;
+};
+
+uint64_t now_ns(clockid_t clock) {
+  struct timespec ts {};
+  clock_gettime(clock, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t resolution_ns(clockid_t clock) {
+  struct timespec ts {};
+  clock_getres(clock, &ts);
+  const uint64_t ns =
+      static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  return ns == 0 ? 1 : ns;
+}
+
+V u64(uint64_t x) {
+  return V::integer(K::kU64, x);
+}
+V ok(std::optional<V> payload = std::nullopt) {
+  V r;
+  r.kind = K::kResult;
+  if (payload) r.items.push_back(std::move(*payload));
+  return r;
+}
+V err(V payload) {
+  V r;
+  r.kind = K::kResult;
+  r.index = 1;
+  r.items.push_back(std::move(payload));
+  return r;
+}
+V none() {
+  V r;
+  r.kind = K::kOption;
+  return r;
+}
+V some(V value) {
+  V r;
+  r.kind = K::kOption;
+  r.index = 1;
+  r.items.push_back(std::move(value));
+  return r;
+}
+V list(std::vector<V> items) {
+  V r;
+  r.kind = K::kList;
+  r.items = std::move(items);
+  return r;
+}
+// stream-error.closed
+V closed() {
+  V r;
+  r.kind = K::kVariant;
+  r.index = 1;
+  return r;
+}
+// A list<u8> argument's bytes (lifted lists are packed; a host-built one may not be).
+std::string bytes_of(const V& value) {
+  if (value.packed) return value.text;
+  std::string out;
+  out.reserve(value.items.size());
+  for (const V& item : value.items) out.push_back(static_cast<char>(item.bits));
+  return out;
+}
+
+TrapPtr host_trap(const std::string& message) {
+  return Trap::make(TrapCode::kHostError, message);
+}
+
+}  // namespace
+
+struct Preview2::State {
+  WasiContext& context;
+  Store& store;
+  const RuntimeResourceType* error = nullptr;
+  const RuntimeResourceType* pollable = nullptr;
+  const RuntimeResourceType* input_stream = nullptr;
+  const RuntimeResourceType* output_stream = nullptr;
+
+  struct Output {
+    OutputStream* stream = nullptr;
+    uint64_t permit = 0;  // what the last check-write allowed
+    bool closed = false;
+  };
+  struct Input {
+    InputStream* stream = nullptr;
+    bool closed = false;
+  };
+  struct Pollable {
+    enum class Kind : uint8_t { kReady, kTimer, kReadable } kind = Kind::kReady;
+    uint64_t deadline_ns = 0;  // kTimer, on the monotonic clock
+    int fd = -1;               // kReadable
+  };
+  Slab<Output> outputs;
+  Slab<Input> inputs;
+  Slab<ErrorCode> errors;  // an io error: what failed, as wasi:filesystem's error-code
+  Slab<Pollable> pollables;
+  uint64_t seed[2] = {0, 0};
+
+  State(WasiContext& c, Store& s) : context(c), store(s) {}
+
+  WaitInterrupt interrupt() {
+    Store* s = &store;
+    return [s] { return s->engine().config().epoch_interruption && s->deadline_passed(); };
+  }
+
+  // A new owning handle of `type` for the object `rep` (or a trap when the slab is full).
+  TrapPtr own(const RuntimeResourceType* type, std::optional<uint32_t> rep, V& out) {
+    if (!rep) return host_trap("too many WASI resources held by the guest");
+    out = V::own(type, *rep);
+    return nullptr;
+  }
+
+  // stream-error.last-operation-failed(error), or closed.
+  TrapPtr stream_error(const StreamError& e, V& out) {
+    if (e.interrupted) return Trap::make(TrapCode::kDeadlineExceeded);
+    if (e.closed) {
+      out = err(closed());
+      return nullptr;
+    }
+    V handle;
+    if (TrapPtr t = own(error, errors.add(e.error), handle)) return t;
+    V failed;
+    failed.kind = K::kVariant;
+    failed.index = 0;
+    failed.items.push_back(std::move(handle));
+    out = err(std::move(failed));
+    return nullptr;
+  }
+
+  bool ready(const Pollable& p) {
+    switch (p.kind) {
+      case Pollable::Kind::kReady:
+        return true;
+      case Pollable::Kind::kTimer:
+        return now_ns(CLOCK_MONOTONIC) >= p.deadline_ns;
+      case Pollable::Kind::kReadable: {
+        struct pollfd fd {
+          p.fd, POLLIN, 0
+        };
+        return ::poll(&fd, 1, 0) != 0;  // readable, at its end, or failed: all "ready"
+      }
+    }
+    return true;
+  }
+
+  // wasi:io/poll.poll: waits until one of `reps` is ready; their indices.
+  TrapPtr poll(const std::vector<uint32_t>& reps, std::vector<uint32_t>& ready_indices) {
+    if (reps.empty()) return host_trap("wasi:io/poll.poll: the list of pollables is empty");
+    for (;;) {
+      std::vector<struct pollfd> fds;
+      uint64_t earliest = UINT64_MAX;
+      for (uint32_t i = 0; i < reps.size(); ++i) {
+        const Pollable* p = pollables.get(reps[i]);
+        if (!p) return host_trap("wasi:io/poll.poll: unknown pollable");
+        if (ready(*p)) ready_indices.push_back(i);
+        if (p->kind == Pollable::Kind::kTimer) earliest = std::min(earliest, p->deadline_ns);
+        if (p->kind == Pollable::Kind::kReadable) fds.push_back({p->fd, POLLIN, 0});
+      }
+      if (!ready_indices.empty()) return nullptr;
+      const uint64_t now = now_ns(CLOCK_MONOTONIC);
+      const int64_t wait =
+          earliest == UINT64_MAX ? -1 : static_cast<int64_t>(std::max(earliest, now) - now);
+      if (interruptible_poll(fds.data(), fds.size(), wait, interrupt()) == kWaitInterrupted) {
+        return Trap::make(TrapCode::kDeadlineExceeded);
+      }
+    }
+  }
+};
+
+Preview2::Preview2(WasiContext& context, Store& store)
+    : state_(std::make_shared<State>(context, store)) {
+  if (::getrandom(state_->seed, sizeof state_->seed, 0) != sizeof state_->seed) {
+    state_->seed[0] = now_ns(CLOCK_REALTIME);
+    state_->seed[1] = now_ns(CLOCK_MONOTONIC);
+  }
+}
+
+Preview2::~Preview2() = default;
+
+namespace {
+
+// A host function: the arguments as lifted, the result to fill (the linker checks it against
+// the imported type).
+using Function = std::function<TrapPtr(const std::vector<V>& args, std::optional<V>& result)>;
+
+class Definer {
+ public:
+  Definer(ComponentLinker& linker, std::shared_ptr<Preview2::State> state)
+      : linker_(linker), state_(std::move(state)) {}
+
+  // `signature` says what the arguments must be, one letter each: b a borrow of the method's
+  // own resource, i of an input-stream, e of an error, w a u64, c a u8, l a list, r a result;
+  // "*" checks nothing (the function only traps). The linker matches imports by name, so a guest
+  // may import a function with another type: its arguments are checked here, before the host
+  // reads them (a u32 where a borrow belongs must not name a host object it was never given).
+  Result<void> function(const std::string& interface, const std::string& name,
+                        std::string signature, Function f) {
+    const RuntimeResourceType* self = nullptr;
+    if (name.rfind("[method]", 0) == 0) {
+      self = resource_named(name.substr(8, name.find('.') - 8));
+    }
+    const Preview2::State* s = state_.get();
+    const std::string full = path(interface, name);
+    return linker_.define_function(
+        full, [f = std::move(f), signature, self, s, full](
+                  const FunctionType&, const std::vector<V>& args, std::optional<V>& result) {
+          if (signature != "*" && !matches(signature, self, *s, args)) {
+            return host_trap(full + " was imported with another type than WASI's");
+          }
+          return f(args, result);
+        });
+  }
+  Result<const RuntimeResourceType*> resource(const std::string& interface, const std::string& name,
+                                              std::function<void(uint32_t)> destructor) {
+    return linker_.define_resource(path(interface, name), std::move(destructor));
+  }
+  // The same resource type under another interface (a WIT `use`).
+  Result<void> alias(const std::string& interface, const std::string& name,
+                     const RuntimeResourceType* type) {
+    component::RuntimeItem item;
+    item.kind = component::resolved::ExternType::Kind::kType;
+    item.resource = type;
+    return linker_.define(path(interface, name), std::move(item));
+  }
+
+ private:
+  static std::string path(const std::string& interface, const std::string& name) {
+    return interface + kVersion + "#" + name;
+  }
+  const RuntimeResourceType* resource_named(const std::string& name) const {
+    if (name == "error") return state_->error;
+    if (name == "pollable") return state_->pollable;
+    if (name == "input-stream") return state_->input_stream;
+    if (name == "output-stream") return state_->output_stream;
+    return nullptr;
+  }
+  static bool matches(const std::string& signature, const RuntimeResourceType* self,
+                      const Preview2::State& s, const std::vector<V>& args) {
+    if (args.size() != signature.size()) return false;
+    for (size_t i = 0; i < args.size(); ++i) {
+      const V& a = args[i];
+      switch (signature[i]) {
+        case 'b':
+          if (a.kind != K::kBorrow || a.resource != self) return false;
+          break;
+        case 'i':
+          if (a.kind != K::kBorrow || a.resource != s.input_stream) return false;
+          break;
+        case 'e':
+          if (a.kind != K::kBorrow || a.resource != s.error) return false;
+          break;
+        case 'w':
+          if (a.kind != K::kU64) return false;
+          break;
+        case 'c':
+          if (a.kind != K::kU8) return false;
+          break;
+        case 'l':
+          if (a.kind != K::kList) return false;
+          break;
+        case 'r':
+          if (a.kind != K::kResult) return false;
+          break;
+        default:
+          return false;
+      }
+    }
+    return true;
+  }
+  ComponentLinker& linker_;
+  std::shared_ptr<Preview2::State> state_;
+};
+
+// Random bytes from the host's CSPRNG (getrandom), `len` of them.
+TrapPtr random_bytes(uint64_t len, V& out) {
+  if (len > kMaxListBytes) return host_trap("wasi:random: more than 2^28 bytes asked for");
+  std::string bytes(len, '\0');
+  size_t done = 0;
+  while (done < len) {
+    const ssize_t r = ::getrandom(bytes.data() + done, len - done, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return host_trap("wasi:random: the host's random source failed");
+    done += static_cast<size_t>(r);
+  }
+  out = V::bytes(std::move(bytes));
+  return nullptr;
+}
+
+}  // namespace
+
+Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
+  std::shared_ptr<State> s = state_;
+  Definer d(linker, s);
+  using Kind = State::Pollable::Kind;
+
+  // ---- wasi:io ----
+  KILN_SET(s->error,
+           d.resource("wasi:io/error", "error", [s](uint32_t rep) { s->errors.remove(rep); }));
+  KILN_SET(s->pollable,
+           d.resource("wasi:io/poll", "pollable", [s](uint32_t rep) { s->pollables.remove(rep); }));
+  KILN_SET(s->input_stream, d.resource("wasi:io/streams", "input-stream",
+                                       [s](uint32_t rep) { s->inputs.remove(rep); }));
+  KILN_SET(s->output_stream, d.resource("wasi:io/streams", "output-stream",
+                                        [s](uint32_t rep) { s->outputs.remove(rep); }));
+  KILN_TRY(d.alias("wasi:io/streams", "error", s->error));
+  KILN_TRY(d.alias("wasi:io/streams", "pollable", s->pollable));
+
+  KILN_TRY(d.function("wasi:io/error", "[method]error.to-debug-string", "b",
+                      [s](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                        // The debug text names the error-code (types.wit's enum order).
+                        const ErrorCode* code = s->errors.get(a[0].rep);
+                        r = V::string(code ? "error-code " + std::to_string(static_cast<int>(*code))
+                                           : std::string("unknown error"));
+                        return nullptr;
+                      }));
+
+  KILN_TRY(d.function("wasi:io/poll", "[method]pollable.ready", "b",
+                      [s](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                        const State::Pollable* p = s->pollables.get(a[0].rep);
+                        r = V::integer(K::kBool, p && s->ready(*p) ? 1 : 0);
+                        return nullptr;
+                      }));
+  KILN_TRY(d.function("wasi:io/poll", "[method]pollable.block", "b",
+                      [s](const std::vector<V>& a, std::optional<V>&) -> TrapPtr {
+                        std::vector<uint32_t> ready;
+                        return s->poll({a[0].rep}, ready);
+                      }));
+  KILN_TRY(d.function("wasi:io/poll", "poll", "l",
+                      [s](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                        if (a[0].items.size() > UINT32_MAX) {
+                          return host_trap("wasi:io/poll.poll: more than 2^32 pollables");
+                        }
+                        std::vector<uint32_t> reps;
+                        for (const V& p : a[0].items) {
+                          if (p.kind != K::kBorrow || p.resource != s->pollable) {
+                            return host_trap("wasi:io/poll.poll: not a list of pollables");
+                          }
+                          reps.push_back(p.rep);
+                        }
+                        std::vector<uint32_t> ready;
+                        if (TrapPtr t = s->poll(reps, ready)) return t;
+                        std::vector<V> indices;
+                        for (uint32_t i : ready) indices.push_back(V::integer(K::kU32, i));
+                        r = list(std::move(indices));
+                        return nullptr;
+                      }));
+
+  // input-stream: stdin (the only one the host makes).
+  auto read = [s](bool blocking) {
+    return [s, blocking](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+      State::Input* in = s->inputs.get(a[0].rep);
+      if (!in || in->closed) {
+        r = err(closed());
+        return nullptr;
+      }
+      const uint64_t len = std::min<uint64_t>(a[1].bits, 65536);
+      if (!blocking) {
+        struct pollfd fd {
+          in->stream->host_fd(), POLLIN, 0
+        };
+        if (len == 0 || (in->stream->host_fd() >= 0 && ::poll(&fd, 1, 0) == 0)) {
+          r = ok(V::bytes(""));  // nothing available now
+          return nullptr;
+        }
+      }
+      std::string buffer(len, '\0');
+      auto n = in->stream->blocking_read(
+          std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()), buffer.size()),
+          s->interrupt());
+      if (!n) return s->stream_error(n.error(), *(r = V{}));
+      if (*n == 0 && len > 0) {  // end of stream
+        in->closed = true;
+        r = err(closed());
+        return nullptr;
+      }
+      buffer.resize(*n);
+      r = ok(V::bytes(std::move(buffer)));
+      return nullptr;
+    };
+  };
+  KILN_TRY(d.function("wasi:io/streams", "[method]input-stream.read", "bw", read(false)));
+  KILN_TRY(d.function("wasi:io/streams", "[method]input-stream.blocking-read", "bw", read(true)));
+  auto skip = [read](bool blocking) {
+    auto reader = read(blocking);
+    return [reader](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+      if (TrapPtr t = reader(a, r)) return t;
+      if (r->index == 0) r = ok(u64(r->items[0].list_size()));
+      return nullptr;
+    };
+  };
+  KILN_TRY(d.function("wasi:io/streams", "[method]input-stream.skip", "bw", skip(false)));
+  KILN_TRY(d.function("wasi:io/streams", "[method]input-stream.blocking-skip", "bw", skip(true)));
+  KILN_TRY(d.function("wasi:io/streams", "[method]input-stream.subscribe", "b",
+                      [s](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                        State::Pollable p;
+                        const State::Input* in = s->inputs.get(a[0].rep);
+                        if (in && !in->closed && in->stream->host_fd() >= 0) {
+                          p.kind = Kind::kReadable;
+                          p.fd = in->stream->host_fd();
+                        }
+                        return s->own(s->pollable, s->pollables.add(p), *(r = V{}));
+                      }));
+
+  // output-stream: stdout and stderr. Writes go out at once (blocking), so the stream is always
+  // ready and a flush has nothing to wait for.
+  auto write = [s](bool check_permit, bool zeroes, bool blocking) {
+    return [=](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+      State::Output* out = s->outputs.get(a[0].rep);
+      if (!out || out->closed) {
+        r = err(closed());
+        return nullptr;
+      }
+      const uint64_t length = zeroes ? a[1].bits : a[1].list_size();
+      if (blocking && length > kBlockingWriteLimit) {
+        return host_trap("wasi:io/streams: a blocking write of more than 4096 bytes");
+      }
+      if (check_permit) {
+        if (length > out->permit) {
+          return host_trap("wasi:io/streams: a write of more bytes than check-write permitted");
+        }
+        out->permit -= length;
+      }
+      const std::string bytes = zeroes ? std::string(length, '\0') : bytes_of(a[1]);
+      auto written = out->stream->blocking_write_and_flush(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+          s->interrupt());
+      if (!written) {
+        if (written.error().closed) out->closed = true;
+        return s->stream_error(written.error(), *(r = V{}));
+      }
+      r = ok();
+      return nullptr;
+    };
+  };
+  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.check-write", "b",
+                      [s](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                        State::Output* out = s->outputs.get(a[0].rep);
+                        if (!out || out->closed) {
+                          r = err(closed());
+                          return nullptr;
+                        }
+                        out->permit = kWritePermit;
+                        r = ok(u64(kWritePermit));
+                        return nullptr;
+                      }));
+  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.write", "bl",
+                      write(true, false, false)));
+  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.blocking-write-and-flush", "bl",
+                      write(false, false, true)));
+  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.write-zeroes", "bw",
+                      write(true, true, false)));
+  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.blocking-write-zeroes-and-flush",
+                      "bw", write(false, true, true)));
+  auto flush = [s](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+    const State::Output* out = s->outputs.get(a[0].rep);
+    r = !out || out->closed ? err(closed()) : ok();
+    return nullptr;
+  };
+  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.flush", "b", flush));
+  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.blocking-flush", "b", flush));
+  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.subscribe", "b",
+                      [s](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        return s->own(s->pollable, s->pollables.add(State::Pollable{}), *(r = V{}));
+                      }));
+  // splice: read from the input stream, write what came to the output stream.
+  auto splice = [s, read](bool blocking) {
+    auto reader = read(blocking);
+    return [s, reader](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+      State::Output* out = s->outputs.get(a[0].rep);
+      if (!out || out->closed) {
+        r = err(closed());
+        return nullptr;
+      }
+      std::optional<V> got;
+      if (TrapPtr t = reader({a[1], a[2]}, got)) return t;
+      if (got->index != 0) {
+        r = std::move(got);
+        return nullptr;
+      }
+      const std::string bytes = bytes_of(got->items[0]);
+      auto written = out->stream->blocking_write_and_flush(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+          s->interrupt());
+      if (!written) return s->stream_error(written.error(), *(r = V{}));
+      r = ok(u64(bytes.size()));
+      return nullptr;
+    };
+  };
+  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.splice", "biw", splice(false)));
+  KILN_TRY(
+      d.function("wasi:io/streams", "[method]output-stream.blocking-splice", "biw", splice(true)));
+
+  // ---- wasi:cli ----
+  KILN_TRY(d.function("wasi:cli/environment", "get-environment", "",
+                      [s](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        std::vector<V> pairs;
+                        for (const auto& [name, value] : s->context.config().env) {
+                          V pair;
+                          pair.kind = K::kTuple;
+                          pair.items = {V::string(name), V::string(value)};
+                          pairs.push_back(std::move(pair));
+                        }
+                        r = list(std::move(pairs));
+                        return nullptr;
+                      }));
+  KILN_TRY(d.function("wasi:cli/environment", "get-arguments", "",
+                      [s](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        std::vector<V> args;
+                        for (const std::string& a : s->context.config().args) {
+                          args.push_back(V::string(a));
+                        }
+                        r = list(std::move(args));
+                        return nullptr;
+                      }));
+  KILN_TRY(d.function("wasi:cli/environment", "initial-cwd", "",
+                      [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        r = none();  // no directory is granted as the working directory
+                        return nullptr;
+                      }));
+  auto exit_with = [](int32_t status) {
+    auto trap = Trap::make(TrapCode::kExit, "exit with status " + std::to_string(status));
+    trap->exit_status = status;
+    return trap;
+  };
+  KILN_TRY(d.function("wasi:cli/exit", "exit", "r",
+                      [exit_with](const std::vector<V>& a, std::optional<V>&) -> TrapPtr {
+                        return exit_with(a[0].index == 0 ? 0 : 1);
+                      }));
+  KILN_TRY(d.function("wasi:cli/exit", "exit-with-code", "c",
+                      [exit_with](const std::vector<V>& a, std::optional<V>&) -> TrapPtr {
+                        return exit_with(static_cast<int32_t>(a[0].bits));
+                      }));
+  KILN_TRY(d.alias("wasi:cli/stdin", "input-stream", s->input_stream));
+  KILN_TRY(d.alias("wasi:cli/stdout", "output-stream", s->output_stream));
+  KILN_TRY(d.alias("wasi:cli/stderr", "output-stream", s->output_stream));
+  KILN_TRY(d.function("wasi:cli/stdin", "get-stdin", "",
+                      [s](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        State::Input in;
+                        in.stream = s->context.stdin_stream();
+                        return s->own(s->input_stream, s->inputs.add(in), *(r = V{}));
+                      }));
+  auto get_output = [s](OutputStream* (WasiContext::*which)() const) {
+    return [s, which](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+      State::Output out;
+      out.stream = (s->context.*which)();
+      return s->own(s->output_stream, s->outputs.add(out), *(r = V{}));
+    };
+  };
+  KILN_TRY(
+      d.function("wasi:cli/stdout", "get-stdout", "", get_output(&WasiContext::stdout_stream)));
+  KILN_TRY(
+      d.function("wasi:cli/stderr", "get-stderr", "", get_output(&WasiContext::stderr_stream)));
+  // Terminals: the guest's stdio is never presented as one (as wasmtime does for redirected
+  // stdio): no terminal objects exist.
+  const RuntimeResourceType* terminal_input = nullptr;
+  const RuntimeResourceType* terminal_output = nullptr;
+  KILN_SET(terminal_input, d.resource("wasi:cli/terminal-input", "terminal-input", {}));
+  KILN_SET(terminal_output, d.resource("wasi:cli/terminal-output", "terminal-output", {}));
+  KILN_TRY(d.alias("wasi:cli/terminal-stdin", "terminal-input", terminal_input));
+  for (const char* name : {"terminal-stdout", "terminal-stderr"}) {
+    KILN_TRY(d.alias(std::string("wasi:cli/") + name, "terminal-output", terminal_output));
+  }
+  auto no_terminal = [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+    r = none();
+    return nullptr;
+  };
+  KILN_TRY(d.function("wasi:cli/terminal-stdin", "get-terminal-stdin", "", no_terminal));
+  KILN_TRY(d.function("wasi:cli/terminal-stdout", "get-terminal-stdout", "", no_terminal));
+  KILN_TRY(d.function("wasi:cli/terminal-stderr", "get-terminal-stderr", "", no_terminal));
+
+  // ---- wasi:clocks ----
+  KILN_TRY(d.alias("wasi:clocks/monotonic-clock", "pollable", s->pollable));
+  KILN_TRY(d.function("wasi:clocks/monotonic-clock", "now", "",
+                      [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        r = u64(now_ns(CLOCK_MONOTONIC));
+                        return nullptr;
+                      }));
+  KILN_TRY(d.function("wasi:clocks/monotonic-clock", "resolution", "",
+                      [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        r = u64(resolution_ns(CLOCK_MONOTONIC));
+                        return nullptr;
+                      }));
+  auto subscribe = [s](bool relative) {
+    return [s, relative](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+      State::Pollable p;
+      p.kind = Kind::kTimer;
+      const uint64_t now = now_ns(CLOCK_MONOTONIC);
+      p.deadline_ns = !relative                      ? a[0].bits
+                      : a[0].bits > UINT64_MAX - now ? UINT64_MAX
+                                                     : now + a[0].bits;
+      return s->own(s->pollable, s->pollables.add(p), *(r = V{}));
+    };
+  };
+  KILN_TRY(d.function("wasi:clocks/monotonic-clock", "subscribe-instant", "w", subscribe(false)));
+  KILN_TRY(d.function("wasi:clocks/monotonic-clock", "subscribe-duration", "w", subscribe(true)));
+  auto datetime = [](uint64_t ns) {
+    V r;
+    r.kind = K::kRecord;
+    r.items = {u64(ns / 1000000000ull), V::integer(K::kU32, ns % 1000000000ull)};
+    return r;
+  };
+  KILN_TRY(d.function("wasi:clocks/wall-clock", "now", "",
+                      [datetime](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        r = datetime(now_ns(CLOCK_REALTIME));
+                        return nullptr;
+                      }));
+  KILN_TRY(d.function("wasi:clocks/wall-clock", "resolution", "",
+                      [datetime](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        r = datetime(resolution_ns(CLOCK_REALTIME));
+                        return nullptr;
+                      }));
+
+  // ---- wasi:random ---- (the insecure interfaces are served from the same source)
+  for (const auto& [interface, bytes_name, u64_name] :
+       {std::tuple{"wasi:random/random", "get-random-bytes", "get-random-u64"},
+        std::tuple{"wasi:random/insecure", "get-insecure-random-bytes",
+                   "get-insecure-random-u64"}}) {
+    KILN_TRY(d.function(interface, bytes_name, "w",
+                        [](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                          return random_bytes(a[0].bits, *(r = V{}));
+                        }));
+    KILN_TRY(d.function(interface, u64_name, "",
+                        [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                          V bytes;
+                          if (TrapPtr t = random_bytes(8, bytes)) return t;
+                          uint64_t x = 0;
+                          std::memcpy(&x, bytes.text.data(), 8);
+                          r = u64(x);
+                          return nullptr;
+                        }));
+  }
+  KILN_TRY(d.function("wasi:random/insecure-seed", "insecure-seed", "",
+                      [s](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        V pair;
+                        pair.kind = K::kTuple;
+                        pair.items = {u64(s->seed[0]), u64(s->seed[1])};
+                        r = std::move(pair);
+                        return nullptr;
+                      }));
+
+  // ---- wasi:filesystem ---- No directory can be granted to a component yet, so no descriptor
+  // exists: get-directories is empty, and a descriptor method cannot be reached (a guest cannot
+  // make a handle of a host resource); they are defined for linking and trap if called.
+  const RuntimeResourceType* descriptor = nullptr;
+  KILN_SET(descriptor, d.resource("wasi:filesystem/types", "descriptor", {}));
+  const RuntimeResourceType* directory_entry_stream = nullptr;
+  KILN_SET(directory_entry_stream,
+           d.resource("wasi:filesystem/types", "directory-entry-stream", {}));
+  (void)directory_entry_stream;
+  KILN_TRY(d.alias("wasi:filesystem/types", "input-stream", s->input_stream));
+  KILN_TRY(d.alias("wasi:filesystem/types", "output-stream", s->output_stream));
+  KILN_TRY(d.alias("wasi:filesystem/types", "error", s->error));
+  KILN_TRY(d.alias("wasi:filesystem/preopens", "descriptor", descriptor));
+  KILN_TRY(d.function("wasi:filesystem/preopens", "get-directories", "",
+                      [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        r = list({});
+                        return nullptr;
+                      }));
+  KILN_TRY(d.function("wasi:filesystem/types", "filesystem-error-code", "e",
+                      [s](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                        // ErrorCode follows types.wit's error-code order.
+                        const ErrorCode* code = s->errors.get(a[0].rep);
+                        V value;
+                        value.kind = K::kEnum;
+                        value.index = code ? static_cast<uint32_t>(*code) : 0;
+                        r = code ? some(std::move(value)) : none();
+                        return nullptr;
+                      }));
+  for (const char* method : {"read-via-stream",
+                             "write-via-stream",
+                             "append-via-stream",
+                             "advise",
+                             "sync-data",
+                             "get-flags",
+                             "get-type",
+                             "set-size",
+                             "set-times",
+                             "read",
+                             "write",
+                             "read-directory",
+                             "sync",
+                             "create-directory-at",
+                             "stat",
+                             "stat-at",
+                             "set-times-at",
+                             "link-at",
+                             "open-at",
+                             "readlink-at",
+                             "remove-directory-at",
+                             "rename-at",
+                             "symlink-at",
+                             "unlink-file-at",
+                             "is-same-object",
+                             "metadata-hash",
+                             "metadata-hash-at"}) {
+    const std::string name = std::string("[method]descriptor.") + method;
+    KILN_TRY(d.function("wasi:filesystem/types", name, "*",
+                        [name](const std::vector<V>&, std::optional<V>&) -> TrapPtr {
+                          return host_trap("wasi:filesystem/types#" + name +
+                                           ": kiln grants components no descriptors yet");
+                        }));
+  }
+  KILN_TRY(d.function("wasi:filesystem/types",
+                      "[method]directory-entry-stream.read-directory-entry", "*",
+                      [](const std::vector<V>&, std::optional<V>&) -> TrapPtr {
+                        return host_trap("wasi:filesystem/types: no directory streams exist");
+                      }));
+  return {};
+}
+
+}  // namespace kiln::wasi

@@ -1,0 +1,46 @@
+// The WASI 0.2 host on the component linker (issue 16), first slice: what a command component
+// built from C needs (`clang --target=wasm32-wasi` then `jco new --wasi-command`), with the
+// exact types of ../shared/wit/wasi-0.2.12:
+//
+//   wasi:cli       environment, exit, stdin, stdout, stderr, terminal-* (no terminals)
+//   wasi:io        error, poll (pollables for streams and timers), streams (stdio)
+//   wasi:clocks    monotonic-clock, wall-clock
+//   wasi:random    random, insecure, insecure-seed
+//   wasi:filesystem preopens (no directories can be granted yet: the list is empty), types:
+//                  filesystem-error-code; descriptor methods cannot be reached without a
+//                  descriptor, and trap saying so
+//
+// Interfaces are defined at @0.2.12; a guest importing any 0.2.x links (names.h). Capabilities
+// are the WasiContext's: its arguments, environment and stdio; nothing else. Sockets and HTTP are
+// not defined yet: a component importing them is unlinkable, each missing import named.
+#pragma once
+
+#include <memory>
+
+#include "component/component_linker.h"
+#include "runtime/store.h"
+#include "wasi/wasi_context.h"
+
+namespace kiln::wasi {
+
+class Preview2 {
+ public:
+  // `store` is the store the guest runs in: its deadline ends blocking waits (poll, blocking
+  // reads and writes) with the trap deadline exceeded.
+  Preview2(WasiContext& context, Store& store);
+  ~Preview2();
+  Preview2(const Preview2&) = delete;
+  Preview2& operator=(const Preview2&) = delete;
+
+  // Defines the interfaces on `linker`. The host functions keep the host's state alive, so
+  // `linker` and the instances it makes may outlive this object; `context` and `store` must
+  // outlive them.
+  Result<void> add_to_linker(component::ComponentLinker& linker);
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace kiln::wasi
