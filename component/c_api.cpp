@@ -1,6 +1,7 @@
 // include/kiln_component.h: the component model from C, over component/'s C++ API.
 #include <cstring>
 
+#include "component/c_api_internal.h"
 #include "component/canonical_abi.h"
 #include "component/component_decoder.h"
 #include "component/component_instance.h"
@@ -18,12 +19,6 @@ using kiln::component::ComponentValue;
 struct kiln_component_t {
   std::unique_ptr<component::Component> decoded;
   std::unique_ptr<component::ValidatedComponent> validated;
-};
-
-// Both own the shared state: instances keep the linker's host functions and resource types.
-struct kiln_component_linker_t {
-  std::shared_ptr<component::ComponentLinker> linker =
-      std::make_shared<component::ComponentLinker>();
 };
 
 // kiln_cval_t is never defined: a `kiln_cval_t*` is a ComponentValue* (so an item of a value
@@ -438,6 +433,9 @@ kiln_component_instance_t* kiln_component_instantiate(const kiln_component_linke
                                                       wasm_trap_t** trap) {
   if (trap) *trap = nullptr;
   if (!l || !store || !c) return fail("kiln_component_instantiate: null argument", nullptr);
+  if (l->wasi_store && l->wasi_store->store != store) {
+    return fail("kiln_component_instantiate: the linker's WASI belongs to another store", nullptr);
+  }
   for (const auto& m : c->validated->core_modules) {
     if (m->engine != &store->engine->engine) {
       return fail("kiln_component_instantiate: the component was compiled by another engine",

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "include/kiln.h"
+#include "include/kiln_component.h"
 #include "include/wasm.h"
 #include "runtime/tier.h"
 #include "tests/test_support.h"
@@ -713,6 +714,70 @@ TEST(CApiKiln, WasiRunsACommandWithTheGrantedArgumentsEnvironmentAndStdio) {
   wasm_extern_vec_delete(&imports);
   wasm_instance_delete(instance);
   wasm_module_delete(module);
+  wasm_store_delete(store);
+  wasm_engine_delete(engine);
+}
+
+// The same program as a WASI 0.2 command component, through kiln_component.h: the WASI 0.2
+// host on a component linker with the grants of a kiln_wasi_t.
+TEST(CApiKiln, Wasi02RunsACommandComponentWithTheGrantedArgumentsEnvironmentAndStdio) {
+  wasm_engine_t* engine = wasm_engine_new();
+  wasm_store_t* store = wasm_store_new(engine);
+  wasm_store_t* other_store = wasm_store_new(engine);
+  auto bytes =
+      kiln::test::read_bytes(std::string(KILN_TEST_PROGRAMS_DIR) + "/wasi_hello.component.wasm");
+  wasm_byte_vec_t binary = bytes_of(bytes);
+  kiln_component_t* component = kiln_component_new(engine, &binary);
+  wasm_byte_vec_delete(&binary);
+  ASSERT_NE(component, nullptr) << kiln_last_error_message();
+
+  kiln::test::TempDir dir;
+  const std::string out_path = (dir.path() / "stdout").string();
+  int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(out_fd, 0);
+  kiln_wasi_config_t* config = kiln_wasi_config_new();
+  const char* argv[] = {"hello", "exit=3"};
+  kiln_wasi_config_set_args(config, 2, argv);
+  kiln_wasi_config_set_env(config, "GREETING", "hi");
+  kiln_wasi_config_set_stdio(config, -1, out_fd, -1);
+  kiln_wasi_t* wasi = kiln_wasi_new(store, config);
+  ASSERT_NE(wasi, nullptr) << kiln_last_error_message();
+
+  kiln_component_linker_t* linker = kiln_component_linker_new();
+  wasm_name_t missing;
+  ASSERT_TRUE(kiln_component_linker_missing_imports(linker, component, &missing));
+  EXPECT_NE(std::string(missing.data, missing.size).find("wasi:cli/environment@0.2.12#"),
+            std::string::npos);
+  wasm_byte_vec_delete(&missing);
+  ASSERT_TRUE(kiln_component_linker_define_wasi(linker, wasi)) << kiln_last_error_message();
+  EXPECT_FALSE(kiln_component_linker_define_wasi(linker, wasi));  // once per linker
+  ASSERT_TRUE(kiln_component_linker_missing_imports(linker, component, &missing));
+  EXPECT_EQ(missing.size, 0u) << std::string(missing.data, missing.size);
+  wasm_byte_vec_delete(&missing);
+
+  wasm_trap_t* trap = nullptr;
+  EXPECT_EQ(kiln_component_instantiate(linker, other_store, component, &trap), nullptr);
+  EXPECT_NE(std::string(kiln_last_error_message()).find("belongs to another store"),
+            std::string::npos);
+  kiln_component_instance_t* instance = kiln_component_instantiate(linker, store, component, &trap);
+  ASSERT_NE(instance, nullptr) << kiln_last_error_message();
+  // exit(3) in C is wasi:cli/exit's exit(err): status 1.
+  wasm_name_t result;
+  EXPECT_FALSE(
+      kiln_component_instance_call_wave(instance, "wasi:cli/run@0.2.12#run()", &result, &trap));
+  ASSERT_NE(trap, nullptr);
+  int32_t status = -1;
+  EXPECT_TRUE(kiln_trap_exit_status(trap, &status));
+  EXPECT_EQ(status, 1);
+  wasm_trap_delete(trap);
+  wasm_byte_vec_delete(&result);
+  close(out_fd);
+  EXPECT_EQ(kiln::test::slurp(out_path), "argc=2\nargv[1]=exit=3\nenv GREETING=hi\nenv count=1\n");
+
+  kiln_component_instance_delete(instance);
+  kiln_component_linker_delete(linker);
+  kiln_component_delete(component);
+  wasm_store_delete(other_store);
   wasm_store_delete(store);
   wasm_engine_delete(engine);
 }

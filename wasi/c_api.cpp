@@ -2,9 +2,12 @@
 // instances.
 #include <cstdlib>
 
+#include "component/c_api_internal.h"
 #include "include/kiln.h"
+#include "include/kiln_component.h"
 #include "runtime/c_api/c_api_internal.h"
 #include "wasi/preview1.h"
+#include "wasi/preview2.h"
 #include "wasi/wasi_context.h"
 
 extern char** environ;
@@ -96,6 +99,21 @@ bool kiln_wasi_imports(kiln_wasi_t* wasi, const wasm_module_t* module, wasm_exte
   if (!imports.ok()) return fail("kiln_wasi_imports: " + imports.error().message, false);
   wasm_extern_vec_new_uninitialized(out, imports->size());
   for (size_t i = 0; i < out->size; ++i) out->data[i] = make_extern(wasi->store, (*imports)[i]);
+  return true;
+}
+
+bool kiln_component_linker_define_wasi(kiln_component_linker_t* linker, kiln_wasi_t* wasi) {
+  if (!linker || !wasi) return fail("kiln_component_linker_define_wasi: null argument", false);
+  if (linker->wasi_store) {
+    return fail("kiln_component_linker_define_wasi: the linker has WASI already", false);
+  }
+  // The host's state lives on in the linker's host functions (one per linker: each has its own
+  // resource types); it refers to the context and the store, which `wasi` and the store keep.
+  wasi::Preview2 preview2(*wasi->context, wasi->store->store);
+  if (auto added = preview2.add_to_linker(*linker->linker); !added) {
+    return fail("kiln_component_linker_define_wasi: " + added.error().message, false);
+  }
+  linker->wasi_store = wasi->store->liveness;
   return true;
 }
 

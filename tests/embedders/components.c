@@ -125,6 +125,9 @@ int main(int argc, char** argv) {
   expect(kiln_component_instance_call_wave(instance, "add-one(1)", NULL, NULL),
          "a call without outputs");
   expect(!kiln_component_linker_missing_imports(NULL, component, &wave), "no linker");
+  expect(!kiln_component_linker_define_wasi(linker, NULL) &&
+             !kiln_component_linker_define_wasi(NULL, NULL),
+         "WASI needs a linker and a kiln_wasi_t");
   expect(!kiln_component_linker_define_unknown_imports_as_traps(linker, NULL), "no component");
   expect(kiln_component_linker_missing_imports(linker, component, &wave) && wave.size == 0,
          "the add-one component imports nothing");
