@@ -400,11 +400,6 @@ int run_component(Engine& engine, Store& store, const std::vector<uint8_t>& byte
   auto valid = load_component(engine, path, bytes);
   if (!valid) return error_exit(valid.error());
   const component::ValidatedComponent& validated = *valid->validated;
-  if (!wasi_config.preopens.empty()) {
-    return usage_error(
-        "--dir and --dir-ro are not supported for components yet (WASI 0.2 "
-        "filesystems are not written)");
-  }
   // wasi:cli/run's export, if the component is a command.
   std::string run_export;
   for (const auto& e : validated.type->exports) {

@@ -167,9 +167,9 @@ KILN_API bool kiln_component_linker_define_unknown_imports_as_traps(kiln_compone
                                                                     const kiln_component_t*);
 
 /* Defines kiln's WASI 0.2 host on the linker (wasi:cli, wasi:io, wasi:clocks, wasi:random and
- * wasi:filesystem's preopens so far: README), with the grants of `wasi` (kiln_wasi_new, kiln.h:
- * its arguments, environment and stdio; directories cannot be granted to components yet). The
- * linker then instantiates only in `wasi`'s store. False if the linker has WASI already, or
+ * wasi:filesystem so far: README), with the grants of `wasi` (kiln_wasi_new, kiln.h:
+ * its arguments, environment, preopened directories and stdio). The linker then instantiates
+ * only in `wasi`'s store. False if the linker has WASI already, or
  * defines one of its names (those defined before the clash stay). */
 KILN_API bool kiln_component_linker_define_wasi(kiln_component_linker_t*, kiln_wasi_t* wasi);
 

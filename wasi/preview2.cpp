@@ -1,5 +1,6 @@
 #include "wasi/preview2.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/random.h>
 #include <time.h>
@@ -126,6 +127,55 @@ std::string bytes_of(const V& value) {
   return out;
 }
 
+V error_code(ErrorCode code) {  // ErrorCode follows types.wit's error-code order
+  V v;
+  v.kind = K::kEnum;
+  v.index = static_cast<uint32_t>(code);
+  return v;
+}
+V descriptor_type(DescriptorType type) {  // the same order as descriptor-type
+  V v;
+  v.kind = K::kEnum;
+  v.index = static_cast<uint32_t>(type);
+  return v;
+}
+V datetime(uint64_t ns) {
+  V r;
+  r.kind = K::kRecord;
+  r.items = {u64(ns / 1000000000ull), V::integer(K::kU32, ns % 1000000000ull)};
+  return r;
+}
+V descriptor_stat(const DescriptorStat& st) {
+  V r;
+  r.kind = K::kRecord;
+  r.items = {descriptor_type(st.type),
+             u64(st.link_count),
+             u64(st.size),
+             some(datetime(st.access_ns)),
+             some(datetime(st.modification_ns)),
+             some(datetime(st.status_change_ns))};
+  return r;
+}
+// metadata-hash-value { lower, upper }: the object's inode and device (what identifies it).
+V metadata_hash(const DescriptorStat& st) {
+  V r;
+  r.kind = K::kRecord;
+  r.items = {u64(st.inode), u64(st.device)};
+  return r;
+}
+// new-timestamp: no-change, now, or timestamp(datetime).
+NewTimestamp new_timestamp(const V& v) {
+  NewTimestamp t;
+  if (v.index == 1) t.kind = NewTimestamp::kNow;
+  if (v.index == 2 && !v.items.empty() && v.items[0].items.size() == 2) {
+    t.kind = NewTimestamp::kTimestamp;
+    const uint64_t seconds = v.items[0].items[0].bits, nanos = v.items[0].items[1].bits;
+    t.ns = seconds > (UINT64_MAX - nanos) / 1000000000ull ? UINT64_MAX
+                                                          : seconds * 1000000000ull + nanos;
+  }
+  return t;
+}
+
 TrapPtr host_trap(const std::string& message) {
   return Trap::make(TrapCode::kHostError, message);
 }
@@ -140,15 +190,35 @@ struct Preview2::State {
   const RuntimeResourceType* input_stream = nullptr;
   const RuntimeResourceType* output_stream = nullptr;
 
+  // A stream is stdio (`stream`) or a file's (`file`, from read-via-stream, write-via-stream or
+  // append-via-stream: positional I/O from `position`).
   struct Output {
     OutputStream* stream = nullptr;
+    std::shared_ptr<Descriptor> file;
+    uint64_t position = 0;
+    bool append = false;
     uint64_t permit = 0;  // what the last check-write allowed
     bool closed = false;
   };
   struct Input {
     InputStream* stream = nullptr;
+    std::shared_ptr<Descriptor> file;
+    uint64_t position = 0;
     bool closed = false;
   };
+  struct Directory {  // a directory-entry-stream: the entries read at read-directory
+    std::vector<DirectoryEntry> entries;
+    size_t next = 0;
+  };
+  struct OpenDescriptor {
+    std::shared_ptr<Descriptor> descriptor;
+    bool counted = false;  // opened by the guest (a preopen's handle is not)
+  };
+  Slab<OpenDescriptor> descriptors;
+  Slab<Directory> directories;
+  size_t open_descriptors = 0;  // beside the preopens: bounded by max_open_files
+  const RuntimeResourceType* descriptor = nullptr;
+  const RuntimeResourceType* directory_entry_stream = nullptr;
   struct Pollable {
     enum class Kind : uint8_t { kReady, kTimer, kReadable } kind = Kind::kReady;
     uint64_t deadline_ns = 0;  // kTimer, on the monotonic clock
@@ -189,6 +259,56 @@ struct Preview2::State {
     failed.items.push_back(std::move(handle));
     out = err(std::move(failed));
     return nullptr;
+  }
+
+  // Reads at most `buffer.size()` bytes (0: the end). Blocking reads of stdin end at the store's
+  // deadline; a non-blocking one reads only what is there (`would_block` when nothing is).
+  Result<size_t, StreamError> read(Input& in, std::span<uint8_t> buffer, bool blocking,
+                                   bool& would_block) {
+    would_block = false;
+    if (in.file) {
+      auto n = in.file->read(buffer, in.position);
+      if (!n) return StreamError{false, n.error()};
+      in.position += *n;
+      return *n;
+    }
+    if (!blocking && in.stream->host_fd() >= 0) {
+      struct pollfd fd {
+        in.stream->host_fd(), POLLIN, 0
+      };
+      if (::poll(&fd, 1, 0) == 0) {
+        would_block = true;
+        return size_t{0};
+      }
+    }
+    return in.stream->blocking_read(buffer, interrupt());
+  }
+
+  // Writes all of `bytes` (stdio blocks until done; files write at their position, or at their
+  // end when appending).
+  Result<void, StreamError> write(Output& out, const std::string& bytes) {
+    if (!out.file) {
+      return out.stream->blocking_write_and_flush(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+          interrupt());
+    }
+    if (out.append) {
+      auto st = out.file->stat();
+      if (!st) return StreamError{false, st.error()};
+      out.position = st->size;
+    }
+    size_t done = 0;
+    while (done < bytes.size()) {
+      auto n = out.file->write(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()) + done,
+                                   bytes.size() - done),
+          out.position);
+      if (!n) return StreamError{false, n.error()};
+      if (*n == 0) return StreamError{false, ErrorCode::kIo};
+      done += *n;
+      out.position += *n;
+    }
+    return {};
   }
 
   bool ready(const Pollable& p) {
@@ -253,7 +373,8 @@ class Definer {
       : linker_(linker), state_(std::move(state)) {}
 
   // `signature` says what the arguments must be, one letter each: b a borrow of the method's
-  // own resource, i of an input-stream, e of an error, w a u64, c a u8, l a list, r a result;
+  // own resource, i of an input-stream, e of an error, d of a descriptor, w a u64, c a u8,
+  // s a string, l a list, r a result, f flags, v a variant, n an enum;
   // "*" checks nothing (the function only traps). The linker matches imports by name, so a guest
   // may import a function with another type: its arguments are checked here, before the host
   // reads them (a u32 where a borrow belongs must not name a host object it was never given).
@@ -296,6 +417,8 @@ class Definer {
     if (name == "pollable") return state_->pollable;
     if (name == "input-stream") return state_->input_stream;
     if (name == "output-stream") return state_->output_stream;
+    if (name == "descriptor") return state_->descriptor;
+    if (name == "directory-entry-stream") return state_->directory_entry_stream;
     return nullptr;
   }
   static bool matches(const std::string& signature, const RuntimeResourceType* self,
@@ -313,8 +436,23 @@ class Definer {
         case 'e':
           if (a.kind != K::kBorrow || a.resource != s.error) return false;
           break;
+        case 'd':
+          if (a.kind != K::kBorrow || a.resource != s.descriptor) return false;
+          break;
         case 'w':
           if (a.kind != K::kU64) return false;
+          break;
+        case 's':
+          if (a.kind != K::kString) return false;
+          break;
+        case 'f':
+          if (a.kind != K::kFlags) return false;
+          break;
+        case 'v':
+          if (a.kind != K::kVariant) return false;
+          break;
+        case 'n':
+          if (a.kind != K::kEnum) return false;
           break;
         case 'c':
           if (a.kind != K::kU8) return false;
@@ -418,21 +556,17 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
         return nullptr;
       }
       const uint64_t len = std::min<uint64_t>(a[1].bits, 65536);
-      if (!blocking) {
-        struct pollfd fd {
-          in->stream->host_fd(), POLLIN, 0
-        };
-        if (len == 0 || (in->stream->host_fd() >= 0 && ::poll(&fd, 1, 0) == 0)) {
-          r = ok(V::bytes(""));  // nothing available now
-          return nullptr;
-        }
+      if (len == 0) {
+        r = ok(V::bytes(""));
+        return nullptr;
       }
       std::string buffer(len, '\0');
-      auto n = in->stream->blocking_read(
-          std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()), buffer.size()),
-          s->interrupt());
+      bool would_block = false;
+      auto n =
+          s->read(*in, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()), buffer.size()),
+                  blocking, would_block);
       if (!n) return s->stream_error(n.error(), *(r = V{}));
-      if (*n == 0 && len > 0) {  // end of stream
+      if (*n == 0 && !would_block) {  // end of stream
         in->closed = true;
         r = err(closed());
         return nullptr;
@@ -458,7 +592,7 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
                       [s](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
                         State::Pollable p;
                         const State::Input* in = s->inputs.get(a[0].rep);
-                        if (in && !in->closed && in->stream->host_fd() >= 0) {
+                        if (in && !in->closed && !in->file && in->stream->host_fd() >= 0) {
                           p.kind = Kind::kReadable;
                           p.fd = in->stream->host_fd();
                         }
@@ -484,10 +618,11 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
         }
         out->permit -= length;
       }
+      if (zeroes && length > kMaxListBytes) {
+        return host_trap("wasi:io/streams: more than 2^28 zeroes asked for");
+      }
       const std::string bytes = zeroes ? std::string(length, '\0') : bytes_of(a[1]);
-      auto written = out->stream->blocking_write_and_flush(
-          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
-          s->interrupt());
+      auto written = s->write(*out, bytes);
       if (!written) {
         if (written.error().closed) out->closed = true;
         return s->stream_error(written.error(), *(r = V{}));
@@ -542,9 +677,7 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
         return nullptr;
       }
       const std::string bytes = bytes_of(got->items[0]);
-      auto written = out->stream->blocking_write_and_flush(
-          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
-          s->interrupt());
+      auto written = s->write(*out, bytes);
       if (!written) return s->stream_error(written.error(), *(r = V{}));
       r = ok(u64(bytes.size()));
       return nullptr;
@@ -657,19 +790,13 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
   };
   KILN_TRY(d.function("wasi:clocks/monotonic-clock", "subscribe-instant", "w", subscribe(false)));
   KILN_TRY(d.function("wasi:clocks/monotonic-clock", "subscribe-duration", "w", subscribe(true)));
-  auto datetime = [](uint64_t ns) {
-    V r;
-    r.kind = K::kRecord;
-    r.items = {u64(ns / 1000000000ull), V::integer(K::kU32, ns % 1000000000ull)};
-    return r;
-  };
   KILN_TRY(d.function("wasi:clocks/wall-clock", "now", "",
-                      [datetime](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                      [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
                         r = datetime(now_ns(CLOCK_REALTIME));
                         return nullptr;
                       }));
   KILN_TRY(d.function("wasi:clocks/wall-clock", "resolution", "",
-                      [datetime](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                      [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
                         r = datetime(resolution_ns(CLOCK_REALTIME));
                         return nullptr;
                       }));
@@ -702,72 +829,311 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
                         return nullptr;
                       }));
 
-  // ---- wasi:filesystem ---- No directory can be granted to a component yet, so no descriptor
-  // exists: get-directories is empty, and a descriptor method cannot be reached (a guest cannot
-  // make a handle of a host resource); they are defined for linking and trap if called.
-  const RuntimeResourceType* descriptor = nullptr;
-  KILN_SET(descriptor, d.resource("wasi:filesystem/types", "descriptor", {}));
-  const RuntimeResourceType* directory_entry_stream = nullptr;
-  KILN_SET(directory_entry_stream,
-           d.resource("wasi:filesystem/types", "directory-entry-stream", {}));
-  (void)directory_entry_stream;
+  // ---- wasi:filesystem ---- over the WasiContext's preopens and wasi/filesystem.h's
+  // Descriptor (sandboxed path resolution, read-only grants), shared with preview1.
+  KILN_SET(s->descriptor, d.resource("wasi:filesystem/types", "descriptor", [s](uint32_t rep) {
+    if (const State::OpenDescriptor* o = s->descriptors.get(rep); o && o->counted) {
+      --s->open_descriptors;
+    }
+    s->descriptors.remove(rep);
+  }));
+  KILN_SET(s->directory_entry_stream,
+           d.resource("wasi:filesystem/types", "directory-entry-stream",
+                      [s](uint32_t rep) { s->directories.remove(rep); }));
   KILN_TRY(d.alias("wasi:filesystem/types", "input-stream", s->input_stream));
   KILN_TRY(d.alias("wasi:filesystem/types", "output-stream", s->output_stream));
   KILN_TRY(d.alias("wasi:filesystem/types", "error", s->error));
-  KILN_TRY(d.alias("wasi:filesystem/preopens", "descriptor", descriptor));
+  KILN_TRY(d.alias("wasi:filesystem/preopens", "descriptor", s->descriptor));
   KILN_TRY(d.function("wasi:filesystem/preopens", "get-directories", "",
-                      [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
-                        r = list({});
+                      [s](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
+                        std::vector<V> pairs;
+                        for (const OpenPreopen& p : s->context.preopens()) {
+                          V handle;
+                          if (TrapPtr t =
+                                  s->own(s->descriptor, s->descriptors.add({p.descriptor, false}),
+                                         handle)) {
+                            return t;
+                          }
+                          V pair;
+                          pair.kind = K::kTuple;
+                          pair.items = {std::move(handle), V::string(p.guest_path)};
+                          pairs.push_back(std::move(pair));
+                        }
+                        r = list(std::move(pairs));
                         return nullptr;
                       }));
   KILN_TRY(d.function("wasi:filesystem/types", "filesystem-error-code", "e",
                       [s](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
                         // ErrorCode follows types.wit's error-code order.
                         const ErrorCode* code = s->errors.get(a[0].rep);
-                        V value;
-                        value.kind = K::kEnum;
-                        value.index = code ? static_cast<uint32_t>(*code) : 0;
-                        r = code ? some(std::move(value)) : none();
+                        r = code ? some(error_code(*code)) : none();
                         return nullptr;
                       }));
-  for (const char* method : {"read-via-stream",
-                             "write-via-stream",
-                             "append-via-stream",
-                             "advise",
-                             "sync-data",
-                             "get-flags",
-                             "get-type",
-                             "set-size",
-                             "set-times",
-                             "read",
-                             "write",
-                             "read-directory",
-                             "sync",
-                             "create-directory-at",
-                             "stat",
-                             "stat-at",
-                             "set-times-at",
-                             "link-at",
-                             "open-at",
-                             "readlink-at",
-                             "remove-directory-at",
-                             "rename-at",
-                             "symlink-at",
-                             "unlink-file-at",
-                             "is-same-object",
-                             "metadata-hash",
-                             "metadata-hash-at"}) {
-    const std::string name = std::string("[method]descriptor.") + method;
-    KILN_TRY(d.function("wasi:filesystem/types", name, "*",
-                        [name](const std::vector<V>&, std::optional<V>&) -> TrapPtr {
-                          return host_trap("wasi:filesystem/types#" + name +
-                                           ": kiln grants components no descriptors yet");
-                        }));
-  }
+
+  // A descriptor method: `f` gets the descriptor and the arguments and gives the ok payload (or
+  // nothing for result<_, error-code>), or an error-code.
+  using Method = std::function<FsResult<std::optional<V>>(const std::shared_ptr<Descriptor>&,
+                                                          const std::vector<V>&)>;
+  auto method = [&](const std::string& name, const char* signature, Method f) {
+    return d.function("wasi:filesystem/types", "[method]descriptor." + name, signature,
+                      [s, f](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                        const State::OpenDescriptor* o = s->descriptors.get(a[0].rep);
+                        if (!o) return host_trap("wasi:filesystem: unknown descriptor");
+                        std::shared_ptr<Descriptor> keep = o->descriptor;
+                        auto out = f(keep, a);
+                        if (!out) {
+                          r = err(error_code(out.error()));
+                        } else {
+                          r = ok(std::move(*out));
+                        }
+                        return nullptr;
+                      });
+  };
+  auto nothing = [](FsResult<void> done) -> FsResult<std::optional<V>> {
+    if (!done) return done.error();
+    return std::optional<V>();
+  };
+  auto follow = [](const V& path_flags) { return (path_flags.bits & 1) != 0; };
+  // A new descriptor handle for a file the guest opened, within its descriptor budget.
+  auto adopt = [s](std::shared_ptr<Descriptor> opened) -> FsResult<std::optional<V>> {
+    auto rep = s->descriptors.add({std::move(opened), true});
+    if (!rep) return ErrorCode::kInsufficientMemory;
+    ++s->open_descriptors;
+    return std::optional<V>(V::own(s->descriptor, *rep));
+  };
+  auto budget_left = [s]() {
+    const size_t used = s->open_descriptors + s->context.preopens().size() + 3;
+    return used < s->context.config().max_open_files;
+  };
+
+  KILN_TRY(method("read-via-stream", "bw",
+                  [s](const std::shared_ptr<Descriptor>& self,
+                      const std::vector<V>& a) -> FsResult<std::optional<V>> {
+                    if (self->type() == DescriptorType::kDirectory) return ErrorCode::kIsDirectory;
+                    if (!self->flags().read) return ErrorCode::kBadDescriptor;
+                    State::Input in;
+                    in.file = self;
+                    in.position = a[1].bits;
+                    auto rep = s->inputs.add(std::move(in));
+                    if (!rep) return ErrorCode::kInsufficientMemory;
+                    return std::optional<V>(V::own(s->input_stream, *rep));
+                  }));
+  auto writer = [s](bool append) {
+    return [s, append](const std::shared_ptr<Descriptor>& self,
+                       const std::vector<V>& a) -> FsResult<std::optional<V>> {
+      if (self->type() == DescriptorType::kDirectory) return ErrorCode::kIsDirectory;
+      if (!self->flags().write) return ErrorCode::kBadDescriptor;
+      State::Output out;
+      out.file = self;
+      out.append = append;
+      out.position = append ? 0 : a[1].bits;
+      auto rep = s->outputs.add(std::move(out));
+      if (!rep) return ErrorCode::kInsufficientMemory;
+      return std::optional<V>(V::own(s->output_stream, *rep));
+    };
+  };
+  KILN_TRY(method("write-via-stream", "bw", writer(false)));
+  KILN_TRY(method("append-via-stream", "b", writer(true)));
+  KILN_TRY(method("advise", "bwwn",
+                  [nothing](const std::shared_ptr<Descriptor>& self, const std::vector<V>& a) {
+                    static constexpr int kAdvice[] = {POSIX_FADV_NORMAL,   POSIX_FADV_SEQUENTIAL,
+                                                      POSIX_FADV_RANDOM,   POSIX_FADV_WILLNEED,
+                                                      POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE};
+                    if (a[3].index >= std::size(kAdvice))
+                      return FsResult<std::optional<V>>(ErrorCode::kInvalid);
+                    return nothing(self->advise(a[1].bits, a[2].bits, kAdvice[a[3].index]));
+                  }));
+  KILN_TRY(method("sync-data", "b",
+                  [nothing](const std::shared_ptr<Descriptor>& self, const std::vector<V>&) {
+                    return nothing(self->sync_data());
+                  }));
+  KILN_TRY(method("sync", "b",
+                  [nothing](const std::shared_ptr<Descriptor>& self, const std::vector<V>&) {
+                    return nothing(self->sync());
+                  }));
+  KILN_TRY(method("get-flags", "b",
+                  [](const std::shared_ptr<Descriptor>& self,
+                     const std::vector<V>&) -> FsResult<std::optional<V>> {
+                    // descriptor-flags: read, write, file-integrity-sync, data-integrity-sync,
+                    // requested-write-sync, mutate-directory (bit i for flag i).
+                    const DescriptorFlags& f = self->flags();
+                    V flags;
+                    flags.kind = K::kFlags;
+                    flags.bits =
+                        (f.read ? 1 : 0) | (f.write ? 2 : 0) | (f.file_integrity_sync ? 4 : 0) |
+                        (f.data_integrity_sync ? 8 : 0) |
+                        (self->type() == DescriptorType::kDirectory && !self->read_only() ? 32 : 0);
+                    return std::optional<V>(std::move(flags));
+                  }));
+  KILN_TRY(method("get-type", "b",
+                  [](const std::shared_ptr<Descriptor>& self,
+                     const std::vector<V>&) -> FsResult<std::optional<V>> {
+                    return std::optional<V>(descriptor_type(self->type()));
+                  }));
+  KILN_TRY(method("set-size", "bw",
+                  [nothing](const std::shared_ptr<Descriptor>& self, const std::vector<V>& a) {
+                    return nothing(self->set_size(a[1].bits));
+                  }));
+  KILN_TRY(method("set-times", "bvv",
+                  [nothing](const std::shared_ptr<Descriptor>& self, const std::vector<V>& a) {
+                    return nothing(self->set_times(new_timestamp(a[1]), new_timestamp(a[2])));
+                  }));
+  KILN_TRY(method(
+      "read", "bww",
+      [](const std::shared_ptr<Descriptor>& self,
+         const std::vector<V>& a) -> FsResult<std::optional<V>> {
+        const uint64_t want = std::min<uint64_t>(a[1].bits, 1u << 20);
+        std::string buffer(want, '\0');
+        auto n =
+            self->read(std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()), buffer.size()),
+                       a[2].bits);
+        if (!n) return n.error();
+        buffer.resize(*n);
+        V pair;
+        pair.kind = K::kTuple;
+        pair.items = {V::bytes(std::move(buffer)), V::integer(K::kBool, *n < want || want == 0)};
+        return std::optional<V>(std::move(pair));
+      }));
+  KILN_TRY(method("write", "blw",
+                  [](const std::shared_ptr<Descriptor>& self,
+                     const std::vector<V>& a) -> FsResult<std::optional<V>> {
+                    const std::string bytes = bytes_of(a[1]);
+                    auto n = self->write(
+                        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                                 bytes.size()),
+                        a[2].bits);
+                    if (!n) return n.error();
+                    return std::optional<V>(u64(*n));
+                  }));
+  KILN_TRY(method("read-directory", "b",
+                  [s](const std::shared_ptr<Descriptor>& self,
+                      const std::vector<V>&) -> FsResult<std::optional<V>> {
+                    auto entries = self->read_directory();
+                    if (!entries) return entries.error();
+                    State::Directory dir;
+                    for (DirectoryEntry& e : *entries) {
+                      if (e.name != "." && e.name != "..") dir.entries.push_back(std::move(e));
+                    }
+                    auto rep = s->directories.add(std::move(dir));
+                    if (!rep) return ErrorCode::kInsufficientMemory;
+                    return std::optional<V>(V::own(s->directory_entry_stream, *rep));
+                  }));
+  KILN_TRY(method("create-directory-at", "bs",
+                  [nothing](const std::shared_ptr<Descriptor>& self, const std::vector<V>& a) {
+                    return nothing(self->create_directory_at(a[1].text));
+                  }));
+  KILN_TRY(method("stat", "b",
+                  [](const std::shared_ptr<Descriptor>& self,
+                     const std::vector<V>&) -> FsResult<std::optional<V>> {
+                    auto st = self->stat();
+                    if (!st) return st.error();
+                    return std::optional<V>(descriptor_stat(*st));
+                  }));
+  KILN_TRY(method("stat-at", "bfs",
+                  [follow](const std::shared_ptr<Descriptor>& self,
+                           const std::vector<V>& a) -> FsResult<std::optional<V>> {
+                    auto st = self->stat_at(a[2].text, follow(a[1]));
+                    if (!st) return st.error();
+                    return std::optional<V>(descriptor_stat(*st));
+                  }));
+  KILN_TRY(
+      method("set-times-at", "bfsvv",
+             [nothing, follow](const std::shared_ptr<Descriptor>& self, const std::vector<V>& a) {
+               return nothing(self->set_times_at(a[2].text, follow(a[1]), new_timestamp(a[3]),
+                                                 new_timestamp(a[4])));
+             }));
+  KILN_TRY(method(
+      "link-at", "bfsds",
+      [s, nothing, follow](const std::shared_ptr<Descriptor>& self, const std::vector<V>& a) {
+        const State::OpenDescriptor* to = s->descriptors.get(a[3].rep);
+        if (!to) return FsResult<std::optional<V>>(ErrorCode::kBadDescriptor);
+        return nothing(self->link_at(a[2].text, follow(a[1]), *to->descriptor, a[4].text));
+      }));
+  KILN_TRY(
+      method("open-at", "bfsff",
+             [follow, adopt, budget_left](const std::shared_ptr<Descriptor>& self,
+                                          const std::vector<V>& a) -> FsResult<std::optional<V>> {
+               if (!budget_left()) return error_from_errno(EMFILE);
+               OpenFlags open;
+               open.create = a[3].bits & 1;
+               open.directory = a[3].bits & 2;
+               open.exclusive = a[3].bits & 4;
+               open.truncate = a[3].bits & 8;
+               DescriptorFlags flags;
+               flags.read = a[4].bits & 1;
+               flags.write = a[4].bits & 2;
+               flags.file_integrity_sync = a[4].bits & 4;
+               flags.data_integrity_sync = a[4].bits & 8;
+               auto opened = self->open_at(a[2].text, follow(a[1]), open, flags);
+               if (!opened) return opened.error();
+               return adopt(std::move(*opened));
+             }));
+  KILN_TRY(method("readlink-at", "bs",
+                  [](const std::shared_ptr<Descriptor>& self,
+                     const std::vector<V>& a) -> FsResult<std::optional<V>> {
+                    auto target = self->readlink_at(a[1].text);
+                    if (!target) return target.error();
+                    return std::optional<V>(V::string(std::move(*target)));
+                  }));
+  KILN_TRY(method("remove-directory-at", "bs",
+                  [nothing](const std::shared_ptr<Descriptor>& self, const std::vector<V>& a) {
+                    return nothing(self->remove_directory_at(a[1].text));
+                  }));
+  KILN_TRY(method("rename-at", "bsds",
+                  [s, nothing](const std::shared_ptr<Descriptor>& self, const std::vector<V>& a) {
+                    const State::OpenDescriptor* to = s->descriptors.get(a[2].rep);
+                    if (!to) return FsResult<std::optional<V>>(ErrorCode::kBadDescriptor);
+                    return nothing(self->rename_at(a[1].text, *to->descriptor, a[3].text));
+                  }));
+  KILN_TRY(method("symlink-at", "bss",
+                  [nothing](const std::shared_ptr<Descriptor>& self, const std::vector<V>& a) {
+                    return nothing(self->symlink_at(a[1].text, a[2].text));
+                  }));
+  KILN_TRY(method("unlink-file-at", "bs",
+                  [nothing](const std::shared_ptr<Descriptor>& self, const std::vector<V>& a) {
+                    return nothing(self->unlink_file_at(a[1].text));
+                  }));
+  // is-same-object returns a bool, not a result.
+  KILN_TRY(d.function("wasi:filesystem/types", "[method]descriptor.is-same-object", "bd",
+                      [s](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                        const State::OpenDescriptor* x = s->descriptors.get(a[0].rep);
+                        const State::OpenDescriptor* y = s->descriptors.get(a[1].rep);
+                        bool same = false;
+                        if (x && y) {
+                          auto sx = x->descriptor->stat(), sy = y->descriptor->stat();
+                          same = sx && sy && sx->device == sy->device && sx->inode == sy->inode;
+                        }
+                        r = V::integer(K::kBool, same ? 1 : 0);
+                        return nullptr;
+                      }));
+  KILN_TRY(method("metadata-hash", "b",
+                  [](const std::shared_ptr<Descriptor>& self,
+                     const std::vector<V>&) -> FsResult<std::optional<V>> {
+                    auto st = self->stat();
+                    if (!st) return st.error();
+                    return std::optional<V>(metadata_hash(*st));
+                  }));
+  KILN_TRY(method("metadata-hash-at", "bfs",
+                  [follow](const std::shared_ptr<Descriptor>& self,
+                           const std::vector<V>& a) -> FsResult<std::optional<V>> {
+                    auto st = self->stat_at(a[2].text, follow(a[1]));
+                    if (!st) return st.error();
+                    return std::optional<V>(metadata_hash(*st));
+                  }));
   KILN_TRY(d.function("wasi:filesystem/types",
-                      "[method]directory-entry-stream.read-directory-entry", "*",
-                      [](const std::vector<V>&, std::optional<V>&) -> TrapPtr {
-                        return host_trap("wasi:filesystem/types: no directory streams exist");
+                      "[method]directory-entry-stream.read-directory-entry", "b",
+                      [s](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                        State::Directory* dir = s->directories.get(a[0].rep);
+                        if (!dir || dir->next >= dir->entries.size()) {
+                          r = ok(none());
+                          return nullptr;
+                        }
+                        const DirectoryEntry& e = dir->entries[dir->next++];
+                        V entry;
+                        entry.kind = K::kRecord;
+                        entry.items = {descriptor_type(e.type), V::string(e.name)};
+                        r = ok(some(std::move(entry)));
+                        return nullptr;
                       }));
   return {};
 }

@@ -6,13 +6,14 @@
 //   wasi:io        error, poll (pollables for streams and timers), streams (stdio)
 //   wasi:clocks    monotonic-clock, wall-clock
 //   wasi:random    random, insecure, insecure-seed
-//   wasi:filesystem preopens (no directories can be granted yet: the list is empty), types:
-//                  filesystem-error-code; descriptor methods cannot be reached without a
-//                  descriptor, and trap saying so
+//   wasi:filesystem preopens (the WasiContext's granted directories) and types (every
+//                  descriptor method, over wasi/filesystem.h's Descriptor: the sandbox and
+//                  read-only grants preview1 has; file streams for read-via-stream and friends)
 //
 // Interfaces are defined at @0.2.12; a guest importing any 0.2.x links (names.h). Capabilities
-// are the WasiContext's: its arguments, environment and stdio; nothing else. Sockets and HTTP are
-// not defined yet: a component importing them is unlinkable, each missing import named.
+// are the WasiContext's: its arguments, environment, directories and stdio; nothing else.
+// Sockets and HTTP are not defined yet: a component importing them is unlinkable, each missing
+// import named.
 #pragma once
 
 #include <memory>
