@@ -132,6 +132,26 @@ TEST(WasiComponents, WasiFunctionsImportedWithOtherTypesTrap) {
       << r.err;
 }
 
+// Misuse through correctly typed imports: traps with the canonical ABI's or the host's message.
+TEST(WasiComponents, MisusedResourcesAndHugeLengthsTrap) {
+  const std::string hostile = std::string(KILN_TEST_COMPONENTS_DIR) + "/hostile_wasi_handles.wasm";
+  const std::pair<const char*, const char*> cases[] = {
+      {"write-after-drop", "unknown handle index 1"},
+      {"drop-twice", "unknown handle index 1"},
+      {"huge-random", "wasi:random: more than 2^28 bytes asked for"},
+      {"huge-zeroes", "wasi:io/streams: a blocking write of more than 4096 bytes"},
+      {"long-blocking-write", "wasi:io/streams: a blocking write of more than 4096 bytes"},
+  };
+  for (const auto& [function, message] : cases) {
+    RunResult r = run_kiln("--invoke '" + std::string(function) + "()'", hostile);
+    EXPECT_EQ(r.exit_code, 134) << function << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string("wasm trap: ") + message), std::string::npos)
+        << function << ": " << r.err;
+  }
+  // The write before the drop went through.
+  EXPECT_EQ(run_kiln("--invoke 'write-after-drop()'", hostile).out, "hi\n");
+}
+
 // Files through wasi:filesystem (the same Descriptor objects as preview1): the program's output
 // is preview1's under kiln (which tests/wasi_test.cpp holds to node's), but for fallocate, which
 // WASI 0.2 does not have (jco's preview1 adapter fails it), and the two checks after it that
