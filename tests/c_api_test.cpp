@@ -662,6 +662,19 @@ TEST(CApiKiln, LimitsDeadlinesAndTelemetryApplyToStores) {
   wasm_engine_delete(engine);
 }
 
+// WASI for tests/programs/wasi/wasi_hello.c: arguments "hello exit=3", GREETING=hi, stdout
+// into `out_path` (its descriptor in `out_fd`, for the caller to close).
+kiln_wasi_t* hello_wasi(wasm_store_t* store, const std::string& out_path, int& out_fd) {
+  out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (out_fd < 0) return nullptr;
+  kiln_wasi_config_t* config = kiln_wasi_config_new();
+  const char* argv[] = {"hello", "exit=3"};
+  kiln_wasi_config_set_args(config, 2, argv);
+  kiln_wasi_config_set_env(config, "GREETING", "hi");
+  kiln_wasi_config_set_stdio(config, -1, out_fd, -1);
+  return kiln_wasi_new(store, config);
+}
+
 TEST(CApiKiln, WasiRunsACommandWithTheGrantedArgumentsEnvironmentAndStdio) {
   wasm_engine_t* engine = wasm_engine_new();
   wasm_store_t* store = wasm_store_new(engine);
@@ -673,14 +686,8 @@ TEST(CApiKiln, WasiRunsACommandWithTheGrantedArgumentsEnvironmentAndStdio) {
 
   kiln::test::TempDir dir;
   const std::string out_path = (dir.path() / "stdout").string();
-  int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  ASSERT_GE(out_fd, 0);
-  kiln_wasi_config_t* config = kiln_wasi_config_new();
-  const char* argv[] = {"hello", "exit=3"};
-  kiln_wasi_config_set_args(config, 2, argv);
-  kiln_wasi_config_set_env(config, "GREETING", "hi");
-  kiln_wasi_config_set_stdio(config, -1, out_fd, -1);
-  kiln_wasi_t* wasi = kiln_wasi_new(store, config);
+  int out_fd = -1;
+  kiln_wasi_t* wasi = hello_wasi(store, out_path, out_fd);
   ASSERT_NE(wasi, nullptr) << kiln_last_error_message();
   wasm_extern_vec_t imports;
   ASSERT_TRUE(kiln_wasi_imports(wasi, module, &imports)) << kiln_last_error_message();
@@ -733,14 +740,8 @@ TEST(CApiKiln, Wasi02RunsACommandComponentWithTheGrantedArgumentsEnvironmentAndS
 
   kiln::test::TempDir dir;
   const std::string out_path = (dir.path() / "stdout").string();
-  int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  ASSERT_GE(out_fd, 0);
-  kiln_wasi_config_t* config = kiln_wasi_config_new();
-  const char* argv[] = {"hello", "exit=3"};
-  kiln_wasi_config_set_args(config, 2, argv);
-  kiln_wasi_config_set_env(config, "GREETING", "hi");
-  kiln_wasi_config_set_stdio(config, -1, out_fd, -1);
-  kiln_wasi_t* wasi = kiln_wasi_new(store, config);
+  int out_fd = -1;
+  kiln_wasi_t* wasi = hello_wasi(store, out_path, out_fd);
   ASSERT_NE(wasi, nullptr) << kiln_last_error_message();
 
   kiln_component_linker_t* linker = kiln_component_linker_new();

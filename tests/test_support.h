@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -44,6 +45,27 @@ inline std::vector<uint8_t> module_bytes(std::initializer_list<uint8_t> sections
   std::copy(std::begin(kHeader), std::end(kHeader), bytes.begin());
   std::copy(sections.begin(), sections.end(), bytes.begin() + sizeof kHeader);
   return bytes;
+}
+
+// Runs `command` (sh -c) with a stdin pipe whose write end stays open until it exits, so that a
+// read of stdin would wait forever: its wait status.
+inline int run_with_stdin_held_open(const std::string& command) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) return -1;
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    ::dup2(pipe_fds[0], 0);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(pipe_fds[1]);
+  return status;
 }
 
 // This process's resident memory, in bytes (0 when /proc/self/statm cannot be read).

@@ -90,25 +90,11 @@ TEST(WasiComponents, AbortIsATrapWithABacktraceThroughTheAdapter) {
 // blocking-read waits interruptibly, as preview1's fd_read does).
 TEST(WasiComponents, ABlockedReadOfStdinEndsAtTheDeadline) {
   test::TempDir io;
-  int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
   const std::string command = std::string(KILN_CLI_PATH) + " run --timeout 300ms " +
                               test::quote(component("wasi_stdin")) + " 2>" +
                               test::quote((io.path() / "err").string());
   const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::dup2(pipe_fds[0], 0);
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(pipe_fds[0]);  // the write end stays open: the read would wait forever
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ::close(pipe_fds[1]);
+  const int status = test::run_with_stdin_held_open(command);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 30.0);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 134);

@@ -337,26 +337,12 @@ TEST(WasiHostile, BlockedPollEndsAtTheDeadline) {
 // fd_read on a stdin pipe that stays open ran on past --timeout.
 TEST(WasiHostile, BlockedStdinReadEndsAtTheDeadline) {
   TempDir io;
-  int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
   const std::string command = std::string(KILN_CLI_PATH) +
                               " run --timeout 1s --invoke read_stdin " + quote(blocking_module()) +
                               " >" + quote((io.path() / "out").string()) + " 2>" +
                               quote((io.path() / "err").string());
   const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::dup2(pipe_fds[0], 0);
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(pipe_fds[0]);  // the write end stays open: the read would wait forever
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ::close(pipe_fds[1]);
+  const int status = test::run_with_stdin_held_open(command);
   EXPECT_LT(seconds_since(start), 30.0);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 134);
