@@ -119,6 +119,11 @@ Result<void> ComponentLinker::define_function(const std::string& path,
   return {};
 }
 
+const HostFunctionCallback* ComponentLinker::host_function(const std::string& path) const {
+  auto it = functions_.find(canonical_path(path));
+  return it == functions_.end() ? nullptr : &it->second;
+}
+
 Result<const RuntimeResourceType*> ComponentLinker::define_resource(
     const std::string& path, std::function<void(uint32_t rep)> destructor) {
   auto rt = std::make_unique<RuntimeResourceType>();

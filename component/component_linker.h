@@ -36,6 +36,8 @@ class ComponentLinker {
   // (ComponentValue::own).
   Result<const RuntimeResourceType*> define_resource(const std::string& path,
                                                      std::function<void(uint32_t rep)> destructor);
+  // The host function defined at `path` (any semver-compatible spelling), or null.
+  const HostFunctionCallback* host_function(const std::string& path) const;
   // Defines any runtime item (an export of another instance, say) at `path`.
   Result<void> define(const std::string& path, RuntimeItem item);
 

@@ -230,7 +230,19 @@ struct Preview2::State {
   Slab<Pollable> pollables;
   uint64_t seed[2] = {0, 0};
 
+  std::vector<Preview2::DefinedFunction> functions;  // what add_to_linker defined
+
   State(WasiContext& c, Store& s) : context(c), store(s) {}
+
+  const RuntimeResourceType* resource_named(const std::string& name) const {
+    if (name == "error") return error;
+    if (name == "pollable") return pollable;
+    if (name == "input-stream") return input_stream;
+    if (name == "output-stream") return output_stream;
+    if (name == "descriptor") return descriptor;
+    if (name == "directory-entry-stream") return directory_entry_stream;
+    return nullptr;
+  }
 
   WaitInterrupt interrupt() {
     Store* s = &store;
@@ -361,6 +373,14 @@ Preview2::Preview2(WasiContext& context, Store& store)
 
 Preview2::~Preview2() = default;
 
+const std::vector<Preview2::DefinedFunction>& Preview2::defined_functions() const {
+  return state_->functions;
+}
+
+const RuntimeResourceType* Preview2::resource_type(const std::string& name) const {
+  return state_->resource_named(name);
+}
+
 namespace {
 
 // A host function: the arguments as lifted, the result to fill (the linker checks it against
@@ -382,10 +402,11 @@ class Definer {
                         std::string signature, Function f) {
     const RuntimeResourceType* self = nullptr;
     if (name.rfind("[method]", 0) == 0) {
-      self = resource_named(name.substr(8, name.find('.') - 8));
+      self = state_->resource_named(name.substr(8, name.find('.') - 8));
     }
     const Preview2::State* s = state_.get();
     const std::string full = path(interface, name);
+    state_->functions.push_back({full, signature});
     return linker_.define_function(
         full, [f = std::move(f), signature, self, s, full](
                   const FunctionType&, const std::vector<V>& args, std::optional<V>& result) {
@@ -411,15 +432,6 @@ class Definer {
  private:
   static std::string path(const std::string& interface, const std::string& name) {
     return interface + kVersion + "#" + name;
-  }
-  const RuntimeResourceType* resource_named(const std::string& name) const {
-    if (name == "error") return state_->error;
-    if (name == "pollable") return state_->pollable;
-    if (name == "input-stream") return state_->input_stream;
-    if (name == "output-stream") return state_->output_stream;
-    if (name == "descriptor") return state_->descriptor;
-    if (name == "directory-entry-stream") return state_->directory_entry_stream;
-    return nullptr;
   }
   static bool matches(const std::string& signature, const RuntimeResourceType* self,
                       const Preview2::State& s, const std::vector<V>& args) {

@@ -17,6 +17,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "component/component_linker.h"
 #include "runtime/store.h"
@@ -37,6 +39,16 @@ class Preview2 {
   // `linker` and the instances it makes may outlive this object; `context` and `store` must
   // outlive them.
   Result<void> add_to_linker(component::ComponentLinker& linker);
+
+  // What add_to_linker defined, for tests and the host fuzzer: each host function's path and
+  // the kinds its arguments must have (one letter each: preview2.cpp's Definer says which), and
+  // the resource types by name ("output-stream", "descriptor", ...; null for another name).
+  struct DefinedFunction {
+    std::string path;
+    std::string signature;
+  };
+  const std::vector<DefinedFunction>& defined_functions() const;
+  const component::RuntimeResourceType* resource_type(const std::string& name) const;
 
   struct State;
 
