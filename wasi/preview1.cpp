@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <limits>
 
 #include "runtime/binary_reader.h"
+#include "wasi/clocks_random.h"
 
 namespace kiln::wasi {
 namespace {
@@ -189,12 +189,6 @@ Buffers read_iovecs(const GuestMemory& m, uint32_t iovs, uint32_t count) {
     b.spans.emplace_back(m.at(ptr), len);
   }
   return b;
-}
-
-uint64_t now_ns(clockid_t clock) {
-  struct timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 bool host_clock(uint32_t id, clockid_t& out) {
@@ -566,7 +560,7 @@ uint16_t Preview1Calls::poll_oneoff(Preview1& p, const GuestMemory& m, uint64_t*
         ready.push_back({userdata, kNotsup, 0, 0});
         continue;
       }
-      const uint64_t now = now_ns(clock);
+      const uint64_t now = clock_now_ns(clock);
       const uint64_t deadline = (flags & 1) ? timeout : now + std::min(timeout, UINT64_MAX - now);
       clocks.push_back({userdata, deadline, clock});
     } else if (tag == 1 || tag == 2) {  // fd_read / fd_write: fd u32 @16
@@ -600,7 +594,7 @@ uint16_t Preview1Calls::poll_oneoff(Preview1& p, const GuestMemory& m, uint64_t*
   if (ready.empty() || !polls.empty()) {
     int64_t wait_ns = ready.empty() ? -1 : 0;
     for (const Clock& c : clocks) {
-      uint64_t now = now_ns(c.clock);
+      uint64_t now = clock_now_ns(c.clock);
       int64_t left = c.deadline_ns > now
                          ? static_cast<int64_t>(std::min<uint64_t>(c.deadline_ns - now, INT64_MAX))
                          : 0;
@@ -617,7 +611,7 @@ uint16_t Preview1Calls::poll_oneoff(Preview1& p, const GuestMemory& m, uint64_t*
       ready.push_back({userdata, kSuccess, poll_subs[k].second, 0});
     }
     for (const Clock& c : clocks) {
-      if (now_ns(c.clock) >= c.deadline_ns) ready.push_back({c.userdata, kSuccess, 0, 0});
+      if (clock_now_ns(c.clock) >= c.deadline_ns) ready.push_back({c.userdata, kSuccess, 0, 0});
     }
   }
   for (size_t k = 0; k < ready.size(); ++k) {
@@ -687,17 +681,14 @@ std::map<std::string, Extern> Preview1::define(Store& store) {
        [](Preview1&, const GuestMemory& m, uint64_t* a) -> uint16_t {
          clockid_t clock;
          if (!host_clock(uint32_t(a[0]), clock)) return kInval;
-         struct timespec ts;
-         clock_getres(clock, &ts);
-         uint64_t ns = uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-         return m.store<uint64_t>(uint32_t(a[1]), ns) ? kSuccess : kFault;
+         return m.store<uint64_t>(uint32_t(a[1]), clock_resolution_ns(clock)) ? kSuccess : kFault;
        }},
       {"clock_time_get",
        {I, L, I},
        [](Preview1&, const GuestMemory& m, uint64_t* a) -> uint16_t {
          clockid_t clock;
          if (!host_clock(uint32_t(a[0]), clock)) return kInval;
-         return m.store<uint64_t>(uint32_t(a[2]), now_ns(clock)) ? kSuccess : kFault;
+         return m.store<uint64_t>(uint32_t(a[2]), clock_now_ns(clock)) ? kSuccess : kFault;
        }},
       {"fd_advise",
        {I, L, L, I},
@@ -1017,15 +1008,7 @@ std::map<std::string, Extern> Preview1::define(Store& store) {
        [](Preview1&, const GuestMemory& m, uint64_t* a) -> uint16_t {
          const uint32_t buf = uint32_t(a[0]), len = uint32_t(a[1]);
          if (!m.fits(buf, len)) return kFault;
-         for (uint32_t done = 0; done < len;) {
-           ssize_t r = ::getrandom(m.at(buf + done), len - done, 0);
-           if (r < 0) {
-             if (errno == EINTR) continue;
-             return kIo;
-           }
-           done += uint32_t(r);
-         }
-         return kSuccess;
+         return len == 0 || fill_random(m.at(buf), len) ? kSuccess : kIo;
        }},
       // No socket can be granted yet: every descriptor is a non-socket (or none at all).
       {"sock_accept",

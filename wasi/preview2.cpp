@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "wasi/clocks_random.h"
 namespace kiln::wasi {
 
 namespace {
@@ -62,20 +62,6 @@ class Slab {
   std::vector<std::optional<T>> items_;
   std::vector<uint32_t> free_;
 };
-
-uint64_t now_ns(clockid_t clock) {
-  struct timespec ts {};
-  clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-uint64_t resolution_ns(clockid_t clock) {
-  struct timespec ts {};
-  clock_getres(clock, &ts);
-  const uint64_t ns =
-      static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-  return ns == 0 ? 1 : ns;
-}
 
 V u64(uint64_t x) {
   return V::integer(K::kU64, x);
@@ -328,7 +314,7 @@ struct Preview2::State {
       case Pollable::Kind::kReady:
         return true;
       case Pollable::Kind::kTimer:
-        return now_ns(CLOCK_MONOTONIC) >= p.deadline_ns;
+        return clock_now_ns(CLOCK_MONOTONIC) >= p.deadline_ns;
       case Pollable::Kind::kReadable: {
         struct pollfd fd {
           p.fd, POLLIN, 0
@@ -353,7 +339,7 @@ struct Preview2::State {
         if (p->kind == Pollable::Kind::kReadable) fds.push_back({p->fd, POLLIN, 0});
       }
       if (!ready_indices.empty()) return nullptr;
-      const uint64_t now = now_ns(CLOCK_MONOTONIC);
+      const uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
       const int64_t wait =
           earliest == UINT64_MAX ? -1 : static_cast<int64_t>(std::max(earliest, now) - now);
       if (interruptible_poll(fds.data(), fds.size(), wait, interrupt()) == kWaitInterrupted) {
@@ -365,9 +351,9 @@ struct Preview2::State {
 
 Preview2::Preview2(WasiContext& context, Store& store)
     : state_(std::make_shared<State>(context, store)) {
-  if (::getrandom(state_->seed, sizeof state_->seed, 0) != sizeof state_->seed) {
-    state_->seed[0] = now_ns(CLOCK_REALTIME);
-    state_->seed[1] = now_ns(CLOCK_MONOTONIC);
+  if (!fill_random(state_->seed, sizeof state_->seed)) {
+    state_->seed[0] = clock_now_ns(CLOCK_REALTIME);
+    state_->seed[1] = clock_now_ns(CLOCK_MONOTONIC);
   }
 }
 
@@ -489,12 +475,8 @@ class Definer {
 TrapPtr random_bytes(uint64_t len, V& out) {
   if (len > kMaxListBytes) return host_trap("wasi:random: more than 2^28 bytes asked for");
   std::string bytes(len, '\0');
-  size_t done = 0;
-  while (done < len) {
-    const ssize_t r = ::getrandom(bytes.data() + done, len - done, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return host_trap("wasi:random: the host's random source failed");
-    done += static_cast<size_t>(r);
+  if (!fill_random(bytes.data(), bytes.size())) {
+    return host_trap("wasi:random: the host's random source failed");
   }
   out = V::bytes(std::move(bytes));
   return nullptr;
@@ -781,19 +763,19 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
   KILN_TRY(d.alias("wasi:clocks/monotonic-clock", "pollable", s->pollable));
   KILN_TRY(d.function("wasi:clocks/monotonic-clock", "now", "",
                       [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
-                        r = u64(now_ns(CLOCK_MONOTONIC));
+                        r = u64(clock_now_ns(CLOCK_MONOTONIC));
                         return nullptr;
                       }));
   KILN_TRY(d.function("wasi:clocks/monotonic-clock", "resolution", "",
                       [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
-                        r = u64(resolution_ns(CLOCK_MONOTONIC));
+                        r = u64(clock_resolution_ns(CLOCK_MONOTONIC));
                         return nullptr;
                       }));
   auto subscribe = [s](bool relative) {
     return [s, relative](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
       State::Pollable p;
       p.kind = Kind::kTimer;
-      const uint64_t now = now_ns(CLOCK_MONOTONIC);
+      const uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
       p.deadline_ns = !relative                      ? a[0].bits
                       : a[0].bits > UINT64_MAX - now ? UINT64_MAX
                                                      : now + a[0].bits;
@@ -804,12 +786,12 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
   KILN_TRY(d.function("wasi:clocks/monotonic-clock", "subscribe-duration", "w", subscribe(true)));
   KILN_TRY(d.function("wasi:clocks/wall-clock", "now", "",
                       [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
-                        r = datetime(now_ns(CLOCK_REALTIME));
+                        r = datetime(clock_now_ns(CLOCK_REALTIME));
                         return nullptr;
                       }));
   KILN_TRY(d.function("wasi:clocks/wall-clock", "resolution", "",
                       [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
-                        r = datetime(resolution_ns(CLOCK_REALTIME));
+                        r = datetime(clock_resolution_ns(CLOCK_REALTIME));
                         return nullptr;
                       }));
 
