@@ -13,7 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "component/component_linker.h"
+#include "runtime/store.h"
 #include "tests/test_support.h"
+#include "wasi/preview2.h"
+#include "wasi/wasi_context.h"
 
 namespace kiln {
 namespace {
@@ -206,6 +210,86 @@ TEST(WasiComponents, EveryEscapeIsRefusedAndReadOnlyMeansReadOnly) {
   EXPECT_NE(r.out.find("all writes refused"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("read existing still works: yes"), std::string::npos) << r.out;
   EXPECT_EQ(test::slurp(read_only.path() / "existing.txt"), "keep me");
+}
+
+// The host's filesystem functions called directly (as the canonical ABI calls them, with
+// checked handles): a directory opened without mutate-directory is read-only; metadata hashes
+// and is-same-object tell the same object from another without giving away inode numbers.
+TEST(WasiPreview2Host, DirectoriesOpenedWithoutMutateDirectoryAreReadOnly) {
+  using component::ComponentValue;
+  using V = ComponentValue;
+  using K = ComponentValue::Kind;
+  test::TempDir dir;
+  std::filesystem::create_directory(dir.path() / "sub");
+  std::ofstream(dir.path() / "file.txt") << "x";
+  Engine engine;
+  Store store(engine);
+  wasi::WasiConfig config;
+  config.preopens.push_back({dir.path().string(), "/sandbox", false});
+  auto context = wasi::WasiContext::create(std::move(config));
+  ASSERT_TRUE(context.ok()) << context.error().message;
+  component::ComponentLinker linker;
+  wasi::Preview2 host(**context, store);
+  ASSERT_TRUE(host.add_to_linker(linker));
+  auto call = [&](const std::string& function, std::vector<V> args) {
+    const auto* callback = linker.host_function("wasi:filesystem/types@0.2.12#" + function);
+    EXPECT_NE(callback, nullptr) << function;
+    std::optional<V> result;
+    TrapPtr trap = (*callback)(component::resolved::FunctionType{}, args, result);
+    EXPECT_EQ(trap, nullptr) << function << ": " << (trap ? trap->message : "");
+    return result.value_or(V{});
+  };
+  auto borrow = [&](uint32_t rep) {
+    V v = V::own(host.resource_type("descriptor"), rep);
+    v.kind = K::kBorrow;
+    return v;
+  };
+  auto flags = [](uint64_t bits) {
+    V f;
+    f.kind = K::kFlags;
+    f.bits = bits;
+    return f;
+  };
+  std::optional<V> preopens;
+  ASSERT_EQ((*linker.host_function("wasi:filesystem/preopens@0.2.12#get-directories"))(
+                component::resolved::FunctionType{}, {}, preopens),
+            nullptr);
+  ASSERT_EQ(preopens->items.size(), 1u);
+  const uint32_t root = preopens->items[0].items[0].rep;
+  EXPECT_EQ(preopens->items[0].items[1].text, "/sandbox");
+
+  // open-at(path-flags, path, open-flags directory, descriptor-flags read): no mutate-directory.
+  V opened = call("[method]descriptor.open-at",
+                  {borrow(root), flags(0), V::string("sub"), flags(2), flags(1)});
+  ASSERT_EQ(opened.index, 0u) << "open-at failed";
+  const uint32_t sub = opened.items[0].rep;
+  V made = call("[method]descriptor.create-directory-at", {borrow(sub), V::string("new")});
+  EXPECT_EQ(made.index, 1u);  // err
+  EXPECT_EQ(made.items[0].index, static_cast<uint32_t>(wasi::ErrorCode::kNotPermitted));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "sub" / "new"));
+  V sub_flags = call("[method]descriptor.get-flags", {borrow(sub)});
+  EXPECT_EQ(sub_flags.items[0].bits & 32, 0u) << "no mutate-directory";
+  // With mutate-directory (32) the same directory can be changed.
+  V writable = call("[method]descriptor.open-at",
+                    {borrow(root), flags(0), V::string("sub"), flags(2), flags(1 | 32)});
+  ASSERT_EQ(writable.index, 0u);
+  EXPECT_EQ(call("[method]descriptor.create-directory-at",
+                 {borrow(writable.items[0].rep), V::string("new")})
+                .index,
+            0u);
+  EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "sub" / "new"));
+
+  // Same object: the same hash and is-same-object; another object: a different hash.
+  V hash_sub = call("[method]descriptor.metadata-hash", {borrow(sub)});
+  V hash_writable = call("[method]descriptor.metadata-hash", {borrow(writable.items[0].rep)});
+  V hash_root = call("[method]descriptor.metadata-hash", {borrow(root)});
+  ASSERT_EQ(hash_sub.index, 0u);
+  EXPECT_EQ(hash_sub.items[0].items[0].bits, hash_writable.items[0].items[0].bits);
+  EXPECT_NE(hash_sub.items[0].items[0].bits, hash_root.items[0].items[0].bits);
+  EXPECT_EQ(
+      call("[method]descriptor.is-same-object", {borrow(sub), borrow(writable.items[0].rep)}).bits,
+      1u);
+  EXPECT_EQ(call("[method]descriptor.is-same-object", {borrow(sub), borrow(root)}).bits, 0u);
 }
 
 }  // namespace

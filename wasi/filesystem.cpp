@@ -330,6 +330,7 @@ FsResult<std::shared_ptr<Descriptor>> Descriptor::open_directory(const std::stri
   DescriptorFlags flags;
   flags.read = true;
   flags.write = !read_only;
+  flags.mutate_directory = !read_only;
   return std::shared_ptr<Descriptor>(
       new Descriptor(fd, DescriptorType::kDirectory, read_only, flags));
 }
@@ -464,8 +465,10 @@ FsResult<std::shared_ptr<Descriptor>> Descriptor::open_at(const std::string& pat
   }
   DescriptorFlags granted = flags;
   if (S_ISDIR(st.st_mode)) granted.read = true;
+  const bool read_only = read_only_ || (S_ISDIR(st.st_mode) && !flags.mutate_directory);
+  granted.mutate_directory = S_ISDIR(st.st_mode) && !read_only;
   return std::shared_ptr<Descriptor>(
-      new Descriptor(fd, type_from_mode(st.st_mode), read_only_, granted));
+      new Descriptor(fd, type_from_mode(st.st_mode), read_only, granted));
 }
 
 FsResult<DescriptorStat> Descriptor::stat_at(const std::string& path, bool follow_symlinks) {

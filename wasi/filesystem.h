@@ -99,6 +99,9 @@ struct OpenFlags {  // wasi:filesystem/types.open-flags
 };
 struct DescriptorFlags {  // wasi:filesystem/types.descriptor-flags (the ones kiln honours)
   bool read = false, write = false, file_integrity_sync = false, data_integrity_sync = false;
+  // A directory opened without it is read-only: nothing can be created, removed or renamed
+  // through it (WASI 0.2's mutate-directory; preview1 always asks for it).
+  bool mutate_directory = true;
   bool nonblocking = false;  // preview1's fdflags.nonblock
 };
 

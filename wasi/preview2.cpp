@@ -142,11 +142,20 @@ V descriptor_stat(const DescriptorStat& st) {
              some(datetime(st.status_change_ns))};
   return r;
 }
-// metadata-hash-value { lower, upper }: the object's inode and device (what identifies it).
-V metadata_hash(const DescriptorStat& st) {
+uint64_t mix64(uint64_t x) {  // splitmix64's finalizer
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+// metadata-hash-value { lower, upper }: a hash of what identifies the object (device and inode),
+// keyed per host so that a guest learns no inode numbers, only equality.
+V metadata_hash(const DescriptorStat& st, const uint64_t key[2]) {
   V r;
   r.kind = K::kRecord;
-  r.items = {u64(st.inode), u64(st.device)};
+  r.items = {u64(mix64(st.inode ^ mix64(st.device ^ key[0]))),
+             u64(mix64(st.device ^ mix64(st.inode ^ key[1])))};
   return r;
 }
 // new-timestamp: no-change, now, or timestamp(datetime).
@@ -215,6 +224,7 @@ struct Preview2::State {
   Slab<ErrorCode> errors;  // an io error: what failed, as wasi:filesystem's error-code
   Slab<Pollable> pollables;
   uint64_t seed[2] = {0, 0};
+  uint64_t hash_key[2] = {0, 0};  // metadata-hash's key
 
   std::vector<Preview2::DefinedFunction> functions;  // what add_to_linker defined
 
@@ -351,6 +361,7 @@ struct Preview2::State {
 
 Preview2::Preview2(WasiContext& context, Store& store)
     : state_(std::make_shared<State>(context, store)) {
+  (void)fill_random(state_->hash_key, sizeof state_->hash_key);
   if (!fill_random(state_->seed, sizeof state_->seed)) {
     state_->seed[0] = clock_now_ns(CLOCK_REALTIME);
     state_->seed[1] = clock_now_ns(CLOCK_MONOTONIC);
@@ -953,10 +964,9 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
                     const DescriptorFlags& f = self->flags();
                     V flags;
                     flags.kind = K::kFlags;
-                    flags.bits =
-                        (f.read ? 1 : 0) | (f.write ? 2 : 0) | (f.file_integrity_sync ? 4 : 0) |
-                        (f.data_integrity_sync ? 8 : 0) |
-                        (self->type() == DescriptorType::kDirectory && !self->read_only() ? 32 : 0);
+                    flags.bits = (f.read ? 1 : 0) | (f.write ? 2 : 0) |
+                                 (f.file_integrity_sync ? 4 : 0) | (f.data_integrity_sync ? 8 : 0) |
+                                 (f.mutate_directory && !self->read_only() ? 32 : 0);
                     return std::optional<V>(std::move(flags));
                   }));
   KILN_TRY(method("get-type", "b",
@@ -1058,6 +1068,7 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
                flags.write = a[4].bits & 2;
                flags.file_integrity_sync = a[4].bits & 4;
                flags.data_integrity_sync = a[4].bits & 8;
+               flags.mutate_directory = a[4].bits & 32;
                auto opened = self->open_at(a[2].text, follow(a[1]), open, flags);
                if (!opened) return opened.error();
                return adopt(std::move(*opened));
@@ -1101,18 +1112,18 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
                         return nullptr;
                       }));
   KILN_TRY(method("metadata-hash", "b",
-                  [](const std::shared_ptr<Descriptor>& self,
-                     const std::vector<V>&) -> FsResult<std::optional<V>> {
+                  [s](const std::shared_ptr<Descriptor>& self,
+                      const std::vector<V>&) -> FsResult<std::optional<V>> {
                     auto st = self->stat();
                     if (!st) return st.error();
-                    return std::optional<V>(metadata_hash(*st));
+                    return std::optional<V>(metadata_hash(*st, s->hash_key));
                   }));
   KILN_TRY(method("metadata-hash-at", "bfs",
-                  [follow](const std::shared_ptr<Descriptor>& self,
-                           const std::vector<V>& a) -> FsResult<std::optional<V>> {
+                  [s, follow](const std::shared_ptr<Descriptor>& self,
+                              const std::vector<V>& a) -> FsResult<std::optional<V>> {
                     auto st = self->stat_at(a[2].text, follow(a[1]));
                     if (!st) return st.error();
-                    return std::optional<V>(metadata_hash(*st));
+                    return std::optional<V>(metadata_hash(*st, s->hash_key));
                   }));
   KILN_TRY(d.function("wasi:filesystem/types",
                       "[method]directory-entry-stream.read-directory-entry", "b",
