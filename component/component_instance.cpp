@@ -624,7 +624,9 @@ class Instantiator {
       if (trap) return trap;
       if (!type->result) return nullptr;
       FlatValues out;
-      const std::vector<ComponentValue> results{*result};
+      // Moved, not copied: a host's result can be large (the bytes of a read).
+      std::vector<ComponentValue> results;
+      results.push_back(std::move(*result));
       if (flat.results_in_memory) {
         const uint32_t pointer = static_cast<uint32_t>(flat_args[position]);
         return lower_flat_values(cx, true, results, results_types, out, pointer);
