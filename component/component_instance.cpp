@@ -163,6 +163,7 @@ TrapPtr call_component_function(Store& store, ComponentFunction& f,
   CallScope task;
   AbiContext cx{store, inst, f.options, &task};
   auto finish = [&](TrapPtr trap) -> TrapPtr {
+    if (trap) result.reset();  // a trapped call has no result
     if (task.borrows > 0) inst.handles.forget_scope(&task);
     inst.leave_to(caller);
     return trap;
@@ -182,12 +183,10 @@ TrapPtr call_component_function(Store& store, ComponentFunction& f,
   if (!f.result_types.empty()) {
     if (TrapPtr trap = lift_flat_values(cx, f.flat.results_in_memory, flat, nullptr, f.result_types,
                                         &result.emplace())) {
-      result.reset();
       return finish(std::move(trap));
     }
   }
   if (task.borrows > 0) {
-    result.reset();
     return finish(abi_trap("borrow handles still remain at the end of the call"));
   }
   if (f.options.post_return) {
@@ -196,10 +195,7 @@ TrapPtr call_component_function(Store& store, ComponentFunction& f,
     inst.may_leave = false;
     TrapPtr trap = store.invoke(f.options.post_return, post.data());
     inst.may_leave = true;
-    if (trap) {
-      result.reset();
-      return finish(std::move(trap));
-    }
+    if (trap) return finish(std::move(trap));
   }
   return finish(nullptr);
 }

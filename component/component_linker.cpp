@@ -203,24 +203,25 @@ void ComponentLinker::collect_missing(
   }
 }
 
+std::vector<std::pair<std::string, const resolved::ExternType*>> ComponentLinker::missing(
+    const ValidatedComponent& component) const {
+  std::vector<std::pair<std::string, const resolved::ExternType*>> out;
+  for (const auto& import : component.type->imports) {
+    collect_missing(import.name, import.type, out);
+  }
+  return out;
+}
+
 std::vector<std::string> ComponentLinker::missing_imports(
     const ValidatedComponent& component) const {
-  std::vector<std::pair<std::string, const resolved::ExternType*>> missing;
-  for (const auto& import : component.type->imports) {
-    collect_missing(import.name, import.type, missing);
-  }
   std::vector<std::string> names;
-  for (auto& [name, type] : missing) names.push_back(name);
+  for (auto& [name, type] : missing(component)) names.push_back(name);
   return names;
 }
 
 Result<void> ComponentLinker::define_unknown_imports_as_traps(const ValidatedComponent& component) {
   using K = resolved::ExternType::Kind;
-  std::vector<std::pair<std::string, const resolved::ExternType*>> missing;
-  for (const auto& import : component.type->imports) {
-    collect_missing(import.name, import.type, missing);
-  }
-  for (const auto& [name, type] : missing) {
+  for (const auto& [name, type] : missing(component)) {
     if (type->kind == K::kFunc) {
       const std::string message = "unknown import `" + name + "` called";
       KILN_TRY(define_function(

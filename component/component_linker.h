@@ -63,6 +63,9 @@ class ComponentLinker {
   std::vector<std::unique_ptr<RuntimeResourceType>> resources_;
 
   Result<RuntimeItem> resolve(const std::string& name, const resolved::ExternType& type) const;
+  // The paths `component` imports that have no definition, each with its type.
+  std::vector<std::pair<std::string, const resolved::ExternType*>> missing(
+      const ValidatedComponent& component) const;
   // Appends the paths under `name` that have no definition, each with its type.
   void collect_missing(const std::string& name, const resolved::ExternType& type,
                        std::vector<std::pair<std::string, const resolved::ExternType*>>& out) const;

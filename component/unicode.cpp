@@ -82,6 +82,21 @@ std::optional<std::string> validate_utf8(const uint8_t* p, size_t n) {
 
 // UTF-8 (valid) written as UTF-16LE at `out` (room for 2 bytes per input byte); returns the
 // bytes written. Runs of ASCII are widened eight bytes at a time, without decoding.
+namespace {
+
+// The UTF-16 code units of code point `c`, given to `unit` (a surrogate pair above U+FFFF).
+template <typename Unit>
+void utf16_units(char32_t c, Unit&& unit) {
+  if (c >= 0x10000) {
+    unit(0xd800 + ((c - 0x10000) >> 10));
+    unit(0xdc00 + ((c - 0x10000) & 0x3ff));
+  } else {
+    unit(c);
+  }
+}
+
+}  // namespace
+
 size_t utf8_to_utf16_into(const std::string& text, uint8_t* out) {
   const auto* p = reinterpret_cast<const uint8_t*>(text.data());
   const size_t n = text.size();
@@ -90,6 +105,7 @@ size_t utf8_to_utf16_into(const std::string& text, uint8_t* out) {
     out[o++] = static_cast<uint8_t>(u);
     out[o++] = static_cast<uint8_t>(u >> 8);
   };
+  std::vector<char32_t> code_point;
   while (i < n) {
     while (i + 8 <= n) {
       uint64_t word;
@@ -108,16 +124,9 @@ size_t utf8_to_utf16_into(const std::string& text, uint8_t* out) {
       continue;
     }
     const size_t len = std::min<size_t>(p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : 2, n - i);
-    std::vector<char32_t> code_point;
+    code_point.clear();  // one buffer for the whole string, not an allocation per character
     decode_utf8(p + i, len, code_point);
-    for (char32_t c : code_point) {
-      if (c >= 0x10000) {
-        unit(0xd800 + ((c - 0x10000) >> 10));
-        unit(0xdc00 + ((c - 0x10000) & 0x3ff));
-      } else {
-        unit(c);
-      }
-    }
+    for (char32_t c : code_point) utf16_units(c, unit);
     i += len;
   }
   return o;
@@ -183,14 +192,7 @@ std::vector<uint8_t> encode_utf16(const std::vector<char32_t>& cps) {
     out.push_back(static_cast<uint8_t>(u));
     out.push_back(static_cast<uint8_t>(u >> 8));
   };
-  for (char32_t c : cps) {
-    if (c >= 0x10000) {
-      unit(0xd800 + ((c - 0x10000) >> 10));
-      unit(0xdc00 + ((c - 0x10000) & 0x3ff));
-    } else {
-      unit(c);
-    }
-  }
+  for (char32_t c : cps) utf16_units(c, unit);
   return out;
 }
 

@@ -52,6 +52,12 @@ std::unique_ptr<Trap> Trap::make_at_element(TrapCode code, int64_t index) {
   return make(code, std::string(trap_code_message(code)) + " " + std::to_string(index));
 }
 
+std::unique_ptr<Trap> Trap::make_exit(int32_t status) {
+  auto trap = make(TrapCode::kExit, "exit with status " + std::to_string(status));
+  trap->exit_status = status;
+  return trap;
+}
+
 void Trap::add_frame(TraceFrame frame) {
   if (backtrace.size() < 2 * kTraceEnds) {
     backtrace.push_back(std::move(frame));

@@ -74,6 +74,9 @@ struct Trap {
   // it, in the reference interpreter's wording the testsuite matches ("... element 2"); any
   // other code is made as by make().
   static std::unique_ptr<Trap> make_at_element(TrapCode code, int64_t index);
+  // The program asked to exit with `status` (WASI's proc_exit, wasi:cli/exit): a kExit trap
+  // that unwinds the guest and carries the status.
+  static std::unique_ptr<Trap> make_exit(int32_t status);
   // "message" followed by one line per kept frame, and one for the omitted ones.
   std::string to_string() const;
 };

@@ -1056,10 +1056,7 @@ std::map<std::string, Extern> Preview1::define(Store& store) {
   auto* exit = store.create_host_function(
       FuncType{{V::kI32}, {}},
       [](HostCall&, uint64_t* cells) -> TrapPtr {
-        auto trap = Trap::make(
-            TrapCode::kExit, "exit with status " + std::to_string(static_cast<int32_t>(cells[0])));
-        trap->exit_status = static_cast<int32_t>(cells[0]);
-        return trap;
+        return Trap::make_exit(static_cast<int32_t>(cells[0]));
       },
       std::string(kPreview1Module) + ".proc_exit");
   externs["proc_exit"] = Extern{ExternKind::kFunction, exit};

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -552,7 +551,7 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
                         return nullptr;
                       }));
 
-  // input-stream: stdin (the only one the host makes).
+  // input-stream: stdin, or a file's (read-via-stream).
   auto read = [s](bool blocking) {
     return [s, blocking](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
       State::Input* in = s->inputs.get(a[0].rep);
@@ -604,8 +603,8 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
                         return s->own(s->pollable, s->pollables.add(p), *(r = V{}));
                       }));
 
-  // output-stream: stdout and stderr. Writes go out at once (blocking), so the stream is always
-  // ready and a flush has nothing to wait for.
+  // output-stream: stdout, stderr, or a file's (write-via-stream, append-via-stream). Writes go
+  // out at once (blocking), so the stream is always ready and a flush has nothing to wait for.
   auto write = [s](bool check_permit, bool zeroes, bool blocking) {
     return [=](const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
       State::Output* out = s->outputs.get(a[0].rep);
@@ -719,18 +718,13 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
                         r = none();  // no directory is granted as the working directory
                         return nullptr;
                       }));
-  auto exit_with = [](int32_t status) {
-    auto trap = Trap::make(TrapCode::kExit, "exit with status " + std::to_string(status));
-    trap->exit_status = status;
-    return trap;
-  };
   KILN_TRY(d.function("wasi:cli/exit", "exit", "r",
-                      [exit_with](const std::vector<V>& a, std::optional<V>&) -> TrapPtr {
-                        return exit_with(a[0].index == 0 ? 0 : 1);
+                      [](const std::vector<V>& a, std::optional<V>&) -> TrapPtr {
+                        return Trap::make_exit(a[0].index == 0 ? 0 : 1);
                       }));
   KILN_TRY(d.function("wasi:cli/exit", "exit-with-code", "c",
-                      [exit_with](const std::vector<V>& a, std::optional<V>&) -> TrapPtr {
-                        return exit_with(static_cast<int32_t>(a[0].bits));
+                      [](const std::vector<V>& a, std::optional<V>&) -> TrapPtr {
+                        return Trap::make_exit(static_cast<int32_t>(a[0].bits));
                       }));
   KILN_TRY(d.alias("wasi:cli/stdin", "input-stream", s->input_stream));
   KILN_TRY(d.alias("wasi:cli/stdout", "output-stream", s->output_stream));
@@ -817,10 +811,10 @@ Result<void> Preview2::add_to_linker(ComponentLinker& linker) {
                         }));
     KILN_TRY(d.function(interface, u64_name, "",
                         [](const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
-                          V bytes;
-                          if (TrapPtr t = random_bytes(8, bytes)) return t;
                           uint64_t x = 0;
-                          std::memcpy(&x, bytes.text.data(), 8);
+                          if (!fill_random(&x, sizeof x)) {
+                            return host_trap("wasi:random: the host's random source failed");
+                          }
                           r = u64(x);
                           return nullptr;
                         }));

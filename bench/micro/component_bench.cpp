@@ -51,18 +51,23 @@ std::string ascii(size_t length) {
   return s;
 }
 
-// A call of the export with one string, bytes per second over the string's length.
-void call_with_string(benchmark::State& state, const char* name, const std::string& text) {
+// Calls the export `name` with one argument, bytes per second over `bytes` per call.
+void call_with(benchmark::State& state, const char* name, ComponentValue argument, size_t bytes) {
   ComponentFunction* f = bench().function(name);
   if (!f) return state.SkipWithError("bench/components/strings.wasm did not load");
-  const std::vector<ComponentValue> args{ComponentValue::string(text)};
+  const std::vector<ComponentValue> args{std::move(argument)};
   std::optional<ComponentValue> result;
   for (auto _ : state) {
     TrapPtr trap = call_component_function(bench().store, *f, args, result);
     if (trap) return state.SkipWithError(trap->message.c_str());
     benchmark::DoNotOptimize(result);
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+}
+
+// A call of the export with one string, bytes per second over the string's length.
+void call_with_string(benchmark::State& state, const char* name, const std::string& text) {
+  call_with(state, name, ComponentValue::string(text), text.size());
 }
 
 // echo(s) = s: the string lowered into the guest, then lifted back out.
@@ -87,47 +92,23 @@ void BM_ComponentStringUtf16RoundTrip(benchmark::State& state) {
 
 // bytes(l): a list<u8> of items lowered into the guest (the general representation).
 void BM_ComponentListU8Lower(benchmark::State& state) {
-  ComponentFunction* f = bench().function("bytes");
-  if (!f) return state.SkipWithError("bench/components/strings.wasm did not load");
   ComponentValue list;
   list.kind = ComponentValue::Kind::kList;
   list.items.assign(static_cast<size_t>(state.range(0)),
                     ComponentValue::integer(ComponentValue::Kind::kU8, 7));
-  const std::vector<ComponentValue> args{list};
-  std::optional<ComponentValue> result;
-  for (auto _ : state) {
-    TrapPtr trap = call_component_function(bench().store, *f, args, result);
-    if (trap) return state.SkipWithError(trap->message.c_str());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * state.range(0)));
+  call_with(state, "bytes", std::move(list), static_cast<size_t>(state.range(0)));
 }
 
 // bytes(l): a list<u8> held packed (ComponentValue::bytes), lowered into the guest.
 void BM_ComponentBytesLower(benchmark::State& state) {
-  ComponentFunction* f = bench().function("bytes");
-  if (!f) return state.SkipWithError("bench/components/strings.wasm did not load");
-  const std::vector<ComponentValue> args{
-      ComponentValue::bytes(std::string(static_cast<size_t>(state.range(0)), '\x07'))};
-  std::optional<ComponentValue> result;
-  for (auto _ : state) {
-    TrapPtr trap = call_component_function(bench().store, *f, args, result);
-    if (trap) return state.SkipWithError(trap->message.c_str());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * state.range(0)));
+  const size_t length = static_cast<size_t>(state.range(0));
+  call_with(state, "bytes", ComponentValue::bytes(std::string(length, '\x07')), length);
 }
 
 // echo-bytes(l) = l: a packed list<u8> lowered into the guest and lifted back out.
 void BM_ComponentBytesEcho(benchmark::State& state) {
-  ComponentFunction* f = bench().function("echo-bytes");
-  if (!f) return state.SkipWithError("bench/components/strings.wasm did not load");
-  const std::vector<ComponentValue> args{
-      ComponentValue::bytes(std::string(static_cast<size_t>(state.range(0)), '\x07'))};
-  std::optional<ComponentValue> result;
-  for (auto _ : state) {
-    TrapPtr trap = call_component_function(bench().store, *f, args, result);
-    if (trap) return state.SkipWithError(trap->message.c_str());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * state.range(0)));
+  const size_t length = static_cast<size_t>(state.range(0));
+  call_with(state, "echo-bytes", ComponentValue::bytes(std::string(length, '\x07')), length);
 }
 
 // The core function echo wraps, called directly (the baseline for the component call's
