@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/serve.h"
 #include "cli/value_text.h"
 #include "component/component_decoder.h"
 #include "component/component_linker.h"
@@ -71,6 +72,8 @@ constexpr const char* kValidateFooter =
     "(section, function index, byte offset) and exits 4 (malformed), 5 (invalid) or\n"
     "7 (past an implementation limit: too many functions, locals, parameters, ...).\n"
     "2 is a usage error and 3 an unreadable file.";
+
+}  // namespace
 
 int error_exit(const Error& error) {
   fmt::print(stderr, "kiln: error: {}: {}\n", error_kind_name(error.kind), error.message);
@@ -129,11 +132,6 @@ Result<std::vector<uint8_t>> read_module_file(const std::string& path) {
   return bytes;
 }
 
-int trap_exit(const Trap& trap) {
-  fmt::print(stderr, "kiln: error: wasm trap: {}\n", trap.to_string());
-  return kExitTrap;
-}
-
 // Decodes and validates a component (its preamble's layer is 1); errors name the file.
 Result<component::LoadedComponent> load_component(Engine& engine, const std::string& path,
                                                   const std::vector<uint8_t>& bytes) {
@@ -144,6 +142,13 @@ Result<component::LoadedComponent> load_component(Engine& engine, const std::str
     return e;
   }
   return loaded;
+}
+
+namespace {
+
+int trap_exit(const Trap& trap) {
+  fmt::print(stderr, "kiln: error: wasm trap: {}\n", trap.to_string());
+  return kExitTrap;
 }
 
 int run_validate(const std::string& path) {
@@ -252,15 +257,15 @@ int exit_for(const Trap& trap) {
   return kExitInvalidStatus;
 }
 
-int run_run(RunOptions options) {
-  if (options.module_and_args.empty()) return usage_error("run needs a module");
-  // Parsing stopped at the first argument CLI11 did not know: an option there is not one of
-  // kiln's (options come before MODULE).
-  if (const std::string& first = options.module_and_args.front();
-      first.size() > 1 && first[0] == '-') {
-    return usage_error(fmt::format("unknown option {}", first));
-  }
-  wasi::WasiConfig wasi_config;
+// What `kiln run` and `kiln serve` make of their shared options: the WASI grants and the
+// engine's configuration; the store limits are checked (a usage error when they do not fit).
+struct Prepared {
+  wasi::WasiConfig wasi;
+  EngineConfig engine;
+};
+Result<Prepared> prepare(RunOptions& options) {
+  Prepared prepared;
+  wasi::WasiConfig& wasi_config = prepared.wasi;
   for (const std::string& dir : options.dirs)
     wasi_config.preopens.push_back(parse_preopen(dir, false));
   for (const std::string& dir : options.dirs_read_only) {
@@ -279,17 +284,8 @@ int run_run(RunOptions options) {
     options.limits.max_memory_bytes = *options.max_memory;
     options.limits.max_total_memory_bytes = *options.max_memory;
   }
-  if (auto valid = check_store_limits(options.limits); !valid) {
-    return usage_error(valid.error().message);
-  }
-  const std::string path = options.module_and_args.front();
-  std::vector<std::string> program_args(options.module_and_args.begin() + 1,
-                                        options.module_and_args.end());
-
-  auto bytes = read_module_file(path);
-  if (!bytes) return error_exit(bytes.error());
-  const bool is_component = component::is_component(*bytes);
-  EngineConfig engine_config;
+  KILN_TRY(check_store_limits(options.limits));
+  EngineConfig& engine_config = prepared.engine;
   engine_config.consume_fuel = options.fuel.has_value();
   engine_config.host_call_fuel = options.host_call_fuel;
   engine_config.epoch_interruption = options.timeout_ns.has_value();
@@ -300,7 +296,28 @@ int run_run(RunOptions options) {
   engine_config.perf_map = options.profile == "perfmap";
   engine_config.bounds_checks =
       options.bounds_checks == "explicit" ? BoundsChecks::kExplicit : BoundsChecks::kGuardPages;
-  Engine engine(engine_config);
+  return prepared;
+}
+
+int run_run(RunOptions options) {
+  if (options.module_and_args.empty()) return usage_error("run needs a module");
+  // Parsing stopped at the first argument CLI11 did not know: an option there is not one of
+  // kiln's (options come before MODULE).
+  if (const std::string& first = options.module_and_args.front();
+      first.size() > 1 && first[0] == '-') {
+    return usage_error(fmt::format("unknown option {}", first));
+  }
+  auto prepared = prepare(options);
+  if (!prepared) return usage_error(prepared.error().message);
+  wasi::WasiConfig wasi_config = std::move(prepared->wasi);
+  const std::string path = options.module_and_args.front();
+  std::vector<std::string> program_args(options.module_and_args.begin() + 1,
+                                        options.module_and_args.end());
+
+  auto bytes = read_module_file(path);
+  if (!bytes) return error_exit(bytes.error());
+  const bool is_component = component::is_component(*bytes);
+  Engine engine(prepared->engine);
   std::shared_ptr<const Module> module;
   if (!is_component) {
     auto compiled = Module::compile(engine, *bytes);
@@ -426,8 +443,9 @@ int run_component(Engine& engine, Store& store, const std::vector<uint8_t>& byte
   auto wasi_context = wasi::WasiContext::create(std::move(wasi_config));
   if (!wasi_context) return error_exit(wasi_context.error());
   component::ComponentLinker linker;
-  wasi::Preview2 preview2(**wasi_context, store);
-  if (auto added = preview2.add_to_linker(linker); !added) return error_exit(added.error());
+  auto preview2 = wasi::Preview2::add_to_linker(linker);
+  if (!preview2) return error_exit(preview2.error());
+  (*preview2)->attach(store, **wasi_context);
   if (options.trap_unknown_imports) {
     if (auto defined = linker.define_unknown_imports_as_traps(validated); !defined) {
       return error_exit(defined.error());
@@ -559,8 +577,30 @@ class Formatter : public CLI::Formatter {
   }
 };
 
+void define_shared_options(CLI::App& app, RunOptions& o, bool run);
+
 // Declares `kiln run`'s options on `run`, filling `o`.
 void define_run_options(CLI::App& run, RunOptions& o) {
+  run.add_option("--invoke", o.invoke,
+                 "core module: call the exported function NAME with the ARGS after MODULE, "
+                 "parsed by its parameter types (i32/i64: 5, -1, 0x10; f32/f64: -1.5, 0x1p-3, "
+                 "nan, nan:0x200000, inf; references: null; v128: 0x + 32 hex digits, or "
+                 "i32x4:1,2,3,4 and the like), and print each result on its own line. "
+                 "Component: --invoke 'NAME(ARG, ...)' with WAVE arguments (\"text\", [1, 2], "
+                 "{a: 1}, some(3), ok(\"x\"), {read, write}); NAME may be INTERFACE#FUNCTION; "
+                 "the result is printed in WAVE")
+      ->type_name("NAME")
+      ->check(CLI::Validator([](std::string& v) { return v.empty() ? "needs a name" : ""; }, ""));
+
+  define_shared_options(run, o, true);
+  // Options come before MODULE: parsing stops at the first positional, and MODULE with
+  // everything after it is the program's.
+  run.prefix_command();
+}
+
+// Declares the options `kiln run` and `kiln serve` share (execution, budgets, WASI grants) on
+// `app`; the telemetry options only for run (`run`).
+void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
   using CLI::AsNumberWithUnit;
   // 64KiB, 2MiB, 1GiB: every unit binary. (Validators' descriptions would repeat the type.)
   const auto size = CLI::AsSizeValue(false).description("");
@@ -579,116 +619,103 @@ void define_run_options(CLI::App& run, RunOptions& o) {
       "");
   // Every repeatable option takes one value per occurrence: the module after it is not a value.
   auto one_each = [](CLI::Option* option) { return option->allow_extra_args(false); };
-
-  run.add_option("--invoke", o.invoke,
-                 "core module: call the exported function NAME with the ARGS after MODULE, "
-                 "parsed by its parameter types (i32/i64: 5, -1, 0x10; f32/f64: -1.5, 0x1p-3, "
-                 "nan, nan:0x200000, inf; references: null; v128: 0x + 32 hex digits, or "
-                 "i32x4:1,2,3,4 and the like), and print each result on its own line. "
-                 "Component: --invoke 'NAME(ARG, ...)' with WAVE arguments (\"text\", [1, 2], "
-                 "{a: 1}, some(3), ok(\"x\"), {read, write}); NAME may be INTERFACE#FUNCTION; "
-                 "the result is printed in WAVE")
-      ->type_name("NAME")
-      ->check(CLI::Validator([](std::string& v) { return v.empty() ? "needs a name" : ""; }, ""));
-
   const char* execution = "Execution";
-  run.add_option("--tier", o.tier,
+  app.add_option("--tier", o.tier,
                  "jit: compile functions to machine code at their first call (the default on "
                  "x86-64; elsewhere, and for what the JIT cannot compile, the interpreter "
                  "runs); interp: interpret everything")
       ->check(CLI::IsMember({"jit", "interp"}))
       ->group(execution);
-  run.add_flag("--eager", o.eager, "with the JIT, compile every function before running")
+  app.add_flag("--eager", o.eager, "with the JIT, compile every function before running")
       ->group(execution);
-  run.add_flag("--trap-unknown-imports", o.trap_unknown_imports,
+  app.add_flag("--trap-unknown-imports", o.trap_unknown_imports,
                "component: link each import the host does not provide to a function that "
                "traps when called (resources to host resources), instead of refusing to run")
       ->group(execution);
-  run.add_option("--bounds-checks", o.bounds_checks,
+  app.add_option("--bounds-checks", o.bounds_checks,
                  "how the JIT keeps memory accesses in bounds: guard-pages (the default: an "
                  "access outside a memory's 8 GiB reservation faults, no compare) or explicit "
                  "(a compare per access, for hosts that cap virtual memory)")
       ->check(CLI::IsMember({"guard-pages", "explicit"}))
       ->group(execution);
-  run.add_option("--profile", o.profile,
+  app.add_option("--profile", o.profile,
                  "perfmap: name JIT-compiled functions for Linux perf in /tmp/perf-PID.map")
       ->check(CLI::IsMember({"perfmap"}))
       ->group(execution);
 
   const char* budgets = "Budgets and limits";
-  run.add_option("--fuel", o.fuel, "run with N units of fuel (an instruction costs 1)")
+  app.add_option("--fuel", o.fuel, "run with N units of fuel (an instruction costs 1)")
       ->type_name("N")
       ->group(budgets);
-  run.add_option("--fuel-per-host-call", o.host_call_fuel,
+  app.add_option("--fuel-per-host-call", o.host_call_fuel,
                  "charge N more fuel for each host (WASI) call")
       ->type_name("N")
       ->group(budgets);
-  run.add_option("--timeout", o.timeout_ns,
+  app.add_option("--timeout", o.timeout_ns,
                  "stop the program after DURATION (250us, 500ms, 2s, 1m)")
       ->transform(duration)
       ->type_name("DURATION")
       ->group(budgets);
-  run.add_option("--max-memory", o.max_memory,
+  app.add_option("--max-memory", o.max_memory,
                  "the most memory the program may use: its linear memories and tables "
                  "together, 8 bytes a table element (65536, 64KiB, 2MiB, 1GiB; default 4GiB); "
                  "memory.grow and table.grow past it return -1")
       ->transform(size)
       ->type_name("SIZE")
       ->group(budgets);
-  run.add_option("--max-table-elements", o.limits.max_table_elements,
+  app.add_option("--max-table-elements", o.limits.max_table_elements,
                  "largest size of each table; table.grow past it returns -1")
       ->type_name("N")
       ->group(budgets);
-  run.add_option("--max-instances", o.limits.max_instances, "instances in the store (10000)")
+  app.add_option("--max-instances", o.limits.max_instances, "instances in the store (10000)")
       ->type_name("N")
       ->group(budgets);
-  run.add_option("--max-tables", o.limits.max_tables, "tables in the store (100)")
+  app.add_option("--max-tables", o.limits.max_tables, "tables in the store (100)")
       ->type_name("N")
       ->group(budgets);
-  run.add_option("--max-memories", o.limits.max_memories, "memories in the store (100)")
+  app.add_option("--max-memories", o.limits.max_memories, "memories in the store (100)")
       ->type_name("N")
       ->group(budgets);
-  run.add_option("--max-call-depth", o.limits.max_call_depth,
+  app.add_option("--max-call-depth", o.limits.max_call_depth,
                  "deepest wasm call stack, in frames (default 100000, at most 10000000)")
       ->type_name("N")
       ->group(budgets);
-  run.add_option("--max-stack", o.limits.max_stack_bytes,
+  app.add_option("--max-stack", o.limits.max_stack_bytes,
                  "size of the interpreter's value stack (default 8MiB, at most 4GiB)")
       ->transform(size)
       ->type_name("SIZE")
       ->group(budgets);
-  run.add_flag("--stats", o.stats, "print the store's telemetry to stderr when done")
-      ->group(budgets);
-  run.add_option("--stats-json", o.stats_json, "write the store's telemetry to FILE as JSON")
-      ->type_name("FILE")
-      ->group(budgets);
+  if (run) {
+    app.add_flag("--stats", o.stats, "print the store's telemetry to stderr when done")
+        ->group(budgets);
+    app.add_option("--stats-json", o.stats_json, "write the store's telemetry to FILE as JSON")
+        ->type_name("FILE")
+        ->group(budgets);
+  }
 
   const char* wasi = "WASI (wasi_snapshot_preview1); nothing is granted unless asked for";
-  one_each(run.add_option("--dir", o.dirs,
+  one_each(app.add_option("--dir", o.dirs,
                           "let the program read and write the host directory HOST, seen as "
                           "GUEST (default: HOST as written)"))
       ->type_name("HOST[::GUEST]")
       ->group(wasi);
   one_each(
-      run.add_option("--dir-ro", o.dirs_read_only, "the same, read-only: every write is refused"))
+      app.add_option("--dir-ro", o.dirs_read_only, "the same, read-only: every write is refused"))
       ->type_name("HOST[::GUEST]")
       ->group(wasi);
-  one_each(run.add_option("--env", o.env, "set an environment variable for the program"))
+  one_each(app.add_option("--env", o.env, "set an environment variable for the program"))
       ->check(name_value)
       ->type_name("NAME=VALUE")
       ->group(wasi);
-  one_each(run.add_option("--env-inherit", o.env_inherit,
+  one_each(app.add_option("--env-inherit", o.env_inherit,
                           "pass the host's NAME (no variable is inherited otherwise)"))
       ->type_name("NAME")
       ->group(wasi);
-  run.add_option("--max-open-files", o.max_open_files,
+  app.add_option("--max-open-files", o.max_open_files,
                  "the most descriptors the program may hold open, stdio and directories "
                  "included (default 256); more opens fail (mfile)")
       ->type_name("N")
       ->group(wasi);
-  // Options come before MODULE: parsing stops at the first positional, and MODULE with
-  // everything after it is the program's.
-  run.prefix_command();
 }
 
 }  // namespace
@@ -718,6 +745,33 @@ int main(int argc, char** argv) {
   run->footer(kRunFooter);
   define_run_options(*run, run_options);
 
+  RunOptions serve_options;
+  ServeSettings serve_settings;
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "serve a wasi:http/proxy component over HTTP/1.1: a fresh instance for each request, with "
+      "the budgets and grants below applying to each");
+  serve->add_option("COMPONENT", serve_settings.component_path, "the component file")->required();
+  serve
+      ->add_option("--addr", serve_settings.address,
+                   "listen on HOST:PORT (default 127.0.0.1:8080; port 0 picks a free one, "
+                   "printed at start)")
+      ->type_name("HOST:PORT");
+  serve
+      ->add_option("--threads", serve_settings.threads,
+                   "threads answering requests (default: one per core)")
+      ->type_name("N");
+  serve
+      ->add_option("--max-request-body", serve_settings.max_request_body,
+                   "the largest request body accepted (default 16MiB); a larger one is "
+                   "answered 413")
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->type_name("SIZE");
+  serve->add_flag("!--no-access-log", serve_settings.access_log,
+                  "do not print a line per request (address, request line, status, body size, "
+                  "duration) to stderr");
+  define_shared_options(*serve, serve_options, false);
+
   // CLI11 would only say that a subcommand is required.
   if (argc > 1 && argv[1][0] != '-' &&
       app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == argv[1]; }).empty()) {
@@ -736,6 +790,17 @@ int main(int argc, char** argv) {
   }
   if (validate->parsed()) return run_validate(validate_path);
   if (inspect->parsed()) return run_inspect(inspect_path);
+  if (serve->parsed()) {
+    auto prepared = prepare(serve_options);
+    if (!prepared) return usage_error(prepared.error().message);
+    serve_settings.engine = prepared->engine;
+    serve_settings.wasi = std::move(prepared->wasi);
+    serve_settings.limits = serve_options.limits;
+    serve_settings.fuel = serve_options.fuel;
+    serve_settings.timeout_ns = serve_options.timeout_ns;
+    serve_settings.trap_unknown_imports = serve_options.trap_unknown_imports;
+    return run_serve(std::move(serve_settings));
+  }
   run_options.module_and_args = run->remaining();
   return run_run(std::move(run_options));
 }

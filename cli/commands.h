@@ -1,5 +1,12 @@
-// The `kiln` command line: `kiln validate`, `kiln run`.
+// The `kiln` command line: `kiln validate`, `kiln inspect`, `kiln run`, `kiln serve`.
 #pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "component/component_validator.h"
+#include "runtime/result.h"
 
 namespace kiln::cli {
 
@@ -19,5 +26,15 @@ enum ExitCode : int {
 };
 
 int main(int argc, char** argv);
+
+// Shared by the commands (commands.cpp).
+// Prints `error` ("kiln: error: KIND: MESSAGE") and returns its exit code.
+int error_exit(const Error& error);
+// Prints a usage error and returns kExitUsage.
+int usage_error(const std::string& message);
+Result<std::vector<uint8_t>> read_module_file(const std::string& path);
+// Decodes and validates a component (its preamble's layer is 1); errors name the file.
+Result<component::LoadedComponent> load_component(Engine& engine, const std::string& path,
+                                                  const std::vector<uint8_t>& bytes);
 
 }  // namespace kiln::cli

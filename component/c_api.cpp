@@ -361,7 +361,7 @@ bool kiln_component_linker_define_func(kiln_component_linker_t* l, const char* p
   }
   auto environment = std::make_shared<HostInfo>();
   environment->reset(env, finalizer);
-  auto host = [callback, environment](const component::resolved::FunctionType&,
+  auto host = [callback, environment](Store&, const component::resolved::FunctionType&,
                                       const std::vector<ComponentValue>& args,
                                       std::optional<ComponentValue>& result) -> TrapPtr {
     std::vector<const kiln_cval_t*> pointers;
@@ -395,9 +395,9 @@ const kiln_resource_type_t* kiln_component_linker_define_resource(
     return fail("kiln_component_linker_define_resource: null linker or path", nullptr);
   auto environment = std::make_shared<HostInfo>();
   environment->reset(env, finalizer);
-  std::function<void(uint32_t)> drop;
+  component::HostResourceDestructor drop;
   if (destructor)
-    drop = [destructor, environment](uint32_t rep) { destructor(environment->info, rep); };
+    drop = [destructor, environment](Store&, uint32_t rep) { destructor(environment->info, rep); };
   auto defined = l->linker->define_resource(path, std::move(drop));
   if (!defined)
     return fail("kiln_component_linker_define_resource: " + defined.error().message, nullptr);

@@ -149,7 +149,7 @@ TrapPtr call_component_function(Store& store, ComponentFunction& f,
   }
   result.reset();
   if (f.host) {
-    if (TrapPtr trap = f.host(args, result)) return trap;
+    if (TrapPtr trap = f.host(store, args, result)) return trap;
     if (type.result.has_value() != result.has_value() ||
         (result && !value_matches(*result, *type.result))) {
       return abi_trap("the host function's result does not match its type");
@@ -204,7 +204,7 @@ TrapPtr run_destructor(Store& store, const RuntimeResourceType* rt, uint32_t rep
                        const ComponentInstance* caller) {
   if (!rt) return nullptr;
   if (!rt->implementation) {  // a host resource
-    if (rt->host_destructor) rt->host_destructor(rep);
+    if (rt->host_destructor) rt->host_destructor(store, rep);
     return nullptr;
   }
   if (!rt->destructor) return nullptr;

@@ -26,9 +26,9 @@ struct ComponentInstance;
 // A resource type at runtime (CanonicalABI.md ResourceType): every instance of a component
 // that defines a resource makes a new one; identity is the object's address.
 struct RuntimeResourceType {
-  ComponentInstance* implementation = nullptr;        // the defining instance (null: the host's)
-  FunctionInstance* destructor = nullptr;             // a core function, or null
-  std::function<void(uint32_t rep)> host_destructor;  // a host resource's, or empty
+  ComponentInstance* implementation = nullptr;  // the defining instance (null: the host's)
+  FunctionInstance* destructor = nullptr;       // a core function, or null
+  std::function<void(Store& store, uint32_t rep)> host_destructor;  // a host resource's, or empty
 };
 
 // An element of a handle table (CanonicalABI.md ResourceHandle).
@@ -101,7 +101,8 @@ struct ComponentFunction {
   std::vector<resolved::ValueType> param_types, result_types;
   abi::FlatSignature flat;
   // The host's: arguments in, a result (when the type has one) out; a trap to fail.
-  std::function<TrapPtr(const std::vector<ComponentValue>&, std::optional<ComponentValue>&)> host;
+  std::function<TrapPtr(Store&, const std::vector<ComponentValue>&, std::optional<ComponentValue>&)>
+      host;
 };
 
 struct ComponentInstance {

@@ -125,7 +125,7 @@ const HostFunctionCallback* ComponentLinker::host_function(const std::string& pa
 }
 
 Result<const RuntimeResourceType*> ComponentLinker::define_resource(
-    const std::string& path, std::function<void(uint32_t rep)> destructor) {
+    const std::string& path, HostResourceDestructor destructor) {
   auto rt = std::make_unique<RuntimeResourceType>();
   rt->host_destructor = std::move(destructor);
   RuntimeItem item;
@@ -150,9 +150,9 @@ Result<RuntimeItem> ComponentLinker::resolve(const std::string& name,
     f->type = type.function;  // the host sees the function as the component imports it
     HostFunctionCallback callback = it->second;
     auto function_type = type.function;
-    f->host = [callback, function_type](const std::vector<ComponentValue>& args,
+    f->host = [callback, function_type](Store& store, const std::vector<ComponentValue>& args,
                                         std::optional<ComponentValue>& result) {
-      return callback(*function_type, args, result);
+      return callback(store, *function_type, args, result);
     };
     item.function = std::move(f);
     return item;
@@ -225,7 +225,7 @@ Result<void> ComponentLinker::define_unknown_imports_as_traps(const ValidatedCom
     if (type->kind == K::kFunc) {
       const std::string message = "unknown import `" + name + "` called";
       KILN_TRY(define_function(
-          name, [message](const resolved::FunctionType&, const std::vector<ComponentValue>&,
+          name, [message](Store&, const resolved::FunctionType&, const std::vector<ComponentValue>&,
                           std::optional<ComponentValue>&) { return abi_trap(message); }));
     } else if (type->kind == K::kType) {
       if (auto defined = define_resource(name, {}); !defined) return defined.take_error();

@@ -23,19 +23,22 @@
 
 namespace kiln::component {
 
-using HostFunctionCallback = std::function<TrapPtr(const resolved::FunctionType& type,
+// `store` is the store of the calling instance: a host that serves many stores from one linker
+// keeps its per-store state there (Store::host_data).
+using HostFunctionCallback = std::function<TrapPtr(Store& store, const resolved::FunctionType& type,
                                                    const std::vector<ComponentValue>& args,
                                                    std::optional<ComponentValue>& result)>;
+using HostResourceDestructor = std::function<void(Store& store, uint32_t rep)>;
 
 class ComponentLinker {
  public:
   // Defines a host function at `path`. An Error for a malformed path or one defined already.
   Result<void> define_function(const std::string& path, HostFunctionCallback callback);
   // Defines a host resource type at `path`; `destructor` (may be empty) runs when a guest drops
-  // the last owning handle of one. The returned type makes host-side `own` values
-  // (ComponentValue::own).
+  // the last owning handle of one, in the store that held it. The returned type makes host-side
+  // `own` values (ComponentValue::own); it is the same type in every store the linker serves.
   Result<const RuntimeResourceType*> define_resource(const std::string& path,
-                                                     std::function<void(uint32_t rep)> destructor);
+                                                     HostResourceDestructor destructor);
   // The host function defined at `path` (any semver-compatible spelling), or null.
   const HostFunctionCallback* host_function(const std::string& path) const;
   // Defines any runtime item (an export of another instance, say) at `path`.

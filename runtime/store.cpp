@@ -257,6 +257,16 @@ void Store::note_trap(const Trap& trap) {
   ++traps_[kind];
 }
 
+void Store::set_host_data(const void* key, std::shared_ptr<void> data) {
+  for (auto& [k, existing] : host_data_) {
+    if (k == key) {
+      existing = std::move(data);
+      return;
+    }
+  }
+  host_data_.emplace_back(key, std::move(data));
+}
+
 StoreTelemetry Store::telemetry() const {
   StoreTelemetry t;
   t.fuel_consumed = fuel_consumed();

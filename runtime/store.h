@@ -273,6 +273,17 @@ class Store {
   // functions without machine code), its arguments at `fp`.
   TrapPtr call_from_native(Instance* caller, FunctionInstance* function, uint64_t* fp);
 
+  // Per-store state of a host that serves many stores from one set of host functions (the WASI
+  // host's handles and grants, say), under a key the host owns (the address of its
+  // definitions): host functions find it from the store they are called in. Freed with the
+  // store, before its instances.
+  void set_host_data(const void* key, std::shared_ptr<void> data);
+  void* host_data(const void* key) const {
+    for (const auto& [k, data] : host_data_)
+      if (k == key) return data.get();
+    return nullptr;
+  }
+
   // Telemetry: a snapshot of what this store used.
   StoreTelemetry telemetry() const;
   // Memory of linear memories and tables, against limits().max_total_memory_bytes: charge
@@ -317,6 +328,7 @@ class Store {
   std::vector<std::unique_ptr<Instance>> instances_;
   ExecutionStack stack_;
   NativeStackCheck native_stack_;
+  std::vector<std::pair<const void*, std::shared_ptr<void>>> host_data_;  // last: freed first
 };
 
 // The backtrace frame of function `function_index` of `instance` at `module_offset`, named

@@ -246,16 +246,18 @@ TEST(ComponentLinker, LinksHostFunctionsByNameWithSemverCompatibleVersions) {
   ASSERT_TRUE(v.validated);
   ComponentLinker linker;
   int calls = 0;
+  Store store(v.engine);
   ASSERT_TRUE(linker.define_function(
       "local:app/math@1.9.3#double",
-      [&](const resolved::FunctionType& type, const std::vector<ComponentValue>& args,
+      [&](Store& caller_store, const resolved::FunctionType& type,
+          const std::vector<ComponentValue>& args,
           std::optional<ComponentValue>& result) -> TrapPtr {
         ++calls;
+        EXPECT_EQ(&caller_store, &store);  // the store of the calling instance
         EXPECT_EQ(type.params.size(), 1u);
         result = ComponentValue::integer(ComponentValue::Kind::kU32, args[0].bits * 2);
         return nullptr;
       }));
-  Store store(v.engine);
   auto instance = linker.instantiate(store, *v.validated);
   ASSERT_TRUE(instance) << instance.error().message;
   std::optional<ComponentValue> result;
@@ -269,7 +271,7 @@ TEST(ComponentLinker, LinksHostFunctionsByNameWithSemverCompatibleVersions) {
 TEST(ComponentLinker, AnIncompatibleVersionOrAMissingFunctionIsUnlinkable) {
   Validated v(math_client_component());
   ASSERT_TRUE(v.validated);
-  auto doubling = [](const resolved::FunctionType&, const std::vector<ComponentValue>& args,
+  auto doubling = [](Store&, const resolved::FunctionType&, const std::vector<ComponentValue>& args,
                      std::optional<ComponentValue>& result) -> TrapPtr {
     result = ComponentValue::integer(ComponentValue::Kind::kU32, args[0].bits * 2);
     return nullptr;
@@ -333,13 +335,13 @@ TEST(ComponentLinker, AHostResultThatDoesNotFitTheTypeTraps) {
   Validated v(math_client_component());
   ASSERT_TRUE(v.validated);
   ComponentLinker linker;
-  ASSERT_TRUE(
-      linker.define_function("local:app/math@1.2.0#double",
-                             [](const resolved::FunctionType&, const std::vector<ComponentValue>&,
-                                std::optional<ComponentValue>& result) -> TrapPtr {
-                               result = ComponentValue::string("not a u32");
-                               return nullptr;
-                             }));
+  ASSERT_TRUE(linker.define_function(
+      "local:app/math@1.2.0#double",
+      [](Store&, const resolved::FunctionType&, const std::vector<ComponentValue>&,
+         std::optional<ComponentValue>& result) -> TrapPtr {
+        result = ComponentValue::string("not a u32");
+        return nullptr;
+      }));
   Store store(v.engine);
   auto instance = linker.instantiate(store, *v.validated);
   ASSERT_TRUE(instance) << instance.error().message;

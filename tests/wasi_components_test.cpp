@@ -229,13 +229,15 @@ TEST(WasiPreview2Host, DirectoriesOpenedWithoutMutateDirectoryAreReadOnly) {
   auto context = wasi::WasiContext::create(std::move(config));
   ASSERT_TRUE(context.ok()) << context.error().message;
   component::ComponentLinker linker;
-  wasi::Preview2 host(**context, store);
-  ASSERT_TRUE(host.add_to_linker(linker));
+  auto added = wasi::Preview2::add_to_linker(linker);
+  ASSERT_TRUE(added);
+  const wasi::Preview2& host = **added;
+  host.attach(store, **context);
   auto call = [&](const std::string& function, std::vector<V> args) {
     const auto* callback = linker.host_function("wasi:filesystem/types@0.2.12#" + function);
     EXPECT_NE(callback, nullptr) << function;
     std::optional<V> result;
-    TrapPtr trap = (*callback)(component::resolved::FunctionType{}, args, result);
+    TrapPtr trap = (*callback)(store, component::resolved::FunctionType{}, args, result);
     EXPECT_EQ(trap, nullptr) << function << ": " << (trap ? trap->message : "");
     return result.value_or(V{});
   };
@@ -252,7 +254,7 @@ TEST(WasiPreview2Host, DirectoriesOpenedWithoutMutateDirectoryAreReadOnly) {
   };
   std::optional<V> preopens;
   ASSERT_EQ((*linker.host_function("wasi:filesystem/preopens@0.2.12#get-directories"))(
-                component::resolved::FunctionType{}, {}, preopens),
+                store, component::resolved::FunctionType{}, {}, preopens),
             nullptr);
   ASSERT_EQ(preopens->items.size(), 1u);
   const uint32_t root = preopens->items[0].items[0].rep;
@@ -290,6 +292,44 @@ TEST(WasiPreview2Host, DirectoriesOpenedWithoutMutateDirectoryAreReadOnly) {
       call("[method]descriptor.is-same-object", {borrow(sub), borrow(writable.items[0].rep)}).bits,
       1u);
   EXPECT_EQ(call("[method]descriptor.is-same-object", {borrow(sub), borrow(root)}).bits, 0u);
+}
+
+// One linker serves many stores (kiln serve: a store per request): each store has its own WASI
+// state, its grants and its handles; a store without one gets a trap, not another's state.
+TEST(WasiPreview2Host, EachStoreHasItsOwnWasiState) {
+  using component::ComponentValue;
+  using V = ComponentValue;
+  test::TempDir a, b;
+  Engine engine;
+  component::ComponentLinker linker;
+  auto host = wasi::Preview2::add_to_linker(linker);
+  ASSERT_TRUE(host);
+  auto context_for = [](const test::TempDir& dir, const std::string& guest_path) {
+    wasi::WasiConfig config;
+    config.preopens.push_back({dir.path().string(), guest_path, false});
+    return std::move(*wasi::WasiContext::create(std::move(config)));
+  };
+  auto context_a = context_for(a, "/a"), context_b = context_for(b, "/b");
+  Store store_a(engine), store_b(engine), bare(engine);
+  (*host)->attach(store_a, *context_a);
+  (*host)->attach(store_b, *context_b);
+  const auto* get_directories =
+      linker.host_function("wasi:filesystem/preopens@0.2.12#get-directories");
+  ASSERT_NE(get_directories, nullptr);
+  auto guest_paths = [&](Store& store) {
+    std::optional<V> result;
+    TrapPtr trap = (*get_directories)(store, component::resolved::FunctionType{}, {}, result);
+    EXPECT_EQ(trap, nullptr);
+    std::vector<std::string> paths;
+    for (const V& pair : result->items) paths.push_back(pair.items[1].text);
+    return paths;
+  };
+  EXPECT_EQ(guest_paths(store_a), std::vector<std::string>{"/a"});
+  EXPECT_EQ(guest_paths(store_b), std::vector<std::string>{"/b"});
+  std::optional<V> result;
+  TrapPtr trap = (*get_directories)(bare, component::resolved::FunctionType{}, {}, result);
+  ASSERT_NE(trap, nullptr);
+  EXPECT_NE(trap->message.find("without WASI"), std::string::npos) << trap->message;
 }
 
 }  // namespace

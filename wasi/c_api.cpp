@@ -107,12 +107,11 @@ bool kiln_component_linker_define_wasi(kiln_component_linker_t* linker, kiln_was
   if (linker->wasi_store) {
     return fail("kiln_component_linker_define_wasi: the linker has WASI already", false);
   }
-  // The host's state lives on in the linker's host functions (one per linker: each has its own
-  // resource types); it refers to the context and the store, which `wasi` and the store keep.
-  wasi::Preview2 preview2(*wasi->context, wasi->store->store);
-  if (auto added = preview2.add_to_linker(*linker->linker); !added) {
-    return fail("kiln_component_linker_define_wasi: " + added.error().message, false);
-  }
+  // The host functions are the linker's; the WASI state (handles, grants) is the store's and
+  // refers to the context, which `wasi` keeps.
+  auto added = wasi::Preview2::add_to_linker(*linker->linker);
+  if (!added) return fail("kiln_component_linker_define_wasi: " + added.error().message, false);
+  (*added)->attach(wasi->store->store, *wasi->context);
   linker->wasi_store = wasi->store->liveness;
   return true;
 }

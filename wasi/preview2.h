@@ -26,34 +26,39 @@
 
 namespace kiln::wasi {
 
+namespace preview2 {
+struct ResourceTypes;
+}
+
 class Preview2 {
  public:
-  // `store` is the store the guest runs in: its deadline ends blocking waits (poll, blocking
-  // reads and writes) with the trap deadline exceeded.
-  Preview2(WasiContext& context, Store& store);
-  ~Preview2();
-  Preview2(const Preview2&) = delete;
-  Preview2& operator=(const Preview2&) = delete;
+  // Defines the interfaces on `linker`, once: any number of stores, on any threads, then run
+  // guests linked there, each store with a WASI state of its own (attach). The host functions
+  // keep what they need alive, so `linker` and its instances may outlive the result.
+  static Result<std::shared_ptr<const Preview2>> add_to_linker(component::ComponentLinker& linker);
 
-  // Defines the interfaces on `linker`. The host functions keep the host's state alive, so
-  // `linker` and the instances it makes may outlive this object; `context` and `store` must
-  // outlive them.
-  Result<void> add_to_linker(component::ComponentLinker& linker);
+  // Gives `store` a WASI state of its own: the grants of `context` (which must outlive the
+  // store) and empty resource tables. The store's deadline ends blocking waits (poll, blocking
+  // reads and writes) with the trap deadline exceeded. A WASI function called in a store
+  // without a state traps.
+  void attach(Store& store, WasiContext& context) const;
 
   // What add_to_linker defined, for tests and the host fuzzer: each host function's path and
-  // the kinds its arguments must have (one letter each: preview2.cpp's Definer says which), and
-  // the resource types by name ("output-stream", "descriptor", ...; null for another name).
+  // the kinds its arguments must have (one letter each: preview2_host.h's Definer says which),
+  // and the resource types by name ("output-stream", "descriptor", ...; null for another name).
   struct DefinedFunction {
     std::string path;
     std::string signature;
   };
-  const std::vector<DefinedFunction>& defined_functions() const;
+  const std::vector<DefinedFunction>& defined_functions() const { return functions_; }
   const component::RuntimeResourceType* resource_type(const std::string& name) const;
 
-  struct State;
+  Preview2();
+  ~Preview2();
 
  private:
-  std::shared_ptr<State> state_;
+  std::unique_ptr<preview2::ResourceTypes> types_;
+  std::vector<DefinedFunction> functions_;
 };
 
 }  // namespace kiln::wasi

@@ -59,7 +59,7 @@ struct Host {
   Store store{engine};
   std::unique_ptr<wasi::WasiContext> context;
   component::ComponentLinker linker;
-  std::unique_ptr<wasi::Preview2> preview2;
+  std::shared_ptr<const wasi::Preview2> preview2;
 
   static EngineConfig config() {
     EngineConfig c;
@@ -77,8 +77,10 @@ struct Host {
     wasi_config.env = {{"A", "b"}};
     wasi_config.preopens.push_back({scratch.string(), "/sandbox", false});
     context = std::move(*wasi::WasiContext::create(std::move(wasi_config)));
-    preview2 = std::make_unique<wasi::Preview2>(*context, store);
-    if (!preview2->add_to_linker(linker)) std::abort();
+    auto added = wasi::Preview2::add_to_linker(linker);
+    if (!added) std::abort();
+    preview2 = *added;
+    preview2->attach(store, *context);
     // Every wait ends at once: the deadline has passed.
     store.set_epoch_deadline(0);
   }
@@ -182,7 +184,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Sometimes a wrong kind in some position.
     if (!args.empty() && in.byte() == 0xfe) args[in.byte() % args.size()] = V::string("?");
     std::optional<V> result;
-    (void)(*callback)(component::resolved::FunctionType{}, args, result);
+    (void)(*callback)(host.store, component::resolved::FunctionType{}, args, result);
   }
   std::error_code ignored;
   std::filesystem::remove_all(host.scratch, ignored);

@@ -1,0 +1,374 @@
+// `kiln serve` (serve.h): HTTP/1.1 from Boost.Beast over Boost.Asio, one io_context run by a
+// thread per core. Each connection is a Session on its own strand: it reads a request (Beast
+// parses chunked bodies and enforces the body limit), runs a fresh instance of the component in
+// a fresh store with the request's budgets, writes the response, and reads the next one while
+// the client keeps the connection alive.
+//
+// What is shared across requests and threads is immutable once the server starts: the engine,
+// the validated component with its compiled modules (DESIGN-NOTES section 6), the linker with
+// the WASI host functions, and the WasiContext's grants. What a request changes is its own: the
+// store, the instance, the WASI state (Preview2::attach).
+#include "cli/serve.h"
+
+#include <fmt/core.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "cli/commands.h"
+#include "component/component_decoder.h"
+#include "component/component_linker.h"
+#include "runtime/epoch_timer.h"
+#include "wasi/http.h"
+#include "wasi/preview2.h"
+
+namespace kiln::cli {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// An idle keep-alive connection is closed after this long.
+constexpr std::chrono::seconds kIdleTimeout{30};
+// A deadline (--timeout) is counted in this many epoch ticks: a request is stopped between 1 and
+// 1.1 times its timeout after it starts.
+constexpr uint64_t kTicksPerTimeout = 10;
+
+class Server;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Server& server, tcp::socket socket);
+  ~Session();
+  void start() { read(); }
+  // Closes the connection unless a request is being handled (that one is answered first).
+  void close_when_idle();
+
+ private:
+  void read();
+  void on_read(beast::error_code ec);
+  void respond(http::response<http::string_body> response, bool keep_alive);
+  void on_write(beast::error_code ec, bool keep_alive);
+  void close();
+
+  Server& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  std::string peer_;
+  bool busy_ = false;
+};
+
+class Server {
+ public:
+  explicit Server(ServeSettings settings)
+      : settings_(std::move(settings)), engine_(settings_.engine), acceptor_(io_) {}
+
+  int run();
+
+  // Answers `request` with a fresh instance; a 500 when the guest fails (the reason logged).
+  http::response<http::string_body> handle(http::request<http::string_body>& request,
+                                           std::string& failure);
+  bool stopping() const { return stopping_.load(); }
+  uint64_t max_request_body() const { return settings_.max_request_body; }
+  bool access_log() const { return settings_.access_log; }
+
+  void add(Session* session, std::weak_ptr<Session> weak) {
+    std::lock_guard lock(sessions_mutex_);
+    sessions_.emplace(session, std::move(weak));
+  }
+  void remove(Session* session) {
+    std::lock_guard lock(sessions_mutex_);
+    sessions_.erase(session);
+  }
+
+ private:
+  void accept();
+  void shut_down();
+
+  ServeSettings settings_;
+  Engine engine_;
+  component::LoadedComponent component_;
+  component::ComponentLinker linker_;
+  std::shared_ptr<const wasi::Preview2> wasi_;
+  std::unique_ptr<wasi::WasiContext> context_;
+  std::string handler_export_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::optional<asio::signal_set> signals_;
+  std::atomic<bool> stopping_{false};
+  std::mutex sessions_mutex_;
+  std::map<Session*, std::weak_ptr<Session>> sessions_;
+};
+
+Session::Session(Server& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+  beast::error_code ec;
+  const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+  if (!ec) peer_ = peer.address().to_string() + ":" + std::to_string(peer.port());
+}
+
+Session::~Session() {
+  server_.remove(this);
+}
+
+void Session::close_when_idle() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (!self->busy_) self->close();
+  });
+}
+
+void Session::read() {
+  if (server_.stopping()) return close();
+  parser_.emplace();
+  parser_->body_limit(server_.max_request_body());
+  stream_.expires_after(kIdleTimeout);
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+}
+
+void Session::on_read(beast::error_code ec) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+    return close();
+  }
+  if (ec) {  // a request Beast cannot parse, or a body over the limit: answered, then closed
+    const bool too_large = ec == http::error::body_limit;
+    http::response<http::string_body> refusal{
+        too_large ? http::status::payload_too_large : http::status::bad_request, 11};
+    refusal.set(http::field::content_type, "text/plain");
+    refusal.body() = too_large ? "request body too large\n" : "bad request: " + ec.message() + "\n";
+    refusal.prepare_payload();
+    if (server_.access_log()) {
+      fmt::print(stderr, "{} - {} {}\n", peer_, refusal.result_int(), ec.message());
+    }
+    return respond(std::move(refusal), false);
+  }
+  busy_ = true;
+  http::request<http::string_body> request = parser_->release();
+  const bool keep_alive = request.keep_alive();
+  const auto started = Clock::now();
+  std::string failure;
+  http::response<http::string_body> response = server_.handle(request, failure);
+  for (char& c : failure) {  // one line per request, a trap's backtrace included
+    if (c == '\n') c = ';';
+  }
+  if (server_.access_log()) {
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    fmt::print(stderr, "{} \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms{}\n", peer_,
+               std::string(request.method_string()), std::string(request.target()),
+               request.version() / 10, request.version() % 10, response.result_int(),
+               response.body().size(), ms, failure.empty() ? "" : " error: " + failure);
+  }
+  respond(std::move(response), keep_alive);
+}
+
+void Session::respond(http::response<http::string_body> response, bool keep_alive) {
+  response_ = std::move(response);
+  response_.keep_alive(keep_alive && !server_.stopping());
+  http::async_write(stream_, response_,
+                    [self = shared_from_this(), keep_alive = response_.keep_alive()](
+                        beast::error_code ec, size_t) { self->on_write(ec, keep_alive); });
+}
+
+void Session::on_write(beast::error_code ec, bool keep_alive) {
+  busy_ = false;
+  if (ec || !keep_alive) return close();
+  read();
+}
+
+void Session::close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.socket().close(ignored);
+}
+
+http::response<http::string_body> Server::handle(http::request<http::string_body>& request,
+                                                 std::string& failure) {
+  wasi::HttpRequest incoming;
+  incoming.method = std::string(request.method_string());
+  incoming.path_with_query = std::string(request.target());
+  for (const auto& field : request) {
+    if (field.name() == http::field::host) incoming.authority = std::string(field.value());
+    incoming.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  incoming.body = std::move(request.body());
+
+  Result<wasi::HttpResponse> answer = [&]() -> Result<wasi::HttpResponse> {
+    Store store(engine_, settings_.limits);
+    if (settings_.fuel) (void)store.set_fuel(*settings_.fuel);
+    if (settings_.timeout_ns) store.set_epoch_deadline(kTicksPerTimeout + 1);
+    wasi_->attach(store, *context_);
+    TrapPtr trap;
+    auto instance = linker_.instantiate(store, *component_.validated, &trap);
+    if (!instance) return instance.take_error();
+    return wasi::handle_http_request(store, **instance, handler_export_, std::move(incoming));
+  }();
+
+  if (!answer) {
+    failure = answer.error().message;
+    http::response<http::string_body> error{http::status::internal_server_error, request.version()};
+    error.set(http::field::content_type, "text/plain");
+    error.body() = "internal server error\n";
+    error.prepare_payload();
+    return error;
+  }
+  http::response<http::string_body> response;
+  response.version(request.version());
+  response.result(answer->status);
+  // Beast knows the reason phrases of registered statuses only (418 has none): another is sent
+  // with an empty one, which HTTP/1.1 allows (RFC 9112 section 4).
+  if (http::obsolete_reason(response.result()) == "<unknown-status>") response.reason("");
+  for (auto& [name, value] : answer->headers) {
+    if (beast::iequals(name, "content-length")) continue;  // checked against the body already
+    response.insert(name, value);
+  }
+  // RFC 9110 section 8.6: no Content-Length in a 1xx or 204 response; a 304's would describe
+  // the resource, which only the guest knows.
+  const unsigned status = answer->status;
+  if (status < 200 || status == 204 || status == 304) return response;
+  response.body() = std::move(answer->body);
+  response.prepare_payload();
+  // A HEAD response has the headers a GET would have, and no body (RFC 9110 section 9.3.2).
+  if (request.method() == http::verb::head) response.body().clear();
+  return response;
+}
+
+void Server::accept() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (!stopping()) accept();  // a failed accept (EMFILE, say) does not stop the server
+      return;
+    }
+    auto session = std::make_shared<Session>(*this, std::move(socket));
+    add(session.get(), session);
+    session->start();
+    accept();
+  });
+}
+
+void Server::shut_down() {
+  if (stopping_.exchange(true)) return;
+  fmt::print(stderr, "kiln: stopping: answering the requests in flight\n");
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+  signals_->cancel(ignored);
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& [raw, weak] : sessions_) {
+      if (auto session = weak.lock()) open.push_back(std::move(session));
+    }
+  }
+  for (auto& session : open) session->close_when_idle();
+}
+
+int Server::run() {
+  const std::string& path = settings_.component_path;
+  auto bytes = read_module_file(path);
+  if (!bytes) return error_exit(bytes.error());
+  if (!component::is_component(*bytes)) {
+    return usage_error(path + " is a core module: kiln serve serves components");
+  }
+  auto loaded = load_component(engine_, path, *bytes);
+  if (!loaded) return error_exit(loaded.error());
+  component_ = std::move(*loaded);
+  handler_export_ = wasi::incoming_handler_export(*component_.validated);
+  if (handler_export_.empty()) {
+    return usage_error(path + " exports no wasi:http/incoming-handler: it is not an HTTP handler");
+  }
+  auto wasi = wasi::Preview2::add_to_linker(linker_);
+  if (!wasi) return error_exit(wasi.error());
+  wasi_ = *wasi;
+  if (settings_.trap_unknown_imports) {
+    if (auto defined = linker_.define_unknown_imports_as_traps(*component_.validated); !defined) {
+      return error_exit(defined.error());
+    }
+  }
+  if (auto missing = linker_.missing_imports(*component_.validated); !missing.empty()) {
+    std::string list;
+    for (const std::string& name : missing) list += "\n  " + name;
+    return error_exit(Error{ErrorKind::kUnlinkable,
+                            fmt::format("component {} imports what kiln does not provide "
+                                        "(--trap-unknown-imports links each missing function to "
+                                        "one that traps when called):{}",
+                                        path, list)});
+  }
+  settings_.wasi.args = {path};
+  settings_.wasi.stdin_fd = -1;  // a request's guest reads its body, not the server's stdin
+  auto context = wasi::WasiContext::create(std::move(settings_.wasi));
+  if (!context) return error_exit(context.error());
+  context_ = std::move(*context);
+
+  const size_t colon = settings_.address.rfind(':');
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(settings_.address.substr(0, colon), ec);
+  unsigned long port = 0;
+  try {
+    port = std::stoul(settings_.address.substr(colon + 1));
+  } catch (...) {
+    port = 65536;
+  }
+  if (colon == std::string::npos || ec || port > 65535) {
+    return usage_error("--addr needs HOST:PORT with a numeric address, not " + settings_.address);
+  }
+  const tcp::endpoint endpoint(address, static_cast<uint16_t>(port));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return error_exit(
+        Error{ErrorKind::kIo, "cannot listen on " + settings_.address + ": " + ec.message()});
+  }
+
+  std::optional<EpochTimer> timer;
+  if (settings_.timeout_ns) {
+    timer.emplace(engine_, std::chrono::nanoseconds(
+                               std::max<uint64_t>(*settings_.timeout_ns / kTicksPerTimeout, 1)));
+  }
+  signals_.emplace(io_, SIGINT, SIGTERM);
+  signals_->async_wait([this](beast::error_code error, int) {
+    if (!error) shut_down();
+  });
+  const unsigned threads =
+      settings_.threads ? settings_.threads : std::max(1u, std::thread::hardware_concurrency());
+  const tcp::endpoint bound = acceptor_.local_endpoint();
+  fmt::print(stderr, "kiln: serving {} on http://{}:{} ({} threads)\n", path,
+             bound.address().to_string(), bound.port(), threads);
+  std::fflush(stderr);
+  accept();
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < threads; ++i) workers.emplace_back([this] { io_.run(); });
+  io_.run();
+  for (std::thread& t : workers) t.join();
+  fmt::print(stderr, "kiln: stopped\n");
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_serve(ServeSettings settings) {
+  // A client that goes away mid-response must not end the server.
+  std::signal(SIGPIPE, SIG_IGN);
+  Server server(std::move(settings));
+  return server.run();
+}
+
+}  // namespace kiln::cli

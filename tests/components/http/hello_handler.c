@@ -1,0 +1,222 @@
+// A wasi:http/incoming-handler written against the canonical ABI by hand (no bindings
+// generator): the minimal handler `kiln serve` is measured with, so the figures show kiln's own
+// overhead. Freestanding: no libc, a bump allocator behind cabi_realloc (an instance serves one
+// request). Made a component by scripts/component-new.mjs with world.wit.
+//
+// It answers "hello from C: METHOD PATH\n" followed by the request's body, as text/plain;
+// /teapot answers 418, /trap traps, /loop never returns (for --timeout), /slow answers after
+// 300 ms, /no-response returns without setting a response, /no-body sets a 204 and never asks
+// for its body, /count counts the requests its instance has seen (a fresh instance: 1).
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
+#define HTTP "wasi:http/types@0.2.12"
+#define STREAMS "wasi:io/streams@0.2.12"
+
+// Return areas: results with more than one flat value come back through memory
+// (CanonicalABI.md, MAX_FLAT_RESULTS = 1). 8-aligned, large enough for every result used.
+typedef struct {
+  _Alignas(8) uint8_t bytes[64];
+} ReturnArea;
+
+IMPORT(HTTP, "[method]incoming-request.method") void request_method(int32_t self, ReturnArea* out);
+IMPORT(HTTP, "[method]incoming-request.path-with-query")
+void request_path(int32_t self, ReturnArea* out);
+IMPORT(HTTP, "[method]incoming-request.consume")
+void request_consume(int32_t self, ReturnArea* out);
+IMPORT(HTTP, "[resource-drop]incoming-request") void drop_request(int32_t handle);
+IMPORT(HTTP, "[method]incoming-body.stream") void body_stream(int32_t self, ReturnArea* out);
+IMPORT(HTTP, "[static]incoming-body.finish") int32_t body_finish(int32_t body);
+IMPORT(HTTP, "[resource-drop]future-trailers") void drop_trailers(int32_t handle);
+IMPORT(HTTP, "[constructor]fields") int32_t fields_new(void);
+IMPORT(HTTP, "[method]fields.append")
+void fields_append(int32_t self, const char* name, size_t name_len, const char* value,
+                   size_t value_len, ReturnArea* out);
+IMPORT(HTTP, "[constructor]outgoing-response") int32_t response_new(int32_t headers);
+IMPORT(HTTP, "[method]outgoing-response.set-status-code")
+int32_t response_set_status(int32_t self, int32_t status);
+IMPORT(HTTP, "[method]outgoing-response.body") void response_body(int32_t self, ReturnArea* out);
+IMPORT(HTTP, "[method]outgoing-body.write") void body_write(int32_t self, ReturnArea* out);
+IMPORT(HTTP, "[static]outgoing-body.finish")
+void outgoing_body_finish(int32_t body, int32_t has_trailers, int32_t trailers, ReturnArea* out);
+// response-outparam.set(param, result<outgoing-response, error-code>): the result flattens to
+// its case and the join of the handle with error-code's flattening (its case, then its cases'
+// payloads joined): [i32, i32, i32, i64, i32, i32, i32, i32].
+IMPORT(HTTP, "[static]response-outparam.set")
+void outparam_set(int32_t param, int32_t is_error, int32_t handle_or_case, int32_t p1, int64_t p2,
+                  int32_t p3, int32_t p4, int32_t p5, int32_t p6);
+IMPORT(STREAMS, "[method]input-stream.blocking-read")
+void stream_read(int32_t self, uint64_t len, ReturnArea* out);
+IMPORT(STREAMS, "[resource-drop]input-stream") void drop_input(int32_t handle);
+IMPORT(STREAMS, "[method]output-stream.blocking-write-and-flush")
+void stream_write(int32_t self, const uint8_t* bytes, size_t len, ReturnArea* out);
+IMPORT(STREAMS, "[resource-drop]output-stream") void drop_output(int32_t handle);
+IMPORT("wasi:clocks/monotonic-clock@0.2.12", "now") uint64_t monotonic_now(void);
+
+static int requests_seen;
+
+static uint8_t* heap_end;
+extern uint8_t __heap_base;
+
+static void* allocate(size_t size, size_t align) {
+  if (!heap_end) heap_end = &__heap_base;
+  uintptr_t p = ((uintptr_t)heap_end + align - 1) & ~(uintptr_t)(align - 1);
+  const uintptr_t end = p + size;
+  const uintptr_t limit = __builtin_wasm_memory_size(0) * 65536u;
+  if (end > limit && __builtin_wasm_memory_grow(0, (end - limit + 65535) / 65536) == (size_t)-1) {
+    __builtin_trap();
+  }
+  heap_end = (uint8_t*)end;
+  return (void*)p;
+}
+
+static void copy(uint8_t* to, const uint8_t* from, size_t n) {
+  for (size_t i = 0; i < n; ++i) to[i] = from[i];
+}
+
+__attribute__((export_name("cabi_realloc"))) void* cabi_realloc(void* old, size_t old_size,
+                                                                size_t align, size_t new_size) {
+  void* p = allocate(new_size, align);
+  if (old) copy(p, old, old_size < new_size ? old_size : new_size);
+  return p;
+}
+
+// A growing byte buffer in the bump heap.
+typedef struct {
+  uint8_t* data;
+  size_t size, capacity;
+} Buffer;
+
+static void append(Buffer* b, const uint8_t* bytes, size_t n) {
+  if (b->size + n > b->capacity) {
+    size_t capacity = b->capacity ? b->capacity * 2 : 256;
+    while (capacity < b->size + n) capacity *= 2;
+    uint8_t* data = allocate(capacity, 1);
+    copy(data, b->data, b->size);
+    b->data = data;
+    b->capacity = capacity;
+  }
+  copy(b->data + b->size, bytes, n);
+  b->size += n;
+}
+
+static size_t length(const char* s) {
+  size_t n = 0;
+  while (s[n]) ++n;
+  return n;
+}
+
+static void append_text(Buffer* b, const char* s) {
+  append(b, (const uint8_t*)s, length(s));
+}
+
+static int starts_with(const uint8_t* s, size_t n, const char* prefix) {
+  size_t p = length(prefix);
+  if (n < p) return 0;
+  for (size_t i = 0; i < p; ++i)
+    if (s[i] != (uint8_t)prefix[i]) return 0;
+  return 1;
+}
+
+static const char* const kMethods[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                       "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+
+static int32_t load_i32(const ReturnArea* a, size_t offset) {
+  int32_t v;
+  copy((uint8_t*)&v, a->bytes + offset, 4);
+  return v;
+}
+
+__attribute__((export_name("wasi:http/incoming-handler@0.2.12#handle"))) void handle(
+    int32_t request, int32_t outparam) {
+  ReturnArea r;
+  Buffer out = {0};
+  append_text(&out, "hello from C: ");
+
+  // method: variant (u8 case at 0; other(string) at 4: pointer, length)
+  request_method(request, &r);
+  if (r.bytes[0] < 9) {
+    append_text(&out, kMethods[r.bytes[0]]);
+  } else {
+    append(&out, (const uint8_t*)(uintptr_t)load_i32(&r, 4), (size_t)load_i32(&r, 8));
+  }
+  append_text(&out, " ");
+  // path-with-query: option<string> (u8 case at 0; pointer, length at 4, 8)
+  request_path(request, &r);
+  const uint8_t* path = 0;
+  size_t path_len = 0;
+  if (r.bytes[0] == 1) {
+    path = (const uint8_t*)(uintptr_t)load_i32(&r, 4);
+    path_len = (size_t)load_i32(&r, 8);
+    append(&out, path, path_len);
+  }
+  append_text(&out, "\n");
+
+  if (starts_with(path, path_len, "/trap")) __builtin_trap();
+  if (starts_with(path, path_len, "/loop")) {
+    for (volatile int spin = 1; spin;) {
+    }
+  }
+  if (starts_with(path, path_len, "/slow")) {
+    const uint64_t until = monotonic_now() + 300000000u;
+    while (monotonic_now() < until) {
+    }
+  }
+  if (starts_with(path, path_len, "/count")) {
+    const char digit[2] = {(char)('0' + ++requests_seen % 10), 0};
+    append_text(&out, "count: ");
+    append_text(&out, digit);
+    append_text(&out, "\n");
+  }
+  if (starts_with(path, path_len, "/no-response")) {
+    drop_request(request);
+    return;  // the outparam is dropped with the instance: no response was set
+  }
+
+  // The request's body, appended: consume -> result<incoming-body>, stream -> result<stream>.
+  request_consume(request, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+  const int32_t body = load_i32(&r, 4);
+  body_stream(body, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+  const int32_t input = load_i32(&r, 4);
+  for (;;) {
+    // result<list<u8>, stream-error>: case at 0; ok: pointer, length at 4, 8.
+    stream_read(input, 65536, &r);
+    if (r.bytes[0] != 0) break;  // closed: the end of the body
+    append(&out, (const uint8_t*)(uintptr_t)load_i32(&r, 4), (size_t)load_i32(&r, 8));
+  }
+  drop_input(input);
+  drop_trailers(body_finish(body));
+  drop_request(request);
+
+  const int32_t headers = fields_new();
+  fields_append(headers, "content-type", 12, "text/plain", 10, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+  const int32_t response = response_new(headers);
+  if (starts_with(path, path_len, "/teapot") && response_set_status(response, 418) != 0) {
+    __builtin_trap();
+  }
+  if (starts_with(path, path_len, "/no-body")) {
+    if (response_set_status(response, 204) != 0) __builtin_trap();
+    outparam_set(outparam, 0, response, 0, 0, 0, 0, 0, 0);
+    return;
+  }
+  response_body(response, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+  const int32_t outgoing = load_i32(&r, 4);
+  outparam_set(outparam, 0, response, 0, 0, 0, 0, 0, 0);
+  body_write(outgoing, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+  const int32_t stream = load_i32(&r, 4);
+  for (size_t done = 0; done < out.size;) {  // blocking writes take at most 4096 bytes
+    const size_t n = out.size - done < 4096 ? out.size - done : 4096;
+    stream_write(stream, out.data + done, n, &r);
+    if (r.bytes[0] != 0) __builtin_trap();
+    done += n;
+  }
+  drop_output(stream);
+  outgoing_body_finish(outgoing, 0, 0, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+}

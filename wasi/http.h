@@ -1,0 +1,55 @@
+// wasi:http for the WASI 0.2 host (issue 16): the types interface's resources (fields, requests,
+// responses, bodies as wasi:io streams, futures), the outgoing-handler (no grant for outgoing
+// requests exists yet: every request is refused with HTTP-request-denied), and the
+// host side of the incoming-handler: one request handed to a guest's exported
+// `wasi:http/incoming-handler#handle` and the response it sets read back, for `kiln serve`.
+//
+// Bodies are held whole by the host (at most HttpBody::kMaxBytes each): a request's body is
+// read before the guest runs, a response's is sent after `handle` returns.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "component/component_instance.h"
+#include "runtime/result.h"
+#include "runtime/trap.h"
+
+namespace kiln::wasi {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string scheme = "http";
+  std::string authority;  // the Host header's value
+  std::string path_with_query = "/";
+  HttpHeaders headers;
+  std::string body;
+};
+
+struct HttpResponse {
+  uint16_t status = 200;
+  HttpHeaders headers;
+  std::string body;
+};
+
+// The name of the `wasi:http/incoming-handler@0.2.x` instance `component` exports ("" when it
+// exports none): the export a server calls.
+std::string incoming_handler_export(const component::ValidatedComponent& component);
+
+// Hands `request` to `instance`'s exported incoming-handler in `store` (which must have its WASI
+// state: Preview2::attach) and returns the response the guest set with response-outparam.set.
+// An Error when the guest trapped (the trap in `*trap`), set no response, set an error-code, or
+// left its body unfinished, or when the request cannot be given to it (an invalid header).
+Result<HttpResponse> handle_http_request(Store& store, component::ComponentInstance& instance,
+                                         const std::string& handler_export, HttpRequest request,
+                                         TrapPtr* trap = nullptr);
+
+// RFC 9110 section 5.1 / 5.5: is `name` a token, `value` a field value (no CR, LF or NUL)?
+bool valid_field_name(const std::string& name);
+bool valid_field_value(const std::string& value);
+
+}  // namespace kiln::wasi
