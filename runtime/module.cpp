@@ -6,6 +6,7 @@
 #include "runtime/function_validator.h"
 #include "runtime/interpreter_code.h"
 #include "runtime/interpreter_translator.h"
+#include "runtime/memory_image.h"
 #include "runtime/module_decoder.h"
 #include "runtime/store.h"
 #include "runtime/tier.h"
@@ -14,6 +15,12 @@ namespace kiln {
 
 Module::~Module() {
   for (auto& native : native_code_) native_tier_->release(*native);
+}
+
+const MemoryImage* Module::memory_image_for_instantiation() const {
+  if (instantiations_.fetch_add(1, std::memory_order_relaxed) == 0) return nullptr;
+  std::call_once(image_once_, [this] { image_ = MemoryImage::create(*this); });
+  return image_.get();
 }
 
 const NativeFunction* Module::native_function(CodeTier& tier, const CodeTierOptions& options,

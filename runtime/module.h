@@ -2,6 +2,7 @@
 // and threads (DESIGN-NOTES section 6).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -98,6 +99,8 @@ struct CustomSection {
   std::span<const uint8_t> bytes;
 };
 
+class MemoryImage;
+
 class Module {
  public:
   // Decodes, validates and translates `bytes` (copied). Errors name the section, item and
@@ -145,8 +148,18 @@ class Module {
                                         uint32_t defined_index) const;
   // "name" from the name section, or "" when absent.
   std::string function_name(uint32_t function_index) const;
+  // For an instantiation (once each): the copy-on-write image of the first defined memory's
+  // data (memory_image.h), made at the module's second instantiation (one instance copies its
+  // segments sooner than it makes an image); null before, or when the module has none.
+  // Thread-safe.
+  const MemoryImage* memory_image_for_instantiation() const;
+  // The image, if made (for tests: instantiations on other threads are not synchronized with).
+  const MemoryImage* memory_image() const { return image_.get(); }
 
  private:
+  mutable std::atomic<uint32_t> instantiations_{0};
+  mutable std::once_flag image_once_;
+  mutable std::shared_ptr<const MemoryImage> image_;  // shared: its deleter is type-erased
   mutable std::mutex native_mutex_;
   mutable CodeTier* native_tier_ = nullptr;  // the tier that owns native_code_'s code
   mutable std::vector<std::unique_ptr<NativeFunction>> native_code_;

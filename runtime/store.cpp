@@ -7,6 +7,7 @@
 #include <new>
 
 #include "runtime/interpreter_code.h"
+#include "runtime/memory_image.h"
 #include "runtime/opcodes.h"
 #include "runtime/simd_ops.h"
 
@@ -561,9 +562,19 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
     }
     if (seg.mode != SegmentMode::kPassive) inst.elements[i].clear();
   }
+  // The first defined memory's segments may come from the module's copy-on-write image
+  // instead (memory_image.h): they all lie within the memory then, so none can trap.
+  const MemoryImage* image = m.memory_image_for_instantiation();
+  if (image && !image->map_onto(inst.memories[image->memory_index()]->memory->base())) {
+    image = nullptr;
+  }
   for (uint32_t i = 0; i < m.data.size(); ++i) {
     const DataSegment& seg = m.data[i];
     if (seg.mode != SegmentMode::kActive) continue;
+    if (image && seg.memory_index == image->memory_index()) {
+      inst.data[i] = {};
+      continue;
+    }
     uint64_t offset = static_cast<uint32_t>(evaluate_const(inst, seg.offset).first);
     LinearMemory& memory = *inst.memories[seg.memory_index]->memory;
     if (offset + seg.bytes.size() > memory.size_bytes()) {

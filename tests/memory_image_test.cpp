@@ -1,0 +1,143 @@
+// Copy-on-write memory images (runtime/memory_image.h): from a module's second instantiation on,
+// its data segments come from a shared image instead of a copy. What an instance sees must not
+// change: the segments in order (a later one overwrites an earlier one), zeroes elsewhere, its
+// writes its own, and a segment out of bounds still failing instantiation.
+#include "runtime/memory_image.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "runtime/module.h"
+#include "runtime/store.h"
+
+namespace kiln {
+namespace {
+
+void append_u32(std::vector<uint8_t>& out, uint32_t value) {  // unsigned LEB128
+  do {
+    uint8_t byte = value & 0x7f;
+    value >>= 7;
+    out.push_back(byte | (value ? 0x80 : 0));
+  } while (value);
+}
+void append_s32(std::vector<uint8_t>& out, int32_t value) {  // signed LEB128
+  for (;;) {
+    const uint8_t byte = value & 0x7f;
+    value >>= 7;
+    if ((value == 0 && !(byte & 0x40)) || (value == -1 && (byte & 0x40))) {
+      out.push_back(byte);
+      return;
+    }
+    out.push_back(byte | 0x80);
+  }
+}
+void append_section(std::vector<uint8_t>& out, uint8_t id, const std::vector<uint8_t>& body) {
+  out.push_back(id);
+  append_u32(out, static_cast<uint32_t>(body.size()));
+  out.insert(out.end(), body.begin(), body.end());
+}
+
+struct Segment {
+  uint32_t offset;
+  std::string bytes;
+};
+
+// A module with one memory of `pages` pages, exported as "memory", and active data segments.
+std::vector<uint8_t> module_with_data(uint32_t pages, const std::vector<Segment>& segments) {
+  std::vector<uint8_t> m = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+  std::vector<uint8_t> memory = {0x01, 0x00};
+  append_u32(memory, pages);
+  append_section(m, 5, memory);
+  std::vector<uint8_t> exports = {0x01, 0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00};
+  append_section(m, 7, exports);
+  std::vector<uint8_t> data;
+  append_u32(data, static_cast<uint32_t>(segments.size()));
+  for (const Segment& s : segments) {
+    data.push_back(0x00);  // active, memory 0
+    data.push_back(0x41);  // i32.const offset
+    append_s32(data, static_cast<int32_t>(s.offset));
+    data.push_back(0x0b);
+    append_u32(data, static_cast<uint32_t>(s.bytes.size()));
+    data.insert(data.end(), s.bytes.begin(), s.bytes.end());
+  }
+  append_section(m, 11, data);
+  return m;
+}
+
+std::string pattern(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 23);
+  return s;
+}
+
+uint8_t* memory_of(Instance& instance) {
+  return instance.memories[0]->memory->base();
+}
+
+TEST(MemoryImage, InstancesSeeTheSegmentsAndTheirOwnWrites) {
+  const std::string big = pattern(100000);
+  const std::vector<Segment> segments = {{0, big}, {70000, "later wins"}, {131000, "end"}};
+  Engine engine;
+  auto module = Module::compile(engine, module_with_data(3, segments));
+  ASSERT_TRUE(module) << module.error().message;
+  std::string expected(3 * 65536, '\0');
+  for (const Segment& s : segments) expected.replace(s.offset, s.bytes.size(), s.bytes);
+
+  Store first(engine), second(engine), third(engine);
+  auto a = first.instantiate(*module, {});
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ((*module)->memory_image(), nullptr) << "the first instance copies its segments";
+  auto b = second.instantiate(*module, {});
+  auto c = third.instantiate(*module, {});
+  ASSERT_TRUE(b && c);
+  ASSERT_NE((*module)->memory_image(), nullptr) << "a module with 100 KB of data has an image";
+  for (Instance* instance : {*a, *b, *c}) {
+    EXPECT_EQ(std::memcmp(memory_of(*instance), expected.data(), expected.size()), 0);
+  }
+  // Each instance's writes are its own (the image is mapped privately).
+  std::memcpy(memory_of(**b) + 10, "written by b", 12);
+  std::memcpy(memory_of(**b) + 150000, "past the data", 13);
+  EXPECT_EQ(std::memcmp(memory_of(**c), expected.data(), expected.size()), 0);
+  EXPECT_EQ(std::memcmp(memory_of(**a), expected.data(), expected.size()), 0);
+  Store fourth(engine);
+  auto d = fourth.instantiate(*module, {});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(std::memcmp(memory_of(**d), expected.data(), expected.size()), 0);
+  // The memory grows as any other: new pages are zero.
+  MemoryInstance& memory = *(*d)->memories[0];
+  EXPECT_EQ(memory.memory->grow(1), 3);
+  EXPECT_EQ(memory_of(**d)[3 * 65536 + 5], 0);
+}
+
+TEST(MemoryImage, ASegmentOutOfBoundsStillFailsEveryInstantiation) {
+  Engine engine;
+  auto module = Module::compile(engine, module_with_data(1, {{0, pattern(70000)}}));
+  ASSERT_TRUE(module) << module.error().message;
+  for (int i = 0; i < 3; ++i) {
+    Store store(engine);
+    auto instance = store.instantiate(*module, {});
+    ASSERT_FALSE(instance);
+    EXPECT_NE(instance.error().message.find("out of bounds"), std::string::npos)
+        << instance.error().message;
+  }
+  EXPECT_EQ((*module)->memory_image(), nullptr);
+}
+
+TEST(MemoryImage, SmallDataIsCopied) {
+  Engine engine;
+  auto module = Module::compile(engine, module_with_data(1, {{16, "small"}}));
+  ASSERT_TRUE(module);
+  for (int i = 0; i < 3; ++i) {
+    Store store(engine);
+    auto instance = store.instantiate(*module, {});
+    ASSERT_TRUE(instance);
+    EXPECT_EQ(std::memcmp(memory_of(**instance) + 16, "small", 5), 0);
+  }
+  EXPECT_EQ((*module)->memory_image(), nullptr);
+}
+
+}  // namespace
+}  // namespace kiln
