@@ -4,13 +4,17 @@
 
 #include <algorithm>
 
+#include "runtime/mapping_pool.h"
+#include "runtime/memory_image.h"
+
 namespace kiln {
 namespace {
 constexpr size_t kReservation = size_t{8} << 30;  // 4 GiB addressable + 4 GiB guard
 }
 
 Result<std::unique_ptr<LinearMemory>> LinearMemory::create(const MemoryType& type,
-                                                           std::optional<uint64_t> page_limit) {
+                                                           std::optional<uint64_t> page_limit,
+                                                           const MemoryImage* image) {
   std::unique_ptr<LinearMemory> memory(new LinearMemory());
   memory->type_ = type;
   memory->max_pages_ = std::min<uint64_t>(type.limits.max.value_or(65536), 65536);
@@ -20,21 +24,75 @@ Result<std::unique_ptr<LinearMemory>> LinearMemory::create(const MemoryType& typ
                                         " pages exceeds the limit of " +
                                         std::to_string(memory->max_pages_) + " pages"};
   }
-  void* p =
-      mmap(nullptr, kReservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) {
-    return Error{ErrorKind::kLimit, "cannot reserve address space for a linear memory"};
+  // A pooled reservation as its last memory left it (mapping_pool.h), or a new one.
+  PooledMapping reservation;
+  if (auto pooled = take_pooled_mapping(kReservation)) {
+    reservation = *pooled;
+  } else {
+    void* p =
+        mmap(nullptr, kReservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      return Error{ErrorKind::kLimit, "cannot reserve address space for a linear memory"};
+    }
+    reservation.base = p;
+    reservation.bytes = kReservation;
   }
-  memory->base_ = static_cast<uint8_t*>(p);
+  uint8_t* base = static_cast<uint8_t*>(reservation.base);
+  memory->base_ = base;
   memory->reserved_ = kReservation;
-  if (memory->grow(type.limits.min) < 0) {
+  const uint64_t image_id = image ? image->id() : 0;
+  auto fail = [&] {
+    munmap(base, kReservation);
+    memory->base_ = nullptr;
     return Error{ErrorKind::kLimit, "cannot commit the initial pages of a linear memory"};
+  };
+  // Another image than this memory's: its pages become inaccessible anonymous ones again.
+  if (reservation.image_id && reservation.image_id != image_id) {
+    if (mmap(base, reservation.accessible, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != base) {
+      return fail();
+    }
+    reservation.accessible = 0;
+    reservation.image_id = 0;
+  }
+  // Exactly the initial pages accessible: guard-page bounds depend on it.
+  const uint64_t initial = type.limits.min * kWasmPageSize;
+  if (reservation.accessible > initial &&
+      mprotect(base + initial, reservation.accessible - initial, PROT_NONE) != 0) {
+    return fail();
+  }
+  if (reservation.accessible < initial &&
+      mprotect(base + reservation.accessible, initial - reservation.accessible,
+               PROT_READ | PROT_WRITE) != 0) {
+    return fail();
+  }
+  memory->pages_ = type.limits.min;
+  memory->size_bytes_ = initial;
+  if (reservation.image_id) {  // this memory's image is there already
+    memory->image_id_ = image_id;
+    memory->image_bytes_ = reservation.image_bytes;
+  } else if (image && image->size() <= initial) {
+    if (mmap(base, image->size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image->fd(),
+             0) == base) {
+      memory->image_id_ = image_id;
+      memory->image_bytes_ = image->size();
+    } else if (mmap(base, image->size(), PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != base) {
+      return fail();  // a failed MAP_FIXED may have unmapped the range, and zero pages did not
+                      // go back either
+    }
   }
   return memory;
 }
 
 LinearMemory::~LinearMemory() {
-  if (base_) munmap(base_, reserved_);
+  if (!base_) return;
+  // Its pages dropped (zero again, or the image's), it goes back to the pool as it is.
+  if (size_bytes_ && madvise(base_, size_bytes_, MADV_DONTNEED) != 0) {
+    munmap(base_, reserved_);
+    return;
+  }
+  release_pooled_mapping({base_, reserved_, size_bytes_, image_id_, image_bytes_});
 }
 
 int64_t LinearMemory::grow(uint64_t delta_pages) {

@@ -1,6 +1,6 @@
 // A linear memory (spec 4.2.8) with a fixed base address: 4 GiB plus a 4 GiB guard region of
 // address space are reserved up front, and memory.grow commits pages with mprotect, so the
-// memory never moves (DESIGN-NOTES section 3).
+// memory never moves (DESIGN-NOTES section 3). Reservations are reused (mapping_pool.h).
 #pragma once
 
 #include <cstddef>
@@ -13,13 +13,19 @@
 
 namespace kiln {
 
+class MemoryImage;
+
 constexpr uint64_t kWasmPageSize = 65536;
 
 class LinearMemory {
  public:
-  // `page_limit` caps growth below the type's maximum (a store limit); nullopt: none.
+  // `page_limit` caps growth below the type's maximum (a store limit); nullopt: none. With
+  // `image`, the memory starts with the image's bytes (has_image() says whether it could be
+  // mapped; if not, it starts zero and the data segments are to be copied).
   static Result<std::unique_ptr<LinearMemory>> create(const MemoryType& type,
-                                                      std::optional<uint64_t> page_limit = {});
+                                                      std::optional<uint64_t> page_limit = {},
+                                                      const MemoryImage* image = nullptr);
+  bool has_image() const { return image_id_ != 0; }
   ~LinearMemory();
   LinearMemory(const LinearMemory&) = delete;
   LinearMemory& operator=(const LinearMemory&) = delete;
@@ -42,6 +48,7 @@ class LinearMemory {
   uint64_t pages_ = 0;
   uint64_t size_bytes_ = 0;  // pages_ * kWasmPageSize
   uint64_t max_pages_ = 0;
+  uint64_t image_id_ = 0, image_bytes_ = 0;  // the MemoryImage mapped at the start, if any
   MemoryType type_;
 };
 

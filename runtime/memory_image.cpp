@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -56,25 +57,15 @@ std::unique_ptr<MemoryImage> MemoryImage::create(const Module& m) {
     if (n <= 0) return nullptr;
     done += static_cast<uint64_t>(n);
   }
+  static std::atomic<uint64_t> last_id{0};
   image->size_ = size;
   image->memory_index_ = memory_index;
+  image->id_ = ++last_id;
   return image;
 }
 
 MemoryImage::~MemoryImage() {
   if (fd_ >= 0) close(fd_);
-}
-
-bool MemoryImage::map_onto(uint8_t* base) const {
-  if (mmap(base, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd_, 0) == base) {
-    return true;
-  }
-  // A failed MAP_FIXED may have unmapped the range: zero pages go back there, so that the
-  // caller can copy the segments instead.
-  void* zero =
-      mmap(base, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-  (void)zero;
-  return false;
 }
 
 }  // namespace kiln

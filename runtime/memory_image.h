@@ -26,16 +26,18 @@ class MemoryImage {
   MemoryImage& operator=(const MemoryImage&) = delete;
 
   uint32_t memory_index() const { return memory_index_; }
-  // Maps the image over the first bytes of the memory at `base` (its initial pages are
-  // committed and still zero). False when the mapping fails: the range is zero pages again,
-  // and the segments are to be copied instead.
-  bool map_onto(uint8_t* base) const;
+  // The in-memory file holding the image, its size (a multiple of the system page size) and an
+  // id no other image in the process has (pooled memories remember which image they map).
+  int fd() const { return fd_; }
+  uint64_t size() const { return size_; }
+  uint64_t id() const { return id_; }
 
  private:
   MemoryImage() = default;
   int fd_ = -1;
   uint64_t size_ = 0;  // a multiple of the system page size
   uint32_t memory_index_ = 0;
+  uint64_t id_ = 0;
 };
 
 }  // namespace kiln

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "runtime/interpreter_code.h"
+#include "runtime/mapping_pool.h"
 #include "runtime/memory_image.h"
 #include "runtime/opcodes.h"
 #include "runtime/simd_ops.h"
@@ -95,15 +96,20 @@ namespace {
 constexpr size_t kFramesOffset = 2048 + 64;
 }  // namespace
 
+// Stacks go back to the pool without their pages dropped: what a stack holds is never read
+// before it is written (validation: operands; a call's frame record and locals are written at
+// the call), so a store cannot see another's cells.
 ExecutionStack::~ExecutionStack() {
-  if (cells) munmap(cells, cells_bytes_);
-  if (frames) munmap(reinterpret_cast<char*>(frames) - kFramesOffset, frames_bytes_);
+  if (cells) release_pooled_mapping({cells, cells_bytes_});
+  if (frames)
+    release_pooled_mapping({reinterpret_cast<char*>(frames) - kFramesOffset, frames_bytes_});
 }
 
 bool ExecutionStack::reserve(const StoreLimits& limits) {
   if (cells) return true;
   // Page-granular reservations that cost nothing until touched (MAP_NORESERVE).
   auto map = [](size_t bytes) -> void* {
+    if (auto pooled = take_pooled_mapping(bytes)) return pooled->base;
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return p == MAP_FAILED ? nullptr : p;
@@ -345,13 +351,13 @@ Result<TableInstance*> Store::create_table(const TableType& type, uint64_t init)
   return tables_.back().get();
 }
 
-Result<MemoryInstance*> Store::create_memory(const MemoryType& type) {
+Result<MemoryInstance*> Store::create_memory(const MemoryType& type, const MemoryImage* image) {
   KILN_TRY(check_count(memories_.size(), limits_.max_memories, "memories"));
   const uint64_t bytes = type.limits.min * kWasmPageSize;
   if (type.limits.min > ModuleLimits::kMaxMemoryPages || !charge_memory(bytes, false)) {
     return over_memory_budget("memory of " + std::to_string(type.limits.min) + " pages");
   }
-  auto memory = LinearMemory::create(type, limits_.max_memory_bytes / kWasmPageSize);
+  auto memory = LinearMemory::create(type, limits_.max_memory_bytes / kWasmPageSize, image);
   if (!memory) {
     release_memory(bytes, false);
     ++limit_refusals_;
@@ -511,8 +517,13 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
     KILN_ASSIGN(TableInstance * t, create_table(m.tables[i]));
     inst.tables.push_back(t);
   }
+  // The first defined memory's data may come with it, from the module's copy-on-write image
+  // (memory_image.h): the image's segments all lie within the memory, so none can trap.
+  const MemoryImage* image = m.memory_image_for_instantiation();
   for (uint32_t i = m.imported_memories; i < m.memories.size(); ++i) {
-    KILN_ASSIGN(MemoryInstance * mem, create_memory(m.memories[i]));
+    KILN_ASSIGN(
+        MemoryInstance * mem,
+        create_memory(m.memories[i], image && image->memory_index() == i ? image : nullptr));
     inst.memories.push_back(mem);
   }
   for (uint32_t i = m.imported_globals; i < m.globals.size(); ++i) {
@@ -562,16 +573,11 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
     }
     if (seg.mode != SegmentMode::kPassive) inst.elements[i].clear();
   }
-  // The first defined memory's segments may come from the module's copy-on-write image
-  // instead (memory_image.h): they all lie within the memory then, so none can trap.
-  const MemoryImage* image = m.memory_image_for_instantiation();
-  if (image && !image->map_onto(inst.memories[image->memory_index()]->memory->base())) {
-    image = nullptr;
-  }
   for (uint32_t i = 0; i < m.data.size(); ++i) {
     const DataSegment& seg = m.data[i];
     if (seg.mode != SegmentMode::kActive) continue;
-    if (image && seg.memory_index == image->memory_index()) {
+    if (image && seg.memory_index == image->memory_index() &&
+        inst.memories[seg.memory_index]->memory->has_image()) {
       inst.data[i] = {};
       continue;
     }

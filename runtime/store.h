@@ -29,6 +29,7 @@ namespace kiln {
 struct CompiledFunction;
 class Store;
 struct Instance;
+class MemoryImage;
 
 struct EngineConfig {
   // Compile fuel charges into code (docs/BUDGETS.md); stores then need fuel to run.
@@ -211,7 +212,9 @@ class Store {
   FunctionInstance* create_host_function(const FuncType& type, HostCallback callback,
                                          std::string name = {});
   Result<TableInstance*> create_table(const TableType& type, uint64_t init = 0);
-  Result<MemoryInstance*> create_memory(const MemoryType& type);
+  // With `image`, the memory starts with its bytes when it can be mapped
+  // (LinearMemory::has_image).
+  Result<MemoryInstance*> create_memory(const MemoryType& type, const MemoryImage* image = nullptr);
   GlobalInstance* create_global(const GlobalType& type, uint64_t low, uint64_t high = 0);
 
   // Spec 4.5.4. `imports` are in the module's import order. A trap while initialising segments

@@ -449,7 +449,8 @@ TEST_F(CliTest, HelpListsEveryOption) {
 // `kiln run` must be in the README.
 TEST_F(CliTest, ReadmeAndHelpNameTheSameOptions) {
   const std::string readme = test::slurp(std::string(KILN_SOURCE_DIR) + "/README.md");
-  const std::string help = run("--help").out + run("run --help").out + run("validate --help").out;
+  const std::string help = run("--help").out + run("run --help").out + run("validate --help").out +
+                           run("serve --help").out;
   auto options_in = [](const std::string& text) {
     std::set<std::string> options;
     for (size_t at = text.find("--"); at != std::string::npos; at = text.find("--", at + 2)) {
@@ -467,15 +468,15 @@ TEST_F(CliTest, ReadmeAndHelpNameTheSameOptions) {
   const std::set<std::string> in_help = options_in(help);
   // The README also names options of other programs (bench/run-workloads, scripts).
   const std::set<std::string> not_kiln = {
-      "--engines",         "--repeat",       "--filter",  "--quick",        "--install",
-      "--prefix",          "--instructions", "--verbose", "--with-budgets", "--expected-failures",
-      "--quiet",           "--cflags",       "--libs",    "--target",       "--engine",
-      "--single-threaded", "--wasi-command"};
+      "--engines",         "--repeat",       "--filter",   "--quick",        "--install",
+      "--prefix",          "--instructions", "--verbose",  "--with-budgets", "--expected-failures",
+      "--quiet",           "--cflags",       "--libs",     "--target",       "--engine",
+      "--single-threaded", "--wasi-command", "--duration", "--connections",  "--only"};
   for (const std::string& option : options_in(readme)) {
     if (not_kiln.count(option)) continue;
     EXPECT_TRUE(in_help.count(option)) << option << " is in the README but not in --help";
   }
-  const std::string run_help = run("run --help").out;
+  const std::string run_help = run("run --help").out + run("serve --help").out;
   for (const std::string& option : options_in(run_help)) {
     if (option == "--help") continue;
     EXPECT_NE(readme.find(option), std::string::npos) << option << " is not in the README";

@@ -275,9 +275,14 @@ TEST(KilnServe, LoadFromWrkHasNoFailures) {
 }
 
 // The same component under `jco serve --isolate-requests instance` and `kiln serve`: the same
-// statuses, content types and bodies. (jco serve dies on a response whose body the guest never
-// asked for, so /no-body is kiln's alone; see KilnServe.StatusesWithoutBodiesAndHeadRequests.)
-TEST(KilnServe, AnswersAsJcoServeDoes) {
+// statuses, content types and bodies. The components: hello_handler.c, and js_handler.js (made
+// by componentize-js, whose engine imports wasi:http at 0.2.10 and wasi:io at 0.2.12). (jco
+// serve dies on a response whose body the guest never asked for, so /no-body is kiln's alone;
+// see KilnServe.StatusesWithoutBodiesAndHeadRequests.)
+class KilnServeAgainstJco : public testing::TestWithParam<std::string> {};
+
+TEST_P(KilnServeAgainstJco, AnswersAsJcoServeDoes) {
+  const std::string component = std::string(KILN_TEST_COMPONENTS_DIR) + "/" + GetParam() + ".wasm";
   // A free port for jco (it cannot pick one itself and say which).
   uint16_t jco_port = 0;
   {
@@ -286,10 +291,10 @@ TEST(KilnServe, AnswersAsJcoServeDoes) {
     jco_port = probe.local_endpoint().port();
   }
   ServerProcess jco({KILN_NODE_PATH, KILN_JCO_PATH, "serve", "--host", "127.0.0.1", "--port",
-                     std::to_string(jco_port), "--isolate-requests", "instance", kHandler},
+                     std::to_string(jco_port), "--isolate-requests", "instance", component},
                     "Server listening @ [^:]+:([0-9]+)");
   ASSERT_NE(jco.port(), 0) << jco.log();
-  auto kiln = kiln_serve({});
+  auto kiln = kiln_serve({}, component);
   ASSERT_NE(kiln->port(), 0) << kiln->log();
   struct Case {
     http::verb verb;
@@ -312,6 +317,22 @@ TEST(KilnServe, AnswersAsJcoServeDoes) {
     EXPECT_EQ(actual.message[http::field::content_type],
               expected.message[http::field::content_type])
         << c.target;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Handlers, KilnServeAgainstJco,
+                         testing::Values("hello_handler", "js_handler"));
+
+// The JavaScript handler on its own: componentize-js's engine links (its wasi:http 0.2.10 with
+// wasi:io 0.2.12) and answers several requests, each from a fresh instance.
+TEST(KilnServe, ServesAComponentizeJsHandler) {
+  auto server = kiln_serve({}, std::string(KILN_TEST_COMPONENTS_DIR) + "/js_handler.wasm");
+  ASSERT_NE(server->port(), 0) << server->log();
+  Client client(server->port());
+  for (int i = 0; i < 3; ++i) {
+    Reply reply = client.post("/js", "body " + std::to_string(i));
+    EXPECT_EQ(reply.status, 200u) << server->log();
+    EXPECT_EQ(reply.body, "hello from javascript: POST /js\nbody " + std::to_string(i));
   }
 }
 

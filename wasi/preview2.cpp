@@ -163,7 +163,7 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
                       [](State* s, const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
                         State::Pollable p;
                         const State::Input* in = s->inputs.get(a[0].rep);
-                        if (in && !in->closed && !in->file && in->stream->host_fd() >= 0) {
+                        if (in && !in->closed && in->stream && in->stream->host_fd() >= 0) {
                           p.kind = Kind::kReadable;
                           p.fd = in->stream->host_fd();
                         }
