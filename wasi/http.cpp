@@ -550,10 +550,11 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
       }));
   // The optional string parts: path-with-query and authority.
   using Part = std::optional<std::string> HttpState::OutgoingRequest::*;
-  for (const auto& [name, part] :
-       {std::pair<std::string, Part>{"path-with-query",
-                                     &HttpState::OutgoingRequest::path_with_query},
-        {"authority", &HttpState::OutgoingRequest::authority}}) {
+  for (const auto& named : {std::pair<std::string, Part>{
+                                "path-with-query", &HttpState::OutgoingRequest::path_with_query},
+                            {"authority", &HttpState::OutgoingRequest::authority}}) {
+    const std::string& name = named.first;
+    const Part part = named.second;  // a variable (clang 14 captures no structured binding)
     KILN_TRY(request_method(name, "b", [part](State*, HttpState::OutgoingRequest& q, Args, Out r) {
       r = optional_string(q.*part);
       return TrapPtr();
@@ -600,11 +601,13 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
     return s->own(s->request_options, s->http.request_options.add({}), *(r = V{}));
   }));
   using Timeout = std::optional<uint64_t> HttpState::RequestOptions::*;
-  for (const auto& [name, timeout] :
+  for (const auto& named :
        {std::pair<std::string, Timeout>{"connect-timeout",
                                         &HttpState::RequestOptions::connect_timeout},
         {"first-byte-timeout", &HttpState::RequestOptions::first_byte_timeout},
         {"between-bytes-timeout", &HttpState::RequestOptions::between_bytes_timeout}}) {
+    const std::string& name = named.first;
+    const Timeout timeout = named.second;
     KILN_TRY(d.function(types, "[method]request-options." + name, "b",
                         [timeout](State* s, Args a, Out r) -> TrapPtr {
                           auto* options = s->http.request_options.get(a[0].rep);

@@ -87,7 +87,8 @@ struct Host {
 };
 
 const component::RuntimeResourceType* self_type(const Host& h, const std::string& path) {
-  const size_t method = path.find("[method]");
+  size_t method = path.find("[method]");
+  if (method == std::string::npos) method = path.find("[static]");
   if (method == std::string::npos) return nullptr;
   const size_t start = method + 8;
   return h.preview2->resource_type(path.substr(start, path.find('.', start) - start));
@@ -145,12 +146,44 @@ V argument(Input& in, char letter, const component::RuntimeResourceType* self, c
       e.index = in.byte() % 6;
       return e;
     }
-    case 'r': {
+    case 'r': {  // sometimes with a handle as its payload (response-outparam.set's response)
       V r;
       r.kind = K::kResult;
       r.index = in.byte() % 2;
+      if (in.byte() % 2) {
+        r.items.push_back(V::own(h.preview2->resource_type("outgoing-response"), in.byte() % 8));
+      }
       return r;
     }
+    case 'u':
+      return V::integer(K::kU16, in.byte() * 4);
+    case 'p': {  // an option: none, or some of a string, a u64 or a fields handle
+      V o;
+      o.kind = K::kOption;
+      switch (in.byte() % 4) {
+        case 1:
+          o.index = 1;
+          o.items.push_back(V::string(in.path()));
+          break;
+        case 2:
+          o.index = 1;
+          o.items.push_back(V::integer(K::kU64, in.u64()));
+          break;
+        case 3:
+          o.index = 1;
+          o.items.push_back(V::own(h.preview2->resource_type("fields"), in.byte() % 8));
+          break;
+      }
+      return o;
+    }
+    case 'o':
+      return V::own(self, in.byte() % 8);
+    case 'F':
+      return V::own(h.preview2->resource_type("fields"), in.byte() % 8);
+    case 'O':
+      return V::own(h.preview2->resource_type("response-outparam"), in.byte() % 8);
+    case 'R':
+      return V::own(h.preview2->resource_type("outgoing-request"), in.byte() % 8);
     default: {
       // Any other kind: a mismatch the host must refuse.
       return V::integer(K::kU32, in.byte());
@@ -164,13 +197,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Host host;
   Input in(data, size);
   const auto& functions = host.preview2->defined_functions();
-  static const char* kResources[] = {"error",         "pollable",   "input-stream",
-                                     "output-stream", "descriptor", "directory-entry-stream"};
+  static const char* kResources[] = {"error",         "pollable",         "input-stream",
+                                     "output-stream", "descriptor",       "directory-entry-stream",
+                                     "fields",        "outgoing-request", "outgoing-response",
+                                     "outgoing-body", "incoming-body",    "future-trailers"};
+  constexpr size_t kResourceCount = std::size(kResources);
   for (int step = 0; step < 64 && !in.empty(); ++step) {
     const uint8_t op = in.byte();
     if (op >= 240) {  // drop a handle (the host's destructor, as resource.drop runs it)
-      const auto* type = host.preview2->resource_type(kResources[in.byte() % 6]);
-      if (type && type->host_destructor) type->host_destructor(in.byte() % 8);
+      const auto* type = host.preview2->resource_type(kResources[in.byte() % kResourceCount]);
+      if (type && type->host_destructor) type->host_destructor(host.store, in.byte() % 8);
       continue;
     }
     const auto& f = functions[op % functions.size()];

@@ -1,0 +1,198 @@
+// wasi:http's host functions (wasi/http.h) called directly, as the canonical ABI calls them
+// with checked handles: what types.wit's doc comments say of fields, bodies, streams and the
+// outgoing-handler, and what a hostile guest gets (WIT errors or traps, never a crash).
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "component/component_linker.h"
+#include "runtime/store.h"
+#include "wasi/http.h"
+#include "wasi/preview2.h"
+
+namespace kiln {
+namespace {
+
+using component::ComponentValue;
+using V = ComponentValue;
+using K = ComponentValue::Kind;
+
+class WasiHttpHost : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto added = wasi::Preview2::add_to_linker(linker_);
+    ASSERT_TRUE(added);
+    host_ = *added;
+    auto context = wasi::WasiContext::create({});
+    ASSERT_TRUE(context);
+    context_ = std::move(*context);
+    host_->attach(store_, *context_);
+  }
+
+  // Calls `interface#function` with `args`: the result, or the trap's message in `trap`.
+  V call(const std::string& function, std::vector<V> args, std::string* trap = nullptr,
+         const std::string& interface = "wasi:http/types@0.2.12") {
+    const auto* callback = linker_.host_function(interface + "#" + function);
+    EXPECT_NE(callback, nullptr) << function;
+    if (!callback) return V{};
+    std::optional<V> result;
+    TrapPtr t = (*callback)(store_, component::resolved::FunctionType{}, args, result);
+    if (trap) {
+      *trap = t ? t->message : "";
+    } else {
+      EXPECT_EQ(t, nullptr) << function << ": " << t->message;
+    }
+    return result.value_or(V{});
+  }
+  V borrow(const std::string& resource, uint32_t rep) {
+    V v = V::own(host_->resource_type(resource), rep);
+    v.kind = K::kBorrow;
+    return v;
+  }
+  V own(const std::string& resource, uint32_t rep) {
+    return V::own(host_->resource_type(resource), rep);
+  }
+  static V some(V value) {
+    V o;
+    o.kind = K::kOption;
+    o.index = 1;
+    o.items.push_back(std::move(value));
+    return o;
+  }
+  static V none() {
+    V o;
+    o.kind = K::kOption;
+    return o;
+  }
+  static V list_of_bytes(std::vector<std::string> values) {
+    V l;
+    l.kind = K::kList;
+    for (std::string& v : values) l.items.push_back(V::bytes(std::move(v)));
+    return l;
+  }
+
+  Engine engine_;
+  Store store_{engine_};
+  component::ComponentLinker linker_;
+  std::shared_ptr<const wasi::Preview2> host_;
+  std::unique_ptr<wasi::WasiContext> context_;
+};
+
+TEST_F(WasiHttpHost, FieldsRefuseInvalidForbiddenAndImmutableChanges) {
+  const uint32_t fields = call("[constructor]fields", {}).rep;
+  auto append = [&](const std::string& name, const std::string& value) {
+    return call("[method]fields.append",
+                {borrow("fields", fields), V::string(name), V::bytes(value)});
+  };
+  EXPECT_EQ(append("Content-Type", "text/plain").index, 0u);
+  EXPECT_EQ(append("x-two", "a").index, 0u);
+  EXPECT_EQ(append("X-Two", "b").index, 0u);
+  V bad_name = append("bad name", "x");
+  ASSERT_EQ(bad_name.index, 1u);
+  EXPECT_EQ(bad_name.items[0].index, 0u);  // header-error.invalid-syntax
+  V bad_value = append("x-ok", "line\r\nbreak");
+  ASSERT_EQ(bad_value.index, 1u);
+  EXPECT_EQ(bad_value.items[0].index, 0u);
+  V forbidden = append("Connection", "close");
+  ASSERT_EQ(forbidden.index, 1u);
+  EXPECT_EQ(forbidden.items[0].index, 1u);  // header-error.forbidden
+  // Names match without regard to case; values keep their order.
+  V got = call("[method]fields.get", {borrow("fields", fields), V::string("X-TWO")});
+  ASSERT_EQ(got.items.size(), 2u);
+  EXPECT_EQ(got.items[0].text, "a");
+  EXPECT_EQ(got.items[1].text, "b");
+  EXPECT_EQ(call("[method]fields.has", {borrow("fields", fields), V::string("content-type")}).bits,
+            1u);
+  EXPECT_EQ(call("[method]fields.set",
+                 {borrow("fields", fields), V::string("x-two"), list_of_bytes({"c"})})
+                .index,
+            0u);
+  V entries = call("[method]fields.entries", {borrow("fields", fields)});
+  ASSERT_EQ(entries.items.size(), 2u);
+  EXPECT_EQ(entries.items[0].items[0].text, "Content-Type");  // the casing given
+  EXPECT_EQ(entries.items[1].items[1].text, "c");
+
+  // A response's headers are immutable once it is made from them.
+  const uint32_t response = call("[constructor]outgoing-response", {own("fields", fields)}).rep;
+  const uint32_t headers =
+      call("[method]outgoing-response.headers", {borrow("outgoing-response", response)}).rep;
+  V immutable = call("[method]fields.delete", {borrow("fields", headers), V::string("x-two")});
+  ASSERT_EQ(immutable.index, 1u);
+  EXPECT_EQ(immutable.items[0].index, 2u);  // header-error.immutable
+  // ... and a clone of them is mutable.
+  const uint32_t copy = call("[method]fields.clone", {borrow("fields", headers)}).rep;
+  EXPECT_EQ(call("[method]fields.delete", {borrow("fields", copy), V::string("x-two")}).index, 0u);
+  // The response took the fields' entries (the guest's own handle moved to the host).
+  V kept = call("[method]fields.entries", {borrow("fields", headers)});
+  EXPECT_EQ(kept.items.size(), 2u);
+}
+
+TEST_F(WasiHttpHost, BodiesAndTheirStreamsFollowTheChildResourceRules) {
+  const uint32_t response =
+      call("[constructor]outgoing-response", {own("fields", call("[constructor]fields", {}).rep)})
+          .rep;
+  EXPECT_EQ(call("[method]outgoing-response.set-status-code",
+                 {borrow("outgoing-response", response), V::integer(K::kU16, 99)})
+                .index,
+            1u);  // not a status
+  V body = call("[method]outgoing-response.body", {borrow("outgoing-response", response)});
+  ASSERT_EQ(body.index, 0u);
+  EXPECT_EQ(call("[method]outgoing-response.body", {borrow("outgoing-response", response)}).index,
+            1u)
+      << "at most once";
+  const uint32_t body_rep = body.items[0].rep;
+  V stream = call("[method]outgoing-body.write", {borrow("outgoing-body", body_rep)});
+  ASSERT_EQ(stream.index, 0u);
+  EXPECT_EQ(call("[method]outgoing-body.write", {borrow("outgoing-body", body_rep)}).index, 1u);
+  const uint32_t stream_rep = stream.items[0].rep;
+  EXPECT_EQ(call("[method]output-stream.blocking-write-and-flush",
+                 {borrow("output-stream", stream_rep), V::bytes("hello")}, nullptr,
+                 "wasi:io/streams@0.2.12")
+                .index,
+            0u);
+  // Finishing the body while its stream is alive traps (types.wit).
+  std::string trap;
+  call("[static]outgoing-body.finish", {own("outgoing-body", body_rep), none()}, &trap);
+  EXPECT_NE(trap.find("output-stream is alive"), std::string::npos) << trap;
+  // Once the stream is dropped, finish succeeds; the stream's handle is then gone.
+  host_->resource_type("output-stream")->host_destructor(store_, stream_rep);
+  EXPECT_EQ(call("[static]outgoing-body.finish", {own("outgoing-body", body_rep), none()}).index,
+            0u);
+  V closed = call("[method]output-stream.blocking-write-and-flush",
+                  {borrow("output-stream", stream_rep), V::bytes("late")}, nullptr,
+                  "wasi:io/streams@0.2.12");
+  EXPECT_EQ(closed.index, 1u) << "a write to a dropped stream is stream-error.closed";
+  call("[static]outgoing-body.finish", {own("outgoing-body", body_rep), none()}, &trap);
+  EXPECT_NE(trap.find("unknown outgoing-body"), std::string::npos) << trap;
+}
+
+TEST_F(WasiHttpHost, OutgoingRequestsAreRefusedWithoutAGrant) {
+  const uint32_t request =
+      call("[constructor]outgoing-request", {own("fields", call("[constructor]fields", {}).rep)})
+          .rep;
+  V path = call("[method]outgoing-request.set-path-with-query",
+                {borrow("outgoing-request", request), some(V::string("/a b"))});
+  EXPECT_EQ(path.index, 1u) << "a space is not in a path";
+  EXPECT_EQ(call("[method]outgoing-request.set-authority",
+                 {borrow("outgoing-request", request), some(V::string("example.com:80"))})
+                .index,
+            0u);
+  V answer = call("handle", {own("outgoing-request", request), none()}, nullptr,
+                  "wasi:http/outgoing-handler@0.2.12");
+  ASSERT_EQ(answer.index, 1u);
+  EXPECT_EQ(answer.items[0].index, 15u);  // error-code.HTTP-request-denied
+}
+
+TEST_F(WasiHttpHost, AResponseOutparamTakesOnlyAResponse) {
+  std::string trap;
+  V not_a_response;
+  not_a_response.kind = K::kResult;
+  not_a_response.items.push_back(own("fields", call("[constructor]fields", {}).rep));
+  call("[static]response-outparam.set", {own("response-outparam", 0), not_a_response}, &trap);
+  EXPECT_NE(trap.find("response-outparam"), std::string::npos) << trap;
+}
+
+}  // namespace
+}  // namespace kiln
