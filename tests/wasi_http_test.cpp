@@ -11,6 +11,7 @@
 #include "runtime/store.h"
 #include "wasi/http.h"
 #include "wasi/preview2.h"
+#include "wasi/preview2_host.h"
 
 namespace kiln {
 namespace {
@@ -18,6 +19,8 @@ namespace {
 using component::ComponentValue;
 using V = ComponentValue;
 using K = ComponentValue::Kind;
+using wasi::preview2::none;
+using wasi::preview2::some;
 
 class WasiHttpHost : public testing::Test {
  protected:
@@ -53,18 +56,6 @@ class WasiHttpHost : public testing::Test {
   }
   V own(const std::string& resource, uint32_t rep) {
     return V::own(host_->resource_type(resource), rep);
-  }
-  static V some(V value) {
-    V o;
-    o.kind = K::kOption;
-    o.index = 1;
-    o.items.push_back(std::move(value));
-    return o;
-  }
-  static V none() {
-    V o;
-    o.kind = K::kOption;
-    return o;
   }
   static V list_of_bytes(std::vector<std::string> values) {
     V l;

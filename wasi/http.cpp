@@ -146,6 +146,36 @@ bool stream_alive(State* s, const HttpBody& body, bool input) {
   return out && out->body.get() == &body;
 }
 
+// incoming-body.stream (`input`) and outgoing-body.write: the body's stream, a child resource
+// handed out at most once (types.wit).
+TrapPtr open_body_stream(State* s, uint32_t body_rep, bool input, V& out) {
+  HttpState::Body* b = (input ? s->http.incoming_bodies : s->http.outgoing_bodies).get(body_rep);
+  if (!b) {
+    return host_trap(input ? "wasi:http/types: unknown incoming-body"
+                           : "wasi:http/types: unknown outgoing-body");
+  }
+  if (b->body->stream) {
+    out = err(V{});
+    return nullptr;
+  }
+  std::shared_ptr<HttpBody> body = b->body;  // `b` may move when a slab grows
+  std::optional<uint32_t> rep;
+  if (input) {
+    State::Input in;
+    in.body = body;
+    rep = s->inputs.add(std::move(in));
+  } else {
+    State::Output written;
+    written.body = body;
+    rep = s->outputs.add(std::move(written));
+  }
+  V handle;
+  if (TrapPtr t = s->own(input ? s->input_stream : s->output_stream, rep, handle)) return t;
+  body->stream = *rep;
+  out = ok(std::move(handle));
+  return nullptr;
+}
+
 }  // namespace
 
 bool valid_field_name(const std::string& name) {
@@ -349,21 +379,7 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
 
   // ---- incoming-body and future-trailers ----
   KILN_TRY(d.function(types, "[method]incoming-body.stream", "b", [](State* s, Args a, Out r) {
-    HttpState::Body* b = s->http.incoming_bodies.get(a[0].rep);
-    if (!b) return host_trap("wasi:http/types: unknown incoming-body");
-    if (b->body->stream) {  // at most once (types.wit)
-      r = err(V{});
-      return TrapPtr();
-    }
-    std::shared_ptr<HttpBody> body = b->body;
-    State::Input in;
-    in.body = body;
-    auto rep = s->inputs.add(std::move(in));
-    V handle;
-    if (TrapPtr t = s->own(s->input_stream, rep, handle)) return t;
-    body->stream = *rep;
-    r = ok(std::move(handle));
-    return TrapPtr();
+    return open_body_stream(s, a[0].rep, true, *(r = V{}));
   }));
   KILN_TRY(d.function(types, "[static]incoming-body.finish", "o", [](State* s, Args a, Out r) {
     HttpState::Body* b = s->http.incoming_bodies.get(a[0].rep);
@@ -445,21 +461,7 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
                              return body_of(s, response.body, r);
                            }));
   KILN_TRY(d.function(types, "[method]outgoing-body.write", "b", [](State* s, Args a, Out r) {
-    HttpState::Body* b = s->http.outgoing_bodies.get(a[0].rep);
-    if (!b) return host_trap("wasi:http/types: unknown outgoing-body");
-    if (b->body->stream) {  // at most once (types.wit)
-      r = err(V{});
-      return TrapPtr();
-    }
-    std::shared_ptr<HttpBody> body = b->body;
-    State::Output out;
-    out.body = body;
-    auto rep = s->outputs.add(std::move(out));
-    V handle;
-    if (TrapPtr t = s->own(s->output_stream, rep, handle)) return t;
-    body->stream = *rep;
-    r = ok(std::move(handle));
-    return TrapPtr();
+    return open_body_stream(s, a[0].rep, false, *(r = V{}));
   }));
   KILN_TRY(d.function(types, "[static]outgoing-body.finish", "op", [](State* s, Args a, Out r) {
     HttpState::Body* b = s->http.outgoing_bodies.get(a[0].rep);
