@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/http_client.h"
 #include "cli/serve.h"
 #include "cli/value_text.h"
 #include "component/component_decoder.h"
@@ -176,7 +177,7 @@ wasi::Preopen parse_preopen(const std::string& spec, bool read_only) {
 // What `kiln run` was asked to do: filled in by CLI11 from the options.
 struct RunOptions {
   std::optional<std::string> invoke;
-  std::vector<std::string> dirs, dirs_read_only, env, env_inherit;
+  std::vector<std::string> dirs, dirs_read_only, env, env_inherit, allow_http;
   uint32_t max_open_files = wasi::WasiConfig{}.max_open_files;
   std::optional<uint64_t> fuel;
   uint64_t host_call_fuel = 0;
@@ -280,6 +281,8 @@ Result<Prepared> prepare(RunOptions& options) {
       wasi_config.env.emplace_back(name, host_value);
   }
   wasi_config.max_open_files = options.max_open_files;
+  wasi_config.allowed_http = options.allow_http;
+  if (!options.allow_http.empty()) wasi_config.http_sender = curl_http_sender();
   if (options.max_memory) {
     options.limits.max_memory_bytes = *options.max_memory;
     options.limits.max_total_memory_bytes = *options.max_memory;
@@ -693,7 +696,7 @@ void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
         ->group(budgets);
   }
 
-  const char* wasi = "WASI (wasi_snapshot_preview1); nothing is granted unless asked for";
+  const char* wasi = "WASI (preview1 and 0.2); nothing is granted unless asked for";
   one_each(app.add_option("--dir", o.dirs,
                           "let the program read and write the host directory HOST, seen as "
                           "GUEST (default: HOST as written)"))
@@ -715,6 +718,12 @@ void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
                  "the most descriptors the program may hold open, stdio and directories "
                  "included (default 256); more opens fail (mfile)")
       ->type_name("N")
+      ->group(wasi);
+  one_each(app.add_option("--allow-http", o.allow_http,
+                          "component: let the program send HTTP and HTTPS requests "
+                          "(wasi:http/outgoing-handler) to HOST on PORT (default: the scheme's, "
+                          "80 or 443); others are refused with HTTP-request-denied"))
+      ->type_name("HOST[:PORT]")
       ->group(wasi);
 }
 

@@ -471,7 +471,8 @@ TEST_F(CliTest, ReadmeAndHelpNameTheSameOptions) {
       "--engines",         "--repeat",       "--filter",   "--quick",        "--install",
       "--prefix",          "--instructions", "--verbose",  "--with-budgets", "--expected-failures",
       "--quiet",           "--cflags",       "--libs",     "--target",       "--engine",
-      "--single-threaded", "--wasi-command", "--duration", "--connections",  "--only"};
+      "--single-threaded", "--wasi-command", "--duration", "--connections",  "--only",
+      "--isolate-requests"};
   for (const std::string& option : options_in(readme)) {
     if (not_kiln.count(option)) continue;
     EXPECT_TRUE(in_help.count(option)) << option << " is in the README but not in --help";

@@ -290,23 +290,30 @@ TEST_P(KilnServeAgainstJco, AnswersAsJcoServeDoes) {
     tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     jco_port = probe.local_endpoint().port();
   }
+  // An upstream for the JavaScript handler's /proxy (its fetch goes through
+  // wasi:http/outgoing-handler; jco lets every request out, kiln the granted one).
+  auto upstream = kiln_serve({});
+  ASSERT_NE(upstream->port(), 0) << upstream->log();
+  const std::string upstream_authority = "127.0.0.1:" + std::to_string(upstream->port());
   ServerProcess jco({KILN_NODE_PATH, KILN_JCO_PATH, "serve", "--host", "127.0.0.1", "--port",
                      std::to_string(jco_port), "--isolate-requests", "instance", component},
                     "Server listening @ [^:]+:([0-9]+)");
   ASSERT_NE(jco.port(), 0) << jco.log();
-  auto kiln = kiln_serve({}, component);
+  auto kiln = kiln_serve({"--allow-http", upstream_authority}, component);
   ASSERT_NE(kiln->port(), 0) << kiln->log();
   struct Case {
     http::verb verb;
     std::string target, body;
   };
-  const std::vector<Case> cases = {{http::verb::get, "/hi?x=1", ""},
-                                   {http::verb::get, "/%C3%A9t%C3%A9?q=a+b&r", ""},
-                                   {http::verb::post, "/echo", "some body\n"},
-                                   {http::verb::put, "/put", std::string(10000, 'p')},
-                                   {http::verb::delete_, "/thing/1", ""},
-                                   {http::verb::get, "/teapot", ""},
-                                   {http::verb::get, "/count", ""}};
+  const std::vector<Case> cases = {
+      {http::verb::get, "/hi?x=1", ""},
+      {http::verb::get, "/%C3%A9t%C3%A9?q=a+b&r", ""},
+      {http::verb::post, "/echo", "some body\n"},
+      {http::verb::put, "/put", std::string(10000, 'p')},
+      {http::verb::delete_, "/thing/1", ""},
+      {http::verb::get, "/teapot", ""},
+      {http::verb::get, "/count", ""},
+      {http::verb::get, "/proxy?url=http://" + upstream_authority + "/upstream", ""}};
   Client to_jco(jco.port()), to_kiln(kiln->port());
   for (const Case& c : cases) {
     http::request<http::string_body> request(c.verb, c.target, 11);
@@ -318,6 +325,34 @@ TEST_P(KilnServeAgainstJco, AnswersAsJcoServeDoes) {
               expected.message[http::field::content_type])
         << c.target;
   }
+}
+
+// wasi:http/outgoing-handler: a request to a granted authority goes out (through libcurl) and its
+// response comes back to the guest; any other authority is refused (HTTP-request-denied, which
+// the JavaScript handler's fetch turns into its 502).
+TEST(KilnServe, SendsOnlyGrantedOutgoingRequests) {
+  auto upstream = kiln_serve({});
+  ASSERT_NE(upstream->port(), 0) << upstream->log();
+  const std::string authority = "127.0.0.1:" + std::to_string(upstream->port());
+  const std::string js = std::string(KILN_TEST_COMPONENTS_DIR) + "/js_handler.wasm";
+  auto granted = kiln_serve({"--allow-http", authority}, js);
+  auto other_port = kiln_serve({"--allow-http", "127.0.0.1:1"}, js);
+  auto none = kiln_serve({}, js);
+  ASSERT_NE(granted->port() * other_port->port() * none->port(), 0);
+  const std::string target = "/proxy?url=http://" + authority + "/from-js";
+  Reply proxied = Client(granted->port()).get(target);
+  EXPECT_EQ(proxied.status, 200u) << granted->log();
+  EXPECT_EQ(proxied.body, "proxied 200: hello from C: GET /from-js\n");
+  EXPECT_EQ(Client(other_port->port()).get(target).status, 502u);
+  EXPECT_EQ(Client(none->port()).get(target).status, 502u);
+  // The upstream saw exactly one request: the granted one.
+  const std::string log = upstream->log();
+  size_t seen = 0;
+  for (size_t at = log.find("GET /from-js"); at != std::string::npos;
+       at = log.find("GET /from-js", at + 1)) {
+    ++seen;
+  }
+  EXPECT_EQ(seen, 1u) << log;
 }
 
 INSTANTIATE_TEST_SUITE_P(Handlers, KilnServeAgainstJco,

@@ -19,8 +19,6 @@ using namespace preview2;
 constexpr const char* kMethods[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
                                     "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 constexpr uint32_t kOtherMethod = 9;
-// error-code's cases that the host reports (types.wit's order).
-constexpr uint32_t kHttpRequestDenied = 15;
 // header-error's cases.
 constexpr uint32_t kInvalidSyntax = 0, kForbidden = 1, kImmutable = 2;
 
@@ -126,13 +124,78 @@ TrapPtr ready_pollable(State* s, V& out) {
   return s->own(s->pollable, s->pollables.add(State::Pollable{}), out);
 }
 
+// wasi:http's error-code for a failed outgoing request.
+V error_code_of(const HttpFailure& failure) {
+  switch (failure.error_code) {
+    case HttpFailure::kInternalError:
+      return variant(failure.error_code,
+                     failure.message.empty() ? none() : some(V::string(failure.message)));
+    case HttpFailure::kHttpResponseBodySize:
+      return variant(failure.error_code, none());
+    default:
+      return variant(failure.error_code);
+  }
+}
+
 // future-*.get: some(ok(value)) the first time, some(err) after (types.wit: "at most once").
-V take_future(State* s, uint32_t rep) {
+// A future-incoming-response's request is sent now: its response (or error-code) is the value.
+TrapPtr take_future(State* s, uint32_t rep, V& out) {
   HttpState::Future* f = s->http.futures.get(rep);
-  if (!f || !f->value) return some(err(V{}));
+  if (f && f->request) {
+    HttpRequest request = std::move(*f->request);
+    f->request.reset();
+    if (f->body) request.body = f->body->bytes;
+    auto response = s->context.config().http_sender(request, s->interrupt());
+    if (!response && response.error().interrupted) return Trap::make(TrapCode::kDeadlineExceeded);
+    V value;
+    if (!response) {
+      value = err(error_code_of(response.error()));
+    } else {
+      HttpState::IncomingResponse incoming;
+      incoming.status = response->status;
+      incoming.headers = std::move(response->headers);
+      incoming.body = std::make_shared<HttpBody>();
+      incoming.body->bytes = std::move(response->body);
+      V handle;
+      if (TrapPtr t = s->own(s->incoming_response,
+                             s->http.incoming_responses.add(std::move(incoming)), handle)) {
+        return t;
+      }
+      value = ok(std::move(handle));
+    }
+    f = s->http.futures.get(rep);  // the slabs may have moved
+    if (f) f->value = std::move(value);
+  }
+  if (!f || !f->value) {
+    out = some(err(V{}));
+    return nullptr;
+  }
   V value = std::move(*f->value);
   f->value.reset();
-  return some(ok(std::move(value)));
+  out = some(ok(std::move(value)));
+  return nullptr;
+}
+
+// Does `allowed` ("host" or "host:port", a scheme's default port when none) grant `authority`?
+// Hosts compare without regard to case; an IPv6 address is written in brackets.
+bool authority_granted(const std::vector<std::string>& allowed, const std::string& scheme,
+                       const std::string& authority) {
+  const std::string default_port = scheme == "https" ? "443" : "80";
+  auto split = [&](const std::string& text) {
+    const size_t bracket = text.rfind(']');
+    const size_t colon = text.rfind(':');
+    if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
+      return std::pair(text.substr(0, colon), text.substr(colon + 1));
+    }
+    return std::pair(text, default_port);
+  };
+  if (authority.find('@') != std::string::npos) return false;  // no userinfo
+  const auto [host, port] = split(authority);
+  for (const std::string& grant : allowed) {
+    const auto [allowed_host, allowed_port] = split(grant);
+    if (same_name(host, allowed_host) && port == allowed_port) return true;
+  }
+  return false;
 }
 
 // A body's stream child is still alive (types.wit: finishing or dropping the body then traps).
@@ -395,11 +458,9 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
   for (const char* future : {"future-trailers", "future-incoming-response"}) {
     KILN_TRY(d.function(types, std::string("[method]") + future + ".subscribe", "b",
                         [](State* s, Args, Out r) { return ready_pollable(s, *(r = V{})); }));
-    KILN_TRY(d.function(types, std::string("[method]") + future + ".get", "b",
-                        [](State* s, Args a, Out r) {
-                          r = take_future(s, a[0].rep);
-                          return TrapPtr();
-                        }));
+    KILN_TRY(
+        d.function(types, std::string("[method]") + future + ".get", "b",
+                   [](State* s, Args a, Out r) { return take_future(s, a[0].rep, *(r = V{})); }));
   }
 
   // ---- outgoing-response and outgoing-body: what the guest answers with ----
@@ -664,18 +725,54 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
     return TrapPtr();
   }));
 
-  // ---- outgoing-handler: no grant for outgoing requests exists yet, so every request is
-  // refused (deny by default) ----
+  // ---- outgoing-handler: requests to granted authorities (WasiConfig::allowed_http), sent by
+  // the configured HttpSender at the first get of their future; every other is refused ----
   KILN_TRY(d.function(outgoing, "handle", "Rp", [](State* s, Args a, Out r) -> TrapPtr {
-    s->http.outgoing_requests.remove(a[0].rep);  // the host owns both now
+    HttpState::OutgoingRequest* q = s->http.outgoing_requests.get(a[0].rep);
+    if (!q) return host_trap("wasi:http/outgoing-handler.handle: unknown outgoing-request");
+    HttpRequest request;
+    request.method = method_text(q->method);
+    request.scheme = !q->scheme                 ? "http"
+                     : q->scheme->index == 0    ? "http"
+                     : q->scheme->index == 1    ? "https"
+                     : q->scheme->items.empty() ? ""
+                                                : q->scheme->items[0].text;
+    request.authority = q->authority.value_or("");
+    request.path_with_query = q->path_with_query.value_or("/");
+    request.headers = std::move(q->headers);
+    std::shared_ptr<HttpBody> body = q->body;
+    s->http.outgoing_requests.remove(a[0].rep);  // the host owns it now
     if (!a[1].items.empty()) {
       const V& options = a[1].items[0];
       if (options.kind != K::kOwn || options.resource != s->request_options) {
         return host_trap("wasi:http/outgoing-handler.handle takes request-options");
       }
+      if (const HttpState::RequestOptions* o = s->http.request_options.get(options.rep)) {
+        request.connect_timeout_ns = o->connect_timeout;
+        request.first_byte_timeout_ns = o->first_byte_timeout;
+        request.between_bytes_timeout_ns = o->between_bytes_timeout;
+      }
       s->http.request_options.remove(options.rep);
     }
-    r = err(variant(kHttpRequestDenied));
+    if (request.authority.empty() || !valid_uri_part(request.authority)) {
+      r = err(variant(HttpFailure::kHttpRequestUriInvalid));
+      return nullptr;
+    }
+    const WasiConfig& config = s->context.config();
+    if (!config.http_sender || (request.scheme != "http" && request.scheme != "https") ||
+        !authority_granted(config.allowed_http, request.scheme, request.authority)) {
+      r = err(variant(HttpFailure::kHttpRequestDenied));
+      return nullptr;
+    }
+    HttpState::Future future;
+    future.request = std::move(request);
+    future.body = std::move(body);
+    V handle;
+    if (TrapPtr t =
+            s->own(s->future_incoming_response, s->http.futures.add(std::move(future)), handle)) {
+      return t;
+    }
+    r = ok(std::move(handle));
     return nullptr;
   }));
   return {};

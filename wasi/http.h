@@ -1,6 +1,7 @@
 // wasi:http for the WASI 0.2 host (issue 16): the types interface's resources (fields, requests,
-// responses, bodies as wasi:io streams, futures), the outgoing-handler (no grant for outgoing
-// requests exists yet: every request is refused with HTTP-request-denied), and the
+// responses, bodies as wasi:io streams, futures), the outgoing-handler (requests to the
+// authorities WasiConfig::allowed_http grants, sent by its HttpSender when the guest first asks
+// for the response; any other is refused with HTTP-request-denied), and the
 // host side of the incoming-handler: one request handed to a guest's exported
 // `wasi:http/incoming-handler#handle` and the response it sets read back, for `kiln serve`.
 //
@@ -16,25 +17,9 @@
 #include "component/component_instance.h"
 #include "runtime/result.h"
 #include "runtime/trap.h"
+#include "wasi/http_client.h"
 
 namespace kiln::wasi {
-
-using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
-
-struct HttpRequest {
-  std::string method = "GET";
-  std::string scheme = "http";
-  std::string authority;  // the Host header's value
-  std::string path_with_query = "/";
-  HttpHeaders headers;
-  std::string body;
-};
-
-struct HttpResponse {
-  uint16_t status = 200;
-  HttpHeaders headers;
-  std::string body;
-};
 
 // The name of the `wasi:http/incoming-handler@0.2.x` instance `component` exports ("" when it
 // exports none): the export a server calls.

@@ -177,8 +177,13 @@ struct HttpState {
   struct Body {  // an incoming-body or an outgoing-body
     std::shared_ptr<HttpBody> body;
   };
-  struct Future {            // a future-trailers or a future-incoming-response: ready when made
+  // A future-trailers (ready when made), or a future-incoming-response: its request is sent
+  // when the guest first asks for the response (get), so that a body written after
+  // outgoing-handler.handle goes with it.
+  struct Future {
     std::optional<V> value;  // its result, until get takes it
+    std::optional<HttpRequest> request;
+    std::shared_ptr<HttpBody> body;
   };
   Slab<Fields> fields;
   Slab<IncomingRequest> incoming_requests;

@@ -9,6 +9,7 @@
 
 #include "runtime/result.h"
 #include "wasi/filesystem.h"
+#include "wasi/http_client.h"
 #include "wasi/streams.h"
 
 namespace kiln::wasi {
@@ -28,6 +29,10 @@ struct WasiConfig {
   // The most descriptors the guest may hold open at once (stdio and preopens included): more
   // opens fail with mfile, so one guest cannot use up the descriptors of the whole process.
   uint32_t max_open_files = 256;
+  // Outgoing HTTP (wasi:http/outgoing-handler): the authorities a guest may send requests to,
+  // "host" (the scheme's default port) or "host:port", and the transport that sends them.
+  std::vector<std::string> allowed_http;
+  HttpSender http_sender;
 };
 
 // A granted directory, opened.
