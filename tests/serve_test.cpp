@@ -38,6 +38,7 @@ class ServerProcess {
     log_path_ = dir_.path() / "stderr";
     pid_ = ::fork();
     if (pid_ == 0) {
+      ::setpgid(0, 0);  // its own process group: jco serve runs the server in a child process
       const int err = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       const int null = ::open("/dev/null", O_RDWR);
       ::dup2(null, 0);
@@ -49,6 +50,7 @@ class ServerProcess {
       ::execv(args[0], args.data());
       ::_exit(127);
     }
+    ::setpgid(pid_, pid_);  // as the child does, whichever runs first
     const std::regex pattern(ready);
     for (int i = 0; i < 600 && port_ == 0; ++i) {  // up to 60 s (jco transpiles first)
       std::smatch match;
@@ -67,7 +69,7 @@ class ServerProcess {
   }
   ~ServerProcess() {
     if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
+      ::kill(-pid_, SIGKILL);  // the whole group
       ::waitpid(pid_, nullptr, 0);
     }
   }
@@ -80,6 +82,7 @@ class ServerProcess {
     ::kill(pid_, signal);
     int status = 0;
     ::waitpid(pid_, &status, 0);
+    ::kill(-pid_, SIGKILL);  // anything it left behind
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
