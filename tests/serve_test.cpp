@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@ class ServerProcess {
     pid_ = ::fork();
     if (pid_ == 0) {
       ::setpgid(0, 0);  // its own process group: jco serve runs the server in a child process
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // and gone with the test, should the test crash
       const int err = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       const int null = ::open("/dev/null", O_RDWR);
       ::dup2(null, 0);
