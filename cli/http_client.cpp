@@ -1,14 +1,60 @@
 #include "cli/http_client.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 
 namespace kiln::cli {
 
 namespace {
+
+// libcurl is loaded when the first outgoing request is sent, not linked: linked, it brought 33
+// shared libraries (TLS, Kerberos, LDAP, ...) into every `kiln run`, a third of a hello-world's
+// start-up spent binding their symbols.
+struct Curl {
+  CURLcode (*global_init)(long);
+  CURL* (*easy_init)();
+  void (*easy_cleanup)(CURL*);
+  CURLcode (*easy_setopt)(CURL*, CURLoption, ...);
+  CURLcode (*easy_perform)(CURL*);
+  CURLcode (*easy_getinfo)(CURL*, CURLINFO, ...);
+  const char* (*easy_strerror)(CURLcode);
+  curl_slist* (*slist_append)(curl_slist*, const char*);
+  void (*slist_free_all)(curl_slist*);
+  int (*strequal)(const char*, const char*);
+};
+
+// The library's functions, or null when libcurl.so.4 cannot be loaded.
+const Curl* curl_library() {
+  static const Curl* loaded = []() -> const Curl* {
+    void* library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!library) return nullptr;
+    static Curl c;
+    bool complete = true;
+    auto load = [&](auto& function, const char* name) {
+      function =
+          reinterpret_cast<std::remove_reference_t<decltype(function)>>(dlsym(library, name));
+      complete = complete && function;
+    };
+    load(c.global_init, "curl_global_init");
+    load(c.easy_init, "curl_easy_init");
+    load(c.easy_cleanup, "curl_easy_cleanup");
+    load(c.easy_setopt, "curl_easy_setopt");
+    load(c.easy_perform, "curl_easy_perform");
+    load(c.easy_getinfo, "curl_easy_getinfo");
+    load(c.easy_strerror, "curl_easy_strerror");
+    load(c.slist_append, "curl_slist_append");
+    load(c.slist_free_all, "curl_slist_free_all");
+    load(c.strequal, "curl_strequal");
+    if (!complete || c.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return nullptr;
+    return &c;
+  }();
+  return loaded;
+}
 
 constexpr uint64_t kMaxResponseBytes = 1u << 28;  // as HttpBody::kMaxBytes
 
@@ -57,7 +103,7 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return 0;
 }
 
-wasi::HttpFailure failure_of(CURLcode code, const Transfer& t) {
+wasi::HttpFailure failure_of(const Curl& curl, CURLcode code, const Transfer& t) {
   using F = wasi::HttpFailure;
   F f;
   switch (code) {
@@ -86,7 +132,7 @@ wasi::HttpFailure failure_of(CURLcode code, const Transfer& t) {
       break;
     default:
       f.error_code = F::kInternalError;
-      f.message = curl_easy_strerror(code);
+      f.message = curl.easy_strerror(code);
   }
   if (t.too_large) f = F{F::kHttpResponseBodySize, "", false};
   if (t.interrupted) f.interrupted = true;
@@ -95,52 +141,55 @@ wasi::HttpFailure failure_of(CURLcode code, const Transfer& t) {
 
 Result<wasi::HttpResponse, wasi::HttpFailure> send(const wasi::HttpRequest& request,
                                                    const wasi::WaitInterrupt& interrupt) {
-  static std::once_flag initialized;
-  std::call_once(initialized, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+  const Curl* lib = curl_library();
+  if (!lib) {
+    return wasi::HttpFailure{wasi::HttpFailure::kInternalError,
+                             "kiln cannot load libcurl.so.4 to send the request"};
+  }
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(lib->easy_init(), lib->easy_cleanup);
   if (!curl) return wasi::HttpFailure{wasi::HttpFailure::kInternalError, "curl_easy_init failed"};
   CURL* c = curl.get();
   Transfer t;
   t.interrupt = &interrupt;
   const std::string url = request.scheme + "://" + request.authority + request.path_with_query;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect is the guest's to follow
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  lib->easy_setopt(c, CURLOPT_URL, url.c_str());
+  lib->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  lib->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect is the guest's to follow
+  lib->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   if (request.method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    lib->easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (!request.body.empty() || request.method != "GET") {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    lib->easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
+    lib->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   }
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, curl_slist_free_all);
+  lib->easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, lib->slist_free_all);
   // No "Expect: 100-continue" wait, and no Content-Type curl would add for a body.
   for (const char* own : {"Expect:", "Content-Type:"}) {
-    headers.reset(curl_slist_append(headers.release(), own));
+    headers.reset(lib->slist_append(headers.release(), own));
   }
   for (const auto& [name, value] : request.headers) {
-    if (curl_strequal(name.c_str(), "content-length")) continue;  // curl counts the body
+    if (lib->strequal(name.c_str(), "content-length")) continue;  // curl counts the body
     const std::string line = name + ": " + value;
-    headers.reset(curl_slist_append(headers.release(), line.c_str()));
+    headers.reset(lib->slist_append(headers.release(), line.c_str()));
   }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  lib->easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   if (request.connect_timeout_ns) {
-    curl_easy_setopt(
+    lib->easy_setopt(
         c, CURLOPT_CONNECTTIMEOUT_MS,
         static_cast<long>(std::max<uint64_t>(*request.connect_timeout_ns / 1000000, 1)));
   }
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  const CURLcode code = curl_easy_perform(c);
-  if (code != CURLE_OK) return failure_of(code, t);
+  lib->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  lib->easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  lib->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  lib->easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  lib->easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  lib->easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  lib->easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  const CURLcode code = lib->easy_perform(c);
+  if (code != CURLE_OK) return failure_of(*lib, code, t);
   long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  lib->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   t.response.status = static_cast<uint16_t>(status);
   return std::move(t.response);
 }
