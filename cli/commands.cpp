@@ -177,7 +177,8 @@ wasi::Preopen parse_preopen(const std::string& spec, bool read_only) {
 // What `kiln run` was asked to do: filled in by CLI11 from the options.
 struct RunOptions {
   std::optional<std::string> invoke;
-  std::vector<std::string> dirs, dirs_read_only, env, env_inherit, allow_http;
+  std::vector<std::string> dirs, dirs_read_only, env, env_inherit, allow_http, allow_tcp, allow_udp;
+  bool allow_ip_name_lookup = false;
   uint32_t max_open_files = wasi::WasiConfig{}.max_open_files;
   std::optional<uint64_t> fuel;
   uint64_t host_call_fuel = 0;
@@ -283,6 +284,15 @@ Result<Prepared> prepare(RunOptions& options) {
   wasi_config.max_open_files = options.max_open_files;
   wasi_config.allowed_http = options.allow_http;
   if (!options.allow_http.empty()) wasi_config.http_sender = curl_http_sender();
+  for (auto [texts, rules] : {std::pair{&options.allow_tcp, &wasi_config.allowed_tcp},
+                              std::pair{&options.allow_udp, &wasi_config.allowed_udp}}) {
+    for (const std::string& text : *texts) {
+      auto rule = wasi::parse_address_rule(text);
+      if (!rule) return rule.take_error();
+      rules->push_back(*rule);
+    }
+  }
+  wasi_config.allow_ip_name_lookup = options.allow_ip_name_lookup;
   if (options.max_memory) {
     options.limits.max_memory_bytes = *options.max_memory;
     options.limits.max_total_memory_bytes = *options.max_memory;
@@ -724,6 +734,21 @@ void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
                           "(wasi:http/outgoing-handler) to HOST on PORT (default: the scheme's, "
                           "80 or 443); others are refused with HTTP-request-denied"))
       ->type_name("HOST[:PORT]")
+      ->group(wasi);
+  one_each(app.add_option("--allow-tcp", o.allow_tcp,
+                          "component: let TCP sockets (wasi:sockets) bind and connect to the "
+                          "addresses RULE grants: `*` (any), an address or network "
+                          "(127.0.0.1, 10.0.0.0/8, [::1], [fd00::/8]) with :PORT, :LOW-HIGH "
+                          "or :* (default: any port); others are refused with access-denied"))
+      ->type_name("RULE")
+      ->group(wasi);
+  one_each(app.add_option("--allow-udp", o.allow_udp,
+                          "component: the same for UDP sockets: the addresses they may bind and "
+                          "send to"))
+      ->type_name("RULE")
+      ->group(wasi);
+  app.add_flag("--allow-ip-name-lookup", o.allow_ip_name_lookup,
+               "component: let the program look up host names (wasi:sockets/ip-name-lookup)")
       ->group(wasi);
 }
 

@@ -180,6 +180,16 @@ KILN_API void kiln_wasi_config_set_stdio(kiln_wasi_config_t*, int stdin_fd, int 
  * process's descriptors. */
 KILN_API void kiln_wasi_config_set_max_open_files(kiln_wasi_config_t*, uint32_t max);
 
+/* The network, for WASI 0.2's wasi:sockets (kiln_component.h): sockets may bind, connect and
+ * send datagrams to the addresses `rule` grants, one rule a call: "*" (any), an address or
+ * network ("127.0.0.1", "10.0.0.0/8", "[::1]", "[fd00::/8]") with ":PORT", ":LOW-HIGH" or
+ * ":*" (none: any port; binding port 0 needs a rule whose ports include 0). Everything else is
+ * refused with access-denied. False, granting nothing, for a rule that does not parse. */
+KILN_API bool kiln_wasi_config_allow_tcp(kiln_wasi_config_t*, const char* rule);
+KILN_API bool kiln_wasi_config_allow_udp(kiln_wasi_config_t*, const char* rule);
+/* Lets the guest resolve host names (wasi:sockets/ip-name-lookup). */
+KILN_API void kiln_wasi_config_allow_ip_name_lookup(kiln_wasi_config_t*, bool allow);
+
 /* WASI for one store: opens the granted directories (null, naming the one that cannot be
  * opened, on failure). Takes the config. The result belongs to the store and goes with it. */
 typedef struct kiln_wasi_t kiln_wasi_t;

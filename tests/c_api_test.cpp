@@ -783,4 +783,62 @@ TEST(CApiKiln, Wasi02RunsACommandComponentWithTheGrantedArgumentsEnvironmentAndS
   wasm_engine_delete(engine);
 }
 
+// wasi:sockets from C: the network grants of kiln.h reach the WASI 0.2 host. The TCP loopback
+// command (tests/components/sockets) runs granted 127.0.0.1, and is refused without.
+TEST(CApiKiln, Wasi02SocketsUseTheConfigsNetworkGrants) {
+  kiln_wasi_config_t* refused = kiln_wasi_config_new();
+  EXPECT_FALSE(kiln_wasi_config_allow_tcp(refused, "localhost"));
+  EXPECT_NE(std::string(kiln_last_error_message()).find("network grant `localhost`"),
+            std::string::npos)
+      << kiln_last_error_message();
+  EXPECT_FALSE(kiln_wasi_config_allow_udp(nullptr, "*"));
+  EXPECT_FALSE(kiln_wasi_config_allow_tcp(refused, nullptr));
+  kiln_wasi_config_delete(refused);
+
+  wasm_engine_t* engine = wasm_engine_new();
+  auto bytes = kiln::test::read_bytes(std::string(KILN_TEST_COMPONENTS_DIR) + "/tcp_loopback.wasm");
+  wasm_byte_vec_t binary = bytes_of(bytes);
+  kiln_component_t* component = kiln_component_new(engine, &binary);
+  wasm_byte_vec_delete(&binary);
+  ASSERT_NE(component, nullptr) << kiln_last_error_message();
+  kiln::test::TempDir dir;
+  for (bool granted : {true, false}) {
+    wasm_store_t* store = wasm_store_new(engine);
+    const std::string out_path = (dir.path() / "stdout").string();
+    const int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(out_fd, 0);
+    kiln_wasi_config_t* config = kiln_wasi_config_new();
+    kiln_wasi_config_set_stdio(config, -1, out_fd, -1);
+    if (granted) {
+      ASSERT_TRUE(kiln_wasi_config_allow_tcp(config, "127.0.0.1"));
+    }
+    kiln_wasi_t* wasi = kiln_wasi_new(store, config);
+    ASSERT_NE(wasi, nullptr) << kiln_last_error_message();
+    kiln_component_linker_t* linker = kiln_component_linker_new();
+    ASSERT_TRUE(kiln_component_linker_define_wasi(linker, wasi)) << kiln_last_error_message();
+    wasm_trap_t* trap = nullptr;
+    kiln_component_instance_t* instance =
+        kiln_component_instantiate(linker, store, component, &trap);
+    ASSERT_NE(instance, nullptr) << kiln_last_error_message();
+    wasm_name_t result;
+    ASSERT_TRUE(
+        kiln_component_instance_call_wave(instance, "wasi:cli/run@0.2.12#run()", &result, &trap))
+        << kiln_last_error_message();
+    EXPECT_EQ(std::string(result.data, result.size), granted ? "ok" : "err") << granted;
+    wasm_byte_vec_delete(&result);
+    close(out_fd);
+    const std::string out = kiln::test::slurp(out_path);
+    if (granted) {
+      EXPECT_NE(out.find("client got: and back again"), std::string::npos) << out;
+    } else {
+      EXPECT_EQ(out, "start-bind failed: error-code 1\n");
+    }
+    kiln_component_instance_delete(instance);
+    kiln_component_linker_delete(linker);
+    wasm_store_delete(store);
+  }
+  kiln_component_delete(component);
+  wasm_engine_delete(engine);
+}
+
 }  // namespace

@@ -83,6 +83,29 @@ TEST(WasiComponents, ClocksSleepAndRandomnessAsUnderJco) {
   EXPECT_NE(kiln.out.find("slept at least 30ms: yes"), std::string::npos) << kiln.out;
 }
 
+// wasi:sockets: a command that listens, connects to itself and relays a line each way over TCP
+// on 127.0.0.1 (tests/components/sockets/tcp_loopback.c) prints the same under kiln, granted
+// 127.0.0.1, as under jco run; without the grant, or with one for other ports, its first bind is
+// refused with access-denied (error-code 1) and it fails.
+TEST(WasiComponents, TcpLoopbackAsUnderJcoAndRefusedWithoutAGrant) {
+  const std::string program = std::string(KILN_TEST_COMPONENTS_DIR) + "/tcp_loopback.wasm";
+  RunResult kiln = run_kiln("--allow-tcp 127.0.0.1", program);
+  RunResult jco = run_jco("", program);
+  EXPECT_EQ(kiln.exit_code, 0) << kiln.out << kiln.err;
+  EXPECT_EQ(jco.exit_code, 0) << jco.out << jco.err;
+  EXPECT_EQ(kiln.out, jco.out);
+  EXPECT_NE(kiln.out.find("client got: and back again"), std::string::npos) << kiln.out;
+
+  for (const char* flags : {"", "--allow-tcp 127.0.0.1:1-1023", "--allow-udp 127.0.0.1"}) {
+    RunResult refused = run_kiln(flags, program);
+    EXPECT_EQ(refused.exit_code, 1) << flags << ": " << refused.err;
+    EXPECT_EQ(refused.out, "start-bind failed: error-code 1\n") << flags;
+  }
+  RunResult bad = run_kiln("--allow-tcp localhost", program);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("network grant `localhost`"), std::string::npos) << bad.err;
+}
+
 TEST(WasiComponents, AbortIsATrapWithABacktraceThroughTheAdapter) {
   RunResult r = run_kiln("", component("wasi_hello") + " abort");
   EXPECT_EQ(r.exit_code, 134);

@@ -75,6 +75,28 @@ void kiln_wasi_config_set_max_open_files(kiln_wasi_config_t* config, uint32_t ma
   config->config.max_open_files = max;
 }
 
+namespace {
+bool allow_network(const char* function, kiln_wasi_config_t* config, const char* text,
+                   std::vector<wasi::AddressRule> wasi::WasiConfig::*rules) {
+  if (!config || !text) return fail(std::string(function) + ": null argument", false);
+  auto rule = wasi::parse_address_rule(text);
+  if (!rule) return fail(std::string(function) + ": " + rule.error().message, false);
+  (config->config.*rules).push_back(*rule);
+  return true;
+}
+}  // namespace
+
+bool kiln_wasi_config_allow_tcp(kiln_wasi_config_t* config, const char* rule) {
+  return allow_network("kiln_wasi_config_allow_tcp", config, rule, &wasi::WasiConfig::allowed_tcp);
+}
+bool kiln_wasi_config_allow_udp(kiln_wasi_config_t* config, const char* rule) {
+  return allow_network("kiln_wasi_config_allow_udp", config, rule, &wasi::WasiConfig::allowed_udp);
+}
+void kiln_wasi_config_allow_ip_name_lookup(kiln_wasi_config_t* config, bool allow) {
+  if (!config) return set_last_error("kiln_wasi_config_allow_ip_name_lookup: null config");
+  config->config.allow_ip_name_lookup = allow;
+}
+
 kiln_wasi_t* kiln_wasi_new(wasm_store_t* store, kiln_wasi_config_t* config) {
   std::unique_ptr<kiln_wasi_config_t> owned(config);
   if (!store || !config) {

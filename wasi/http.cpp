@@ -25,24 +25,19 @@ constexpr uint32_t kInvalidSyntax = 0, kForbidden = 1, kImmutable = 2;
 // Hop-by-hop fields (RFC 9110 section 7.6.1) belong to one connection, which the host owns: a
 // guest may not set them (header-error.forbidden), and the host drops them from requests it
 // hands to a guest.
-bool forbidden_field(const std::string& name) {
-  static const char* const kForbidden[] = {"connection",        "keep-alive", "proxy-connection",
-                                           "transfer-encoding", "upgrade",    "te",
-                                           "http2-settings"};
-  for (const char* f : kForbidden) {
-    if (name.size() == std::char_traits<char>::length(f) &&
-        std::equal(name.begin(), name.end(), f,
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
-      return true;
-  }
-  return false;
-}
-
 bool same_name(const std::string& a, const std::string& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
+}
+
+bool forbidden_field(const std::string& name) {
+  static const char* const kForbidden[] = {"connection",        "keep-alive", "proxy-connection",
+                                           "transfer-encoding", "upgrade",    "te",
+                                           "http2-settings"};
+  return std::any_of(std::begin(kForbidden), std::end(kForbidden),
+                     [&](const char* f) { return same_name(name, f); });
 }
 
 V variant(uint32_t index, std::optional<V> payload = std::nullopt) {
@@ -82,10 +77,7 @@ bool token_char(unsigned char c) {
 }
 bool valid_method(const V& method) {
   if (method.index != kOtherMethod) return method.index < kOtherMethod;
-  const std::string& text = method_text(method);
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return token_char(static_cast<unsigned char>(c));
-  });
+  return valid_field_name(method_text(method));  // a method is a token, as a field name is
 }
 // A path-with-query or an authority: visible ASCII, no spaces (RFC 3986 characters).
 bool valid_uri_part(const std::string& text) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -80,10 +81,14 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
 
   KILN_TRY(d.function("wasi:io/error", "[method]error.to-debug-string", "b",
                       [](State* s, const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
-                        // The debug text names the error-code (types.wit's enum order).
-                        const ErrorCode* code = s->errors.get(a[0].rep);
-                        r = V::string(code ? "error-code " + std::to_string(static_cast<int>(*code))
-                                           : std::string("unknown error"));
+                        // The debug text names the error-code (types.wit's enum order), or
+                        // a socket's errno.
+                        const StreamError* e = s->errors.get(a[0].rep);
+                        r = V::string(!e ? std::string("unknown error")
+                                      : e->socket_errno
+                                          ? std::string(strerror(e->socket_errno))
+                                          : "error-code " +
+                                                std::to_string(static_cast<int>(e->error)));
                         return nullptr;
                       }));
 
@@ -163,6 +168,8 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
                       [](State* s, const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
                         State::Pollable p;
                         const State::Input* in = s->inputs.get(a[0].rep);
+                        if (in && !in->closed && in->tcp)
+                          p = State::Pollable::of(in->tcp->readable());
                         if (in && !in->closed && in->stream && in->stream->host_fd() >= 0) {
                           p.kind = Kind::kReadable;
                           p.fd = in->stream->host_fd();
@@ -170,8 +177,10 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
                         return s->own(s->pollable, s->pollables.add(p), *(r = V{}));
                       }));
 
-  // output-stream: stdout, stderr, or a file's (write-via-stream, append-via-stream). Writes go
+  // output-stream: stdout, stderr, or a file's (write-via-stream, append-via-stream): writes go
   // out at once (blocking), so the stream is always ready and a flush has nothing to wait for.
+  // A TCP socket's (tcp_stream.h) holds what the socket does not take at once: check-write
+  // permits nothing until it has gone, and flushes wait for it.
   auto write = [](bool check_permit, bool zeroes, bool blocking) {
     return [=](State* s, const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
       State::Output* out = s->outputs.get(a[0].rep);
@@ -194,8 +203,9 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
       }
       const std::string bytes = zeroes ? std::string(length, '\0') : bytes_of(a[1]);
       auto written = s->write(*out, bytes);
+      if (written && blocking && out->tcp) written = out->tcp->flush(true, s->interrupt());
       if (!written) {
-        if (written.error().closed) out->closed = true;
+        out->closed = true;  // after last-operation-failed, the stream is closed (streams.wit)
         return s->stream_error(written.error(), *(r = V{}));
       }
       r = ok();
@@ -210,7 +220,15 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
                           return nullptr;
                         }
                         out->permit = kWritePermit;
-                        r = ok(u64(kWritePermit));
+                        if (out->tcp) {
+                          auto permit = out->tcp->check_write();
+                          if (!permit) {
+                            out->closed = true;
+                            return s->stream_error(permit.error(), *(r = V{}));
+                          }
+                          out->permit = *permit;
+                        }
+                        r = ok(u64(out->permit));
                         return nullptr;
                       }));
   KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.write", "bl",
@@ -221,16 +239,32 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
                       write(true, true, false)));
   KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.blocking-write-zeroes-and-flush",
                       "bw", write(false, true, true)));
-  auto flush = [](State* s, const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
-    const State::Output* out = s->outputs.get(a[0].rep);
-    r = !out || out->closed ? err(closed()) : ok();
-    return nullptr;
+  auto flush = [](bool blocking) {
+    return [blocking](State* s, const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+      State::Output* out = s->outputs.get(a[0].rep);
+      if (!out || out->closed) {
+        r = err(closed());
+        return nullptr;
+      }
+      if (out->tcp) {
+        if (auto flushed = out->tcp->flush(blocking, s->interrupt()); !flushed) {
+          out->closed = true;
+          return s->stream_error(flushed.error(), *(r = V{}));
+        }
+      }
+      r = ok();
+      return nullptr;
+    };
   };
-  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.flush", "b", flush));
-  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.blocking-flush", "b", flush));
+  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.flush", "b", flush(false)));
+  KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.blocking-flush", "b", flush(true)));
   KILN_TRY(d.function("wasi:io/streams", "[method]output-stream.subscribe", "b",
-                      [](State* s, const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
-                        return s->own(s->pollable, s->pollables.add(State::Pollable{}), *(r = V{}));
+                      [](State* s, const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                        const State::Output* out = s->outputs.get(a[0].rep);
+                        State::Pollable p;
+                        if (out && !out->closed && out->tcp)
+                          p = State::Pollable::of(out->tcp->writable());
+                        return s->own(s->pollable, s->pollables.add(std::move(p)), *(r = V{}));
                       }));
   // splice: read from the input stream, write what came to the output stream.
   auto splice = [read](bool blocking) {
@@ -396,6 +430,7 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
                       }));
   KILN_TRY(define_filesystem(d, *t));
   KILN_TRY(define_http(d, *t));
+  KILN_TRY(define_sockets(d, *t));
   return std::shared_ptr<const Preview2>(std::move(host));
 }
 

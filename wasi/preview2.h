@@ -1,19 +1,20 @@
-// The WASI 0.2 host on the component linker (issue 16), first slice: what a command component
-// built from C needs (`clang --target=wasm32-wasi` then `jco new --wasi-command`), with the
-// exact types of ../shared/wit/wasi-0.2.12:
+// The WASI 0.2 host on the component linker (issue 16), with the exact types of
+// ../shared/wit/wasi-0.2.12:
 //
 //   wasi:cli       environment, exit, stdin, stdout, stderr, terminal-* (no terminals)
-//   wasi:io        error, poll (pollables for streams and timers), streams (stdio)
+//   wasi:io        error, poll (pollables for streams, sockets and timers), streams
 //   wasi:clocks    monotonic-clock, wall-clock
 //   wasi:random    random, insecure, insecure-seed
 //   wasi:filesystem preopens (the WasiContext's granted directories) and types (every
 //                  descriptor method, over wasi/filesystem.h's Descriptor: the sandbox and
 //                  read-only grants preview1 has; file streams for read-via-stream and friends)
+//   wasi:http      types, outgoing-handler (http.h; incoming-handler is the guest's export)
+//   wasi:sockets   network, instance-network, tcp, tcp-create-socket, udp, udp-create-socket,
+//                  ip-name-lookup (sockets.cpp)
 //
 // Interfaces are defined at @0.2.12; a guest importing any 0.2.x links (names.h). Capabilities
-// are the WasiContext's: its arguments, environment, directories and stdio; nothing else.
-// Sockets and HTTP are not defined yet: a component importing them is unlinkable, each missing
-// import named.
+// are the WasiContext's: its arguments, environment, directories, stdio, HTTP authorities and
+// network grants; nothing else.
 #pragma once
 
 #include <memory>

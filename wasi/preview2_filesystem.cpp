@@ -102,9 +102,10 @@ Result<void> define_filesystem(Definer& d, ResourceTypes& t) {
                       }));
   KILN_TRY(d.function("wasi:filesystem/types", "filesystem-error-code", "e",
                       [](State* s, const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
-                        // ErrorCode follows types.wit's error-code order.
-                        const ErrorCode* code = s->errors.get(a[0].rep);
-                        r = code ? some(error_code(*code)) : none();
+                        // ErrorCode follows types.wit's error-code order. A socket's
+                        // error is not the file system's.
+                        const StreamError* e = s->errors.get(a[0].rep);
+                        r = e && !e->socket_errno ? some(error_code(e->error)) : none();
                         return nullptr;
                       }));
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,7 +20,9 @@
 #include "runtime/store.h"
 #include "wasi/clocks_random.h"
 #include "wasi/http.h"
+#include "wasi/poll_source.h"
 #include "wasi/preview2.h"
+#include "wasi/tcp_stream.h"
 #include "wasi/wasi_context.h"
 
 namespace kiln::wasi::preview2 {
@@ -221,6 +224,13 @@ struct ResourceTypes {
   const RuntimeResourceType* outgoing_response = nullptr;
   const RuntimeResourceType* outgoing_body = nullptr;
   const RuntimeResourceType* future_incoming_response = nullptr;
+  // wasi:sockets (sockets.cpp)
+  const RuntimeResourceType* network = nullptr;
+  const RuntimeResourceType* tcp_socket = nullptr;
+  const RuntimeResourceType* udp_socket = nullptr;
+  const RuntimeResourceType* incoming_datagram_stream = nullptr;
+  const RuntimeResourceType* outgoing_datagram_stream = nullptr;
+  const RuntimeResourceType* resolve_address_stream = nullptr;
 
   const RuntimeResourceType* resource_named(const std::string& name) const {
     if (name == "error") return error;
@@ -240,8 +250,32 @@ struct ResourceTypes {
     if (name == "outgoing-response") return outgoing_response;
     if (name == "outgoing-body") return outgoing_body;
     if (name == "future-incoming-response") return future_incoming_response;
+    if (name == "network") return network;
+    if (name == "tcp-socket") return tcp_socket;
+    if (name == "udp-socket") return udp_socket;
+    if (name == "incoming-datagram-stream") return incoming_datagram_stream;
+    if (name == "outgoing-datagram-stream") return outgoing_datagram_stream;
+    if (name == "resolve-address-stream") return resolve_address_stream;
     return nullptr;
   }
+};
+
+// wasi:sockets' host objects (sockets.cpp), per store.
+struct TcpSocket;
+struct UdpSocket;
+struct IncomingDatagrams;
+struct OutgoingDatagrams;
+struct NameLookup;
+struct SocketsState {
+  Slab<bool> networks;
+  Slab<std::shared_ptr<TcpSocket>> tcp;
+  Slab<std::shared_ptr<UdpSocket>> udp;
+  Slab<std::shared_ptr<IncomingDatagrams>> incoming;
+  Slab<std::shared_ptr<OutgoingDatagrams>> outgoing;
+  Slab<std::shared_ptr<NameLookup>> lookups;
+  // Name lookups running on their threads (sockets.cpp), shared with the threads.
+  std::shared_ptr<std::atomic<uint32_t>> lookups_in_flight =
+      std::make_shared<std::atomic<uint32_t>>(0);
 };
 
 // A store's WASI state (Preview2::attach): its grants, and the host objects behind its handles.
@@ -252,11 +286,12 @@ struct State : ResourceTypes {
 
   // A stream is stdio (`stream`) or a file's (`file`, from read-via-stream, write-via-stream or
   // append-via-stream: positional I/O from `position`).
-  // An HTTP body's stream writes into `body` (http.cpp).
+  // An HTTP body's stream writes into `body` (http.cpp), a TCP socket's into `tcp`.
   struct Output {
     OutputStream* stream = nullptr;
     std::shared_ptr<Descriptor> file;
     std::shared_ptr<HttpBody> body;
+    std::shared_ptr<TcpStream> tcp;
     uint64_t position = 0;
     bool append = false;
     uint64_t permit = 0;  // what the last check-write allowed
@@ -266,6 +301,7 @@ struct State : ResourceTypes {
     InputStream* stream = nullptr;
     std::shared_ptr<Descriptor> file;
     std::shared_ptr<HttpBody> body;  // an HTTP body's bytes, read from `position`
+    std::shared_ptr<TcpStream> tcp;
     uint64_t position = 0;
     bool closed = false;
   };
@@ -279,19 +315,33 @@ struct State : ResourceTypes {
   };
   Slab<OpenDescriptor> descriptors;
   Slab<Directory> directories;
-  size_t open_descriptors = 0;  // beside the preopens: bounded by max_open_files
+  // Beside the preopens, descriptors and sockets the guest holds: bounded by max_open_files.
+  size_t open_descriptors = 0;
   struct Pollable {
-    enum class Kind : uint8_t { kReady, kTimer, kReadable } kind = Kind::kReady;
-    uint64_t deadline_ns = 0;  // kTimer, on the monotonic clock
-    int fd = -1;               // kReadable
+    enum class Kind : uint8_t { kReady, kTimer, kReadable, kSource } kind = Kind::kReady;
+    uint64_t deadline_ns = 0;            // kTimer, on the monotonic clock
+    int fd = -1;                         // kReadable
+    std::shared_ptr<PollSource> source;  // kSource
+
+    // A pollable for `source`, or one ready at once when there is none.
+    static Pollable of(std::shared_ptr<PollSource> source) {
+      Pollable p;
+      if (source) {
+        p.kind = Kind::kSource;
+        p.source = std::move(source);
+      }
+      return p;
+    }
   };
   Slab<Output> outputs;
   Slab<Input> inputs;
-  Slab<ErrorCode> errors;  // an io error: what failed, as wasi:filesystem's error-code
+  Slab<StreamError> errors;  // an io error: what failed, as wasi:filesystem's error-code or
+                             // (a socket's) an errno
   Slab<Pollable> pollables;
   uint64_t seed[2] = {0, 0};
   uint64_t hash_key[2] = {0, 0};  // metadata-hash's key
   HttpState http;
+  SocketsState sockets;
 
   State(const ResourceTypes& types, WasiContext& c, Store& s);
   // The state of the store a host function is called in, or null when it has none.
@@ -318,7 +368,7 @@ struct State : ResourceTypes {
       return nullptr;
     }
     V handle;
-    if (TrapPtr t = own(error, errors.add(e.error), handle)) return t;
+    if (TrapPtr t = own(error, errors.add(e), handle)) return t;
     V failed;
     failed.kind = K::kVariant;
     failed.index = 0;
@@ -339,6 +389,7 @@ struct State : ResourceTypes {
       in.position += n;
       return n;
     }
+    if (in.tcp) return in.tcp->receive(buffer, blocking, would_block, interrupt());
     if (in.file) {
       auto n = in.file->read(buffer, in.position);
       if (!n) return StreamError{false, n.error()};
@@ -367,6 +418,7 @@ struct State : ResourceTypes {
       out.body->bytes += bytes;
       return {};
     }
+    if (out.tcp) return out.tcp->write(bytes);
     if (!out.file) {
       return out.stream->blocking_write_and_flush(
           std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
@@ -403,6 +455,8 @@ struct State : ResourceTypes {
         };
         return ::poll(&fd, 1, 0) != 0;  // readable, at its end, or failed: all "ready"
       }
+      case Pollable::Kind::kSource:
+        return p.source->ready();
     }
     return true;
   }
@@ -419,6 +473,7 @@ struct State : ResourceTypes {
         if (ready(*p)) ready_indices.push_back(i);
         if (p->kind == Pollable::Kind::kTimer) earliest = std::min(earliest, p->deadline_ns);
         if (p->kind == Pollable::Kind::kReadable) fds.push_back({p->fd, POLLIN, 0});
+        if (p->kind == Pollable::Kind::kSource) fds.push_back(p->source->wait_on());
       }
       if (!ready_indices.empty()) return nullptr;
       const uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
@@ -445,8 +500,9 @@ class Definer {
   // `signature` says what the arguments must be, one letter each: b a borrow of the method's
   // own resource, o an own of it (a static function's `this`), i a borrow of an input-stream,
   // e of an error, d of a descriptor, F an own of fields, O of a response-outparam, R of an
-  // outgoing-request, w a u64, u a u16, c a u8, s a string, l a list, r a result, p an option,
-  // f flags, v a variant, n an enum (a payload's handles are the function's to check);
+  // outgoing-request, N a borrow of a network, w a u64, x a u32, u a u16, c a u8, t a bool,
+  // s a string, l a list, r a result, p an option, f flags, v a variant, n an enum (a payload's
+  // handles are the function's to check);
   // "*" checks nothing (the function only traps). The linker matches imports by name, so a guest
   // may import a function with another type: its arguments are checked here, before the host
   // reads them (a u32 where a borrow belongs must not name a host object it was never given).
@@ -513,8 +569,17 @@ class Definer {
         case 'd':
           if (a.kind != K::kBorrow || a.resource != s.descriptor) return false;
           break;
+        case 'N':
+          if (a.kind != K::kBorrow || a.resource != s.network) return false;
+          break;
         case 'w':
           if (a.kind != K::kU64) return false;
+          break;
+        case 'x':
+          if (a.kind != K::kU32) return false;
+          break;
+        case 't':
+          if (a.kind != K::kBool) return false;
           break;
         case 's':
           if (a.kind != K::kString) return false;
@@ -569,5 +634,6 @@ class Definer {
 // The interfaces beside wasi:io, wasi:cli, wasi:clocks and wasi:random (preview2.cpp).
 Result<void> define_filesystem(Definer& d, ResourceTypes& t);
 Result<void> define_http(Definer& d, ResourceTypes& t);
+Result<void> define_sockets(Definer& d, ResourceTypes& t);
 
 }  // namespace kiln::wasi::preview2

@@ -20,6 +20,9 @@ struct StreamError {
   bool closed = false;
   ErrorCode error = ErrorCode::kIo;
   bool interrupted = false;  // the wait was ended by its WaitInterrupt (a deadline)
+  // A socket stream's failure: the errno behind it (wasi:sockets/network.network-error-code
+  // names it); 0 for other streams.
+  int socket_errno = 0;
 };
 
 // Says whether a blocking wait must end now: the store's deadline has passed. Waits ask it

@@ -10,6 +10,7 @@
 #include "runtime/result.h"
 #include "wasi/filesystem.h"
 #include "wasi/http_client.h"
+#include "wasi/network_grants.h"
 #include "wasi/streams.h"
 
 namespace kiln::wasi {
@@ -33,6 +34,10 @@ struct WasiConfig {
   // "host" (the scheme's default port) or "host:port", and the transport that sends them.
   std::vector<std::string> allowed_http;
   HttpSender http_sender;
+  // wasi:sockets: the addresses TCP sockets may bind and connect to, UDP sockets bind and send
+  // to (network_grants.h), and whether names may be looked up. Nothing by default.
+  std::vector<AddressRule> allowed_tcp, allowed_udp;
+  bool allow_ip_name_lookup = false;
 };
 
 // A granted directory, opened.

@@ -3,7 +3,9 @@
 // of objects that do not exist, dropped ones, any rep): arguments of the kinds each function
 // takes, built from the input, resources dropped at random. The host must answer with a value
 // or a trap, never undefined behaviour. Files are made in a scratch directory granted as
-// /sandbox; stdio goes nowhere; blocking waits end at a deadline that has passed.
+// /sandbox; stdio goes nowhere; blocking waits end at a deadline that has passed. Sockets may
+// bind 127.0.0.1 to ephemeral ports only (so a connection or datagram reaches no service of the
+// machine: every remote address is refused); no names are looked up.
 #include <unistd.h>
 
 #include <cstdint>
@@ -76,6 +78,8 @@ struct Host {
     wasi_config.args = {"fuzz", "arg"};
     wasi_config.env = {{"A", "b"}};
     wasi_config.preopens.push_back({scratch.string(), "/sandbox", false});
+    wasi_config.allowed_tcp = {*wasi::parse_address_rule("127.0.0.1:0")};
+    wasi_config.allowed_udp = wasi_config.allowed_tcp;
     context = std::move(*wasi::WasiContext::create(std::move(wasi_config)));
     auto added = wasi::Preview2::add_to_linker(linker);
     if (!added) std::abort();
@@ -100,6 +104,30 @@ V borrow(const component::RuntimeResourceType* type, uint32_t rep) {
   return v;
 }
 
+// A wasi:sockets ip-socket-address: 127.0.0.1 or ::1 (sometimes another), port 0 or another.
+V socket_address(Input& in) {
+  const bool ipv6 = in.byte() % 2;
+  V address;
+  address.kind = K::kTuple;
+  for (int i = 0; i < (ipv6 ? 8 : 4); ++i) {
+    const uint8_t b = in.byte();
+    const uint64_t loopback = ipv6 ? (i == 7) : (i == 0 ? 127 : i == 3);
+    address.items.push_back(V::integer(ipv6 ? K::kU16 : K::kU8, b < 200 ? loopback : b));
+  }
+  const uint8_t port = in.byte();
+  V record;
+  record.kind = K::kRecord;
+  record.items.push_back(V::integer(K::kU16, port < 128 ? 0 : port * 97));
+  if (ipv6) record.items.push_back(V::integer(K::kU32, 0));
+  record.items.push_back(std::move(address));
+  if (ipv6) record.items.push_back(V::integer(K::kU32, 0));
+  V v;
+  v.kind = K::kVariant;
+  v.index = ipv6 ? 1 : 0;
+  v.items.push_back(std::move(record));
+  return v;
+}
+
 V argument(Input& in, char letter, const component::RuntimeResourceType* self, const Host& h) {
   switch (letter) {
     case 'b':
@@ -117,6 +145,23 @@ V argument(Input& in, char letter, const component::RuntimeResourceType* self, c
     case 's':
       return V::string(in.path());
     case 'l': {
+      if (in.byte() % 4 == 3) {  // outgoing-datagrams (udp's send)
+        V datagrams;
+        datagrams.kind = K::kList;
+        for (int n = in.byte() % 4; n > 0; --n) {
+          V to;
+          to.kind = K::kOption;
+          if (in.byte() % 2) {
+            to.index = 1;
+            to.items.push_back(socket_address(in));
+          }
+          V datagram;
+          datagram.kind = K::kRecord;
+          datagram.items = {V::bytes(std::string(in.byte(), 'd')), std::move(to)};
+          datagrams.items.push_back(std::move(datagram));
+        }
+        return datagrams;
+      }
       std::string bytes(in.byte() % 64, 'x');
       V list = V::bytes(std::move(bytes));
       if (in.byte() % 2) list.unpack();
@@ -128,7 +173,8 @@ V argument(Input& in, char letter, const component::RuntimeResourceType* self, c
       f.bits = in.byte() & 0x3f;
       return f;
     }
-    case 'v': {  // new-timestamp: no-change, now, timestamp(datetime)
+    case 'v': {  // new-timestamp: no-change, now, timestamp(datetime); or an ip-socket-address
+      if (in.byte() % 2) return socket_address(in);
       V t;
       t.kind = K::kVariant;
       t.index = in.byte() % 3;
@@ -157,10 +203,16 @@ V argument(Input& in, char letter, const component::RuntimeResourceType* self, c
     }
     case 'u':
       return V::integer(K::kU16, in.byte() * 4);
-    case 'p': {  // an option: none, or some of a string, a u64 or a fields handle
+    case 'x':
+      return V::integer(K::kU32, in.u64());
+    case 't':
+      return V::integer(K::kBool, in.byte() % 2);
+    case 'N':
+      return borrow(h.preview2->resource_type("network"), in.byte() % 8);
+    case 'p': {  // an option: none, or some of a string, a u64, a fields handle or an address
       V o;
       o.kind = K::kOption;
-      switch (in.byte() % 4) {
+      switch (in.byte() % 5) {
         case 1:
           o.index = 1;
           o.items.push_back(V::string(in.path()));
@@ -172,6 +224,10 @@ V argument(Input& in, char letter, const component::RuntimeResourceType* self, c
         case 3:
           o.index = 1;
           o.items.push_back(V::own(h.preview2->resource_type("fields"), in.byte() % 8));
+          break;
+        case 4:
+          o.index = 1;
+          o.items.push_back(socket_address(in));
           break;
       }
       return o;
@@ -197,10 +253,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Host host;
   Input in(data, size);
   const auto& functions = host.preview2->defined_functions();
-  static const char* kResources[] = {"error",         "pollable",         "input-stream",
-                                     "output-stream", "descriptor",       "directory-entry-stream",
-                                     "fields",        "outgoing-request", "outgoing-response",
-                                     "outgoing-body", "incoming-body",    "future-trailers"};
+  static const char* kResources[] = {"error",
+                                     "pollable",
+                                     "input-stream",
+                                     "output-stream",
+                                     "descriptor",
+                                     "directory-entry-stream",
+                                     "fields",
+                                     "outgoing-request",
+                                     "outgoing-response",
+                                     "outgoing-body",
+                                     "incoming-body",
+                                     "future-trailers",
+                                     "network",
+                                     "tcp-socket",
+                                     "udp-socket",
+                                     "incoming-datagram-stream",
+                                     "outgoing-datagram-stream",
+                                     "resolve-address-stream"};
   constexpr size_t kResourceCount = std::size(kResources);
   for (int step = 0; step < 64 && !in.empty(); ++step) {
     const uint8_t op = in.byte();
@@ -209,7 +279,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (type && type->host_destructor) type->host_destructor(host.store, in.byte() % 8);
       continue;
     }
-    const auto& f = functions[op % functions.size()];
+    // Two bytes choose among the functions: there are more than one byte counts.
+    const auto& f = functions[(op | in.byte() << 8) % functions.size()];
     const auto* callback = host.linker.host_function(f.path);
     if (!callback) std::abort();
     std::vector<V> args;

@@ -1,0 +1,188 @@
+// A wasi:cli/run command that talks TCP with itself, written against the canonical ABI by hand
+// (no bindings generator; wasi-libc's sockets are preview1's): it listens on 127.0.0.1 at a
+// port the host picks, connects to it, accepts, sends a line from the client to the server and
+// back, and prints what each side got. Each step that fails prints its network error-code and
+// the run returns err (status 1). Made a component by scripts/component-new.mjs with
+// world.wit; run under `kiln run --allow-tcp 127.0.0.1` and `jco run` by the tests, which
+// compare their output.
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
+#define TCP "wasi:sockets/tcp@0.2.12"
+#define STREAMS "wasi:io/streams@0.2.12"
+
+// Return areas: results with more than one flat value come back through memory
+// (CanonicalABI.md, MAX_FLAT_RESULTS = 1). 8-aligned, large enough for every result used.
+typedef struct {
+  _Alignas(8) uint8_t bytes[64];
+} ReturnArea;
+
+// An ip-socket-address flattens to its case and the join of its cases' flattenings: ipv4's
+// (port, 4 x u8) and ipv6's (port, flow-info, 8 x u16, scope-id): 12 i32s in all.
+#define IPV4(port, a, b, c, d) 0, port, a, b, c, d, 0, 0, 0, 0, 0, 0
+
+IMPORT("wasi:sockets/instance-network@0.2.12", "instance-network") int32_t instance_network(void);
+IMPORT("wasi:sockets/tcp-create-socket@0.2.12", "create-tcp-socket")
+void create_tcp_socket(int32_t family, ReturnArea* out);
+IMPORT(TCP, "[method]tcp-socket.start-bind")
+void start_bind(int32_t self, int32_t network, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t,
+                int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, ReturnArea* out);
+IMPORT(TCP, "[method]tcp-socket.finish-bind") void finish_bind(int32_t self, ReturnArea* out);
+IMPORT(TCP, "[method]tcp-socket.start-listen") void start_listen(int32_t self, ReturnArea* out);
+IMPORT(TCP, "[method]tcp-socket.finish-listen") void finish_listen(int32_t self, ReturnArea* out);
+IMPORT(TCP, "[method]tcp-socket.local-address") void local_address(int32_t self, ReturnArea* out);
+IMPORT(TCP, "[method]tcp-socket.start-connect")
+void start_connect(int32_t self, int32_t network, int32_t, int32_t, int32_t, int32_t, int32_t,
+                   int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, ReturnArea* out);
+IMPORT(TCP, "[method]tcp-socket.finish-connect") void finish_connect(int32_t self, ReturnArea* out);
+IMPORT(TCP, "[method]tcp-socket.accept") void accept(int32_t self, ReturnArea* out);
+IMPORT(TCP, "[method]tcp-socket.subscribe") int32_t subscribe(int32_t self);
+IMPORT(TCP, "[resource-drop]tcp-socket") void drop_socket(int32_t handle);
+IMPORT("wasi:io/poll@0.2.12", "[method]pollable.block") void block(int32_t self);
+IMPORT("wasi:io/poll@0.2.12", "[resource-drop]pollable") void drop_pollable(int32_t handle);
+IMPORT(STREAMS, "[method]input-stream.blocking-read")
+void stream_read(int32_t self, uint64_t len, ReturnArea* out);
+IMPORT(STREAMS, "[method]output-stream.blocking-write-and-flush")
+void stream_write(int32_t self, const uint8_t* bytes, size_t len, ReturnArea* out);
+IMPORT(STREAMS, "[resource-drop]input-stream") void drop_input(int32_t handle);
+IMPORT(STREAMS, "[resource-drop]output-stream") void drop_output(int32_t handle);
+IMPORT("wasi:cli/stdout@0.2.12", "get-stdout") int32_t get_stdout(void);
+
+enum { kWouldBlock = 8 };  // network.error-code
+
+static uint8_t heap[65536];
+static size_t heap_used;
+
+__attribute__((export_name("cabi_realloc"))) void* cabi_realloc(void* old, size_t old_size,
+                                                                size_t align, size_t new_size) {
+  (void)old;
+  (void)old_size;
+  size_t p = (heap_used + align - 1) & ~(align - 1);
+  if (p + new_size > sizeof heap) __builtin_trap();
+  heap_used = p + new_size;
+  return heap + p;
+}
+
+static size_t length(const char* s) {
+  size_t n = 0;
+  while (s[n]) ++n;
+  return n;
+}
+
+static void print_bytes(const uint8_t* bytes, size_t n) {
+  ReturnArea r;
+  const int32_t out = get_stdout();
+  stream_write(out, bytes, n, &r);
+  drop_output(out);
+}
+
+static void print(const char* text) {
+  print_bytes((const uint8_t*)text, length(text));
+}
+
+// Prints "STEP failed: error-code N" when `r` holds result<_, error-code>'s error.
+static int failed(const char* step, const ReturnArea* r) {
+  if (r->bytes[0] == 0) return 0;
+  char digits[4] = {0};
+  uint8_t code = r->bytes[4];  // a payload's offset: the result's largest alignment (4)
+  digits[0] = (char)('0' + code / 10);
+  digits[1] = (char)('0' + code % 10);
+  print(step);
+  print(" failed: error-code ");
+  print(code < 10 ? digits + 1 : digits);
+  print("\n");
+  return 1;
+}
+// result<_, error-code> has no payload alignment above 1: its error sits at offset 1.
+static int failed_unit(const char* step, ReturnArea* r) {
+  r->bytes[4] = r->bytes[1];
+  return failed(step, r);
+}
+
+// Sends `text` on `out`, reads what arrives on `in`, prints "WHO got: ...".
+static int relay(const char* who, int32_t out, int32_t in, const char* text) {
+  ReturnArea r;
+  stream_write(out, (const uint8_t*)text, length(text), &r);
+  if (r.bytes[0] != 0) {
+    print("write failed\n");
+    return 1;
+  }
+  size_t got = 0;
+  uint8_t line[64];
+  while (got < length(text)) {
+    stream_read(in, sizeof line - got, &r);
+    if (r.bytes[0] != 0) {
+      print("read failed\n");
+      return 1;
+    }
+    const uint8_t* bytes = *(uint8_t**)(r.bytes + 4);
+    const size_t n = *(uint32_t*)(r.bytes + 8);
+    for (size_t i = 0; i < n && got < sizeof line; ++i) line[got++] = bytes[i];
+  }
+  print(who);
+  print(" got: ");
+  print_bytes(line, got);
+  return 0;
+}
+
+__attribute__((export_name("wasi:cli/run@0.2.12#run"))) int32_t run(void) {
+  ReturnArea r;
+  const int32_t network = instance_network();
+
+  create_tcp_socket(0, &r);  // ipv4
+  if (failed("create-tcp-socket", &r)) return 1;
+  const int32_t server = *(int32_t*)(r.bytes + 4);
+  start_bind(server, network, IPV4(0, 127, 0, 0, 1), &r);
+  if (failed_unit("start-bind", &r)) return 1;
+  finish_bind(server, &r);
+  if (failed_unit("finish-bind", &r)) return 1;
+  start_listen(server, &r);
+  if (failed_unit("start-listen", &r)) return 1;
+  finish_listen(server, &r);
+  if (failed_unit("finish-listen", &r)) return 1;
+  // result<ip-socket-address, error-code>: the address at 4, its ipv4 payload at 4 more, the
+  // port first.
+  local_address(server, &r);
+  if (failed("local-address", &r)) return 1;
+  const int32_t port = *(uint16_t*)(r.bytes + 8);
+  print(port != 0 ? "listening on a port the host chose\n" : "listening on port 0?\n");
+
+  create_tcp_socket(0, &r);
+  if (failed("create-tcp-socket", &r)) return 1;
+  const int32_t client = *(int32_t*)(r.bytes + 4);
+  start_connect(client, network, IPV4(port, 127, 0, 0, 1), &r);
+  if (failed_unit("start-connect", &r)) return 1;
+  const int32_t connecting = subscribe(client);
+  for (;;) {
+    finish_connect(client, &r);
+    if (r.bytes[0] == 0 || r.bytes[4] != kWouldBlock) break;
+    block(connecting);
+  }
+  drop_pollable(connecting);
+  if (failed("finish-connect", &r)) return 1;
+  const int32_t client_in = *(int32_t*)(r.bytes + 4), client_out = *(int32_t*)(r.bytes + 8);
+
+  const int32_t listening = subscribe(server);
+  for (;;) {
+    accept(server, &r);
+    if (r.bytes[0] == 0 || r.bytes[4] != kWouldBlock) break;
+    block(listening);
+  }
+  drop_pollable(listening);
+  if (failed("accept", &r)) return 1;
+  const int32_t connection = *(int32_t*)(r.bytes + 4);
+  const int32_t server_in = *(int32_t*)(r.bytes + 8), server_out = *(int32_t*)(r.bytes + 12);
+
+  if (relay("server", client_out, server_in, "hello over tcp\n")) return 1;
+  if (relay("client", server_out, client_in, "and back again\n")) return 1;
+
+  drop_input(server_in);
+  drop_output(server_out);
+  drop_input(client_in);
+  drop_output(client_out);
+  drop_socket(connection);
+  drop_socket(client);
+  drop_socket(server);
+  return 0;
+}
