@@ -2,7 +2,9 @@
 // thread per core. Each connection is a Session on its own strand: it reads a request (Beast
 // parses chunked bodies and enforces the body limit), runs a fresh instance of the component in
 // a fresh store with the request's budgets, writes the response, and reads the next one while
-// the client keeps the connection alive.
+// the client keeps the connection alive. A response whose body the guest flushes before it
+// finishes goes out as it is written (StreamingResponse: chunked, or as the guest's
+// Content-Length says), from the thread that runs the guest.
 //
 // What is shared across requests and threads is immutable once the server starts: the engine,
 // the validated component with its compiled modules (DESIGN-NOTES section 6), the linker with
@@ -11,6 +13,8 @@
 #include "cli/serve.h"
 
 #include <fmt/core.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,6 +22,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <map>
@@ -51,6 +56,172 @@ constexpr uint64_t kTicksPerTimeout = 10;
 
 class Server;
 
+// Writes to a connection's socket from the thread that runs the guest (a Beast SyncWriteStream):
+// non-blocking sends, and waits for room that end at the store's deadline (`interrupt`).
+class GuestThreadWriter {
+ public:
+  GuestThreadWriter(int fd, const wasi::WaitInterrupt& interrupt)
+      : fd_(fd), interrupt_(interrupt) {}
+  bool interrupted() const { return interrupted_; }
+
+  template <class ConstBufferSequence>
+  size_t write_some(const ConstBufferSequence& buffers, beast::error_code& ec) {
+    ec = {};
+    iovec parts[16];
+    size_t count = 0;
+    for (auto it = asio::buffer_sequence_begin(buffers);
+         it != asio::buffer_sequence_end(buffers) && count < std::size(parts); ++it) {
+      const asio::const_buffer b = *it;
+      if (b.size() == 0) continue;
+      parts[count++] = {const_cast<void*>(b.data()), b.size()};
+    }
+    if (count == 0) return 0;
+    for (;;) {
+      msghdr message{};
+      message.msg_iov = parts;
+      message.msg_iovlen = count;
+      const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        ec = beast::error_code(errno, beast::system_category());
+        return 0;
+      }
+      struct pollfd p {
+        fd_, POLLOUT, 0
+      };
+      if (wasi::interruptible_poll(&p, 1, -1, interrupt_) == wasi::kWaitInterrupted) {
+        interrupted_ = true;
+        ec = asio::error::timed_out;
+        return 0;
+      }
+    }
+  }
+  // Beast's concept asks for the throwing form too; kiln calls only the one above.
+  template <class ConstBufferSequence>
+  size_t write_some(const ConstBufferSequence& buffers) {
+    beast::error_code ec;
+    const size_t n = write_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+ private:
+  int fd_;
+  const wasi::WaitInterrupt& interrupt_;
+  bool interrupted_ = false;
+};
+
+// A response sent while the guest writes its body (wasi::HttpResponseSink): the head at the
+// guest's first flush, then its bytes: in chunks, or as they are when the guest gave a
+// Content-Length (which they must then match), or, for HTTP/1.0, until the connection closes.
+// A HEAD request or a status without a body (1xx, 204, 304) gets the head alone.
+class StreamingResponse final : public wasi::HttpResponseSink {
+ public:
+  StreamingResponse(int fd, unsigned version, bool head_request, bool keep_alive)
+      : fd_(fd), version_(version), head_request_(head_request), keep_alive_(keep_alive) {}
+
+  Result<void, wasi::StreamError> start(const wasi::HttpResponse& head,
+                                        const wasi::WaitInterrupt& interrupt) override {
+    http::response<http::empty_body> response{static_cast<http::status>(head.status), version_};
+    if (http::obsolete_reason(response.result()) == "<unknown-status>") response.reason("");
+    for (const auto& [name, value] : head.headers) {
+      if (beast::iequals(name, "content-length")) {
+        uint64_t length = 0;
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+        if (ec != std::errc() || end != value.data() + value.size()) {
+          return fail("the handler's content-length " + value + " is not a number");
+        }
+        declared_ = length;
+      }
+      response.insert(name, value);
+    }
+    status_ = head.status;
+    body_allowed_ = !head_request_ && status_ >= 200 && status_ != 204 && status_ != 304;
+    if (body_allowed_ && !declared_) {
+      if (version_ >= 11) {
+        chunked_ = true;
+        response.chunked(true);
+      } else {
+        keep_alive_ = false;  // HTTP/1.0: the body ends with the connection
+      }
+    }
+    response.keep_alive(keep_alive_);
+    started_ = true;
+    GuestThreadWriter writer(fd_, interrupt);
+    http::response_serializer<http::empty_body> serializer(response);
+    beast::error_code ec;
+    http::write_header(writer, serializer, ec);
+    return check(writer, ec);
+  }
+
+  Result<void, wasi::StreamError> send(std::string_view bytes,
+                                       const wasi::WaitInterrupt& interrupt) override {
+    if (failed_) return wasi::StreamError{};
+    if (!body_allowed_) return {};
+    sent_ += bytes.size();
+    if (declared_ && sent_ > *declared_) {
+      return fail("the handler wrote more than its content-length " + std::to_string(*declared_));
+    }
+    GuestThreadWriter writer(fd_, interrupt);
+    beast::error_code ec;
+    if (chunked_) {
+      asio::write(writer, http::make_chunk(asio::buffer(bytes.data(), bytes.size())), ec);
+    } else {
+      asio::write(writer, asio::buffer(bytes.data(), bytes.size()), ec);
+    }
+    return check(writer, ec);
+  }
+
+  Result<void, wasi::StreamError> finish(const wasi::WaitInterrupt& interrupt) override {
+    if (failed_) return wasi::StreamError{};
+    if (body_allowed_ && declared_ && sent_ != *declared_) {
+      return fail("the handler's content-length " + std::to_string(*declared_) +
+                  " does not match its body of " + std::to_string(sent_) + " bytes");
+    }
+    if (chunked_) {
+      GuestThreadWriter writer(fd_, interrupt);
+      beast::error_code ec;
+      asio::write(writer, http::make_chunk_last(), ec);
+      if (auto checked = check(writer, ec); !checked) return checked;
+    }
+    complete_ = true;
+    return {};
+  }
+
+  bool started() const { return started_; }
+  // The whole response went out, and the connection may carry another.
+  bool reusable() const { return complete_ && keep_alive_; }
+  unsigned status() const { return status_; }
+  uint64_t body_bytes() const { return sent_; }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  Result<void, wasi::StreamError> fail(std::string why) {
+    failed_ = true;
+    if (problem_.empty()) problem_ = std::move(why);
+    return wasi::StreamError{};
+  }
+  Result<void, wasi::StreamError> check(const GuestThreadWriter& writer, beast::error_code ec) {
+    if (!ec) return {};
+    failed_ = true;
+    if (problem_.empty()) problem_ = "the client took no more: " + ec.message();
+    wasi::StreamError error;
+    error.interrupted = writer.interrupted();
+    return error;
+  }
+
+  int fd_;
+  unsigned version_;
+  bool head_request_, keep_alive_;
+  bool started_ = false, complete_ = false, failed_ = false, chunked_ = false;
+  bool body_allowed_ = true;
+  std::optional<uint64_t> declared_;
+  uint64_t sent_ = 0;
+  unsigned status_ = 0;
+  std::string problem_;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Server& server, tcp::socket socket);
@@ -82,9 +253,10 @@ class Server {
 
   int run();
 
-  // Answers `request` with a fresh instance; a 500 when the guest fails (the reason logged).
+  // Answers `request` with a fresh instance; a 500 when the guest fails (the reason logged). A
+  // response the guest streams goes out through `streaming` instead (its started()).
   http::response<http::string_body> handle(http::request<http::string_body>& request,
-                                           std::string& failure);
+                                           std::string& failure, StreamingResponse& streaming);
   bool stopping() const { return stopping_.load(); }
   uint64_t max_request_body() const { return settings_.max_request_body; }
   bool access_log() const { return settings_.access_log; }
@@ -165,16 +337,27 @@ void Session::on_read(beast::error_code ec) {
   const bool keep_alive = request.keep_alive();
   const auto started = Clock::now();
   std::string failure;
-  http::response<http::string_body> response = server_.handle(request, failure);
+  StreamingResponse streaming(stream_.socket().native_handle(), request.version(),
+                              request.method() == http::verb::head,
+                              keep_alive && !server_.stopping());
+  http::response<http::string_body> response = server_.handle(request, failure, streaming);
   for (char& c : failure) {  // one line per request, a trap's backtrace included
     if (c == '\n') c = ';';
   }
   if (server_.access_log()) {
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-    fmt::print(stderr, "{} \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms{}\n", peer_,
+    const bool streamed = streaming.started();
+    fmt::print(stderr, "{} \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms{}{}\n", peer_,
                std::string(request.method_string()), std::string(request.target()),
-               request.version() / 10, request.version() % 10, response.result_int(),
-               response.body().size(), ms, failure.empty() ? "" : " error: " + failure);
+               request.version() / 10, request.version() % 10,
+               streamed ? streaming.status() : response.result_int(),
+               streamed ? streaming.body_bytes() : response.body().size(), ms,
+               streamed ? " streamed" : "", failure.empty() ? "" : " error: " + failure);
+  }
+  if (streaming.started()) {  // sent already: cut short (a failure) unless it completed
+    busy_ = false;
+    if (!failure.empty() || !streaming.reusable()) return close();
+    return read();
   }
   respond(std::move(response), keep_alive);
 }
@@ -200,7 +383,8 @@ void Session::close() {
 }
 
 http::response<http::string_body> Server::handle(http::request<http::string_body>& request,
-                                                 std::string& failure) {
+                                                 std::string& failure,
+                                                 StreamingResponse& streaming) {
   wasi::HttpRequest incoming;
   incoming.method = std::string(request.method_string());
   incoming.path_with_query = std::string(request.target());
@@ -218,11 +402,16 @@ http::response<http::string_body> Server::handle(http::request<http::string_body
     TrapPtr trap;
     auto instance = linker_.instantiate(store, *component_.validated, &trap);
     if (!instance) return instance.take_error();
-    return wasi::handle_http_request(store, **instance, handler_export_, std::move(incoming));
+    return wasi::handle_http_request(store, **instance, handler_export_, std::move(incoming),
+                                     nullptr, &streaming);
   }();
+  if (streaming.started() && answer && !streaming.problem().empty()) {
+    failure = streaming.problem();
+  }
 
   if (!answer) {
     failure = answer.error().message;
+    if (streaming.started() && !streaming.problem().empty()) failure += ": " + streaming.problem();
     http::response<http::string_body> error{http::status::internal_server_error, request.version()};
     error.set(http::field::content_type, "text/plain");
     error.body() = "internal server error\n";

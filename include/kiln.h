@@ -157,8 +157,10 @@ KILN_API uint64_t kiln_trap_omitted_frames(const wasm_trap_t*);
 KILN_API void kiln_frame_func_name(const wasm_frame_t*, own wasm_name_t* out);
 
 /* ------------------------------------------------------------------------------------------
- * WASI (wasi_snapshot_preview1). Nothing is granted unless asked for: no arguments, no
- * environment, no directories; stdio is inherited unless redirected. */
+ * WASI: a configuration for wasi_snapshot_preview1 (kiln_wasi_imports) and for WASI 0.2
+ * (kiln_component.h's kiln_component_linker_define_wasi). Nothing is granted unless asked
+ * for: no arguments, no environment, no directories, no network; stdio is inherited unless
+ * redirected. */
 
 typedef struct kiln_wasi_config_t kiln_wasi_config_t;
 KILN_API own kiln_wasi_config_t* kiln_wasi_config_new(void);
@@ -175,6 +177,14 @@ KILN_API void kiln_wasi_config_preopen_dir(kiln_wasi_config_t*, const char* host
 KILN_API void kiln_wasi_config_set_stdio(kiln_wasi_config_t*, int stdin_fd, int stdout_fd,
                                          int stderr_fd);
 
+/* stdio in host memory, for either host (preview1 and WASI 0.2), in place of descriptors:
+ * the guest reads `bytes` (copied) as its stdin, then the end; its stdout or stderr is kept,
+ * at most `max_bytes` of it (a write past them fails, as on a full disk), and read with
+ * kiln_wasi_stdout_bytes / kiln_wasi_stderr_bytes. */
+KILN_API bool kiln_wasi_config_set_stdin_bytes(kiln_wasi_config_t*, const wasm_byte_vec_t* bytes);
+KILN_API bool kiln_wasi_config_capture_stdout(kiln_wasi_config_t*, size_t max_bytes);
+KILN_API bool kiln_wasi_config_capture_stderr(kiln_wasi_config_t*, size_t max_bytes);
+
 /* The most descriptors the guest may hold open at once, stdio and preopened directories
  * included (default 256): opens past it fail with `mfile`, so one guest cannot use up the
  * process's descriptors. */
@@ -190,10 +200,73 @@ KILN_API bool kiln_wasi_config_allow_udp(kiln_wasi_config_t*, const char* rule);
 /* Lets the guest resolve host names (wasi:sockets/ip-name-lookup). */
 KILN_API void kiln_wasi_config_allow_ip_name_lookup(kiln_wasi_config_t*, bool allow);
 
+/* Outgoing HTTP, for WASI 0.2's wasi:http/outgoing-handler: requests may go to `authority`
+ * ("host" for the scheme's default port, 80 or 443, or "host:port"), one a call; any other is
+ * refused with HTTP-request-denied. libkiln opens no connection itself: granted requests go to
+ * the embedder's sender (kiln_wasi_config_set_http_sender); without one, every request is
+ * refused. */
+KILN_API bool kiln_wasi_config_allow_http(kiln_wasi_config_t*, const char* authority);
+
+/* A request the guest sends, as the sender sees it (borrowed for the call). Strings are
+ * NUL-terminated; header values and the body are bytes. Timeouts are the guest's
+ * request-options in nanoseconds, 0 when it gave none. */
+typedef struct kiln_http_header_t {
+  const char* name;
+  size_t name_size;
+  const char* value;
+  size_t value_size;
+} kiln_http_header_t;
+typedef struct kiln_http_request_t {
+  const char* method;
+  const char* scheme;
+  const char* authority;
+  const char* path_with_query;
+  const kiln_http_header_t* headers;
+  size_t header_count;
+  const uint8_t* body;
+  size_t body_size;
+  uint64_t connect_timeout_ns, first_byte_timeout_ns, between_bytes_timeout_ns;
+} kiln_http_request_t;
+
+/* What the sender answers, filled in with these calls: a status (default 200), headers and
+ * body bytes, or a failure: `error_code` is the case of wasi:http/types' error-code
+ * (KILN_HTTP_ERROR_*), `message` (may be null) internal-error's text. */
+typedef struct kiln_http_response_t kiln_http_response_t;
+KILN_API void kiln_http_response_set_status(kiln_http_response_t*, uint16_t status);
+KILN_API void kiln_http_response_add_header(kiln_http_response_t*, const char* name,
+                                            size_t name_size, const char* value, size_t value_size);
+KILN_API void kiln_http_response_append_body(kiln_http_response_t*, const void* data, size_t size);
+KILN_API void kiln_http_response_fail(kiln_http_response_t*, uint32_t error_code,
+                                      const char* message);
+/* Whether the store's deadline has passed: a sender waiting on the network should give up
+ * (its answer is then ignored, and the guest traps with deadline exceeded). */
+KILN_API bool kiln_http_response_interrupted(const kiln_http_response_t*);
+#define KILN_HTTP_ERROR_DNS_TIMEOUT 0
+#define KILN_HTTP_ERROR_DESTINATION_NOT_FOUND 2
+#define KILN_HTTP_ERROR_CONNECTION_REFUSED 6
+#define KILN_HTTP_ERROR_CONNECTION_TIMEOUT 8
+#define KILN_HTTP_ERROR_TLS_CERTIFICATE_ERROR 13
+#define KILN_HTTP_ERROR_HTTP_RESPONSE_INCOMPLETE 25
+#define KILN_HTTP_ERROR_HTTP_RESPONSE_TIMEOUT 33
+#define KILN_HTTP_ERROR_HTTP_PROTOCOL_ERROR 35
+#define KILN_HTTP_ERROR_INTERNAL_ERROR 38
+
+/* Sends a request and fills in the response; called on the thread that runs the guest, only
+ * for granted authorities. `finalizer` (may be null) gets `env` when the config, or the WASI
+ * made from it, is done with the sender. */
+typedef void (*kiln_http_sender_t)(void* env, const kiln_http_request_t* request,
+                                   kiln_http_response_t* response);
+KILN_API void kiln_wasi_config_set_http_sender(kiln_wasi_config_t*, kiln_http_sender_t sender,
+                                               void* env, void (*finalizer)(void*));
+
 /* WASI for one store: opens the granted directories (null, naming the one that cannot be
  * opened, on failure). Takes the config. The result belongs to the store and goes with it. */
 typedef struct kiln_wasi_t kiln_wasi_t;
 KILN_API kiln_wasi_t* kiln_wasi_new(wasm_store_t*, own kiln_wasi_config_t*);
+/* What the guest wrote so far to a captured stdout or stderr (a copy). False when that
+ * stream is not captured. */
+KILN_API bool kiln_wasi_stdout_bytes(const kiln_wasi_t*, own wasm_byte_vec_t* out);
+KILN_API bool kiln_wasi_stderr_bytes(const kiln_wasi_t*, own wasm_byte_vec_t* out);
 /* The imports of `module`, in order, for wasm_instance_new: false when the module imports
  * something WASI does not provide (the error names it). */
 KILN_API bool kiln_wasi_imports(kiln_wasi_t*, const wasm_module_t*, own wasm_extern_vec_t* out);

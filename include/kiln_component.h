@@ -168,8 +168,8 @@ KILN_API bool kiln_component_linker_define_unknown_imports_as_traps(kiln_compone
 
 /* Defines kiln's WASI 0.2 host on the linker (wasi:cli, wasi:io, wasi:clocks, wasi:random,
  * wasi:filesystem, wasi:sockets and wasi:http's types: README), with the grants of `wasi`
- * (kiln_wasi_new, kiln.h: its arguments, environment, preopened directories, stdio and
- * network; outgoing HTTP is refused, as no C call grants it yet). The linker then instantiates
+ * (kiln_wasi_new, kiln.h: its arguments, environment, preopened directories, stdio, network
+ * and outgoing HTTP). The linker then instantiates
  * only in `wasi`'s store. False if the linker has WASI already, or
  * defines one of its names (those defined before the clash stay). */
 KILN_API bool kiln_component_linker_define_wasi(kiln_component_linker_t*, kiln_wasi_t* wasi);

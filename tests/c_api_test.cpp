@@ -783,6 +783,194 @@ TEST(CApiKiln, Wasi02RunsACommandComponentWithTheGrantedArgumentsEnvironmentAndS
   wasm_engine_delete(engine);
 }
 
+// stdio in host memory: the same bytes in, the same bytes out, for a preview1 module and for
+// the same program as a WASI 0.2 component; a capture keeps at most what it was given room for.
+TEST(CApiKiln, WasiStdioInHostMemoryForBothHosts) {
+  wasm_engine_t* engine = wasm_engine_new();
+  auto memory_stdio = [](wasm_store_t* store, size_t stderr_room) {
+    kiln_wasi_config_t* config = kiln_wasi_config_new();
+    wasm_byte_vec_t input;
+    wasm_byte_vec_new(&input, 9, "hello, c\n");
+    EXPECT_TRUE(kiln_wasi_config_set_stdin_bytes(config, &input));
+    wasm_byte_vec_delete(&input);
+    EXPECT_TRUE(kiln_wasi_config_capture_stdout(config, 1 << 20));
+    EXPECT_TRUE(kiln_wasi_config_capture_stderr(config, stderr_room));
+    return kiln_wasi_new(store, config);
+  };
+  auto captured = [](bool (*read)(const kiln_wasi_t*, wasm_byte_vec_t*), kiln_wasi_t* wasi) {
+    wasm_byte_vec_t bytes;
+    EXPECT_TRUE(read(wasi, &bytes)) << kiln_last_error_message();
+    std::string text(bytes.data, bytes.size);
+    wasm_byte_vec_delete(&bytes);
+    return text;
+  };
+
+  // preview1: stderr has room for all ("9 bytes\n").
+  wasm_store_t* store = wasm_store_new(engine);
+  auto bytes = kiln::test::read_bytes(std::string(KILN_TEST_PROGRAMS_DIR) + "/wasi_stdin.wasm");
+  wasm_byte_vec_t binary = bytes_of(bytes);
+  wasm_module_t* module = wasm_module_new(store, &binary);
+  wasm_byte_vec_delete(&binary);
+  ASSERT_NE(module, nullptr) << kiln_last_error_message();
+  kiln_wasi_t* wasi = memory_stdio(store, 64);
+  ASSERT_NE(wasi, nullptr) << kiln_last_error_message();
+  wasm_extern_vec_t imports;
+  ASSERT_TRUE(kiln_wasi_imports(wasi, module, &imports)) << kiln_last_error_message();
+  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, nullptr);
+  ASSERT_NE(instance, nullptr) << kiln_last_error_message();
+  wasm_extern_vec_t exports;
+  wasm_instance_exports(instance, &exports);
+  wasm_func_t* start = exported_function(module, exports, "_start");
+  ASSERT_NE(start, nullptr);
+  wasm_val_vec_t none = WASM_EMPTY_VEC;
+  wasm_trap_t* trap = wasm_func_call(start, &none, &none);
+  if (trap) {  // exit(0) may be a trap carrying status 0
+    int32_t status = -1;
+    EXPECT_TRUE(kiln_trap_exit_status(trap, &status));
+    EXPECT_EQ(status, 0);
+    wasm_trap_delete(trap);
+  }
+  EXPECT_EQ(captured(kiln_wasi_stdout_bytes, wasi), "HELLO, C\n");
+  EXPECT_EQ(captured(kiln_wasi_stderr_bytes, wasi), "9 bytes\n");
+  wasm_extern_vec_delete(&exports);
+  wasm_extern_vec_delete(&imports);
+  wasm_instance_delete(instance);
+  wasm_module_delete(module);
+  wasm_store_delete(store);
+
+  // WASI 0.2: stderr has room for 4 bytes only.
+  store = wasm_store_new(engine);
+  bytes =
+      kiln::test::read_bytes(std::string(KILN_TEST_PROGRAMS_DIR) + "/wasi_stdin.component.wasm");
+  binary = bytes_of(bytes);
+  kiln_component_t* component = kiln_component_new(engine, &binary);
+  wasm_byte_vec_delete(&binary);
+  ASSERT_NE(component, nullptr) << kiln_last_error_message();
+  wasi = memory_stdio(store, 4);
+  ASSERT_NE(wasi, nullptr) << kiln_last_error_message();
+  kiln_component_linker_t* linker = kiln_component_linker_new();
+  ASSERT_TRUE(kiln_component_linker_define_wasi(linker, wasi)) << kiln_last_error_message();
+  kiln_component_instance_t* component_instance =
+      kiln_component_instantiate(linker, store, component, &trap);
+  ASSERT_NE(component_instance, nullptr) << kiln_last_error_message();
+  wasm_name_t result;
+  kiln_component_instance_call_wave(component_instance, "wasi:cli/run@0.2.12#run()", &result,
+                                    &trap);
+  if (trap) wasm_trap_delete(trap);
+  wasm_byte_vec_delete(&result);
+  EXPECT_EQ(captured(kiln_wasi_stdout_bytes, wasi), "HELLO, C\n");
+  EXPECT_EQ(captured(kiln_wasi_stderr_bytes, wasi), "9 by");
+  kiln_component_instance_delete(component_instance);
+  kiln_component_linker_delete(linker);
+  kiln_component_delete(component);
+
+  // Streams that are not captured say so.
+  kiln_wasi_t* plain = kiln_wasi_new(store, kiln_wasi_config_new());
+  wasm_byte_vec_t nothing;
+  EXPECT_FALSE(kiln_wasi_stdout_bytes(plain, &nothing));
+  EXPECT_NE(std::string(kiln_last_error_message()).find("not captured"), std::string::npos);
+  EXPECT_EQ(nothing.size, 0u);
+  EXPECT_FALSE(kiln_wasi_stderr_bytes(nullptr, &nothing));
+  EXPECT_FALSE(kiln_wasi_config_set_stdin_bytes(nullptr, nullptr));
+  wasm_store_delete(store);
+  wasm_engine_delete(engine);
+}
+
+// Outgoing HTTP from C: granted authorities' requests reach the embedder's sender, whose
+// answer (or failure) the guest gets; others are refused without calling it. The sender's
+// environment is finalized once.
+struct SenderLog {
+  int calls = 0, finalized = 0;
+  std::string seen;
+  bool fail = false;
+};
+void record_and_answer(void* env, const kiln_http_request_t* request,
+                       kiln_http_response_t* response) {
+  auto* log = static_cast<SenderLog*>(env);
+  ++log->calls;
+  log->seen = std::string(request->method) + " " + request->scheme + "://" + request->authority +
+              request->path_with_query;
+  if (log->fail) {
+    kiln_http_response_fail(response, KILN_HTTP_ERROR_CONNECTION_REFUSED, nullptr);
+    return;
+  }
+  kiln_http_response_set_status(response, 201);
+  kiln_http_response_add_header(response, "content-type", 12, "text/plain", 10);
+  kiln_http_response_append_body(response, "from the C sender\n", 18);
+  EXPECT_FALSE(kiln_http_response_interrupted(response));
+}
+
+// A WASI 0.2 command (KILN_TEST_COMPONENTS_DIR/NAME.wasm) run through kiln_component.h with
+// the grants of `config` (taken), its stdout kept: what wasi:cli/run returned, in WAVE, and what
+// it printed.
+struct CommandRun {
+  std::string result, out;
+};
+CommandRun run_wasi_command(const std::string& name, kiln_wasi_config_t* config) {
+  CommandRun run;
+  wasm_engine_t* engine = wasm_engine_new();
+  auto bytes = kiln::test::read_bytes(std::string(KILN_TEST_COMPONENTS_DIR) + "/" + name + ".wasm");
+  wasm_byte_vec_t binary = bytes_of(bytes);
+  kiln_component_t* component = kiln_component_new(engine, &binary);
+  wasm_byte_vec_delete(&binary);
+  EXPECT_NE(component, nullptr) << kiln_last_error_message();
+  wasm_store_t* store = wasm_store_new(engine);
+  EXPECT_TRUE(kiln_wasi_config_capture_stdout(config, 1 << 16));
+  kiln_wasi_t* wasi = kiln_wasi_new(store, config);
+  EXPECT_NE(wasi, nullptr) << kiln_last_error_message();
+  kiln_component_linker_t* linker = kiln_component_linker_new();
+  EXPECT_TRUE(kiln_component_linker_define_wasi(linker, wasi)) << kiln_last_error_message();
+  wasm_trap_t* trap = nullptr;
+  kiln_component_instance_t* instance = kiln_component_instantiate(linker, store, component, &trap);
+  EXPECT_NE(instance, nullptr) << kiln_last_error_message();
+  wasm_name_t result;
+  EXPECT_TRUE(
+      kiln_component_instance_call_wave(instance, "wasi:cli/run@0.2.12#run()", &result, &trap))
+      << kiln_last_error_message();
+  run.result = std::string(result.data, result.size);
+  wasm_byte_vec_delete(&result);
+  wasm_byte_vec_t out;
+  EXPECT_TRUE(kiln_wasi_stdout_bytes(wasi, &out));
+  run.out = std::string(out.data, out.size);
+  wasm_byte_vec_delete(&out);
+  kiln_component_instance_delete(instance);
+  kiln_component_linker_delete(linker);
+  wasm_store_delete(store);
+  kiln_component_delete(component);
+  wasm_engine_delete(engine);
+  return run;
+}
+
+TEST(CApiKiln, Wasi02OutgoingHttpGoesThroughTheEmbeddersSender) {
+  SenderLog log;
+  auto fetch = [&](const char* authority, bool fail) {
+    log.fail = fail;
+    kiln_wasi_config_t* config = kiln_wasi_config_new();
+    const char* argv[] = {"fetch", authority, "/hello?x=1"};
+    kiln_wasi_config_set_args(config, 3, argv);
+    EXPECT_TRUE(kiln_wasi_config_allow_http(config, "example.test"));
+    kiln_wasi_config_set_http_sender(config, record_and_answer, &log,
+                                     [](void* env) { ++static_cast<SenderLog*>(env)->finalized; });
+    return run_wasi_command("http_fetch", config).out;
+  };
+  EXPECT_EQ(fetch("example.test", false), "status 201\nfrom the C sender\n");
+  EXPECT_EQ(log.seen, "GET http://example.test/hello?x=1");
+  EXPECT_EQ(fetch("example.test", true), "response failed: error-code 6\n");
+  EXPECT_EQ(log.calls, 2);
+  EXPECT_EQ(fetch("example.test:8080", false), "handle failed: error-code 15\n");
+  EXPECT_EQ(log.calls, 2);      // the sender never saw the refused request
+  EXPECT_EQ(log.finalized, 3);  // once per config
+
+  // A null sender is refused, and its environment still finalized.
+  kiln_wasi_config_t* config = kiln_wasi_config_new();
+  int finalized = 0;
+  kiln_wasi_config_set_http_sender(config, nullptr, &finalized,
+                                   [](void* env) { ++*static_cast<int*>(env); });
+  EXPECT_EQ(finalized, 1);
+  EXPECT_FALSE(kiln_wasi_config_allow_http(config, nullptr));
+  kiln_wasi_config_delete(config);
+}
+
 // wasi:sockets from C: the network grants of kiln.h reach the WASI 0.2 host. The TCP loopback
 // command (tests/components/sockets) runs granted 127.0.0.1, and is refused without.
 TEST(CApiKiln, Wasi02SocketsUseTheConfigsNetworkGrants) {
@@ -795,50 +983,14 @@ TEST(CApiKiln, Wasi02SocketsUseTheConfigsNetworkGrants) {
   EXPECT_FALSE(kiln_wasi_config_allow_tcp(refused, nullptr));
   kiln_wasi_config_delete(refused);
 
-  wasm_engine_t* engine = wasm_engine_new();
-  auto bytes = kiln::test::read_bytes(std::string(KILN_TEST_COMPONENTS_DIR) + "/tcp_loopback.wasm");
-  wasm_byte_vec_t binary = bytes_of(bytes);
-  kiln_component_t* component = kiln_component_new(engine, &binary);
-  wasm_byte_vec_delete(&binary);
-  ASSERT_NE(component, nullptr) << kiln_last_error_message();
-  kiln::test::TempDir dir;
-  for (bool granted : {true, false}) {
-    wasm_store_t* store = wasm_store_new(engine);
-    const std::string out_path = (dir.path() / "stdout").string();
-    const int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ASSERT_GE(out_fd, 0);
-    kiln_wasi_config_t* config = kiln_wasi_config_new();
-    kiln_wasi_config_set_stdio(config, -1, out_fd, -1);
-    if (granted) {
-      ASSERT_TRUE(kiln_wasi_config_allow_tcp(config, "127.0.0.1"));
-    }
-    kiln_wasi_t* wasi = kiln_wasi_new(store, config);
-    ASSERT_NE(wasi, nullptr) << kiln_last_error_message();
-    kiln_component_linker_t* linker = kiln_component_linker_new();
-    ASSERT_TRUE(kiln_component_linker_define_wasi(linker, wasi)) << kiln_last_error_message();
-    wasm_trap_t* trap = nullptr;
-    kiln_component_instance_t* instance =
-        kiln_component_instantiate(linker, store, component, &trap);
-    ASSERT_NE(instance, nullptr) << kiln_last_error_message();
-    wasm_name_t result;
-    ASSERT_TRUE(
-        kiln_component_instance_call_wave(instance, "wasi:cli/run@0.2.12#run()", &result, &trap))
-        << kiln_last_error_message();
-    EXPECT_EQ(std::string(result.data, result.size), granted ? "ok" : "err") << granted;
-    wasm_byte_vec_delete(&result);
-    close(out_fd);
-    const std::string out = kiln::test::slurp(out_path);
-    if (granted) {
-      EXPECT_NE(out.find("client got: and back again"), std::string::npos) << out;
-    } else {
-      EXPECT_EQ(out, "start-bind failed: error-code 1\n");
-    }
-    kiln_component_instance_delete(instance);
-    kiln_component_linker_delete(linker);
-    wasm_store_delete(store);
-  }
-  kiln_component_delete(component);
-  wasm_engine_delete(engine);
+  kiln_wasi_config_t* granted = kiln_wasi_config_new();
+  ASSERT_TRUE(kiln_wasi_config_allow_tcp(granted, "127.0.0.1"));
+  CommandRun loopback = run_wasi_command("tcp_loopback", granted);
+  EXPECT_EQ(loopback.result, "ok");
+  EXPECT_NE(loopback.out.find("client got: and back again"), std::string::npos) << loopback.out;
+  CommandRun denied = run_wasi_command("tcp_loopback", kiln_wasi_config_new());
+  EXPECT_EQ(denied.result, "err");
+  EXPECT_EQ(denied.out, "start-bind failed: error-code 1\n");
 }
 
 }  // namespace

@@ -211,6 +211,43 @@ TEST(KilnServe, StatusesWithoutBodiesAndHeadRequests) {
   EXPECT_EQ(client.get("/hi").status, 200u);  // the connection is still in step
 }
 
+// A handler that writes its answer, then waits, is answered as it writes (chunked: the part
+// before the wait goes out when the guest starts waiting); a quick one still gets a
+// Content-Length. One that never finishes is cut short at its deadline: the client gets the
+// status and the part written, then the connection ends without the last chunk.
+TEST(KilnServe, StreamsTheResponsesOfHandlersThatWait) {
+  auto server = kiln_serve({"--timeout", "1s"});
+  ASSERT_NE(server->port(), 0) << server->log();
+  Client client(server->port());
+  Reply streamed = client.get("/stream");
+  EXPECT_EQ(streamed.status, 200u) << server->log();
+  EXPECT_EQ(streamed.body, "hello from C: GET /stream\nmore after a wait\n");
+  EXPECT_TRUE(streamed.message.chunked());
+  Reply quick = client.get("/hi");  // the same connection, still in step
+  EXPECT_EQ(quick.body, "hello from C: GET /hi\n");
+  EXPECT_FALSE(quick.message.chunked());
+  EXPECT_EQ(quick.message[http::field::content_length], "22");
+
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server->port()));
+  stream.expires_after(std::chrono::seconds(30));
+  http::request<http::empty_body> request(http::verb::get, "/stream-forever", 11);
+  request.set(http::field::host, "localhost");
+  http::write(stream, request);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  beast::error_code ec;
+  http::read(stream, buffer, parser, ec);
+  EXPECT_EQ(ec, http::error::partial_message) << ec.message();
+  EXPECT_EQ(parser.get().result_int(), 200u);
+  EXPECT_EQ(parser.get().body(), "hello from C: GET /stream-forever\n");
+  EXPECT_TRUE(std::regex_search(
+      server->log(),
+      std::regex("\"GET /stream-forever HTTP/1\\.1\" 200 34 [0-9.]+ms streamed error: .*deadline")))
+      << server->log();
+}
+
 TEST(KilnServe, RefusesRequestBodiesOverTheLimit) {
   auto server = kiln_serve({"--max-request-body", "1KiB"});
   ASSERT_NE(server->port(), 0) << server->log();
@@ -360,6 +397,32 @@ TEST(KilnServe, SendsOnlyGrantedOutgoingRequests) {
     ++seen;
   }
   EXPECT_EQ(seen, 1u) << log;
+}
+
+// The same from a command (tests/components/http/http_fetch.c, `kiln run`): the granted request
+// gets the upstream's answer, as under jco run; ungranted, the host refuses it
+// (HTTP-request-denied, error-code 15) and the upstream sees nothing.
+TEST(KilnServe, CommandsSendGrantedRequestsAsUnderJcoRun) {
+  auto upstream = kiln_serve({});
+  ASSERT_NE(upstream->port(), 0) << upstream->log();
+  const std::string authority = "127.0.0.1:" + std::to_string(upstream->port());
+  const std::string fetch = std::string(KILN_TEST_COMPONENTS_DIR) + "/http_fetch.wasm";
+  const std::string args = fetch + " " + authority + " /from-a-command";
+  test::RunResult kiln =
+      test::run_shell(std::string(KILN_CLI_PATH) + " run --allow-http " + authority + " " + args);
+  test::RunResult jco = test::run_shell(std::string("env -i ") + KILN_NODE_PATH + " " +
+                                        KILN_JCO_PATH + " run " + args);
+  EXPECT_EQ(kiln.exit_code, 0) << kiln.err;
+  EXPECT_EQ(kiln.out, "status 200\nhello from C: GET /from-a-command\n");
+  EXPECT_EQ(jco.exit_code, 0) << jco.err;
+  EXPECT_EQ(kiln.out, jco.out);
+  for (const std::string& flags : {std::string(), std::string("--allow-http 127.0.0.1:1")}) {
+    test::RunResult refused = test::run_shell(std::string(KILN_CLI_PATH) + " run " + flags + " " +
+                                              fetch + " " + authority + " /refused");
+    EXPECT_EQ(refused.exit_code, 1) << flags;
+    EXPECT_EQ(refused.out, "handle failed: error-code 15\n") << flags;
+  }
+  EXPECT_EQ(upstream->log().find("/refused"), std::string::npos) << upstream->log();
 }
 
 INSTANTIATE_TEST_SUITE_P(Handlers, KilnServeAgainstJco,

@@ -1,6 +1,10 @@
 // kiln.h, WASI's part: a WASI configuration, and wasi_snapshot_preview1 for a store's
 // instances.
 #include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "component/c_api_internal.h"
 #include "include/kiln.h"
@@ -18,6 +22,37 @@ using namespace kiln::c_api;
 struct kiln_wasi_config_t {
   wasi::WasiConfig config;
 };
+
+struct kiln_http_response_t {
+  kiln::wasi::HttpResponse response;
+  std::optional<kiln::wasi::HttpFailure> failure;
+  const kiln::wasi::WaitInterrupt* interrupt = nullptr;
+};
+
+namespace {
+// error-code's cases that carry a payload (types.wit) the host does not make (http.cpp's
+// error_code_of gives HTTP-response-body-size and internal-error theirs).
+bool response_error_has_payload(uint32_t code) {
+  switch (code) {
+    case 1:
+    case 14:
+    case 17:
+    case 21:
+    case 22:
+    case 23:
+    case 24:
+    case 26:
+    case 27:
+    case 29:
+    case 30:
+    case 31:
+    case 32:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
 
 struct kiln_wasi_t {
   wasm_store_t* store = nullptr;
@@ -75,7 +110,120 @@ void kiln_wasi_config_set_max_open_files(kiln_wasi_config_t* config, uint32_t ma
   config->config.max_open_files = max;
 }
 
+bool kiln_wasi_config_set_stdin_bytes(kiln_wasi_config_t* config, const wasm_byte_vec_t* bytes) {
+  if (!config || !bytes || (bytes->size && !bytes->data)) {
+    return fail("kiln_wasi_config_set_stdin_bytes: null argument", false);
+  }
+  config->config.stdin_bytes = std::string(bytes->data, bytes->size);
+  return true;
+}
+bool kiln_wasi_config_capture_stdout(kiln_wasi_config_t* config, size_t max_bytes) {
+  if (!config) return fail("kiln_wasi_config_capture_stdout: null config", false);
+  config->config.stdout_capture = std::make_shared<wasi::CapturedOutput>(max_bytes);
+  return true;
+}
+bool kiln_wasi_config_capture_stderr(kiln_wasi_config_t* config, size_t max_bytes) {
+  if (!config) return fail("kiln_wasi_config_capture_stderr: null config", false);
+  config->config.stderr_capture = std::make_shared<wasi::CapturedOutput>(max_bytes);
+  return true;
+}
+
+bool kiln_wasi_config_allow_http(kiln_wasi_config_t* config, const char* authority) {
+  if (!config || !authority) return fail("kiln_wasi_config_allow_http: null argument", false);
+  config->config.allowed_http.emplace_back(authority);
+  return true;
+}
+
+void kiln_http_response_set_status(kiln_http_response_t* response, uint16_t status) {
+  if (!response) return set_last_error("kiln_http_response_set_status: null response");
+  response->response.status = status;
+}
+void kiln_http_response_add_header(kiln_http_response_t* response, const char* name,
+                                   size_t name_size, const char* value, size_t value_size) {
+  if (!response || (!name && name_size) || (!value && value_size)) {
+    return set_last_error("kiln_http_response_add_header: null argument");
+  }
+  response->response.headers.emplace_back(std::string(name, name_size),
+                                          std::string(value, value_size));
+}
+void kiln_http_response_append_body(kiln_http_response_t* response, const void* data, size_t size) {
+  if (!response || (!data && size)) {
+    return set_last_error("kiln_http_response_append_body: null argument");
+  }
+  response->response.body.append(static_cast<const char*>(data), size);
+}
+void kiln_http_response_fail(kiln_http_response_t* response, uint32_t error_code,
+                             const char* message) {
+  if (!response) return set_last_error("kiln_http_response_fail: null response");
+  wasi::HttpFailure failure;
+  // Only payload-less cases (and internal-error) can be given from C: another is internal.
+  const bool known =
+      error_code <= wasi::HttpFailure::kInternalError && !response_error_has_payload(error_code);
+  failure.error_code = known ? error_code : wasi::HttpFailure::kInternalError;
+  if (message) failure.message = message;
+  response->failure = std::move(failure);
+}
+bool kiln_http_response_interrupted(const kiln_http_response_t* response) {
+  return response && response->interrupt && (*response->interrupt) && (*response->interrupt)();
+}
+
+void kiln_wasi_config_set_http_sender(kiln_wasi_config_t* config, kiln_http_sender_t sender,
+                                      void* env, void (*finalizer)(void*)) {
+  if (!config || !sender) {
+    if (finalizer) finalizer(env);
+    return set_last_error("kiln_wasi_config_set_http_sender: null argument");
+  }
+  // The sender's environment is finalized once, when the last copy of the sender goes.
+  auto holder = std::shared_ptr<void>(env, [finalizer](void* e) {
+    if (finalizer) finalizer(e);
+  });
+  config->config.http_sender =
+      [sender, holder](
+          const wasi::HttpRequest& request,
+          const wasi::WaitInterrupt& interrupt) -> Result<wasi::HttpResponse, wasi::HttpFailure> {
+    std::vector<kiln_http_header_t> headers;
+    headers.reserve(request.headers.size());
+    for (const auto& [name, value] : request.headers) {
+      headers.push_back({name.c_str(), name.size(), value.c_str(), value.size()});
+    }
+    kiln_http_request_t view{};
+    view.method = request.method.c_str();
+    view.scheme = request.scheme.c_str();
+    view.authority = request.authority.c_str();
+    view.path_with_query = request.path_with_query.c_str();
+    view.headers = headers.data();
+    view.header_count = headers.size();
+    view.body = reinterpret_cast<const uint8_t*>(request.body.data());
+    view.body_size = request.body.size();
+    view.connect_timeout_ns = request.connect_timeout_ns.value_or(0);
+    view.first_byte_timeout_ns = request.first_byte_timeout_ns.value_or(0);
+    view.between_bytes_timeout_ns = request.between_bytes_timeout_ns.value_or(0);
+    kiln_http_response_t answer;
+    answer.interrupt = &interrupt;
+    sender(holder.get(), &view, &answer);
+    if (interrupt && interrupt()) {
+      wasi::HttpFailure failure;
+      failure.interrupted = true;
+      return failure;
+    }
+    if (answer.failure) return std::move(*answer.failure);
+    return std::move(answer.response);
+  };
+}
+
 namespace {
+bool captured_bytes(const char* function, const kiln_wasi_t* wasi,
+                    std::shared_ptr<wasi::CapturedOutput> wasi::WasiConfig::*capture,
+                    wasm_byte_vec_t* out) {
+  if (out) wasm_byte_vec_new_empty(out);
+  if (!wasi || !out) return fail(std::string(function) + ": null argument", false);
+  const auto& captured = wasi->context->config().*capture;
+  if (!captured) return fail(std::string(function) + ": the stream is not captured", false);
+  const std::string bytes = captured->read();
+  wasm_byte_vec_new(out, bytes.size(), bytes.data());
+  return true;
+}
+
 bool allow_network(const char* function, kiln_wasi_config_t* config, const char* text,
                    std::vector<wasi::AddressRule> wasi::WasiConfig::*rules) {
   if (!config || !text) return fail(std::string(function) + ": null argument", false);
@@ -112,6 +260,13 @@ kiln_wasi_t* kiln_wasi_new(wasm_store_t* store, kiln_wasi_config_t* config) {
   wasi->preview1 = std::make_unique<wasi::Preview1>(*wasi->context);
   store->attachments.push_back(wasi);
   return wasi.get();
+}
+
+bool kiln_wasi_stdout_bytes(const kiln_wasi_t* wasi, wasm_byte_vec_t* out) {
+  return captured_bytes("kiln_wasi_stdout_bytes", wasi, &wasi::WasiConfig::stdout_capture, out);
+}
+bool kiln_wasi_stderr_bytes(const kiln_wasi_t* wasi, wasm_byte_vec_t* out) {
+  return captured_bytes("kiln_wasi_stderr_bytes", wasi, &wasi::WasiConfig::stderr_capture, out);
 }
 
 bool kiln_wasi_imports(kiln_wasi_t* wasi, const wasm_module_t* module, wasm_extern_vec_t* out) {

@@ -246,6 +246,55 @@ bool valid_field_value(const std::string& value) {
 
 namespace preview2 {
 
+// A flush sends the response once the handler has computed this long (CPU time of the thread
+// that runs it, lazy compilation included: a busy machine's scheduling does not make a quick
+// handler stream), or has this much to send. Until then, a flush waits for the guest to wait.
+constexpr uint64_t kStreamAfterNs = 250'000'000;
+constexpr size_t kStreamAfterBytes = 65536;
+
+Result<void, StreamError> send_response_body(State* s, HttpBody& body);
+
+Result<void, StreamError> flush_http_body(State* s, HttpBody& body) {
+  HttpState& http = s->http;
+  if (!http.sink || !http.response || http.response->body.get() != &body) return {};
+  if (!http.streaming && body.bytes.size() < kStreamAfterBytes &&
+      clock_now_ns(CLOCK_THREAD_CPUTIME_ID) - http.started_ns < kStreamAfterNs) {
+    http.flush_requested = true;  // sent when the guest waits, or whole at its end
+    return {};
+  }
+  return send_response_body(s, body);
+}
+
+void send_flushed_response(State* s) {
+  HttpState& http = s->http;
+  if (!http.flush_requested || !http.sink || !http.response || !http.response->body) return;
+  // A failure here is the guest's at its next write (the sink remembers it).
+  (void)send_response_body(s, *http.response->body);
+}
+
+Result<void, StreamError> send_response_body(State* s, HttpBody& body) {
+  HttpState& http = s->http;
+  http.flush_requested = false;
+  auto failed = [&](const StreamError& e, const char* what) -> Result<void, StreamError> {
+    if (http.stream_error.empty()) http.stream_error = what;
+    return e;
+  };
+  if (!http.streaming) {
+    HttpResponse head;
+    head.status = http.response->status;
+    head.headers = http.response->headers;
+    http.streaming = true;
+    if (auto started = http.sink->start(head, s->interrupt()); !started) {
+      return failed(started.error(), "the response's head could not be sent");
+    }
+  }
+  if (body.bytes.empty()) return {};
+  auto sent = http.sink->send(body.bytes, s->interrupt());
+  body.bytes.clear();
+  if (!sent) return failed(sent.error(), "the client took no more of the response");
+  return {};
+}
+
 Result<void> define_http(Definer& d, ResourceTypes& t) {
   const std::string types = "wasi:http/types";
   using Args = const std::vector<V>&;
@@ -531,7 +580,19 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
       take_fields(s, trailers);
     }
     b->body->finished = true;
+    std::shared_ptr<HttpBody> body = b->body;
     s->http.outgoing_bodies.remove(a[0].rep);
+    // A response going out through the request's sink: the rest of it, and its end.
+    if (s->http.streaming && s->http.response && s->http.response->body == body) {
+      auto sent = send_response_body(s, *body);
+      if (sent) sent = s->http.sink->finish(s->interrupt());
+      if (!sent) {
+        if (sent.error().interrupted) return Trap::make(TrapCode::kDeadlineExceeded);
+        if (s->http.stream_error.empty()) s->http.stream_error = "the client took no more";
+        r = err(error_code_of(HttpFailure{HttpFailure::kInternalError, s->http.stream_error}));
+        return TrapPtr();
+      }
+    }
     r = ok();
     return TrapPtr();
   }));
@@ -781,7 +842,7 @@ std::string incoming_handler_export(const component::ValidatedComponent& compone
 
 Result<HttpResponse> handle_http_request(Store& store, component::ComponentInstance& instance,
                                          const std::string& handler_export, HttpRequest request,
-                                         TrapPtr* trap) {
+                                         TrapPtr* trap, HttpResponseSink* sink) {
   State* s = State::of(store);
   if (!s) return Error{ErrorKind::kUsage, "the store has no WASI state (Preview2::attach)"};
   component::ComponentFunction* handle = instance.exported_function(handler_export + "#handle");
@@ -805,6 +866,15 @@ Result<HttpResponse> handle_http_request(Store& store, component::ComponentInsta
   s->http.answered = false;
   s->http.response.reset();
   s->http.error.clear();
+  s->http.sink = sink;
+  s->http.streaming = false;
+  s->http.flush_requested = false;
+  s->http.started_ns = clock_now_ns(CLOCK_THREAD_CPUTIME_ID);
+  s->http.stream_error.clear();
+  struct ForgetSink {  // the sink is the caller's for this call only
+    HttpState& http;
+    ~ForgetSink() { http.sink = nullptr; }
+  } forget{s->http};
   auto request_rep = s->http.incoming_requests.add(std::move(incoming));
   auto outparam_rep = s->http.outparams.add(true);
   if (!request_rep || !outparam_rep) return Error{ErrorKind::kLimit, "too many WASI resources"};
@@ -825,6 +895,20 @@ Result<HttpResponse> handle_http_request(Store& store, component::ComponentInsta
   }
   if (!s->http.response) return Error{ErrorKind::kUsage, s->http.error};
   HttpState::OutgoingResponse& answer = *s->http.response;
+  if (s->http.streaming) {
+    if (!s->http.stream_error.empty()) {
+      return Error{ErrorKind::kUsage, "the response was cut short: " + s->http.stream_error};
+    }
+    if (!answer.body->finished) {
+      return Error{ErrorKind::kUsage,
+                   "the handler left the response body unfinished (outgoing-body.finish) after "
+                   "sending part of it"};
+    }
+    HttpResponse response;
+    response.status = answer.status;
+    response.streamed = true;
+    return response;
+  }
   HttpResponse response;
   response.status = answer.status;
   response.headers = std::move(answer.headers);

@@ -33,6 +33,9 @@ struct HttpResponse {
   uint16_t status = 200;
   HttpHeaders headers;
   std::string body;
+  // A server's response that went out through its HttpResponseSink (http.h) while the guest
+  // wrote it: nothing is left to send (`body` is empty).
+  bool streamed = false;
 };
 
 // Why an outgoing request failed: the case of wasi:http's error-code (types.wit's order; the

@@ -204,6 +204,7 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
       const std::string bytes = zeroes ? std::string(length, '\0') : bytes_of(a[1]);
       auto written = s->write(*out, bytes);
       if (written && blocking && out->tcp) written = out->tcp->flush(true, s->interrupt());
+      if (written && blocking && out->body) written = flush_http_body(s, *out->body);
       if (!written) {
         out->closed = true;  // after last-operation-failed, the stream is closed (streams.wit)
         return s->stream_error(written.error(), *(r = V{}));
@@ -246,11 +247,12 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
         r = err(closed());
         return nullptr;
       }
-      if (out->tcp) {
-        if (auto flushed = out->tcp->flush(blocking, s->interrupt()); !flushed) {
-          out->closed = true;
-          return s->stream_error(flushed.error(), *(r = V{}));
-        }
+      auto flushed = out->tcp    ? out->tcp->flush(blocking, s->interrupt())
+                     : out->body ? flush_http_body(s, *out->body)
+                                 : Result<void, StreamError>();
+      if (!flushed) {
+        out->closed = true;
+        return s->stream_error(flushed.error(), *(r = V{}));
       }
       r = ok();
       return nullptr;

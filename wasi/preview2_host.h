@@ -202,6 +202,15 @@ struct HttpState {
   bool answered = false;
   std::optional<OutgoingResponse> response;
   std::string error;
+  // handle_http_request's sink, and whether the response went out through it (`stream_error`:
+  // why it was cut short). A flush of the response body sends it only when the handler has
+  // run a while or the body is large (`flush_requested` otherwise, until the guest waits):
+  // a quick handler's response still goes out whole, with its length.
+  HttpResponseSink* sink = nullptr;
+  bool streaming = false;
+  bool flush_requested = false;
+  uint64_t started_ns = 0;
+  std::string stream_error;
 };
 
 // The host's resource types, defined once on the linker (every store sees the same ones).
@@ -259,6 +268,11 @@ struct ResourceTypes {
     return nullptr;
   }
 };
+
+struct State;
+// The guest is about to wait (poll, a blocking read): a response body it flushed goes out now
+// (http.cpp), so a handler that writes, then waits, is seen to answer.
+void send_flushed_response(State* s);
 
 // wasi:sockets' host objects (sockets.cpp), per store.
 struct TcpSocket;
@@ -389,7 +403,10 @@ struct State : ResourceTypes {
       in.position += n;
       return n;
     }
-    if (in.tcp) return in.tcp->receive(buffer, blocking, would_block, interrupt());
+    if (in.tcp) {
+      if (blocking) send_flushed_response(this);
+      return in.tcp->receive(buffer, blocking, would_block, interrupt());
+    }
     if (in.file) {
       auto n = in.file->read(buffer, in.position);
       if (!n) return StreamError{false, n.error()};
@@ -405,6 +422,7 @@ struct State : ResourceTypes {
         return size_t{0};
       }
     }
+    if (blocking) send_flushed_response(this);
     return in.stream->blocking_read(buffer, interrupt());
   }
 
@@ -476,6 +494,7 @@ struct State : ResourceTypes {
         if (p->kind == Pollable::Kind::kSource) fds.push_back(p->source->wait_on());
       }
       if (!ready_indices.empty()) return nullptr;
+      send_flushed_response(this);
       const uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
       const int64_t wait =
           earliest == UINT64_MAX ? -1 : static_cast<int64_t>(std::max(earliest, now) - now);
@@ -635,5 +654,9 @@ class Definer {
 Result<void> define_filesystem(Definer& d, ResourceTypes& t);
 Result<void> define_http(Definer& d, ResourceTypes& t);
 Result<void> define_sockets(Definer& d, ResourceTypes& t);
+
+// The guest flushed an HTTP body's stream: a response body going out through the request's
+// sink is sent (its head first); any other body keeps its bytes (http.cpp).
+Result<void, StreamError> flush_http_body(State* s, HttpBody& body);
 
 }  // namespace kiln::wasi::preview2

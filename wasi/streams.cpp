@@ -60,6 +60,12 @@ int interruptible_poll(struct pollfd* fds, size_t count, int64_t timeout_ns,
 
 Result<size_t, StreamError> InputStream::blocking_read(std::span<uint8_t> buffer,
                                                        const WaitInterrupt& interrupt) {
+  if (in_memory_) {
+    const size_t n = std::min(buffer.size(), bytes_.size() - position_);
+    std::copy_n(bytes_.data() + position_, n, buffer.data());
+    position_ += n;
+    return n;
+  }
   if (fd_ < 0) return size_t{0};
   for (bool tried = false;; tried = true) {
     StreamError error;
@@ -72,6 +78,13 @@ Result<size_t, StreamError> InputStream::blocking_read(std::span<uint8_t> buffer
 
 Result<void, StreamError> OutputStream::blocking_write_and_flush(std::span<const uint8_t> data,
                                                                  const WaitInterrupt& interrupt) {
+  if (capture_) {
+    std::lock_guard<std::mutex> lock(capture_->mutex);
+    const size_t room = capture_->max_bytes - capture_->bytes.size();
+    capture_->bytes.append(reinterpret_cast<const char*>(data.data()), std::min(room, data.size()));
+    if (data.size() > room) return StreamError{false, ErrorCode::kInsufficientSpace};
+    return {};
+  }
   if (fd_ < 0) return {};
   size_t done = 0;
   for (bool tried = false; done < data.size(); tried = true) {

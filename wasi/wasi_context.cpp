@@ -14,9 +14,12 @@ Result<std::unique_ptr<WasiContext>> WasiContext::create(WasiConfig config) {
     }
     context->preopens_.push_back(OpenPreopen{*dir, p.guest_path});
   }
-  context->stdin_ = std::make_unique<InputStream>(config.stdin_fd);
-  context->stdout_ = std::make_unique<OutputStream>(config.stdout_fd);
-  context->stderr_ = std::make_unique<OutputStream>(config.stderr_fd);
+  context->stdin_ = config.stdin_bytes ? std::make_unique<InputStream>(*config.stdin_bytes)
+                                       : std::make_unique<InputStream>(config.stdin_fd);
+  context->stdout_ = config.stdout_capture ? std::make_unique<OutputStream>(config.stdout_capture)
+                                           : std::make_unique<OutputStream>(config.stdout_fd);
+  context->stderr_ = config.stderr_capture ? std::make_unique<OutputStream>(config.stderr_capture)
+                                           : std::make_unique<OutputStream>(config.stderr_fd);
   context->config_ = std::move(config);
   return context;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,10 @@ struct WasiConfig {
   std::vector<Preopen> preopens;
   // Host descriptors for the guest's stdin, stdout and stderr; -1 gives the guest none.
   int stdin_fd = 0, stdout_fd = 1, stderr_fd = 2;
+  // Or stdio in host memory: stdin read from bytes, stdout and stderr kept (in place of the
+  // descriptors, when set).
+  std::optional<std::string> stdin_bytes;
+  std::shared_ptr<CapturedOutput> stdout_capture, stderr_capture;
   // The most descriptors the guest may hold open at once (stdio and preopens included): more
   // opens fail with mfile, so one guest cannot use up the descriptors of the whole process.
   uint32_t max_open_files = 256;

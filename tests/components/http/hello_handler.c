@@ -6,7 +6,9 @@
 // It answers "hello from C: METHOD PATH\n" followed by the request's body, as text/plain;
 // /teapot answers 418, /trap traps, /loop never returns (for --timeout), /slow answers after
 // 300 ms, /no-response returns without setting a response, /no-body sets a 204 and never asks
-// for its body, /count counts the requests its instance has seen (a fresh instance: 1).
+// for its body, /count counts the requests its instance has seen (a fresh instance: 1),
+// /stream writes its answer, waits 100 ms on a timer and writes "more after a wait\n" (kiln
+// serve sends the first part before the wait), /stream-forever waits an hour instead.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +55,10 @@ IMPORT(STREAMS, "[method]output-stream.blocking-write-and-flush")
 void stream_write(int32_t self, const uint8_t* bytes, size_t len, ReturnArea* out);
 IMPORT(STREAMS, "[resource-drop]output-stream") void drop_output(int32_t handle);
 IMPORT("wasi:clocks/monotonic-clock@0.2.12", "now") uint64_t monotonic_now(void);
+IMPORT("wasi:clocks/monotonic-clock@0.2.12", "subscribe-duration")
+int32_t subscribe_duration(uint64_t ns);
+IMPORT("wasi:io/poll@0.2.12", "[method]pollable.block") void pollable_block(int32_t self);
+IMPORT("wasi:io/poll@0.2.12", "[resource-drop]pollable") void drop_pollable(int32_t handle);
 
 static int requests_seen;
 
@@ -215,6 +221,14 @@ __attribute__((export_name("wasi:http/incoming-handler@0.2.12#handle"))) void ha
     stream_write(stream, out.data + done, n, &r);
     if (r.bytes[0] != 0) __builtin_trap();
     done += n;
+  }
+  if (starts_with(path, path_len, "/stream")) {
+    const int forever = starts_with(path, path_len, "/stream-forever");
+    const int32_t wait = subscribe_duration(forever ? 3600000000000ull : 100000000ull);
+    pollable_block(wait);
+    drop_pollable(wait);
+    stream_write(stream, (const uint8_t*)"more after a wait\n", 18, &r);
+    if (r.bytes[0] != 0) __builtin_trap();
   }
   drop_output(stream);
   outgoing_body_finish(outgoing, 0, 0, &r);

@@ -5,18 +5,10 @@
 // the run returns err (status 1). Made a component by scripts/component-new.mjs with
 // world.wit; run under `kiln run --allow-tcp 127.0.0.1` and `jco run` by the tests, which
 // compare their output.
-#include <stddef.h>
-#include <stdint.h>
+#include "../command_guest.h"
 
-#define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
 #define TCP "wasi:sockets/tcp@0.2.12"
 #define STREAMS "wasi:io/streams@0.2.12"
-
-// Return areas: results with more than one flat value come back through memory
-// (CanonicalABI.md, MAX_FLAT_RESULTS = 1). 8-aligned, large enough for every result used.
-typedef struct {
-  _Alignas(8) uint8_t bytes[64];
-} ReturnArea;
 
 // An ip-socket-address flattens to its case and the join of its cases' flattenings: ipv4's
 // (port, 4 x u8) and ipv6's (port, flow-info, 8 x u16, scope-id): 12 i32s in all.
@@ -43,55 +35,15 @@ IMPORT("wasi:io/poll@0.2.12", "[method]pollable.block") void block(int32_t self)
 IMPORT("wasi:io/poll@0.2.12", "[resource-drop]pollable") void drop_pollable(int32_t handle);
 IMPORT(STREAMS, "[method]input-stream.blocking-read")
 void stream_read(int32_t self, uint64_t len, ReturnArea* out);
-IMPORT(STREAMS, "[method]output-stream.blocking-write-and-flush")
-void stream_write(int32_t self, const uint8_t* bytes, size_t len, ReturnArea* out);
 IMPORT(STREAMS, "[resource-drop]input-stream") void drop_input(int32_t handle);
-IMPORT(STREAMS, "[resource-drop]output-stream") void drop_output(int32_t handle);
-IMPORT("wasi:cli/stdout@0.2.12", "get-stdout") int32_t get_stdout(void);
 
 enum { kWouldBlock = 8 };  // network.error-code
-
-static uint8_t heap[65536];
-static size_t heap_used;
-
-__attribute__((export_name("cabi_realloc"))) void* cabi_realloc(void* old, size_t old_size,
-                                                                size_t align, size_t new_size) {
-  (void)old;
-  (void)old_size;
-  size_t p = (heap_used + align - 1) & ~(align - 1);
-  if (p + new_size > sizeof heap) __builtin_trap();
-  heap_used = p + new_size;
-  return heap + p;
-}
-
-static size_t length(const char* s) {
-  size_t n = 0;
-  while (s[n]) ++n;
-  return n;
-}
-
-static void print_bytes(const uint8_t* bytes, size_t n) {
-  ReturnArea r;
-  const int32_t out = get_stdout();
-  stream_write(out, bytes, n, &r);
-  drop_output(out);
-}
-
-static void print(const char* text) {
-  print_bytes((const uint8_t*)text, length(text));
-}
 
 // Prints "STEP failed: error-code N" when `r` holds result<_, error-code>'s error.
 static int failed(const char* step, const ReturnArea* r) {
   if (r->bytes[0] == 0) return 0;
-  char digits[4] = {0};
-  uint8_t code = r->bytes[4];  // a payload's offset: the result's largest alignment (4)
-  digits[0] = (char)('0' + code / 10);
-  digits[1] = (char)('0' + code % 10);
   print(step);
-  print(" failed: error-code ");
-  print(code < 10 ? digits + 1 : digits);
-  print("\n");
+  print_number(" failed: error-code ", r->bytes[4]);  // at the result's alignment (4)
   return 1;
 }
 // result<_, error-code> has no payload alignment above 1: its error sits at offset 1.
