@@ -251,9 +251,12 @@ KILN_API bool kiln_http_response_interrupted(const kiln_http_response_t*);
 #define KILN_HTTP_ERROR_HTTP_PROTOCOL_ERROR 35
 #define KILN_HTTP_ERROR_INTERNAL_ERROR 38
 
-/* Sends a request and fills in the response; called on the thread that runs the guest, only
- * for granted authorities. `finalizer` (may be null) gets `env` when the config, or the WASI
- * made from it, is done with the sender. */
+/* Sends a request and fills in the response; called only for granted authorities, on a thread
+ * of kiln's own for each request (a guest may have several in flight; the sender must be
+ * thread-safe). A request the guest gives up on (its future dropped, its store deleted) sees
+ * kiln_http_response_interrupted() turn true; its answer is then ignored. `finalizer` (may be
+ * null) gets `env` after the last call has returned, when the config, the WASI made from it and
+ * every request it sent are done: free `env` there, not when the store goes. */
 typedef void (*kiln_http_sender_t)(void* env, const kiln_http_request_t* request,
                                    kiln_http_response_t* response);
 KILN_API void kiln_wasi_config_set_http_sender(kiln_wasi_config_t*, kiln_http_sender_t sender,

@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -969,6 +971,38 @@ TEST(CApiKiln, Wasi02OutgoingHttpGoesThroughTheEmbeddersSender) {
   EXPECT_EQ(finalized, 1);
   EXPECT_FALSE(kiln_wasi_config_allow_http(config, nullptr));
   kiln_wasi_config_delete(config);
+}
+
+// Outgoing requests are in flight together (wasi:http's futures are real): a guest that hands
+// over two requests before waiting for either has both at its sender at once. The sender
+// answers a request only when the other has arrived too (or says it came alone after 10 s).
+struct Rendezvous {
+  std::mutex mutex;
+  std::condition_variable arrived_cv;
+  int arrived = 0;
+};
+void answer_together(void* env, const kiln_http_request_t* request,
+                     kiln_http_response_t* response) {
+  auto* meeting = static_cast<Rendezvous*>(env);
+  std::unique_lock<std::mutex> lock(meeting->mutex);
+  ++meeting->arrived;
+  meeting->arrived_cv.notify_all();
+  const bool together = meeting->arrived_cv.wait_for(lock, std::chrono::seconds(10),
+                                                     [&] { return meeting->arrived >= 2; });
+  const std::string body =
+      std::string(together ? "together: " : "alone: ") + request->path_with_query + "\n";
+  kiln_http_response_append_body(response, body.data(), body.size());
+}
+
+TEST(CApiKiln, Wasi02OutgoingRequestsAreInFlightTogether) {
+  Rendezvous meeting;
+  kiln_wasi_config_t* config = kiln_wasi_config_new();
+  const char* argv[] = {"fetch", "example.test", "/a", "/b"};
+  kiln_wasi_config_set_args(config, 4, argv);
+  EXPECT_TRUE(kiln_wasi_config_allow_http(config, "example.test"));
+  kiln_wasi_config_set_http_sender(config, answer_together, &meeting, nullptr);
+  EXPECT_EQ(run_wasi_command("http_fetch", config).out,
+            "status 200\ntogether: /a\nstatus 200\ntogether: /b\n");
 }
 
 // wasi:sockets from C: the network grants of kiln.h reach the WASI 0.2 host. The TCP loopback

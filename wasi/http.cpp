@@ -5,6 +5,8 @@
 
 #include <cctype>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "wasi/preview2_host.h"
@@ -111,11 +113,6 @@ std::optional<uint32_t> check_field(const std::string& name,
   return std::nullopt;
 }
 
-// A pollable that is ready at once (the host's futures are complete when made).
-TrapPtr ready_pollable(State* s, V& out) {
-  return s->own(s->pollable, s->pollables.add(State::Pollable{}), out);
-}
-
 // wasi:http's error-code for a failed outgoing request.
 V error_code_of(const HttpFailure& failure) {
   switch (failure.error_code) {
@@ -129,25 +126,91 @@ V error_code_of(const HttpFailure& failure) {
   }
 }
 
-// future-*.get: some(ok(value)) the first time, some(err) after (types.wit: "at most once").
-// A future-incoming-response's request is sent now: its response (or error-code) is the value.
+constexpr uint32_t kMaxExchangesInFlight = 16;  // per store: each is a host thread
+
+// Sends a future-incoming-response's request, if it has not gone yet: on a thread of its own,
+// with what the guest wrote of its body by now. Past the limit of requests in flight, the
+// future's value is connection-limit-reached at once.
+void start_exchange(State* s, HttpState::Future& f) {
+  if (!f.request) return;
+  HttpRequest request = std::move(*f.request);
+  f.request.reset();
+  if (f.body) request.body = f.body->bytes;
+  auto in_flight = s->http.exchanges_in_flight;
+  constexpr uint32_t kConnectionLimitReached = 11;  // error-code's case
+  if (in_flight->load() >= kMaxExchangesInFlight) {
+    f.value = err(variant(kConnectionLimitReached));
+    return;
+  }
+  auto exchange = std::make_shared<HttpState::Exchange>();
+  if (!exchange->valid()) {
+    f.value = err(error_code_of(HttpFailure{HttpFailure::kInternalError, "no eventfd"}));
+    return;
+  }
+  ++*in_flight;
+  try {
+    std::thread([exchange, in_flight, sender = s->context.config().http_sender,
+                 request = std::move(request)]() mutable {
+      {
+        // The sender (and what it holds) goes before the exchange is done, so whoever waits
+        // for it sees the sender released.
+        HttpSender send = std::move(sender);
+        auto result = send(request, [exchange] { return exchange->abandoned.load(); });
+        std::lock_guard<std::mutex> lock(exchange->mutex);
+        exchange->result = std::move(result);
+      }
+      --*in_flight;
+      exchange->complete();
+    }).detach();
+  } catch (const std::system_error&) {  // no thread to be had: a failure, not a crash
+    --*in_flight;
+    f.value = err(variant(kConnectionLimitReached));
+    return;
+  }
+  f.sending.exchange = std::move(exchange);
+}
+
+// future-*.subscribe: a future-incoming-response's request goes out now, and the pollable is
+// ready when its response (or failure) is there; anything else is ready at once.
+TrapPtr subscribe_future(State* s, uint32_t rep, V& out) {
+  HttpState::Future* f = s->http.futures.get(rep);
+  if (f) start_exchange(s, *f);
+  State::Pollable p;
+  if (f && f->sending.exchange && !f->value) {
+    p = State::Pollable::of(std::make_shared<CompletionReady>(f->sending.exchange));
+  }
+  return s->own(s->pollable, s->pollables.add(std::move(p)), out);
+}
+
+// future-*.get: none until its value is there, then some(ok(value)) the first time and
+// some(err) after (types.wit: "at most once"). A future-incoming-response's value is its
+// request's response (or error-code).
 TrapPtr take_future(State* s, uint32_t rep, V& out) {
   HttpState::Future* f = s->http.futures.get(rep);
-  if (f && f->request) {
-    HttpRequest request = std::move(*f->request);
-    f->request.reset();
-    if (f->body) request.body = f->body->bytes;
-    auto response = s->context.config().http_sender(request, s->interrupt());
-    if (!response && response.error().interrupted) return Trap::make(TrapCode::kDeadlineExceeded);
+  if (f) start_exchange(s, *f);
+  if (f && f->sending.exchange && !f->value) {
+    std::shared_ptr<HttpState::Exchange> exchange = f->sending.exchange;
+    std::optional<Result<HttpResponse, HttpFailure>> response;
+    {
+      std::lock_guard<std::mutex> lock(exchange->mutex);
+      if (!exchange->done) {
+        out = none();
+        return nullptr;
+      }
+      response = std::move(exchange->result);
+    }
     V value;
     if (!response) {
-      value = err(error_code_of(response.error()));
+      value = err(error_code_of(HttpFailure{HttpFailure::kInternalError, "taken"}));
+    } else if (!*response) {
+      value = err(error_code_of(response->error()));
     } else {
+      HttpResponse& answer = **response;
       HttpState::IncomingResponse incoming;
-      incoming.status = response->status;
-      incoming.headers = std::move(response->headers);
+      incoming.status = answer.status;
+      incoming.headers = std::move(answer.headers);
       incoming.body = std::make_shared<HttpBody>();
-      incoming.body->bytes = std::move(response->body);
+      incoming.body->bytes = std::move(answer.body);
       V handle;
       if (TrapPtr t = s->own(s->incoming_response,
                              s->http.incoming_responses.add(std::move(incoming)), handle)) {
@@ -156,7 +219,10 @@ TrapPtr take_future(State* s, uint32_t rep, V& out) {
       value = ok(std::move(handle));
     }
     f = s->http.futures.get(rep);  // the slabs may have moved
-    if (f) f->value = std::move(value);
+    if (f) {
+      f->value = std::move(value);
+      f->sending.exchange.reset();  // done: nothing to abandon
+    }
   }
   if (!f || !f->value) {
     out = some(err(V{}));
@@ -497,8 +563,9 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
     return s->own(s->future_trailers, s->http.futures.add(std::move(trailers)), *(r = V{}));
   }));
   for (const char* future : {"future-trailers", "future-incoming-response"}) {
-    KILN_TRY(d.function(types, std::string("[method]") + future + ".subscribe", "b",
-                        [](State* s, Args, Out r) { return ready_pollable(s, *(r = V{})); }));
+    KILN_TRY(d.function(
+        types, std::string("[method]") + future + ".subscribe", "b",
+        [](State* s, Args a, Out r) { return subscribe_future(s, a[0].rep, *(r = V{})); }));
     KILN_TRY(
         d.function(types, std::string("[method]") + future + ".get", "b",
                    [](State* s, Args a, Out r) { return take_future(s, a[0].rep, *(r = V{})); }));

@@ -1,7 +1,8 @@
 // wasi:http for the WASI 0.2 host (issue 16): the types interface's resources (fields, requests,
 // responses, bodies as wasi:io streams, futures), the outgoing-handler (requests to the
-// authorities WasiConfig::allowed_http grants, sent by its HttpSender when the guest first asks
-// for the response; any other is refused with HTTP-request-denied), and the
+// authorities WasiConfig::allowed_http grants, sent by its HttpSender on a thread of their own
+// when the guest first subscribes to or asks for the response, so several are in flight at
+// once; any other is refused with HTTP-request-denied), and the
 // host side of the incoming-handler: one request handed to a guest's exported
 // `wasi:http/incoming-handler#handle` and the response it sets read back, for `kiln serve`.
 //

@@ -54,7 +54,9 @@ struct HttpFailure {
 };
 
 // Sends `request` (to request.scheme://request.authority) and returns the whole response. It
-// asks `interrupt` often enough that a deadline ends it promptly.
+// asks `interrupt` often enough that a deadline ends it promptly. wasi:http calls it on a
+// thread of its own for each request (several may be in flight at once), and its interrupt
+// says the guest gave up on the request.
 using HttpSender =
     std::function<Result<HttpResponse, HttpFailure>(const HttpRequest&, const WaitInterrupt&)>;
 

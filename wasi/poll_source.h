@@ -4,8 +4,12 @@
 #pragma once
 
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
 
 namespace kiln::wasi {
 
@@ -37,6 +41,53 @@ class DescriptorReady final : public PollSource {
   std::shared_ptr<const void> owner_;
   int fd_;
   short events_;
+};
+
+// What a host thread finishes for a guest (a name lookup, an outgoing HTTP request): `done`,
+// and what the derived type keeps with it, under `mutex`; complete() sets it and signals an
+// eventfd, which CompletionReady's pollables wait on.
+class Completion {
+ public:
+  Completion() : event_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  ~Completion() {
+    if (event_fd_ >= 0) ::close(event_fd_);
+  }
+  Completion(const Completion&) = delete;
+  Completion& operator=(const Completion&) = delete;
+  // False when no eventfd could be had (descriptors exhausted): nothing can wait for it.
+  bool valid() const { return event_fd_ >= 0; }
+  int event_fd() const { return event_fd_; }
+  // On the finishing thread, once what it produced is stored (under `mutex`).
+  void complete() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      done = true;
+    }
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t written = ::write(event_fd_, &one, sizeof one);
+  }
+
+  std::mutex mutex;
+  bool done = false;
+
+ private:
+  int event_fd_;
+};
+
+class CompletionReady final : public PollSource {
+ public:
+  explicit CompletionReady(std::shared_ptr<Completion> completion)
+      : completion_(std::move(completion)) {}
+  bool ready() override {
+    std::lock_guard<std::mutex> lock(completion_->mutex);
+    return completion_->done;
+  }
+  struct pollfd wait_on() const override {
+    return {completion_->event_fd(), POLLIN, 0};
+  }
+
+ private:
+  std::shared_ptr<Completion> completion_;
 };
 
 }  // namespace kiln::wasi

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -180,13 +181,36 @@ struct HttpState {
   struct Body {  // an incoming-body or an outgoing-body
     std::shared_ptr<HttpBody> body;
   };
-  // A future-trailers (ready when made), or a future-incoming-response: its request is sent
-  // when the guest first asks for the response (get), so that a body written after
-  // outgoing-handler.handle goes with it.
+  // An outgoing request on its way: sent by the HttpSender on a thread of its own (a sender
+  // blocks), which keeps the result (under `mutex`) and completes. `abandoned` (the future was
+  // dropped, or its store went) ends the send through the sender's WaitInterrupt.
+  struct Exchange : Completion {
+    std::optional<Result<HttpResponse, HttpFailure>> result;
+    std::atomic<bool> abandoned{false};
+  };
+  // Abandons its exchange when the future holding it goes.
+  struct ExchangeHandle {
+    std::shared_ptr<Exchange> exchange;
+    ExchangeHandle() = default;
+    ExchangeHandle(ExchangeHandle&& other) noexcept : exchange(std::move(other.exchange)) {}
+    ExchangeHandle& operator=(ExchangeHandle&& other) noexcept {
+      abandon();
+      exchange = std::move(other.exchange);
+      return *this;
+    }
+    ~ExchangeHandle() { abandon(); }
+    void abandon() {
+      if (exchange) exchange->abandoned = true;
+    }
+  };
+  // A future-trailers (ready when made), or a future-incoming-response: its request goes out
+  // when the guest first subscribes to it or asks for it (get), so that a body written after
+  // outgoing-handler.handle goes with it; until the response is there, get is none.
   struct Future {
     std::optional<V> value;  // its result, until get takes it
     std::optional<HttpRequest> request;
     std::shared_ptr<HttpBody> body;
+    ExchangeHandle sending;
   };
   Slab<Fields> fields;
   Slab<IncomingRequest> incoming_requests;
@@ -197,6 +221,9 @@ struct HttpState {
   Slab<Body> incoming_bodies, outgoing_bodies;
   Slab<Future> futures;
   Slab<bool> outparams;
+  // Requests being sent (their threads), shared with the threads: at most 16 per store.
+  std::shared_ptr<std::atomic<uint32_t>> exchanges_in_flight =
+      std::make_shared<std::atomic<uint32_t>>(0);
 
   // What the guest answered with response-outparam.set: a response, or an error-code's text.
   bool answered = false;

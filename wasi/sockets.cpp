@@ -8,7 +8,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -92,20 +91,11 @@ struct OutgoingDatagrams {
 };
 
 // A name lookup runs on a thread of its own (getaddrinfo blocks; resolve-addresses must not):
-// it fills the results and signals `event_fd`, which the lookup's pollable waits on.
-struct NameLookup {
-  NameLookup() : event_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
-  ~NameLookup() {
-    if (event_fd >= 0) ::close(event_fd);
-  }
-  NameLookup(const NameLookup&) = delete;
-  NameLookup& operator=(const NameLookup&) = delete;
-  std::mutex mutex;
-  bool done = false;
+// it fills the results (under `mutex`) and completes, which the lookup's pollable waits for.
+struct NameLookup : Completion {
   std::optional<NetworkError> error;
   std::vector<SocketAddress> addresses;
   size_t next = 0;
-  int event_fd;
 };
 
 namespace {
@@ -469,10 +459,8 @@ void run_lookup(const std::shared_ptr<NameLookup>& lookup, const std::string& na
     std::lock_guard<std::mutex> lock(lookup->mutex);
     lookup->addresses = std::move(addresses);
     lookup->error = error;
-    lookup->done = true;
   }
-  const uint64_t one = 1;
-  [[maybe_unused]] ssize_t written = ::write(lookup->event_fd, &one, sizeof one);
+  lookup->complete();
 }
 
 // Whether `name` may be a domain name: 1-253 characters of labels of 1-63, letters, digits,
@@ -518,21 +506,6 @@ class TcpSocketReady final : public PollSource {
 
  private:
   std::shared_ptr<TcpSocket> socket_;
-};
-
-class LookupReady final : public PollSource {
- public:
-  explicit LookupReady(std::shared_ptr<NameLookup> lookup) : lookup_(std::move(lookup)) {}
-  bool ready() override {
-    std::lock_guard<std::mutex> lock(lookup_->mutex);
-    return lookup_->done;
-  }
-  struct pollfd wait_on() const override {
-    return {lookup_->event_fd, POLLIN, 0};
-  }
-
- private:
-  std::shared_ptr<NameLookup> lookup_;
 };
 
 }  // namespace
@@ -1188,7 +1161,7 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
     }
     const std::string& name = a[1].text;
     auto result = std::make_shared<NameLookup>();
-    if (result->event_fd < 0) {
+    if (!result->valid()) {
       r = failed(code_of(errno));
       return nullptr;
     }
@@ -1251,17 +1224,17 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
                         }
                         return nullptr;
                       }));
-  KILN_TRY(d.function(
-      lookup, "[method]resolve-address-stream.subscribe", "b",
-      [](State* s, Args a, Out r) -> TrapPtr {
-        std::shared_ptr<NameLookup>* found = s->sockets.lookups.get(a[0].rep);
-        if (!found) {
-          return host_trap("wasi:sockets: unknown resolve-address-stream");
-        }
-        return s->own(s->pollable,
-                      s->pollables.add(State::Pollable::of(std::make_shared<LookupReady>(*found))),
-                      *(r = V{}));
-      }));
+  KILN_TRY(d.function(lookup, "[method]resolve-address-stream.subscribe", "b",
+                      [](State* s, Args a, Out r) -> TrapPtr {
+                        std::shared_ptr<NameLookup>* found = s->sockets.lookups.get(a[0].rep);
+                        if (!found) {
+                          return host_trap("wasi:sockets: unknown resolve-address-stream");
+                        }
+                        return s->own(s->pollable,
+                                      s->pollables.add(State::Pollable::of(
+                                          std::make_shared<CompletionReady>(*found))),
+                                      *(r = V{}));
+                      }));
   return {};
 }
 

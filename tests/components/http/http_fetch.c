@@ -1,5 +1,6 @@
-// A wasi:cli/run command that sends `GET http://AUTHORITY PATH` (its two arguments) through
-// wasi:http/outgoing-handler and prints "status N" and the response's body, written against the
+// A wasi:cli/run command that sends `GET http://AUTHORITY PATH` for each PATH of its arguments
+// (AUTHORITY PATH...) through wasi:http/outgoing-handler, all of them before it waits for any,
+// and prints "status N" and each response's body in order, written against the
 // canonical ABI by hand like hello_handler.c. A request the host refuses prints
 // "handle failed: error-code N" (types.wit's error-code case) and the run returns err.
 // Made a component by scripts/component-new.mjs with world.wit's `fetch`.
@@ -39,29 +40,9 @@ typedef struct {
   size_t length;
 } String;
 
-__attribute__((export_name("wasi:cli/run@0.2.12#run"))) int32_t run(void) {
+// Prints a future's response: "status N", then its body. 0, or 1 when it failed.
+static int print_response(int32_t future) {
   ReturnArea r;
-  get_arguments(&r);
-  const String* args = *(const String**)(r.bytes);
-  const size_t count = *(uint32_t*)(r.bytes + 4);
-  if (count < 3) {
-    print("usage: http_fetch AUTHORITY PATH\n");
-    return 1;
-  }
-
-  const int32_t request = request_new(fields_new());
-  set_method(request, 0, 0, 0);     // get
-  set_scheme(request, 1, 0, 0, 0);  // some(HTTP)
-  set_authority(request, 1, args[1].data, args[1].length);
-  set_path(request, 1, args[2].data, args[2].length);
-  // result<own<future-incoming-response>, error-code>: the payload at 8.
-  handle(request, 0, 0, &r);
-  if (r.bytes[0] != 0) {
-    print_number("handle failed: error-code ", r.bytes[8]);
-    return 1;
-  }
-  const int32_t future = *(int32_t*)(r.bytes + 8);
-  block(future_subscribe(future));
   // option<result<result<own<incoming-response>, error-code>>>: the cases at 0, 8 and 16, the
   // response (or the error-code) at 24.
   future_get(future, &r);
@@ -84,6 +65,41 @@ __attribute__((export_name("wasi:cli/run@0.2.12#run"))) int32_t run(void) {
     stream_read(body, 4096, &r);
     if (r.bytes[0] != 0) break;  // closed: the end of the body
     print_bytes(*(const uint8_t**)(r.bytes + 4), *(uint32_t*)(r.bytes + 8));
+  }
+  return 0;
+}
+
+__attribute__((export_name("wasi:cli/run@0.2.12#run"))) int32_t run(void) {
+  ReturnArea r;
+  get_arguments(&r);
+  const String* args = *(const String**)(r.bytes);
+  const size_t count = *(uint32_t*)(r.bytes + 4);
+  enum { kMaxRequests = 8 };
+  if (count < 3 || count - 2 > kMaxRequests) {
+    print("usage: http_fetch AUTHORITY PATH...\n");
+    return 1;
+  }
+
+  // Every request is handed over first, then each is waited for: they are in flight together.
+  int32_t futures[kMaxRequests], pollables[kMaxRequests];
+  for (size_t i = 0; i + 2 < count; ++i) {
+    const int32_t request = request_new(fields_new());
+    set_method(request, 0, 0, 0);     // get
+    set_scheme(request, 1, 0, 0, 0);  // some(HTTP)
+    set_authority(request, 1, args[1].data, args[1].length);
+    set_path(request, 1, args[i + 2].data, args[i + 2].length);
+    // result<own<future-incoming-response>, error-code>: the payload at 8.
+    handle(request, 0, 0, &r);
+    if (r.bytes[0] != 0) {
+      print_number("handle failed: error-code ", r.bytes[8]);
+      return 1;
+    }
+    futures[i] = *(int32_t*)(r.bytes + 8);
+    pollables[i] = future_subscribe(futures[i]);
+  }
+  for (size_t i = 0; i + 2 < count; ++i) {
+    block(pollables[i]);
+    if (print_response(futures[i])) return 1;
   }
   return 0;
 }
