@@ -140,10 +140,6 @@ Result<void> define_filesystem(Definer& d, ResourceTypes& t) {
     ++s->open_descriptors;
     return std::optional<V>(V::own(s->descriptor, *rep));
   };
-  auto budget_left = [](State* s) {
-    const size_t used = s->open_descriptors + s->context.preopens().size() + 3;
-    return used < s->context.config().max_open_files;
-  };
 
   KILN_TRY(method("read-via-stream", "bw",
                   [](State* s, const std::shared_ptr<Descriptor>& self,
@@ -290,26 +286,25 @@ Result<void> define_filesystem(Definer& d, ResourceTypes& t) {
                     return nothing(
                         self->link_at(a[2].text, follow(a[1]), *to->descriptor, a[4].text));
                   }));
-  KILN_TRY(
-      method("open-at", "bfsff",
-             [follow, adopt, budget_left](State* s, const std::shared_ptr<Descriptor>& self,
-                                          const std::vector<V>& a) -> FsResult<std::optional<V>> {
-               if (!budget_left(s)) return error_from_errno(EMFILE);
-               OpenFlags open;
-               open.create = a[3].bits & 1;
-               open.directory = a[3].bits & 2;
-               open.exclusive = a[3].bits & 4;
-               open.truncate = a[3].bits & 8;
-               DescriptorFlags flags;
-               flags.read = a[4].bits & 1;
-               flags.write = a[4].bits & 2;
-               flags.file_integrity_sync = a[4].bits & 4;
-               flags.data_integrity_sync = a[4].bits & 8;
-               flags.mutate_directory = a[4].bits & 32;
-               auto opened = self->open_at(a[2].text, follow(a[1]), open, flags);
-               if (!opened) return opened.error();
-               return adopt(s, std::move(*opened));
-             }));
+  KILN_TRY(method("open-at", "bfsff",
+                  [follow, adopt](State* s, const std::shared_ptr<Descriptor>& self,
+                                  const std::vector<V>& a) -> FsResult<std::optional<V>> {
+                    if (!s->descriptor_budget_left()) return error_from_errno(EMFILE);
+                    OpenFlags open;
+                    open.create = a[3].bits & 1;
+                    open.directory = a[3].bits & 2;
+                    open.exclusive = a[3].bits & 4;
+                    open.truncate = a[3].bits & 8;
+                    DescriptorFlags flags;
+                    flags.read = a[4].bits & 1;
+                    flags.write = a[4].bits & 2;
+                    flags.file_integrity_sync = a[4].bits & 4;
+                    flags.data_integrity_sync = a[4].bits & 8;
+                    flags.mutate_directory = a[4].bits & 32;
+                    auto opened = self->open_at(a[2].text, follow(a[1]), open, flags);
+                    if (!opened) return opened.error();
+                    return adopt(s, std::move(*opened));
+                  }));
   KILN_TRY(method("readlink-at", "bs",
                   [](State*, const std::shared_ptr<Descriptor>& self,
                      const std::vector<V>& a) -> FsResult<std::optional<V>> {

@@ -358,6 +358,11 @@ struct State : ResourceTypes {
   Slab<Directory> directories;
   // Beside the preopens, descriptors and sockets the guest holds: bounded by max_open_files.
   size_t open_descriptors = 0;
+  // Whether the guest may hold one more (stdio and the preopens count too).
+  bool descriptor_budget_left() const {
+    const size_t used = open_descriptors + context.preopens().size() + 3;
+    return used < context.config().max_open_files;
+  }
   struct Pollable {
     enum class Kind : uint8_t { kReady, kTimer, kReadable, kSource } kind = Kind::kReady;
     uint64_t deadline_ns = 0;            // kTimer, on the monotonic clock

@@ -380,12 +380,6 @@ struct SocketOption {
   }
 };
 
-// A new socket's descriptor, within the guest's descriptor budget (max_open_files).
-bool socket_budget_left(State* s) {
-  const size_t used = s->open_descriptors + s->context.preopens().size() + 3;
-  return used < s->context.config().max_open_files;
-}
-
 int make_socket(bool ipv6, int type) {
   const int fd = ::socket(ipv6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd >= 0 && ipv6) {
@@ -566,7 +560,7 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
                       [](State* s, Args a, Out r) -> TrapPtr {
                         const auto ipv6 = family_from(a[0]);
                         if (!ipv6) return host_trap("create-tcp-socket: not an address family");
-                        if (!socket_budget_left(s)) {
+                        if (!s->descriptor_budget_left()) {
                           r = failed(NetworkError::kNewSocketLimit);
                           return nullptr;
                         }
@@ -590,7 +584,7 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
                       [](State* s, Args a, Out r) -> TrapPtr {
                         const auto ipv6 = family_from(a[0]);
                         if (!ipv6) return host_trap("create-udp-socket: not an address family");
-                        if (!socket_budget_left(s)) {
+                        if (!s->descriptor_budget_left()) {
                           r = failed(NetworkError::kNewSocketLimit);
                           return nullptr;
                         }
@@ -772,7 +766,7 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
       r = failed(NetworkError::kInvalidState);
       return TrapPtr();
     }
-    if (!socket_budget_left(s)) {
+    if (!s->descriptor_budget_left()) {
       r = failed(NetworkError::kNewSocketLimit);
       return TrapPtr();
     }
