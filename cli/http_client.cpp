@@ -56,23 +56,35 @@ const Curl* curl_library() {
   return loaded;
 }
 
-constexpr uint64_t kMaxResponseBytes = 1u << 28;  // as HttpBody::kMaxBytes
-
+// One request's transfer: the response's headers until its head goes to the guest, which is at
+// its first body bytes or its end.
 struct Transfer {
-  wasi::HttpResponse response;
+  const Curl* lib = nullptr;
+  CURL* curl = nullptr;
+  wasi::HttpResponseReceiver* receiver = nullptr;
+  wasi::HttpHeaders headers;
+  bool head_sent = false;
   const wasi::WaitInterrupt* interrupt = nullptr;
-  bool too_large = false;
   bool interrupted = false;
+
+  void send_head() {
+    if (head_sent) return;
+    head_sent = true;
+    long status = 0;
+    lib->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    receiver->head(static_cast<uint16_t>(status), std::move(headers));
+  }
 };
 
+// The body's bytes go to the guest as they come (the receiver waits while the guest is behind).
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
-  if (t->response.body.size() + n > kMaxResponseBytes) {
-    t->too_large = true;
-    return 0;  // ends the transfer (CURLE_WRITE_ERROR)
+  t->send_head();
+  if (!t->receiver->body(std::string_view(data, n))) {
+    t->interrupted = true;  // the guest gave up on the response
+    return 0;               // ends the transfer (CURLE_WRITE_ERROR)
   }
-  t->response.body.append(data, n);
   return n;
 }
 
@@ -83,11 +95,11 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   std::string line(data, size * count);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
   if (line.rfind("HTTP/", 0) == 0) {
-    t->response.headers.clear();
+    t->headers.clear();
   } else if (const size_t colon = line.find(':'); colon != std::string::npos && colon > 0) {
     size_t value = colon + 1;
     while (value < line.size() && (line[value] == ' ' || line[value] == '\t')) ++value;
-    t->response.headers.emplace_back(line.substr(0, colon), line.substr(value));
+    t->headers.emplace_back(line.substr(0, colon), line.substr(value));
   }
   return size * count;
 }
@@ -134,13 +146,13 @@ wasi::HttpFailure failure_of(const Curl& curl, CURLcode code, const Transfer& t)
       f.error_code = F::kInternalError;
       f.message = curl.easy_strerror(code);
   }
-  if (t.too_large) f = F{F::kHttpResponseBodySize, "", false};
   if (t.interrupted) f.interrupted = true;
   return f;
 }
 
-Result<wasi::HttpResponse, wasi::HttpFailure> send(const wasi::HttpRequest& request,
-                                                   const wasi::WaitInterrupt& interrupt) {
+Result<void, wasi::HttpFailure> send(const wasi::HttpRequest& request,
+                                     wasi::HttpResponseReceiver& receiver,
+                                     const wasi::WaitInterrupt& interrupt) {
   const Curl* lib = curl_library();
   if (!lib) {
     return wasi::HttpFailure{wasi::HttpFailure::kInternalError,
@@ -150,6 +162,9 @@ Result<wasi::HttpResponse, wasi::HttpFailure> send(const wasi::HttpRequest& requ
   if (!curl) return wasi::HttpFailure{wasi::HttpFailure::kInternalError, "curl_easy_init failed"};
   CURL* c = curl.get();
   Transfer t;
+  t.lib = lib;
+  t.curl = c;
+  t.receiver = &receiver;
   t.interrupt = &interrupt;
   const std::string url = request.scheme + "://" + request.authority + request.path_with_query;
   lib->easy_setopt(c, CURLOPT_URL, url.c_str());
@@ -188,10 +203,8 @@ Result<wasi::HttpResponse, wasi::HttpFailure> send(const wasi::HttpRequest& requ
   lib->easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   const CURLcode code = lib->easy_perform(c);
   if (code != CURLE_OK) return failure_of(*lib, code, t);
-  long status = 0;
-  lib->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  t.response.status = static_cast<uint16_t>(status);
-  return std::move(t.response);
+  t.send_head();  // a response without a body
+  return {};
 }
 
 }  // namespace

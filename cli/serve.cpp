@@ -13,9 +13,11 @@
 #include "cli/serve.h"
 
 #include <fmt/core.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -28,6 +30,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -222,6 +227,191 @@ class StreamingResponse final : public wasi::HttpResponseSink {
   std::string problem_;
 };
 
+// Reads from a connection's socket on the thread that runs the guest (a Beast SyncReadStream):
+// non-blocking receives; when `blocking`, waits for bytes that end at the store's deadline
+// (`interrupt`) or after kIdleTimeout without any, else `would_block` at once.
+class GuestThreadReader {
+ public:
+  GuestThreadReader(int fd, bool blocking, const wasi::WaitInterrupt& interrupt)
+      : fd_(fd), blocking_(blocking), interrupt_(interrupt) {}
+  bool interrupted() const { return interrupted_; }
+
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers, beast::error_code& ec) {
+    ec = {};
+    asio::mutable_buffer into;
+    for (auto it = asio::buffer_sequence_begin(buffers);
+         it != asio::buffer_sequence_end(buffers) && into.size() == 0; ++it) {
+      into = *it;
+    }
+    if (into.size() == 0) return 0;
+    for (;;) {
+      const ssize_t n = ::recv(fd_, into.data(), into.size(), MSG_DONTWAIT);
+      if (n > 0) return static_cast<size_t>(n);
+      if (n == 0) {
+        ec = asio::error::eof;
+        return 0;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        ec = beast::error_code(errno, beast::system_category());
+        return 0;
+      }
+      if (!blocking_) {
+        ec = asio::error::would_block;
+        return 0;
+      }
+      struct pollfd p {
+        fd_, POLLIN, 0
+      };
+      const int r = wasi::interruptible_poll(&p, 1, std::chrono::nanoseconds(kIdleTimeout).count(),
+                                             interrupt_);
+      if (r == wasi::kWaitInterrupted) interrupted_ = true;
+      if (r == 0 || r == wasi::kWaitInterrupted) {
+        ec = asio::error::timed_out;
+        return 0;
+      }
+    }
+  }
+  // Beast's concept asks for the throwing form too; kiln calls only the one above.
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers) {
+    beast::error_code ec;
+    const size_t n = read_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+ private:
+  int fd_;
+  bool blocking_;
+  const wasi::WaitInterrupt& interrupt_;
+  bool interrupted_ = false;
+};
+
+// A request's body, read from the connection as the guest reads its incoming-body stream
+// (wasi::HttpBodySource), on the thread that runs the guest: the Session's parser (a
+// buffer_body) takes what the Session has buffered past the head, then what the socket brings.
+// Nothing is read before the guest asks, so a client sending a large body is held back by TCP
+// until the guest takes it. A request that expects `100-continue` (RFC 9110 section 10.1.1)
+// gets the interim response when the guest first reads or waits for its body, unless the
+// response has started by then.
+class RequestBody final : public wasi::HttpBodySource,
+                          public wasi::PollSource,
+                          public std::enable_shared_from_this<RequestBody> {
+ public:
+  using Parser = http::request_parser<http::buffer_body>;
+  RequestBody(int fd, beast::flat_buffer& buffer, Parser& parser, const StreamingResponse& response)
+      : fd_(fd), buffer_(buffer), parser_(parser), response_(response) {
+    const auto& head = parser.get();
+    expect_continue_ =
+        head.version() >= 11 && beast::iequals(head[http::field::expect], "100-continue");
+  }
+
+  Result<size_t, wasi::StreamError> read(std::span<uint8_t> buffer, bool blocking,
+                                         bool& would_block,
+                                         const wasi::WaitInterrupt& interrupt) override {
+    would_block = false;
+    if (next_ == pending_.size()) {
+      if (auto filled = fill(blocking, interrupt, would_block); !filled) return filled.error();
+    }
+    const size_t n = std::min(buffer.size(), pending_.size() - next_);
+    std::copy_n(pending_.data() + next_, n, buffer.data());
+    next_ += n;
+    return n;
+  }
+  std::shared_ptr<wasi::PollSource> readable() override { return shared_from_this(); }
+
+  bool ready() override {
+    if (next_ < pending_.size() || parser_.is_done() || error_ || detached_) return true;
+    bool would_block = false;
+    (void)fill(false, {}, would_block);
+    return !would_block;
+  }
+  struct pollfd wait_on() const override {
+    return {fd_, POLLIN, 0};
+  }
+
+  // After the guest: the body is no longer the guest's. Reads what has arrived of the rest
+  // without waiting (a body the guest did not read, discarded); true when the whole request
+  // was read, so that the connection can carry the next one.
+  bool finish_for_next_request() {
+    bool would_block = false;
+    while (!parser_.is_done() && !error_ && !would_block) {
+      next_ = pending_.size();
+      (void)fill(false, {}, would_block);
+    }
+    detached_ = true;
+    return parser_.is_done() && !error_;
+  }
+  // Why the body could not be read, for the access log ("" when it could).
+  const std::string& problem() const { return problem_; }
+
+ private:
+  // Refills `pending_` with the body's next bytes (none at its end; none, with `would_block`,
+  // when a non-blocking read finds nothing).
+  Result<void, wasi::StreamError> fill(bool blocking, const wasi::WaitInterrupt& interrupt,
+                                       bool& would_block) {
+    pending_.clear();
+    next_ = 0;
+    if (error_) return *error_;
+    if (detached_ || parser_.is_done()) return {};
+    if (expect_continue_ && !response_.started()) {
+      expect_continue_ = false;
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      GuestThreadWriter writer(fd_, interrupt);
+      beast::error_code ec;
+      asio::write(writer, asio::buffer(kContinue.data(), kContinue.size()), ec);
+      if (ec) return fail(writer.interrupted(), "100-continue could not be sent: " + ec.message());
+    }
+    pending_.resize(kReadSize);
+    http::buffer_body::value_type& body = parser_.get().body();
+    body.data = pending_.data();
+    body.size = pending_.size();
+    body.more = true;
+    beast::error_code ec;
+    GuestThreadReader reader(fd_, blocking, interrupt);
+    // Until bytes of the body come: the parser stops after each part (a chunk's header, say).
+    while (body.size == pending_.size() && !parser_.is_done()) {
+      http::read_some(reader, buffer_, parser_, ec);
+      if (ec) break;
+    }
+    pending_.resize(pending_.size() - body.size);
+    body.data = nullptr;
+    body.size = 0;
+    if (ec == http::error::need_buffer || !ec) return {};
+    if (ec == asio::error::would_block) {
+      would_block = pending_.empty();
+      return {};
+    }
+    const std::string why = ec == http::error::body_limit
+                                ? std::string("the request body is larger than --max-request-body")
+                                : "the request body could not be read: " + ec.message();
+    auto failed = fail(reader.interrupted(), why);
+    if (!pending_.empty()) return {};  // those bytes first; the failure at the next read
+    return failed;
+  }
+  Result<void, wasi::StreamError> fail(bool interrupted, std::string why) {
+    wasi::StreamError error;
+    error.interrupted = interrupted;
+    error_ = error;
+    if (problem_.empty()) problem_ = std::move(why);
+    return error;
+  }
+
+  static constexpr size_t kReadSize = 65536;
+  int fd_;
+  beast::flat_buffer& buffer_;
+  Parser& parser_;
+  const StreamingResponse& response_;
+  bool expect_continue_ = false;
+  bool detached_ = false;
+  std::string pending_;  // read from the connection, not yet by the guest (from `next_`)
+  size_t next_ = 0;
+  std::optional<wasi::StreamError> error_;
+  std::string problem_;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Server& server, tcp::socket socket);
@@ -240,7 +430,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Server& server_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<RequestBody::Parser> parser_;
   http::response<http::string_body> response_;
   std::string peer_;
   bool busy_ = false;
@@ -255,8 +445,9 @@ class Server {
 
   // Answers `request` with a fresh instance; a 500 when the guest fails (the reason logged). A
   // response the guest streams goes out through `streaming` instead (its started()).
-  http::response<http::string_body> handle(http::request<http::string_body>& request,
-                                           std::string& failure, StreamingResponse& streaming);
+  http::response<http::string_body> handle(const http::request<http::buffer_body>& request,
+                                           std::shared_ptr<RequestBody> body, std::string& failure,
+                                           StreamingResponse& streaming);
   bool stopping() const { return stopping_.load(); }
   uint64_t max_request_body() const { return settings_.max_request_body; }
   bool access_log() const { return settings_.access_log; }
@@ -310,7 +501,7 @@ void Session::read() {
   parser_.emplace();
   parser_->body_limit(server_.max_request_body());
   stream_.expires_after(kIdleTimeout);
-  http::async_read(
+  http::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
 }
@@ -333,14 +524,19 @@ void Session::on_read(beast::error_code ec) {
     return respond(std::move(refusal), false);
   }
   busy_ = true;
-  http::request<http::string_body> request = parser_->release();
-  const bool keep_alive = request.keep_alive();
+  const http::request<http::buffer_body>& request = parser_->get();
+  bool keep_alive = request.keep_alive();
   const auto started = Clock::now();
   std::string failure;
-  StreamingResponse streaming(stream_.socket().native_handle(), request.version(),
-                              request.method() == http::verb::head,
+  const int fd = stream_.socket().native_handle();
+  StreamingResponse streaming(fd, request.version(), request.method() == http::verb::head,
                               keep_alive && !server_.stopping());
-  http::response<http::string_body> response = server_.handle(request, failure, streaming);
+  auto body = std::make_shared<RequestBody>(fd, buffer_, *parser_, streaming);
+  http::response<http::string_body> response = server_.handle(request, body, failure, streaming);
+  // A body the guest left unread is discarded as far as it has come; the rest would be taken
+  // for the next request, so the connection then closes after this response.
+  if (!body->finish_for_next_request()) keep_alive = false;
+  if (failure.empty() && !body->problem().empty()) failure = body->problem();
   for (char& c : failure) {  // one line per request, a trap's backtrace included
     if (c == '\n') c = ';';
   }
@@ -356,7 +552,7 @@ void Session::on_read(beast::error_code ec) {
   }
   if (streaming.started()) {  // sent already: cut short (a failure) unless it completed
     busy_ = false;
-    if (!failure.empty() || !streaming.reusable()) return close();
+    if (!failure.empty() || !streaming.reusable() || !keep_alive) return close();
     return read();
   }
   respond(std::move(response), keep_alive);
@@ -382,7 +578,8 @@ void Session::close() {
   stream_.socket().close(ignored);
 }
 
-http::response<http::string_body> Server::handle(http::request<http::string_body>& request,
+http::response<http::string_body> Server::handle(const http::request<http::buffer_body>& request,
+                                                 std::shared_ptr<RequestBody> body,
                                                  std::string& failure,
                                                  StreamingResponse& streaming) {
   wasi::HttpRequest incoming;
@@ -392,7 +589,7 @@ http::response<http::string_body> Server::handle(http::request<http::string_body
     if (field.name() == http::field::host) incoming.authority = std::string(field.value());
     incoming.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
-  incoming.body = std::move(request.body());
+  incoming.body_stream = std::move(body);
 
   Result<wasi::HttpResponse> answer = [&]() -> Result<wasi::HttpResponse> {
     Store store(engine_, settings_.limits);

@@ -228,14 +228,19 @@ typedef struct kiln_http_request_t {
   uint64_t connect_timeout_ns, first_byte_timeout_ns, between_bytes_timeout_ns;
 } kiln_http_request_t;
 
-/* What the sender answers, filled in with these calls: a status (default 200), headers and
- * body bytes, or a failure: `error_code` is the case of wasi:http/types' error-code
- * (KILN_HTTP_ERROR_*), `message` (may be null) internal-error's text. */
+/* What the sender answers, filled in with these calls: a status (default 200) and headers,
+ * then body bytes, or a failure: `error_code` is the case of wasi:http/types' error-code
+ * (KILN_HTTP_ERROR_*), `message` (may be null) internal-error's text.
+ * The body streams: the first kiln_http_response_append_body hands the guest the status and
+ * headers set so far (later ones are refused), and each call's bytes are the guest's to read
+ * at once. A call waits while the guest has 1 MiB unread, and returns false when the guest gave
+ * up on the response (stop sending then). A failure after body bytes is the guest's body stream
+ * error (wasi:http's http-error-code names its case); before, the response's. */
 typedef struct kiln_http_response_t kiln_http_response_t;
 KILN_API void kiln_http_response_set_status(kiln_http_response_t*, uint16_t status);
 KILN_API void kiln_http_response_add_header(kiln_http_response_t*, const char* name,
                                             size_t name_size, const char* value, size_t value_size);
-KILN_API void kiln_http_response_append_body(kiln_http_response_t*, const void* data, size_t size);
+KILN_API bool kiln_http_response_append_body(kiln_http_response_t*, const void* data, size_t size);
 KILN_API void kiln_http_response_fail(kiln_http_response_t*, uint32_t error_code,
                                       const char* message);
 /* Whether the store's deadline has passed: a sender waiting on the network should give up

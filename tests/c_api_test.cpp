@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -908,7 +909,8 @@ void record_and_answer(void* env, const kiln_http_request_t* request,
 struct CommandRun {
   std::string result, out;
 };
-CommandRun run_wasi_command(const std::string& name, kiln_wasi_config_t* config) {
+CommandRun run_wasi_command(const std::string& name, kiln_wasi_config_t* config,
+                            const std::function<void(kiln_wasi_t*)>& on_wasi = {}) {
   CommandRun run;
   wasm_engine_t* engine = wasm_engine_new();
   auto bytes = kiln::test::read_bytes(std::string(KILN_TEST_COMPONENTS_DIR) + "/" + name + ".wasm");
@@ -920,6 +922,7 @@ CommandRun run_wasi_command(const std::string& name, kiln_wasi_config_t* config)
   EXPECT_TRUE(kiln_wasi_config_capture_stdout(config, 1 << 16));
   kiln_wasi_t* wasi = kiln_wasi_new(store, config);
   EXPECT_NE(wasi, nullptr) << kiln_last_error_message();
+  if (on_wasi) on_wasi(wasi);
   kiln_component_linker_t* linker = kiln_component_linker_new();
   EXPECT_TRUE(kiln_component_linker_define_wasi(linker, wasi)) << kiln_last_error_message();
   wasm_trap_t* trap = nullptr;
@@ -1003,6 +1006,48 @@ TEST(CApiKiln, Wasi02OutgoingRequestsAreInFlightTogether) {
   kiln_wasi_config_set_http_sender(config, answer_together, &meeting, nullptr);
   EXPECT_EQ(run_wasi_command("http_fetch", config).out,
             "status 200\ntogether: /a\nstatus 200\ntogether: /b\n");
+}
+
+// A response's body streams to the guest: the sender sends its first part and waits until the
+// guest has printed it (which it could not if the body were held until the sender returned),
+// then a second part, then breaks off (the guest's body stream fails with the sender's
+// error-code, as http-error-code tells). Body bytes after the head refuse a later header.
+struct StreamedAnswer {
+  std::atomic<kiln_wasi_t*> wasi{nullptr};
+};
+void answer_in_parts(void* env, const kiln_http_request_t*, kiln_http_response_t* response) {
+  auto* answer = static_cast<StreamedAnswer*>(env);
+  EXPECT_TRUE(kiln_http_response_append_body(response, "first part\n", 11));
+  kiln_http_response_add_header(response, "x-late", 6, "1", 1);
+  EXPECT_NE(std::string(kiln_last_error_message()).find("the head went with the body already"),
+            std::string::npos);
+  bool seen = false;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!seen && std::chrono::steady_clock::now() < until) {
+    wasm_byte_vec_t out;
+    if (answer->wasi && kiln_wasi_stdout_bytes(answer->wasi, &out)) {
+      seen = std::string(out.data, out.size).find("first part\n") != std::string::npos;
+      wasm_byte_vec_delete(&out);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const std::string second = seen ? "after the guest read it\n" : "before the guest read it\n";
+  EXPECT_TRUE(kiln_http_response_append_body(response, second.data(), second.size()));
+  kiln_http_response_fail(response, KILN_HTTP_ERROR_HTTP_RESPONSE_INCOMPLETE, nullptr);
+}
+
+TEST(CApiKiln, Wasi02ResponseBodiesStreamFromTheSender) {
+  StreamedAnswer answer;
+  kiln_wasi_config_t* config = kiln_wasi_config_new();
+  const char* argv[] = {"fetch", "example.test", "/parts"};
+  kiln_wasi_config_set_args(config, 3, argv);
+  EXPECT_TRUE(kiln_wasi_config_allow_http(config, "example.test"));
+  kiln_wasi_config_set_http_sender(config, answer_in_parts, &answer, nullptr);
+  CommandRun run =
+      run_wasi_command("http_fetch", config, [&](kiln_wasi_t* wasi) { answer.wasi = wasi; });
+  EXPECT_EQ(run.out,
+            "status 200\nfirst part\nafter the guest read it\nbody failed: error-code 25\n");
+  EXPECT_EQ(run.result, "err");
 }
 
 // wasi:sockets from C: the network grants of kiln.h reach the WASI 0.2 host. The TCP loopback

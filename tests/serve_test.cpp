@@ -3,6 +3,7 @@
 // components. The handler is tests/components/http/hello_handler.c (its paths: /trap, /loop,
 // /slow, /count, /no-response, /no-body, /teapot).
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -248,11 +249,113 @@ TEST(KilnServe, StreamsTheResponsesOfHandlersThatWait) {
       << server->log();
 }
 
+// A connection written and read byte by byte, for what a Beast client does not do: send a
+// request in parts, and see what the server sent before the request ended.
+class RawConnection {
+ public:
+  explicit RawConnection(uint16_t port) : stream_(io_) {
+    stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  void send(const std::string& bytes) {
+    stream_.expires_after(std::chrono::seconds(10));
+    asio::write(stream_, asio::buffer(bytes));
+  }
+  // What the server has sent so far, once it holds `needle` (or the connection ended, or 10 s
+  // passed: then without it).
+  const std::string& read_until(const std::string& needle) {
+    stream_.expires_after(std::chrono::seconds(10));
+    while (received_.find(needle) == std::string::npos) {
+      char part[4096];
+      beast::error_code ec;
+      const size_t n = stream_.read_some(asio::buffer(part), ec);
+      received_.append(part, n);
+      if (ec) {
+        ended_ = true;
+        break;
+      }
+    }
+    return received_;
+  }
+  // Whether the server closed the connection (waits up to 10 s for it).
+  bool closed_by_server() {
+    read_until(std::string(1, '\0') + "never sent");
+    return ended_;
+  }
+
+ private:
+  asio::io_context io_;
+  beast::tcp_stream stream_;
+  std::string received_;
+  bool ended_ = false;
+};
+
+// A request's body reaches the handler as it arrives: /relay answers before it reads the body
+// and sends each part it reads, so the client sees its first part answered before it sends the
+// second (a server that read the whole body first would never answer).
+TEST(KilnServe, StreamsRequestBodiesToTheHandlerAsTheyArrive) {
+  auto server = kiln_serve({"--timeout", "20s"});
+  ASSERT_NE(server->port(), 0) << server->log();
+  RawConnection connection(server->port());
+  connection.send(
+      "POST /relay HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "6\r\nfirst\n\r\n");
+  std::string so_far = connection.read_until("first\n");
+  EXPECT_NE(so_far.find("hello from C: POST /relay\n"), std::string::npos) << so_far;
+  ASSERT_NE(so_far.find("first\n"), std::string::npos) << so_far << server->log();
+  EXPECT_EQ(so_far.find("second"), std::string::npos);
+  connection.send("7\r\nsecond\n\r\n0\r\n\r\n");
+  so_far = connection.read_until("0\r\n\r\n");
+  EXPECT_NE(so_far.find("second\n"), std::string::npos) << so_far;
+  // The connection is in step for the next request.
+  connection.send("GET /hi HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_NE(connection.read_until("GET /hi\n").find("hello from C: GET /hi\n"), std::string::npos);
+
+  // `Expect: 100-continue` is answered when the handler reads the body.
+  RawConnection expecting(server->port());
+  expecting.send(
+      "POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
+      "Expect: 100-continue\r\n\r\n");
+  ASSERT_NE(expecting.read_until("\r\n\r\n").find("HTTP/1.1 100 Continue\r\n\r\n"),
+            std::string::npos);
+  expecting.send("hello");
+  EXPECT_NE(expecting.read_until("POST /echo\nhello").find("200 OK"), std::string::npos)
+      << server->log();
+}
+
+// A body the handler leaves unread is discarded when it has all arrived (the connection goes
+// on); when it has not, the connection closes after the response.
+TEST(KilnServe, DiscardsTheBodiesHandlersLeaveUnread) {
+  auto server = kiln_serve({});
+  ASSERT_NE(server->port(), 0) << server->log();
+  RawConnection whole(server->port());
+  whole.send("POST /no-response HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n\r\nbody");
+  EXPECT_NE(whole.read_until("\r\n\r\n").find("500"), std::string::npos);
+  whole.send("GET /hi HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_NE(whole.read_until("GET /hi\n").find("hello from C: GET /hi\n"), std::string::npos);
+
+  RawConnection partial(server->port());
+  partial.send(
+      "POST /no-response HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\nbody");
+  EXPECT_NE(partial.read_until("\r\n\r\n").find("500"), std::string::npos);
+  EXPECT_TRUE(partial.closed_by_server());
+}
+
+// A declared length over the limit is refused before the handler runs; a chunked body that
+// grows past it is a stream error for the handler (which /echo takes as the body's end), logged,
+// and the connection closes.
 TEST(KilnServe, RefusesRequestBodiesOverTheLimit) {
   auto server = kiln_serve({"--max-request-body", "1KiB"});
   ASSERT_NE(server->port(), 0) << server->log();
   EXPECT_EQ(Client(server->port()).post("/echo", std::string(1024, 'a')).status, 200u);
   EXPECT_EQ(Client(server->port()).post("/echo", std::string(4096, 'a')).status, 413u);
+  RawConnection chunked(server->port());
+  chunked.send("POST /echo HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
+               fmt::format("1000\r\n{}\r\n0\r\n\r\n", std::string(4096, 'a')));
+  EXPECT_NE(chunked.read_until("\r\n\r\n").find("200 OK"), std::string::npos);
+  EXPECT_TRUE(chunked.closed_by_server());
+  EXPECT_NE(server->log().find("the request body is larger than --max-request-body"),
+            std::string::npos)
+      << server->log();
 }
 
 TEST(KilnServe, FinishesTheRequestsInFlightOnSigterm) {

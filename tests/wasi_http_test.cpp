@@ -3,13 +3,17 @@
 // outgoing-handler, and what a hostile guest gets (WIT errors or traps, never a crash).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "component/component_linker.h"
 #include "runtime/store.h"
 #include "wasi/http.h"
+#include "wasi/http_exchange.h"
 #include "wasi/preview2.h"
 #include "wasi/preview2_host.h"
 
@@ -183,6 +187,85 @@ TEST_F(WasiHttpHost, AResponseOutparamTakesOnlyAResponse) {
   not_a_response.items.push_back(own("fields", call("[constructor]fields", {}).rep));
   call("[static]response-outparam.set", {own("response-outparam", 0), not_a_response}, &trap);
   EXPECT_NE(trap.find("response-outparam"), std::string::npos) << trap;
+}
+
+// An outgoing request's response as its sender hands it over (http_exchange.h): the head
+// makes the future ready; the body waits for the guest, at most a mebibyte of it: the sender
+// blocks past that until the guest reads, and stops when the guest gives up.
+TEST(WasiHttpExchange, HoldsAtMostAMebibyteUnreadAndStopsWhenTheGuestGivesUp) {
+  auto exchange = std::make_shared<wasi::HttpExchange>();
+  ASSERT_TRUE(exchange->valid());
+  auto readable = exchange->readable();
+  std::vector<uint8_t> buffer(512 * 1024);
+  bool would_block = false;
+  auto none_yet = exchange->read(buffer, false, would_block, {});
+  ASSERT_TRUE(none_yet);
+  EXPECT_TRUE(would_block);
+  EXPECT_FALSE(readable->ready());
+  EXPECT_FALSE(exchange->done);
+  exchange->head(200, {{"content-type", "text/plain"}});
+  EXPECT_TRUE(exchange->done);
+
+  constexpr size_t kPart = 256 * 1024;
+  std::atomic<size_t> sent{0};
+  std::atomic<bool> stopped{false};
+  std::thread sender([&] {
+    const std::string part(kPart, 'x');
+    for (int i = 0; i < 16 && exchange->body(part); ++i) sent += kPart;
+    stopped = true;
+  });
+  auto settles_at = [&](size_t expected) {
+    for (int i = 0; i < 500 && sent < expected; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return sent.load();
+  };
+  EXPECT_EQ(settles_at(wasi::HttpExchange::kMaxUnread), wasi::HttpExchange::kMaxUnread);
+  EXPECT_TRUE(readable->ready());
+  auto n = exchange->read(buffer, true, would_block, {});
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, buffer.size());
+  EXPECT_EQ(settles_at(wasi::HttpExchange::kMaxUnread + buffer.size()),
+            wasi::HttpExchange::kMaxUnread + buffer.size());
+  EXPECT_FALSE(stopped);
+  exchange->reader_gone();  // the guest dropped the body
+  sender.join();
+  EXPECT_TRUE(stopped);
+  EXPECT_LT(sent.load(), 16 * kPart);
+}
+
+// The body ends with the sender's return; a failure after the head is the body stream's error,
+// with its error-code; before the head, the response's.
+TEST(WasiHttpExchange, TheSendersOutcomeEndsTheBodyOrFailsIt) {
+  std::vector<uint8_t> buffer(16);
+  bool would_block = false;
+  wasi::HttpExchange broken;
+  broken.head(200, {});
+  EXPECT_TRUE(broken.body("abc"));
+  broken.finish(wasi::HttpFailure{wasi::HttpFailure::kHttpResponseIncomplete, ""});
+  auto part = broken.read(buffer, false, would_block, {});
+  ASSERT_TRUE(part);
+  EXPECT_EQ(std::string(buffer.begin(), buffer.begin() + *part), "abc");
+  auto failed = broken.read(buffer, true, would_block, {});
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().http_error_code, wasi::HttpFailure::kHttpResponseIncomplete);
+
+  wasi::HttpExchange whole;
+  whole.head(204, {});
+  whole.finish({});
+  auto end = whole.read(buffer, true, would_block, {});
+  ASSERT_TRUE(end);
+  EXPECT_EQ(*end, 0u);
+  EXPECT_FALSE(would_block);
+
+  wasi::HttpExchange refused;
+  refused.finish(wasi::HttpFailure{wasi::HttpFailure::kConnectionRefused, ""});
+  EXPECT_TRUE(refused.done);
+  EXPECT_FALSE(refused.response_head);
+  ASSERT_TRUE(refused.failure);
+  EXPECT_EQ(refused.failure->error_code, wasi::HttpFailure::kConnectionRefused);
+  EXPECT_FALSE(refused.body("late"));  // no body without a head
 }
 
 }  // namespace

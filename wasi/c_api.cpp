@@ -24,9 +24,17 @@ struct kiln_wasi_config_t {
 };
 
 struct kiln_http_response_t {
-  kiln::wasi::HttpResponse response;
+  kiln::wasi::HttpResponse response;  // the head, until the first body bytes send it
   std::optional<kiln::wasi::HttpFailure> failure;
   const kiln::wasi::WaitInterrupt* interrupt = nullptr;
+  kiln::wasi::HttpResponseReceiver* receiver = nullptr;
+  bool head_sent = false;
+
+  void send_head() {
+    if (head_sent) return;
+    head_sent = true;
+    receiver->head(response.status, std::move(response.headers));
+  }
 };
 
 namespace {
@@ -136,6 +144,9 @@ bool kiln_wasi_config_allow_http(kiln_wasi_config_t* config, const char* authori
 
 void kiln_http_response_set_status(kiln_http_response_t* response, uint16_t status) {
   if (!response) return set_last_error("kiln_http_response_set_status: null response");
+  if (response->head_sent) {
+    return set_last_error("kiln_http_response_set_status: the head went with the body already");
+  }
   response->response.status = status;
 }
 void kiln_http_response_add_header(kiln_http_response_t* response, const char* name,
@@ -143,14 +154,18 @@ void kiln_http_response_add_header(kiln_http_response_t* response, const char* n
   if (!response || (!name && name_size) || (!value && value_size)) {
     return set_last_error("kiln_http_response_add_header: null argument");
   }
+  if (response->head_sent) {
+    return set_last_error("kiln_http_response_add_header: the head went with the body already");
+  }
   response->response.headers.emplace_back(std::string(name, name_size),
                                           std::string(value, value_size));
 }
-void kiln_http_response_append_body(kiln_http_response_t* response, const void* data, size_t size) {
+bool kiln_http_response_append_body(kiln_http_response_t* response, const void* data, size_t size) {
   if (!response || (!data && size)) {
-    return set_last_error("kiln_http_response_append_body: null argument");
+    return fail("kiln_http_response_append_body: null argument", false);
   }
-  response->response.body.append(static_cast<const char*>(data), size);
+  response->send_head();
+  return response->receiver->body(std::string_view(static_cast<const char*>(data), size));
 }
 void kiln_http_response_fail(kiln_http_response_t* response, uint32_t error_code,
                              const char* message) {
@@ -178,9 +193,8 @@ void kiln_wasi_config_set_http_sender(kiln_wasi_config_t* config, kiln_http_send
     if (finalizer) finalizer(e);
   });
   config->config.http_sender =
-      [sender, holder](
-          const wasi::HttpRequest& request,
-          const wasi::WaitInterrupt& interrupt) -> Result<wasi::HttpResponse, wasi::HttpFailure> {
+      [sender, holder](const wasi::HttpRequest& request, wasi::HttpResponseReceiver& receiver,
+                       const wasi::WaitInterrupt& interrupt) -> Result<void, wasi::HttpFailure> {
     std::vector<kiln_http_header_t> headers;
     headers.reserve(request.headers.size());
     for (const auto& [name, value] : request.headers) {
@@ -200,6 +214,7 @@ void kiln_wasi_config_set_http_sender(kiln_wasi_config_t* config, kiln_http_send
     view.between_bytes_timeout_ns = request.between_bytes_timeout_ns.value_or(0);
     kiln_http_response_t answer;
     answer.interrupt = &interrupt;
+    answer.receiver = &receiver;
     sender(holder.get(), &view, &answer);
     if (interrupt && interrupt()) {
       wasi::HttpFailure failure;
@@ -207,7 +222,8 @@ void kiln_wasi_config_set_http_sender(kiln_wasi_config_t* config, kiln_http_send
       return failure;
     }
     if (answer.failure) return std::move(*answer.failure);
-    return std::move(answer.response);
+    answer.send_head();  // a response without a body
+    return {};
   };
 }
 

@@ -142,7 +142,7 @@ void start_exchange(State* s, HttpState::Future& f) {
     f.value = err(variant(kConnectionLimitReached));
     return;
   }
-  auto exchange = std::make_shared<HttpState::Exchange>();
+  auto exchange = std::make_shared<HttpExchange>();
   if (!exchange->valid()) {
     f.value = err(error_code_of(HttpFailure{HttpFailure::kInternalError, "no eventfd"}));
     return;
@@ -151,16 +151,13 @@ void start_exchange(State* s, HttpState::Future& f) {
   try {
     std::thread([exchange, in_flight, sender = s->context.config().http_sender,
                  request = std::move(request)]() mutable {
-      {
-        // The sender (and what it holds) goes before the exchange is done, so whoever waits
-        // for it sees the sender released.
-        HttpSender send = std::move(sender);
-        auto result = send(request, [exchange] { return exchange->abandoned.load(); });
-        std::lock_guard<std::mutex> lock(exchange->mutex);
-        exchange->result = std::move(result);
-      }
+      // The sender (and what it holds) goes before the exchange finishes, so whoever waits for
+      // the body's end sees the sender released.
+      HttpSender send = std::move(sender);
+      auto outcome = send(request, *exchange, [exchange] { return exchange->abandoned(); });
+      send = nullptr;
       --*in_flight;
-      exchange->complete();
+      exchange->finish(std::move(outcome));
     }).detach();
   } catch (const std::system_error&) {  // no thread to be had: a failure, not a crash
     --*in_flight;
@@ -189,28 +186,27 @@ TrapPtr take_future(State* s, uint32_t rep, V& out) {
   HttpState::Future* f = s->http.futures.get(rep);
   if (f) start_exchange(s, *f);
   if (f && f->sending.exchange && !f->value) {
-    std::shared_ptr<HttpState::Exchange> exchange = f->sending.exchange;
-    std::optional<Result<HttpResponse, HttpFailure>> response;
+    std::shared_ptr<HttpExchange> exchange = f->sending.exchange;
+    std::optional<HttpResponse> head;
+    std::optional<HttpFailure> failure;
     {
       std::lock_guard<std::mutex> lock(exchange->mutex);
       if (!exchange->done) {
         out = none();
         return nullptr;
       }
-      response = std::move(exchange->result);
+      head = std::move(exchange->response_head);
+      failure = std::move(exchange->failure);
     }
     V value;
-    if (!response) {
-      value = err(error_code_of(HttpFailure{HttpFailure::kInternalError, "taken"}));
-    } else if (!*response) {
-      value = err(error_code_of(response->error()));
+    if (failure || !head) {
+      value = err(error_code_of(failure.value_or(HttpFailure{HttpFailure::kInternalError, ""})));
     } else {
-      HttpResponse& answer = **response;
       HttpState::IncomingResponse incoming;
-      incoming.status = answer.status;
-      incoming.headers = std::move(answer.headers);
+      incoming.status = head->status;
+      incoming.headers = std::move(head->headers);
       incoming.body = std::make_shared<HttpBody>();
-      incoming.body->bytes = std::move(answer.body);
+      incoming.body->source = exchange;  // its body comes as the sender receives it
       V handle;
       if (TrapPtr t = s->own(s->incoming_response,
                              s->http.incoming_responses.add(std::move(incoming)), handle)) {
@@ -408,8 +404,12 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
   KILN_TRY(d.alias(outgoing, "future-incoming-response", t.future_incoming_response));
 
   // The host's io errors are wasi:filesystem's error-codes, never an HTTP one.
-  KILN_TRY(d.function(types, "http-error-code", "e", [](State*, Args, Out r) -> TrapPtr {
-    r = none();
+  // The error-code behind an HTTP body stream's failure (an outgoing request's response that
+  // broke off); none for another stream's error.
+  KILN_TRY(d.function(types, "http-error-code", "e", [](State* s, Args a, Out r) -> TrapPtr {
+    const StreamError* e = s->errors.get(a[0].rep);
+    r = e && e->http_error_code ? some(error_code_of(HttpFailure{*e->http_error_code, ""}))
+                                : none();
     return nullptr;
   }));
 
@@ -930,6 +930,7 @@ Result<HttpResponse> handle_http_request(Store& store, component::ComponentInsta
   }
   incoming.body = std::make_shared<HttpBody>();
   incoming.body->bytes = std::move(request.body);
+  incoming.body->source = std::move(request.body_stream);
   s->http.answered = false;
   s->http.response.reset();
   s->http.error.clear();

@@ -2,13 +2,14 @@
 // responses, bodies as wasi:io streams, futures), the outgoing-handler (requests to the
 // authorities WasiConfig::allowed_http grants, sent by its HttpSender on a thread of their own
 // when the guest first subscribes to or asks for the response, so several are in flight at
-// once; any other is refused with HTTP-request-denied), and the
+// once, their bodies read as they arrive; any other is refused with HTTP-request-denied), and the
 // host side of the incoming-handler: one request handed to a guest's exported
 // `wasi:http/incoming-handler#handle` and the response it sets read back, for `kiln serve`.
 //
-// A request's body is held whole by the host (at most HttpBody::kMaxBytes), read before the
-// guest runs. A response's body is sent after `handle` returns, or, given a sink, as the guest
-// flushes it: the head at its first flush, then each flush's bytes.
+// A request's body is held whole by the host (at most HttpBody::kMaxBytes), or read from the
+// request's HttpBodySource as the guest reads it. A response's body is sent after `handle`
+// returns, or, given a sink, as the guest flushes it: the head at its first flush, then each
+// flush's bytes. Responses to outgoing requests stream through an HttpExchange.
 #pragma once
 
 #include <cstdint>

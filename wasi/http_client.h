@@ -6,17 +6,38 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "runtime/result.h"
+#include "wasi/poll_source.h"
 #include "wasi/streams.h"
 
 namespace kiln::wasi {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// A body that arrives while the guest reads it (a request's body in kiln serve, read from the
+// client's connection as the guest asks for it): the guest's incoming-body stream reads from it
+// and waits on `readable`. Used on the thread that runs the guest.
+class HttpBodySource {
+ public:
+  virtual ~HttpBodySource() = default;
+  // At most `buffer.size()` bytes; 0 (and `would_block` false) at the end of the body. Without
+  // `blocking`, 0 with `would_block` when nothing has come yet; with it, waits for bytes until
+  // `interrupt` ends the wait (StreamError::interrupted).
+  virtual Result<size_t, StreamError> read(std::span<uint8_t> buffer, bool blocking,
+                                           bool& would_block, const WaitInterrupt& interrupt) = 0;
+  // Ready when a read would not block (bytes, the end, or an error are there).
+  virtual std::shared_ptr<PollSource> readable() = 0;
+  // The guest dropped the body: a source fed by another thread can stop feeding it.
+  virtual void reader_gone() {}
+};
 
 struct HttpRequest {
   std::string method = "GET";
@@ -25,6 +46,8 @@ struct HttpRequest {
   std::string path_with_query = "/";
   HttpHeaders headers;
   std::string body;
+  // When set, the body comes from here as the guest reads it (and `body` is empty).
+  std::shared_ptr<HttpBodySource> body_stream;
   // request-options (nanoseconds), for outgoing requests.
   std::optional<uint64_t> connect_timeout_ns, first_byte_timeout_ns, between_bytes_timeout_ns;
 };
@@ -53,11 +76,24 @@ struct HttpFailure {
   bool interrupted = false;
 };
 
-// Sends `request` (to request.scheme://request.authority) and returns the whole response. It
-// asks `interrupt` often enough that a deadline ends it promptly. wasi:http calls it on a
-// thread of its own for each request (several may be in flight at once), and its interrupt
-// says the guest gave up on the request.
-using HttpSender =
-    std::function<Result<HttpResponse, HttpFailure>(const HttpRequest&, const WaitInterrupt&)>;
+// Where a sender puts the response as it arrives, for the guest to read while more comes
+// (http_exchange.h). Thread-safe.
+class HttpResponseReceiver {
+ public:
+  virtual ~HttpResponseReceiver() = default;
+  // The status and headers, once, before any of the body: the guest can have the response now.
+  virtual void head(uint16_t status, HttpHeaders headers) = 0;
+  // Part of the body, after the head. Waits while the guest has a buffer full of it unread;
+  // false when the guest gave up on the response (the sender should stop).
+  virtual bool body(std::string_view bytes) = 0;
+};
+
+// Sends `request` (to request.scheme://request.authority) and gives `response` its head, then
+// its body as it comes; returns when the body ended, or with the failure (before the head: the
+// guest's future-incoming-response fails; after: its body stream does). It asks `interrupt`
+// often enough that the guest's giving up ends it promptly. wasi:http calls it on a thread of
+// its own for each request (several may be in flight at once).
+using HttpSender = std::function<Result<void, HttpFailure>(
+    const HttpRequest&, HttpResponseReceiver& response, const WaitInterrupt&)>;
 
 }  // namespace kiln::wasi

@@ -170,6 +170,8 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
                         const State::Input* in = s->inputs.get(a[0].rep);
                         if (in && !in->closed && in->tcp)
                           p = State::Pollable::of(in->tcp->readable());
+                        if (in && !in->closed && in->body && in->body->source)
+                          p = State::Pollable::of(in->body->source->readable());
                         if (in && !in->closed && in->stream && in->stream->host_fd() >= 0) {
                           p.kind = Kind::kReadable;
                           p.fd = in->stream->host_fd();

@@ -21,6 +21,7 @@
 #include "runtime/store.h"
 #include "wasi/clocks_random.h"
 #include "wasi/http.h"
+#include "wasi/http_exchange.h"
 #include "wasi/poll_source.h"
 #include "wasi/preview2.h"
 #include "wasi/tcp_stream.h"
@@ -139,8 +140,15 @@ inline TrapPtr host_trap(const std::string& message) {
 struct HttpBody {
   static constexpr uint64_t kMaxBytes = 1u << 28;  // a body larger is a stream error
   std::string bytes;
+  // An incoming body that arrives while the guest reads it (kiln serve's requests, the
+  // responses to outgoing requests): read from here instead of `bytes`.
+  std::shared_ptr<HttpBodySource> source;
   bool finished = false;
   std::optional<uint32_t> stream;  // the rep of the stream child handed out, if any
+
+  ~HttpBody() {
+    if (source) source->reader_gone();
+  }
 };
 
 // wasi:http's host objects (http.cpp), per store.
@@ -181,16 +189,10 @@ struct HttpState {
   struct Body {  // an incoming-body or an outgoing-body
     std::shared_ptr<HttpBody> body;
   };
-  // An outgoing request on its way: sent by the HttpSender on a thread of its own (a sender
-  // blocks), which keeps the result (under `mutex`) and completes. `abandoned` (the future was
-  // dropped, or its store went) ends the send through the sender's WaitInterrupt.
-  struct Exchange : Completion {
-    std::optional<Result<HttpResponse, HttpFailure>> result;
-    std::atomic<bool> abandoned{false};
-  };
-  // Abandons its exchange when the future holding it goes.
+  // Abandons its exchange (http_exchange.h) when the future holding it goes before the guest
+  // took the response.
   struct ExchangeHandle {
-    std::shared_ptr<Exchange> exchange;
+    std::shared_ptr<HttpExchange> exchange;
     ExchangeHandle() = default;
     ExchangeHandle(ExchangeHandle&& other) noexcept : exchange(std::move(other.exchange)) {}
     ExchangeHandle& operator=(ExchangeHandle&& other) noexcept {
@@ -200,7 +202,7 @@ struct HttpState {
     }
     ~ExchangeHandle() { abandon(); }
     void abandon() {
-      if (exchange) exchange->abandoned = true;
+      if (exchange) exchange->abandon();
     }
   };
   // A future-trailers (ready when made), or a future-incoming-response: its request goes out
@@ -428,6 +430,10 @@ struct State : ResourceTypes {
   Result<size_t, StreamError> read(Input& in, std::span<uint8_t> buffer, bool blocking,
                                    bool& would_block) {
     would_block = false;
+    if (in.body && in.body->source) {
+      if (blocking) send_flushed_response(this);
+      return in.body->source->read(buffer, blocking, would_block, interrupt());
+    }
     if (in.body) {
       const std::string& bytes = in.body->bytes;
       const size_t n = std::min<uint64_t>(buffer.size(), bytes.size() - in.position);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -26,6 +27,8 @@ struct StreamError {
   // A socket stream's failure: the errno behind it (wasi:sockets/network.network-error-code
   // names it); 0 for other streams.
   int socket_errno = 0;
+  // An HTTP body's failure: the case of wasi:http's error-code (http-error-code names it).
+  std::optional<uint32_t> http_error_code = std::nullopt;
 };
 
 // Says whether a blocking wait must end now: the store's deadline has passed. Waits ask it

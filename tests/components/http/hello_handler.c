@@ -8,7 +8,8 @@
 // 300 ms, /no-response returns without setting a response, /no-body sets a 204 and never asks
 // for its body, /count counts the requests its instance has seen (a fresh instance: 1),
 // /stream writes its answer, waits 100 ms on a timer and writes "more after a wait\n" (kiln
-// serve sends the first part before the wait), /stream-forever waits an hour instead.
+// serve sends the first part before the wait), /stream-forever waits an hour instead, /relay
+// answers first and then sends each part of the request's body as it reads it (flushed).
 #include <stddef.h>
 #include <stdint.h>
 
@@ -134,6 +135,51 @@ static int32_t load_i32(const ReturnArea* a, size_t offset) {
   return v;
 }
 
+// The request's body stream: consume -> result<incoming-body>, stream -> result<stream>.
+static int32_t open_request_body(int32_t request, int32_t* body) {
+  ReturnArea r;
+  request_consume(request, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+  *body = load_i32(&r, 4);
+  body_stream(*body, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+  return load_i32(&r, 4);
+}
+
+// A text/plain response set on `outparam`: its body's output stream (in `*outgoing` the body).
+static int32_t open_response_body(int32_t outparam, int32_t status, int32_t* outgoing) {
+  ReturnArea r;
+  const int32_t headers = fields_new();
+  fields_append(headers, "content-type", 12, "text/plain", 10, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+  const int32_t response = response_new(headers);
+  if (response_set_status(response, status) != 0) __builtin_trap();
+  response_body(response, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+  *outgoing = load_i32(&r, 4);
+  outparam_set(outparam, 0, response, 0, 0, 0, 0, 0, 0);
+  body_write(*outgoing, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+  return load_i32(&r, 4);
+}
+
+static void write_all(int32_t stream, const uint8_t* bytes, size_t size) {
+  ReturnArea r;
+  for (size_t done = 0; done < size;) {  // blocking writes take at most 4096 bytes
+    const size_t n = size - done < 4096 ? size - done : 4096;
+    stream_write(stream, bytes + done, n, &r);
+    if (r.bytes[0] != 0) __builtin_trap();
+    done += n;
+  }
+}
+
+static void finish_response(int32_t stream, int32_t outgoing) {
+  ReturnArea r;
+  drop_output(stream);
+  outgoing_body_finish(outgoing, 0, 0, &r);
+  if (r.bytes[0] != 0) __builtin_trap();
+}
+
 __attribute__((export_name("wasi:http/incoming-handler@0.2.12#handle"))) void handle(
     int32_t request, int32_t outparam) {
   ReturnArea r;
@@ -180,57 +226,49 @@ __attribute__((export_name("wasi:http/incoming-handler@0.2.12#handle"))) void ha
     return;  // the outparam is dropped with the instance: no response was set
   }
 
-  // The request's body, appended: consume -> result<incoming-body>, stream -> result<stream>.
-  request_consume(request, &r);
-  if (r.bytes[0] != 0) __builtin_trap();
-  const int32_t body = load_i32(&r, 4);
-  body_stream(body, &r);
-  if (r.bytes[0] != 0) __builtin_trap();
-  const int32_t input = load_i32(&r, 4);
+  int32_t body, outgoing;
+  const int32_t input = open_request_body(request, &body);
+  const int relay = starts_with(path, path_len, "/relay");
+  int32_t stream = relay ? open_response_body(outparam, 200, &outgoing) : -1;
+  if (relay) write_all(stream, out.data, out.size);
   for (;;) {
     // result<list<u8>, stream-error>: case at 0; ok: pointer, length at 4, 8.
     stream_read(input, 65536, &r);
     if (r.bytes[0] != 0) break;  // closed: the end of the body
-    append(&out, (const uint8_t*)(uintptr_t)load_i32(&r, 4), (size_t)load_i32(&r, 8));
+    const uint8_t* part = (const uint8_t*)(uintptr_t)load_i32(&r, 4);
+    const size_t part_size = (size_t)load_i32(&r, 8);
+    if (relay) {
+      write_all(stream, part, part_size);
+    } else {
+      append(&out, part, part_size);
+    }
   }
   drop_input(input);
   drop_trailers(body_finish(body));
   drop_request(request);
-
-  const int32_t headers = fields_new();
-  fields_append(headers, "content-type", 12, "text/plain", 10, &r);
-  if (r.bytes[0] != 0) __builtin_trap();
-  const int32_t response = response_new(headers);
-  if (starts_with(path, path_len, "/teapot") && response_set_status(response, 418) != 0) {
-    __builtin_trap();
+  if (relay) {
+    finish_response(stream, outgoing);
+    return;
   }
+
   if (starts_with(path, path_len, "/no-body")) {
+    const int32_t headers = fields_new();
+    fields_append(headers, "content-type", 12, "text/plain", 10, &r);
+    if (r.bytes[0] != 0) __builtin_trap();
+    const int32_t response = response_new(headers);
     if (response_set_status(response, 204) != 0) __builtin_trap();
     outparam_set(outparam, 0, response, 0, 0, 0, 0, 0, 0);
     return;
   }
-  response_body(response, &r);
-  if (r.bytes[0] != 0) __builtin_trap();
-  const int32_t outgoing = load_i32(&r, 4);
-  outparam_set(outparam, 0, response, 0, 0, 0, 0, 0, 0);
-  body_write(outgoing, &r);
-  if (r.bytes[0] != 0) __builtin_trap();
-  const int32_t stream = load_i32(&r, 4);
-  for (size_t done = 0; done < out.size;) {  // blocking writes take at most 4096 bytes
-    const size_t n = out.size - done < 4096 ? out.size - done : 4096;
-    stream_write(stream, out.data + done, n, &r);
-    if (r.bytes[0] != 0) __builtin_trap();
-    done += n;
-  }
+  stream =
+      open_response_body(outparam, starts_with(path, path_len, "/teapot") ? 418 : 200, &outgoing);
+  write_all(stream, out.data, out.size);
   if (starts_with(path, path_len, "/stream")) {
     const int forever = starts_with(path, path_len, "/stream-forever");
     const int32_t wait = subscribe_duration(forever ? 3600000000000ull : 100000000ull);
     pollable_block(wait);
     drop_pollable(wait);
-    stream_write(stream, (const uint8_t*)"more after a wait\n", 18, &r);
-    if (r.bytes[0] != 0) __builtin_trap();
+    write_all(stream, (const uint8_t*)"more after a wait\n", 18);
   }
-  drop_output(stream);
-  outgoing_body_finish(outgoing, 0, 0, &r);
-  if (r.bytes[0] != 0) __builtin_trap();
+  finish_response(stream, outgoing);
 }

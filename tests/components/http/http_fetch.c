@@ -2,7 +2,8 @@
 // (AUTHORITY PATH...) through wasi:http/outgoing-handler, all of them before it waits for any,
 // and prints "status N" and each response's body in order, written against the
 // canonical ABI by hand like hello_handler.c. A request the host refuses prints
-// "handle failed: error-code N" (types.wit's error-code case) and the run returns err.
+// "handle failed: error-code N" (types.wit's error-code case), a body that breaks off "body
+// failed: error-code N" (http-error-code), and the run returns err.
 // Made a component by scripts/component-new.mjs with world.wit's `fetch`.
 #include "../command_guest.h"
 
@@ -34,6 +35,7 @@ IMPORT(HTTP, "[method]incoming-body.stream") void body_stream(int32_t self, Retu
 IMPORT("wasi:io/poll@0.2.12", "[method]pollable.block") void block(int32_t self);
 IMPORT(STREAMS, "[method]input-stream.blocking-read")
 void stream_read(int32_t self, uint64_t len, ReturnArea* out);
+IMPORT(HTTP, "http-error-code") void http_error_code(int32_t error, ReturnArea* out);
 
 typedef struct {
   const char* data;
@@ -63,8 +65,19 @@ static int print_response(int32_t future) {
   const int32_t body = *(int32_t*)(r.bytes + 4);
   for (;;) {
     stream_read(body, 4096, &r);
-    if (r.bytes[0] != 0) break;  // closed: the end of the body
+    if (r.bytes[0] != 0) break;
     print_bytes(*(const uint8_t**)(r.bytes + 4), *(uint32_t*)(r.bytes + 8));
+  }
+  // stream-error at 4: closed (1) is the end of the body; last-operation-failed (0) carries an
+  // io-error at 8, whose option<error-code> has its case at 0 and error-code's at 8.
+  if (r.bytes[4] == 0) {
+    http_error_code(*(int32_t*)(r.bytes + 8), &r);
+    if (r.bytes[0] != 1) {
+      print("body failed\n");
+    } else {
+      print_number("body failed: error-code ", r.bytes[8]);
+    }
+    return 1;
   }
   return 0;
 }
