@@ -2,9 +2,13 @@
 
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <strings.h>
 
+#include <charconv>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
 
@@ -60,6 +64,8 @@ const Curl* curl_library() {
 // its first body bytes or its end.
 struct Transfer {
   const Curl* lib = nullptr;
+  const wasi::HttpRequest* request = nullptr;
+  bool body_cut_off = false;  // the guest's body ended without its finish
   CURL* curl = nullptr;
   wasi::HttpResponseReceiver* receiver = nullptr;
   wasi::HttpHeaders headers;
@@ -86,6 +92,32 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     return 0;               // ends the transfer (CURLE_WRITE_ERROR)
   }
   return n;
+}
+
+// The request's body as the guest writes it (the read waits for it); an error (the guest
+// dropped the body unfinished, or gave up on the request) aborts the transfer.
+size_t on_request_body(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  bool would_block = false;
+  auto n = t->request->body_stream->read(
+      std::span<uint8_t>(reinterpret_cast<uint8_t*>(data), size * count), true, would_block,
+      *t->interrupt);
+  if (!n) {
+    t->body_cut_off = true;
+    return CURL_READFUNC_ABORT;
+  }
+  return *n;
+}
+
+// The Content-Length the guest gave its request, if it gave a valid one.
+std::optional<uint64_t> declared_length(const wasi::HttpRequest& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (name.size() != 14 || strncasecmp(name.c_str(), "content-length", 14) != 0) continue;
+    uint64_t length = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+    if (ec == std::errc() && end == value.data() + value.size()) return length;
+  }
+  return std::nullopt;
 }
 
 // Header lines, one per call: a status line starts a new response (an interim 1xx one came
@@ -146,6 +178,7 @@ wasi::HttpFailure failure_of(const Curl& curl, CURLcode code, const Transfer& t)
       f.error_code = F::kInternalError;
       f.message = curl.easy_strerror(code);
   }
+  if (t.body_cut_off) f = F{F::kInternalError, "the request's body was not finished", false};
   if (t.interrupted) f.interrupted = true;
   return f;
 }
@@ -163,6 +196,7 @@ Result<void, wasi::HttpFailure> send(const wasi::HttpRequest& request,
   CURL* c = curl.get();
   Transfer t;
   t.lib = lib;
+  t.request = &request;
   t.curl = c;
   t.receiver = &receiver;
   t.interrupt = &interrupt;
@@ -173,6 +207,13 @@ Result<void, wasi::HttpFailure> send(const wasi::HttpRequest& request,
   lib->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   if (request.method == "HEAD") {
     lib->easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else if (request.body_stream) {  // the guest still writes it: sent as it comes
+    lib->easy_setopt(c, CURLOPT_POST, 1L);
+    lib->easy_setopt(c, CURLOPT_READFUNCTION, on_request_body);
+    lib->easy_setopt(c, CURLOPT_READDATA, &t);
+    // The guest's Content-Length, or chunked without one.
+    lib->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(declared_length(request).value_or(-1)));
   } else if (!request.body.empty() || request.method != "GET") {
     lib->easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
     lib->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));

@@ -61,6 +61,20 @@ constexpr uint64_t kTicksPerTimeout = 10;
 
 class Server;
 
+// RFC 9110 sections 15.2, 15.3.5 and 15.4.5: 1xx, 204 and 304 responses carry no body (nor, but
+// for a 304's, which would describe the resource, a Content-Length).
+bool status_has_body(unsigned status) {
+  return status >= 200 && status != 204 && status != 304;
+}
+
+// Beast knows the reason phrases of registered statuses only (418 has none): another is sent
+// with an empty one, which HTTP/1.1 allows (RFC 9112 section 4).
+template <class Body>
+void set_status(http::response<Body>& response, unsigned status) {
+  response.result(status);
+  if (http::obsolete_reason(response.result()) == "<unknown-status>") response.reason("");
+}
+
 // Writes to a connection's socket from the thread that runs the guest (a Beast SyncWriteStream):
 // non-blocking sends, and waits for room that end at the store's deadline (`interrupt`).
 class GuestThreadWriter {
@@ -128,8 +142,9 @@ class StreamingResponse final : public wasi::HttpResponseSink {
 
   Result<void, wasi::StreamError> start(const wasi::HttpResponse& head,
                                         const wasi::WaitInterrupt& interrupt) override {
-    http::response<http::empty_body> response{static_cast<http::status>(head.status), version_};
-    if (http::obsolete_reason(response.result()) == "<unknown-status>") response.reason("");
+    http::response<http::empty_body> response;
+    response.version(version_);
+    set_status(response, head.status);
     for (const auto& [name, value] : head.headers) {
       if (beast::iequals(name, "content-length")) {
         uint64_t length = 0;
@@ -142,7 +157,7 @@ class StreamingResponse final : public wasi::HttpResponseSink {
       response.insert(name, value);
     }
     status_ = head.status;
-    body_allowed_ = !head_request_ && status_ >= 200 && status_ != 204 && status_ != 304;
+    body_allowed_ = !head_request_ && status_has_body(status_);
     if (body_allowed_ && !declared_) {
       if (version_ >= 11) {
         chunked_ = true;
@@ -617,18 +632,12 @@ http::response<http::string_body> Server::handle(const http::request<http::buffe
   }
   http::response<http::string_body> response;
   response.version(request.version());
-  response.result(answer->status);
-  // Beast knows the reason phrases of registered statuses only (418 has none): another is sent
-  // with an empty one, which HTTP/1.1 allows (RFC 9112 section 4).
-  if (http::obsolete_reason(response.result()) == "<unknown-status>") response.reason("");
+  set_status(response, answer->status);
   for (auto& [name, value] : answer->headers) {
     if (beast::iequals(name, "content-length")) continue;  // checked against the body already
     response.insert(name, value);
   }
-  // RFC 9110 section 8.6: no Content-Length in a 1xx or 204 response; a 304's would describe
-  // the resource, which only the guest knows.
-  const unsigned status = answer->status;
-  if (status < 200 || status == 204 || status == 304) return response;
+  if (!status_has_body(answer->status)) return response;
   response.body() = std::move(answer->body);
   response.prepare_payload();
   // A HEAD response has the headers a GET would have, and no body (RFC 9110 section 9.3.2).

@@ -208,8 +208,9 @@ KILN_API void kiln_wasi_config_allow_ip_name_lookup(kiln_wasi_config_t*, bool al
 KILN_API bool kiln_wasi_config_allow_http(kiln_wasi_config_t*, const char* authority);
 
 /* A request the guest sends, as the sender sees it (borrowed for the call). Strings are
- * NUL-terminated; header values and the body are bytes. Timeouts are the guest's
- * request-options in nanoseconds, 0 when it gave none. */
+ * NUL-terminated; header values and the body are bytes (the whole body: one the guest still
+ * writes after handing the request over is read to its end before the sender is called).
+ * Timeouts are the guest's request-options in nanoseconds, 0 when it gave none. */
 typedef struct kiln_http_header_t {
   const char* name;
   size_t name_size;

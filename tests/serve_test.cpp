@@ -490,16 +490,20 @@ TEST(KilnServe, SendsOnlyGrantedOutgoingRequests) {
   Reply proxied = Client(granted->port()).get(target);
   EXPECT_EQ(proxied.status, 200u) << granted->log();
   EXPECT_EQ(proxied.body, "proxied 200: hello from C: GET /from-js\n");
+  // A POST's body streams through: from the client into the handler, out to the upstream.
+  Reply posted = Client(granted->port()).post(target, "a posted body\n", true);
+  EXPECT_EQ(posted.status, 200u) << granted->log();
+  EXPECT_EQ(posted.body, "proxied 200: hello from C: POST /from-js\na posted body\n");
   EXPECT_EQ(Client(other_port->port()).get(target).status, 502u);
   EXPECT_EQ(Client(none->port()).get(target).status, 502u);
-  // The upstream saw exactly one request: the granted one.
+  // The upstream saw exactly the granted requests.
   const std::string log = upstream->log();
   size_t seen = 0;
-  for (size_t at = log.find("GET /from-js"); at != std::string::npos;
-       at = log.find("GET /from-js", at + 1)) {
+  for (size_t at = log.find(" /from-js"); at != std::string::npos;
+       at = log.find(" /from-js", at + 1)) {
     ++seen;
   }
-  EXPECT_EQ(seen, 1u) << log;
+  EXPECT_EQ(seen, 2u) << log;
 }
 
 // The same from a command (tests/components/http/http_fetch.c, `kiln run`): the granted request

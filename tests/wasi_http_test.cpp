@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -180,6 +182,125 @@ TEST_F(WasiHttpHost, OutgoingRequestsAreRefusedWithoutAGrant) {
   EXPECT_EQ(answer.items[0].index, 15u);  // error-code.HTTP-request-denied
 }
 
+// A request's body streams out while the guest writes it: the sender reads its first part
+// before the guest has written the rest (it waits for the guest in between), the response's
+// body comes back through the future. A body dropped unfinished cuts the request off.
+struct UploadSeen {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::string bytes;
+};
+TEST_F(WasiHttpHost, RequestBodiesStreamToTheSenderAsTheGuestWritesThem) {
+  auto seen = std::make_shared<UploadSeen>();
+  wasi::WasiConfig config;
+  config.allowed_http = {"example.test"};
+  config.http_sender =
+      [seen](const wasi::HttpRequest& request, wasi::HttpResponseReceiver& response,
+             const wasi::WaitInterrupt& interrupt) -> Result<void, wasi::HttpFailure> {
+    if (!request.body_stream) return wasi::HttpFailure{wasi::HttpFailure::kInternalError, "whole"};
+    std::vector<uint8_t> part(64);
+    for (;;) {
+      bool would_block = false;
+      auto n = request.body_stream->read(part, true, would_block, interrupt);
+      if (!n) return wasi::HttpFailure{wasi::HttpFailure::kInternalError, "cut off"};
+      if (*n == 0) break;
+      std::lock_guard<std::mutex> lock(seen->mutex);
+      seen->bytes.append(part.begin(), part.begin() + *n);
+      seen->changed.notify_all();
+    }
+    response.head(200, {});
+    std::lock_guard<std::mutex> lock(seen->mutex);
+    return response.body("got: " + seen->bytes) ? Result<void, wasi::HttpFailure>()
+                                                : wasi::HttpFailure{};
+  };
+  auto context = wasi::WasiContext::create(std::move(config));
+  ASSERT_TRUE(context);
+  context_ = std::move(*context);
+  host_->attach(store_, *context_);
+  const std::string io = "wasi:io/streams@0.2.12";
+
+  // Sends a request whose body starts with "first part;": its future and its body's stream.
+  auto start = [&](uint32_t& future, uint32_t& body, uint32_t& stream) {
+    const uint32_t request =
+        call("[constructor]outgoing-request", {own("fields", call("[constructor]fields", {}).rep)})
+            .rep;
+    call("[method]outgoing-request.set-method", {borrow("outgoing-request", request), [] {
+                                                   V post;
+                                                   post.kind = K::kVariant;
+                                                   post.index = 2;
+                                                   return post;
+                                                 }()});
+    call("[method]outgoing-request.set-authority",
+         {borrow("outgoing-request", request), some(V::string("example.test"))});
+    body =
+        call("[method]outgoing-request.body", {borrow("outgoing-request", request)}).items[0].rep;
+    stream = call("[method]outgoing-body.write", {borrow("outgoing-body", body)}).items[0].rep;
+    EXPECT_EQ(call("[method]output-stream.blocking-write-and-flush",
+                   {borrow("output-stream", stream), V::bytes("first part;")}, nullptr, io)
+                  .index,
+              0u);
+    V sent = call("handle", {own("outgoing-request", request), none()}, nullptr,
+                  "wasi:http/outgoing-handler@0.2.12");
+    ASSERT_EQ(sent.index, 0u);
+    future = sent.items[0].rep;
+  };
+  auto sender_has = [&](const std::string& bytes) {
+    std::unique_lock<std::mutex> lock(seen->mutex);
+    return seen->changed.wait_for(lock, std::chrono::seconds(10),
+                                  [&] { return seen->bytes == bytes; });
+  };
+  // The future's response, once there: some(ok(ok(response))), or its error-code's case.
+  auto response_of = [&](uint32_t future) -> V {
+    for (int i = 0; i < 1000; ++i) {
+      V got = call("[method]future-incoming-response.get",
+                   {borrow("future-incoming-response", future)});
+      if (!got.items.empty()) return got.items[0].items[0];
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return V{};
+  };
+
+  uint32_t future = 0, body = 0, stream = 0;
+  start(future, body, stream);
+  EXPECT_TRUE(sender_has("first part;")) << "the sender reads the body before it is finished";
+  V permit =
+      call("[method]output-stream.check-write", {borrow("output-stream", stream)}, nullptr, io);
+  ASSERT_EQ(permit.index, 0u);
+  EXPECT_GT(permit.items[0].bits, 0u);
+  EXPECT_EQ(call("[method]output-stream.write",
+                 {borrow("output-stream", stream), V::bytes("second part")}, nullptr, io)
+                .index,
+            0u);
+  host_->resource_type("output-stream")->host_destructor(store_, stream);
+  EXPECT_EQ(call("[static]outgoing-body.finish", {own("outgoing-body", body), none()}).index, 0u);
+  V response = response_of(future);
+  ASSERT_EQ(response.index, 0u) << "ok(response)";
+  const uint32_t incoming = response.items[0].rep;
+  const uint32_t incoming_body =
+      call("[method]incoming-response.consume", {borrow("incoming-response", incoming)})
+          .items[0]
+          .rep;
+  const uint32_t input =
+      call("[method]incoming-body.stream", {borrow("incoming-body", incoming_body)}).items[0].rep;
+  V read = call("[method]input-stream.blocking-read",
+                {borrow("input-stream", input), V::integer(K::kU64, 100)}, nullptr, io);
+  ASSERT_EQ(read.index, 0u);
+  EXPECT_EQ(read.items[0].text, "got: first part;second part");
+
+  // Dropped unfinished: the sender's read fails, and the future with it (internal-error).
+  {
+    std::lock_guard<std::mutex> lock(seen->mutex);
+    seen->bytes.clear();
+  }
+  start(future, body, stream);
+  EXPECT_TRUE(sender_has("first part;"));
+  host_->resource_type("output-stream")->host_destructor(store_, stream);
+  host_->resource_type("outgoing-body")->host_destructor(store_, body);
+  V cut = response_of(future);
+  ASSERT_EQ(cut.index, 1u);
+  EXPECT_EQ(cut.items[0].index, wasi::HttpFailure::kInternalError);
+}
+
 TEST_F(WasiHttpHost, AResponseOutparamTakesOnlyAResponse) {
   std::string trap;
   V not_a_response;
@@ -266,6 +387,58 @@ TEST(WasiHttpExchange, TheSendersOutcomeEndsTheBodyOrFailsIt) {
   ASSERT_TRUE(refused.failure);
   EXPECT_EQ(refused.failure->error_code, wasi::HttpFailure::kConnectionRefused);
   EXPECT_FALSE(refused.body("late"));  // no body without a head
+}
+
+// A request body the guest writes while it is sent (http_exchange.h): check-write's room is
+// what is left of a mebibyte, a blocking write waits for the sender to read, the sender's reads
+// end with finish, fail after abort, and the guest's writes fail once the sender stopped.
+TEST(WasiHttpBodyPipe, HoldsAtMostAMebibyteAndEndsAsTheGuestSays) {
+  auto pipe = std::make_shared<wasi::HttpBodyPipe>("before;");
+  ASSERT_TRUE(pipe->valid());
+  auto room = pipe->room();
+  ASSERT_TRUE(room);
+  EXPECT_EQ(*room, wasi::HttpBodyPipe::kMaxUnsent - 7);
+  auto writable = pipe->writable();
+  EXPECT_TRUE(writable->ready());
+  ASSERT_TRUE(pipe->write(std::string(*room, 'x'), {}));
+  EXPECT_EQ(*pipe->room(), 0u);
+  EXPECT_FALSE(writable->ready());
+
+  std::atomic<bool> written{false};
+  std::thread guest([&] {  // waits for room
+    EXPECT_TRUE(pipe->write("after", {}));
+    written = true;
+    pipe->finish();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(written);
+  std::vector<uint8_t> buffer(4096);
+  bool would_block = false;
+  size_t total = 0;
+  std::string tail;
+  for (;;) {
+    auto n = pipe->read(buffer, true, would_block, {});
+    ASSERT_TRUE(n);
+    if (*n == 0) break;
+    total += *n;
+    tail = std::string(buffer.begin(), buffer.begin() + *n);
+  }
+  guest.join();
+  EXPECT_TRUE(written);
+  EXPECT_EQ(total, wasi::HttpBodyPipe::kMaxUnsent + 5);
+  EXPECT_EQ(tail.substr(tail.size() - 5), "after");
+
+  wasi::HttpBodyPipe aborted("");
+  auto none_yet = aborted.read(buffer, false, would_block, {});
+  ASSERT_TRUE(none_yet);
+  EXPECT_TRUE(would_block);
+  aborted.abort();
+  EXPECT_FALSE(aborted.read(buffer, true, would_block, {}));
+
+  wasi::HttpBodyPipe unread("");
+  unread.reader_gone();
+  EXPECT_FALSE(unread.room());
+  EXPECT_FALSE(unread.write("late", {}));
 }
 
 }  // namespace

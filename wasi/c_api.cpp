@@ -207,8 +207,35 @@ void kiln_wasi_config_set_http_sender(kiln_wasi_config_t* config, kiln_http_send
     view.path_with_query = request.path_with_query.c_str();
     view.headers = headers.data();
     view.header_count = headers.size();
-    view.body = reinterpret_cast<const uint8_t*>(request.body.data());
-    view.body_size = request.body.size();
+    // A body the guest still writes is read whole first (at most as much as a body the guest
+    // finished before handle may hold): the C sender sees it in one piece.
+    constexpr size_t kMaxWholeBody = size_t{1} << 28;
+    std::string streamed;
+    if (request.body_stream) {
+      uint8_t part[16384];
+      for (;;) {
+        bool would_block = false;
+        auto n = request.body_stream->read(part, true, would_block, interrupt);
+        if (!n) {
+          if (n.error().interrupted) {
+            wasi::HttpFailure failure;
+            failure.interrupted = true;
+            return failure;
+          }
+          return wasi::HttpFailure{wasi::HttpFailure::kInternalError,
+                                   "the request's body was not finished"};
+        }
+        if (*n == 0) break;
+        if (streamed.size() + *n > kMaxWholeBody) {
+          return wasi::HttpFailure{wasi::HttpFailure::kInternalError,
+                                   "the request's body is over 256 MiB"};
+        }
+        streamed.append(reinterpret_cast<const char*>(part), *n);
+      }
+    }
+    const std::string& body = request.body_stream ? streamed : request.body;
+    view.body = reinterpret_cast<const uint8_t*>(body.data());
+    view.body_size = body.size();
     view.connect_timeout_ns = request.connect_timeout_ns.value_or(0);
     view.first_byte_timeout_ns = request.first_byte_timeout_ns.value_or(0);
     view.between_bytes_timeout_ns = request.between_bytes_timeout_ns.value_or(0);

@@ -128,14 +128,9 @@ V error_code_of(const HttpFailure& failure) {
 
 constexpr uint32_t kMaxExchangesInFlight = 16;  // per store: each is a host thread
 
-// Sends a future-incoming-response's request, if it has not gone yet: on a thread of its own,
-// with what the guest wrote of its body by now. Past the limit of requests in flight, the
-// future's value is connection-limit-reached at once.
-void start_exchange(State* s, HttpState::Future& f) {
-  if (!f.request) return;
-  HttpRequest request = std::move(*f.request);
-  f.request.reset();
-  if (f.body) request.body = f.body->bytes;
+// Sends a future-incoming-response's request on a thread of its own. Past the limit of requests
+// in flight, the future's value is connection-limit-reached at once.
+void start_exchange(State* s, HttpState::Future& f, HttpRequest request) {
   auto in_flight = s->http.exchanges_in_flight;
   constexpr uint32_t kConnectionLimitReached = 11;  // error-code's case
   if (in_flight->load() >= kMaxExchangesInFlight) {
@@ -156,6 +151,8 @@ void start_exchange(State* s, HttpState::Future& f) {
       HttpSender send = std::move(sender);
       auto outcome = send(request, *exchange, [exchange] { return exchange->abandoned(); });
       send = nullptr;
+      // A body the guest still writes has no reader now: its writes fail.
+      if (request.body_stream) request.body_stream->reader_gone();
       --*in_flight;
       exchange->finish(std::move(outcome));
     }).detach();
@@ -167,11 +164,10 @@ void start_exchange(State* s, HttpState::Future& f) {
   f.sending.exchange = std::move(exchange);
 }
 
-// future-*.subscribe: a future-incoming-response's request goes out now, and the pollable is
-// ready when its response (or failure) is there; anything else is ready at once.
+// future-*.subscribe: for a future-incoming-response, ready when its response (or failure) is
+// there; anything else is ready at once.
 TrapPtr subscribe_future(State* s, uint32_t rep, V& out) {
   HttpState::Future* f = s->http.futures.get(rep);
-  if (f) start_exchange(s, *f);
   State::Pollable p;
   if (f && f->sending.exchange && !f->value) {
     p = State::Pollable::of(std::make_shared<CompletionReady>(f->sending.exchange));
@@ -184,7 +180,6 @@ TrapPtr subscribe_future(State* s, uint32_t rep, V& out) {
 // request's response (or error-code).
 TrapPtr take_future(State* s, uint32_t rep, V& out) {
   HttpState::Future* f = s->http.futures.get(rep);
-  if (f) start_exchange(s, *f);
   if (f && f->sending.exchange && !f->value) {
     std::shared_ptr<HttpExchange> exchange = f->sending.exchange;
     std::optional<HttpResponse> head;
@@ -647,6 +642,7 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
       take_fields(s, trailers);
     }
     b->body->finished = true;
+    if (b->body->pipe) b->body->pipe->finish();  // a request's body: its end goes out
     std::shared_ptr<HttpBody> body = b->body;
     s->http.outgoing_bodies.remove(a[0].rep);
     // A response going out through the request's sink: the rest of it, and its end.
@@ -845,8 +841,8 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
     return TrapPtr();
   }));
 
-  // ---- outgoing-handler: requests to granted authorities (WasiConfig::allowed_http), sent by
-  // the configured HttpSender at the first get of their future; every other is refused ----
+  // ---- outgoing-handler: requests to granted authorities (WasiConfig::allowed_http), sent at
+  // once by the configured HttpSender; every other is refused ----
   KILN_TRY(d.function(outgoing, "handle", "Rp", [](State* s, Args a, Out r) -> TrapPtr {
     HttpState::OutgoingRequest* q = s->http.outgoing_requests.get(a[0].rep);
     if (!q) return host_trap("wasi:http/outgoing-handler.handle: unknown outgoing-request");
@@ -884,9 +880,21 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
       r = err(variant(HttpFailure::kHttpRequestDenied));
       return nullptr;
     }
+    // A body the guest finished goes whole; one it still writes streams through a pipe (and an
+    // unfinished body dropped later cuts the request off).
+    if (body && body->finished) {
+      request.body = std::move(body->bytes);
+    } else if (body) {
+      auto pipe = std::make_shared<HttpBodyPipe>(std::move(body->bytes));
+      if (!pipe->valid()) {
+        r = err(error_code_of(HttpFailure{HttpFailure::kInternalError, "no eventfd"}));
+        return nullptr;
+      }
+      body->pipe = pipe;
+      request.body_stream = std::move(pipe);
+    }
     HttpState::Future future;
-    future.request = std::move(request);
-    future.body = std::move(body);
+    start_exchange(s, future, std::move(request));
     V handle;
     if (TrapPtr t =
             s->own(s->future_incoming_response, s->http.futures.add(std::move(future)), handle)) {

@@ -22,9 +22,10 @@ namespace kiln::wasi {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
-// A body that arrives while the guest reads it (a request's body in kiln serve, read from the
-// client's connection as the guest asks for it): the guest's incoming-body stream reads from it
-// and waits on `readable`. Used on the thread that runs the guest.
+// A body read while it is still coming: a request's body in kiln serve (from the client's
+// connection, on the thread that runs the guest, as the guest's incoming-body stream reads it;
+// pollables wait on `readable`), a response's body from a sender's thread (HttpExchange), or an
+// outgoing request's body the guest still writes, read by its sender (HttpBodyPipe).
 class HttpBodySource {
  public:
   virtual ~HttpBodySource() = default;
@@ -33,9 +34,11 @@ class HttpBodySource {
   // `interrupt` ends the wait (StreamError::interrupted).
   virtual Result<size_t, StreamError> read(std::span<uint8_t> buffer, bool blocking,
                                            bool& would_block, const WaitInterrupt& interrupt) = 0;
-  // Ready when a read would not block (bytes, the end, or an error are there).
+  // Ready when a read would not block (bytes, the end, or an error are there); null for a
+  // source that no pollable waits on.
   virtual std::shared_ptr<PollSource> readable() = 0;
-  // The guest dropped the body: a source fed by another thread can stop feeding it.
+  // Its reader is gone (the guest dropped the body, or the sender stopped): a source fed by
+  // another thread can stop feeding it.
   virtual void reader_gone() {}
 };
 
@@ -46,7 +49,8 @@ struct HttpRequest {
   std::string path_with_query = "/";
   HttpHeaders headers;
   std::string body;
-  // When set, the body comes from here as the guest reads it (and `body` is empty).
+  // When set, the body comes from here as it is read (and `body` is empty): a server's request
+  // as its guest reads it, an outgoing request's as the guest writes it.
   std::shared_ptr<HttpBodySource> body_stream;
   // request-options (nanoseconds), for outgoing requests.
   std::optional<uint64_t> connect_timeout_ns, first_byte_timeout_ns, between_bytes_timeout_ns;

@@ -49,6 +49,13 @@ const RuntimeResourceType* Preview2::resource_type(const std::string& name) cons
 
 namespace {
 
+// An output stream's operation failed: last-operation-failed, after which the stream is closed
+// (streams.wit).
+TrapPtr output_failed(State* s, State::Output& out, const StreamError& error, std::optional<V>& r) {
+  out.closed = true;
+  return s->stream_error(error, *(r = V{}));
+}
+
 // Random bytes from the host's CSPRNG (getrandom), `len` of them.
 TrapPtr random_bytes(uint64_t len, V& out) {
   if (len > kMaxListBytes) return host_trap("wasi:random: more than 2^28 bytes asked for");
@@ -207,10 +214,7 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
       auto written = s->write(*out, bytes);
       if (written && blocking && out->tcp) written = out->tcp->flush(true, s->interrupt());
       if (written && blocking && out->body) written = flush_http_body(s, *out->body);
-      if (!written) {
-        out->closed = true;  // after last-operation-failed, the stream is closed (streams.wit)
-        return s->stream_error(written.error(), *(r = V{}));
-      }
+      if (!written) return output_failed(s, *out, written.error(), r);
       r = ok();
       return nullptr;
     };
@@ -223,12 +227,14 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
                           return nullptr;
                         }
                         out->permit = kWritePermit;
+                        if (out->body && out->body->pipe) {  // a request body being sent
+                          auto room = out->body->pipe->room();
+                          if (!room) return output_failed(s, *out, room.error(), r);
+                          out->permit = std::min<uint64_t>(kWritePermit, *room);
+                        }
                         if (out->tcp) {
                           auto permit = out->tcp->check_write();
-                          if (!permit) {
-                            out->closed = true;
-                            return s->stream_error(permit.error(), *(r = V{}));
-                          }
+                          if (!permit) return output_failed(s, *out, permit.error(), r);
                           out->permit = *permit;
                         }
                         r = ok(u64(out->permit));
@@ -252,10 +258,7 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
       auto flushed = out->tcp    ? out->tcp->flush(blocking, s->interrupt())
                      : out->body ? flush_http_body(s, *out->body)
                                  : Result<void, StreamError>();
-      if (!flushed) {
-        out->closed = true;
-        return s->stream_error(flushed.error(), *(r = V{}));
-      }
+      if (!flushed) return output_failed(s, *out, flushed.error(), r);
       r = ok();
       return nullptr;
     };
@@ -268,6 +271,8 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
                         State::Pollable p;
                         if (out && !out->closed && out->tcp)
                           p = State::Pollable::of(out->tcp->writable());
+                        if (out && !out->closed && out->body && out->body->pipe)
+                          p = State::Pollable::of(out->body->pipe->writable());
                         return s->own(s->pollable, s->pollables.add(std::move(p)), *(r = V{}));
                       }));
   // splice: read from the input stream, write what came to the output stream.
@@ -287,7 +292,7 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
       }
       const std::string bytes = bytes_of(got->items[0]);
       auto written = s->write(*out, bytes);
-      if (!written) return s->stream_error(written.error(), *(r = V{}));
+      if (!written) return output_failed(s, *out, written.error(), r);
       r = ok(u64(bytes.size()));
       return nullptr;
     };

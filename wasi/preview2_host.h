@@ -143,11 +143,15 @@ struct HttpBody {
   // An incoming body that arrives while the guest reads it (kiln serve's requests, the
   // responses to outgoing requests): read from here instead of `bytes`.
   std::shared_ptr<HttpBodySource> source;
+  // An outgoing request's body that the guest still writes while its request is sent: written
+  // to here instead of `bytes` (http_exchange.h).
+  std::shared_ptr<HttpBodyPipe> pipe;
   bool finished = false;
   std::optional<uint32_t> stream;  // the rep of the stream child handed out, if any
 
   ~HttpBody() {
     if (source) source->reader_gone();
+    if (pipe && !finished) pipe->abort();
   }
 };
 
@@ -205,13 +209,10 @@ struct HttpState {
       if (exchange) exchange->abandon();
     }
   };
-  // A future-trailers (ready when made), or a future-incoming-response: its request goes out
-  // when the guest first subscribes to it or asks for it (get), so that a body written after
-  // outgoing-handler.handle goes with it; until the response is there, get is none.
+  // A future-trailers (ready when made), or a future-incoming-response: its request went out
+  // at outgoing-handler.handle; until the response is there, get is none.
   struct Future {
     std::optional<V> value;  // its result, until get takes it
-    std::optional<HttpRequest> request;
-    std::shared_ptr<HttpBody> body;
     ExchangeHandle sending;
   };
   Slab<Fields> fields;
@@ -467,6 +468,7 @@ struct State : ResourceTypes {
   // Writes all of `bytes` (stdio blocks until done; files write at their position, or at their
   // end when appending).
   Result<void, StreamError> write(Output& out, const std::string& bytes) {
+    if (out.body && out.body->pipe) return out.body->pipe->write(bytes, interrupt());
     if (out.body) {
       if (out.body->bytes.size() + bytes.size() > HttpBody::kMaxBytes) {
         return StreamError{false, ErrorCode::kFileTooLarge};

@@ -396,6 +396,33 @@ std::optional<bool> family_from(const V& v) {
   return v.index == 1;
 }
 
+// create-tcp-socket and create-udp-socket: a non-blocking socket of `family` and `socket_type`,
+// made a `Socket` by `make` and held in `slab` as a `resource`, counted against the guest's
+// descriptor budget (new-socket-limit past it).
+template <class Socket, class Make>
+TrapPtr create_socket(State* s, const V& family, int socket_type, const char* function,
+                      const RuntimeResourceType* resource, Slab<std::shared_ptr<Socket>>& slab,
+                      Make make, std::optional<V>& r) {
+  const auto ipv6 = family_from(family);
+  if (!ipv6) return host_trap(std::string(function) + ": not an address family");
+  if (!s->descriptor_budget_left()) {
+    r = failed(NetworkError::kNewSocketLimit);
+    return nullptr;
+  }
+  const int fd = make_socket(*ipv6, socket_type);
+  if (fd < 0) {
+    r = failed(code_of(errno));
+    return nullptr;
+  }
+  std::shared_ptr<Socket> socket = make(fd);
+  socket->ipv6 = *ipv6;
+  V handle;
+  if (TrapPtr t = s->own(resource, slab.add(socket), handle)) return t;
+  ++s->open_descriptors;
+  r = ok(std::move(handle));
+  return nullptr;
+}
+
 // A name lookup's host side: what getaddrinfo gives, as ip-name-lookup.wit wants it (no
 // IPv4-mapped addresses, no duplicates), or its error.
 void run_lookup(const std::shared_ptr<NameLookup>& lookup, const std::string& name, bool idn) {
@@ -558,50 +585,21 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
   // ---- tcp-create-socket, udp-create-socket ----
   KILN_TRY(d.function("wasi:sockets/tcp-create-socket", "create-tcp-socket", "n",
                       [](State* s, Args a, Out r) -> TrapPtr {
-                        const auto ipv6 = family_from(a[0]);
-                        if (!ipv6) return host_trap("create-tcp-socket: not an address family");
-                        if (!s->descriptor_budget_left()) {
-                          r = failed(NetworkError::kNewSocketLimit);
-                          return nullptr;
-                        }
-                        const int fd = make_socket(*ipv6, SOCK_STREAM);
-                        if (fd < 0) {
-                          r = failed(code_of(errno));
-                          return nullptr;
-                        }
-                        auto socket = std::make_shared<TcpSocket>();
-                        socket->io = std::make_shared<TcpStream>(fd);
-                        socket->ipv6 = *ipv6;
-                        V handle;
-                        if (TrapPtr t = s->own(s->tcp_socket, s->sockets.tcp.add(socket), handle)) {
-                          return t;
-                        }
-                        ++s->open_descriptors;
-                        r = ok(std::move(handle));
-                        return nullptr;
+                        return create_socket(
+                            s, a[0], SOCK_STREAM, "create-tcp-socket", s->tcp_socket,
+                            s->sockets.tcp,
+                            [](int fd) {
+                              auto socket = std::make_shared<TcpSocket>();
+                              socket->io = std::make_shared<TcpStream>(fd);
+                              return socket;
+                            },
+                            r);
                       }));
   KILN_TRY(d.function("wasi:sockets/udp-create-socket", "create-udp-socket", "n",
                       [](State* s, Args a, Out r) -> TrapPtr {
-                        const auto ipv6 = family_from(a[0]);
-                        if (!ipv6) return host_trap("create-udp-socket: not an address family");
-                        if (!s->descriptor_budget_left()) {
-                          r = failed(NetworkError::kNewSocketLimit);
-                          return nullptr;
-                        }
-                        const int fd = make_socket(*ipv6, SOCK_DGRAM);
-                        if (fd < 0) {
-                          r = failed(code_of(errno));
-                          return nullptr;
-                        }
-                        auto socket = std::make_shared<UdpSocket>(fd);
-                        socket->ipv6 = *ipv6;
-                        V handle;
-                        if (TrapPtr t = s->own(s->udp_socket, s->sockets.udp.add(socket), handle)) {
-                          return t;
-                        }
-                        ++s->open_descriptors;
-                        r = ok(std::move(handle));
-                        return nullptr;
+                        return create_socket(
+                            s, a[0], SOCK_DGRAM, "create-udp-socket", s->udp_socket, s->sockets.udp,
+                            [](int fd) { return std::make_shared<UdpSocket>(fd); }, r);
                       }));
 
   // Binds `fd` to `address` when the grants allow it: the result of start-bind.

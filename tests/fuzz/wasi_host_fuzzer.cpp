@@ -80,6 +80,27 @@ struct Host {
     wasi_config.preopens.push_back({scratch.string(), "/sandbox", false});
     wasi_config.allowed_tcp = {*wasi::parse_address_rule("127.0.0.1:0")};
     wasi_config.allowed_udp = wasi_config.allowed_tcp;
+    // Outgoing HTTP to two of the authorities path() makes, through a sender that reads what
+    // body the guest streams and answers by the path's length: refused, cut off, or whole.
+    wasi_config.allowed_http = {"a", "b"};
+    wasi_config.http_sender =
+        [](const wasi::HttpRequest& request, wasi::HttpResponseReceiver& response,
+           const wasi::WaitInterrupt& interrupt) -> Result<void, wasi::HttpFailure> {
+      if (request.body_stream) {
+        uint8_t part[256];
+        for (;;) {
+          bool would_block = false;
+          auto n = request.body_stream->read(part, true, would_block, interrupt);
+          if (!n || *n == 0) break;
+        }
+      }
+      const size_t choice = request.path_with_query.size() % 3;
+      if (choice == 0) return wasi::HttpFailure{wasi::HttpFailure::kConnectionRefused, ""};
+      response.head(200, {{"x-fuzz", "1"}});
+      if (!response.body("body")) return {};
+      if (choice == 1) return wasi::HttpFailure{wasi::HttpFailure::kHttpResponseIncomplete, ""};
+      return {};
+    };
     context = std::move(*wasi::WasiContext::create(std::move(wasi_config)));
     auto added = wasi::Preview2::add_to_linker(linker);
     if (!added) std::abort();
