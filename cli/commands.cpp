@@ -302,9 +302,11 @@ Result<Prepared> prepare(RunOptions& options) {
   engine_config.consume_fuel = options.fuel.has_value();
   engine_config.host_call_fuel = options.host_call_fuel;
   engine_config.epoch_interruption = options.timeout_ns.has_value();
-  if (!options.tier.empty()) {
-    engine_config.tier = options.tier == "interp" ? Tier::kInterpreter : Tier::kJit;
-  }
+  // auto unless the command line or KILN_TIER names a tier.
+  std::string tier = options.tier.empty() ? std::string(tier_from_environment()) : options.tier;
+  if (tier != "interp" && tier != "jit") tier = "auto";
+  engine_config.tier = tier == "interp" ? Tier::kInterpreter : Tier::kJit;
+  engine_config.interpreted_calls_before_compile = tier == "auto" ? kAutoTierInterpretedCalls : 0;
   engine_config.eager_compilation = options.eager;
   engine_config.perf_map = options.profile == "perfmap";
   engine_config.bounds_checks =
@@ -634,10 +636,11 @@ void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
   auto one_each = [](CLI::Option* option) { return option->allow_extra_args(false); };
   const char* execution = "Execution";
   app.add_option("--tier", o.tier,
-                 "jit: compile functions to machine code at their first call (the default on "
-                 "x86-64; elsewhere, and for what the JIT cannot compile, the interpreter "
-                 "runs); interp: interpret everything")
-      ->check(CLI::IsMember({"jit", "interp"}))
+                 "auto (the default): the JIT, with a function without loops interpreted for its "
+                 "first 4 calls, so that code run once is never compiled; jit: compile every "
+                 "function to machine code at its first call (on x86-64; elsewhere, and for what "
+                 "the JIT cannot compile, the interpreter runs); interp: interpret everything")
+      ->check(CLI::IsMember({"auto", "jit", "interp"}))
       ->group(execution);
   app.add_flag("--eager", o.eager, "with the JIT, compile every function before running")
       ->group(execution);

@@ -33,10 +33,12 @@ KILN_API const char* kiln_last_error_message(void);
 
 typedef uint8_t kiln_tier_t;
 enum kiln_tier_enum {
-  KILN_TIER_AUTO, /* the best tier available: the JIT where kiln has one (x86-64), else the
-                     interpreter (the default) */
+  KILN_TIER_AUTO, /* the best tier available: the JIT where kiln has one (x86-64), with a
+                     function without loops interpreted for its first 4 calls (code run once
+                     is never compiled: `kiln run`'s default); else the interpreter */
   KILN_TIER_INTERPRETER,
-  KILN_TIER_JIT, /* functions the JIT cannot compile still run in the interpreter */
+  KILN_TIER_JIT, /* every function compiled at its first call (the default when no tier is
+                    set); those the JIT cannot compile still run in the interpreter */
 };
 /* False (and the config unchanged) when the tier is not available in this build. */
 KILN_API bool kiln_config_set_tier(wasm_config_t*, kiln_tier_t tier);

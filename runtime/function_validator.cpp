@@ -169,6 +169,7 @@ void FunctionValidator::push_ctrl(uint32_t opcode, std::vector<ValType> params,
   frame.results = std::move(results);
   ctrls_.push_back(std::move(frame));
   loop_depth_ += opcode == kLoop;
+  has_loops_ = has_loops_ || opcode == kLoop;
   push_all(ctrls_.back().params);
 }
 

@@ -92,6 +92,8 @@ class FunctionValidator {
   std::vector<uint32_t> hot_locals(size_t count) const;
   // After run(): whether the body calls (call, call_indirect) anywhere, dead code included.
   bool makes_calls() const { return makes_calls_; }
+  // Whether the body has a `loop` (a function without one runs in bounded time per call).
+  bool has_loops() const { return has_loops_; }
   const ControlFrame& control(uint32_t depth) const { return ctrls_[ctrls_.size() - 1 - depth]; }
 
  private:
@@ -138,6 +140,7 @@ class FunctionValidator {
   uint32_t loop_depth_ = 0;              // loops among ctrls_
   std::vector<uint32_t> local_weights_;  // per local (hot_locals)
   bool makes_calls_ = false;
+  bool has_loops_ = false;
   ControlFrame closed_;
   std::vector<uint32_t> br_table_;
   size_t instruction_offset_ = 0;

@@ -835,10 +835,11 @@ bool Store::run_native(Instance& instance, const CompiledFunction& function, uin
   const uintptr_t outer_entry_rsp = context_.entry_rsp, outer_jit_rsp = context_.jit_rsp;
   const uintptr_t outer_stack_limit = context_.stack_limit;
   const int64_t outer_depth_left = context_.call_depth_left;
-  if (outer_entry_rsp) {
-    context_.call_depth_left =
-        outer_depth_left - static_cast<int64_t>((outer_entry_rsp - outer_jit_rsp) / 16);
-  }
+  const int64_t outer_enclosing = context_.enclosing_native_frames;
+  context_.enclosing_native_frames = outer_enclosing + native_frames_of_current_entry();
+  context_.call_depth_left = static_cast<int64_t>(limits_.max_call_depth) -
+                             static_cast<int64_t>(stack_.frame_count) -
+                             context_.enclosing_native_frames;
   context_.stack_limit = native_stack_.limit();
   refresh_native_stack_limit();  // the entry stub raises both limits for the depth
   const uint32_t status = tier->enter(&instance.vm, fp, *native);
@@ -846,6 +847,7 @@ bool Store::run_native(Instance& instance, const CompiledFunction& function, uin
   context_.jit_rsp = outer_jit_rsp;
   context_.stack_limit = outer_stack_limit;
   context_.call_depth_left = outer_depth_left;
+  context_.enclosing_native_frames = outer_enclosing;
   refresh_native_stack_limit();
   if (status) trap = std::move(context_.pending_trap);
   return true;
@@ -871,9 +873,25 @@ TrapPtr Store::call_from_native(Instance* caller, FunctionInstance* function, ui
   // Generated code called out through C++: the native stack is checked as at any entry.
   if (TrapPtr trap = check_entry()) return trap;
   TrapPtr trap;
-  if (!run_native(*function->instance, *function->code, fp, trap)) {
-    trap = run(this, function, fp, nullptr);
-  }
+  if (!run_native(*function->instance, *function->code, fp, trap)) trap = interpret(function, fp);
+  return trap;
+}
+
+int64_t Store::native_frames_of_current_entry() const {
+  return context_.entry_rsp ? static_cast<int64_t>((context_.entry_rsp - context_.jit_rsp) / 16)
+                            : 0;
+}
+
+TrapPtr Store::interpret(FunctionInstance* function, uint64_t* fp) {
+  // Called (through the runtime or the host) from generated code: its frames count against
+  // the same call depth as the interpreter's.
+  const uint32_t capacity = stack_.frame_capacity;
+  const int64_t records = stack_.frame_records();
+  const int64_t native_frames = context_.enclosing_native_frames + native_frames_of_current_entry();
+  stack_.frame_capacity =
+      static_cast<uint32_t>(std::clamp<int64_t>(records - native_frames, 0, records));
+  TrapPtr trap = run(this, function, fp, nullptr);
+  stack_.frame_capacity = capacity;
   return trap;
 }
 
@@ -900,9 +918,7 @@ TrapPtr Store::enter(FunctionInstance* function, uint64_t* cells) {
   }
   std::copy_n(cells, params, fp);
   TrapPtr trap;
-  if (!run_native(*function->instance, code, fp, trap)) {
-    trap = run(this, function, fp, nullptr);
-  }
+  if (!run_native(*function->instance, code, fp, trap)) trap = interpret(function, fp);
   if (!trap) std::copy_n(fp, code.result_cells, cells);
   return trap;
 }

@@ -166,6 +166,10 @@ struct CompiledFunction {
   // JIT's prologue.
   bool leaf = false;
   uint32_t max_operand_cells = 0;
+  // Whether the body has a loop (CodeTierOptions::interpreted_calls_before_compile), and how
+  // many times the interpreter has run it in place of machine code.
+  bool has_loops = false;
+  mutable std::atomic<uint32_t> interpreted_calls{0};
 
   // The code tier's machine code (tier.h), compiled at the first call or with the module.
   // `native_entry` is what generated code calls directly; null until compiled.

@@ -34,23 +34,20 @@ const NativeFunction* Module::native_function(CodeTier& tier, const CodeTierOpti
   if (function.native_state.load(std::memory_order_relaxed) != State::kNotTried) {
     return function.native.load(std::memory_order_relaxed);
   }
+  // Not compiled yet: the interpreter runs it this time (its code made under the lock, which
+  // the next caller takes too before it reads the code).
+  if (options.interpreted_calls_before_compile && !function.has_loops &&
+      function.interpreted_calls.fetch_add(1, std::memory_order_relaxed) <
+          options.interpreted_calls_before_compile) {
+    translate_for_interpreter(defined_index, options);
+    return nullptr;
+  }
   std::unique_ptr<NativeFunction> native =
       tier.compile(*this, imported_functions + defined_index, options);
   if (!native) {
-    // The interpreter runs it: its code is made now (the release below publishes it to the
-    // interpreter's acquire of native_state). The body validated when the module was compiled,
-    // so the translation cannot fail.
-    CompiledFunction& out = *compiled[defined_index];
-    if (out.code.empty()) {
-      FunctionValidator validator(*this, imported_functions + defined_index);
-      InterpreterTranslator translator(*this, out, options.consume_fuel,
-                                       options.epoch_interruption);
-      if (!validator.run(&translator)) {
-        std::fprintf(stderr, "kiln: internal error: function %u validated but does not translate\n",
-                     imported_functions + defined_index);
-        std::abort();
-      }
-    }
+    // The interpreter runs it from now on (the release below publishes its code to the
+    // interpreter's acquire of native_state).
+    translate_for_interpreter(defined_index, options);
     function.native_state.store(State::kNotCompilable, std::memory_order_release);
     return nullptr;
   }
@@ -61,6 +58,20 @@ const NativeFunction* Module::native_function(CodeTier& tier, const CodeTierOpti
   function.native_entry.store(result->entry, std::memory_order_release);
   function.native_state.store(State::kCompiled, std::memory_order_release);
   return result;
+}
+
+void Module::translate_for_interpreter(uint32_t defined_index,
+                                       const CodeTierOptions& options) const {
+  CompiledFunction& out = *compiled[defined_index];
+  if (!out.code.empty()) return;
+  // The body validated when the module was compiled, so the translation cannot fail.
+  FunctionValidator validator(*this, imported_functions + defined_index);
+  InterpreterTranslator translator(*this, out, options.consume_fuel, options.epoch_interruption);
+  if (!validator.run(&translator)) {
+    std::fprintf(stderr, "kiln: internal error: function %u validated but does not translate\n",
+                 imported_functions + defined_index);
+    std::abort();
+  }
 }
 
 const Export* Module::find_export(std::string_view name) const {
@@ -114,6 +125,7 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<co
       }
       out.hot_locals = validator.hot_locals(8);
       out.leaf = !validator.makes_calls();
+      out.has_loops = validator.has_loops();
       out.max_operand_cells = validator.max_operand_cells();
     } else {
       KILN_TRY(validator.run(nullptr));

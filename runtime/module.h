@@ -142,7 +142,8 @@ class Module {
   }
   const Export* find_export(std::string_view name) const;
   // The machine code of defined function `defined_index` (tier.h), compiled by `tier` now if it
-  // was not tried before; null when the tier cannot compile it (the interpreter runs it).
+  // was not tried before; null when the tier cannot compile it, or is not to yet
+  // (options.interpreted_calls_before_compile): the interpreter runs it.
   // Thread-safe: a module is shared across stores and threads.
   const NativeFunction* native_function(CodeTier& tier, const CodeTierOptions& options,
                                         uint32_t defined_index) const;
@@ -157,6 +158,10 @@ class Module {
   const MemoryImage* memory_image() const { return image_.get(); }
 
  private:
+  // Makes defined function `defined_index`'s interpreter code if it has none (under
+  // native_mutex_).
+  void translate_for_interpreter(uint32_t defined_index, const CodeTierOptions& options) const;
+
   mutable std::atomic<uint32_t> instantiations_{0};
   mutable std::once_flag image_once_;
   mutable std::shared_ptr<const MemoryImage> image_;  // shared: its deleter is type-erased

@@ -135,6 +135,7 @@ bool ExecutionStack::reserve(const StoreLimits& limits) {
   top = cells;
   frames = reinterpret_cast<CallFrame*>(static_cast<char*>(new_frames) + kFramesOffset);
   frame_capacity = frame_count;
+  frame_records_ = frame_count;
   cells_bytes_ = new_cells_bytes;
   frames_bytes_ = new_frames_bytes;
   return true;

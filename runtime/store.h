@@ -46,6 +46,10 @@ struct EngineConfig {
   BoundsChecks bounds_checks = BoundsChecks::kGuardPages;
   // Compile every function when its module is compiled, not at its first call.
   bool eager_compilation = false;
+  // With the JIT, interpret a function without loops for its first this many calls
+  // (CodeTierOptions::interpreted_calls_before_compile; kAutoTierInterpretedCalls for the auto
+  // tier of `kiln run` and KILN_TIER_AUTO).
+  uint32_t interpreted_calls_before_compile = 0;
   // Name JIT code for Linux perf in /tmp/perf-PID.map (CodeTier::enable_perf_map).
   bool perf_map = false;
 };
@@ -71,7 +75,8 @@ class Engine {
   // The code tier this engine uses (null: the interpreter runs everything).
   CodeTier* code_tier() const { return code_tier_; }
   CodeTierOptions code_tier_options() const {
-    return {config_.bounds_checks, config_.consume_fuel, config_.epoch_interruption};
+    return {config_.bounds_checks, config_.consume_fuel, config_.epoch_interruption,
+            config_.interpreted_calls_before_compile};
   }
 
  private:
@@ -190,10 +195,14 @@ struct ExecutionStack {
   uint64_t* cells_end = nullptr;
   uint64_t* top = nullptr;  // first free cell; host functions called from wasm see it moved up
   CallFrame* frames = nullptr;
+  // The frames the interpreter may push: all the records reserved, or fewer while frames of
+  // generated code below it take part of the call depth (Store::interpret).
   uint32_t frame_capacity = 0;
   uint32_t frame_count = 0;
+  uint32_t frame_records() const { return frame_records_; }
 
  private:
+  uint32_t frame_records_ = 0;  // reserved
   size_t cells_bytes_ = 0, frames_bytes_ = 0;
 };
 
@@ -275,6 +284,11 @@ class Store {
   // Calls any function from generated code through the runtime (imports, indirect calls,
   // functions without machine code), its arguments at `fp`.
   TrapPtr call_from_native(Instance* caller, FunctionInstance* function, uint64_t* fp);
+  // Runs `function` in the interpreter, its frame at `fp`; the frames of generated code
+  // enclosing the call (if any) count against its call depth.
+  TrapPtr interpret(FunctionInstance* function, uint64_t* fp);
+  // The frames of generated code in the current entry so far (0 when none is active).
+  int64_t native_frames_of_current_entry() const;
 
   // Per-store state of a host that serves many stores from one set of host functions (the WASI
   // host's handles and grants, say), under a key the host owns (the address of its

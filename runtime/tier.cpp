@@ -13,11 +13,13 @@ uint32_t NativeFunction::module_offset_at(uintptr_t pc) const {
   return it != sites.end() && it->first == offset ? it->second : 0;
 }
 
+std::string_view tier_from_environment() {
+  const char* name = std::getenv("KILN_TIER");
+  return name ? name : "";
+}
+
 Tier default_tier() {
-  static const Tier tier = [] {
-    const char* name = std::getenv("KILN_TIER");
-    return name && std::string_view(name) == "interp" ? Tier::kInterpreter : Tier::kJit;
-  }();
+  static const Tier tier = tier_from_environment() == "interp" ? Tier::kInterpreter : Tier::kJit;
   return tier;
 }
 

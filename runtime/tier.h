@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,6 +20,11 @@ class Module;
 enum class Tier : uint8_t { kInterpreter, kJit };
 // The tier engines get unless they ask for one: the JIT, or KILN_TIER's (interp or jit).
 Tier default_tier();
+// KILN_TIER's value ("" when unset): the test command runs everything under each tier by it.
+std::string_view tier_from_environment();
+// The auto tier (`kiln run`'s default, KILN_TIER_AUTO): the JIT, with functions without loops
+// interpreted for their first this many calls (CodeTierOptions).
+constexpr uint32_t kAutoTierInterpretedCalls = 4;
 
 // How generated code keeps memory accesses in bounds (DESIGN-NOTES section 3).
 enum class BoundsChecks : uint8_t {
@@ -48,6 +54,12 @@ struct CodeTierOptions {
   BoundsChecks bounds = BoundsChecks::kGuardPages;
   bool consume_fuel = false;
   bool epoch_interruption = false;
+  // When functions are compiled (Module::native_function): a function without loops runs in
+  // the interpreter for its first this many calls and is compiled at the next; 0 compiles every
+  // function at its first call. Code that runs once (a libc's or a component adapter's
+  // start-up) then costs its interpretation, not its compilation; a function with a loop is
+  // compiled at once, since the interpreter cannot hand a running loop over to machine code.
+  uint32_t interpreted_calls_before_compile = 0;
 };
 
 struct CodeTierStats {

@@ -47,10 +47,13 @@ struct StoreContext {
   // entry_rsp - 16 * call_depth_left, and function prologues compare rsp with it (through
   // native_stack_limit) instead of counting frames in memory.
   uintptr_t stack_limit = 0;
-  // Frames of generated code the current entry may still make (StoreLimits::max_call_depth,
-  // counted apart from the interpreter's frames): set by Store::run_native at every entry
-  // (less the frames of enclosing entries), read by the entry stub.
+  // Frames of generated code the current entry may still make: StoreLimits::max_call_depth
+  // less the interpreter's frames and the frames of enclosing entries (one budget for both
+  // tiers, which the auto tier mixes in one recursion). Set by Store::run_native at every
+  // entry, read by the entry stub.
   int64_t call_depth_left = 0;
+  // The frames of generated code of the entries enclosing the current one (Store::run_native).
+  int64_t enclosing_native_frames = 0;
   // The native stack pointer at the current entry's call into generated code (0: none active),
   // set by the entry stub; and at generated code's last call into the runtime. A nested entry
   // counts the enclosing entry's frames from the two.

@@ -106,6 +106,9 @@ int main(int argc, char** argv) {
 
   kiln::EngineConfig config;
   config.consume_fuel = config.epoch_interruption = budgets;
+  // Named, not left to EngineConfig's default (the JIT unless KILN_TIER says otherwise): before,
+  // `--tier interp` ran the suite under the JIT, compiling lazily.
+  config.tier = kiln::Tier::kInterpreter;
   if (tier == "jit") {
     config.tier = kiln::Tier::kJit;
     config.eager_compilation = true;

@@ -113,6 +113,81 @@ TEST_F(MixedTiers, InterpretedFunctionsBetweenCompiledOnesBehaveAsUnderTheInterp
   expect_same({"one"}, calls);             // an interpreted target of call_indirect
 }
 
+// The call depth is one budget for the frames of both tiers: a recursion through compiled and
+// interpreted frames (either way round), or one that the auto tier starts in the interpreter
+// and goes on with in machine code, stops at exactly StoreLimits::max_call_depth frames.
+TEST_F(MixedTiers, OneCallDepthCountsTheFramesOfBothTiers) {
+  StoreLimits limits;
+  auto frames_at_exhaustion = [&](Engine& engine, uint32_t depth) -> size_t {
+    limits.max_call_depth = depth;
+    Store store(engine, limits);
+    auto module = Module::compile(engine, test::test_module("traps"));
+    EXPECT_TRUE(module);
+    auto instance = store.instantiate(*module, {});
+    EXPECT_TRUE(instance);
+    uint64_t cells[1] = {0};
+    TrapPtr trap = store.invoke((*instance)->find_export("ping")->function(), cells);
+    EXPECT_TRUE(trap);
+    if (!trap) return 0;
+    EXPECT_EQ(trap->code, TrapCode::kCallStackExhausted);
+    return trap->frame_count();
+  };
+  EngineConfig config;
+  config.tier = Tier::kInterpreter;
+  Engine interpreter(config);
+  EXPECT_EQ(frames_at_exhaustion(interpreter, 60), 60u);
+  config.tier = Tier::kJit;
+  // Every call here changes tiers, through C++ frames of the runtime and the interpreter, which
+  // the native stack's own limit also bounds (at about 65 such frames under ASan): the depth
+  // stays below that.
+  for (const char* refused : {"pong", "ping"}) {
+    RefusingTier tier(*code_tier(), {refused});
+    Engine mixed(config, &tier);
+    EXPECT_EQ(frames_at_exhaustion(mixed, 40), 40u) << refused << " interpreted";
+  }
+  config.interpreted_calls_before_compile = kAutoTierInterpretedCalls;
+  Engine automatic(config);
+  EXPECT_EQ(frames_at_exhaustion(automatic, 60), 60u) << "the auto tier";
+}
+
+// The auto tier interprets a function without loops for its first calls, then compiles it; a
+// function with a loop is compiled at its first call. Results are the same either way.
+TEST_F(MixedTiers, TheAutoTierCompilesLoopFreeFunctionsAfterTheirFirstCalls) {
+  EngineConfig config;
+  config.tier = Tier::kJit;
+  config.interpreted_calls_before_compile = 2;
+  Engine engine(config);
+  Store store(engine);
+  auto module = Module::compile(engine, test::test_module("budget"));
+  ASSERT_TRUE(module);
+  FunctionInstance* host = store.create_host_function(
+      FuncType{{ValType::kI32}, {ValType::kI32}},
+      [](HostCall&, uint64_t* cells) {
+        cells[0] = static_cast<uint32_t>(cells[0] + 1);
+        return TrapPtr();
+      },
+      "env.host");
+  auto instance = store.instantiate(*module, {Extern{ExternKind::kFunction, host}});
+  ASSERT_TRUE(instance) << instance.error().message;
+  auto state_of = [&](const char* name) {
+    const FunctionInstance* f = (*instance)->find_export(name)->function();
+    return f->code->native_state.load();
+  };
+  using State = CompiledFunction::NativeState;
+  auto call = [&](const char* name, uint64_t arg) {
+    uint64_t cells[1] = {arg};
+    EXPECT_EQ(store.invoke((*instance)->find_export(name)->function(), cells), nullptr) << name;
+    return cells[0];
+  };
+  EXPECT_EQ(call("call_host", 41), 42u);  // loop-free: interpreted twice
+  EXPECT_EQ(call("call_host", 41), 42u);
+  EXPECT_EQ(state_of("call_host"), State::kNotTried);
+  EXPECT_EQ(call("call_host", 41), 42u);  // then compiled
+  EXPECT_EQ(state_of("call_host"), State::kCompiled);
+  EXPECT_EQ(call("count", 5), 5u);  // a loop: compiled at once
+  EXPECT_EQ(state_of("count"), State::kCompiled);
+}
+
 }  // namespace
 }  // namespace kiln
 

@@ -24,6 +24,11 @@
   (func $inner (unreachable))
   (func $middle (call $inner))
   (func $outer (export "nested") (call $middle))
+;; Two functions calling each other without end (until the call depth runs out).
+  (func $ping (export "ping") (param i32) (result i32)
+    (i32.add (call $pong (local.get 0)) (i32.const 1)))
+  (func $pong (param i32) (result i32)
+    (i32.add (call $ping (local.get 0)) (i32.const 2)))
   (func $fac (export "fac") (param i64) (result i64)
     (if (result i64) (i64.eqz (local.get 0))
       (then (i64.const 1))
