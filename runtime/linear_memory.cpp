@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "runtime/mapping_pool.h"
 #include "runtime/memory_image.h"
@@ -87,8 +88,16 @@ Result<std::unique_ptr<LinearMemory>> LinearMemory::create(const MemoryType& typ
 
 LinearMemory::~LinearMemory() {
   if (!base_) return;
-  // Its pages dropped (zero again, or the image's), it goes back to the pool as it is.
-  if (size_bytes_ && madvise(base_, size_bytes_, MADV_DONTNEED) != 0) {
+  // It goes back to the pool with every byte zero again (or the image's). Dropping pages costs
+  // a TLB shootdown on every core that runs one of the process's threads, and each page faults
+  // again when the next memory touches it; so the first kKeepResidentBytes of a memory without
+  // an image are zeroed in place instead and stay resident (as wasmtime's pooling allocator
+  // keeps memory resident), and only what lies beyond them is dropped. (An image's pages are
+  // dropped: they go back to the image's.)
+  const uint64_t resident = image_id_ ? 0 : std::min(size_bytes_, kKeepResidentBytes);
+  if (resident) std::memset(base_, 0, resident);
+  if (size_bytes_ > resident &&
+      madvise(base_ + resident, size_bytes_ - resident, MADV_DONTNEED) != 0) {
     munmap(base_, reserved_);
     return;
   }

@@ -16,6 +16,9 @@ namespace kiln {
 class MemoryImage;
 
 constexpr uint64_t kWasmPageSize = 65536;
+// How much of a memory without an image is zeroed in place, rather than dropped, when it goes
+// back to the mapping pool (~LinearMemory).
+constexpr uint64_t kKeepResidentBytes = 1024 * 1024;
 
 class LinearMemory {
  public:

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/linear_memory.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
 
@@ -137,6 +138,45 @@ TEST(MemoryImage, SmallDataIsCopied) {
     EXPECT_EQ(std::memcmp(memory_of(**instance) + 16, "small", 5), 0);
   }
   EXPECT_EQ((*module)->memory_image(), nullptr);
+}
+
+// A memory goes back to the mapping pool when its store goes, its first kKeepResidentBytes
+// zeroed in place and the rest dropped: the next memory that takes the reservation, of this
+// module or another size, sees zeroes everywhere (and its own data), whatever the last one
+// wrote, within and beyond the part kept resident.
+TEST(MemoryImage, ReusedMemoriesAreZeroWhereverTheLastOneWrote) {
+  Engine engine;
+  constexpr uint32_t kPages = 24;  // 1.5 MiB: past the part kept resident
+  auto module = Module::compile(engine, module_with_data(kPages, {{16, "small"}}));
+  auto smaller = Module::compile(engine, module_with_data(2, {}));
+  ASSERT_TRUE(module && smaller);
+  static_assert(kPages * kWasmPageSize > kKeepResidentBytes);
+  for (int round = 0; round < 3; ++round) {
+    Store store(engine);
+    auto instance = store.instantiate(*module, {});
+    ASSERT_TRUE(instance);
+    uint8_t* base = memory_of(**instance);
+    const std::string expected = std::string(16, '\0') + "small";
+    EXPECT_EQ(std::memcmp(base, expected.data(), expected.size()), 0) << round;
+    // Where the last round wrote.
+    for (uint64_t at = 4093; at < kPages * kWasmPageSize; at += 4093) {
+      ASSERT_EQ(base[at], 0) << "round " << round << ", byte " << at;
+    }
+    EXPECT_EQ(base[kKeepResidentBytes - 1], 0);
+    EXPECT_EQ(base[kKeepResidentBytes], 0);
+    // Written all over, the resident part and beyond, for the next round to check.
+    for (uint64_t at = 0; at < kPages * kWasmPageSize; at += 4093) base[at] = 0xAB;
+    base[kKeepResidentBytes - 1] = base[kKeepResidentBytes] = 0xCD;
+
+    Store other(engine);  // a smaller memory on a reservation the larger one may have left
+    auto small = other.instantiate(*smaller, {});
+    ASSERT_TRUE(small);
+    for (uint64_t at = 0; at < 2 * kWasmPageSize; at += 4093) {
+      ASSERT_EQ(memory_of(**small)[at], 0) << "round " << round << ", byte " << at;
+    }
+    EXPECT_EQ(memory_of(**small)[100], 0);
+    memory_of(**small)[100] = 0xEF;
+  }
 }
 
 }  // namespace
