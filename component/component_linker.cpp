@@ -22,12 +22,17 @@ std::string canonical_path(const std::string& path) {
   return canonical_name(path.substr(0, hash)) + path.substr(hash);
 }
 
-Result<void> check_path(const std::string& path) {
+}  // namespace
+
+Result<void> ComponentLinker::check_path(const std::string& path) {
   const size_t hash = path.find('#');
-  const std::string first = path.substr(0, hash);
-  if (auto parsed = parse_extern_name(first); !parsed) {
-    return Error{ErrorKind::kUsage,
-                 "`" + path + "` is not a valid path: " + parsed.error().message};
+  const std::string_view first = std::string_view(path).substr(0, hash);
+  if (!checked_interfaces_.count(first)) {
+    if (auto parsed = parse_extern_name(first); !parsed) {
+      return Error{ErrorKind::kUsage,
+                   "`" + path + "` is not a valid path: " + parsed.error().message};
+    }
+    checked_interfaces_.emplace(first);
   }
   if (hash != std::string::npos) {
     const std::string item = path.substr(hash + 1);
@@ -38,8 +43,6 @@ Result<void> check_path(const std::string& path) {
   }
   return {};
 }
-
-}  // namespace
 
 Result<void> check_import(const std::string& name, const resolved::ExternType& type,
                           const RuntimeItem& item) {

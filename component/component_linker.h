@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,12 @@ class ComponentLinker {
   std::map<std::string, RuntimeItem> items_;
   std::map<std::string, HostFunctionCallback> functions_;
   std::vector<std::unique_ptr<RuntimeResourceType>> resources_;
+  // The interface names (before `#`) of paths defined so far, checked once each: a host defines
+  // many functions of one interface (the WASI host: ~200 of ~30).
+  std::set<std::string, std::less<>> checked_interfaces_;
+
+  // Is `path` an interface or plain name, with `#item` (a label) or not?
+  Result<void> check_path(const std::string& path);
 
   Result<RuntimeItem> resolve(const std::string& name, const resolved::ExternType& type) const;
   // The paths `component` imports that have no definition, each with its type.

@@ -289,6 +289,15 @@ TEST(ComponentLinker, AnIncompatibleVersionOrAMissingFunctionIsUnlinkable) {
   auto again = twice.define_function("local:app/math@1.2.0#double", doubling);
   ASSERT_FALSE(again);  // 1.0.0 and 1.2.0 are the same canonical version
   EXPECT_FALSE(twice.define_function("Not A Path#x", doubling));
+  // An interface checked once (ComponentLinker::checked_interfaces_) still has each item name
+  // checked, and a bad interface name is refused every time.
+  EXPECT_TRUE(twice.define_function("local:app/math@1.0.0#triple", doubling));
+  auto bad_item = twice.define_function("local:app/math@1.0.0#Not_Kebab", doubling);
+  ASSERT_FALSE(bad_item);
+  EXPECT_NE(bad_item.error().message.find("`Not_Kebab` is not a valid export name"),
+            std::string::npos)
+      << bad_item.error().message;
+  EXPECT_FALSE(twice.define_function("Not A Path#y", doubling));
 }
 
 TEST(ComponentLinker, MissingImportsAreListedAndCanBeLinkedToTraps) {
