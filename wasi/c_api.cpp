@@ -207,9 +207,8 @@ void kiln_wasi_config_set_http_sender(kiln_wasi_config_t* config, kiln_http_send
     view.path_with_query = request.path_with_query.c_str();
     view.headers = headers.data();
     view.header_count = headers.size();
-    // A body the guest still writes is read whole first (at most as much as a body the guest
-    // finished before handle may hold): the C sender sees it in one piece.
-    constexpr size_t kMaxWholeBody = size_t{1} << 28;
+    // A body the guest still writes is read whole first (at most kMaxWholeBodyBytes): the C
+    // sender sees it in one piece.
     std::string streamed;
     if (request.body_stream) {
       uint8_t part[16384];
@@ -226,7 +225,7 @@ void kiln_wasi_config_set_http_sender(kiln_wasi_config_t* config, kiln_http_send
                                    "the request's body was not finished"};
         }
         if (*n == 0) break;
-        if (streamed.size() + *n > kMaxWholeBody) {
+        if (streamed.size() + *n > wasi::kMaxWholeBodyBytes) {
           return wasi::HttpFailure{wasi::HttpFailure::kInternalError,
                                    "the request's body is over 256 MiB"};
         }

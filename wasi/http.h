@@ -6,7 +6,7 @@
 // host side of the incoming-handler: one request handed to a guest's exported
 // `wasi:http/incoming-handler#handle` and the response it sets read back, for `kiln serve`.
 //
-// A request's body is held whole by the host (at most HttpBody::kMaxBytes), or read from the
+// A request's body is held whole by the host (at most kMaxWholeBodyBytes), or read from the
 // request's HttpBodySource as the guest reads it. A response's body is sent after `handle`
 // returns, or, given a sink, as the guest flushes it: the head at its first flush, then each
 // flush's bytes. Responses to outgoing requests stream through an HttpExchange.

@@ -22,6 +22,10 @@ namespace kiln::wasi {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+// The most of a body the host holds whole (one the guest writes before it is sent, or one a C
+// sender takes in one piece); a larger one is an error.
+constexpr uint64_t kMaxWholeBodyBytes = uint64_t{1} << 28;
+
 // A body read while it is still coming: a request's body in kiln serve (from the client's
 // connection, on the thread that runs the guest, as the guest's incoming-body stream reads it;
 // pollables wait on `readable`), a response's body from a sender's thread (HttpExchange), or an

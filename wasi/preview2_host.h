@@ -138,7 +138,6 @@ inline TrapPtr host_trap(const std::string& message) {
 // An HTTP message body held by the host: a request's (read by the guest) or a response's
 // (written by the guest). `finished`: outgoing-body.finish was called.
 struct HttpBody {
-  static constexpr uint64_t kMaxBytes = 1u << 28;  // a body larger is a stream error
   std::string bytes;
   // An incoming body that arrives while the guest reads it (kiln serve's requests, the
   // responses to outgoing requests): read from here instead of `bytes`.
@@ -470,7 +469,7 @@ struct State : ResourceTypes {
   Result<void, StreamError> write(Output& out, const std::string& bytes) {
     if (out.body && out.body->pipe) return out.body->pipe->write(bytes, interrupt());
     if (out.body) {
-      if (out.body->bytes.size() + bytes.size() > HttpBody::kMaxBytes) {
+      if (out.body->bytes.size() + bytes.size() > kMaxWholeBodyBytes) {
         return StreamError{false, ErrorCode::kFileTooLarge};
       }
       out.body->bytes += bytes;
