@@ -538,6 +538,10 @@ int run_inspect(const std::string& path) {
     return g.mutable_ ? fmt::format("(global (mut {}))", valtype_name(g.type))
                       : fmt::format("(global {})", valtype_name(g.type));
   };
+  auto tag = [&](const FuncType& t) {  // Wasm 3.0 exception handling: the payload
+    std::string text = function(t);
+    return "(tag" + text.substr(std::string_view("(func").size());
+  };
   fmt::print("(module\n");
   for (const Import& i : m.imports) {
     std::string type;
@@ -553,6 +557,9 @@ int run_inspect(const std::string& path) {
         break;
       case ExternKind::kGlobal:
         type = global(i.global);
+        break;
+      case ExternKind::kTag:
+        type = tag(m.types[i.type_index]);
         break;
     }
     fmt::print("  (import {} {} {})\n", nlohmann::json(i.module).dump(),
@@ -573,6 +580,9 @@ int run_inspect(const std::string& path) {
         break;
       case ExternKind::kGlobal:
         type = global(m.globals[e.index].type);
+        break;
+      case ExternKind::kTag:
+        type = tag(m.tag_type(e.index));
         break;
     }
     fmt::print("  (export {} {})\n", nlohmann::json(e.name).dump(), type);

@@ -382,6 +382,9 @@ class Instantiator {
       case Sort::kCoreGlobal:
         KILN_TRY(bounds(inst.core_globals.size()));
         return Extern{ExternKind::kGlobal, inst.core_globals[s.index]};
+      case Sort::kCoreTag:
+        KILN_TRY(bounds(inst.core_tags.size()));
+        return Extern{ExternKind::kTag, inst.core_tags[s.index]};
       default:
         return unlinkable("not a core item");
     }
@@ -400,6 +403,9 @@ class Instantiator {
         break;
       case ExternKind::kGlobal:
         inst.core_globals.push_back(e.global());
+        break;
+      case ExternKind::kTag:
+        inst.core_tags.push_back(e.tag());
         break;
     }
   }

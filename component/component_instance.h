@@ -120,6 +120,7 @@ struct ComponentInstance {
   std::vector<TableInstance*> core_tables;
   std::vector<MemoryInstance*> core_memories;
   std::vector<GlobalInstance*> core_globals;
+  std::vector<TagInstance*> core_tags;
   std::vector<std::shared_ptr<const Module>> core_modules;
   std::vector<RuntimeCoreInstance> core_instances;
   std::vector<std::shared_ptr<ComponentFunction>> functions;

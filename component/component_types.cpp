@@ -563,6 +563,12 @@ Result<void> check_subtype(const CoreExternType& actual, const CoreExternType& e
                         to_string(actual));
       }
       return {};
+    case ExternKind::kTag:  // tag types match when they are the same (Wasm 3.0)
+      if (actual.function != expected.function) {
+        return mismatch("type mismatch: expected " + to_string(expected) + ", found " +
+                        to_string(actual));
+      }
+      return {};
   }
   return {};
 }
@@ -645,6 +651,10 @@ std::string to_string(const CoreExternType& type) {
       return "table";
     case ExternKind::kMemory:
       return "memory";
+    case ExternKind::kTag:
+      out = "(tag (param";
+      for (ValType v : type.function.params) out.append(" ").append(valtype_name(v));
+      return out + "))";
     case ExternKind::kGlobal:
       out = "(global ";
       out += type.global.mutable_ ? "(mut " : "";

@@ -80,6 +80,7 @@ struct Scope {
   std::vector<TableType> core_tables;
   std::vector<MemoryType> core_memories;
   std::vector<GlobalType> core_globals;
+  std::vector<FuncType> core_tags;  // each tag's type (Wasm 3.0 exception handling)
   std::vector<CoreTypeEntry> core_types;
   std::vector<std::shared_ptr<const ModuleType>> core_modules;
   std::vector<std::shared_ptr<const CoreInstanceType>> core_instances;
@@ -243,6 +244,9 @@ class Validator {
       case ExternKind::kGlobal:
         t.global = m.globals[index].type;
         break;
+      case ExternKind::kTag:
+        t.function = m.tag_type(index);
+        break;
     }
     return t;
   }
@@ -252,7 +256,8 @@ class Validator {
     for (const Import& i : m.imports) {
       CoreExternType e;
       e.kind = i.kind;
-      e.function = i.kind == ExternKind::kFunction ? m.types[i.type_index] : FuncType{};
+      const bool typed = i.kind == ExternKind::kFunction || i.kind == ExternKind::kTag;
+      e.function = typed ? m.types[i.type_index] : FuncType{};
       e.table = i.table;
       e.memory = i.memory;
       e.global = i.global;
@@ -287,11 +292,14 @@ class Validator {
       e.global = d.global;
       if (d.kind == ExternKind::kMemory) KILN_TRY(validate_memory_type(d.memory, "a memory"));
       if (d.kind == ExternKind::kTable) KILN_TRY(validate_table_type(d.table, "a table"));
-      if (d.kind == ExternKind::kFunction) {
+      if (d.kind == ExternKind::kFunction || d.kind == ExternKind::kTag) {
         KILN_ASSIGN(const CoreTypeEntry* f, at_index(types, d.type_index, "type"));
         if (f->is_module) {
           return invalid("core type index " + std::to_string(d.type_index) +
                          " is not a function type");
+        }
+        if (d.kind == ExternKind::kTag && !f->function.results.empty()) {
+          return invalid("non-empty tag result type");
         }
         e.function = f->function;
       }
@@ -366,9 +374,12 @@ class Validator {
         t.global = *g;
         return t;
       }
-      case Sort::kCoreTag:
-        return invalid("unknown tag " + std::to_string(item.index) +
-                       ": tag index out of bounds (kiln's core language has no tags)");
+      case Sort::kCoreTag: {
+        KILN_ASSIGN(const FuncType* tag, at_index(s.core_tags, item.index, "tag"));
+        t.kind = ExternKind::kTag;
+        t.function = *tag;
+        return t;
+      }
       default:
         return invalid(std::string("a ") + sort_name(item.sort) +
                        " cannot be exported from a core instance");
@@ -388,6 +399,9 @@ class Validator {
         break;
       case ExternKind::kGlobal:
         s.core_globals.push_back(t.global);
+        break;
+      case ExternKind::kTag:
+        s.core_tags.push_back(t.function);
         break;
     }
   }
@@ -1016,6 +1030,8 @@ class Validator {
         return sort == Sort::kCoreMemory;
       case ExternKind::kGlobal:
         return sort == Sort::kCoreGlobal;
+      case ExternKind::kTag:
+        return sort == Sort::kCoreTag;
     }
     return false;
   }

@@ -147,6 +147,9 @@ enum kiln_trap_code_enum {
   KILN_TRAP_EXIT,       /* the program exited (WASI proc_exit): see kiln_trap_exit_status */
   KILN_TRAP_OUT_OF_FUEL,
   KILN_TRAP_DEADLINE_EXCEEDED,
+  KILN_TRAP_UNCAUGHT_EXCEPTION,       /* a wasm exception (Wasm 3.0) no handler caught */
+  KILN_TRAP_NULL_EXCEPTION_REFERENCE, /* throw_ref of a null exnref */
+  KILN_TRAP_OUT_OF_MEMORY,            /* exceptions beyond the store's memory limit */
 };
 KILN_API kiln_trap_code_t kiln_trap_code(const wasm_trap_t*);
 /* True, with the status, when the trap is a program's exit. */

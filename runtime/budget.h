@@ -40,7 +40,7 @@ struct HostCallStats {
 
 struct StoreTelemetry {
   uint64_t fuel_consumed = 0;         // equals the instructions charged (docs/BUDGETS.md)
-  uint64_t memory_bytes = 0;          // all linear memories and tables of the store, now
+  uint64_t memory_bytes = 0;          // linear memories, tables and exceptions, now
   uint64_t peak_memory_bytes = 0;     // ... at their largest
   uint64_t table_bytes = 0;           // the tables' part of memory_bytes, now
   uint64_t memory_grow_refusals = 0;  // memory.grow that returned -1 (type maximum or limit)

@@ -279,10 +279,13 @@ void FunctionValidator::deliver(Instruction& ins, FunctionBodyConsumer* consumer
     case kLoop:
     case kIf:
     case kElse:
-      // The frame just opened (for else: the if's, continued).
+    case kTryTable:
+      // The frame just opened (for else: the if's, continued). try_table is free like block
+      // (docs/BUDGETS.md): it only opens a frame, and its catches are taken by a throw that
+      // has paid for itself.
       ins.live = !ctrls_.back().dead;
       ins.fuel_cost = ins.live && ins.opcode == kIf;  // `if` is the one structured with a cost
-      ins.starts_segment = ins.live && ins.opcode != kBlock;
+      ins.starts_segment = ins.live && ins.opcode != kBlock && ins.opcode != kTryTable;
       break;
     case kEnd:
       // The code after a block is a label's target; the function's own end starts nothing.
@@ -321,6 +324,45 @@ Result<void> FunctionValidator::require_elem(uint32_t index) {
     return fail("unknown elem segment " + std::to_string(index));
   return {};
 }
+Result<void> FunctionValidator::require_tag(uint32_t index) {
+  if (index >= module_.tags.size()) return fail("unknown tag " + std::to_string(index));
+  return {};
+}
+
+// try_table's catch clauses (Wasm 3.0, spec 3.3.8.x "catch"): each one's values (the tag's
+// parameters, then the exception's reference for the _ref forms) must be what its label takes.
+// The labels are the try_table's context's: its own frame is not open yet.
+Result<void> FunctionValidator::read_catch_clauses() {
+  KILN_ASSIGN(uint32_t count, reader_.read_u32());
+  if (count > reader_.remaining())
+    return BinaryReader::malformed_at("unexpected end", reader_.offset());
+  catches_.clear();
+  for (uint32_t i = 0; i < count; ++i) {
+    const size_t at = reader_.offset();
+    KILN_ASSIGN(uint8_t kind, reader_.read_byte());
+    if (kind > CatchClause::kCatchAllRef)
+      return BinaryReader::malformed_at("malformed catch clause", at);
+    CatchClause clause;
+    clause.kind = static_cast<CatchClause::Kind>(kind);
+    std::vector<ValType> values;
+    if (!clause.catches_all()) {
+      KILN_SET(clause.tag, reader_.read_u32());
+      KILN_TRY(require_tag(clause.tag));
+      values = module_.tag_type(clause.tag).params;
+    }
+    if (clause.passes_reference()) values.push_back(ValType::kExnRef);
+    KILN_SET(clause.label, reader_.read_u32());
+    if (clause.label >= ctrls_.size()) return fail("unknown label");
+    if (control(clause.label).label_types() != values) {
+      return fail_at("type mismatch: catch clause " + std::to_string(i) +
+                         " passes values its label does not take",
+                     at);
+    }
+    catches_.push_back(clause);
+  }
+  return {};
+}
+
 Result<void> FunctionValidator::read_zero_byte() {
   size_t at = reader_.offset();
   KILN_ASSIGN(uint8_t b, reader_.read_byte());
@@ -443,6 +485,30 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
       emit();
       return {};
     }
+    case kTryTable: {
+      std::vector<ValType> params, results;
+      KILN_TRY(read_block_type(params, results));
+      KILN_TRY(read_catch_clauses());
+      KILN_TRY(pop_all(params));
+      const ControlFrame& outer = ctrls_.back();
+      push_ctrl(op, std::move(params), std::move(results), outer.dead || outer.unreachable);
+      ins.catches = &catches_;
+      emit();
+      return {};
+    }
+    case kThrow: {
+      KILN_SET(ins.index, reader_.read_u32());
+      KILN_TRY(require_tag(ins.index));
+      KILN_TRY(pop_all(module_.tag_type(ins.index).params));
+      emit();
+      mark_unreachable();
+      return {};
+    }
+    case kThrowRef:
+      KILN_TRY(pop(ValType::kExnRef));
+      emit();
+      mark_unreachable();
+      return {};
     case kElse: {
       if (ctrls_.back().opcode != kIf) return fail("else without matching if");
       KILN_SET(closed_, pop_ctrl());

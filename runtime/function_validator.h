@@ -13,7 +13,8 @@
 namespace kiln {
 
 struct ControlFrame {
-  uint32_t opcode = 0;  // kBlock, kLoop, kIf, kElse, or kEnd for the function's own frame
+  uint32_t opcode =
+      0;  // kBlock, kLoop, kIf, kElse, kTryTable, or kEnd for the function's own frame
   std::vector<ValType> params;
   std::vector<ValType> results;
   uint32_t height = 0;        // operand-stack entries below the frame
@@ -24,6 +25,18 @@ struct ControlFrame {
   bool dead = false;
   // The label's arity: a branch to a loop carries its parameters, to anything else its results.
   const std::vector<ValType>& label_types() const { return opcode == 0x03 ? params : results; }
+};
+
+// A catch clause of try_table (Wasm 3.0 exception handling, spec 5.4.1): which exceptions it
+// catches (one tag's, or all), whether the exception's reference joins its values, and the label
+// it branches to, counted from outside the try_table (its own label is not visible to it).
+struct CatchClause {
+  enum Kind : uint8_t { kCatch = 0, kCatchRef = 1, kCatchAll = 2, kCatchAllRef = 3 };
+  Kind kind = kCatch;
+  uint32_t tag = 0;    // kCatch and kCatchRef
+  uint32_t label = 0;  // label depth outside the try_table
+  bool catches_all() const { return kind == kCatchAll || kind == kCatchAllRef; }
+  bool passes_reference() const { return kind == kCatchRef || kind == kCatchAllRef; }
 };
 
 // One validated instruction, with what the consumer needs to know about the stack around it.
@@ -43,7 +56,7 @@ struct Instruction {
   uint32_t fuel_cost = 0;
   bool starts_segment = false;
   uint32_t cells_before = 0;   // operand-stack height in cells before the instruction
-  uint32_t index = 0;          // local/global/function/type/table/label/segment index, or lane
+  uint32_t index = 0;          // local/global/function/type/table/label/segment/tag index, or lane
   uint32_t index2 = 0;         // call_indirect's table, table.init's table, table.copy's source
   uint64_t bits = 0;           // t.const value; float constants as bits; v128 low half
   uint64_t bits_hi = 0;        // v128.const / i8x16.shuffle: the high 8 bytes
@@ -54,8 +67,9 @@ struct Instruction {
   uint8_t operand_count = 0;
   ValType operands[2] = {ValType::kUnknown, ValType::kUnknown};
   ValType result = ValType::kUnknown;
-  const std::vector<uint32_t>* br_table = nullptr;  // label depths; the last one is the default
-  const ControlFrame* closed = nullptr;             // for `end` and `else`: the frame just closed
+  const std::vector<uint32_t>* br_table = nullptr;    // label depths; the last one is the default
+  const ControlFrame* closed = nullptr;               // for `end` and `else`: the frame just closed
+  const std::vector<CatchClause>* catches = nullptr;  // try_table's, in order
 };
 
 class FunctionValidator;
@@ -121,6 +135,8 @@ class FunctionValidator {
   Result<void> require_table(uint32_t index);
   Result<void> require_data(uint32_t index);
   Result<void> require_elem(uint32_t index);
+  Result<void> require_tag(uint32_t index);
+  Result<void> read_catch_clauses();
   Result<void> read_zero_byte();
 
   const Module& module_;
@@ -143,6 +159,7 @@ class FunctionValidator {
   bool has_loops_ = false;
   ControlFrame closed_;
   std::vector<uint32_t> br_table_;
+  std::vector<CatchClause> catches_;
   size_t instruction_offset_ = 0;
 };
 
@@ -153,5 +170,8 @@ Result<void> validate_module_structure(Module& module);
 // types). `where` names the item in the error.
 Result<void> validate_memory_type(const MemoryType& type, const std::string& where);
 Result<void> validate_table_type(const TableType& type, const std::string& where);
+// Wasm 3.0 exception handling (spec 3.2.9): a tag's type index names a function type without
+// results.
+Result<void> validate_tag_type(const Module& module, uint32_t type_index, const std::string& where);
 
 }  // namespace kiln

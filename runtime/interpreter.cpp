@@ -163,6 +163,21 @@ void add_backtrace(Trap& trap, const CompiledFunction* function, Instance* insta
   }
 }
 
+// The catch clause of `function`'s innermost try_table around code unit `unit` that takes
+// `exception` (tags compared by identity: spec 4.4.x), or null.
+const ExceptionHandler::Catch* find_catch(const CompiledFunction& function,
+                                          const Instance& instance, uint32_t unit,
+                                          const ExceptionObject& exception) {
+  const auto& handlers = function.exception_handlers;
+  for (auto h = handlers.rbegin(); h != handlers.rend(); ++h) {
+    if (unit < h->begin || unit >= h->end) continue;
+    for (const ExceptionHandler::Catch& c : h->catches) {
+      if (c.all || instance.tags[c.tag] == exception.tag) return &c;
+    }
+  }
+  return nullptr;
+}
+
 // Runs `entry` with its frame at `fp` (arguments already there). With a null store, returns
 // the handler table through `table_out` instead.
 TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
@@ -243,6 +258,22 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
 
 op_unreachable:
   TRAP(TrapCode::kUnreachable);
+
+// Wasm 3.0 exception handling: an exception leaves as a trap that carries it, and the trap
+// path below looks for a try_table that catches it in this activation's frames.
+op_throw_ : {
+  ExceptionObject* exception =
+      store->make_exception(inst->tags[OPERAND(0)], cell_at(fp, OPERAND(1)));
+  if (!exception) TRAP(TrapCode::kOutOfMemory);
+  host_trap = Trap::make_exception(exception);
+  goto trap;
+}
+op_throw_ref : {
+  auto* exception = reinterpret_cast<ExceptionObject*>(*cell_at(fp, OPERAND(0)));
+  if (!exception) TRAP(TrapCode::kNullExceptionReference);
+  host_trap = Trap::make_exception(exception);
+  goto trap;
+}
 
 // DESIGN-NOTES section 5: a segment is charged before it starts; one that the remaining fuel
 // does not cover never starts.
@@ -795,6 +826,43 @@ trap : {
     result = std::move(host_trap);
   } else {
     result = Trap::make_at_element(trap_code, trap_element);
+  }
+  if (result->exception) {
+    // Spec 4.4.x (throw_ref): the innermost try_table around the throw, or around the call it
+    // came out of, whose catch clauses take the exception gets it; the frames inside are gone.
+    // Frames of generated code and of the host between were unwound on the way here.
+    const CompiledFunction* f = func;
+    Instance* in = inst;
+    uint64_t* f_fp = fp;
+    uint32_t unit = static_cast<uint32_t>(pc - f->code.data());
+    uint32_t count = stack.frame_count;
+    for (;;) {
+      if (const ExceptionHandler::Catch* c = find_catch(*f, *in, unit, *result->exception)) {
+        ExceptionObject* exception = result->exception;
+        uint64_t* dst = cell_at(f_fp, c->destination);
+        if (!c->all) dst = std::copy(exception->payload.begin(), exception->payload.end(), dst);
+        if (c->reference) {
+          *dst = reinterpret_cast<uint64_t>(exception);
+          exception->referenced = true;
+        } else {
+          store->release_exception(exception);
+        }
+        stack.frame_count = count;
+        func = f;
+        inst = in;
+        fp = f_fp;
+        pc = f->code.data() + c->target;
+        trap_element = -1;
+        RELOAD_MEMORY();
+        NEXT();
+      }
+      if (count - 1 == base_frames) break;  // the entry's record: the exception leaves
+      const CallFrame& record = stack.frames[--count];
+      f = record.function;
+      in = record.instance;
+      f_fp = record.fp;
+      unit = static_cast<uint32_t>(record.return_pc - f->code.data()) - 1;  // inside the call
+    }
   }
   add_backtrace(*result, func, inst, pc, stack, base_frames);
   stack.frame_count = base_frames;

@@ -26,6 +26,8 @@ namespace kiln {
 
 #define KILN_CONTROL_HANDLERS(X)                                                     \
   X(unreachable)    /* []                                                        */  \
+  X(throw_)         /* [tag][first payload slot]  (Wasm 3.0)                     */  \
+  X(throw_ref)      /* [src]                                                     */  \
   X(br)             /* [delta]                                                   */  \
   X(br_move)        /* [delta][src][dst][cells]                                  */  \
   X(br_if_nz)       /* [cond][delta]                                             */  \
@@ -146,8 +148,25 @@ struct CallFrame {
   const CompiledFunction* function;  // null for the record of an entry from the host
 };
 
+// A try_table (Wasm 3.0 exception handling) as the interpreter finds it when an exception
+// unwinds: the code units of its body, and its catch clauses in order.
+struct ExceptionHandler {
+  struct Catch {
+    bool all = false;          // catch_all, catch_all_ref
+    bool reference = false;    // catch_ref, catch_all_ref: the exnref follows the payload
+    uint32_t tag = 0;          // the instance's tag index (unless `all`)
+    uint32_t target = 0;       // code unit where the label's branches land
+    uint32_t destination = 0;  // frame slot (byte offset) of the label's first value
+  };
+  uint32_t begin = 0, end = 0;  // [begin, end): the body's code units
+  std::vector<Catch> catches;
+};
+
 struct CompiledFunction {
   std::vector<uint32_t> code;
+  // The function's try_tables, each before the ones it encloses (so the last one holding a
+  // code unit is the innermost).
+  std::vector<ExceptionHandler> exception_handlers;
   uint32_t function_index = 0;
   uint32_t type_id = 0;
   uint32_t param_cells = 0;

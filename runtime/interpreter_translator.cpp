@@ -490,7 +490,32 @@ void InterpreterTranslator::emit_branch(const Instruction& ins, const FunctionVa
   }
 }
 
-void InterpreterTranslator::emit_control(const Instruction& ins) {
+void InterpreterTranslator::begin_exception_handler(const Instruction& ins,
+                                                    const FunctionValidator& v, Label& label) {
+  label.handler = static_cast<uint32_t>(out_.exception_handlers.size());
+  ExceptionHandler handler;
+  handler.begin = pc();
+  for (const CatchClause& clause : *ins.catches) {
+    // The clause's label is counted from outside the try_table, whose own frame is open now in
+    // the validator and not yet among labels_.
+    Label& target = labels_[labels_.size() - 1 - clause.label];
+    ExceptionHandler::Catch c;
+    c.all = clause.catches_all();
+    c.reference = clause.passes_reference();
+    c.tag = clause.tag;
+    c.destination = slot(v.control(clause.label + 1).height_cells);
+    if (target.is_loop) {
+      c.target = target.loop_start;
+    } else {
+      target.catch_fixups.emplace_back(label.handler,
+                                       static_cast<uint32_t>(handler.catches.size()));
+    }
+    handler.catches.push_back(c);
+  }
+  out_.exception_handlers.push_back(std::move(handler));
+}
+
+void InterpreterTranslator::emit_control(const Instruction& ins, const FunctionValidator& v) {
   // Labels are merge points: operands must be in their own cells, and the last result may
   // arrive by a branch instead of from the instruction before.
   const bool live = ins.reachable && !labels_.back().dead;
@@ -501,9 +526,11 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
   switch (ins.opcode) {
     case kBlock:
     case kLoop:
-    case kIf: {
+    case kIf:
+    case kTryTable: {
       Label label;
       label.dead = !ins.live;
+      if (ins.opcode == kTryTable && ins.live) begin_exception_handler(ins, v, label);
       label.is_loop = ins.opcode == kLoop;
       if (label.is_loop) entered_loop_ = true;
       label.loop_start = pc();
@@ -547,6 +574,10 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
       Label label = std::move(labels_.back());
       labels_.pop_back();
       for (auto [start, delta_unit] : label.fixups) patch(start, delta_unit, pc());
+      if (label.handler != UINT32_MAX) out_.exception_handlers[label.handler].end = pc();
+      for (auto [handler, index] : label.catch_fixups) {
+        out_.exception_handlers[handler].catches[index].target = pc();
+      }
       if (labels_.empty()) {  // the function's own end: results are at operand cells 0..n
         begin(Handler::return_, ins);
         unit(slot(0));
@@ -561,8 +592,8 @@ void InterpreterTranslator::emit_control(const Instruction& ins) {
 
 void InterpreterTranslator::on_instruction(const Instruction& ins, const FunctionValidator& v) {
   const uint32_t op = ins.opcode;
-  if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd) {
-    emit_control(ins);
+  if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd || op == kTryTable) {
+    emit_control(ins, v);
     // Branches may land at the code emitted from here on: nothing after is paired with
     // anything before.
     label_barrier_ = pc();
@@ -718,6 +749,15 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       }
       return;
     }
+    case kThrow:
+      begin(Handler::throw_, ins);
+      unit(ins.index);
+      unit(slot(cb - module_.tag_type(ins.index).param_cells()));
+      return;
+    case kThrowRef:
+      begin(Handler::throw_ref, ins);
+      unit(slot(cb - 1));
+      return;
     case kReturn:
       begin(Handler::return_, ins);
       unit(slot(cb - out_.result_cells));

@@ -33,6 +33,10 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
     bool dead = false;  // opened in unreachable code: nothing inside is emitted
     uint32_t else_fixup = UINT32_MAX;
     std::vector<std::pair<uint32_t, uint32_t>> fixups;  // (instruction start, delta unit)
+    // A try_table's entry in out_.exception_handlers (UINT32_MAX: not one), and the catches
+    // (handler, catch) that land at this label's end.
+    uint32_t handler = UINT32_MAX;
+    std::vector<std::pair<uint32_t, uint32_t>> catch_fixups;
   };
 
   uint32_t pc() const { return static_cast<uint32_t>(code_.size()); }
@@ -52,7 +56,9 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   void patch(uint32_t instruction_start, uint32_t delta_unit, uint32_t target);
   void emit_branch(const Instruction& ins, const FunctionValidator& v, uint32_t depth,
                    uint32_t values_top);
-  void emit_control(const Instruction& ins);
+  void emit_control(const Instruction& ins, const FunctionValidator& v);
+  // A live try_table's handler entry (its catches' targets are patched at their labels).
+  void begin_exception_handler(const Instruction& ins, const FunctionValidator& v, Label& label);
   // Fuel (docs/BUDGETS.md): a `fuel` instruction opens each straight-line segment, and each
   // instruction of the segment adds its cost to that instruction's operand.
   void start_segment(const Instruction& ins);

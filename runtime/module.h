@@ -40,7 +40,7 @@ struct Import {
   std::string module;
   std::string name;
   ExternKind kind = ExternKind::kFunction;
-  uint32_t type_index = 0;  // function imports
+  uint32_t type_index = 0;  // function and tag imports
   TableType table;
   MemoryType memory;
   GlobalType global;
@@ -119,7 +119,9 @@ class Module {
   std::vector<TableType> tables;     // imports first
   std::vector<MemoryType> memories;  // imports first
   std::vector<Global> globals;       // imports first (their init is empty)
+  std::vector<uint32_t> tags;        // type index of every tag (Wasm 3.0), imports first
   uint32_t imported_functions = 0, imported_tables = 0, imported_memories = 0, imported_globals = 0;
+  uint32_t imported_tags = 0;
   std::vector<Export> exports;
   std::optional<uint32_t> start;
   std::vector<ElementSegment> elements;
@@ -140,6 +142,7 @@ class Module {
   const FuncType& function_type(uint32_t function_index) const {
     return types[functions[function_index]];
   }
+  const FuncType& tag_type(uint32_t tag_index) const { return types[tags[tag_index]]; }
   const Export* find_export(std::string_view name) const;
   // The machine code of defined function `defined_index` (tier.h), compiled by `tier` now if it
   // was not tried before; null when the tier cannot compile it, or is not to yet

@@ -23,18 +23,20 @@ enum SectionId : uint8_t {
   kCodeSection = 10,
   kDataSection = 11,
   kDataCountSection = 12,
+  kTagSection = 13,  // Wasm 3.0 exception handling
 };
 
 const char* section_name(uint8_t id) {
-  static const char* const names[] = {"custom", "type",   "import",    "function", "table",
-                                      "memory", "global", "export",    "start",    "element",
-                                      "code",   "data",   "data count"};
-  return id < 13 ? names[id] : "unknown";
+  static const char* const names[] = {"custom", "type",   "import",     "function", "table",
+                                      "memory", "global", "export",     "start",    "element",
+                                      "code",   "data",   "data count", "tag"};
+  return id < 14 ? names[id] : "unknown";
 }
 
-// Sections must appear in this order (spec 5.5.2); data count sits between element and code.
+// Sections must appear in this order (spec 5.5.2); data count sits between element and code,
+// and the tag section between memory and global.
 int section_rank(uint8_t id) {
-  static const int ranks[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};
+  static const int ranks[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 11, 6};
   return ranks[id];
 }
 
@@ -108,6 +110,14 @@ Result<FuncType> read_function_type(BinaryReader& r) {
   return type;
 }
 
+Result<uint32_t> read_tag_type(BinaryReader& r) {
+  size_t at = r.offset();
+  KILN_ASSIGN(uint8_t attribute, r.read_byte());
+  // Spec 5.5.7 (tagtype): attribute 0, "exception", is the only one.
+  if (attribute != 0) return BinaryReader::malformed_at("malformed tag attribute", at);
+  return r.read_u32();
+}
+
 Result<void> read_import_description(BinaryReader& r, Import& imp) {
   size_t at = r.offset();
   KILN_ASSIGN(uint8_t kind, r.read_byte());
@@ -127,6 +137,10 @@ Result<void> read_import_description(BinaryReader& r, Import& imp) {
     case 3:
       imp.kind = ExternKind::kGlobal;
       KILN_SET(imp.global, read_global_type(r));
+      return {};
+    case 4:
+      imp.kind = ExternKind::kTag;
+      KILN_SET(imp.type_index, read_tag_type(r));
       return {};
     default:
       return BinaryReader::malformed_at("malformed import kind", at);
@@ -176,6 +190,10 @@ Result<void> read_import_section(BinaryReader& r, Module& m) {
           m.globals.push_back(Global{imp.global, {}});
           ++m.imported_globals;
           break;
+        case ExternKind::kTag:
+          m.tags.push_back(imp.type_index);
+          ++m.imported_tags;
+          break;
       }
       m.imports.push_back(std::move(imp));
       return {};
@@ -215,6 +233,16 @@ Result<void> read_memory_section(BinaryReader& r, Module& m) {
   return {};
 }
 
+Result<void> read_tag_section(BinaryReader& r, Module& m) {
+  KILN_ASSIGN(uint32_t n, read_count(r, ModuleLimits::kMaxSegments, "tags"));
+  for (uint32_t i = 0; i < n; ++i) {
+    auto type_index = read_tag_type(r);
+    if (!type_index) return in_section(type_index.take_error(), kTagSection, i);
+    m.tags.push_back(*type_index);
+  }
+  return {};
+}
+
 Result<void> read_global_section(BinaryReader& r, Module& m) {
   KILN_ASSIGN(uint32_t n, read_count(r, ModuleLimits::kMaxGlobals, "globals"));
   for (uint32_t i = 0; i < n; ++i) {
@@ -238,7 +266,7 @@ Result<void> read_export_section(BinaryReader& r, Module& m) {
       KILN_SET(e.name, r.read_name());
       size_t at = r.offset();
       KILN_ASSIGN(uint8_t kind, r.read_byte());
-      if (kind > 3) return BinaryReader::malformed_at("malformed export kind", at);
+      if (kind > 4) return BinaryReader::malformed_at("malformed export kind", at);
       e.kind = static_cast<ExternKind>(kind);
       KILN_SET(e.index, r.read_u32());
       m.exports.push_back(std::move(e));
@@ -449,7 +477,7 @@ Result<ValType> read_value_type(BinaryReader& r) {
 Result<ValType> read_reference_type(BinaryReader& r) {
   size_t at = r.offset();
   KILN_ASSIGN(uint8_t byte, r.read_byte());
-  if (byte != 0x70 && byte != 0x6f)
+  if (byte != 0x70 && byte != 0x6f && byte != 0x69)
     return BinaryReader::malformed_at("malformed reference type", at);
   return static_cast<ValType>(byte);
 }
@@ -530,8 +558,7 @@ Result<void> decode_module(Module& m) {
   while (!r.at_end()) {
     size_t section_at = r.offset();
     KILN_ASSIGN(uint8_t id, r.read_byte());
-    if (id > kDataCountSection)
-      return BinaryReader::malformed_at("malformed section id", section_at);
+    if (id > kTagSection) return BinaryReader::malformed_at("malformed section id", section_at);
     auto size = r.read_u32();
     if (!size) return in_section(size.take_error(), id);
     if (*size > r.remaining()) {
@@ -592,6 +619,9 @@ Result<void> decode_module(Module& m) {
         break;
       case kDataSection:
         result = read_data_section(s, m);
+        break;
+      case kTagSection:
+        result = read_tag_section(s, m);
         break;
       case kDataCountSection: {
         auto count = s.read_u32();

@@ -18,6 +18,8 @@ Result<FuncType> read_function_type(BinaryReader& reader);
 // An import's kind and type (spec 5.5.5 importdesc): a function's type index, a table, memory
 // or global type. Component core types use it for core:externtype as well.
 Result<void> read_import_description(BinaryReader& reader, Import& import);
+// A tag type (spec 5.5.7): the exception attribute and the tag's function type index.
+Result<uint32_t> read_tag_type(BinaryReader& reader);
 // Reads a constant expression up to and including its `end`.
 Result<ConstExpr> read_const_expr(BinaryReader& reader);
 

@@ -96,6 +96,17 @@ void collect_function_refs(const ConstExpr& expr, std::vector<bool>& refs) {
 
 }  // namespace
 
+Result<void> validate_tag_type(const Module& m, uint32_t type_index, const std::string& where) {
+  if (type_index >= m.types.size()) {
+    return invalid("unknown type " + std::to_string(type_index) + " (" + where + ")");
+  }
+  // Spec 3.2.9 (tag types): an exception carries values and returns none.
+  if (!m.types[type_index].results.empty()) {
+    return invalid("non-empty tag result type (" + where + ")");
+  }
+  return {};
+}
+
 Result<void> validate_memory_type(const MemoryType& type, const std::string& where) {
   return validate_limits(type.limits, ModuleLimits::kMaxMemoryPages,
                          "memory size must be at most 65536 pages (4GiB)", where);
@@ -124,6 +135,9 @@ Result<void> validate_module_structure(Module& m) {
         break;
       case ExternKind::kGlobal:
         break;
+      case ExternKind::kTag:
+        KILN_TRY(validate_tag_type(m, imp.type_index, where));
+        break;
     }
   }
   for (uint32_t i = m.imported_functions; i < m.functions.size(); ++i) {
@@ -131,6 +145,9 @@ Result<void> validate_module_structure(Module& m) {
       return invalid("unknown type " + std::to_string(m.functions[i]) + " (function " +
                      std::to_string(i) + ")");
     }
+  }
+  for (uint32_t i = m.imported_tags; i < m.tags.size(); ++i) {
+    KILN_TRY(validate_tag_type(m, m.tags[i], "tag " + std::to_string(i)));
   }
   for (uint32_t i = m.imported_tables; i < m.tables.size(); ++i) {
     KILN_TRY(validate_table_type(m.tables[i], "table " + std::to_string(i)));
@@ -164,6 +181,9 @@ Result<void> validate_module_structure(Module& m) {
         break;
       case ExternKind::kGlobal:
         count = m.globals.size();
+        break;
+      case ExternKind::kTag:
+        count = m.tags.size();
         break;
     }
     if (e.index >= count) {

@@ -29,6 +29,8 @@ enum Opcode : uint32_t {
   kLoop = 0x03,
   kIf = 0x04,
   kElse = 0x05,
+  kThrow = 0x08,     // Wasm 3.0 exception handling
+  kThrowRef = 0x0a,  // Wasm 3.0 exception handling
   kEnd = 0x0b,
   kBr = 0x0c,
   kBrIf = 0x0d,
@@ -39,6 +41,7 @@ enum Opcode : uint32_t {
   kDrop = 0x1a,
   kSelect = 0x1b,
   kSelectTyped = 0x1c,
+  kTryTable = 0x1f,  // Wasm 3.0 exception handling
   kLocalGet = 0x20,
   kLocalSet = 0x21,
   kLocalTee = 0x22,

@@ -73,6 +73,8 @@ std::optional<Extern> Instance::find_export(std::string_view name) const {
       return Extern{e->kind, memories[e->index]};
     case ExternKind::kGlobal:
       return Extern{e->kind, globals[e->index]};
+    case ExternKind::kTag:
+      return Extern{e->kind, tags[e->index]};
   }
   return std::nullopt;
 }
@@ -380,6 +382,44 @@ GlobalInstance* Store::create_global(const GlobalType& type, uint64_t low, uint6
   return globals_.back().get();
 }
 
+TagInstance* Store::create_tag(const FuncType& type) {
+  auto tag = std::make_unique<TagInstance>();
+  tag->type_id = engine_.types().intern(type);
+  tag->type = &engine_.types().get(tag->type_id);
+  tags_.push_back(std::move(tag));
+  return tags_.back().get();
+}
+
+ExceptionObject* Store::make_exception(const TagInstance* tag, const uint64_t* payload) {
+  const uint32_t cells = tag->type->param_cells();
+  // Counted against the store's memory budget (DESIGN-NOTES section 4): a guest that keeps a
+  // reference to every exception it throws runs out of its own budget, not of the process's
+  // memory.
+  const uint64_t bytes = sizeof(ExceptionObject) + uint64_t{cells} * sizeof(uint64_t);
+  ExceptionObject* exception = nullptr;
+  if (!free_exceptions_.empty()) {
+    exception = free_exceptions_.back();
+    if (bytes > exception->charged_bytes) {
+      if (!charge_memory(bytes - exception->charged_bytes, false)) return nullptr;
+      exception->charged_bytes = bytes;
+    }
+    free_exceptions_.pop_back();
+  } else {
+    if (!charge_memory(bytes, false)) return nullptr;
+    exceptions_.push_back(std::make_unique<ExceptionObject>());
+    exception = exceptions_.back().get();
+    exception->charged_bytes = bytes;
+  }
+  exception->tag = tag;
+  exception->referenced = false;
+  exception->payload.assign(payload, payload + cells);
+  return exception;
+}
+
+void Store::release_exception(ExceptionObject* exception) {
+  if (!exception->referenced) free_exceptions_.push_back(exception);
+}
+
 Result<void> check_import(const Module& module, uint32_t import_index, const Extern& actual) {
   const Import& imp = module.imports[import_index];
   const std::string where =
@@ -419,6 +459,14 @@ Result<void> check_import(const Module& module, uint32_t import_index, const Ext
       }
       return {};
     }
+    case ExternKind::kTag:
+      // Spec 4.5.x (external typing of tags): the types must be the same.
+      if (actual.tag()->type_id != module.type_ids[imp.type_index]) {
+        return unlinkable("incompatible import type: expected tag " +
+                          module.types[imp.type_index].to_string() + ", got tag " +
+                          actual.tag()->type->to_string() + where);
+      }
+      return {};
   }
   return {};
 }
@@ -502,7 +550,13 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
       case ExternKind::kGlobal:
         inst.globals.push_back(e.global());
         break;
+      case ExternKind::kTag:
+        inst.tags.push_back(e.tag());
+        break;
     }
+  }
+  for (uint32_t i = m.imported_tags; i < m.tags.size(); ++i) {
+    inst.tags.push_back(create_tag(engine_.types().get(m.type_ids[m.tags[i]])));
   }
   for (uint32_t i = m.imported_functions; i < m.functions.size(); ++i) {
     auto f = std::make_unique<FunctionInstance>();

@@ -156,13 +156,34 @@ struct MemoryInstance {
   int64_t grow(uint64_t delta_pages);
 };
 
+// A tag (Wasm 3.0 exception handling, spec 4.2.x): its identity is the instance, so two
+// instantiations of one module define two tags that catch each other's exceptions only when
+// one imported the other's.
+struct TagInstance {
+  uint32_t type_id = 0;            // engine-interned
+  const FuncType* type = nullptr;  // the payload: its parameters
+};
+
+// A thrown exception (spec 4.2.x, "exception instances"): the tag and the payload's cells. An
+// exnref value is the address of one. Exceptions belong to their store (Store::make_exception).
+struct ExceptionObject {
+  const TagInstance* tag = nullptr;
+  std::vector<uint64_t> payload;  // the tag's parameters, in cells
+  // Whether wasm code ever held a reference to it (catch_ref, catch_all_ref): one that was only
+  // thrown and caught can be reused by the next throw.
+  bool referenced = false;
+  uint64_t charged_bytes = 0;  // against the store's memory budget
+};
+
 struct Extern {
   ExternKind kind = ExternKind::kFunction;
-  void* object = nullptr;  // FunctionInstance*, TableInstance*, MemoryInstance*, GlobalInstance*
+  // FunctionInstance*, TableInstance*, MemoryInstance*, GlobalInstance*, TagInstance*
+  void* object = nullptr;
   FunctionInstance* function() const { return static_cast<FunctionInstance*>(object); }
   TableInstance* table() const { return static_cast<TableInstance*>(object); }
   MemoryInstance* memory() const { return static_cast<MemoryInstance*>(object); }
   GlobalInstance* global() const { return static_cast<GlobalInstance*>(object); }
+  TagInstance* tag() const { return static_cast<TagInstance*>(object); }
 };
 
 struct Instance {
@@ -172,6 +193,7 @@ struct Instance {
   std::vector<TableInstance*> tables;
   std::vector<MemoryInstance*> memories;
   std::vector<GlobalInstance*> globals;
+  std::vector<TagInstance*> tags;
   std::vector<std::vector<uint64_t>> elements;  // evaluated references; emptied by elem.drop
   std::vector<std::span<const uint8_t>> data;   // emptied by data.drop
   VmContext vm;                                 // what generated code reads (vm_context.h)
@@ -225,6 +247,17 @@ class Store {
   // (LinearMemory::has_image).
   Result<MemoryInstance*> create_memory(const MemoryType& type, const MemoryImage* image = nullptr);
   GlobalInstance* create_global(const GlobalType& type, uint64_t low, uint64_t high = 0);
+  // A tag whose payload is `type`'s parameters (its results must be empty).
+  TagInstance* create_tag(const FuncType& type);
+
+  // Exceptions (Wasm 3.0): a new one of `tag` with `tag`'s payload cells from `payload`, owned
+  // by the store. An exception that wasm code never held a reference to is reused once caught
+  // (release_exception), so a loop that throws and catches allocates nothing; one it held a
+  // reference to lives as long as the store (kiln has no collector for exnref yet).
+  ExceptionObject* make_exception(const TagInstance* tag, const uint64_t* payload);
+  void release_exception(ExceptionObject* exception);
+  // Exceptions made and not released (telemetry and tests).
+  size_t live_exceptions() const { return exceptions_.size() - free_exceptions_.size(); }
 
   // Spec 4.5.4. `imports` are in the module's import order. A trap while initialising segments
   // or in the start function is an Error whose message is the trap's; `trap` receives it.
@@ -342,6 +375,9 @@ class Store {
   std::vector<std::unique_ptr<TableInstance>> tables_;
   std::vector<std::unique_ptr<MemoryInstance>> memories_;
   std::vector<std::unique_ptr<GlobalInstance>> globals_;
+  std::vector<std::unique_ptr<TagInstance>> tags_;
+  std::vector<std::unique_ptr<ExceptionObject>> exceptions_;
+  std::vector<ExceptionObject*> free_exceptions_;
   std::vector<std::unique_ptr<Instance>> instances_;
   ExecutionStack stack_;
   NativeStackCheck native_stack_;

@@ -34,6 +34,12 @@ const char* trap_code_message(TrapCode code) {
       return "all fuel consumed";
     case TrapCode::kDeadlineExceeded:
       return "deadline exceeded";
+    case TrapCode::kUncaughtException:
+      return "uncaught exception";
+    case TrapCode::kNullExceptionReference:
+      return "null exception reference";
+    case TrapCode::kOutOfMemory:
+      return "out of memory";
   }
   return "trap";
 }
@@ -55,6 +61,12 @@ std::unique_ptr<Trap> Trap::make_at_element(TrapCode code, int64_t index) {
 std::unique_ptr<Trap> Trap::make_exit(int32_t status) {
   auto trap = make(TrapCode::kExit, "exit with status " + std::to_string(status));
   trap->exit_status = status;
+  return trap;
+}
+
+std::unique_ptr<Trap> Trap::make_exception(ExceptionObject* exception) {
+  auto trap = make(TrapCode::kUncaughtException);
+  trap->exception = exception;
   return trap;
 }
 

@@ -23,12 +23,20 @@ enum class TrapCode : uint8_t {
   kExit,       // the program asked to exit (WASI proc_exit); Trap::exit_status holds the status
   kOutOfFuel,  // the store's fuel would not cover the next straight-line segment
   kDeadlineExceeded,  // the engine's epoch reached the store's deadline
+  // Wasm 3.0 exception handling: an exception no handler caught (Trap::exception holds it) -
+  // while it unwinds the wasm frames of one store it travels as this trap, and handlers of the
+  // interpreter take it out of it; throw_ref of a null reference; and an exception the store's
+  // memory limit cannot hold.
+  kUncaughtException,
+  kNullExceptionReference,
+  kOutOfMemory,
 };
 
 // The spec testsuite's wording for each trap (what `assert_trap` expects).
 const char* trap_code_message(TrapCode code);
 
 struct Instance;
+struct ExceptionObject;
 
 struct TraceFrame {
   uint32_t function_index = 0;
@@ -55,6 +63,9 @@ struct Trap {
   bool omitted_one_function = true;
   TraceFrame omitted_function;
   int32_t exit_status = 0;  // for kExit
+  // For kUncaughtException: the exception (owned by its store; only for the runtime's use while
+  // the store lives, like TraceFrame::instance).
+  ExceptionObject* exception = nullptr;
 
   // Appends the next outer frame, moving a kept middle frame into the omitted ones when the
   // innermost and outermost kTraceEnds are full.
@@ -77,6 +88,8 @@ struct Trap {
   // The program asked to exit with `status` (WASI's proc_exit, wasi:cli/exit): a kExit trap
   // that unwinds the guest and carries the status.
   static std::unique_ptr<Trap> make_exit(int32_t status);
+  // An exception on its way out of the frames that threw it (kUncaughtException).
+  static std::unique_ptr<Trap> make_exception(ExceptionObject* exception);
   // "message" followed by one line per kept frame, and one for the omitted ones.
   std::string to_string() const;
 };

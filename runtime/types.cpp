@@ -18,6 +18,8 @@ const char* valtype_name(ValType t) {
       return "funcref";
     case ValType::kExternRef:
       return "externref";
+    case ValType::kExnRef:
+      return "exnref";
     case ValType::kUnknown:
       return "unknown";
   }
@@ -33,6 +35,7 @@ std::optional<ValType> valtype_from_byte(uint8_t byte) {
     case 0x7b:
     case 0x70:
     case 0x6f:
+    case 0x69:
       return static_cast<ValType>(byte);
     default:
       return std::nullopt;
@@ -77,6 +80,8 @@ const char* extern_kind_name(ExternKind kind) {
       return "memory";
     case ExternKind::kGlobal:
       return "global";
+    case ExternKind::kTag:
+      return "tag";
   }
   return "?";
 }

@@ -19,11 +19,12 @@ enum class ValType : uint8_t {
   kV128 = 0x7b,
   kFuncRef = 0x70,
   kExternRef = 0x6f,
+  kExnRef = 0x69,   // Wasm 3.0 exception handling: a caught exception (spec 2.3.3, `exnref`)
   kUnknown = 0x00,  // the validator's bottom type in unreachable code
 };
 
 inline bool is_reference(ValType t) {
-  return t == ValType::kFuncRef || t == ValType::kExternRef;
+  return t == ValType::kFuncRef || t == ValType::kExternRef || t == ValType::kExnRef;
 }
 inline bool is_numeric(ValType t) {
   return t == ValType::kI32 || t == ValType::kI64 || t == ValType::kF32 || t == ValType::kF64;
@@ -67,7 +68,9 @@ struct GlobalType {
   bool mutable_ = false;
 };
 
-enum class ExternKind : uint8_t { kFunction = 0, kTable = 1, kMemory = 2, kGlobal = 3 };
+// kTag: Wasm 3.0 exception handling's tags (spec 2.5.7), whose type is a function type without
+// results: the exception's payload.
+enum class ExternKind : uint8_t { kFunction = 0, kTable = 1, kMemory = 2, kGlobal = 3, kTag = 4 };
 const char* extern_kind_name(ExternKind kind);
 
 // Spec 4.5.1 (import subtyping of limits): `actual` matches `expected`.

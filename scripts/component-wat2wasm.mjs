@@ -1,5 +1,6 @@
 // Assembles a component written in the component text format into its binary, with jco's
-// parser (npm @bytecodealliance/jco, installed by scripts/setup): kiln has no text parser.
+// parser (npm @bytecodealliance/jco, installed by scripts/setup): kiln has no text parser. Core
+// modules with Wasm 3.0 instructions that Debian's wat2wasm lacks are assembled with it too.
 //   node scripts/component-wat2wasm.mjs IN.wat OUT.wasm
 import fs from 'node:fs';
 

@@ -420,6 +420,15 @@ class Runner {
       }
       return expect_uninstantiable(c, line);
     }
+    if (type == "assert_exception") {  // Wasm 3.0: an exception leaves the invocation
+      ActionResult r = perform(*get(c, "action"));
+      if (!r.error.empty()) return fail(line, r.error);
+      if (!r.trap) return fail(line, "expected an uncaught exception, got none");
+      if (r.trap->code != TrapCode::kUncaughtException) {
+        return fail(line, "expected an uncaught exception, got trap \"" + r.trap->message + "\"");
+      }
+      return pass();
+    }
     if (type == "assert_uninstantiable") return expect_uninstantiable(c, line);
     if (type == "assert_invalid" || type == "assert_malformed") {
       if (str(c, "module_type") == "text") {

@@ -351,6 +351,18 @@ TEST_F(CApi, MalformedAndInvalidModulesAreErrorsThatSayWhere) {
   wasm_byte_vec_delete(&not_serialized);
 }
 
+// wasm.h has no extern kind for tags and no value kind for exnref: a module with either in its
+// interface is refused, naming the import or export; it stays valid.
+TEST_F(CApi, ModulesWithTagsInTheirInterfaceAreRefusedWithTheReason) {
+  wasm_byte_vec_t binary = bytes_of(kiln::test::test_module("exceptions"));
+  EXPECT_TRUE(wasm_module_validate(store_, &binary));
+  EXPECT_EQ(wasm_module_new(store_, &binary), nullptr);
+  const std::string why = kiln_last_error_message();
+  EXPECT_NE(why.find("export \"small\" is a tag"), std::string::npos) << why;
+  EXPECT_NE(why.find("cannot express"), std::string::npos) << why;
+  wasm_byte_vec_delete(&binary);
+}
+
 TEST_F(CApi, ModulesListImportsAndExportsAndSurviveSerialization) {
   wasm_module_t* m = module("host");
   ASSERT_NE(m, nullptr);

@@ -52,8 +52,30 @@ TEST(Decoder, RejectsSectionsOutOfOrder) {
 }
 
 TEST(Decoder, RejectsUnknownSectionId) {
-  // The section id byte is at offset 8.
-  expect_malformed(module_bytes({0x0d, 0x00}), "malformed section id", "0x8");
+  // The section id byte is at offset 8. (13 is Wasm 3.0's tag section.)
+  expect_malformed(module_bytes({0x0e, 0x00}), "malformed section id", "0x8");
+}
+
+// Wasm 3.0's tag section sits between the memory and global sections (spec 5.5.2), and its
+// entries are an attribute byte (0: exception) and a type index.
+TEST(Decoder, ReadsTagsInTheirPlace) {
+  std::vector<uint8_t> tags_then_global =
+      module_bytes({0x01, 0x05, 0x01, 0x60, 0x01, 0x7f, 0x00,          // type
+                    0x0d, 0x03, 0x01, 0x00, 0x00,                      // tag: one, of type 0
+                    0x06, 0x06, 0x01, 0x7f, 0x00, 0x41, 0x00, 0x0b});  // global i32 = 0
+  Engine engine;
+  auto module = Module::compile(engine, tags_then_global);
+  ASSERT_TRUE(module) << module.error().message;
+  ASSERT_EQ((*module)->tags.size(), 1u);
+  EXPECT_EQ((*module)->tag_type(0).params, std::vector<ValType>{ValType::kI32});
+  // After the global section it is out of order.
+  expect_malformed(module_bytes({0x01, 0x05, 0x01, 0x60, 0x01, 0x7f, 0x00, 0x06, 0x06, 0x01,
+                                 0x7f, 0x00, 0x41, 0x00, 0x0b, 0x0d, 0x03, 0x01, 0x00, 0x00}),
+                   "unexpected content after last section", "in tag section");
+  // An attribute other than 0 is malformed.
+  expect_malformed(
+      module_bytes({0x01, 0x05, 0x01, 0x60, 0x01, 0x7f, 0x00, 0x0d, 0x03, 0x01, 0x01, 0x00}),
+      "malformed tag attribute", "in tag section, item 0");
 }
 
 TEST(Decoder, RejectsSectionSizeMismatch) {

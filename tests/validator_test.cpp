@@ -55,6 +55,37 @@ TEST(Validator, AcceptsAWellTypedFunction) {
   EXPECT_TRUE(Module::validate(engine, m.bytes).ok());
 }
 
+// Wasm 3.0 exception handling (spec 3.2.9, 3.3.8): tag types return nothing; throw names a tag;
+// each catch clause passes what its label takes, labels counted from outside the try_table.
+TEST(Validator, ChecksTagsAndCatchClauses) {
+  const std::vector<uint8_t> one_tag = {0x0d, 0x03, 0x01, 0x00, 0x00};  // a tag of type 0
+  Error result_tag = validation_error(one_function(kReturnsI32, {0x00, 0x0b}, one_tag).bytes);
+  EXPECT_NE(result_tag.message.find("non-empty tag result type (tag 0)"), std::string::npos)
+      << result_tag.message;
+
+  auto unknown = one_function(kNoResults, {0x00, 0x08, 0x05, 0x0b});  // throw 5
+  Error e = validation_error(unknown.bytes);
+  EXPECT_NE(e.message.find("unknown tag 5"), std::string::npos) << e.message;
+
+  // try_table (catch_ref 0 0): the function's label takes no values, catch_ref passes an exnref.
+  auto mismatch =
+      one_function(kNoResults, {0x00, 0x1f, 0x40, 0x01, 0x01, 0x00, 0x00, 0x0b, 0x0b}, one_tag);
+  e = validation_error(mismatch.bytes);
+  EXPECT_NE(e.message.find("type mismatch: catch clause 0"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find(hex(mismatch.body_offset + 4)), std::string::npos) << e.message;
+  // (catch 0 0) passes the tag's values (none): valid. Label 1 does not exist outside.
+  Engine engine;
+  EXPECT_TRUE(
+      Module::validate(
+          engine,
+          one_function(kNoResults, {0x00, 0x1f, 0x40, 0x01, 0x00, 0x00, 0x00, 0x0b, 0x0b}, one_tag)
+              .bytes)
+          .ok());
+  e = validation_error(
+      one_function(kNoResults, {0x00, 0x1f, 0x40, 0x01, 0x02, 0x01, 0x0b, 0x0b}, one_tag).bytes);
+  EXPECT_NE(e.message.find("unknown label"), std::string::npos) << e.message;
+}
+
 TEST(Validator, TypeMismatchNamesFunctionAndOffset) {
   // (func (result i32) i64.const 0): the mismatch is found at `end`, 3 bytes into the code.
   auto m = one_function(kReturnsI32, {0x00, 0x42, 0x00, 0x0b});

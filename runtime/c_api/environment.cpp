@@ -1,6 +1,8 @@
 // wasm.h: config, engine, store, references (copy, same, host info, views), frames, traps,
 // foreign objects and modules.
+#include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "runtime/c_api/c_api_internal.h"
 
@@ -256,6 +258,59 @@ wasm_foreign_t* wasm_foreign_new(wasm_store_t* store) {
 // ---------------------------------------------------------------------------------------------
 // Modules.
 
+namespace {
+
+// What of a module's interface the wasm.h API cannot express: tags and exnref (Wasm 3.0
+// exception handling) have no wasm_externkind_t or wasm_valkind_t. Such modules are refused
+// whole rather than shown with holes; exceptions used inside a module are fine.
+std::optional<std::string> inexpressible_interface(const Module& m) {
+  auto mentions_exnref = [](const FuncType& t) {
+    auto is_exnref = [](ValType v) { return v == ValType::kExnRef; };
+    return std::any_of(t.params.begin(), t.params.end(), is_exnref) ||
+           std::any_of(t.results.begin(), t.results.end(), is_exnref);
+  };
+  auto problem = [&](ExternKind kind, uint32_t type_index, const GlobalType& global,
+                     ValType element) -> const char* {
+    if (kind == ExternKind::kTag) return "a tag";
+    if (kind == ExternKind::kFunction && mentions_exnref(m.types[type_index])) {
+      return "a function with exnref values";
+    }
+    if ((kind == ExternKind::kGlobal && global.type == ValType::kExnRef) ||
+        (kind == ExternKind::kTable && element == ValType::kExnRef)) {
+      return "exnref values";
+    }
+    return nullptr;
+  };
+  for (const Import& i : m.imports) {
+    if (const char* what = problem(i.kind, i.type_index, i.global, i.table.element)) {
+      return "import \"" + i.module + "\" \"" + i.name + "\" is " + what;
+    }
+  }
+  for (const Export& e : m.exports) {
+    const char* what = nullptr;
+    switch (e.kind) {
+      case ExternKind::kFunction:
+        what = problem(e.kind, m.functions[e.index], {}, ValType::kFuncRef);
+        break;
+      case ExternKind::kGlobal:
+        what = problem(e.kind, 0, m.globals[e.index].type, ValType::kFuncRef);
+        break;
+      case ExternKind::kTable:
+        what = problem(e.kind, 0, {}, m.tables[e.index].element);
+        break;
+      case ExternKind::kMemory:
+        break;
+      case ExternKind::kTag:
+        what = "a tag";
+        break;
+    }
+    if (what) return "export \"" + e.name + "\" is " + what;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 wasm_module_t* wasm_module_new(wasm_store_t* store, const wasm_byte_vec_t* binary) {
   if (!store || !binary || (!binary->data && binary->size)) {
     return fail("wasm_module_new: null store or binary", static_cast<wasm_module_t*>(nullptr));
@@ -265,6 +320,11 @@ wasm_module_t* wasm_module_new(wasm_store_t* store, const wasm_byte_vec_t* binar
                       std::span(reinterpret_cast<const uint8_t*>(binary->data), binary->size));
   if (!module.ok()) {
     return fail("wasm_module_new: " + module.error().message, static_cast<wasm_module_t*>(nullptr));
+  }
+  if (auto why = inexpressible_interface(**module)) {
+    return fail("wasm_module_new: " + *why +
+                    " (Wasm 3.0 exception handling), which the wasm.h API cannot express",
+                static_cast<wasm_module_t*>(nullptr));
   }
   return new wasm_module_t(store->engine, std::move(*module), std::make_shared<HostInfo>());
 }
@@ -301,6 +361,8 @@ void wasm_module_imports(const wasm_module_t* module, wasm_importtype_vec_t* out
       case ExternKind::kGlobal:
         type = make_globaltype(import.global);
         break;
+      case ExternKind::kTag:  // refused by wasm_module_new
+        break;
     }
     wasm_name_t module_name, name;
     wasm_name_new(&module_name, import.module.size(), import.module.data());
@@ -329,6 +391,8 @@ void wasm_module_exports(const wasm_module_t* module, wasm_exporttype_vec_t* out
         break;
       case ExternKind::kGlobal:
         type = make_globaltype(m.globals[exp.index].type);
+        break;
+      case ExternKind::kTag:  // refused by wasm_module_new
         break;
     }
     wasm_name_t name;

@@ -127,6 +127,8 @@ wasm_extern_t* make_extern(wasm_store_t* store, const Extern& ext) {
     case ExternKind::kGlobal:
       kind = RefKind::kGlobal;
       break;
+    case ExternKind::kTag:  // modules with tags in their interface are refused (wasm_module_new)
+      return nullptr;
   }
   return static_cast<wasm_extern_t*>(make_ref(store, kind, ext.object));
 }

@@ -12,6 +12,7 @@ static_assert(KILN_TRAP_CALL_STACK_EXHAUSTED == static_cast<int>(TrapCode::kCall
 static_assert(KILN_TRAP_HOST_ERROR == static_cast<int>(TrapCode::kHostError));
 static_assert(KILN_TRAP_EXIT == static_cast<int>(TrapCode::kExit));
 static_assert(KILN_TRAP_DEADLINE_EXCEEDED == static_cast<int>(TrapCode::kDeadlineExceeded));
+static_assert(KILN_TRAP_OUT_OF_MEMORY == static_cast<int>(TrapCode::kOutOfMemory));
 
 namespace {
 thread_local std::string last_error;

@@ -1,0 +1,171 @@
+// Wasm 3.0 exception handling (tests/wasm3/exceptions.wat): throw, throw_ref and try_table's
+// catch clauses, under each tier. The interpreter catches; under the JIT, functions with
+// try_table or throw run in the interpreter and exceptions unwind through compiled frames
+// between them as traps do, so every result must be the same under both.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/module.h"
+#include "runtime/store.h"
+#include "runtime/tier.h"
+#include "tests/test_support.h"
+
+namespace kiln {
+namespace {
+
+class ExceptionHandling : public ::testing::TestWithParam<Tier> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Tier::kJit && !code_tier()) GTEST_SKIP() << "this build has no JIT";
+    EngineConfig config;
+    config.tier = GetParam();
+    config.consume_fuel = fuel_;
+    engine_ = std::make_unique<Engine>(config);
+    instantiate(StoreLimits{});
+  }
+
+  void instantiate(StoreLimits limits) {
+    instance_ = nullptr;
+    store_ = std::make_unique<Store>(*engine_, limits);
+    if (fuel_) {
+      ASSERT_TRUE(store_->set_fuel(100000000).ok());
+    }
+    auto module = Module::compile(*engine_, test::test_module("exceptions"));
+    ASSERT_TRUE(module) << module.error().message;
+    // host.call_back(n) calls the instance's throw_small(n) and hands on what comes back: an
+    // exception goes back into the wasm frames that called the host.
+    FunctionInstance* call_back = store_->create_host_function(
+        FuncType{{ValType::kI32}, {ValType::kI32}}, [this](HostCall& call, uint64_t* cells) {
+          TrapPtr trap =
+              call.store.invoke(instance_->find_export("throw_small")->function(), cells);
+          if (!trap) cells[0] = 0;
+          return trap;
+        });
+    auto instance = store_->instantiate(*module, {Extern{ExternKind::kFunction, call_back}});
+    ASSERT_TRUE(instance) << instance.error().message;
+    instance_ = *instance;
+  }
+
+  // Calls `name`; the first result cell, or the trap.
+  struct Outcome {
+    uint64_t result = 0;
+    TrapPtr trap;
+  };
+  Outcome call(const std::string& name, std::vector<uint64_t> args) {
+    args.resize(4);
+    Outcome out;
+    out.trap = store_->invoke(instance_->find_export(name)->function(), args.data());
+    out.result = args[0];
+    return out;
+  }
+  uint32_t call_i32(const std::string& name, std::vector<uint64_t> args) {
+    Outcome out = call(name, std::move(args));
+    EXPECT_FALSE(out.trap) << name << ": " << out.trap->to_string();
+    return static_cast<uint32_t>(out.result);
+  }
+
+  bool fuel_ = false;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Store> store_;
+  Instance* instance_ = nullptr;
+};
+
+TEST_P(ExceptionHandling, CatchDeliversThePayloadAcrossCalls) {
+  EXPECT_EQ(call_i32("catch_payload", {5}), 1005u);  // thrown two calls down
+  EXPECT_EQ(call_i32("catch_returns", {9}), 9u);     // a catch to the function's own label
+  EXPECT_EQ(call("wide", {100}).result, 106u);       // a v128 and an i64 in the payload
+}
+
+TEST_P(ExceptionHandling, OnlyTheThrownTagIsCaughtAndCatchAllTakesAny) {
+  EXPECT_EQ(call_i32("outer_catches_other", {4}), 40u);
+  EXPECT_EQ(call_i32("catch_all", {1}), 7u);
+  EXPECT_EQ(call_i32("catch_all_ref_is_not_null", {1}), 1u);
+}
+
+TEST_P(ExceptionHandling, ThrowRefRethrowsTheSameException) {
+  EXPECT_EQ(call_i32("rethrow", {77}), 77u);
+}
+
+TEST_P(ExceptionHandling, UnwindsDeepRecursionAndRetriesFromALoopLabel) {
+  EXPECT_EQ(call_i32("deep", {5000}), 42u);
+  EXPECT_EQ(call_i32("retry", {5}), 5u);  // four throws caught by the loop's label
+}
+
+TEST_P(ExceptionHandling, PassesThroughAHostFunctionThatHandsItOn) {
+  EXPECT_EQ(call_i32("through_host", {31}), 31u);
+}
+
+TEST_P(ExceptionHandling, UncaughtExceptionsAndNullReferencesTrap) {
+  Outcome uncaught = call("uncaught", {3});
+  ASSERT_TRUE(uncaught.trap);
+  EXPECT_EQ(uncaught.trap->code, TrapCode::kUncaughtException);
+  EXPECT_EQ(uncaught.trap->message, "uncaught exception");
+  ASSERT_FALSE(uncaught.trap->backtrace.empty());
+  Outcome null_ref = call("throw_null", {});
+  ASSERT_TRUE(null_ref.trap);
+  EXPECT_EQ(null_ref.trap->code, TrapCode::kNullExceptionReference);
+  // The store goes on running after both.
+  EXPECT_EQ(call_i32("catch_payload", {1}), 1001u);
+}
+
+// A loop that throws and catches without taking references reuses one exception; one that
+// takes a reference to each keeps them all (kiln has no collector for exnref yet), against the
+// store's memory budget, and stops with a trap when its budget is spent rather than growing the
+// process.
+TEST_P(ExceptionHandling, ExceptionsAreReusedOrCountedAgainstTheMemoryBudget) {
+  EXPECT_EQ(call_i32("many", {10000, 0}), 10000u);
+  EXPECT_LE(store_->live_exceptions(), 1u);
+  EXPECT_EQ(call_i32("many", {100, 1}), 100u);
+  EXPECT_GE(store_->live_exceptions(), 100u);
+
+  StoreLimits limits;
+  limits.max_total_memory_bytes = 64 * 1024;
+  instantiate(limits);
+  Outcome out = call("many", {1000000, 1});
+  ASSERT_TRUE(out.trap);
+  EXPECT_EQ(out.trap->code, TrapCode::kOutOfMemory);
+  EXPECT_LE(store_->telemetry().memory_bytes, limits.max_total_memory_bytes);
+  // The budget is the store's: another store with the same limits throws as before.
+  instantiate(limits);
+  EXPECT_EQ(call_i32("many", {1000, 0}), 1000u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiers, ExceptionHandling,
+                         ::testing::Values(Tier::kInterpreter, Tier::kJit),
+                         [](const ::testing::TestParamInfo<Tier>& info) {
+                           return info.param == Tier::kJit ? "Jit" : "Interpreter";
+                         });
+
+// Exceptions cost fuel like any instruction, the same under both tiers (docs/BUDGETS.md).
+TEST(ExceptionHandlingFuel, BothTiersChargeTheSameFuel) {
+  if (!code_tier()) GTEST_SKIP() << "this build has no JIT";
+  uint64_t consumed[2] = {0, 0};
+  for (Tier tier : {Tier::kInterpreter, Tier::kJit}) {
+    EngineConfig config;
+    config.tier = tier;
+    config.consume_fuel = true;
+    Engine engine(config);
+    Store store(engine);
+    ASSERT_TRUE(store.set_fuel(1000000).ok());
+    auto module = Module::compile(engine, test::test_module("exceptions"));
+    ASSERT_TRUE(module);
+    FunctionInstance* never = store.create_host_function(
+        FuncType{{ValType::kI32}, {ValType::kI32}},
+        [](HostCall&, uint64_t*) { return Trap::make(TrapCode::kHostError, "not called"); });
+    auto instance = store.instantiate(*module, {Extern{ExternKind::kFunction, never}});
+    ASSERT_TRUE(instance);
+    for (const char* name : {"catch_payload", "rethrow", "deep", "retry", "many"}) {
+      uint64_t args[4] = {50, 0, 0, 0};
+      EXPECT_FALSE(store.invoke((*instance)->find_export(name)->function(), args)) << name;
+    }
+    consumed[tier == Tier::kJit] = store.fuel_consumed();
+  }
+  EXPECT_GT(consumed[0], 0u);
+  EXPECT_EQ(consumed[1], consumed[0]);
+}
+
+}  // namespace
+}  // namespace kiln
