@@ -821,32 +821,27 @@ op_v128_bitselect:
   NEXT();
 
 trap : {
-  TrapPtr result;
-  if (host_trap) {
-    result = std::move(host_trap);
-  } else {
-    result = Trap::make_at_element(trap_code, trap_element);
-  }
-  if (result->exception) {
+  if (ExceptionObject* thrown = host_trap ? host_trap->exception : nullptr) {
     // Spec 4.4.x (throw_ref): the innermost try_table around the throw, or around the call it
     // came out of, whose catch clauses take the exception gets it; the frames inside are gone.
-    // Frames of generated code and of the host between were unwound on the way here.
+    // Frames of generated code and of the host between were unwound on the way here. (No
+    // object with a destructor may be in scope here: NEXT() jumps out of this block.)
     const CompiledFunction* f = func;
     Instance* in = inst;
     uint64_t* f_fp = fp;
     uint32_t unit = static_cast<uint32_t>(pc - f->code.data());
     uint32_t count = stack.frame_count;
     for (;;) {
-      if (const ExceptionHandler::Catch* c = find_catch(*f, *in, unit, *result->exception)) {
-        ExceptionObject* exception = result->exception;
+      if (const ExceptionHandler::Catch* c = find_catch(*f, *in, unit, *thrown)) {
         uint64_t* dst = cell_at(f_fp, c->destination);
-        if (!c->all) dst = std::copy(exception->payload.begin(), exception->payload.end(), dst);
+        if (!c->all) dst = std::copy(thrown->payload.begin(), thrown->payload.end(), dst);
         if (c->reference) {
-          *dst = reinterpret_cast<uint64_t>(exception);
-          exception->referenced = true;
+          *dst = reinterpret_cast<uint64_t>(thrown);
+          thrown->referenced = true;
         } else {
-          store->release_exception(exception);
+          store->release_exception(thrown);
         }
+        host_trap.reset();
         stack.frame_count = count;
         func = f;
         inst = in;
@@ -863,6 +858,12 @@ trap : {
       f_fp = record.fp;
       unit = static_cast<uint32_t>(record.return_pc - f->code.data()) - 1;  // inside the call
     }
+  }
+  TrapPtr result;
+  if (host_trap) {
+    result = std::move(host_trap);
+  } else {
+    result = Trap::make_at_element(trap_code, trap_element);
   }
   add_backtrace(*result, func, inst, pc, stack, base_frames);
   stack.frame_count = base_frames;

@@ -62,6 +62,59 @@ wasm_store_t::~wasm_store_t() {
   deadline_env.reset();
 }
 
+namespace {
+
+// What of a module's interface the wasm.h API cannot express: tags and exnref (Wasm 3.0
+// exception handling) have no wasm_externkind_t or wasm_valkind_t. Such modules are refused
+// whole rather than shown with holes; exceptions used inside a module are fine.
+std::optional<std::string> inexpressible_interface(const Module& m) {
+  auto mentions_exnref = [](const FuncType& t) {
+    auto is_exnref = [](ValType v) { return v == ValType::kExnRef; };
+    return std::any_of(t.params.begin(), t.params.end(), is_exnref) ||
+           std::any_of(t.results.begin(), t.results.end(), is_exnref);
+  };
+  auto problem = [&](ExternKind kind, uint32_t type_index, const GlobalType& global,
+                     ValType element) -> const char* {
+    if (kind == ExternKind::kTag) return "a tag";
+    if (kind == ExternKind::kFunction && mentions_exnref(m.types[type_index])) {
+      return "a function with exnref values";
+    }
+    if ((kind == ExternKind::kGlobal && global.type == ValType::kExnRef) ||
+        (kind == ExternKind::kTable && element == ValType::kExnRef)) {
+      return "exnref values";
+    }
+    return nullptr;
+  };
+  for (const Import& i : m.imports) {
+    if (const char* what = problem(i.kind, i.type_index, i.global, i.table.element)) {
+      return "import \"" + i.module + "\" \"" + i.name + "\" is " + what;
+    }
+  }
+  for (const Export& e : m.exports) {
+    const char* what = nullptr;
+    switch (e.kind) {
+      case ExternKind::kFunction:
+        what = problem(e.kind, m.functions[e.index], {}, ValType::kFuncRef);
+        break;
+      case ExternKind::kGlobal:
+        what = problem(e.kind, 0, m.globals[e.index].type, ValType::kFuncRef);
+        break;
+      case ExternKind::kTable:
+        what = problem(e.kind, 0, {}, m.tables[e.index].element);
+        break;
+      case ExternKind::kMemory:
+        break;
+      case ExternKind::kTag:
+        what = "a tag";
+        break;
+    }
+    if (what) return "export \"" + e.name + "\" is " + what;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 extern "C" {
 
 // ---------------------------------------------------------------------------------------------
@@ -257,59 +310,6 @@ wasm_foreign_t* wasm_foreign_new(wasm_store_t* store) {
 
 // ---------------------------------------------------------------------------------------------
 // Modules.
-
-namespace {
-
-// What of a module's interface the wasm.h API cannot express: tags and exnref (Wasm 3.0
-// exception handling) have no wasm_externkind_t or wasm_valkind_t. Such modules are refused
-// whole rather than shown with holes; exceptions used inside a module are fine.
-std::optional<std::string> inexpressible_interface(const Module& m) {
-  auto mentions_exnref = [](const FuncType& t) {
-    auto is_exnref = [](ValType v) { return v == ValType::kExnRef; };
-    return std::any_of(t.params.begin(), t.params.end(), is_exnref) ||
-           std::any_of(t.results.begin(), t.results.end(), is_exnref);
-  };
-  auto problem = [&](ExternKind kind, uint32_t type_index, const GlobalType& global,
-                     ValType element) -> const char* {
-    if (kind == ExternKind::kTag) return "a tag";
-    if (kind == ExternKind::kFunction && mentions_exnref(m.types[type_index])) {
-      return "a function with exnref values";
-    }
-    if ((kind == ExternKind::kGlobal && global.type == ValType::kExnRef) ||
-        (kind == ExternKind::kTable && element == ValType::kExnRef)) {
-      return "exnref values";
-    }
-    return nullptr;
-  };
-  for (const Import& i : m.imports) {
-    if (const char* what = problem(i.kind, i.type_index, i.global, i.table.element)) {
-      return "import \"" + i.module + "\" \"" + i.name + "\" is " + what;
-    }
-  }
-  for (const Export& e : m.exports) {
-    const char* what = nullptr;
-    switch (e.kind) {
-      case ExternKind::kFunction:
-        what = problem(e.kind, m.functions[e.index], {}, ValType::kFuncRef);
-        break;
-      case ExternKind::kGlobal:
-        what = problem(e.kind, 0, m.globals[e.index].type, ValType::kFuncRef);
-        break;
-      case ExternKind::kTable:
-        what = problem(e.kind, 0, {}, m.tables[e.index].element);
-        break;
-      case ExternKind::kMemory:
-        break;
-      case ExternKind::kTag:
-        what = "a tag";
-        break;
-    }
-    if (what) return "export \"" + e.name + "\" is " + what;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
 
 wasm_module_t* wasm_module_new(wasm_store_t* store, const wasm_byte_vec_t* binary) {
   if (!store || !binary || (!binary->data && binary->size)) {
