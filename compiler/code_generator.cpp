@@ -745,6 +745,12 @@ void CodeGenerator::branch_on(const Value& condition, bool when_zero, Label targ
 void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidator& v) {
   if (failed_) return;
   const uint32_t op = ins.opcode;
+  // Generated code reaches memory 0 only (its base in the VM context): a function that uses
+  // another memory (multi-memory) runs in the interpreter.
+  if (ins.memory_index != 0 || (op == kMemoryCopy && ins.index2 != 0)) {
+    failed_ = true;
+    return;
+  }
   // A pending comparison is consumed by the br_if or if right after it; before anything
   // else it is computed.
   if (ins.live && op != kBrIf && op != kIf) materialize_condition();

@@ -23,12 +23,17 @@ inline bool memory_init(uint8_t* base, uint64_t size, std::span<const uint8_t> s
   return true;
 }
 
-inline bool memory_copy(uint8_t* base, uint64_t size, const uint64_t* args) {
+// memory.copy from one memory to another (multi-memory) or within one.
+inline bool memory_copy(uint8_t* dst_base, uint64_t dst_size, const uint8_t* src_base,
+                        uint64_t src_size, const uint64_t* args) {
   const uint64_t d = static_cast<uint32_t>(args[0]), s = static_cast<uint32_t>(args[1]),
                  n = static_cast<uint32_t>(args[2]);
-  if (s + n > size || d + n > size) return false;
-  if (n) std::memmove(base + d, base + s, n);
+  if (s + n > src_size || d + n > dst_size) return false;
+  if (n) std::memmove(dst_base + d, src_base + s, n);
   return true;
+}
+inline bool memory_copy(uint8_t* base, uint64_t size, const uint64_t* args) {
+  return memory_copy(base, size, base, size, args);
 }
 
 inline bool memory_fill(uint8_t* base, uint64_t size, const uint64_t* args) {

@@ -224,11 +224,16 @@ Result<void> FunctionValidator::read_block_type(std::vector<ValType>& params,
 Result<uint32_t> FunctionValidator::read_memarg(uint32_t natural_alignment_log2, Instruction& ins) {
   const size_t align_at = reader_.offset();
   KILN_ASSIGN(uint32_t align, reader_.read_u32());
+  // Multi-memory (Wasm 3.0, spec 5.4.7 memarg): bit 6 says a memory index follows the flags.
+  if (module_.multi_memory && align >= 64 && align < 128) {
+    align -= 64;
+    KILN_SET(ins.memory_index, reader_.read_u32());
+  }
   // An alignment of 2^32 or more cannot be expressed at all: a binary-format error, not a
-  // validation one. (Multi-memory will give bit 6 the meaning "memory index follows".)
+  // validation one.
   if (align >= 32) return BinaryReader::malformed_at("malformed memop flags", align_at);
   KILN_SET(ins.memory_offset, reader_.read_u32());
-  KILN_TRY(require_memory(0));
+  KILN_TRY(require_memory(ins.memory_index));
   if (align > natural_alignment_log2) return fail("alignment must not be larger than natural");
   return align;
 }
@@ -361,6 +366,12 @@ Result<void> FunctionValidator::read_catch_clauses() {
     catches_.push_back(clause);
   }
   return {};
+}
+
+Result<uint32_t> FunctionValidator::read_memory_index() {
+  if (module_.multi_memory) return reader_.read_u32();
+  KILN_TRY(read_zero_byte());
+  return 0u;
 }
 
 Result<void> FunctionValidator::read_zero_byte() {
@@ -684,8 +695,8 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
     }
     case kMemorySize:
     case kMemoryGrow: {
-      KILN_TRY(read_zero_byte());
-      KILN_TRY(require_memory(0));
+      KILN_SET(ins.memory_index, read_memory_index());
+      KILN_TRY(require_memory(ins.memory_index));
       if (op == kMemoryGrow) KILN_TRY(pop(ValType::kI32));
       push(ValType::kI32);
       emit();
@@ -746,8 +757,8 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
     }
     case kMemoryInit: {
       KILN_SET(ins.index, reader_.read_u32());
-      KILN_TRY(read_zero_byte());
-      KILN_TRY(require_memory(0));
+      KILN_SET(ins.memory_index, read_memory_index());
+      KILN_TRY(require_memory(ins.memory_index));
       KILN_TRY(require_data(ins.index));
       KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop(ValType::kI32));
@@ -763,9 +774,12 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
     }
     case kMemoryCopy:
     case kMemoryFill: {
-      KILN_TRY(read_zero_byte());
-      if (op == kMemoryCopy) KILN_TRY(read_zero_byte());
-      KILN_TRY(require_memory(0));
+      KILN_SET(ins.memory_index, read_memory_index());  // memory.copy: the destination
+      KILN_TRY(require_memory(ins.memory_index));
+      if (op == kMemoryCopy) {
+        KILN_SET(ins.index2, read_memory_index());  // the source
+        KILN_TRY(require_memory(ins.index2));
+      }
       KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop(ValType::kI32));

@@ -61,6 +61,9 @@ struct Instruction {
   uint64_t bits = 0;           // t.const value; float constants as bits; v128 low half
   uint64_t bits_hi = 0;        // v128.const / i8x16.shuffle: the high 8 bytes
   uint32_t memory_offset = 0;  // memarg offset
+  // The memory a load, store, lane, memory.size/grow/init/fill instruction names, and
+  // memory.copy's destination (its source is index2). Non-zero only with multi-memory.
+  uint32_t memory_index = 0;
   ValType type = ValType::kUnknown;  // select's, local's, global's or ref.null's value type
   // The operand types a table-driven operator (opcodes.h, simd_ops.h: operators, loads,
   // stores, lane operators) pops, deepest first, and the type it pushes (kUnknown: none).
@@ -138,6 +141,8 @@ class FunctionValidator {
   Result<void> require_tag(uint32_t index);
   Result<void> read_catch_clauses();
   Result<void> read_zero_byte();
+  // A memory index immediate: a u32 with multi-memory, else Wasm 2.0's zero byte.
+  Result<uint32_t> read_memory_index();
 
   const Module& module_;
   uint32_t function_index_;

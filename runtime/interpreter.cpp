@@ -211,8 +211,9 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
   const CompiledFunction* func = entry->code;
   Instance* inst = entry->instance;
   const uint32_t* pc = nullptr;
-  uint8_t* mem_base = nullptr;
+  uint8_t* mem_base = nullptr;  // of the selected memory: memory 0 but for one instruction
   uint64_t mem_size = 0;
+  uint32_t selected_memory = 0;  // select_memory (multi-memory)
   TrapCode trap_code = TrapCode::kUnreachable;
   int64_t trap_element = -1;  // the table index of an undefined/uninitialized element trap
   TrapPtr host_trap;
@@ -239,6 +240,7 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
   } while (0)
 #define RELOAD_MEMORY()                                    \
   do {                                                     \
+    selected_memory = 0;                                   \
     if (!inst->memories.empty()) {                         \
       const LinearMemory& m_ = *inst->memories[0]->memory; \
       mem_base = m_.base();                                \
@@ -503,9 +505,20 @@ op_memory_size:
   pc += 3;
   NEXT();
 op_memory_grow : {
-  int64_t old = inst->memories[0]->grow(read_slot<uint32_t>(fp, OPERAND(0)));
+  MemoryInstance& memory = *inst->memories[selected_memory];
+  int64_t old = memory.grow(read_slot<uint32_t>(fp, OPERAND(0)));
   write_slot<uint32_t>(fp, OPERAND(0), static_cast<uint32_t>(old));
-  RELOAD_MEMORY();
+  mem_base = memory.memory->base();
+  mem_size = memory.memory->size_bytes();
+  pc += 3;
+  NEXT();
+}
+// Multi-memory: the next instruction's memory (and memory 0 again after it).
+op_select_memory : {
+  selected_memory = OPERAND(0);
+  const LinearMemory& m = *inst->memories[selected_memory]->memory;
+  mem_base = m.base();
+  mem_size = m.size_bytes();
   pc += 3;
   NEXT();
 }
@@ -539,6 +552,16 @@ op_memory_copy:
   }
   pc += 3;
   NEXT();
+op_memory_copy_between : {
+  LinearMemory& dst = *inst->memories[OPERAND(0)]->memory;
+  const LinearMemory& src = *inst->memories[OPERAND(1)]->memory;
+  if (!memory_copy(dst.base(), dst.size_bytes(), src.base(), src.size_bytes(),
+                   cell_at(fp, OPERAND(2)))) {
+    TRAP(TrapCode::kMemoryOutOfBounds);
+  }
+  pc += 5;
+  NEXT();
+}
 op_memory_fill:
   if (!memory_fill(mem_base, mem_size, cell_at(fp, OPERAND(0)))) {
     TRAP(TrapCode::kMemoryOutOfBounds);

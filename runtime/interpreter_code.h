@@ -24,56 +24,58 @@
 
 namespace kiln {
 
-#define KILN_CONTROL_HANDLERS(X)                                                     \
-  X(unreachable)    /* []                                                        */  \
-  X(throw_)         /* [tag][first payload slot]  (Wasm 3.0)                     */  \
-  X(throw_ref)      /* [src]                                                     */  \
-  X(br)             /* [delta]                                                   */  \
-  X(br_move)        /* [delta][src][dst][cells]                                  */  \
-  X(br_if_nz)       /* [cond][delta]                                             */  \
-  X(br_if_nz_move)  /* [cond][delta][src][dst][cells]                            */  \
-  X(br_if_z)        /* [cond][delta]                                             */  \
-  X(br_table)       /* [index][src][cells][count] then count+1 x [delta][dst]    */  \
-  X(return_)        /* [src][cells]                                              */  \
-  X(call)           /* [CompiledFunction* (2 units)][args]                       */  \
-  X(call_import)    /* [function index][args]                                    */  \
-  X(call_indirect)  /* [type id][table][index slot][args]                        */  \
-  X(copy)           /* [src][dst]                                                */  \
-  X(copy2)          /* [src][dst]  two cells (v128)                              */  \
-  X(copy_copy)      /* [src][dst][src2][dst2]  two copies, in order, fused       */  \
-  X(const32)        /* [dst][value]                                              */  \
-  X(const64)        /* [dst][low][high]                                          */  \
-  X(select)         /* [cond][b][dst]  dst holds a: if cond == 0, dst = b        */  \
-  X(select2)        /* the same for two-cell values                              */  \
-  X(global_get)     /* [global][dst]                                             */  \
-  X(global_set)     /* [global][src]                                             */  \
-  X(global_get2)    /* [global][dst]                                             */  \
-  X(global_set2)    /* [global][src]                                             */  \
-  X(table_get)      /* [table][index slot][dst]                                  */  \
-  X(table_set)      /* [table][index slot][value slot]                           */  \
-  X(memory_size)    /* [dst]                                                     */  \
-  X(memory_grow)    /* [slot]  delta in, old size or -1 out                      */  \
-  X(ref_null)       /* [dst]                                                     */  \
-  X(ref_is_null)    /* [src][dst]                                                */  \
-  X(ref_func)       /* [function index][dst]                                     */  \
-  X(memory_init)    /* [data][first of 3 operand slots]                          */  \
-  X(data_drop)      /* [data]                                                    */  \
-  X(memory_copy)    /* [first of 3 operand slots]                                */  \
-  X(memory_fill)    /* [first of 3 operand slots]                                */  \
-  X(table_init)     /* [table][elem][first of 3 operand slots]                   */  \
-  X(elem_drop)      /* [elem]                                                    */  \
-  X(table_copy)     /* [dst table][src table][first of 3 operand slots]          */  \
-  X(table_grow)     /* [table][first of 2 operand slots] result in the first     */  \
-  X(table_size)     /* [table][dst]                                              */  \
-  X(table_fill)     /* [table][first of 3 operand slots]                         */  \
-  X(v128_const)     /* [dst][16 bytes in 4 units]                                */  \
-  X(i8x16_shuffle)  /* [a][b][dst][16 lane indices in 4 units]                   */  \
-  X(v128_bitselect) /* [a][b][mask][dst]                                        */   \
-  X(v128_store)     /* [addr][value][offset]                                     */  \
-  X(i32_add_shl)    /* [index][shift][base][dst]  base + (index << shift), fused  */ \
-  X(i32_add_add)    /* [a][b][dst][a2][b2][dst2]  two i32.add, in order, fused    */ \
-  X(fuel)           /* [cost]  charge a straight-line segment (docs/BUDGETS.md)  */  \
-  X(epoch_check)    /* []      trap or call back once the deadline is reached    */
+#define KILN_CONTROL_HANDLERS(X)                                                          \
+  X(unreachable)         /* []                                                        */  \
+  X(throw_)              /* [tag][first payload slot]  (Wasm 3.0)                     */  \
+  X(throw_ref)           /* [src]                                                     */  \
+  X(br)                  /* [delta]                                                   */  \
+  X(br_move)             /* [delta][src][dst][cells]                                  */  \
+  X(br_if_nz)            /* [cond][delta]                                             */  \
+  X(br_if_nz_move)       /* [cond][delta][src][dst][cells]                            */  \
+  X(br_if_z)             /* [cond][delta]                                             */  \
+  X(br_table)            /* [index][src][cells][count] then count+1 x [delta][dst]    */  \
+  X(return_)             /* [src][cells]                                              */  \
+  X(call)                /* [CompiledFunction* (2 units)][args]                       */  \
+  X(call_import)         /* [function index][args]                                    */  \
+  X(call_indirect)       /* [type id][table][index slot][args]                        */  \
+  X(copy)                /* [src][dst]                                                */  \
+  X(copy2)               /* [src][dst]  two cells (v128)                              */  \
+  X(copy_copy)           /* [src][dst][src2][dst2]  two copies, in order, fused       */  \
+  X(const32)             /* [dst][value]                                              */  \
+  X(const64)             /* [dst][low][high]                                          */  \
+  X(select)              /* [cond][b][dst]  dst holds a: if cond == 0, dst = b        */  \
+  X(select2)             /* the same for two-cell values                              */  \
+  X(global_get)          /* [global][dst]                                             */  \
+  X(global_set)          /* [global][src]                                             */  \
+  X(global_get2)         /* [global][dst]                                             */  \
+  X(global_set2)         /* [global][src]                                             */  \
+  X(table_get)           /* [table][index slot][dst]                                  */  \
+  X(table_set)           /* [table][index slot][value slot]                           */  \
+  X(memory_size)         /* [dst]                                                     */  \
+  X(memory_grow)         /* [slot]  delta in, old size or -1 out                      */  \
+  X(ref_null)            /* [dst]                                                     */  \
+  X(ref_is_null)         /* [src][dst]                                                */  \
+  X(ref_func)            /* [function index][dst]                                     */  \
+  X(memory_init)         /* [data][first of 3 operand slots]                          */  \
+  X(data_drop)           /* [data]                                                    */  \
+  X(memory_copy)         /* [first of 3 operand slots]                                */  \
+  X(memory_copy_between) /* [dst memory][src memory][first of 3 operand slots]   */       \
+  X(select_memory)       /* [memory]  multi-memory: the memory handlers read          */  \
+  X(memory_fill)         /* [first of 3 operand slots]                                */  \
+  X(table_init)          /* [table][elem][first of 3 operand slots]                   */  \
+  X(elem_drop)           /* [elem]                                                    */  \
+  X(table_copy)          /* [dst table][src table][first of 3 operand slots]          */  \
+  X(table_grow)          /* [table][first of 2 operand slots] result in the first     */  \
+  X(table_size)          /* [table][dst]                                              */  \
+  X(table_fill)          /* [table][first of 3 operand slots]                         */  \
+  X(v128_const)          /* [dst][16 bytes in 4 units]                                */  \
+  X(i8x16_shuffle)       /* [a][b][dst][16 lane indices in 4 units]                   */  \
+  X(v128_bitselect)      /* [a][b][mask][dst]                                        */   \
+  X(v128_store)          /* [addr][value][offset]                                     */  \
+  X(i32_add_shl)         /* [index][shift][base][dst]  base + (index << shift), fused  */ \
+  X(i32_add_add)         /* [a][b][dst][a2][b2][dst2]  two i32.add, in order, fused    */ \
+  X(fuel)                /* [cost]  charge a straight-line segment (docs/BUDGETS.md)  */  \
+  X(epoch_check)         /* []      trap or call back once the deadline is reached    */
 
 // Table-driven operators, in handler order. Shapes: unary [a][dst], binary [a][b][dst],
 // load [addr][dst][offset], store [addr][value][offset], lane load

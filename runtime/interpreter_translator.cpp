@@ -600,9 +600,25 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
     return;
   }
   if (!ins.live) return;
-  const uint32_t cb = ins.cells_before;
   charge(ins.fuel_cost);
+  // Multi-memory: an instruction on another memory than memory 0 runs with that memory selected
+  // (the handlers read the selected one), and memory 0 is selected again right after it.
+  // memory.copy names its two memories itself.
+  const bool other_memory = ins.memory_index != 0 && op != kMemoryCopy;
+  if (other_memory) {
+    begin(Handler::select_memory, ins);
+    unit(ins.memory_index);
+  }
+  emit_operation(ins, v);
+  if (other_memory) {
+    begin(Handler::select_memory, ins);
+    unit(0);
+  }
+}
 
+void InterpreterTranslator::emit_operation(const Instruction& ins, const FunctionValidator& v) {
+  const uint32_t op = ins.opcode;
+  const uint32_t cb = ins.cells_before;
   if (const SimpleEmit& e = kSimpleEmits.ops[simple_op_slot(op)]; e.handler != kNoHandler) {
     // Operands are read where they are (a local's slot for a lazy one); the result goes to the
     // first operand's own cell.
@@ -909,7 +925,13 @@ void InterpreterTranslator::on_instruction(const Instruction& ins, const Functio
       unit(ins.index);
       return;
     case kMemoryCopy:
-      begin(Handler::memory_copy, ins);
+      if (ins.memory_index != 0 || ins.index2 != 0) {
+        begin(Handler::memory_copy_between, ins);
+        unit(ins.memory_index);
+        unit(ins.index2);
+      } else {
+        begin(Handler::memory_copy, ins);
+      }
       unit(slot(cb - 3));
       return;
     case kMemoryFill:

@@ -57,6 +57,8 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   void emit_branch(const Instruction& ins, const FunctionValidator& v, uint32_t depth,
                    uint32_t values_top);
   void emit_control(const Instruction& ins, const FunctionValidator& v);
+  // Everything but control instructions, for on_instruction (which selects the memory first).
+  void emit_operation(const Instruction& ins, const FunctionValidator& v);
   // A live try_table's handler entry (its catches' targets are patched at their labels).
   void begin_exception_handler(const Instruction& ins, const FunctionValidator& v, Label& label);
   // Fuel (docs/BUDGETS.md): a `fuel` instruction opens each straight-line segment, and each

@@ -92,6 +92,7 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<co
                                                     bool translate) {
   auto module = std::make_shared<Module>();
   module->engine = &engine;
+  module->multi_memory = engine.config().multi_memory;
   module->bytes.assign(bytes.begin(), bytes.end());
   KILN_TRY(decode_module(*module));
   KILN_TRY(validate_module_structure(*module));

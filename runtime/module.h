@@ -136,6 +136,8 @@ class Module {
   // module is compiled; with a code tier, only once the tier cannot compile the function) and
   // its machine code.
   std::vector<std::unique_ptr<CompiledFunction>> compiled;
+  // Decoded with Wasm 3.0 multi-memory (EngineConfig::multi_memory).
+  bool multi_memory = true;
   // The engine that compiled the module: its type ids and its tier's choices hold only there.
   const Engine* engine = nullptr;
 

@@ -155,8 +155,8 @@ Result<void> validate_module_structure(Module& m) {
   for (uint32_t i = m.imported_memories; i < m.memories.size(); ++i) {
     KILN_TRY(validate_memory_type(m.memories[i], "memory " + std::to_string(i)));
   }
-  if (m.memories.size() > 1) {
-    return invalid("multiple memories (Wasm 3.0 multi-memory is not supported yet)");
+  if (m.memories.size() > 1 && !m.multi_memory) {
+    return invalid("multiple memories (Wasm 3.0 multi-memory is turned off)");
   }
 
   for (uint32_t i = m.imported_globals; i < m.globals.size(); ++i) {

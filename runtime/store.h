@@ -44,6 +44,10 @@ struct EngineConfig {
   // the test command runs the unit tests, C embedders included, under each tier that way.
   Tier tier = default_tier();
   BoundsChecks bounds_checks = BoundsChecks::kGuardPages;
+  // Wasm 3.0 multi-memory: modules may have several memories, and memory instructions name
+  // one (memarg bit 6, memory.size/grow/init/copy/fill immediates). Off gives Wasm 2.0's
+  // binary format, where those immediates are zero bytes (the 2.0 testsuite checks it).
+  bool multi_memory = true;
   // Compile every function when its module is compiled, not at its first call.
   bool eager_compilation = false;
   // With the JIT, interpret a function without loops for its first this many calls

@@ -46,7 +46,12 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "print only failing files and the summary");
   app.add_flag("--with-budgets", budgets,
                "compile fuel charges and epoch checks in (results must not change)");
-  std::string tier = "interp", bounds = "guard-pages";
+  std::string tier = "interp", bounds = "guard-pages", wasm = "3.0";
+  app.add_option("--wasm", wasm,
+                 "the core language the files test: 3.0 (the default) or 2.0, whose binary "
+                 "format has zero bytes where multi-memory has memory indices (the Wasm 2.0 "
+                 "testsuite checks that they are zero)")
+      ->check(CLI::IsMember({"2.0", "3.0"}));
   app.add_option("--tier", tier,
                  "interp: the interpreter; jit: the JIT, compiling every function of every "
                  "module as it is compiled (functions it cannot compile are interpreted, counted "
@@ -106,6 +111,7 @@ int main(int argc, char** argv) {
 
   kiln::EngineConfig config;
   config.consume_fuel = config.epoch_interruption = budgets;
+  config.multi_memory = wasm == "3.0";
   // Named, not left to EngineConfig's default (the JIT unless KILN_TIER says otherwise): before,
   // `--tier interp` ran the suite under the JIT, compiling lazily.
   config.tier = kiln::Tier::kInterpreter;

@@ -467,12 +467,28 @@ TEST_F(CliTest, ReadmeAndHelpNameTheSameOptions) {
   };
   const std::set<std::string> in_help = options_in(help);
   // The README also names options of other programs (bench/run-workloads, scripts).
-  const std::set<std::string> not_kiln = {
-      "--engines",         "--repeat",       "--filter",   "--quick",        "--install",
-      "--prefix",          "--instructions", "--verbose",  "--with-budgets", "--expected-failures",
-      "--quiet",           "--cflags",       "--libs",     "--target",       "--engine",
-      "--single-threaded", "--wasi-command", "--duration", "--connections",  "--only",
-      "--isolate-requests"};
+  const std::set<std::string> not_kiln = {"--engines",
+                                          "--repeat",
+                                          "--filter",
+                                          "--quick",
+                                          "--install",
+                                          "--prefix",
+                                          "--instructions",
+                                          "--verbose",
+                                          "--with-budgets",
+                                          "--expected-failures",
+                                          "--quiet",
+                                          "--cflags",
+                                          "--libs",
+                                          "--target",
+                                          "--engine",
+                                          "--single-threaded",
+                                          "--wasi-command",
+                                          "--duration",
+                                          "--connections",
+                                          "--only",
+                                          "--isolate-requests",
+                                          "--wasm"};
   for (const std::string& option : options_in(readme)) {
     if (not_kiln.count(option)) continue;
     EXPECT_TRUE(in_help.count(option)) << option << " is in the README but not in --help";

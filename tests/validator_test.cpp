@@ -86,6 +86,29 @@ TEST(Validator, ChecksTagsAndCatchClauses) {
   EXPECT_NE(e.message.find("unknown label"), std::string::npos) << e.message;
 }
 
+// Multi-memory (spec 5.4.7): memarg's bit 6 says a memory index follows the flags; it must name
+// a memory. With multi-memory off, such flags are malformed (Wasm 2.0).
+TEST(Validator, MemargMemoryIndicesNameAMemory) {
+  const std::vector<uint8_t> one_memory = {0x05, 0x03, 0x01, 0x00, 0x01};
+  // i32.const 0; i32.load (flags 0x40: align 0, memory 1 follows) offset 0
+  auto m = one_function(kReturnsI32, {0x00, 0x41, 0x00, 0x28, 0x40, 0x01, 0x00, 0x0b}, one_memory);
+  Error e = validation_error(m.bytes);
+  EXPECT_NE(e.message.find("unknown memory 1"), std::string::npos) << e.message;
+  // Memory 0 named explicitly is fine.
+  Engine engine;
+  EXPECT_TRUE(Module::validate(
+                  engine, one_function(kReturnsI32,
+                                       {0x00, 0x41, 0x00, 0x28, 0x40, 0x00, 0x00, 0x0b}, one_memory)
+                              .bytes)
+                  .ok());
+  EngineConfig wasm2;
+  wasm2.multi_memory = false;
+  Engine wasm2_engine(wasm2);
+  auto refused = Module::validate(wasm2_engine, m.bytes);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::kMalformed) << refused.error().message;
+}
+
 TEST(Validator, TypeMismatchNamesFunctionAndOffset) {
   // (func (result i32) i64.const 0): the mismatch is found at `end`, 3 bytes into the code.
   auto m = one_function(kReturnsI32, {0x00, 0x42, 0x00, 0x0b});
