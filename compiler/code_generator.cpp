@@ -456,6 +456,70 @@ Label CodeGenerator::pending_trap_stub(uint32_t module_offset) {
   return label;
 }
 
+Label CodeGenerator::exception_path(uint32_t module_offset) {
+  if (try_tables_.empty()) return pending_trap_stub(module_offset);
+  const Label label = masm_.new_label();
+  const TryTable table = try_tables_.back();
+  stubs_.push_back([this, label, table, module_offset] {
+    masm_.bind(label);
+    const RuntimeArgument args[] = {
+        RuntimeArgument::vm(),
+        RuntimeArgument::immediate(reinterpret_cast<int64_t>(table.catches.get())),
+        RuntimeArgument::slot_address(0)};
+    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_catch), args);
+    // Every value register is free here (the site spilled them), pinned locals' aside.
+    const Reg which = general_pool_.front();
+    masm_.move_result(which);
+    std::vector<Label> landings;
+    for (size_t k = 0; k < table.landings.size(); ++k) {
+      landings.push_back(masm_.new_label());
+      masm_.branch_if_compare(Condition::kEq, Width::k32, which,
+                              Source::of_immediate(static_cast<int64_t>(k + 1)), landings.back());
+    }
+    emit_raise(kPendingTrap, module_offset, function_index_);  // no catch takes it
+    // A catch is a branch to its label from the site: the site saved the pinned locals (as
+    // before any call), and the label's values are in its cells.
+    for (size_t k = 0; k < table.landings.size(); ++k) {
+      masm_.bind(landings[k]);
+      restore_pinned();
+      if (table.landings[k].second) {
+        masm_.return_from_function();
+      } else {
+        masm_.jump(table.landings[k].first);
+      }
+    }
+  });
+  return label;
+}
+
+void CodeGenerator::open_try_table(const Instruction& ins, const FunctionValidator& v) {
+  auto catches = std::make_shared<JitCatches>();
+  TryTable table;
+  for (const CatchClause& clause : *ins.catches) {
+    // Labels counted from outside the try_table, whose own block is not in blocks_ yet (the
+    // validator's frame for it is open: hence clause.label + 1 there).
+    const size_t depth = clause.label;
+    const bool function_label = depth == blocks_.size() - 1;
+    const Block& target = blocks_[blocks_.size() - 1 - depth];
+    JitCatch c;
+    c.all = clause.catches_all();
+    c.reference = clause.passes_reference();
+    c.tag = clause.tag;
+    c.destination = function_label ? 0 : operand_slot(v.control(clause.label + 1).height_cells);
+    catches->catches.push_back(c);
+    table.landings.emplace_back(target.label, function_label);
+  }
+  if (!try_tables_.empty()) {  // then the enclosing try_tables' catches, innermost first
+    const TryTable& outer = try_tables_.back();
+    catches->catches.insert(catches->catches.end(), outer.catches->catches.begin(),
+                            outer.catches->catches.end());
+    table.landings.insert(table.landings.end(), outer.landings.begin(), outer.landings.end());
+  }
+  table.catches = catches;
+  code_data_.push_back(catches);
+  try_tables_.push_back(std::move(table));
+}
+
 Label CodeGenerator::out_of_bounds(uint32_t module_offset) {
   if (options_.bounds == BoundsChecks::kGuardPages) return memory_fault_;  // never jumped to
   return trap_stub(TrapCode::kMemoryOutOfBounds, module_offset);
@@ -653,12 +717,14 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
   switch (ins.opcode) {
     case kBlock:
     case kLoop:
-    case kIf: {
+    case kIf:
+    case kTryTable: {
       const ControlFrame& frame = v.control(0);
       Block block;
       block.live = ins.live;
       block.is_loop = ins.opcode == kLoop;
       block.is_if = ins.opcode == kIf;
+      block.is_try = ins.opcode == kTryTable && ins.live;
       block.height_cells = frame.height_cells;
       block.label_cells = cell_count(frame.label_types());
       if (!ins.live) {
@@ -677,6 +743,7 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
         masm_.bind(block.label);
         epoch_check(static_cast<uint32_t>(ins.offset));
       }
+      if (block.is_try) open_try_table(ins, v);
       blocks_.push_back(block);
       if (ins.starts_segment) start_segment(ins);
       return;
@@ -704,6 +771,7 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
       const Block block = blocks_.back();
       blocks_.pop_back();
       if (!block.live) return;
+      if (block.is_try) try_tables_.pop_back();
       if (ins.reachable) flush();
       end_segment();
       if (!block.is_loop) masm_.bind(block.label);
@@ -754,7 +822,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
   // A pending comparison is consumed by the br_if or if right after it; before anything
   // else it is computed.
   if (ins.live && op != kBrIf && op != kIf) materialize_condition();
-  if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd) {
+  if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd || op == kTryTable) {
     emit_control(ins, v);
     return;
   }
@@ -779,6 +847,27 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
     case kUnreachable:
       masm_.jump(trap_stub(TrapCode::kUnreachable, static_cast<uint32_t>(ins.offset)));
       return;
+    case kThrow:
+    case kThrowRef: {
+      // The payload (or the reference) goes to its cells and the runtime makes the exception
+      // pending; then it goes where a callee's would (a catch here, or out).
+      const uint32_t first = op == kThrow ? cb - module_.tag_type(ins.index).param_cells() : cb - 1;
+      materialize_from(first);
+      spill_registers();
+      save_pinned();
+      if (op == kThrow) {
+        const RuntimeArgument args[] = {RuntimeArgument::vm(),
+                                        RuntimeArgument::immediate(ins.index),
+                                        RuntimeArgument::slot_address(operand_slot(first))};
+        masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_throw), args);
+      } else {
+        const RuntimeArgument args[] = {RuntimeArgument::vm(),
+                                        RuntimeArgument::slot_address(operand_slot(first))};
+        masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_throw_ref), args);
+      }
+      masm_.jump(exception_path(static_cast<uint32_t>(ins.offset)));
+      return;
+    }
     case kNop:
       return;
     case kDrop:
@@ -853,7 +942,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       // A function of this instance with machine code is called directly; anything else (and
       // every trap, with its message) goes through the runtime.
       const Label slow = masm_.new_label(), resume = masm_.new_label();
-      const Label trapped = pending_trap_stub(static_cast<uint32_t>(ins.offset));
+      const Label trapped = exception_path(static_cast<uint32_t>(ins.offset));
       save_pinned();
       masm_.call_indirect(ins.index2, type_id, operand_slot(cb - 1), operand_slot(first), slow,
                           trapped);
@@ -1128,7 +1217,7 @@ void CodeGenerator::emit_call(const Instruction& ins, uint32_t param_cells,
   // constants or unread locals (a callee cannot change this frame), not registers.
   materialize_from(first);
   spill_registers();
-  const Label trapped = pending_trap_stub(static_cast<uint32_t>(ins.offset));
+  const Label trapped = exception_path(static_cast<uint32_t>(ins.offset));
   const RuntimeArgument args[] = {RuntimeArgument::vm(), RuntimeArgument::immediate(ins.index),
                                   RuntimeArgument::slot_address(operand_slot(first))};
   // Calls clobber every value register, pinned locals' included.

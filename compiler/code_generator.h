@@ -7,9 +7,11 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "compiler/macro_assembler.h"
+#include "compiler/runtime_calls.h"
 #include "runtime/function_validator.h"
 #include "runtime/tier.h"
 
@@ -31,6 +33,8 @@ class CodeGenerator final : public FunctionBodyConsumer {
     return memory_access_sites_;
   }
   Label memory_fault_label() const { return memory_fault_; }
+  // Data the generated code points at, for its NativeFunction to keep.
+  std::vector<std::shared_ptr<const void>> take_code_data() { return std::move(code_data_); }
 
  private:
   struct Value {
@@ -59,6 +63,7 @@ class CodeGenerator final : public FunctionBodyConsumer {
     Label else_label = 0;  // an if's else-branch (or its end, without one)
     bool is_loop = false;
     bool is_if = false;
+    bool is_try = false;  // a live try_table: its catches are in try_tables_ while it is open
     bool has_else = false;
     bool live = false;
     uint32_t height_cells = 0;  // operand cells below the block
@@ -110,6 +115,19 @@ class CodeGenerator final : public FunctionBodyConsumer {
   void emit_out_of_line(const Instruction& ins, uint32_t operand_cells, ValType result,
                         uint64_t immediate, uint64_t immediate2);
   void emit_call(const Instruction& ins, uint32_t param_cells, const std::vector<ValType>& results);
+
+  // Wasm 3.0 exception handling. Each open try_table: the catches of it and of the try_tables
+  // around it (innermost first), and where each lands: a label, or the function's return.
+  struct TryTable {
+    std::shared_ptr<const JitCatches> catches;
+    std::vector<std::pair<Label, bool>> landings;  // (label, returns from the function)
+  };
+  void open_try_table(const Instruction& ins, const FunctionValidator& v);
+  // Where a call or throw goes when it returns a trap: with try_tables open, a stub that asks
+  // kiln_jit_catch and lands at the catch's label; else the pending trap's stub.
+  Label exception_path(uint32_t module_offset);
+  std::vector<TryTable> try_tables_;
+  std::vector<std::shared_ptr<const void>> code_data_;
 
   // Locals kept in a register for the whole function (DESIGN-NOTES section 7: the hottest
   // ones inside loops, as the decoder counted them). Their registers leave the value pool;

@@ -63,6 +63,7 @@ class X64CodeTier final : public CodeTier {
     native->size = bytes;
     native->function_index = function_index;
     native->consumes_fuel = options.consume_fuel;
+    native->data = generator.take_code_data();
     if (options.bounds == BoundsChecks::kGuardPages) {
       native->sites = generator.memory_access_sites();
       native->memory_fault_entry = masm->label_offset(generator.memory_fault_label());

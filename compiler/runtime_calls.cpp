@@ -1,5 +1,6 @@
 #include "compiler/runtime_calls.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/bulk_operations.h"
@@ -305,6 +306,39 @@ void kiln_jit_trap(VmContext* vm, uint32_t code, uint32_t function_index, uint32
   if (code != kPendingTrap || !trap) trap = Trap::make(static_cast<TrapCode>(code));
   if (function_index == kNoFrame) return;
   trap->add_frame(trace_frame(vm->instance, function_index, module_offset));
+}
+
+uint32_t kiln_jit_throw(VmContext* vm, uint32_t tag, const uint64_t* payload) {
+  ExceptionObject* exception = store_of(vm).make_exception(vm->instance->tags[tag], payload);
+  if (!exception) return pend(vm, TrapCode::kOutOfMemory);
+  return pend(vm, Trap::make_exception(exception));
+}
+
+uint32_t kiln_jit_throw_ref(VmContext* vm, const uint64_t* reference) {
+  auto* exception = reinterpret_cast<ExceptionObject*>(*reference);
+  if (!exception) return pend(vm, TrapCode::kNullExceptionReference);
+  return pend(vm, Trap::make_exception(exception));
+}
+
+uint32_t kiln_jit_catch(VmContext* vm, const JitCatches* catches, uint64_t* frame) {
+  const Trap* trap = vm->store->pending_trap.get();
+  if (!trap || !trap->exception) return 0;
+  ExceptionObject* exception = trap->exception;
+  for (size_t k = 0; k < catches->catches.size(); ++k) {
+    const JitCatch& c = catches->catches[k];
+    if (!c.all && vm->instance->tags[c.tag] != exception->tag) continue;
+    uint64_t* dst = reinterpret_cast<uint64_t*>(reinterpret_cast<uint8_t*>(frame) + c.destination);
+    if (!c.all) dst = std::copy(exception->payload.begin(), exception->payload.end(), dst);
+    if (c.reference) {
+      *dst = reinterpret_cast<uint64_t>(exception);
+      exception->referenced = true;
+    } else {
+      store_of(vm).release_exception(exception);
+    }
+    vm->store->pending_trap.reset();
+    return static_cast<uint32_t>(k + 1);
+  }
+  return 0;
 }
 
 uint32_t kiln_jit_call_function(VmContext* vm, uint32_t function_index, uint64_t* fp) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "runtime/vm_context.h"
 
@@ -37,6 +38,32 @@ uint32_t kiln_jit_deadline_passed(VmContext* vm);
 
 // memory.grow: `cell` holds the delta in pages and receives the old size or -1.
 void kiln_jit_memory_grow(VmContext* vm, uint64_t* cell);
+}
+
+// Wasm 3.0 exception handling. The catch clauses that enclose a call or throw site of a
+// function, innermost try_table first, as kiln_jit_catch reads them: which exceptions each
+// takes, and the frame byte offset where its values go (the label's cells; cell 0 for the
+// function's own label).
+struct JitCatch {
+  bool all = false;
+  bool reference = false;
+  uint32_t tag = 0;
+  int32_t destination = 0;
+};
+struct JitCatches {
+  std::vector<JitCatch> catches;
+};
+
+extern "C" {
+// throw: makes an exception of tag `tag` (of the calling instance) with the payload at
+// `payload` pending; returns 1.
+uint32_t kiln_jit_throw(VmContext* vm, uint32_t tag, const uint64_t* payload);
+// throw_ref: makes the exception in `reference` pending again (a null one traps); returns 1.
+uint32_t kiln_jit_throw_ref(VmContext* vm, const uint64_t* reference);
+// After a call or throw at a site inside try_tables: whether the pending trap is an exception
+// one of `catches` takes. If so, its values are written into the frame at `frame`, the trap is
+// dropped and the catch's number (from 1) returned; 0 leaves the trap pending.
+uint32_t kiln_jit_catch(VmContext* vm, const JitCatches* catches, uint64_t* frame);
 }
 
 // Operators compiled out of line, with one signature: `first` is the first operand's cell

@@ -45,6 +45,8 @@ struct NativeFunction {
   // sorted, and where code resumes when one faults (0: none).
   std::vector<std::pair<uint32_t, uint32_t>> sites;
   uint32_t memory_fault_entry = 0;
+  // Data the code points at (the JIT's catch tables), freed with it.
+  std::vector<std::shared_ptr<const void>> data;
   // The module byte offset of the memory access at native address `pc`; 0 if there is none
   // there. Async-signal-safe.
   uint32_t module_offset_at(uintptr_t pc) const;

@@ -1,10 +1,10 @@
 // Wasm 3.0 exception handling (tests/wasm3/exceptions.wat): throw, throw_ref and try_table's
-// catch clauses, under each tier. The interpreter catches; under the JIT, functions with
-// try_table or throw run in the interpreter and exceptions unwind through compiled frames
-// between them as traps do, so every result must be the same under both.
+// catch clauses, under each tier and with the tiers mixed: every result, trap and fuel count
+// must be the same.
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -138,6 +138,88 @@ INSTANTIATE_TEST_SUITE_P(Tiers, ExceptionHandling,
                          [](const ::testing::TestParamInfo<Tier>& info) {
                            return info.param == Tier::kJit ? "Jit" : "Interpreter";
                          });
+
+// A code tier that leaves the functions of `refused` (indices) to the interpreter and compiles
+// the rest: exceptions thrown in one tier and caught in the other.
+class RefusingTier final : public CodeTier {
+ public:
+  RefusingTier(CodeTier& jit, std::set<uint32_t> refused) : jit_(jit), refused_(refused) {}
+  std::unique_ptr<NativeFunction> compile(const Module& module, uint32_t function_index,
+                                          const CodeTierOptions& options) override {
+    if (refused_.count(function_index)) return nullptr;
+    return jit_.compile(module, function_index, options);
+  }
+  uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function) override {
+    return jit_.enter(vm, fp, function);
+  }
+  void release(NativeFunction& function) override { jit_.release(function); }
+  CodeTierStats stats() const override { return jit_.stats(); }
+  void enable_perf_map() override {}
+
+ private:
+  CodeTier& jit_;
+  std::set<uint32_t> refused_;
+};
+
+// Each call's first result cell (or its trap's message) and the fuel it took.
+std::vector<std::string> run_calls(Engine& engine) {
+  Store store(engine);
+  EXPECT_TRUE(store.set_fuel(10000000).ok());
+  auto module = Module::compile(engine, test::test_module("exceptions"));
+  EXPECT_TRUE(module);
+  Instance* instance = nullptr;
+  FunctionInstance* call_back = store.create_host_function(
+      FuncType{{ValType::kI32}, {ValType::kI32}}, [&](HostCall& call, uint64_t* cells) {
+        return call.store.invoke(instance->find_export("throw_small")->function(), cells);
+      });
+  auto made = store.instantiate(*module, {Extern{ExternKind::kFunction, call_back}});
+  EXPECT_TRUE(made);
+  instance = *made;
+  const std::vector<std::pair<std::string, std::vector<uint64_t>>> calls = {
+      {"catch_payload", {5}},
+      {"outer_catches_other", {4}},
+      {"rethrow", {77}},
+      {"catch_all", {1}},
+      {"catch_all_ref_is_not_null", {1}},
+      {"deep", {300}},
+      {"retry", {5}},
+      {"catch_returns", {9}},
+      {"wide", {100}},
+      {"through_host", {31}},
+      {"uncaught", {3}},
+      {"throw_null", {}},
+      {"many", {200, 0}},
+      {"many", {50, 1}}};
+  std::vector<std::string> out;
+  for (const auto& [name, given] : calls) {
+    std::vector<uint64_t> args = given;
+    args.resize(4);
+    const uint64_t fuel_before = store.fuel_remaining();
+    TrapPtr trap = store.invoke(instance->find_export(name)->function(), args.data());
+    out.push_back(name + ": " + (trap ? trap->message : std::to_string(args[0])) + ", fuel " +
+                  std::to_string(fuel_before - store.fuel_remaining()));
+  }
+  return out;
+}
+
+// Thrower, relay and catcher in either tier: the same results, traps and fuel as under the
+// interpreter alone.
+TEST(ExceptionHandlingMixedTiers, ExceptionsCrossBetweenTheTiers) {
+  if (!code_tier()) GTEST_SKIP() << "this build has no JIT";
+  EngineConfig config;
+  config.consume_fuel = true;
+  config.tier = Tier::kInterpreter;
+  Engine interpreter(config);
+  const std::vector<std::string> expected = run_calls(interpreter);
+  // Function indices (import 0): 1 throw_small, 2 relay, 3 catch_payload, 8 dive, 9 deep,
+  // 13 through_host, 16 many.
+  for (const std::set<uint32_t>& refused :
+       std::vector<std::set<uint32_t>>{{}, {1}, {3}, {2}, {8}, {9}, {1, 9}, {13}, {16}, {1, 16}}) {
+    RefusingTier tier(*code_tier(), refused);
+    Engine mixed(config, &tier);
+    EXPECT_EQ(run_calls(mixed), expected) << "interpreted: " << ::testing::PrintToString(refused);
+  }
+}
 
 // Exceptions cost fuel like any instruction, the same under both tiers (docs/BUDGETS.md).
 TEST(ExceptionHandlingFuel, BothTiersChargeTheSameFuel) {
