@@ -305,7 +305,7 @@ void kiln_jit_trap(VmContext* vm, uint32_t code, uint32_t function_index, uint32
   }
   if (code != kPendingTrap || !trap) trap = Trap::make(static_cast<TrapCode>(code));
   if (function_index == kNoFrame) return;
-  trap->add_frame(trace_frame(vm->instance, function_index, module_offset));
+  trap->add_frame(trace_frame(vm->instance, function_index, module_offset, !trap->exception));
 }
 
 uint32_t kiln_jit_throw(VmContext* vm, uint32_t tag, const uint64_t* payload) {

@@ -126,9 +126,11 @@ inline void init_frame(const CompiledFunction& function, uint64_t* fp) {
 // counted, so a trap at the bottom of a 100,000-deep recursion costs no more than a shallow one.
 void add_backtrace(Trap& trap, const CompiledFunction* function, Instance* instance,
                    const uint32_t* pc, const ExecutionStack& stack, uint32_t base_frames) {
-  auto frame_of = [](const CompiledFunction* f, Instance* inst, const uint32_t* at) {
+  // An exception's frames are named only if it leaves wasm uncaught (Store::invoke).
+  const bool named = !trap.exception;
+  auto frame_of = [named](const CompiledFunction* f, Instance* inst, const uint32_t* at) {
     return trace_frame(inst, f->function_index,
-                       f->source_offset(static_cast<uint32_t>(at - f->code.data())));
+                       f->source_offset(static_cast<uint32_t>(at - f->code.data())), named);
   };
   // This activation's frames: the running one, then one per call record with a function.
   uint64_t count = 1;
@@ -156,7 +158,7 @@ void add_backtrace(Trap& trap, const CompiledFunction* function, Instance* insta
   }
   // The omitted frames are named once, if they are all of one function.
   TraceFrame& omitted = trap.omitted_function;
-  if (trap.omitted_frames && trap.omitted_one_function && omitted.instance &&
+  if (named && trap.omitted_frames && trap.omitted_one_function && omitted.instance &&
       omitted.function_name.empty() && omitted.module_name.empty()) {
     omitted.function_name = omitted.instance->module->function_name(omitted.function_index);
     omitted.module_name = omitted.instance->module->names.module_name;
@@ -990,8 +992,12 @@ TrapPtr Store::interpret(FunctionInstance* function, uint64_t* fp) {
 TrapPtr Store::invoke(FunctionInstance* function, uint64_t* cells) {
   const bool outermost = stack_.frame_count == 0;
   TrapPtr trap = enter(function, cells);
-  // A trap is counted once, where it leaves wasm for the embedder.
-  if (trap && outermost) note_trap(*trap);
+  // A trap is counted once, where it leaves wasm for the embedder; an exception's frames are
+  // named there (most exceptions are caught, and their frames never shown).
+  if (trap && outermost) {
+    if (trap->exception) name_frames(*trap);
+    note_trap(*trap);
+  }
   return trap;
 }
 

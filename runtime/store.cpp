@@ -45,15 +45,18 @@ int64_t TableInstance::grow(uint32_t delta, uint64_t init) {
   return static_cast<int64_t>(old);
 }
 
-TraceFrame trace_frame(Instance* instance, uint32_t function_index, uint32_t module_offset) {
+TraceFrame trace_frame(Instance* instance, uint32_t function_index, uint32_t module_offset,
+                       bool named) {
   TraceFrame frame;
   frame.function_index = function_index;
   frame.module_offset = module_offset;
   frame.instance = instance;
   if (instance) {
     const Module& module = *instance->module;
-    frame.function_name = module.function_name(function_index);
-    frame.module_name = module.names.module_name;
+    if (named) {
+      frame.function_name = module.function_name(function_index);
+      frame.module_name = module.names.module_name;
+    }
     frame.function_offset =
         module_offset - static_cast<uint32_t>(
                             module.bodies[function_index - module.imported_functions].code_offset);
@@ -418,6 +421,16 @@ ExceptionObject* Store::make_exception(const TagInstance* tag, const uint64_t* p
 
 void Store::release_exception(ExceptionObject* exception) {
   if (!exception->referenced) free_exceptions_.push_back(exception);
+}
+
+void name_frames(Trap& trap) {
+  auto name = [](TraceFrame& frame) {
+    if (!frame.instance || !frame.function_name.empty()) return;
+    frame.function_name = frame.instance->module->function_name(frame.function_index);
+    frame.module_name = frame.instance->module->names.module_name;
+  };
+  for (TraceFrame& frame : trap.backtrace) name(frame);
+  if (trap.omitted_frames && trap.omitted_one_function) name(trap.omitted_function);
 }
 
 Result<void> check_import(const Module& module, uint32_t import_index, const Extern& actual) {

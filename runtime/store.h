@@ -389,8 +389,12 @@ class Store {
 };
 
 // The backtrace frame of function `function_index` of `instance` at `module_offset`, named
-// from the module's name section (both tiers build their frames with it).
-TraceFrame trace_frame(Instance* instance, uint32_t function_index, uint32_t module_offset);
+// from the module's name section (both tiers build their frames with it); without `named`,
+// the names are left for name_frames (an exception's frames: most exceptions are caught).
+TraceFrame trace_frame(Instance* instance, uint32_t function_index, uint32_t module_offset,
+                       bool named = true);
+// Names the frames of `trap` made without names (while their instances live).
+void name_frames(Trap& trap);
 
 // Spec 4.5.4 step 3-4: does `actual` match the import's declared type?
 Result<void> check_import(const Module& module, uint32_t import_index, const Extern& actual);

@@ -104,7 +104,9 @@ TEST_P(ExceptionHandling, UncaughtExceptionsAndNullReferencesTrap) {
   ASSERT_TRUE(uncaught.trap);
   EXPECT_EQ(uncaught.trap->code, TrapCode::kUncaughtException);
   EXPECT_EQ(uncaught.trap->message, "uncaught exception");
+  // Its frames are named when it leaves wasm (not while it unwinds: most are caught).
   ASSERT_FALSE(uncaught.trap->backtrace.empty());
+  EXPECT_EQ(uncaught.trap->backtrace[0].function_name, "uncaught");
   Outcome null_ref = call("throw_null", {});
   ASSERT_TRUE(null_ref.trap);
   EXPECT_EQ(null_ref.trap->code, TrapCode::kNullExceptionReference);
@@ -140,7 +142,7 @@ INSTANTIATE_TEST_SUITE_P(Tiers, ExceptionHandling,
                            return info.param == Tier::kJit ? "Jit" : "Interpreter";
                          });
 
-// Each call's first result cell (or its trap's message) and the fuel it took.
+// Each call's first result cell (or its trap, with the backtrace) and the fuel it took.
 std::vector<std::string> run_calls(Engine& engine) {
   Store store(engine);
   EXPECT_TRUE(store.set_fuel(10000000).ok());
@@ -175,7 +177,7 @@ std::vector<std::string> run_calls(Engine& engine) {
     args.resize(4);
     const uint64_t fuel_before = store.fuel_remaining();
     TrapPtr trap = store.invoke(instance->find_export(name)->function(), args.data());
-    out.push_back(name + ": " + (trap ? trap->message : std::to_string(args[0])) + ", fuel " +
+    out.push_back(name + ": " + (trap ? trap->to_string() : std::to_string(args[0])) + ", fuel " +
                   std::to_string(fuel_before - store.fuel_remaining()));
   }
   return out;
