@@ -97,6 +97,7 @@ void opcode(std::vector<uint8_t>& out, uint32_t op) {
   }
 }
 constexpr ValType kScalars[] = {ValType::kI32, ValType::kI64, ValType::kF32, ValType::kF64};
+const std::vector<ValType> kTagPayloads[] = {{}, {ValType::kI32}, {ValType::kI64}};
 
 struct Function {
   uint32_t type = 0;
@@ -122,6 +123,8 @@ class Generator {
     }
     for (uint32_t g = 1 + c_.below(4); g--;) globals_.push_back(any_type());
     table_size_ = defined + 2;
+    // Tags (Wasm 3.0 exception handling): payloads that the labels of blocks often take.
+    for (const auto& params : kTagPayloads) tag_types_.push_back(type_index(FuncType{params, {}}));
 
     std::vector<uint8_t> m = wasm_writer::header();
     std::vector<std::vector<uint8_t>> bodies;
@@ -146,6 +149,13 @@ class Generator {
     leb(s, table_size_);
     section(m, 4, s);
     section(m, 5, {0x01, 0x01, 0x01, 0x03});  // memory: 1 page, at most 3
+    s.clear();
+    leb(s, tag_types_.size());
+    for (uint32_t t : tag_types_) {
+      s.push_back(0x00);  // the exception attribute
+      leb(s, t);
+    }
+    section(m, 13, s);
     s.clear();
     leb(s, globals_.size());
     for (ValType g : globals_) {
@@ -401,6 +411,30 @@ class Generator {
     frames_.back().unreachable = true;
   }
 
+  // try_table's catch clauses, for labels outside it whose values a tag's payload (or nothing,
+  // for catch_all) matches.
+  void catch_clauses() {
+    std::vector<uint8_t> clauses;
+    uint32_t count = 0;
+    for (uint32_t i = c_.below(4); i--;) {
+      const uint32_t depth = c_.below(static_cast<uint32_t>(frames_.size()));
+      const std::vector<ValType>& types = frames_[frames_.size() - 1 - depth].label_types();
+      if (types.empty() && c_.percent(40)) {
+        clauses.push_back(0x02);  // catch_all
+      } else {
+        uint32_t tag = 0;
+        while (tag < tag_types_.size() && kTagPayloads[tag] != types) ++tag;
+        if (tag == tag_types_.size()) continue;
+        clauses.push_back(0x00);  // catch
+        leb(clauses, tag);
+      }
+      leb(clauses, depth);
+      ++count;
+    }
+    leb(code_, count);
+    code_.insert(code_.end(), clauses.begin(), clauses.end());
+  }
+
   void call(uint32_t function_index) {
     const FuncType& t =
         function_index == 0 ? types_[0] : types_[functions_[function_index - 1].type];
@@ -438,8 +472,9 @@ class Generator {
       consume_top();
       return;
     }
-    if (kind < 58 && depth < 4) {  // block, loop or if
-      const uint32_t op = kBlock + c_.below(3);
+    if (kind < 58 && depth < 4) {  // block, loop, if or try_table
+      const uint32_t choice = c_.below(4);
+      const uint32_t op = choice == 3 ? static_cast<uint32_t>(kTryTable) : kBlock + choice;
       std::vector<ValType> params, results;
       if (c_.percent(40)) params.push_back(scalar());
       if (c_.percent(60)) results.push_back(any_type());
@@ -447,6 +482,7 @@ class Generator {
       if (op == kIf) push_value(ValType::kI32);
       code_.push_back(static_cast<uint8_t>(op));
       block_type(code_, params, results);
+      if (op == kTryTable) catch_clauses();
       if (op == kIf) stack_.pop_back();
       stack_.resize(stack_.size() - params.size());
       frames_.push_back({op, params, results, stack_.size()});
@@ -552,7 +588,15 @@ class Generator {
       return;
     }
     if (kind < 94) {
-      code_.push_back(kUnreachable);
+      if (c_.percent(30)) {
+        code_.push_back(kUnreachable);
+      } else {  // throw: caught by a try_table around it here or in a caller, or not at all
+        const uint32_t tag = c_.below(static_cast<uint32_t>(tag_types_.size()));
+        for (ValType p : kTagPayloads[tag]) push_value(p);
+        code_.push_back(kThrow);
+        leb(code_, tag);
+        stack_.resize(stack_.size() - kTagPayloads[tag].size());
+      }
       frames_.back().unreachable = true;
       return;
     }
@@ -568,6 +612,7 @@ class Generator {
   std::vector<FuncType> types_;
   std::vector<Function> functions_;
   std::vector<ValType> globals_;
+  std::vector<uint32_t> tag_types_;  // the type index of each tag
   uint32_t table_size_ = 0;
   uint32_t current_ = 0;
   std::vector<uint8_t> code_;
