@@ -67,12 +67,16 @@ bool status_has_body(unsigned status) {
   return status >= 200 && status != 204 && status != 304;
 }
 
-// Beast knows the reason phrases of registered statuses only (418 has none): another is sent
-// with an empty one, which HTTP/1.1 allows (RFC 9112 section 4).
+// Beast knows the reason phrases of the statuses it registers only, and writes
+// "<unknown-status>" for the others (418, 103): those get RFC 8297's phrase for 103 and their
+// class's name otherwise (RFC 9112 section 4: clients ignore the phrase).
 template <class Body>
 void set_status(http::response<Body>& response, unsigned status) {
   response.result(status);
-  if (http::obsolete_reason(response.result()) == "<unknown-status>") response.reason("");
+  if (http::obsolete_reason(response.result()) != "<unknown-status>") return;
+  static constexpr const char* kClasses[] = {"Unknown",     "Informational", "Success",
+                                             "Redirection", "Client Error",  "Server Error"};
+  response.reason(status == 103 ? "Early Hints" : kClasses[status / 100 < 6 ? status / 100 : 0]);
 }
 
 // Writes to a connection's socket from the thread that runs the guest (a Beast SyncWriteStream):
@@ -206,6 +210,31 @@ class StreamingResponse final : public wasi::HttpResponseSink {
       if (auto checked = check(writer, ec); !checked) return checked;
     }
     complete_ = true;
+    return {};
+  }
+
+  // RFC 9110 section 15.2: interim responses go before the final one, to HTTP/1.1 clients only.
+  Result<void, wasi::HttpFailure> informational(uint16_t status, const wasi::HttpHeaders& headers,
+                                                const wasi::WaitInterrupt& interrupt) override {
+    auto refused = [](std::string why) {
+      return wasi::HttpFailure{wasi::HttpFailure::kInternalError, std::move(why)};
+    };
+    if (started_) return refused("the final response has started");
+    if (failed_) return refused("the connection failed: " + problem_);
+    if (version_ < 11) return refused("an HTTP/1.0 client takes no informational responses");
+    http::response<http::empty_body> response;
+    response.version(11);
+    set_status(response, status);
+    for (const auto& [name, value] : headers) response.insert(name, value);
+    GuestThreadWriter writer(fd_, interrupt);
+    http::response_serializer<http::empty_body> serializer(response);
+    beast::error_code ec;
+    http::write_header(writer, serializer, ec);
+    if (auto checked = check(writer, ec); !checked) {
+      wasi::HttpFailure failure = refused(problem_);
+      failure.interrupted = checked.error().interrupted;
+      return failure;
+    }
     return {};
   }
 

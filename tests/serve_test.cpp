@@ -196,11 +196,55 @@ TEST(KilnServe, AGuestFailureIsA500AndTheServerGoesOn) {
   EXPECT_NE(log.find("without setting a response"), std::string::npos) << log;
 }
 
+// A connection written and read byte by byte, for what a Beast client does not do: send a
+// request in parts, and see what the server sent before the request ended.
+class RawConnection {
+ public:
+  explicit RawConnection(uint16_t port) : stream_(io_) {
+    stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  void send(const std::string& bytes) {
+    stream_.expires_after(std::chrono::seconds(10));
+    asio::write(stream_, asio::buffer(bytes));
+  }
+  // What the server has sent so far, once it holds `needle` (or the connection ended, or 10 s
+  // passed: then without it).
+  const std::string& read_until(const std::string& needle) {
+    stream_.expires_after(std::chrono::seconds(10));
+    while (received_.find(needle) == std::string::npos) {
+      char part[4096];
+      beast::error_code ec;
+      const size_t n = stream_.read_some(asio::buffer(part), ec);
+      received_.append(part, n);
+      if (ec) {
+        ended_ = true;
+        break;
+      }
+    }
+    return received_;
+  }
+  // Whether the server closed the connection (waits up to 10 s for it).
+  bool closed_by_server() {
+    read_until(std::string(1, '\0') + "never sent");
+    return ended_;
+  }
+
+ private:
+  asio::io_context io_;
+  beast::tcp_stream stream_;
+  std::string received_;
+  bool ended_ = false;
+};
+
 TEST(KilnServe, StatusesWithoutBodiesAndHeadRequests) {
   auto server = kiln_serve({});
   ASSERT_NE(server->port(), 0) << server->log();
   Client client(server->port());
   EXPECT_EQ(client.get("/teapot").status, 418u);
+  // A status Beast has no phrase for gets its class's (not Beast's "<unknown-status>").
+  RawConnection teapot(server->port());
+  teapot.send("GET /teapot HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_EQ(teapot.read_until("\r\n").rfind("HTTP/1.1 418 Client Error\r\n", 0), 0u);
   // A 204 whose body the guest never asked for is still sent, without a Content-Length.
   Reply empty = client.get("/no-body");
   EXPECT_EQ(empty.status, 204u);
@@ -249,46 +293,6 @@ TEST(KilnServe, StreamsTheResponsesOfHandlersThatWait) {
       << server->log();
 }
 
-// A connection written and read byte by byte, for what a Beast client does not do: send a
-// request in parts, and see what the server sent before the request ended.
-class RawConnection {
- public:
-  explicit RawConnection(uint16_t port) : stream_(io_) {
-    stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  }
-  void send(const std::string& bytes) {
-    stream_.expires_after(std::chrono::seconds(10));
-    asio::write(stream_, asio::buffer(bytes));
-  }
-  // What the server has sent so far, once it holds `needle` (or the connection ended, or 10 s
-  // passed: then without it).
-  const std::string& read_until(const std::string& needle) {
-    stream_.expires_after(std::chrono::seconds(10));
-    while (received_.find(needle) == std::string::npos) {
-      char part[4096];
-      beast::error_code ec;
-      const size_t n = stream_.read_some(asio::buffer(part), ec);
-      received_.append(part, n);
-      if (ec) {
-        ended_ = true;
-        break;
-      }
-    }
-    return received_;
-  }
-  // Whether the server closed the connection (waits up to 10 s for it).
-  bool closed_by_server() {
-    read_until(std::string(1, '\0') + "never sent");
-    return ended_;
-  }
-
- private:
-  asio::io_context io_;
-  beast::tcp_stream stream_;
-  std::string received_;
-  bool ended_ = false;
-};
-
 // A request's body reaches the handler as it arrives: /relay answers before it reads the body
 // and sends each part it reads, so the client sees its first part answered before it sends the
 // second (a server that read the whole body first would never answer).
@@ -320,6 +324,29 @@ TEST(KilnServe, StreamsRequestBodiesToTheHandlerAsTheyArrive) {
   expecting.send("hello");
   EXPECT_NE(expecting.read_until("POST /echo\nhello").find("200 OK"), std::string::npos)
       << server->log();
+}
+
+// wasi:http's @unstable response-outparam.send-informational: a 103 goes out before the final
+// response, to HTTP/1.1 clients; a status outside 1xx is HTTP-protocol-error (35), 101 and an
+// HTTP/1.0 client's are internal-error (38). The handler's body says what each call returned.
+TEST(KilnServe, SendsInformationalResponsesBeforeTheFinalOne) {
+  auto server =
+      kiln_serve({}, std::string(KILN_TEST_COMPONENTS_DIR) + "/informational_handler.wasm");
+  ASSERT_NE(server->port(), 0) << server->log();
+  RawConnection http11(server->port());
+  http11.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  const std::string reply = http11.read_until("101 error 38\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n"
+                        "HTTP/1.1 200 OK\r\n",
+                        0),
+            0u)
+      << reply;
+  EXPECT_NE(reply.find("\r\n\r\n103 ok, 200 error 35, 101 error 38\n"), std::string::npos) << reply;
+  RawConnection http10(server->port());
+  http10.send("GET / HTTP/1.0\r\n\r\n");
+  const std::string old = http10.read_until("101 error 38\n");
+  EXPECT_EQ(old.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << old;
+  EXPECT_NE(old.find("103 error 38, 200 error 35, 101 error 38\n"), std::string::npos) << old;
 }
 
 // A body the handler leaves unread is discarded when it has all arrived (the connection goes

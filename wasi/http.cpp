@@ -690,6 +690,40 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
     return TrapPtr();
   }));
 
+  // send-informational (@unstable(feature = informational-outbound-responses)): a 1xx response
+  // through the server's sink before the final one; HTTP-protocol-error for another status.
+  KILN_TRY(d.function(
+      types, "[method]response-outparam.send-informational", "buF", [](State* s, Args a, Out r) {
+        if (!s->http.outparams.get(a[0].rep)) {
+          return host_trap("wasi:http/types: unknown response-outparam");
+        }
+        const HttpHeaders headers = take_fields(s, a[2]);
+        const uint64_t status = a[1].bits;
+        auto refuse = [&](uint32_t code, std::string why) {
+          r = err(error_code_of(HttpFailure{code, std::move(why)}));
+          return TrapPtr();
+        };
+        if (status < 100 || status > 199) {
+          return refuse(HttpFailure::kHttpProtocolError, "");
+        }
+        // 101 would switch the connection's protocol, which no server here does.
+        if (status == 101) {
+          return refuse(HttpFailure::kInternalError, "101 Switching Protocols is not supported");
+        }
+        if (!s->http.sink) {
+          return refuse(HttpFailure::kInternalError, "informational responses are not supported");
+        }
+        auto sent =
+            s->http.sink->informational(static_cast<uint16_t>(status), headers, s->interrupt());
+        if (!sent) {
+          if (sent.error().interrupted) return Trap::make(TrapCode::kDeadlineExceeded);
+          r = err(error_code_of(sent.error()));
+          return TrapPtr();
+        }
+        r = ok();
+        return TrapPtr();
+      }));
+
   // ---- outgoing-request and request-options ----
   KILN_TRY(d.function(types, "[constructor]outgoing-request", "F", [](State* s, Args a, Out r) {
     HttpState::OutgoingRequest request;

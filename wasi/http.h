@@ -37,6 +37,16 @@ class HttpResponseSink {
   virtual Result<void, StreamError> send(std::string_view bytes,
                                          const WaitInterrupt& interrupt) = 0;
   virtual Result<void, StreamError> finish(const WaitInterrupt& interrupt) = 0;
+  // An informational (1xx) response before the final one (response-outparam.send-informational,
+  // @unstable in wasi:http 0.2): sent at once, or the reason it cannot be (error_code
+  // internal-error, or `interrupted`). A sink that cannot send them says so.
+  virtual Result<void, HttpFailure> informational(uint16_t status, const HttpHeaders& headers,
+                                                  const WaitInterrupt& interrupt) {
+    (void)status;
+    (void)headers;
+    (void)interrupt;
+    return HttpFailure{HttpFailure::kInternalError, "informational responses are not supported"};
+  }
 };
 
 // The name of the `wasi:http/incoming-handler@0.2.x` instance `component` exports ("" when it
