@@ -106,6 +106,27 @@ TEST(WasiComponents, TcpLoopbackAsUnderJcoAndRefusedWithoutAGrant) {
   EXPECT_NE(bad.err.find("network grant `localhost`"), std::string::npos) << bad.err;
 }
 
+// The same over UDP (tests/components/sockets/udp_loopback.c): two sockets on 127.0.0.1, a
+// datagram from a connected stream and the answer to the address it came from print the same
+// under kiln, granted UDP on 127.0.0.1, as under jco run; a TCP grant or one for other ports
+// does not let it bind.
+TEST(WasiComponents, UdpLoopbackAsUnderJcoAndRefusedWithoutAGrant) {
+  const std::string program = std::string(KILN_TEST_COMPONENTS_DIR) + "/udp_loopback.wasm";
+  RunResult kiln = run_kiln("--allow-udp 127.0.0.1", program);
+  RunResult jco = run_jco("", program);
+  EXPECT_EQ(kiln.exit_code, 0) << kiln.out << kiln.err;
+  EXPECT_EQ(jco.exit_code, 0) << jco.out << jco.err;
+  EXPECT_EQ(kiln.out, jco.out);
+  EXPECT_NE(kiln.out.find("client got: and back again\nfrom the server's port\n"),
+            std::string::npos)
+      << kiln.out;
+  for (const char* flags : {"", "--allow-udp 127.0.0.1:1-1023", "--allow-tcp 127.0.0.1"}) {
+    RunResult refused = run_kiln(flags, program);
+    EXPECT_EQ(refused.exit_code, 1) << flags << ": " << refused.err;
+    EXPECT_EQ(refused.out, "start-bind failed: error-code 1\n") << flags;
+  }
+}
+
 TEST(WasiComponents, AbortIsATrapWithABacktraceThroughTheAdapter) {
   RunResult r = run_kiln("", component("wasi_hello") + " abort");
   EXPECT_EQ(r.exit_code, 134);
