@@ -813,9 +813,11 @@ void CodeGenerator::branch_on(const Value& condition, bool when_zero, Label targ
 void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidator& v) {
   if (failed_) return;
   const uint32_t op = ins.opcode;
-  // Generated code reaches memory 0 only (its base in the VM context): a function that uses
-  // another memory (multi-memory) runs in the interpreter.
-  if (ins.memory_index != 0 || (op == kMemoryCopy && ins.index2 != 0)) {
+  // Generated code keeps memory 0's base in a register; a load or store of another memory
+  // (multi-memory) goes out of line (below), and a function with memory.size, grow, init, fill
+  // or copy on another memory runs in the interpreter.
+  const bool table_driven = ins.operand_count || ins.result != ValType::kUnknown;
+  if ((ins.memory_index != 0 && !table_driven) || (op == kMemoryCopy && ins.index2 != 0)) {
     failed_ = true;
     return;
   }
@@ -833,13 +835,15 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
     return;
   }
   add_cost(ins);
-  if (emit_inline(ins)) return;
+  if (ins.memory_index == 0 && emit_inline(ins)) return;
 
-  if (ins.operand_count || ins.result != ValType::kUnknown) {
-    // A table-driven operator without an inline form (SIMD, and what the backend lacks).
+  if (table_driven) {
+    // A table-driven operator without an inline form (SIMD, what the backend lacks, and loads
+    // and stores of memories other than memory 0).
     uint32_t operand_cells = 0;
     for (uint8_t i = 0; i < ins.operand_count; ++i) operand_cells += cell_count(ins.operands[i]);
-    emit_out_of_line(ins, operand_cells, ins.result, ins.memory_offset, ins.index);
+    const uint64_t memarg = ins.memory_offset | uint64_t{ins.memory_index} << kMemoryIndexShift;
+    emit_out_of_line(ins, operand_cells, ins.result, memarg, ins.index);
     return;
   }
 

@@ -50,9 +50,17 @@ constexpr uint32_t cells_of() {
   return sizeof(T) > 8 ? 2 : 1;
 }
 
-// The address in memory 0 of an access of `bytes` at `address + offset`, or null.
+// The address of an access of `bytes` at `address + offset`, or null. The memarg offset is
+// the low half of `offset`; the high half names the memory (multi-memory: kMemoryIndexShift),
+// 0 for memory 0.
 uint8_t* effective_address(VmContext* vm, uint32_t address, uint64_t offset, uint64_t bytes) {
-  const uint64_t ea = uint64_t{address} + offset;
+  const uint32_t memory = static_cast<uint32_t>(offset >> kMemoryIndexShift);
+  const uint64_t ea = uint64_t{address} + static_cast<uint32_t>(offset);
+  if (memory != 0) {
+    const LinearMemory& m = *vm->instance->memories[memory]->memory;
+    if (ea + bytes > m.size_bytes()) return nullptr;
+    return m.base() + ea;
+  }
   if (ea + bytes > vm->memory->size_bytes()) return nullptr;
   return vm->memory_base + ea;
 }

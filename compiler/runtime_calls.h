@@ -69,7 +69,9 @@ uint32_t kiln_jit_catch(VmContext* vm, const JitCatches* catches, uint64_t* fram
 // Operators compiled out of line, with one signature: `first` is the first operand's cell
 // (the others follow it), where the result is written; `immediate` and `immediate2` are the
 // instruction's (memarg offset, lane, shuffle bytes, segment or table indices). Returns 0, or
-// 1 with the trap pending.
+// 1 with the trap pending. A load's or store's memarg offset comes with its memory's index
+// (multi-memory) above it: offset | index << kMemoryIndexShift.
+constexpr uint32_t kMemoryIndexShift = 32;
 using OutOfLineOperator = uint32_t (*)(VmContext* vm, uint64_t* first, uint64_t immediate,
                                        uint64_t immediate2);
 // The out-of-line form of the operator with this opcode, or null. Every table-driven operator

@@ -1,6 +1,8 @@
 // Wasm 3.0 multi-memory (tests/wasm3/multi_memory.wat): each memory instruction on memory 1,
-// next to code on memory 0, under each tier. Generated code reaches memory 0 only, so under the
-// JIT the functions on memory 1 run in the interpreter; results and fuel must not change.
+// next to code on memory 0, under each tier. Generated code keeps memory 0's base in a register:
+// under the JIT, loads and stores of memory 1 are runtime calls, and the functions with
+// memory.size, grow, init, fill or copy on it run in the interpreter; results and fuel must not
+// change.
 #include <gtest/gtest.h>
 
 #include <cstring>
