@@ -10,51 +10,21 @@
 // /stream writes its answer, waits 100 ms on a timer and writes "more after a wait\n" (kiln
 // serve sends the first part before the wait), /stream-forever waits an hour instead, /relay
 // answers first and then sends each part of the request's body as it reads it (flushed).
-#include <stddef.h>
-#include <stdint.h>
-
-#define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
-#define HTTP "wasi:http/types@0.2.12"
-#define STREAMS "wasi:io/streams@0.2.12"
-
-// Return areas: results with more than one flat value come back through memory
-// (CanonicalABI.md, MAX_FLAT_RESULTS = 1). 8-aligned, large enough for every result used.
-typedef struct {
-  _Alignas(8) uint8_t bytes[64];
-} ReturnArea;
+#include "handler_guest.h"
 
 IMPORT(HTTP, "[method]incoming-request.method") void request_method(int32_t self, ReturnArea* out);
 IMPORT(HTTP, "[method]incoming-request.path-with-query")
 void request_path(int32_t self, ReturnArea* out);
 IMPORT(HTTP, "[method]incoming-request.consume")
 void request_consume(int32_t self, ReturnArea* out);
-IMPORT(HTTP, "[resource-drop]incoming-request") void drop_request(int32_t handle);
 IMPORT(HTTP, "[method]incoming-body.stream") void body_stream(int32_t self, ReturnArea* out);
 IMPORT(HTTP, "[static]incoming-body.finish") int32_t body_finish(int32_t body);
 IMPORT(HTTP, "[resource-drop]future-trailers") void drop_trailers(int32_t handle);
-IMPORT(HTTP, "[constructor]fields") int32_t fields_new(void);
-IMPORT(HTTP, "[method]fields.append")
-void fields_append(int32_t self, const char* name, size_t name_len, const char* value,
-                   size_t value_len, ReturnArea* out);
-IMPORT(HTTP, "[constructor]outgoing-response") int32_t response_new(int32_t headers);
 IMPORT(HTTP, "[method]outgoing-response.set-status-code")
 int32_t response_set_status(int32_t self, int32_t status);
-IMPORT(HTTP, "[method]outgoing-response.body") void response_body(int32_t self, ReturnArea* out);
-IMPORT(HTTP, "[method]outgoing-body.write") void body_write(int32_t self, ReturnArea* out);
-IMPORT(HTTP, "[static]outgoing-body.finish")
-void outgoing_body_finish(int32_t body, int32_t has_trailers, int32_t trailers, ReturnArea* out);
-// response-outparam.set(param, result<outgoing-response, error-code>): the result flattens to
-// its case and the join of the handle with error-code's flattening (its case, then its cases'
-// payloads joined): [i32, i32, i32, i64, i32, i32, i32, i32].
-IMPORT(HTTP, "[static]response-outparam.set")
-void outparam_set(int32_t param, int32_t is_error, int32_t handle_or_case, int32_t p1, int64_t p2,
-                  int32_t p3, int32_t p4, int32_t p5, int32_t p6);
 IMPORT(STREAMS, "[method]input-stream.blocking-read")
 void stream_read(int32_t self, uint64_t len, ReturnArea* out);
 IMPORT(STREAMS, "[resource-drop]input-stream") void drop_input(int32_t handle);
-IMPORT(STREAMS, "[method]output-stream.blocking-write-and-flush")
-void stream_write(int32_t self, const uint8_t* bytes, size_t len, ReturnArea* out);
-IMPORT(STREAMS, "[resource-drop]output-stream") void drop_output(int32_t handle);
 IMPORT("wasi:clocks/monotonic-clock@0.2.12", "now") uint64_t monotonic_now(void);
 IMPORT("wasi:clocks/monotonic-clock@0.2.12", "subscribe-duration")
 int32_t subscribe_duration(uint64_t ns);
@@ -128,12 +98,6 @@ static int starts_with(const uint8_t* s, size_t n, const char* prefix) {
 
 static const char* const kMethods[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
                                        "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-
-static int32_t load_i32(const ReturnArea* a, size_t offset) {
-  int32_t v;
-  copy((uint8_t*)&v, a->bytes + offset, 4);
-  return v;
-}
 
 // The request's body stream: consume -> result<incoming-body>, stream -> result<stream>.
 static int32_t open_request_body(int32_t request, int32_t* body) {

@@ -6,45 +6,19 @@
 //
 // It sends 103 Early Hints with a `link` field, then tries status 200 and 101 as informational
 // responses (refused: HTTP-protocol-error and internal-error), and answers 200 with a body that
-// names the error-code case of each refusal: "103 ok, 200 error 35, 101 error 38\n". Once the
-// final response is set, another informational response is refused too (internal-error).
-#include <stddef.h>
-#include <stdint.h>
+// names the error-code case of each refusal: "103 ok, 200 error 35, 101 error 38\n".
+#include "handler_guest.h"
 
-#define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
-#define HTTP "wasi:http/types@0.2.12"
-#define STREAMS "wasi:io/streams@0.2.12"
-
-typedef struct {
-  _Alignas(8) uint8_t bytes[64];
-} ReturnArea;
-
-IMPORT(HTTP, "[resource-drop]incoming-request") void drop_request(int32_t handle);
-IMPORT(HTTP, "[constructor]fields") int32_t fields_new(void);
-IMPORT(HTTP, "[method]fields.append")
-void fields_append(int32_t self, const char* name, size_t name_len, const char* value,
-                   size_t value_len, ReturnArea* out);
-IMPORT(HTTP, "[constructor]outgoing-response") int32_t response_new(int32_t headers);
-IMPORT(HTTP, "[method]outgoing-response.body") void response_body(int32_t self, ReturnArea* out);
-IMPORT(HTTP, "[method]outgoing-body.write") void body_write(int32_t self, ReturnArea* out);
-IMPORT(HTTP, "[static]outgoing-body.finish")
-void outgoing_body_finish(int32_t body, int32_t has_trailers, int32_t trailers, ReturnArea* out);
-IMPORT(HTTP, "[static]response-outparam.set")
-void outparam_set(int32_t param, int32_t is_error, int32_t handle_or_case, int32_t p1, int64_t p2,
-                  int32_t p3, int32_t p4, int32_t p5, int32_t p6);
 // send-informational(self: borrow<response-outparam>, status: u16, headers: own<fields>)
 //   -> result<_, error-code>: through a return area (case at 0, error-code's case at 8).
 IMPORT(HTTP, "[method]response-outparam.send-informational")
 void send_informational(int32_t self, int32_t status, int32_t headers, ReturnArea* out);
-IMPORT(STREAMS, "[method]output-stream.blocking-write-and-flush")
-void stream_write(int32_t self, const uint8_t* bytes, size_t len, ReturnArea* out);
-IMPORT(STREAMS, "[resource-drop]output-stream") void drop_output(int32_t handle);
 
 static uint8_t heap[4096];
 static size_t heap_used;
 
 __attribute__((export_name("cabi_realloc"))) void* cabi_realloc(void* old, size_t old_size,
-                                                                 size_t align, size_t size) {
+                                                                size_t align, size_t size) {
   (void)old;
   (void)old_size;
   heap_used = (heap_used + align - 1) & ~(align - 1);
@@ -52,11 +26,6 @@ __attribute__((export_name("cabi_realloc"))) void* cabi_realloc(void* old, size_
   void* p = heap + heap_used;
   heap_used += size;
   return p;
-}
-
-static int32_t load_i32(const ReturnArea* a, size_t offset) {
-  return (int32_t)((uint32_t)a->bytes[offset] | (uint32_t)a->bytes[offset + 1] << 8 |
-                   (uint32_t)a->bytes[offset + 2] << 16 | (uint32_t)a->bytes[offset + 3] << 24);
 }
 
 // "ok", or "error N" with N the error-code's case.

@@ -5,16 +5,11 @@
 // the run returns err (status 1). Made a component by scripts/component-new.mjs with
 // world.wit; run under `kiln run --allow-tcp 127.0.0.1` and `jco run` by the tests, which
 // compare their output.
-#include "../command_guest.h"
+#include "sockets_guest.h"
 
 #define TCP "wasi:sockets/tcp@0.2.12"
 #define STREAMS "wasi:io/streams@0.2.12"
 
-// An ip-socket-address flattens to its case and the join of its cases' flattenings: ipv4's
-// (port, 4 x u8) and ipv6's (port, flow-info, 8 x u16, scope-id): 12 i32s in all.
-#define IPV4(port, a, b, c, d) 0, port, a, b, c, d, 0, 0, 0, 0, 0, 0
-
-IMPORT("wasi:sockets/instance-network@0.2.12", "instance-network") int32_t instance_network(void);
 IMPORT("wasi:sockets/tcp-create-socket@0.2.12", "create-tcp-socket")
 void create_tcp_socket(int32_t family, ReturnArea* out);
 IMPORT(TCP, "[method]tcp-socket.start-bind")
@@ -31,8 +26,6 @@ IMPORT(TCP, "[method]tcp-socket.finish-connect") void finish_connect(int32_t sel
 IMPORT(TCP, "[method]tcp-socket.accept") void accept(int32_t self, ReturnArea* out);
 IMPORT(TCP, "[method]tcp-socket.subscribe") int32_t subscribe(int32_t self);
 IMPORT(TCP, "[resource-drop]tcp-socket") void drop_socket(int32_t handle);
-IMPORT("wasi:io/poll@0.2.12", "[method]pollable.block") void block(int32_t self);
-IMPORT("wasi:io/poll@0.2.12", "[resource-drop]pollable") void drop_pollable(int32_t handle);
 IMPORT(STREAMS, "[method]input-stream.blocking-read")
 void stream_read(int32_t self, uint64_t len, ReturnArea* out);
 IMPORT(STREAMS, "[resource-drop]input-stream") void drop_input(int32_t handle);

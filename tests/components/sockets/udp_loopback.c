@@ -5,15 +5,10 @@
 // prints what it got. Each step that fails prints its network error-code and the run returns
 // err (status 1). Run under `kiln run --allow-udp 127.0.0.1` and `jco run` by the tests, which
 // compare their output.
-#include "../command_guest.h"
+#include "sockets_guest.h"
 
 #define UDP "wasi:sockets/udp@0.2.12"
 
-// An ip-socket-address flattens to its case and the join of its cases' flattenings: ipv4's
-// (port, 4 x u8) and ipv6's (port, flow-info, 8 x u16, scope-id): 12 i32s in all.
-#define IPV4(port, a, b, c, d) 0, port, a, b, c, d, 0, 0, 0, 0, 0, 0
-
-IMPORT("wasi:sockets/instance-network@0.2.12", "instance-network") int32_t instance_network(void);
 IMPORT("wasi:sockets/udp-create-socket@0.2.12", "create-udp-socket")
 void create_udp_socket(int32_t family, ReturnArea* out);
 IMPORT(UDP, "[method]udp-socket.start-bind")
@@ -36,8 +31,6 @@ IMPORT(UDP, "[method]incoming-datagram-stream.subscribe") int32_t subscribe_in(i
 IMPORT(UDP, "[resource-drop]incoming-datagram-stream") void drop_incoming(int32_t handle);
 IMPORT(UDP, "[resource-drop]outgoing-datagram-stream") void drop_outgoing(int32_t handle);
 IMPORT(UDP, "[resource-drop]udp-socket") void drop_socket(int32_t handle);
-IMPORT("wasi:io/poll@0.2.12", "[method]pollable.block") void block(int32_t self);
-IMPORT("wasi:io/poll@0.2.12", "[resource-drop]pollable") void drop_pollable(int32_t handle);
 
 // outgoing-datagram { data: list<u8>, remote-address: option<ip-socket-address> } in memory:
 // the list at 0, the option's case at 8 and its ip-socket-address at 12 (case at 12, an ipv4
