@@ -501,11 +501,14 @@ void CodeGenerator::open_try_table(const Instruction& ins, const FunctionValidat
     const size_t depth = clause.label;
     const bool function_label = depth == blocks_.size() - 1;
     const Block& target = blocks_[blocks_.size() - 1 - depth];
-    JitCatch c;
+    ExceptionCatch c;
     c.all = clause.catches_all();
     c.reference = clause.passes_reference();
     c.tag = clause.tag;
-    c.destination = function_label ? 0 : operand_slot(v.control(clause.label + 1).height_cells);
+    c.destination =
+        function_label
+            ? 0
+            : static_cast<uint32_t>(operand_slot(v.control(clause.label + 1).height_cells));
     catches->catches.push_back(c);
     table.landings.emplace_back(target.label, function_label);
   }

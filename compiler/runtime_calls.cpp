@@ -333,18 +333,10 @@ uint32_t kiln_jit_catch(VmContext* vm, const JitCatches* catches, uint64_t* fram
   if (!trap || !trap->exception) return 0;
   ExceptionObject* exception = trap->exception;
   for (size_t k = 0; k < catches->catches.size(); ++k) {
-    const JitCatch& c = catches->catches[k];
-    if (!c.all && vm->instance->tags[c.tag] != exception->tag) continue;
-    uint64_t* dst = reinterpret_cast<uint64_t*>(reinterpret_cast<uint8_t*>(frame) + c.destination);
-    if (!c.all) dst = std::copy(exception->payload.begin(), exception->payload.end(), dst);
-    if (c.reference) {
-      *dst = reinterpret_cast<uint64_t>(exception);
-      exception->referenced = true;
-    } else {
-      store_of(vm).release_exception(exception);
+    if (store_of(vm).take_exception(catches->catches[k], *vm->instance, exception, frame)) {
+      vm->store->pending_trap.reset();
+      return static_cast<uint32_t>(k + 1);
     }
-    vm->store->pending_trap.reset();
-    return static_cast<uint32_t>(k + 1);
   }
   return 0;
 }

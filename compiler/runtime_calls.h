@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/interpreter_code.h"
 #include "runtime/vm_context.h"
 
 namespace kiln::jit {
@@ -41,17 +42,10 @@ void kiln_jit_memory_grow(VmContext* vm, uint64_t* cell);
 }
 
 // Wasm 3.0 exception handling. The catch clauses that enclose a call or throw site of a
-// function, innermost try_table first, as kiln_jit_catch reads them: which exceptions each
-// takes, and the frame byte offset where its values go (the label's cells; cell 0 for the
-// function's own label).
-struct JitCatch {
-  bool all = false;
-  bool reference = false;
-  uint32_t tag = 0;
-  int32_t destination = 0;
-};
+// function, innermost try_table first, as kiln_jit_catch reads them (their destinations: the
+// label's cells; cell 0 for the function's own label).
 struct JitCatches {
-  std::vector<JitCatch> catches;
+  std::vector<ExceptionCatch> catches;
 };
 
 extern "C" {

@@ -306,9 +306,7 @@ class Validator {
           return invalid("core type index " + std::to_string(d.type_index) +
                          " is not a function type");
         }
-        if (d.kind == ExternKind::kTag && !f->function.results.empty()) {
-          return invalid("non-empty tag result type");
-        }
+        if (d.kind == ExternKind::kTag) KILN_TRY(validate_tag_type(f->function, "a tag"));
         e.function = f->function;
       }
       return e;

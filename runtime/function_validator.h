@@ -175,8 +175,9 @@ Result<void> validate_module_structure(Module& module);
 // types). `where` names the item in the error.
 Result<void> validate_memory_type(const MemoryType& type, const std::string& where);
 Result<void> validate_table_type(const TableType& type, const std::string& where);
-// Wasm 3.0 exception handling (spec 3.2.9): a tag's type index names a function type without
-// results.
+// Wasm 3.0 exception handling (spec 3.2.9): a tag's type is a function type without results
+// (given, or by its index in `module`; also for the component model's core module types).
+Result<void> validate_tag_type(const FuncType& type, const std::string& where);
 Result<void> validate_tag_type(const Module& module, uint32_t type_index, const std::string& where);
 
 }  // namespace kiln

@@ -157,24 +157,19 @@ void add_backtrace(Trap& trap, const CompiledFunction* function, Instance* insta
     if (record.function) add(record.function, record.instance, record.return_pc - 1);
   }
   // The omitted frames are named once, if they are all of one function.
-  TraceFrame& omitted = trap.omitted_function;
-  if (named && trap.omitted_frames && trap.omitted_one_function && omitted.instance &&
-      omitted.function_name.empty() && omitted.module_name.empty()) {
-    omitted.function_name = omitted.instance->module->function_name(omitted.function_index);
-    omitted.module_name = omitted.instance->module->names.module_name;
-  }
+  if (named && trap.omitted_frames && trap.omitted_one_function) name_frame(trap.omitted_function);
 }
 
 // The catch clause of `function`'s innermost try_table around code unit `unit` that takes
-// `exception` (tags compared by identity: spec 4.4.x), or null.
-const ExceptionHandler::Catch* find_catch(const CompiledFunction& function,
-                                          const Instance& instance, uint32_t unit,
-                                          const ExceptionObject& exception) {
+// `exception` (spec 4.4.x), which it has delivered into the frame at `fp`; or null.
+const ExceptionHandler::Catch* catch_exception(Store& store, const CompiledFunction& function,
+                                               const Instance& instance, uint32_t unit,
+                                               ExceptionObject* exception, uint64_t* fp) {
   const auto& handlers = function.exception_handlers;
   for (auto h = handlers.rbegin(); h != handlers.rend(); ++h) {
     if (unit < h->begin || unit >= h->end) continue;
     for (const ExceptionHandler::Catch& c : h->catches) {
-      if (c.all || instance.tags[c.tag] == exception.tag) return &c;
+      if (store.take_exception(c, instance, exception, fp)) return &c;
     }
   }
   return nullptr;
@@ -240,14 +235,19 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
     trap_code = (code); \
     goto trap;          \
   } while (0)
-#define RELOAD_MEMORY()                                    \
-  do {                                                     \
-    selected_memory = 0;                                   \
-    if (!inst->memories.empty()) {                         \
-      const LinearMemory& m_ = *inst->memories[0]->memory; \
-      mem_base = m_.base();                                \
-      mem_size = m_.size_bytes();                          \
-    }                                                      \
+// The memory the memory handlers read: memory 0, or another for one instruction
+// (select_memory); read again after anything that may have grown it.
+#define USE_MEMORY(index)                                              \
+  do {                                                                 \
+    selected_memory = (index);                                         \
+    const LinearMemory& m_ = *inst->memories[selected_memory]->memory; \
+    mem_base = m_.base();                                              \
+    mem_size = m_.size_bytes();                                        \
+  } while (0)
+#define RELOAD_MEMORY()                         \
+  do {                                          \
+    selected_memory = 0;                        \
+    if (!inst->memories.empty()) USE_MEMORY(0); \
   } while (0)
 
   // Entry: a record with no function marks the return to the host.
@@ -507,23 +507,17 @@ op_memory_size:
   pc += 3;
   NEXT();
 op_memory_grow : {
-  MemoryInstance& memory = *inst->memories[selected_memory];
-  int64_t old = memory.grow(read_slot<uint32_t>(fp, OPERAND(0)));
+  int64_t old = inst->memories[selected_memory]->grow(read_slot<uint32_t>(fp, OPERAND(0)));
   write_slot<uint32_t>(fp, OPERAND(0), static_cast<uint32_t>(old));
-  mem_base = memory.memory->base();
-  mem_size = memory.memory->size_bytes();
+  USE_MEMORY(selected_memory);
   pc += 3;
   NEXT();
 }
 // Multi-memory: the next instruction's memory (and memory 0 again after it).
-op_select_memory : {
-  selected_memory = OPERAND(0);
-  const LinearMemory& m = *inst->memories[selected_memory]->memory;
-  mem_base = m.base();
-  mem_size = m.size_bytes();
+op_select_memory:
+  USE_MEMORY(OPERAND(0));
   pc += 3;
   NEXT();
-}
 op_ref_null:
   *cell_at(fp, OPERAND(0)) = 0;
   pc += 3;
@@ -857,15 +851,7 @@ trap : {
     uint32_t unit = static_cast<uint32_t>(pc - f->code.data());
     uint32_t count = stack.frame_count;
     for (;;) {
-      if (const ExceptionHandler::Catch* c = find_catch(*f, *in, unit, *thrown)) {
-        uint64_t* dst = cell_at(f_fp, c->destination);
-        if (!c->all) dst = std::copy(thrown->payload.begin(), thrown->payload.end(), dst);
-        if (c->reference) {
-          *dst = reinterpret_cast<uint64_t>(thrown);
-          thrown->referenced = true;
-        } else {
-          store->release_exception(thrown);
-        }
+      if (const ExceptionHandler::Catch* c = catch_exception(*store, *f, *in, unit, thrown, f_fp)) {
         host_trap.reset();
         stack.frame_count = count;
         func = f;
@@ -898,6 +884,7 @@ trap : {
 #undef OPERAND
 #undef TRAP
 #undef RELOAD_MEMORY
+#undef USE_MEMORY
 }
 
 }  // namespace

@@ -150,15 +150,20 @@ struct CallFrame {
   const CompiledFunction* function;  // null for the record of an entry from the host
 };
 
+// A catch clause of a try_table (Wasm 3.0 exception handling) as both tiers deliver exceptions
+// with it (Store::take_exception).
+struct ExceptionCatch {
+  bool all = false;          // catch_all, catch_all_ref
+  bool reference = false;    // catch_ref, catch_all_ref: the exnref follows the payload
+  uint32_t tag = 0;          // the function's instance's tag index (unless `all`)
+  uint32_t destination = 0;  // frame byte offset of the label's first value
+};
+
 // A try_table (Wasm 3.0 exception handling) as the interpreter finds it when an exception
 // unwinds: the code units of its body, and its catch clauses in order.
 struct ExceptionHandler {
-  struct Catch {
-    bool all = false;          // catch_all, catch_all_ref
-    bool reference = false;    // catch_ref, catch_all_ref: the exnref follows the payload
-    uint32_t tag = 0;          // the instance's tag index (unless `all`)
-    uint32_t target = 0;       // code unit where the label's branches land
-    uint32_t destination = 0;  // frame slot (byte offset) of the label's first value
+  struct Catch : ExceptionCatch {
+    uint32_t target = 0;  // code unit where the label's branches land
   };
   uint32_t begin = 0, end = 0;  // [begin, end): the body's code units
   std::vector<Catch> catches;

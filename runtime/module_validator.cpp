@@ -96,15 +96,17 @@ void collect_function_refs(const ConstExpr& expr, std::vector<bool>& refs) {
 
 }  // namespace
 
+Result<void> validate_tag_type(const FuncType& type, const std::string& where) {
+  // Spec 3.2.9 (tag types): an exception carries values and returns none.
+  if (!type.results.empty()) return invalid("non-empty tag result type (" + where + ")");
+  return {};
+}
+
 Result<void> validate_tag_type(const Module& m, uint32_t type_index, const std::string& where) {
   if (type_index >= m.types.size()) {
     return invalid("unknown type " + std::to_string(type_index) + " (" + where + ")");
   }
-  // Spec 3.2.9 (tag types): an exception carries values and returns none.
-  if (!m.types[type_index].results.empty()) {
-    return invalid("non-empty tag result type (" + where + ")");
-  }
-  return {};
+  return validate_tag_type(m.types[type_index], where);
 }
 
 Result<void> validate_memory_type(const MemoryType& type, const std::string& where) {

@@ -51,12 +51,9 @@ TraceFrame trace_frame(Instance* instance, uint32_t function_index, uint32_t mod
   frame.function_index = function_index;
   frame.module_offset = module_offset;
   frame.instance = instance;
+  if (named) name_frame(frame);
   if (instance) {
     const Module& module = *instance->module;
-    if (named) {
-      frame.function_name = module.function_name(function_index);
-      frame.module_name = module.names.module_name;
-    }
     frame.function_offset =
         module_offset - static_cast<uint32_t>(
                             module.bodies[function_index - module.imported_functions].code_offset);
@@ -386,9 +383,13 @@ GlobalInstance* Store::create_global(const GlobalType& type, uint64_t low, uint6
 }
 
 TagInstance* Store::create_tag(const FuncType& type) {
+  return create_tag(engine_.types().intern(type));
+}
+
+TagInstance* Store::create_tag(uint32_t type_id) {
   auto tag = std::make_unique<TagInstance>();
-  tag->type_id = engine_.types().intern(type);
-  tag->type = &engine_.types().get(tag->type_id);
+  tag->type_id = type_id;
+  tag->type = &engine_.types().get(type_id);
   tags_.push_back(std::move(tag));
   return tags_.back().get();
 }
@@ -419,18 +420,29 @@ ExceptionObject* Store::make_exception(const TagInstance* tag, const uint64_t* p
   return exception;
 }
 
-void Store::release_exception(ExceptionObject* exception) {
-  if (!exception->referenced) free_exceptions_.push_back(exception);
+bool Store::take_exception(const ExceptionCatch& c, const Instance& instance,
+                           ExceptionObject* exception, uint64_t* frame) {
+  if (!c.all && instance.tags[c.tag] != exception->tag) return false;
+  uint64_t* dst = reinterpret_cast<uint64_t*>(reinterpret_cast<uint8_t*>(frame) + c.destination);
+  if (!c.all) dst = std::copy(exception->payload.begin(), exception->payload.end(), dst);
+  if (c.reference) {
+    *dst = reinterpret_cast<uint64_t>(exception);
+    exception->referenced = true;
+  } else if (!exception->referenced) {
+    free_exceptions_.push_back(exception);  // nothing refers to it: the next throw reuses it
+  }
+  return true;
+}
+
+void name_frame(TraceFrame& frame) {
+  if (!frame.instance || !frame.function_name.empty() || !frame.module_name.empty()) return;
+  frame.function_name = frame.instance->module->function_name(frame.function_index);
+  frame.module_name = frame.instance->module->names.module_name;
 }
 
 void name_frames(Trap& trap) {
-  auto name = [](TraceFrame& frame) {
-    if (!frame.instance || !frame.function_name.empty()) return;
-    frame.function_name = frame.instance->module->function_name(frame.function_index);
-    frame.module_name = frame.instance->module->names.module_name;
-  };
-  for (TraceFrame& frame : trap.backtrace) name(frame);
-  if (trap.omitted_frames && trap.omitted_one_function) name(trap.omitted_function);
+  for (TraceFrame& frame : trap.backtrace) name_frame(frame);
+  if (trap.omitted_frames && trap.omitted_one_function) name_frame(trap.omitted_function);
 }
 
 Result<void> check_import(const Module& module, uint32_t import_index, const Extern& actual) {
@@ -569,7 +581,7 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
     }
   }
   for (uint32_t i = m.imported_tags; i < m.tags.size(); ++i) {
-    inst.tags.push_back(create_tag(engine_.types().get(m.type_ids[m.tags[i]])));
+    inst.tags.push_back(create_tag(m.type_ids[m.tags[i]]));
   }
   for (uint32_t i = m.imported_functions; i < m.functions.size(); ++i) {
     auto f = std::make_unique<FunctionInstance>();

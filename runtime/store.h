@@ -27,6 +27,7 @@
 namespace kiln {
 
 struct CompiledFunction;
+struct ExceptionCatch;
 class Store;
 struct Instance;
 class MemoryImage;
@@ -251,15 +252,22 @@ class Store {
   // (LinearMemory::has_image).
   Result<MemoryInstance*> create_memory(const MemoryType& type, const MemoryImage* image = nullptr);
   GlobalInstance* create_global(const GlobalType& type, uint64_t low, uint64_t high = 0);
-  // A tag whose payload is `type`'s parameters (its results must be empty).
+  // A tag whose payload is `type`'s parameters (its results must be empty); or the type's
+  // engine-interned id.
   TagInstance* create_tag(const FuncType& type);
+  TagInstance* create_tag(uint32_t type_id);
 
   // Exceptions (Wasm 3.0): a new one of `tag` with `tag`'s payload cells from `payload`, owned
   // by the store. An exception that wasm code never held a reference to is reused once caught
-  // (release_exception), so a loop that throws and catches allocates nothing; one it held a
+  // (take_exception), so a loop that throws and catches allocates nothing; one it held a
   // reference to lives as long as the store (kiln has no collector for exnref yet).
   ExceptionObject* make_exception(const TagInstance* tag, const uint64_t* payload);
-  void release_exception(ExceptionObject* exception);
+  // Catch clause `c` of a function of `instance`, whose frame is at `frame`, takes `exception`
+  // if the clause catches all or names its tag (tags compare by identity): its payload and,
+  // for the _ref forms, its reference go to the clause's destination in the frame. False when
+  // the clause does not take it. (Both tiers catch with it.)
+  bool take_exception(const ExceptionCatch& c, const Instance& instance, ExceptionObject* exception,
+                      uint64_t* frame);
   // Exceptions made and not released (telemetry and tests).
   size_t live_exceptions() const { return exceptions_.size() - free_exceptions_.size(); }
 
@@ -393,7 +401,9 @@ class Store {
 // the names are left for name_frames (an exception's frames: most exceptions are caught).
 TraceFrame trace_frame(Instance* instance, uint32_t function_index, uint32_t module_offset,
                        bool named = true);
-// Names the frames of `trap` made without names (while their instances live).
+// Names `frame` from its instance's module (name section), unless it has no instance or a
+// name already; name_frames does it for every frame of `trap` (while their instances live).
+void name_frame(TraceFrame& frame);
 void name_frames(Trap& trap);
 
 // Spec 4.5.4 step 3-4: does `actual` match the import's declared type?

@@ -73,42 +73,32 @@ std::optional<std::string> inexpressible_interface(const Module& m) {
     return std::any_of(t.params.begin(), t.params.end(), is_exnref) ||
            std::any_of(t.results.begin(), t.results.end(), is_exnref);
   };
-  auto problem = [&](ExternKind kind, uint32_t type_index, const GlobalType& global,
-                     ValType element) -> const char* {
+  // What is wrong with an import or export of `kind`: its function type, or its global's or
+  // table's value type.
+  auto problem = [&](ExternKind kind, const FuncType* function, ValType value) -> const char* {
     if (kind == ExternKind::kTag) return "a tag";
-    if (kind == ExternKind::kFunction && mentions_exnref(m.types[type_index])) {
-      return "a function with exnref values";
-    }
-    if ((kind == ExternKind::kGlobal && global.type == ValType::kExnRef) ||
-        (kind == ExternKind::kTable && element == ValType::kExnRef)) {
-      return "exnref values";
-    }
+    if (function && mentions_exnref(*function)) return "a function with exnref values";
+    if (value == ValType::kExnRef) return "exnref values";
     return nullptr;
   };
   for (const Import& i : m.imports) {
-    if (const char* what = problem(i.kind, i.type_index, i.global, i.table.element)) {
+    const FuncType* function = i.kind == ExternKind::kFunction ? &m.types[i.type_index] : nullptr;
+    const ValType value = i.kind == ExternKind::kGlobal  ? i.global.type
+                          : i.kind == ExternKind::kTable ? i.table.element
+                                                         : ValType::kUnknown;
+    if (const char* what = problem(i.kind, function, value)) {
       return "import \"" + i.module + "\" \"" + i.name + "\" is " + what;
     }
   }
   for (const Export& e : m.exports) {
-    const char* what = nullptr;
-    switch (e.kind) {
-      case ExternKind::kFunction:
-        what = problem(e.kind, m.functions[e.index], {}, ValType::kFuncRef);
-        break;
-      case ExternKind::kGlobal:
-        what = problem(e.kind, 0, m.globals[e.index].type, ValType::kFuncRef);
-        break;
-      case ExternKind::kTable:
-        what = problem(e.kind, 0, {}, m.tables[e.index].element);
-        break;
-      case ExternKind::kMemory:
-        break;
-      case ExternKind::kTag:
-        what = "a tag";
-        break;
+    const FuncType* function =
+        e.kind == ExternKind::kFunction ? &m.function_type(e.index) : nullptr;
+    const ValType value = e.kind == ExternKind::kGlobal  ? m.globals[e.index].type.type
+                          : e.kind == ExternKind::kTable ? m.tables[e.index].element
+                                                         : ValType::kUnknown;
+    if (const char* what = problem(e.kind, function, value)) {
+      return "export \"" + e.name + "\" is " + what;
     }
-    if (what) return "export \"" + e.name + "\" is " + what;
   }
   return std::nullopt;
 }
