@@ -943,6 +943,12 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       const FuncType& type = module_.types[ins.index];
       const uint32_t params = type.param_cells();
       const uint32_t first = cb - 1 - params;
+      // The element index goes to its cell for the slow path, and stays where it is (a
+      // register, most often) for the fast path.
+      if (stack_.back().where == Value::Where::kCondition) materialize_condition();
+      const Value index = pop();
+      store_value(index, operand_slot(cb - 1));
+      const Source index_source = source_of(index, true);
       materialize_from(first);
       spill_registers();
       const uint32_t type_id = module_.type_ids[ins.index];
@@ -951,8 +957,8 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       const Label slow = masm_.new_label(), resume = masm_.new_label();
       const Label trapped = exception_path(static_cast<uint32_t>(ins.offset));
       save_pinned();
-      masm_.call_indirect(ins.index2, type_id, operand_slot(cb - 1), operand_slot(first), slow,
-                          trapped);
+      masm_.call_indirect(ins.index2, type_id, index_source, operand_slot(first), slow, trapped);
+      release(index);
       masm_.bind(resume);
       restore_pinned();
       const std::vector<RuntimeArgument> args = {

@@ -211,13 +211,13 @@ class MacroAssembler {
   // the function itself) or at `code` (compiled before this function, freed with it).
   virtual void call_label(Label target, int32_t frame_offset, Label trapped) = 0;
   virtual void call_address(const void* code, int32_t frame_offset, Label trapped) = 0;
-  // call_indirect's fast path: the element (index in the i32 cell at `index_slot`) of table
-  // `table_index` is a function of type `type_id`, of this instance, with machine code: called
-  // with its frame `frame_offset` bytes up, then to `trapped` if it returned a trap. Anything
-  // else (out of bounds, null, another type, instance or tier) jumps to `slow`. The index is
-  // masked after its bounds check, so a mispredicted check cannot read past the table
-  // (Spectre v1).
-  virtual void call_indirect(uint32_t table_index, uint32_t type_id, int32_t index_slot,
+  // call_indirect's fast path: the element (the i32 `index`: a general register, a cell or an
+  // immediate; the register is read before anything else) of table `table_index` is a function
+  // of type `type_id`, of this instance, with machine code: called with its frame
+  // `frame_offset` bytes up, then to `trapped` if it returned a trap. Anything else (out of
+  // bounds, null, another type, instance or tier) jumps to `slow`. The index is masked after
+  // its bounds check, so a mispredicted check cannot read past the table (Spectre v1).
+  virtual void call_indirect(uint32_t table_index, uint32_t type_id, Source index,
                              int32_t frame_offset, Label slow, Label trapped) = 0;
   // Calls a C function of the runtime (value registers are not preserved: the generator
   // spills them first); its integer result is then available to move_result and

@@ -589,7 +589,7 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
     f->type = &engine_.types().get(f->type_id);
     f->instance = &inst;
     f->code = m.compiled[i - m.imported_functions].get();
-    f->native_entry = &f->code->native_entry;
+    f->native_entry = f->code->native_entry.load(std::memory_order_acquire);
     inst.functions.push_back(f.get());
     functions_.push_back(std::move(f));
   }
@@ -629,6 +629,10 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
   for (const DataSegment& seg : m.data) inst.data.push_back(seg.bytes);
 
   instances_.push_back(std::move(instance));
+  if (!inst.tables.empty()) {  // now that the instance lives as long as the store
+    inst.vm.table0 = *inst.tables[0];
+    inst.tables[0]->header_copies.push_back(&inst.vm.table0);
+  }
 
   auto fail_with_trap = [&](TrapPtr trap) -> Error {
     Error error{ErrorKind::kLimit, trap->message};

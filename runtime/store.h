@@ -111,8 +111,12 @@ struct FunctionHeader {
   const FuncType* type = nullptr;  // engine-interned
   Instance* instance = nullptr;    // defining instance (null for host functions)
   const CompiledFunction* code = nullptr;
-  // The function's machine code once compiled (&code->native_entry), or null for a host one.
-  const std::atomic<const void*>* native_entry = nullptr;
+  // The function's machine code for call_indirect from generated code: a copy of
+  // code->native_entry taken at instantiation and again when generated code's call through the
+  // runtime finds the function compiled (kiln_jit_call_indirect); null until then and for host
+  // functions. A copy in the function instance is one load fewer on the path to the callee's
+  // address, which a mispredicted indirect call waits for.
+  const void* native_entry = nullptr;
 };
 struct FunctionHeaderOffsets {
   static constexpr int32_t kTypeId = offsetof(FunctionHeader, type_id);
@@ -126,23 +130,17 @@ struct FunctionInstance : FunctionHeader {
   HostCallStats stats;    // calls of this host function (telemetry)
 };
 
-// What generated code reads of a table: its elements, kept equal to `elements` (sync()).
-struct TableHeader {
-  const uint64_t* element_data = nullptr;
-  uint64_t element_count = 0;
-};
-struct TableHeaderOffsets {
-  static constexpr int32_t kElementData = offsetof(TableHeader, element_data);
-  static constexpr int32_t kElementCount = offsetof(TableHeader, element_count);
-};
-
 struct TableInstance : TableHeader {
   TableType type;                  // limits.min follows the current size
   std::vector<uint64_t> elements;  // references: FunctionInstance* or externref bits; 0 = null
-  // After `elements` changes size: the header follows.
+  // Copies of the header in the VM contexts of the instances that have this table as their
+  // table 0 (VmContext::table0); the instances live as long as the table (both store-owned).
+  std::vector<TableHeader*> header_copies;
+  // After `elements` changes size: the header and its copies follow.
   void sync() {
     element_data = elements.data();
     element_count = elements.size();
+    for (TableHeader* copy : header_copies) *copy = *this;
   }
   Store* owner = nullptr;
   // Spec 4.4.6.4 table.grow: the old size, or -1 (past the type's maximum or a store limit).

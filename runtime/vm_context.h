@@ -67,6 +67,17 @@ struct StoreContext {
   uint32_t fault_module_offset = 0;
 };
 
+// What generated code reads of a table: its elements, kept equal to TableInstance::elements
+// (TableInstance::sync).
+struct TableHeader {
+  const uint64_t* element_data = nullptr;
+  uint64_t element_count = 0;
+};
+struct TableHeaderOffsets {
+  static constexpr int32_t kElementData = offsetof(TableHeader, element_data);
+  static constexpr int32_t kElementCount = offsetof(TableHeader, element_count);
+};
+
 struct VmContext {
   uint8_t* memory_base = nullptr;  // memory 0 (it never moves: DESIGN-NOTES section 3)
   const LinearMemory* memory = nullptr;
@@ -75,6 +86,11 @@ struct VmContext {
   GlobalInstance* const* globals = nullptr;      // the instance's, imports first
   FunctionInstance* const* functions = nullptr;  // the instance's, imports first
   TableInstance* const* tables = nullptr;        // the instance's, imports first
+  // A copy of table 0's header, which the table keeps equal (TableInstance::header_copies).
+  // call_indirect on table 0 reads the bounds and elements here rather than through `tables`:
+  // after a mispredicted indirect call the caller's next call_indirect waits for its bounds
+  // check, and loading the table first made that wait longer than the index's.
+  TableHeader table0;
 };
 
 // The offsets generated code uses.
@@ -85,6 +101,7 @@ struct VmOffsets {
   static constexpr int32_t kGlobals = offsetof(VmContext, globals);
   static constexpr int32_t kFunctions = offsetof(VmContext, functions);
   static constexpr int32_t kTables = offsetof(VmContext, tables);
+  static constexpr int32_t kTable0 = offsetof(VmContext, table0);
   static constexpr int32_t kInstance = offsetof(VmContext, instance);
   static constexpr int32_t kFuel = offsetof(StoreContext, fuel);
   static constexpr int32_t kCellsEnd = offsetof(StoreContext, cells_end);

@@ -747,17 +747,38 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.test(x86::eax, x86::eax);
     a_.jnz(labels_[trapped]);
   }
-  void call_indirect(uint32_t table_index, uint32_t type_id, int32_t index_slot,
-                     int32_t frame_offset, jit::Label slow, jit::Label trapped) override {
+  void call_indirect(uint32_t table_index, uint32_t type_id, Source index, int32_t frame_offset,
+                     jit::Label slow, jit::Label trapped) override {
     const asmjit::Label& to_slow = labels_[slow];
-    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kTables));
-    a_.mov(x86::rax, x86::qword_ptr(x86::rax, static_cast<int32_t>(8 * table_index)));
-    a_.mov(x86::ecx, slot_mem(index_slot, 4));
+    // After a mispredicted indirect call, the caller's next call_indirect waits for the
+    // callee's address: its chains of dependent loads are kept short (the index from its
+    // register rather than reread from the cell it was just stored to; table 0's bounds and
+    // elements straight from the VM context; the entry copied into the function instance).
+    switch (index.kind) {
+      case Source::Kind::kRegister:
+        a_.mov(x86::ecx, d(index.reg));
+        break;
+      case Source::Kind::kSlot:
+        a_.mov(x86::ecx, slot_mem(index.slot, 4));
+        break;
+      case Source::Kind::kImmediate:
+        a_.mov(x86::ecx, static_cast<uint32_t>(index.immediate));
+        break;
+    }
+    // The table's header: table 0's copy in the VM context, another table's own.
+    x86::Gp header = kVm;
+    int32_t header_offset = VmOffsets::kTable0;
+    if (table_index != 0) {
+      a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kTables));
+      a_.mov(x86::rax, x86::qword_ptr(x86::rax, static_cast<int32_t>(8 * table_index)));
+      header = x86::rax;
+      header_offset = 0;
+    }
     a_.xor_(x86::edx, x86::edx);
-    a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, TableHeaderOffsets::kElementCount));
+    a_.cmp(x86::rcx, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementCount));
     a_.jae(to_slow);
     a_.cmovae(x86::rcx, x86::rdx);  // under a mispredicted jae: element 0, not past the end
-    a_.mov(x86::rax, x86::qword_ptr(x86::rax, TableHeaderOffsets::kElementData));
+    a_.mov(x86::rax, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementData));
     a_.mov(x86::rax, x86::qword_ptr(x86::rax, x86::rcx, 3));
     a_.test(x86::rax, x86::rax);
     a_.jz(to_slow);
@@ -766,10 +787,9 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rdx, x86::qword_ptr(kVm, VmOffsets::kInstance));
     a_.cmp(x86::qword_ptr(x86::rax, FunctionHeaderOffsets::kInstance), x86::rdx);
     a_.jne(to_slow);
-    // Past the instance check it is a wasm function of this instance: its native_entry slot
-    // exists (host functions have no instance); the entry in it may still be null.
+    // Past the instance check it is a wasm function of this instance; its entry may still be
+    // null (not compiled, or not yet seen compiled by a call through the runtime).
     a_.mov(x86::rax, x86::qword_ptr(x86::rax, FunctionHeaderOffsets::kNativeEntry));
-    a_.mov(x86::rax, x86::qword_ptr(x86::rax));
     a_.test(x86::rax, x86::rax);
     a_.jz(to_slow);
     if (frame_offset) a_.add(kFrame, frame_offset);

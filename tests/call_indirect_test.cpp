@@ -1,0 +1,107 @@
+// call_indirect through a table that two instances share and either grows, under each tier.
+// Generated code reads table 0's bounds and elements from a copy in each instance's VM
+// context (VmContext::table0) and the callee's entry from a copy in the function instance
+// (FunctionHeader::native_entry): every copy must follow the table and the compiler.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/interpreter_code.h"
+#include "runtime/module.h"
+#include "runtime/store.h"
+#include "runtime/tier.h"
+#include "tests/test_support.h"
+
+namespace kiln {
+namespace {
+
+class SharedTable : public ::testing::TestWithParam<Tier> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Tier::kJit && !code_tier()) GTEST_SKIP() << "this build has no JIT";
+    EngineConfig config;
+    config.tier = GetParam();
+    engine_ = std::make_unique<Engine>(config);
+    store_ = std::make_unique<Store>(*engine_);
+    auto owner_module = Module::compile(*engine_, test::test_module("table_owner"));
+    ASSERT_TRUE(owner_module) << owner_module.error().message;
+    auto owner = store_->instantiate(*owner_module, {});
+    ASSERT_TRUE(owner) << owner.error().message;
+    owner_ = *owner;
+    auto user_module = Module::compile(*engine_, test::test_module("table_user"));
+    ASSERT_TRUE(user_module) << user_module.error().message;
+    auto user = store_->instantiate(*user_module, {*owner_->find_export("table")});
+    ASSERT_TRUE(user) << user.error().message;
+    user_ = *user;
+  }
+
+  // `name` of `instance` with i32 arguments: its i32 result, or the trap's message.
+  std::string call(Instance* instance, const std::string& name, std::vector<uint64_t> args) {
+    args.resize(2);
+    TrapPtr trap = store_->invoke(instance->find_export(name)->function(), args.data());
+    if (trap) return trap->message;
+    return std::to_string(static_cast<uint32_t>(args[0]));
+  }
+
+  // Each instance's copy of the table's header (what generated code reads) is the table's.
+  void expect_copies_follow_the_table() {
+    const TableInstance& table = *owner_->tables[0];
+    for (Instance* instance : {owner_, user_}) {
+      EXPECT_EQ(instance->vm.table0.element_data, table.elements.data());
+      EXPECT_EQ(instance->vm.table0.element_count, table.elements.size());
+    }
+  }
+
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Store> store_;
+  Instance* owner_ = nullptr;
+  Instance* user_ = nullptr;
+};
+
+TEST_P(SharedTable, BothInstancesCallThroughElementsEitherOneAdded) {
+  // Before any growth: element 0 is the owner's, element 1 is null, 2 is past the end.
+  expect_copies_follow_the_table();
+  for (Instance* instance : {owner_, user_}) {
+    EXPECT_EQ(call(instance, "call", {0}), "7");
+    EXPECT_EQ(call(instance, "call", {1}), "uninitialized element 1");
+    EXPECT_EQ(call(instance, "call", {2}), "undefined element 2");
+  }
+  // The user grows the shared table and puts its own function at 3: the owner sees it too,
+  // and the user calls it again and again (its entry known after the first call).
+  EXPECT_EQ(call(user_, "grow_and_set", {2, 3}), "2");
+  expect_copies_follow_the_table();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(call(user_, "call", {3}), "8");
+    EXPECT_EQ(call(owner_, "call", {3}), "8");
+  }
+  if (GetParam() == Tier::kJit) {  // the user's $eight: generated code calls it directly now
+    const FunctionInstance& eight = *user_->functions[0];
+    EXPECT_NE(eight.native_entry, nullptr);
+    EXPECT_EQ(eight.native_entry, eight.code->native_entry.load());
+  }
+  EXPECT_EQ(call(user_, "call", {2}), "uninitialized element 2");
+  EXPECT_EQ(call(owner_, "call", {4}), "undefined element 4");
+  // The owner grows it far (the elements move) and puts its function at the end.
+  EXPECT_EQ(call(owner_, "grow_and_set", {1000, 1003}), "4");
+  expect_copies_follow_the_table();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(call(user_, "call", {1003}), "7");
+    EXPECT_EQ(call(owner_, "call", {1003}), "7");
+    EXPECT_EQ(call(user_, "call", {3}), "8");
+  }
+  EXPECT_EQ(call(user_, "call", {1004}), "undefined element 1004");
+  // Growth refused (past the maximum element count): nothing changes.
+  EXPECT_EQ(call(user_, "grow_and_set", {0xffffffff, 0}), "4294967295");
+  EXPECT_EQ(call(owner_, "call", {0}), "8");  // table.set ran at 0 after the refused grow
+  expect_copies_follow_the_table();
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiers, SharedTable, ::testing::Values(Tier::kInterpreter, Tier::kJit),
+                         [](const ::testing::TestParamInfo<Tier>& info) {
+                           return info.param == Tier::kJit ? "Jit" : "Interpreter";
+                         });
+
+}  // namespace
+}  // namespace kiln
