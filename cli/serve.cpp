@@ -356,18 +356,18 @@ class RequestBody final : public wasi::HttpBodySource,
                                          bool& would_block,
                                          const wasi::WaitInterrupt& interrupt) override {
     would_block = false;
-    if (next_ == pending_.size()) {
+    if (next_ == pending_size_) {
       if (auto filled = fill(blocking, interrupt, would_block); !filled) return filled.error();
     }
-    const size_t n = std::min(buffer.size(), pending_.size() - next_);
-    std::copy_n(pending_.data() + next_, n, buffer.data());
+    const size_t n = std::min(buffer.size(), pending_size_ - next_);
+    std::copy_n(pending_.get() + next_, n, buffer.data());
     next_ += n;
     return n;
   }
   std::shared_ptr<wasi::PollSource> readable() override { return shared_from_this(); }
 
   bool ready() override {
-    if (next_ < pending_.size() || parser_.is_done() || error_ || detached_) return true;
+    if (next_ < pending_size_ || parser_.is_done() || error_ || detached_) return true;
     bool would_block = false;
     (void)fill(false, {}, would_block);
     return !would_block;
@@ -382,7 +382,7 @@ class RequestBody final : public wasi::HttpBodySource,
   bool finish_for_next_request() {
     bool would_block = false;
     while (!parser_.is_done() && !error_ && !would_block) {
-      next_ = pending_.size();
+      next_ = pending_size_;
       (void)fill(false, {}, would_block);
     }
     detached_ = true;
@@ -396,7 +396,7 @@ class RequestBody final : public wasi::HttpBodySource,
   // when a non-blocking read finds nothing).
   Result<void, wasi::StreamError> fill(bool blocking, const wasi::WaitInterrupt& interrupt,
                                        bool& would_block) {
-    pending_.clear();
+    pending_size_ = 0;
     next_ = 0;
     if (error_) return *error_;
     if (detached_ || parser_.is_done()) return {};
@@ -408,31 +408,32 @@ class RequestBody final : public wasi::HttpBodySource,
       asio::write(writer, asio::buffer(kContinue.data(), kContinue.size()), ec);
       if (ec) return fail(writer.interrupted(), "100-continue could not be sent: " + ec.message());
     }
-    pending_.resize(kReadSize);
+    // Not zeroed: the parser writes what the size it leaves says.
+    if (!pending_) pending_ = std::make_unique_for_overwrite<char[]>(kReadSize);
     http::buffer_body::value_type& body = parser_.get().body();
-    body.data = pending_.data();
-    body.size = pending_.size();
+    body.data = pending_.get();
+    body.size = kReadSize;
     body.more = true;
     beast::error_code ec;
     GuestThreadReader reader(fd_, blocking, interrupt);
     // Until bytes of the body come: the parser stops after each part (a chunk's header, say).
-    while (body.size == pending_.size() && !parser_.is_done()) {
+    while (body.size == kReadSize && !parser_.is_done()) {
       http::read_some(reader, buffer_, parser_, ec);
       if (ec) break;
     }
-    pending_.resize(pending_.size() - body.size);
+    pending_size_ = kReadSize - body.size;
     body.data = nullptr;
     body.size = 0;
     if (ec == http::error::need_buffer || !ec) return {};
     if (ec == asio::error::would_block) {
-      would_block = pending_.empty();
+      would_block = pending_size_ == 0;
       return {};
     }
     const std::string why = ec == http::error::body_limit
                                 ? std::string("the request body is larger than --max-request-body")
                                 : "the request body could not be read: " + ec.message();
     auto failed = fail(reader.interrupted(), why);
-    if (!pending_.empty()) return {};  // those bytes first; the failure at the next read
+    if (pending_size_ != 0) return {};  // those bytes first; the failure at the next read
     return failed;
   }
   Result<void, wasi::StreamError> fail(bool interrupted, std::string why) {
@@ -450,7 +451,9 @@ class RequestBody final : public wasi::HttpBodySource,
   const StreamingResponse& response_;
   bool expect_continue_ = false;
   bool detached_ = false;
-  std::string pending_;  // read from the connection, not yet by the guest (from `next_`)
+  // Read from the connection, not yet by the guest (from `next_`): pending_size_ bytes.
+  std::unique_ptr<char[]> pending_;
+  size_t pending_size_ = 0;
   size_t next_ = 0;
   std::optional<wasi::StreamError> error_;
   std::string problem_;
@@ -513,6 +516,8 @@ class Server {
   Engine engine_;
   component::LoadedComponent component_;
   component::ComponentLinker linker_;
+  // The component's imports, resolved in linker_ once for every request's instance.
+  std::vector<std::pair<std::string, component::RuntimeItem>> imports_;
   std::shared_ptr<const wasi::Preview2> wasi_;
   std::unique_ptr<wasi::WasiContext> context_;
   std::string handler_export_;
@@ -641,7 +646,7 @@ http::response<http::string_body> Server::handle(const http::request<http::buffe
     if (settings_.timeout_ns) store.set_epoch_deadline(kTicksPerTimeout + 1);
     wasi_->attach(store, *context_);
     TrapPtr trap;
-    auto instance = linker_.instantiate(store, *component_.validated, &trap);
+    auto instance = component::instantiate_component(store, *component_.validated, imports_, &trap);
     if (!instance) return instance.take_error();
     return wasi::handle_http_request(store, **instance, handler_export_, std::move(incoming),
                                      nullptr, &streaming);
@@ -734,6 +739,9 @@ int Server::run() {
                                         "one that traps when called):{}",
                                         path, list)});
   }
+  auto imports = linker_.resolve_imports(*component_.validated);
+  if (!imports) return error_exit(imports.error());
+  imports_ = std::move(*imports);
   settings_.wasi.args = {path};
   settings_.wasi.stdin_fd = -1;  // a request's guest reads its body, not the server's stdin
   auto context = wasi::WasiContext::create(std::move(settings_.wasi));

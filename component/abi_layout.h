@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "component/component_types.h"
@@ -65,6 +66,16 @@ struct FlatSignature {
   bool results_in_memory = false;  // more than kMaxFlatResults: a pointer (returned or passed)
 };
 FlatSignature flatten_function(const resolved::FunctionType& type, Context context);
+
+// A function type as one canon definition passes it (lifted or lowered): its flattening and
+// its parameter and result types, made once when the component is validated
+// (ValidatedComponent::canon_signatures) and shared by every instance and call.
+struct AbiSignature {
+  FlatSignature flat;
+  std::vector<resolved::ValueType> param_types, result_types;
+};
+std::shared_ptr<const AbiSignature> abi_signature(const resolved::FunctionType& type,
+                                                  Context context);
 
 // CanonicalABI.md "Type Predicates" and the option rules.
 bool contains_borrow(const resolved::ValueType& type);

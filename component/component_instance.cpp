@@ -112,16 +112,6 @@ void ComponentInstance::leave_to(const ComponentInstance* caller) {
 
 namespace {
 
-std::vector<resolved::ValueType> param_types(const resolved::FunctionType& f) {
-  std::vector<resolved::ValueType> out;
-  for (const auto& p : f.params) out.push_back(p.type);
-  return out;
-}
-std::vector<resolved::ValueType> result_types(const resolved::FunctionType& f) {
-  if (f.result) return {*f.result};
-  return {};
-}
-
 // Ends a call's lends (CanonicalABI.md Subtask: the lent handles may be dropped again).
 void end_lends(CallScope& scope) {
   for (auto& [instance, index] : scope.lenders) {
@@ -170,8 +160,10 @@ TrapPtr call_component_function(Store& store, ComponentFunction& f,
   };
   // One buffer (in this frame) serves the flat arguments, the core call's cells and the flat
   // results.
+  const abi::AbiSignature& signature = *f.signature;
   FlatValues flat;
-  if (TrapPtr trap = lower_flat_values(cx, f.flat.params_in_memory, args, f.param_types, flat)) {
+  if (TrapPtr trap = lower_flat_values(cx, signature.flat.params_in_memory, args,
+                                       signature.param_types, flat)) {
     return finish(std::move(trap));
   }
   const FuncType& core = *f.callee->type;
@@ -180,9 +172,9 @@ TrapPtr call_component_function(Store& store, ComponentFunction& f,
   if (TrapPtr trap = store.invoke(f.callee, flat.data())) return finish(std::move(trap));
   flat.resize(core_results);
   // A function has at most one result: lifted in place.
-  if (!f.result_types.empty()) {
-    if (TrapPtr trap = lift_flat_values(cx, f.flat.results_in_memory, flat, nullptr, f.result_types,
-                                        &result.emplace())) {
+  if (!signature.result_types.empty()) {
+    if (TrapPtr trap = lift_flat_values(cx, signature.flat.results_in_memory, flat, nullptr,
+                                        signature.result_types, &result.emplace())) {
       return finish(std::move(trap));
     }
   }
@@ -441,7 +433,7 @@ class Instantiator {
         return {};
       }
       case Definition::Kind::kCanon:
-        return canon(inst, c.canons[d.index]);
+        return canon(inst, c.canons[d.index], d.index);
       case Definition::Kind::kStart:
         return start(inst, c.starts[d.index]);
       case Definition::Kind::kImport: {
@@ -568,15 +560,13 @@ class Instantiator {
     return r;
   }
 
-  Result<void> canon(ComponentInstance& inst, const Canon& c) {
+  Result<void> canon(ComponentInstance& inst, const Canon& c, uint32_t index) {
     const ValidatedComponent& v = *inst.validated;
     switch (c.kind) {
       case Canon::Kind::kLift: {
         auto f = std::make_shared<ComponentFunction>();
         f->type = v.types[c.type].function;
-        f->param_types = param_types(*f->type);
-        f->result_types = result_types(*f->type);
-        f->flat = abi::flatten_function(*f->type, abi::Context::kLift);
+        f->signature = v.canon_signatures[index];
         f->instance = &inst;
         f->callee = inst.core_functions[c.function];
         KILN_SET(f->options, options(inst, c.options));
@@ -584,7 +574,7 @@ class Instantiator {
         return {};
       }
       case Canon::Kind::kLower:
-        return lower(inst, c);
+        return lower(inst, c, v.canon_signatures[index]);
       case Canon::Kind::kResourceNew:
       case Canon::Kind::kResourceRep:
       case Canon::Kind::kResourceDrop:
@@ -597,18 +587,19 @@ class Instantiator {
 
   // canon lower: a core function that lifts its arguments with the caller's options, calls the
   // component function, and lowers the result back (CanonicalABI.md canon_lower, synchronous).
-  Result<void> lower(ComponentInstance& inst, const Canon& c) {
+  Result<void> lower(ComponentInstance& inst, const Canon& c,
+                     std::shared_ptr<const abi::AbiSignature> signature) {
     std::shared_ptr<ComponentFunction> callee = inst.functions[c.function];
     // The type as this component sees it: its resources are this instance's.
     std::shared_ptr<const resolved::FunctionType> type = inst.validated->functions[c.function];
     KILN_ASSIGN(RuntimeOptions opts, options(inst, c.options));
-    const abi::FlatSignature flat = abi::flatten_function(*type, abi::Context::kLower);
     ComponentInstance* caller = &inst;
     Store* store = &store_;
-    const std::vector<resolved::ValueType> params = param_types(*type);
-    const std::vector<resolved::ValueType> results_types = result_types(*type);
-    auto host = [callee, type, opts, caller, store, flat, params, results_types](
-                    HostCall&, uint64_t* cells) -> TrapPtr {
+    auto host = [callee, type, opts, caller, store, signature](HostCall&,
+                                                               uint64_t* cells) -> TrapPtr {
+      const abi::FlatSignature& flat = signature->flat;
+      const std::vector<resolved::ValueType>& params = signature->param_types;
+      const std::vector<resolved::ValueType>& results_types = signature->result_types;
       if (!caller->may_leave) return abi_trap("cannot leave component instance");
       CallScope subtask;
       AbiContext cx{*store, *caller, opts, &subtask};
@@ -639,7 +630,8 @@ class Instantiator {
       for (size_t i = 0; i < out.size(); ++i) cells[i] = out[i];
       return nullptr;
     };
-    inst.core_functions.push_back(store_.create_host_function(flat.core, host, "canon lower"));
+    inst.core_functions.push_back(
+        store_.create_host_function(signature->flat.core, host, "canon lower"));
     return {};
   }
 

@@ -97,9 +97,8 @@ struct ComponentFunction {
   ComponentInstance* instance = nullptr;               // lifted: the callee's instance
   FunctionInstance* callee = nullptr;
   RuntimeOptions options;
-  // Lifted: computed once, when the function is made (set_lifted_signature).
-  std::vector<resolved::ValueType> param_types, result_types;
-  abi::FlatSignature flat;
+  // Lifted: as the canon lift passes it (ValidatedComponent::canon_signatures).
+  std::shared_ptr<const abi::AbiSignature> signature;
   // The host's: arguments in, a result (when the type has one) out; a trap to fail.
   std::function<TrapPtr(Store&, const std::vector<ComponentValue>&, std::optional<ComponentValue>&)>
       host;

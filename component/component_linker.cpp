@@ -237,13 +237,19 @@ Result<void> ComponentLinker::define_unknown_imports_as_traps(const ValidatedCom
   return {};
 }
 
-Result<std::unique_ptr<ComponentInstance>> ComponentLinker::instantiate(
-    Store& store, const ValidatedComponent& component, TrapPtr* trap) const {
+Result<std::vector<std::pair<std::string, RuntimeItem>>> ComponentLinker::resolve_imports(
+    const ValidatedComponent& component) const {
   std::vector<std::pair<std::string, RuntimeItem>> imports;
   for (const auto& import : component.type->imports) {
     KILN_ASSIGN(RuntimeItem item, resolve(import.name, import.type));
     imports.emplace_back(import.name, std::move(item));
   }
+  return imports;
+}
+
+Result<std::unique_ptr<ComponentInstance>> ComponentLinker::instantiate(
+    Store& store, const ValidatedComponent& component, TrapPtr* trap) const {
+  KILN_ASSIGN(auto imports, resolve_imports(component));
   return instantiate_component(store, component, imports, trap);
 }
 

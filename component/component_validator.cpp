@@ -83,6 +83,8 @@ struct Scope {
   Scope* parent = nullptr;
 
   std::vector<FuncType> core_functions;
+  // By canon index: the signature of each canon lift and lower (ValidatedComponent).
+  std::vector<std::shared_ptr<const abi::AbiSignature>> canon_signatures;
   std::vector<TableType> core_tables;
   std::vector<MemoryType> core_memories;
   std::vector<GlobalType> core_globals;
@@ -142,6 +144,7 @@ class Validator {
     out->types = std::move(scope.types);
     out->instances = std::move(scope.instances);
     out->core_functions = std::move(scope.core_functions);
+    out->canon_signatures = std::move(scope.canon_signatures);
     return out;
   }
 
@@ -219,7 +222,7 @@ class Validator {
         return {};
       }
       case Definition::Kind::kCanon:
-        return canon(s, c.canons[d.index]);
+        return canon(s, c.canons[d.index], d.index);
       case Definition::Kind::kStart:
         return start(s, c.starts[d.index]);
       case Definition::Kind::kImport: {
@@ -1152,7 +1155,8 @@ class Validator {
     return {};
   }
 
-  Result<void> canon(Scope& s, const Canon& c) {
+  Result<void> canon(Scope& s, const Canon& c, uint32_t index) {
+    if (s.canon_signatures.size() <= index) s.canon_signatures.resize(index + 1);
     if (c.kind == Canon::Kind::kUnsupported) {
       return not_supported(c.unsupported);
     }
@@ -1167,7 +1171,8 @@ class Validator {
         const FunctionType& f = *t->function;
         KILN_TRY(check_abi_types(f));
         KILN_TRY(canon_options(s, c.options));
-        const abi::FlatSignature flat = abi::flatten_function(f, abi::Context::kLift);
+        auto signature = abi::abi_signature(f, abi::Context::kLift);
+        const abi::FlatSignature& flat = signature->flat;
         bool params_need_realloc = flat.params_in_memory;
         for (const Field& p : f.params) params_need_realloc |= abi::contains_string_or_list(p.type);
         const bool result_needs_memory =
@@ -1193,6 +1198,7 @@ class Validator {
           }
         }
         s.functions.push_back(t->function);
+        s.canon_signatures[index] = std::move(signature);
         return {};
       }
       case Canon::Kind::kLower: {
@@ -1203,7 +1209,8 @@ class Validator {
         if (c.options.post_return) {
           return invalid("canonical option `post-return` cannot be specified for lowerings");
         }
-        const abi::FlatSignature flat = abi::flatten_function(f, abi::Context::kLower);
+        auto signature = abi::abi_signature(f, abi::Context::kLower);
+        const abi::FlatSignature& flat = signature->flat;
         bool params_need_memory = flat.params_in_memory;
         for (const Field& p : f.params) params_need_memory |= abi::contains_string_or_list(p.type);
         const bool result_needs_realloc = f.result && abi::contains_string_or_list(*f.result);
@@ -1212,6 +1219,7 @@ class Validator {
         KILN_TRY(require(params_need_memory || flat.results_in_memory || result_needs_realloc,
                          c.options.memory.has_value(), "memory", "values are passed in memory"));
         s.core_functions.push_back(flat.core);
+        s.canon_signatures[index] = std::move(signature);
         return {};
       }
       case Canon::Kind::kResourceNew:

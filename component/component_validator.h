@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "component/abi_layout.h"
 #include "component/component.h"
 #include "component/component_types.h"
 #include "runtime/module.h"
@@ -34,6 +35,9 @@ struct ValidatedComponent {
   std::vector<resolved::TypeDefinition> types;
   std::vector<std::shared_ptr<const resolved::InstanceType>> instances;
   std::vector<FuncType> core_functions;
+  // By canon index (Component::canons): each lift's and lower's signature (null for the
+  // resource built-ins).
+  std::vector<std::shared_ptr<const abi::AbiSignature>> canon_signatures;
 };
 
 // Component types, core types and nesting are bounded by the decoder; the limits here bound

@@ -268,6 +268,43 @@ TEST(ComponentLinker, LinksHostFunctionsByNameWithSemverCompatibleVersions) {
   EXPECT_EQ(calls, 1);
 }
 
+TEST(ComponentLinker, ImportsResolvedOnceServeInstancesInManyStores) {
+  Validated v(math_client_component());
+  ASSERT_TRUE(v.validated);
+  ComponentLinker linker;
+  std::vector<const Store*> callers;
+  ASSERT_TRUE(linker.define_function("local:app/math@1.2.0#double",
+                                     [&](Store& caller_store, const resolved::FunctionType&,
+                                         const std::vector<ComponentValue>& args,
+                                         std::optional<ComponentValue>& result) -> TrapPtr {
+                                       callers.push_back(&caller_store);
+                                       result = ComponentValue::integer(ComponentValue::Kind::kU32,
+                                                                        args[0].bits * 2);
+                                       return nullptr;
+                                     }));
+  auto imports = linker.resolve_imports(*v.validated);
+  ASSERT_TRUE(imports) << imports.error().message;
+  ASSERT_EQ(imports->size(), 1u);
+  EXPECT_EQ((*imports)[0].first, "local:app/math@1.2.0");
+  // Two stores, each with an instance made from the same resolved imports.
+  Store first(v.engine), second(v.engine);
+  auto a = instantiate_component(first, *v.validated, *imports);
+  auto b = instantiate_component(second, *v.validated, *imports);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(b) << b.error().message;
+  std::optional<ComponentValue> result;
+  ASSERT_FALSE(call_u32(second, **b, "run", 5, result));
+  EXPECT_EQ(result->bits, 10u);
+  ASSERT_FALSE(call_u32(first, **a, "run", 21, result));
+  EXPECT_EQ(result->bits, 42u);
+  EXPECT_EQ(callers, (std::vector<const Store*>{&second, &first}));
+  // What the linker cannot resolve is an Error here as at instantiation.
+  ComponentLinker empty;
+  auto unresolved = empty.resolve_imports(*v.validated);
+  ASSERT_FALSE(unresolved);
+  EXPECT_EQ(unresolved.error().kind, ErrorKind::kUnlinkable);
+}
+
 TEST(ComponentLinker, AnIncompatibleVersionOrAMissingFunctionIsUnlinkable) {
   Validated v(math_client_component());
   ASSERT_TRUE(v.validated);
