@@ -1,8 +1,9 @@
-// `kiln serve` (serve.h): HTTP/1.1 from Boost.Beast over Boost.Asio, one io_context run by a
-// thread per core. Each connection is a Session on its own strand: it reads a request (Beast
-// parses chunked bodies and enforces the body limit), runs a fresh instance of the component in
-// a fresh store with the request's budgets, writes the response, and reads the next one while
-// the client keeps the connection alive. A response whose body the guest flushes before it
+// `kiln serve` (serve.h): HTTP/1.1 from Boost.Beast over Boost.Asio, an io_context per worker
+// thread (one per core), each run by its thread alone. Each connection is a Session on one of
+// them, handed out in turn: it reads a request (Beast parses chunked bodies and enforces the
+// body limit), runs a fresh instance of the component in a fresh store with the request's
+// budgets, writes the response, and reads the next one while the client keeps the connection
+// alive. A response whose body the guest flushes before it
 // finishes goes out as it is written (StreamingResponse: chunked, or as the guest's
 // Content-Length says), from the thread that runs the guest.
 //
@@ -19,9 +20,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
@@ -464,6 +467,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(Server& server, tcp::socket socket);
   ~Session();
   void start() { read(); }
+  auto executor() { return stream_.get_executor(); }
   // Closes the connection unless a request is being handled (that one is answered first).
   void close_when_idle();
 
@@ -521,7 +525,15 @@ class Server {
   std::shared_ptr<const wasi::Preview2> wasi_;
   std::unique_ptr<wasi::WasiContext> context_;
   std::string handler_export_;
-  asio::io_context io_;
+  asio::io_context io_;  // the acceptor and the signals, run by the main thread
+  // One io_context per worker thread, each run by its thread alone: a connection lives on one
+  // of them (handed out in turn), so its handlers run on one thread without a strand, and a
+  // ready connection does not wake another thread to run it (with one io_context run by every
+  // thread, the wake-ups between threads cost more than the requests' own work). The guards
+  // keep them running while no connection is open, until shut_down.
+  std::vector<std::unique_ptr<asio::io_context>> worker_contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> worker_guards_;
+  size_t next_worker_ = 0;
   tcp::acceptor acceptor_;
   std::optional<asio::signal_set> signals_;
   std::atomic<bool> stopping_{false};
@@ -680,14 +692,16 @@ http::response<http::string_body> Server::handle(const http::request<http::buffe
 }
 
 void Server::accept() {
-  acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+  asio::io_context& worker = *worker_contexts_[next_worker_++ % worker_contexts_.size()];
+  acceptor_.async_accept(worker, [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (!stopping()) accept();  // a failed accept (EMFILE, say) does not stop the server
       return;
     }
     auto session = std::make_shared<Session>(*this, std::move(socket));
     add(session.get(), session);
-    session->start();
+    // The session runs on its socket's worker from the start.
+    asio::post(session->executor(), [session] { session->start(); });
     accept();
   });
 }
@@ -706,6 +720,8 @@ void Server::shut_down() {
     }
   }
   for (auto& session : open) session->close_when_idle();
+  // Each worker finishes its connections' requests and then has no more work.
+  for (auto& guard : worker_guards_) guard.reset();
 }
 
 int Server::run() {
@@ -785,9 +801,15 @@ int Server::run() {
   fmt::print(stderr, "kiln: serving {} on http://{}:{} ({} threads)\n", path,
              bound.address().to_string(), bound.port(), threads);
   std::fflush(stderr);
+  for (unsigned i = 0; i < threads; ++i) {
+    worker_contexts_.push_back(std::make_unique<asio::io_context>(1));
+    worker_guards_.push_back(asio::make_work_guard(*worker_contexts_.back()));
+  }
   accept();
   std::vector<std::thread> workers;
-  for (unsigned i = 1; i < threads; ++i) workers.emplace_back([this] { io_.run(); });
+  for (auto& context : worker_contexts_) {
+    workers.emplace_back([&context] { context->run(); });
+  }
   io_.run();
   for (std::thread& t : workers) t.join();
   fmt::print(stderr, "kiln: stopped\n");

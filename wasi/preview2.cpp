@@ -143,19 +143,16 @@ Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker&
         r = ok(V::bytes(""));
         return nullptr;
       }
-      std::string buffer(len, '\0');
+      const std::span<uint8_t> buffer = read_scratch(len);
       bool would_block = false;
-      auto n =
-          s->read(*in, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()), buffer.size()),
-                  blocking, would_block);
+      auto n = s->read(*in, buffer, blocking, would_block);
       if (!n) return s->stream_error(n.error(), *(r = V{}));
       if (*n == 0 && !would_block) {  // end of stream
         in->closed = true;
         r = err(closed());
         return nullptr;
       }
-      buffer.resize(*n);
-      r = ok(V::bytes(std::move(buffer)));
+      r = ok(V::bytes(std::string(reinterpret_cast<const char*>(buffer.data()), *n)));
       return nullptr;
     };
   };

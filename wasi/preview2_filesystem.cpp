@@ -213,22 +213,20 @@ Result<void> define_filesystem(Definer& d, ResourceTypes& t) {
              [nothing](State*, const std::shared_ptr<Descriptor>& self, const std::vector<V>& a) {
                return nothing(self->set_times(new_timestamp(a[1]), new_timestamp(a[2])));
              }));
-  KILN_TRY(method(
-      "read", "bww",
-      [](State*, const std::shared_ptr<Descriptor>& self,
-         const std::vector<V>& a) -> FsResult<std::optional<V>> {
-        const uint64_t want = std::min<uint64_t>(a[1].bits, 1u << 20);
-        std::string buffer(want, '\0');
-        auto n =
-            self->read(std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()), buffer.size()),
-                       a[2].bits);
-        if (!n) return n.error();
-        buffer.resize(*n);
-        V pair;
-        pair.kind = K::kTuple;
-        pair.items = {V::bytes(std::move(buffer)), V::integer(K::kBool, *n < want || want == 0)};
-        return std::optional<V>(std::move(pair));
-      }));
+  KILN_TRY(method("read", "bww",
+                  [](State*, const std::shared_ptr<Descriptor>& self,
+                     const std::vector<V>& a) -> FsResult<std::optional<V>> {
+                    const uint64_t want = std::min<uint64_t>(a[1].bits, 1u << 20);
+                    const std::span<uint8_t> buffer = read_scratch(want);
+                    auto n = self->read(buffer, a[2].bits);
+                    if (!n) return n.error();
+                    V pair;
+                    pair.kind = K::kTuple;
+                    pair.items = {
+                        V::bytes(std::string(reinterpret_cast<const char*>(buffer.data()), *n)),
+                        V::integer(K::kBool, *n < want || want == 0)};
+                    return std::optional<V>(std::move(pair));
+                  }));
   KILN_TRY(method("write", "blw",
                   [](State*, const std::shared_ptr<Descriptor>& self,
                      const std::vector<V>& a) -> FsResult<std::optional<V>> {
