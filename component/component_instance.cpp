@@ -53,7 +53,7 @@ const RuntimeItem* RuntimeInstance::find(const std::string& name) const {
   return nullptr;
 }
 
-std::optional<Extern> RuntimeCoreInstance::find(const std::string& name) const {
+std::optional<Extern> RuntimeCoreInstance::find(std::string_view name) const {
   if (instance) return instance->find_export(name);
   for (const auto& [export_name, item] : exports) {
     if (export_name == name) return item;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "component/abi_layout.h"
@@ -87,8 +88,10 @@ struct RuntimeInstance {
 // A core instance: instantiated from a module, or a bundle of exports.
 struct RuntimeCoreInstance {
   kiln::Instance* instance = nullptr;
-  std::vector<std::pair<std::string, Extern>> exports;  // bundles only
-  std::optional<Extern> find(const std::string& name) const;
+  // Bundles only; the names are the component's own (CoreInstance::exports), which outlives
+  // its instances.
+  std::vector<std::pair<std::string_view, Extern>> exports;
+  std::optional<Extern> find(std::string_view name) const;
 };
 
 // A component-level function: lifted from a core function of an instance, or the host's.

@@ -44,8 +44,13 @@ Result<void> ComponentLinker::check_path(const std::string& path) {
   return {};
 }
 
-Result<void> check_import(const std::string& name, const resolved::ExternType& type,
-                          const RuntimeItem& item) {
+namespace {
+
+// check_import with the import's path in `name`, which an imported instance's exports extend
+// in place (and restore): instantiation checks every import (kiln serve: once per request), so
+// no string is made for a check that passes.
+Result<void> check_import_at(std::string& name, const resolved::ExternType& type,
+                             const RuntimeItem& item) {
   using K = resolved::ExternType::Kind;
   if (item.kind != type.kind) {
     return unlinkable("import `" + name + "` expects a " + kind_name(type.kind) + ", given a " +
@@ -75,7 +80,11 @@ Result<void> check_import(const std::string& name, const resolved::ExternType& t
         if (!found) {
           return unlinkable("import `" + name + "` has no export named `" + e.name + "`");
         }
-        KILN_TRY(check_import(name + "#" + e.name, e.type, *found));
+        const size_t length = name.size();
+        name += '#';
+        name += e.name;
+        KILN_TRY(check_import_at(name, e.type, *found));
+        name.resize(length);
       }
       return {};
     case K::kComponent: {
@@ -98,6 +107,14 @@ Result<void> check_import(const std::string& name, const resolved::ExternType& t
       return {};
   }
   return {};
+}
+
+}  // namespace
+
+Result<void> check_import(const std::string& name, const resolved::ExternType& type,
+                          const RuntimeItem& item) {
+  std::string path = name;
+  return check_import_at(path, type, item);
 }
 
 Result<void> ComponentLinker::define(const std::string& path, RuntimeItem item) {

@@ -447,40 +447,43 @@ void name_frames(Trap& trap) {
 
 Result<void> check_import(const Module& module, uint32_t import_index, const Extern& actual) {
   const Import& imp = module.imports[import_index];
-  const std::string where =
-      " (import " + std::to_string(import_index) + " \"" + imp.module + "\" \"" + imp.name + "\")";
+  // Made only for an error: instantiation checks every import (kiln serve: once per request).
+  auto where = [&] {
+    return " (import " + std::to_string(import_index) + " \"" + imp.module + "\" \"" + imp.name +
+           "\")";
+  };
   if (actual.kind != imp.kind || !actual.object) {
     return unlinkable(std::string("incompatible import type: expected a ") +
                       extern_kind_name(imp.kind) + ", got a " + extern_kind_name(actual.kind) +
-                      where);
+                      where());
   }
   switch (imp.kind) {
     case ExternKind::kFunction: {
       const FuncType& expected = module.types[imp.type_index];
       if (actual.function()->type_id != module.type_ids[imp.type_index]) {
         return unlinkable("incompatible import type: expected " + expected.to_string() + ", got " +
-                          actual.function()->type->to_string() + where);
+                          actual.function()->type->to_string() + where());
       }
       return {};
     }
     case ExternKind::kTable: {
       const TableInstance& t = *actual.table();
       if (t.type.element != imp.table.element || !limits_match(t.type.limits, imp.table.limits)) {
-        return unlinkable("incompatible import type: table type or limits differ" + where);
+        return unlinkable("incompatible import type: table type or limits differ" + where());
       }
       return {};
     }
     case ExternKind::kMemory: {
       const LinearMemory& m = *actual.memory()->memory;
       if (!limits_match(m.type().limits, imp.memory.limits)) {
-        return unlinkable("incompatible import type: memory limits differ" + where);
+        return unlinkable("incompatible import type: memory limits differ" + where());
       }
       return {};
     }
     case ExternKind::kGlobal: {
       const GlobalType& g = actual.global()->type;
       if (g.type != imp.global.type || g.mutable_ != imp.global.mutable_) {
-        return unlinkable("incompatible import type: global type or mutability differ" + where);
+        return unlinkable("incompatible import type: global type or mutability differ" + where());
       }
       return {};
     }
@@ -489,7 +492,7 @@ Result<void> check_import(const Module& module, uint32_t import_index, const Ext
       if (actual.tag()->type_id != module.type_ids[imp.type_index]) {
         return unlinkable("incompatible import type: expected tag " +
                           module.types[imp.type_index].to_string() + ", got tag " +
-                          actual.tag()->type->to_string() + where);
+                          actual.tag()->type->to_string() + where());
       }
       return {};
   }
