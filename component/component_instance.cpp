@@ -46,7 +46,8 @@ void HandleTable::forget_scope(const CallScope* scope) {
   }
 }
 
-const RuntimeItem* RuntimeInstance::find(const std::string& name) const {
+const RuntimeItem* RuntimeInstance::find(const std::string& name, size_t hint) const {
+  if (hint < exports.size() && exports[hint].first == name) return &exports[hint].second;
   for (const auto& [export_name, item] : exports) {
     if (export_name == name) return &item;
   }
@@ -265,14 +266,18 @@ class Instantiator {
   // runtime instance's.
   static void map_instance_resources(ComponentInstance& inst, const resolved::InstanceType& type,
                                      const RuntimeInstance& runtime) {
-    for (const auto& e : type.exports) {
-      const RuntimeItem* item = runtime.find(e.name);
+    for (size_t i = 0; i < type.exports.size(); ++i) {
+      const auto& e = type.exports[i];
+      // Only resource types and instances (which may hold some) are looked up: an imported
+      // interface's exports are mostly functions, and each lookup is a search by name.
+      const bool resource = e.type.kind == resolved::ExternType::Kind::kType &&
+                            e.type.type.kind == resolved::TypeDefinition::Kind::kResource;
+      const bool instance = e.type.kind == resolved::ExternType::Kind::kInstance;
+      if (!resource && !instance) continue;
+      const RuntimeItem* item = runtime.find(e.name, i);
       if (!item) continue;
-      if (e.type.kind == resolved::ExternType::Kind::kType &&
-          e.type.type.kind == resolved::TypeDefinition::Kind::kResource && item->resource) {
-        inst.resources[e.type.type.resource] = item->resource;
-      }
-      if (e.type.kind == resolved::ExternType::Kind::kInstance && item->instance) {
+      if (resource && item->resource) inst.resources[e.type.type.resource] = item->resource;
+      if (instance && item->instance) {
         map_instance_resources(inst, *e.type.instance, *item->instance);
       }
     }

@@ -82,7 +82,9 @@ struct RuntimeItem {
 
 struct RuntimeInstance {
   std::vector<std::pair<std::string, RuntimeItem>> exports;
-  const RuntimeItem* find(const std::string& name) const;
+  // The export named `name`; `hint`, where it is likely to be (an instance resolved for a type
+  // has the type's exports in the type's order), is tried first.
+  const RuntimeItem* find(const std::string& name, size_t hint = 0) const;
 };
 
 // A core instance: instantiated from a module, or a bundle of exports.

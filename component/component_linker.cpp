@@ -75,8 +75,9 @@ Result<void> check_import_at(std::string& name, const resolved::ExternType& type
       return {};
     case K::kInstance:
       if (!item.instance) return unlinkable("import `" + name + "`: no instance given");
-      for (const auto& e : type.instance->exports) {
-        const RuntimeItem* found = item.instance->find(e.name);
+      for (size_t i = 0; i < type.instance->exports.size(); ++i) {
+        const auto& e = type.instance->exports[i];
+        const RuntimeItem* found = item.instance->find(e.name, i);
         if (!found) {
           return unlinkable("import `" + name + "` has no export named `" + e.name + "`");
         }
