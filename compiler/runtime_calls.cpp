@@ -351,7 +351,7 @@ uint32_t kiln_jit_call_indirect(VmContext* vm, uint32_t table_index, uint32_t ty
                                 uint64_t* fp_and_index) {
   // The element index is the cell above the arguments; the callee's frame starts at `fp`.
   Instance* instance = vm->instance;
-  const TableInstance& table = *instance->tables[table_index];
+  TableInstance& table = *instance->tables[table_index];
   const FuncType& type = store_of(vm).engine().types().get(type_id);
   uint64_t* fp = fp_and_index;
   const uint32_t index = read_cell<uint32_t>(fp + type.param_cells());
@@ -367,6 +367,7 @@ uint32_t kiln_jit_call_indirect(VmContext* vm, uint32_t table_index, uint32_t ty
   if (callee->code && !callee->native_entry) {
     callee->native_entry = callee->code->native_entry.load(std::memory_order_acquire);
   }
+  if (callee->native_entry) table.remember_entry(index, callee, callee->native_entry);
   return trap ? pend(vm, std::move(trap)) : 0;
 }
 

@@ -14,6 +14,8 @@
 
 namespace kiln {
 
+const DispatchEntry kEmptyDispatch[kDispatchEntries] = {};
+
 namespace {
 Error unlinkable(const std::string& message) {
   return Error{ErrorKind::kUnlinkable, message};

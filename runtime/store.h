@@ -142,6 +142,18 @@ struct TableInstance : TableHeader {
     element_count = elements.size();
     for (TableHeader* copy : header_copies) *copy = *this;
   }
+  // Records that element `index`'s function `f` has machine code at `entry`, for call_indirect
+  // (TableHeader). The cache (4 KiB) is made at the first call through the runtime that can
+  // fill it, so a table that never meets call_indirect costs nothing.
+  void remember_entry(uint64_t index, const FunctionInstance* f, const void* entry) {
+    if (!dispatch_cache) {
+      dispatch_cache = std::make_unique<DispatchEntry[]>(kDispatchEntries);
+      dispatch = dispatch_cache.get();
+      for (TableHeader* copy : header_copies) copy->dispatch = dispatch;
+    }
+    dispatch_cache[index & (kDispatchEntries - 1)] = {f, entry};
+  }
+  std::unique_ptr<DispatchEntry[]> dispatch_cache;  // TableHeader::dispatch, once made
   Store* owner = nullptr;
   // Spec 4.4.6.4 table.grow: the old size, or -1 (past the type's maximum or a store limit).
   int64_t grow(uint32_t delta, uint64_t init);

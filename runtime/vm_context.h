@@ -67,15 +67,38 @@ struct StoreContext {
   uint32_t fault_module_offset = 0;
 };
 
+// One entry of a table's call_indirect cache: the machine code of `function`.
+struct DispatchEntry {
+  const FunctionInstance* function = nullptr;
+  const void* entry = nullptr;
+};
+struct DispatchEntryOffsets {
+  static constexpr int32_t kFunction = offsetof(DispatchEntry, function);
+  static constexpr int32_t kEntry = offsetof(DispatchEntry, entry);
+};
+// A table's call_indirect cache has this many entries; element i's is entry i mod this.
+constexpr uint32_t kDispatchEntries = 256;
+static_assert(sizeof(DispatchEntry) == 16 && (kDispatchEntries & (kDispatchEntries - 1)) == 0);
+// The cache of a table that has none yet: every entry empty.
+extern const DispatchEntry kEmptyDispatch[kDispatchEntries];
+
 // What generated code reads of a table: its elements, kept equal to TableInstance::elements
-// (TableInstance::sync).
+// (TableInstance::sync), and its call_indirect cache (TableInstance::dispatch). The cache lets
+// call_indirect load the callee's machine code straight from the element index, in parallel
+// with the element itself, which only has to be the function the cache entry names: after a
+// mispredicted indirect call, the next one waits for one load less (as Liftoff's tables of
+// call targets do). Entries are filled by calls through the runtime, never cleared: a function
+// instance's machine code never changes once compiled, and the table's writes need not touch
+// the cache (an entry that names another function than the element is not used).
 struct TableHeader {
   const uint64_t* element_data = nullptr;
   uint64_t element_count = 0;
+  const DispatchEntry* dispatch = kEmptyDispatch;
 };
 struct TableHeaderOffsets {
   static constexpr int32_t kElementData = offsetof(TableHeader, element_data);
   static constexpr int32_t kElementCount = offsetof(TableHeader, element_count);
+  static constexpr int32_t kDispatch = offsetof(TableHeader, dispatch);
 };
 
 struct VmContext {

@@ -98,6 +98,34 @@ TEST_P(SharedTable, BothInstancesCallThroughElementsEitherOneAdded) {
   expect_copies_follow_the_table();
 }
 
+// Generated code takes the callee's machine code from the table's call_indirect cache, one
+// entry per 256 elements' worth of indices (TableHeader::dispatch): an entry is used only for the
+// function it names, whatever was written to the table since, and by no other instance.
+TEST_P(SharedTable, TheCallIndirectCacheFollowsTableWrites) {
+  EXPECT_EQ(call(owner_, "grow_and_set", {1000, 1001}), "2");
+  const uint64_t same_entry = 3 + kDispatchEntries;  // shares element 3's cache entry
+  call(user_, "set", {3, 1});
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(call(user_, "call", {3}), "8");
+  call(user_, "set", {3, 0});
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(call(user_, "call", {3}), "9");
+  call(user_, "set", {same_entry, 1});
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(call(user_, "call", {3}), "9");
+    EXPECT_EQ(call(user_, "call", {same_entry}), "8");
+    EXPECT_EQ(call(owner_, "call", {3}), "9");  // the user's function, from the owner
+    EXPECT_EQ(call(owner_, "call", {1001}), "7");
+  }
+  call(user_, "set", {3, 1});
+  EXPECT_EQ(call(user_, "call", {3}), "8");
+  const TableInstance& table = *owner_->tables[0];
+  if (GetParam() == Tier::kJit) {  // the table has a cache of its own now, and both copies see it
+    EXPECT_NE(table.dispatch, kEmptyDispatch);
+  }
+  expect_copies_follow_the_table();
+  EXPECT_EQ(owner_->vm.table0.dispatch, table.dispatch);
+  EXPECT_EQ(user_->vm.table0.dispatch, table.dispatch);
+}
+
 INSTANTIATE_TEST_SUITE_P(Tiers, SharedTable, ::testing::Values(Tier::kInterpreter, Tier::kJit),
                          [](const ::testing::TestParamInfo<Tier>& info) {
                            return info.param == Tier::kJit ? "Jit" : "Interpreter";

@@ -751,9 +751,12 @@ class X64MacroAssembler final : public MacroAssembler {
                      jit::Label slow, jit::Label trapped) override {
     const asmjit::Label& to_slow = labels_[slow];
     // After a mispredicted indirect call, the caller's next call_indirect waits for the
-    // callee's address: its chains of dependent loads are kept short (the index from its
-    // register rather than reread from the cell it was just stored to; table 0's bounds and
-    // elements straight from the VM context; the entry copied into the function instance).
+    // callee's address: it comes from the table's call_indirect cache (TableHeader), one load
+    // from the index (taken from its register rather than reread from the cell it was just
+    // stored to; table 0's header straight from the VM context), while the element, loaded in
+    // parallel, is checked to be the function the cache entry names, of the type, of this
+    // instance. Past the stores of the values and pinned locals, every value register but the
+    // fuel's is free here: r8 and r9 serve as scratch.
     switch (index.kind) {
       case Source::Kind::kRegister:
         a_.mov(x86::ecx, d(index.reg));
@@ -778,20 +781,23 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.cmp(x86::rcx, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementCount));
     a_.jae(to_slow);
     a_.cmovae(x86::rcx, x86::rdx);  // under a mispredicted jae: element 0, not past the end
-    a_.mov(x86::rax, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementData));
-    a_.mov(x86::rax, x86::qword_ptr(x86::rax, x86::rcx, 3));
-    a_.test(x86::rax, x86::rax);
+    a_.mov(x86::r8, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kDispatch));
+    a_.mov(x86::rdx, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementData));
+    a_.mov(x86::r9d, x86::ecx);
+    a_.and_(x86::r9d, kDispatchEntries - 1);
+    a_.shl(x86::r9d, 4);  // sizeof(DispatchEntry)
+    a_.add(x86::r8, x86::r9);
+    a_.mov(x86::rax, x86::qword_ptr(x86::r8, DispatchEntryOffsets::kEntry));
+    a_.mov(x86::rdx, x86::qword_ptr(x86::rdx, x86::rcx, 3));
+    a_.test(x86::rdx, x86::rdx);
     a_.jz(to_slow);
-    a_.cmp(x86::dword_ptr(x86::rax, FunctionHeaderOffsets::kTypeId), type_id);
+    a_.cmp(x86::rdx, x86::qword_ptr(x86::r8, DispatchEntryOffsets::kFunction));
     a_.jne(to_slow);
-    a_.mov(x86::rdx, x86::qword_ptr(kVm, VmOffsets::kInstance));
-    a_.cmp(x86::qword_ptr(x86::rax, FunctionHeaderOffsets::kInstance), x86::rdx);
+    a_.cmp(x86::dword_ptr(x86::rdx, FunctionHeaderOffsets::kTypeId), type_id);
     a_.jne(to_slow);
-    // Past the instance check it is a wasm function of this instance; its entry may still be
-    // null (not compiled, or not yet seen compiled by a call through the runtime).
-    a_.mov(x86::rax, x86::qword_ptr(x86::rax, FunctionHeaderOffsets::kNativeEntry));
-    a_.test(x86::rax, x86::rax);
-    a_.jz(to_slow);
+    a_.mov(x86::r9, x86::qword_ptr(kVm, VmOffsets::kInstance));
+    a_.cmp(x86::qword_ptr(x86::rdx, FunctionHeaderOffsets::kInstance), x86::r9);
+    a_.jne(to_slow);
     if (frame_offset) a_.add(kFrame, frame_offset);
     a_.call(x86::rax);
     if (frame_offset) a_.sub(kFrame, frame_offset);
