@@ -14,7 +14,7 @@
 
 namespace kiln {
 
-const DispatchEntry kEmptyDispatch[kDispatchEntries] = {};
+const DispatchCache kEmptyDispatch;
 
 namespace {
 Error unlinkable(const std::string& message) {

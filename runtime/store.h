@@ -147,13 +147,14 @@ struct TableInstance : TableHeader {
   // fill it, so a table that never meets call_indirect costs nothing.
   void remember_entry(uint64_t index, const FunctionInstance* f, const void* entry) {
     if (!dispatch_cache) {
-      dispatch_cache = std::make_unique<DispatchEntry[]>(kDispatchEntries);
+      dispatch_cache = std::make_unique<DispatchCache>();
       dispatch = dispatch_cache.get();
       for (TableHeader* copy : header_copies) copy->dispatch = dispatch;
     }
-    dispatch_cache[index & (kDispatchEntries - 1)] = {f, entry};
+    dispatch_cache->functions[index % kDispatchEntries] = f;
+    dispatch_cache->entries[index % kDispatchEntries] = entry;
   }
-  std::unique_ptr<DispatchEntry[]> dispatch_cache;  // TableHeader::dispatch, once made
+  std::unique_ptr<DispatchCache> dispatch_cache;  // TableHeader::dispatch, once made
   Store* owner = nullptr;
   // Spec 4.4.6.4 table.grow: the old size, or -1 (past the type's maximum or a store limit).
   int64_t grow(uint32_t delta, uint64_t init);

@@ -67,20 +67,20 @@ struct StoreContext {
   uint32_t fault_module_offset = 0;
 };
 
-// One entry of a table's call_indirect cache: the machine code of `function`.
-struct DispatchEntry {
-  const FunctionInstance* function = nullptr;
-  const void* entry = nullptr;
-};
-struct DispatchEntryOffsets {
-  static constexpr int32_t kFunction = offsetof(DispatchEntry, function);
-  static constexpr int32_t kEntry = offsetof(DispatchEntry, entry);
-};
-// A table's call_indirect cache has this many entries; element i's is entry i mod this.
+// A table's call_indirect cache: entry i (for the elements whose index is i mod
+// kDispatchEntries) says that `functions[i]` has its machine code at `entries[i]`. Two arrays of
+// pointers, so that generated code indexes both with one scaled index (the index's low byte).
 constexpr uint32_t kDispatchEntries = 256;
-static_assert(sizeof(DispatchEntry) == 16 && (kDispatchEntries & (kDispatchEntries - 1)) == 0);
+struct DispatchCache {
+  const FunctionInstance* functions[kDispatchEntries] = {};
+  const void* entries[kDispatchEntries] = {};
+};
+struct DispatchCacheOffsets {
+  static constexpr int32_t kFunctions = offsetof(DispatchCache, functions);
+  static constexpr int32_t kEntries = offsetof(DispatchCache, entries);
+};
 // The cache of a table that has none yet: every entry empty.
-extern const DispatchEntry kEmptyDispatch[kDispatchEntries];
+extern const DispatchCache kEmptyDispatch;
 
 // What generated code reads of a table: its elements, kept equal to TableInstance::elements
 // (TableInstance::sync), and its call_indirect cache (TableInstance::dispatch). The cache lets
@@ -93,7 +93,7 @@ extern const DispatchEntry kEmptyDispatch[kDispatchEntries];
 struct TableHeader {
   const uint64_t* element_data = nullptr;
   uint64_t element_count = 0;
-  const DispatchEntry* dispatch = kEmptyDispatch;
+  const DispatchCache* dispatch = &kEmptyDispatch;
 };
 struct TableHeaderOffsets {
   static constexpr int32_t kElementData = offsetof(TableHeader, element_data);

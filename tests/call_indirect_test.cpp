@@ -119,7 +119,7 @@ TEST_P(SharedTable, TheCallIndirectCacheFollowsTableWrites) {
   EXPECT_EQ(call(user_, "call", {3}), "8");
   const TableInstance& table = *owner_->tables[0];
   if (GetParam() == Tier::kJit) {  // the table has a cache of its own now, and both copies see it
-    EXPECT_NE(table.dispatch, kEmptyDispatch);
+    EXPECT_NE(table.dispatch, &kEmptyDispatch);
   }
   expect_copies_follow_the_table();
   EXPECT_EQ(owner_->vm.table0.dispatch, table.dispatch);

@@ -783,15 +783,13 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.cmovae(x86::rcx, x86::rdx);  // under a mispredicted jae: element 0, not past the end
     a_.mov(x86::r8, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kDispatch));
     a_.mov(x86::rdx, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementData));
-    a_.mov(x86::r9d, x86::ecx);
-    a_.and_(x86::r9d, kDispatchEntries - 1);
-    a_.shl(x86::r9d, 4);  // sizeof(DispatchEntry)
-    a_.add(x86::r8, x86::r9);
-    a_.mov(x86::rax, x86::qword_ptr(x86::r8, DispatchEntryOffsets::kEntry));
+    static_assert(kDispatchEntries == 256);  // the index's low byte picks the cache entry
+    a_.movzx(x86::r9d, x86::cl);
+    a_.mov(x86::rax, x86::qword_ptr(x86::r8, x86::r9, 3, DispatchCacheOffsets::kEntries));
     a_.mov(x86::rdx, x86::qword_ptr(x86::rdx, x86::rcx, 3));
     a_.test(x86::rdx, x86::rdx);
     a_.jz(to_slow);
-    a_.cmp(x86::rdx, x86::qword_ptr(x86::r8, DispatchEntryOffsets::kFunction));
+    a_.cmp(x86::rdx, x86::qword_ptr(x86::r8, x86::r9, 3, DispatchCacheOffsets::kFunctions));
     a_.jne(to_slow);
     a_.cmp(x86::dword_ptr(x86::rdx, FunctionHeaderOffsets::kTypeId), type_id);
     a_.jne(to_slow);
