@@ -512,6 +512,19 @@ class Generator {
       } else if (which == 1) {
         call(0);
       } else {
+        if (c_.percent(25)) {  // the table changes under the calls (and the JIT's cache of it)
+          code_.push_back(kI32Const);
+          sleb(code_, static_cast<int32_t>(c_.below(table_size_)));
+          if (c_.percent(85)) {
+            code_.push_back(kRefFunc);  // a defined function: declared by the element segment
+            leb(code_, 1 + c_.below(static_cast<uint32_t>(functions_.size())));
+          } else {
+            code_.push_back(kRefNull);
+            code_.push_back(0x70);
+          }
+          code_.push_back(kTableSet);
+          code_.push_back(0x00);
+        }
         const uint32_t type = c_.below(static_cast<uint32_t>(types_.size()));
         const FuncType t = types_[type];
         for (ValType p : t.params) push_value(p);
