@@ -362,12 +362,11 @@ uint32_t kiln_jit_call_indirect(VmContext* vm, uint32_t table_index, uint32_t ty
   if (!callee) return pend(vm, Trap::make_at_element(TrapCode::kUninitializedElement, index));
   if (callee->type_id != type_id) return pend(vm, TrapCode::kIndirectCallTypeMismatch);
   TrapPtr trap = store_of(vm).call_from_native(instance, callee, fp);
-  // The callee may have been compiled by this call or since the instance was made: later
-  // indirect calls of it then go to its machine code directly.
-  if (callee->code && !callee->native_entry) {
-    callee->native_entry = callee->code->native_entry.load(std::memory_order_acquire);
-  }
-  if (callee->native_entry) table.remember_entry(index, callee, callee->native_entry);
+  // Once the callee has machine code (compiled by this call, say), later indirect calls of it
+  // go there directly, through the table's cache.
+  const void* entry =
+      callee->code ? callee->code->native_entry.load(std::memory_order_acquire) : nullptr;
+  if (entry) table.remember_entry(index, callee, entry);
   return trap ? pend(vm, std::move(trap)) : 0;
 }
 

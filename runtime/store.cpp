@@ -594,7 +594,6 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
     f->type = &engine_.types().get(f->type_id);
     f->instance = &inst;
     f->code = m.compiled[i - m.imported_functions].get();
-    f->native_entry = f->code->native_entry.load(std::memory_order_acquire);
     inst.functions.push_back(f.get());
     functions_.push_back(std::move(f));
   }

@@ -104,24 +104,17 @@ struct HostCall {
 using HostCallback = std::function<TrapPtr(HostCall& call, uint64_t* cells)>;
 
 // The part of a function instance generated code reads (DESIGN-NOTES section 6), at fixed
-// offsets (FunctionHeaderOffsets): call_indirect checks the type id and the instance and calls
-// the native entry directly.
+// offsets (FunctionHeaderOffsets): call_indirect checks the type id and the instance (and takes
+// the machine code from the table's cache: TableHeader).
 struct FunctionHeader {
   uint32_t type_id = 0;
   const FuncType* type = nullptr;  // engine-interned
   Instance* instance = nullptr;    // defining instance (null for host functions)
   const CompiledFunction* code = nullptr;
-  // The function's machine code for call_indirect from generated code: a copy of
-  // code->native_entry taken at instantiation and again when generated code's call through the
-  // runtime finds the function compiled (kiln_jit_call_indirect); null until then and for host
-  // functions. A copy in the function instance is one load fewer on the path to the callee's
-  // address, which a mispredicted indirect call waits for.
-  const void* native_entry = nullptr;
 };
 struct FunctionHeaderOffsets {
   static constexpr int32_t kTypeId = offsetof(FunctionHeader, type_id);
   static constexpr int32_t kInstance = offsetof(FunctionHeader, instance);
-  static constexpr int32_t kNativeEntry = offsetof(FunctionHeader, native_entry);
 };
 
 struct FunctionInstance : FunctionHeader {
@@ -140,7 +133,7 @@ struct TableInstance : TableHeader {
   void sync() {
     element_data = elements.data();
     element_count = elements.size();
-    for (TableHeader* copy : header_copies) *copy = *this;
+    copy_header();
   }
   // Records that element `index`'s function `f` has machine code at `entry`, for call_indirect
   // (TableHeader). The cache (4 KiB) is made at the first call through the runtime that can
@@ -149,13 +142,16 @@ struct TableInstance : TableHeader {
     if (!dispatch_cache) {
       dispatch_cache = std::make_unique<DispatchCache>();
       dispatch = dispatch_cache.get();
-      for (TableHeader* copy : header_copies) copy->dispatch = dispatch;
+      copy_header();
     }
     dispatch_cache->functions[index % kDispatchEntries] = f;
     dispatch_cache->entries[index % kDispatchEntries] = entry;
   }
   std::unique_ptr<DispatchCache> dispatch_cache;  // TableHeader::dispatch, once made
   Store* owner = nullptr;
+  void copy_header() {
+    for (TableHeader* copy : header_copies) *copy = *this;
+  }
   // Spec 4.4.6.4 table.grow: the old size, or -1 (past the type's maximum or a store limit).
   int64_t grow(uint32_t delta, uint64_t init);
 };

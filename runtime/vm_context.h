@@ -83,8 +83,8 @@ struct DispatchCacheOffsets {
 extern const DispatchCache kEmptyDispatch;
 
 // What generated code reads of a table: its elements, kept equal to TableInstance::elements
-// (TableInstance::sync), and its call_indirect cache (TableInstance::dispatch). The cache lets
-// call_indirect load the callee's machine code straight from the element index, in parallel
+// (TableInstance::sync), and its call_indirect cache (TableInstance::remember_entry). The cache
+// lets call_indirect load the callee's machine code straight from the element index, in parallel
 // with the element itself, which only has to be the function the cache entry names: after a
 // mispredicted indirect call, the next one waits for one load less (as Liftoff's tables of
 // call targets do). Entries are filled by calls through the runtime, never cleared: a function
@@ -110,9 +110,9 @@ struct VmContext {
   FunctionInstance* const* functions = nullptr;  // the instance's, imports first
   TableInstance* const* tables = nullptr;        // the instance's, imports first
   // A copy of table 0's header, which the table keeps equal (TableInstance::header_copies).
-  // call_indirect on table 0 reads the bounds and elements here rather than through `tables`:
-  // after a mispredicted indirect call the caller's next call_indirect waits for its bounds
-  // check, and loading the table first made that wait longer than the index's.
+  // call_indirect on table 0 reads the bounds, elements and cache here rather than through
+  // `tables`: after a mispredicted indirect call the caller's next call_indirect waits for its
+  // bounds check, and loading the table first made that wait longer than the index's.
   TableHeader table0;
 };
 

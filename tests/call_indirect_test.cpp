@@ -1,7 +1,7 @@
 // call_indirect through a table that two instances share and either grows, under each tier.
-// Generated code reads table 0's bounds and elements from a copy in each instance's VM
-// context (VmContext::table0) and the callee's entry from a copy in the function instance
-// (FunctionHeader::native_entry): every copy must follow the table and the compiler.
+// Generated code reads table 0's bounds, elements and call_indirect cache from a copy in each
+// instance's VM context (VmContext::table0), and the callee's entry from the cache
+// (TableHeader::dispatch): the copies must follow the table, the cache the table's writes.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -78,8 +78,10 @@ TEST_P(SharedTable, BothInstancesCallThroughElementsEitherOneAdded) {
   }
   if (GetParam() == Tier::kJit) {  // the user's $eight: generated code calls it directly now
     const FunctionInstance& eight = *user_->functions[0];
-    EXPECT_NE(eight.native_entry, nullptr);
-    EXPECT_EQ(eight.native_entry, eight.code->native_entry.load());
+    const DispatchCache& cache = *owner_->tables[0]->dispatch;
+    EXPECT_EQ(cache.functions[3], &eight);
+    EXPECT_NE(cache.entries[3], nullptr);
+    EXPECT_EQ(cache.entries[3], eight.code->native_entry.load());
   }
   EXPECT_EQ(call(user_, "call", {2}), "uninitialized element 2");
   EXPECT_EQ(call(owner_, "call", {4}), "undefined element 4");
