@@ -414,7 +414,7 @@ void CodeGenerator::spill_local_aliases(int32_t local_slot) {
   }
 }
 
-void CodeGenerator::reset_stack(uint32_t height_cells, const std::vector<ValType>& types) {
+void CodeGenerator::reset_stack(uint32_t height_cells, std::span<const ValType> types) {
   while (!stack_.empty() && stack_.back().cell >= height_cells) {
     release(pop());
   }
@@ -430,28 +430,29 @@ void CodeGenerator::reset_stack(uint32_t height_cells, const std::vector<ValType
 
 // Every trap leaves through kiln_jit_trap with the trap's code (or kPendingTrap: a callee's
 // trap passing through; kMemoryFault) and where it is, then returns the trap status.
-void CodeGenerator::emit_raise(uint32_t code, uint32_t module_offset, uint32_t frame) {
+void CodeGenerator::emit_raise(uint32_t code, RuntimeArgument module_offset, uint32_t frame) {
   const RuntimeArgument args[] = {RuntimeArgument::vm(), RuntimeArgument::immediate(code),
-                                  RuntimeArgument::immediate(frame),
-                                  RuntimeArgument::immediate(module_offset)};
+                                  RuntimeArgument::immediate(frame), module_offset};
   masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_trap), args);
   masm_.return_trapped();
 }
 
-Label CodeGenerator::trap_stub(TrapCode code, uint32_t module_offset) {
-  const Label label = masm_.new_label();
-  stubs_.push_back([this, label, code, module_offset] {
-    masm_.bind(label);
-    emit_raise(static_cast<uint32_t>(code), module_offset, function_index_);
-  });
-  return label;
-}
+// kiln_jit_trap's fourth argument is the module offset (emit_raise).
+constexpr size_t kRaiseOffsetArgument = 3;
 
-Label CodeGenerator::pending_trap_stub(uint32_t module_offset) {
+Label CodeGenerator::raise_stub(uint32_t code, uint32_t module_offset) {
+  auto block = std::find_if(raise_blocks_.begin(), raise_blocks_.end(),
+                            [code](const auto& entry) { return entry.first == code; });
+  if (block == raise_blocks_.end()) {
+    raise_blocks_.push_back({code, masm_.new_label()});
+    block = raise_blocks_.end() - 1;
+  }
+  const Label shared = block->second;
   const Label label = masm_.new_label();
-  stubs_.push_back([this, label, module_offset] {
+  stubs_.push_back([this, label, shared, module_offset] {
     masm_.bind(label);
-    emit_raise(kPendingTrap, module_offset, function_index_);
+    masm_.set_runtime_argument(kRaiseOffsetArgument, module_offset);
+    masm_.jump(shared);
   });
   return label;
 }
@@ -669,6 +670,11 @@ void CodeGenerator::end_function(const FunctionValidator& v) {
   end_segment();
   for (auto& stub : stubs_) stub();
   stubs_.clear();
+  for (const auto& [code, block] : raise_blocks_) {
+    masm_.bind(block);
+    emit_raise(code, RuntimeArgument::preset(), function_index_);
+  }
+  raise_blocks_.clear();
   const uint32_t frame_bytes = (local_cells_ + v.max_operand_cells()) * 8;
   if (frame_size_patch_ != MacroAssembler::kNoPatch) {
     masm_.patch(frame_size_patch_, frame_bytes);

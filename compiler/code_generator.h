@@ -91,7 +91,7 @@ class CodeGenerator final : public FunctionBodyConsumer {
   void materialize_from(uint32_t cell);  // values at or above `cell` into their own cells
   void flush();                          // every value into its own cell (a merge point)
   void spill_local_aliases(int32_t local_slot);
-  void reset_stack(uint32_t height_cells, const std::vector<ValType>& types);
+  void reset_stack(uint32_t height_cells, std::span<const ValType> types);
   // A condition on top of the stack becomes an i32 in its register.
   void materialize_condition();
   // Branches to `target` when the i32 `condition` (popped) is nonzero, or zero with
@@ -101,9 +101,20 @@ class CodeGenerator final : public FunctionBodyConsumer {
 
   // Code.
   // `frame`: the function the trap is in (kNoFrame: at the caller's call).
-  void emit_raise(uint32_t code, uint32_t module_offset, uint32_t frame);
-  Label trap_stub(TrapCode code, uint32_t module_offset);
-  Label pending_trap_stub(uint32_t module_offset);  // a runtime call or callee trapped
+  void emit_raise(uint32_t code, RuntimeArgument module_offset, uint32_t frame);
+  void emit_raise(uint32_t code, uint32_t module_offset, uint32_t frame) {
+    emit_raise(code, RuntimeArgument::immediate(module_offset), frame);
+  }
+  // A site's way out with trap `code` (a TrapCode, or kPendingTrap: a runtime call or callee
+  // trapped): a stub that loads the site's offset and jumps to the function's one raise block
+  // for `code` (emitted after the stubs), rather than a whole runtime call per site.
+  Label raise_stub(uint32_t code, uint32_t module_offset);
+  Label trap_stub(TrapCode code, uint32_t module_offset) {
+    return raise_stub(static_cast<uint32_t>(code), module_offset);
+  }
+  Label pending_trap_stub(uint32_t module_offset) {
+    return raise_stub(kPendingTrap, module_offset);
+  }
   void start_segment(const Instruction& ins);
   void add_cost(const Instruction& ins);  // charges the segment first if it has not been
   void end_segment();
@@ -157,6 +168,7 @@ class CodeGenerator final : public FunctionBodyConsumer {
   int general_owner_[32];
   int float_owner_[32];
   std::vector<std::function<void()>> stubs_;  // out-of-line code, emitted after the body
+  std::vector<std::pair<uint32_t, Label>> raise_blocks_;  // (trap code, its raise block)
   // Fuel: the charge of the current straight-line segment, and its cost so far.
   uint32_t charge_ = UINT32_MAX;  // the open segment's charge, once emitted
   uint32_t segment_cost_ = 0;

@@ -98,11 +98,14 @@ struct MemoryAccess {
 
 // An argument of a call into the runtime (C calling convention, integer arguments only).
 struct RuntimeArgument {
-  enum class Kind : uint8_t { kVmContext, kSlotAddress, kImmediate } kind;
+  enum class Kind : uint8_t { kVmContext, kSlotAddress, kImmediate, kPreset } kind;
   int64_t value = 0;  // the slot's byte offset, or the immediate
   static RuntimeArgument vm() { return {Kind::kVmContext, 0}; }
   static RuntimeArgument slot_address(int32_t slot) { return {Kind::kSlotAddress, slot}; }
   static RuntimeArgument immediate(int64_t v) { return {Kind::kImmediate, v}; }
+  // Already in its register (set_runtime_argument): code that several sites jump to, each
+  // after loading its own value.
+  static RuntimeArgument preset() { return {Kind::kPreset, 0}; }
 };
 
 // What a function's prologue checks beyond the stack pointer (which stands for the native
@@ -223,6 +226,9 @@ class MacroAssembler {
   // spills them first); its integer result is then available to move_result and
   // branch_if_result_nonzero.
   virtual void call_runtime(const void* function, std::span<const RuntimeArgument> args) = 0;
+  // Loads `value` into the register of runtime-call argument `index`, for a later call_runtime
+  // that passes that argument as RuntimeArgument::preset().
+  virtual void set_runtime_argument(size_t index, int64_t value) = 0;
   virtual void branch_if_result_nonzero(Label target) = 0;
   virtual void move_result(Reg dst) = 0;
 

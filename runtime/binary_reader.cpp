@@ -50,11 +50,6 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
-Result<uint8_t> BinaryReader::read_byte() {
-  if (pos_ >= bytes_.size()) return malformed("unexpected end");
-  return bytes_[pos_++];
-}
-
 Result<uint64_t> BinaryReader::read_unsigned_leb(unsigned bits) {
   const size_t start = offset();
   const unsigned max_bytes = (bits + 6) / 7;
@@ -110,12 +105,12 @@ Result<int64_t> BinaryReader::read_signed_leb(unsigned bits) {
   }
 }
 
-Result<uint32_t> BinaryReader::read_u32() {
+Result<uint32_t> BinaryReader::read_u32_multibyte() {
   KILN_ASSIGN(uint64_t v, read_unsigned_leb(32));
   return static_cast<uint32_t>(v);
 }
 
-Result<int32_t> BinaryReader::read_s32() {
+Result<int32_t> BinaryReader::read_s32_multibyte() {
   KILN_ASSIGN(int64_t v, read_signed_leb(32));
   return static_cast<int32_t>(v);
 }

@@ -25,11 +25,28 @@ class BinaryReader {
   bool at_end() const { return pos_ == bytes_.size(); }
   const uint8_t* cursor() const { return bytes_.data() + pos_; }
 
-  Result<uint8_t> read_byte();
-  Result<uint32_t> read_u32();  // unsigned LEB128, at most 5 bytes
-  Result<int32_t> read_s32();   // signed LEB128, at most 5 bytes
-  Result<int64_t> read_s33();   // block types (spec 5.4.1)
-  Result<int64_t> read_s64();   // signed LEB128, at most 10 bytes
+  // The one-byte forms, most of a function body's immediates, are read inline; the rest (and
+  // every error) out of line.
+  KILN_ALWAYS_INLINE Result<uint8_t> read_byte() {
+    if (pos_ < bytes_.size()) [[likely]]
+      return bytes_[pos_++];
+    return malformed("unexpected end");
+  }
+  KILN_ALWAYS_INLINE Result<uint32_t> read_u32() {  // unsigned LEB128, at most 5 bytes
+    if (pos_ < bytes_.size() && bytes_[pos_] < 0x80) [[likely]]
+      return bytes_[pos_++];
+    return read_u32_multibyte();
+  }
+  KILN_ALWAYS_INLINE Result<int32_t> read_s32() {  // signed LEB128, at most 5 bytes
+    if (pos_ < bytes_.size() && bytes_[pos_] < 0x80) [[likely]] {
+      // Bit 6 of a last byte is the sign (spec 5.2.2).
+      const uint8_t byte = bytes_[pos_++];
+      return static_cast<int32_t>(byte & 0x3f) - static_cast<int32_t>(byte & 0x40);
+    }
+    return read_s32_multibyte();
+  }
+  Result<int64_t> read_s33();  // block types (spec 5.4.1)
+  Result<int64_t> read_s64();  // signed LEB128, at most 10 bytes
   Result<uint32_t> read_fixed_u32();
   Result<uint64_t> read_fixed_u64();
   Result<std::span<const uint8_t>> read_bytes(size_t count);
@@ -42,6 +59,8 @@ class BinaryReader {
   static Error malformed_at(const std::string& message, size_t offset);
 
  private:
+  Result<uint32_t> read_u32_multibyte();
+  Result<int32_t> read_s32_multibyte();
   Result<uint64_t> read_unsigned_leb(unsigned bits);
   Result<int64_t> read_signed_leb(unsigned bits);
 

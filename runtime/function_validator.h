@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "runtime/binary_reader.h"
@@ -15,8 +16,11 @@ namespace kiln {
 struct ControlFrame {
   uint32_t opcode =
       0;  // kBlock, kLoop, kIf, kElse, kTryTable, or kEnd for the function's own frame
-  std::vector<ValType> params;
-  std::vector<ValType> results;
+  // The block type's values. They live in the module's types (a type index, the function's
+  // own type) or in a static one-value table, never in the frame: frames are pushed, popped
+  // and copied without allocating.
+  std::span<const ValType> params;
+  std::span<const ValType> results;
   uint32_t height = 0;        // operand-stack entries below the frame
   uint32_t height_cells = 0;  // the same, in 64-bit cells
   bool unreachable = false;
@@ -24,7 +28,7 @@ struct ControlFrame {
   // the validator checks it as if it could (spec 3.3.8: a new frame starts reachable).
   bool dead = false;
   // The label's arity: a branch to a loop carries its parameters, to anything else its results.
-  const std::vector<ValType>& label_types() const { return opcode == 0x03 ? params : results; }
+  std::span<const ValType> label_types() const { return opcode == 0x03 ? params : results; }
 };
 
 // A catch clause of try_table (Wasm 3.0 exception handling, spec 5.4.1): which exceptions it
@@ -118,17 +122,35 @@ class FunctionValidator {
   Error fail(const std::string& message) const;
   Error fail_at(const std::string& message, size_t offset) const;
 
-  void push(ValType t);
+  KILN_ALWAYS_INLINE void push(ValType t) {
+    vals_.push_back(t);
+    cells_ += cell_count(t);
+    if (cells_ > max_cells_) max_cells_ = cells_;
+  }
   Result<ValType> pop();
-  Result<ValType> pop(ValType expected);
-  Result<void> pop_all(const std::vector<ValType>& types);
-  void push_all(const std::vector<ValType>& types);
-  void push_ctrl(uint32_t opcode, std::vector<ValType> params, std::vector<ValType> results,
+  // The common case inline: the expected type is on top, above the frame's base.
+  KILN_ALWAYS_INLINE Result<ValType> pop(ValType expected) {
+    if (vals_.size() > ctrls_.back().height && vals_.back() == expected) [[likely]] {
+      vals_.pop_back();
+      cells_ -= cell_count(expected);
+      return expected;
+    }
+    return pop_checked(expected);
+  }
+  Result<ValType> pop_checked(ValType expected);
+  Result<void> pop_all(std::span<const ValType> types);
+  // Checks that the stack's top holds `types` (as pop_all would) without popping them.
+  Result<void> check_top(std::span<const ValType> types);
+  void push_all(std::span<const ValType> types);
+  void push_ctrl(uint32_t opcode, std::span<const ValType> params, std::span<const ValType> results,
                  bool dead);
-  Result<ControlFrame> pop_ctrl();
+  // Pops the innermost frame into closed_.
+  Result<void> pop_ctrl();
   void mark_unreachable();
+  // Clears what step() fills of `instruction_` for the next instruction.
+  void reset_instruction();
 
-  Result<void> read_block_type(std::vector<ValType>& params, std::vector<ValType>& results);
+  Result<void> read_block_type(std::span<const ValType>& params, std::span<const ValType>& results);
   Result<uint32_t> read_memarg(uint32_t natural_alignment_log2, Instruction& ins);
   Result<void> read_lane_index(uint32_t lanes, Instruction& ins);
   Result<void> step_simd(Instruction& ins, FunctionBodyConsumer* consumer);
@@ -163,6 +185,7 @@ class FunctionValidator {
   bool makes_calls_ = false;
   bool has_loops_ = false;
   ControlFrame closed_;
+  Instruction instruction_;  // reused: step() clears only what it may set
   std::vector<uint32_t> br_table_;
   std::vector<CatchClause> catches_;
   size_t instruction_offset_ = 0;

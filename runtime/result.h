@@ -77,6 +77,11 @@ class [[nodiscard]] Result<void, E> {
   bool ok_ = true;
 };
 
+// For the small fast paths that return a Result (a one-byte LEB, a pop of the expected type):
+// the compiler otherwise leaves them out of line in large callers such as the validator's step,
+// and then every call builds and destroys a Result in memory.
+#define KILN_ALWAYS_INLINE [[gnu::always_inline]] inline
+
 // Propagates an error from an expression returning Result<...>.
 #define KILN_TRY(expr)                                           \
   do {                                                           \

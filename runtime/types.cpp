@@ -42,7 +42,7 @@ std::optional<ValType> valtype_from_byte(uint8_t byte) {
   }
 }
 
-uint32_t cell_count(const std::vector<ValType>& types) {
+uint32_t cell_count(std::span<const ValType> types) {
   uint32_t n = 0;
   for (ValType t : types) n += cell_count(t);
   return n;

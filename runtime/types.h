@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,7 +36,7 @@ inline uint32_t cell_count(ValType t) {
   return t == ValType::kV128 ? 2 : 1;
 }
 // Cells taken by a sequence of values (parameters, results, a label's values).
-uint32_t cell_count(const std::vector<ValType>& types);
+uint32_t cell_count(std::span<const ValType> types);
 const char* valtype_name(ValType t);
 std::optional<ValType> valtype_from_byte(uint8_t byte);
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "compiler/x64/direct_assembler.h"
 #include "runtime/linear_memory.h"
 #include "runtime/store.h"
 #include "runtime/vm_context.h"
@@ -23,6 +24,8 @@ const x86::Gp kMemoryBase = x86::r13;
 // register, written back to the StoreContext around every call into C++): the last entry is
 // left out.
 const x86::Gp kFuel = x86::r15;
+// The System V ABI's integer argument registers, in order.
+const x86::Gp kRuntimeArguments[] = {x86::rdi, x86::rsi, x86::rdx, x86::rcx, x86::r8, x86::r9};
 constexpr Reg kGeneralValueRegisters[] = {x86::Gp::kIdSi,  x86::Gp::kIdDi,  x86::Gp::kIdR8,
                                           x86::Gp::kIdR9,  x86::Gp::kIdR10, x86::Gp::kIdR11,
                                           x86::Gp::kIdR14, x86::Gp::kIdR15};
@@ -802,8 +805,11 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.test(x86::eax, x86::eax);
     a_.jnz(labels_[trapped]);
   }
+  void set_runtime_argument(size_t index, int64_t value) override {
+    if (index < std::size(kRuntimeArguments)) a_.mov(kRuntimeArguments[index], value);
+  }
   void call_runtime(const void* function, std::span<const RuntimeArgument> args) override {
-    static const x86::Gp kArgs[] = {x86::rdi, x86::rsi, x86::rdx, x86::rcx, x86::r8, x86::r9};
+    const auto& kArgs = kRuntimeArguments;
     // C++ reads and writes the fuel in the StoreContext (the interpreter, host calls, traps),
     // and counts this code's frames from its stack pointer if it enters generated code again.
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
@@ -820,6 +826,8 @@ class X64MacroAssembler final : public MacroAssembler {
           break;
         case RuntimeArgument::Kind::kImmediate:
           a_.mov(kArgs[i], static_cast<uint64_t>(arg.value));
+          break;
+        case RuntimeArgument::Kind::kPreset:
           break;
       }
     }
@@ -938,7 +946,7 @@ class X64MacroAssembler final : public MacroAssembler {
   bool fuel_in_register_;  // r15 holds the fuel
   CodeHolder code_;
   Errors error_handler_;
-  x86::Assembler a_;
+  DirectAssembler a_;  // asmjit, with the most frequent forms encoded directly
   std::vector<asmjit::Label> labels_;
   std::vector<std::pair<asmjit::Label, std::vector<jit::Label>>> tables_;
   std::vector<std::pair<uint32_t, uint32_t>> patches_;  // (immediate's offset, value)

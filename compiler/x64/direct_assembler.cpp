@@ -1,0 +1,272 @@
+#include "compiler/x64/direct_assembler.h"
+
+#include <cstring>
+
+namespace kiln::jit {
+
+namespace {
+
+using namespace asmjit;
+
+// The forms encoded here, per instruction (Intel SDM vol. 2): the opcode of `op r/m, reg` (MR),
+// of `op reg, r/m` (RM), and the ModRM.reg digit of `op r/m, imm` (0x81 /digit id, 0x83 /digit
+// ib). 0 marks a form the instruction does not have.
+struct Form {
+  uint8_t mr = 0;
+  uint8_t rm = 0;
+  int8_t imm_digit = -1;
+};
+
+Form form_of(InstId id) {
+  switch (id) {
+    case x86::Inst::kIdMov:
+      return {0x89, 0x8b, 0};
+    case x86::Inst::kIdAdd:
+      return {0x01, 0x03, 0};
+    case x86::Inst::kIdOr:
+      return {0x09, 0x0b, 1};
+    case x86::Inst::kIdAnd:
+      return {0x21, 0x23, 4};
+    case x86::Inst::kIdSub:
+      return {0x29, 0x2b, 5};
+    case x86::Inst::kIdXor:
+      return {0x31, 0x33, 6};
+    case x86::Inst::kIdCmp:
+      return {0x39, 0x3b, 7};
+    case x86::Inst::kIdTest:
+      return {0x85, 0, -1};  // test r/m, imm (0xf7 /0) is left to asmjit
+    default:
+      return {};
+  }
+}
+
+// A general-purpose register operand of 4 or 8 bytes: its id, or -1. One compare of the whole
+// operand signature each (the field-by-field accessors cost more than the encoding).
+int gp_id(const Operand_& o, uint32_t& size) {
+  const uint32_t signature = o.signature().bits();
+  if (signature == x86::Gpq::kSignature) {
+    size = 8;
+  } else if (signature == x86::Gpd::kSignature) {
+    size = 4;
+  } else {
+    return -1;
+  }
+  return static_cast<int>(o.id());
+}
+
+// [base + index << shift + disp] with 64-bit registers, nothing else (no label, segment,
+// RIP-relative or absolute address, broadcast or register home).
+struct Address {
+  uint32_t base = 0;
+  int32_t index = -1;
+  uint32_t shift = 0;
+  int32_t disp = 0;
+  uint32_t size = 0;  // the operand's size in bytes as written (0: not given)
+};
+
+constexpr uint32_t kMemoryWithBase = OperandSignature::fromOpType(OperandType::kMem).bits() |
+                                     OperandSignature::fromMemBaseType(RegType::kX86_Gpq).bits();
+constexpr uint32_t kIndexGpq = OperandSignature::fromMemIndexType(RegType::kX86_Gpq).bits();
+// The fields that may vary in an address encoded here: its size, index and scale.
+constexpr uint32_t kAddressFreeFields = OperandSignature::kSizeMask |
+                                        OperandSignature::kMemIndexTypeMask |
+                                        x86::Mem::kSignatureMemShiftValueMask;
+
+bool address_of(const Operand_& o, Address& out) {
+  const uint32_t signature = o.signature().bits();
+  if ((signature & ~kAddressFreeFields) != kMemoryWithBase) return false;
+  const x86::Mem& m = o.as<x86::Mem>();
+  const uint32_t index_type = signature & OperandSignature::kMemIndexTypeMask;
+  if (index_type != 0) {
+    if (index_type != kIndexGpq || m.indexId() == x86::Gp::kIdSp) return false;
+    out.index = static_cast<int32_t>(m.indexId());
+    out.shift = m.shift();
+  }
+  out.base = m.baseId();
+  out.disp = m.offsetLo32();
+  out.size = m.size();
+  return true;
+}
+
+bool fits_int8(int64_t v) {
+  return v >= -128 && v <= 127;
+}
+
+class Encoding {
+ public:
+  explicit Encoding(uint8_t* out) : out_(out) {}
+  size_t size() const { return size_; }
+
+  // REX (0100WRXB) when any of its bits is needed; no byte registers are encoded here, so a
+  // bare 0x40 never is.
+  void rex(bool wide, uint32_t reg, uint32_t index, uint32_t base) {
+    const uint8_t bits = static_cast<uint8_t>((wide ? 8 : 0) | ((reg >> 3) & 1) << 2 |
+                                              ((index >> 3) & 1) << 1 | ((base >> 3) & 1));
+    if (bits) byte(0x40 | bits);
+  }
+  void byte(uint8_t b) { out_[size_++] = b; }
+  void imm32(int64_t v) {
+    const uint32_t bits = static_cast<uint32_t>(v);
+    std::memcpy(out_ + size_, &bits, 4);
+    size_ += 4;
+  }
+  void imm64(uint64_t v) {
+    std::memcpy(out_ + size_, &v, 8);
+    size_ += 8;
+  }
+
+  // opcode reg, r/m with r/m a register.
+  void register_form(bool wide, uint8_t opcode, uint32_t reg, uint32_t rm) {
+    rex(wide, reg, 0, rm);
+    byte(opcode);
+    byte(static_cast<uint8_t>(0xc0 | (reg & 7) << 3 | (rm & 7)));
+  }
+
+  // opcode reg, [address]: ModRM, SIB when there is an index or the base is rsp/r12, and the
+  // shortest displacement (rbp/r13 as base always take one: mod 00 with them means no base).
+  void memory_form(bool wide, uint8_t opcode, uint32_t reg, const Address& a) {
+    const uint32_t index = a.index < 0 ? 0 : static_cast<uint32_t>(a.index);
+    rex(wide, reg, index, a.base);
+    byte(opcode);
+    const bool sib = a.index >= 0 || (a.base & 7) == 4;
+    uint8_t mod;
+    if (a.disp == 0 && (a.base & 7) != 5) {
+      mod = 0;
+    } else if (fits_int8(a.disp)) {
+      mod = 1;
+    } else {
+      mod = 2;
+    }
+    byte(static_cast<uint8_t>(mod << 6 | (reg & 7) << 3 | (sib ? 4 : (a.base & 7))));
+    if (sib) {
+      const uint32_t index_bits = a.index < 0 ? 4 : (index & 7);
+      byte(static_cast<uint8_t>(a.shift << 6 | index_bits << 3 | (a.base & 7)));
+    }
+    if (mod == 1) {
+      byte(static_cast<uint8_t>(a.disp));
+    } else if (mod == 2) {
+      imm32(a.disp);
+    }
+  }
+
+ private:
+  uint8_t* out_;
+  size_t size_ = 0;
+};
+
+}  // namespace
+
+size_t DirectAssembler::encode(InstId id, const Operand_& o0, const Operand_& o1, uint8_t* out) {
+  const Form form = form_of(id);
+  if (!form.mr) return 0;
+  Encoding e(out);
+  uint32_t size0 = 0, size1 = 0;
+  Address address;
+  const int r0 = gp_id(o0, size0);
+  if (r0 >= 0) {
+    const bool wide = size0 == 8;
+    if (const int r1 = gp_id(o1, size1); r1 >= 0) {
+      if (size1 != size0) return 0;
+      e.register_form(wide, form.mr, static_cast<uint32_t>(r1), static_cast<uint32_t>(r0));
+      return e.size();
+    }
+    if (address_of(o1, address)) {
+      if (!form.rm || (address.size != 0 && address.size != size0)) return 0;
+      e.memory_form(wide, form.rm, static_cast<uint32_t>(r0), address);
+      return e.size();
+    }
+    if (!o1.isImm() || form.imm_digit < 0) return 0;
+    const int64_t value = o1.as<Imm>().value();
+    if (id == x86::Inst::kIdMov) {
+      // As asmjit: a 32-bit mov is B8+r id; a 64-bit one C7 /0 id when the value sign-extends
+      // from 32 bits, else the ten-byte B8+r io.
+      const auto reg = static_cast<uint32_t>(r0);
+      if (!wide) {
+        if (value < INT32_MIN || value > UINT32_MAX) return 0;
+        e.rex(false, 0, 0, reg);
+        e.byte(static_cast<uint8_t>(0xb8 + (reg & 7)));
+        e.imm32(value);
+      } else if (value >= INT32_MIN && value <= INT32_MAX) {
+        e.register_form(true, 0xc7, 0, reg);
+        e.imm32(value);
+      } else {
+        e.rex(true, 0, 0, reg);
+        e.byte(static_cast<uint8_t>(0xb8 + (reg & 7)));
+        e.imm64(static_cast<uint64_t>(value));
+      }
+      return e.size();
+    }
+    // A 32-bit operation takes any 32-bit pattern; a 64-bit one a sign-extended 32-bit value.
+    int64_t v = value;
+    if (!wide) {
+      if (value < INT32_MIN || value > UINT32_MAX) return 0;
+      v = static_cast<int32_t>(static_cast<uint32_t>(value));
+    } else if (value < INT32_MIN || value > INT32_MAX) {
+      return 0;
+    }
+    const auto digit = static_cast<uint32_t>(form.imm_digit);
+    if (fits_int8(v)) {
+      e.register_form(wide, 0x83, digit, static_cast<uint32_t>(r0));
+      e.byte(static_cast<uint8_t>(v));
+    } else if (r0 == x86::Gp::kIdAx) {
+      // The accumulator's short form, as asmjit picks it: op eax/rax, imm32.
+      e.rex(wide, 0, 0, 0);
+      e.byte(static_cast<uint8_t>(digit << 3 | 5));
+      e.imm32(v);
+    } else {
+      e.register_form(wide, 0x81, digit, static_cast<uint32_t>(r0));
+      e.imm32(v);
+    }
+    return e.size();
+  }
+  if (!address_of(o0, address)) return 0;
+  if (const int r1 = gp_id(o1, size1); r1 >= 0) {
+    if (address.size != 0 && address.size != size1) return 0;
+    e.memory_form(size1 == 8, form.mr, static_cast<uint32_t>(r1), address);
+    return e.size();
+  }
+  if (!o1.isImm() || form.imm_digit < 0 || (address.size != 4 && address.size != 8)) return 0;
+  const bool wide = address.size == 8;
+  const int64_t value = o1.as<Imm>().value();
+  int64_t v = value;
+  if (!wide) {
+    if (value < INT32_MIN || value > UINT32_MAX) return 0;
+    v = static_cast<int32_t>(static_cast<uint32_t>(value));
+  } else if (value < INT32_MIN || value > INT32_MAX) {
+    return 0;
+  }
+  const auto digit = static_cast<uint32_t>(form.imm_digit);
+  if (id == x86::Inst::kIdMov) {
+    e.memory_form(wide, 0xc7, 0, address);
+    e.imm32(v);
+  } else if (fits_int8(v)) {
+    e.memory_form(wide, 0x83, digit, address);
+    e.byte(static_cast<uint8_t>(v));
+  } else {
+    e.memory_form(wide, 0x81, digit, address);
+    e.imm32(v);
+  }
+  return e.size();
+}
+
+Error DirectAssembler::_emit(InstId id, const Operand_& o0, const Operand_& o1, const Operand_& o2,
+                             const Operand_* extra) {
+  // Only a plain two-operand instruction with room in the buffer: prefixes, options, comments
+  // and buffer growth are asmjit's.
+  constexpr size_t kMaxInstructionBytes = 15;
+  if (o2.isNone() && (!extra || extra[0].isNone()) &&
+      (instOptions() | forcedInstOptions()) == InstOptions::kNone && !hasExtraReg() &&
+      !inlineComment() && remainingSpace() >= kMaxInstructionBytes) {
+    if (const size_t n = encode(id, o0, o1, _bufferPtr); n != 0) {
+      _bufferPtr += n;
+      CodeBuffer& buffer = _section->_buffer;
+      const size_t end = offset();
+      if (end > buffer._size) buffer._size = end;
+      ++direct_count_;
+      return kErrorOk;
+    }
+  }
+  return asmjit::x86::Assembler::_emit(id, o0, o1, o2, extra);
+}
+
+}  // namespace kiln::jit
