@@ -625,6 +625,28 @@ void define_run_options(CLI::App& run, RunOptions& o) {
 
 // Declares the options `kiln run` and `kiln serve` share (execution, budgets, WASI grants) on
 // `app`; the telemetry options only for run (`run`).
+void define_serve_options(CLI::App& serve, ServeSettings& serve_settings) {
+  serve.add_option("COMPONENT", serve_settings.component_path, "the component file")->required();
+  serve
+      .add_option("--addr", serve_settings.address,
+                  "listen on HOST:PORT (default 127.0.0.1:8080; port 0 picks a free one, "
+                  "printed at start)")
+      ->type_name("HOST:PORT");
+  serve
+      .add_option("--threads", serve_settings.threads,
+                  "threads answering requests (default: one per core)")
+      ->type_name("N");
+  serve
+      .add_option("--max-request-body", serve_settings.max_request_body,
+                  "the largest request body accepted (default 16MiB); a larger one is "
+                  "answered 413")
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->type_name("SIZE");
+  serve.add_flag("!--no-access-log", serve_settings.access_log,
+                 "do not print a line per request (address, request line, status, body size, "
+                 "duration) to stderr");
+}
+
 void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
   using CLI::AsNumberWithUnit;
   // 64KiB, 2MiB, 1GiB: every unit binary. (Validators' descriptions would repeat the type.)
@@ -774,6 +796,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(kExitCodes);
 
+  // Defining options costs (CLI11 builds and parses their names: a fifth of a WASI
+  // hello-world's start-up before this): only the command named gets its options, and all of
+  // them when none is named (top-level --help, usage errors).
+  const std::string_view command = argc > 1 ? std::string_view(argv[1]) : std::string_view();
+  const bool any_command =
+      command != "validate" && command != "inspect" && command != "run" && command != "serve";
   std::string validate_path;
   CLI::App* validate =
       app.add_subcommand("validate", "decode and validate a module or a component");
@@ -790,7 +818,7 @@ int main(int argc, char** argv) {
   RunOptions run_options;
   CLI::App* run = app.add_subcommand("run", "run a module, or call a component's export");
   run->footer(kRunFooter);
-  define_run_options(*run, run_options);
+  if (any_command || command == "run") define_run_options(*run, run_options);
 
   RunOptions serve_options;
   ServeSettings serve_settings;
@@ -798,26 +826,10 @@ int main(int argc, char** argv) {
       "serve",
       "serve a wasi:http/proxy component over HTTP/1.1: a fresh instance for each request, with "
       "the budgets and grants below applying to each");
-  serve->add_option("COMPONENT", serve_settings.component_path, "the component file")->required();
-  serve
-      ->add_option("--addr", serve_settings.address,
-                   "listen on HOST:PORT (default 127.0.0.1:8080; port 0 picks a free one, "
-                   "printed at start)")
-      ->type_name("HOST:PORT");
-  serve
-      ->add_option("--threads", serve_settings.threads,
-                   "threads answering requests (default: one per core)")
-      ->type_name("N");
-  serve
-      ->add_option("--max-request-body", serve_settings.max_request_body,
-                   "the largest request body accepted (default 16MiB); a larger one is "
-                   "answered 413")
-      ->transform(CLI::AsSizeValue(false).description(""))
-      ->type_name("SIZE");
-  serve->add_flag("!--no-access-log", serve_settings.access_log,
-                  "do not print a line per request (address, request line, status, body size, "
-                  "duration) to stderr");
-  define_shared_options(*serve, serve_options, false);
+  if (any_command || command == "serve") {
+    define_serve_options(*serve, serve_settings);
+    define_shared_options(*serve, serve_options, false);
+  }
 
   // CLI11 would only say that a subcommand is required.
   if (argc > 1 && argv[1][0] != '-' &&
