@@ -401,21 +401,6 @@ Result<void> FunctionValidator::read_zero_byte() {
   return {};
 }
 
-Result<void> FunctionValidator::run(FunctionBodyConsumer* consumer) {
-  push_ctrl(kEnd, {}, type_.results, false);
-  if (consumer) consumer->begin_function(*this);
-  while (!ctrls_.empty()) {
-    if (reader_.at_end()) return fail_at("unexpected end of section or function", reader_.offset());
-    KILN_TRY(step(consumer));
-  }
-  if (!reader_.at_end()) {
-    return BinaryReader::malformed_at("section size mismatch: code after the function's end",
-                                      reader_.offset());
-  }
-  if (consumer) consumer->end_function(*this);
-  return {};
-}
-
 void FunctionValidator::reset_instruction() {
   // Field by field: a fresh Instruction each step was zeroed with `rep stos`, a tenth of the
   // validator's time.
@@ -439,7 +424,7 @@ void FunctionValidator::reset_instruction() {
   ins.catches = nullptr;
 }
 
-Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
+KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
   reset_instruction();
   Instruction& ins = instruction_;
   instruction_offset_ = ins.offset = reader_.offset();
@@ -883,6 +868,21 @@ Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
     default:
       return BinaryReader::malformed_at("illegal opcode " + hex_offset(op), ins.offset);
   }
+}
+
+Result<void> FunctionValidator::run(FunctionBodyConsumer* consumer) {
+  push_ctrl(kEnd, {}, type_.results, false);
+  if (consumer) consumer->begin_function(*this);
+  while (!ctrls_.empty()) {
+    if (reader_.at_end()) return fail_at("unexpected end of section or function", reader_.offset());
+    KILN_TRY(step(consumer));
+  }
+  if (!reader_.at_end()) {
+    return BinaryReader::malformed_at("section size mismatch: code after the function's end",
+                                      reader_.offset());
+  }
+  if (consumer) consumer->end_function(*this);
+  return {};
 }
 
 }  // namespace kiln
