@@ -442,8 +442,6 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
   }
   ins.opcode = op;
 
-  auto emit = [&]() { deliver(ins, consumer); };
-
   // Table-driven operators first.
   const size_t slot = simple_op_slot(op);
   if (const uint8_t lanes = kLaneCounts.lanes[slot];
@@ -459,7 +457,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
     ins.operands[0] = simple.operand_a;
     ins.operands[1] = simple.operand_b;
     ins.result = simple.result;
-    emit();
+    deliver(ins, consumer);
     return {};
   }
   if (simple.arity == 1) {
@@ -468,7 +466,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
     ins.operand_count = 1;
     ins.operands[0] = simple.operand_a;
     ins.result = simple.result;
-    emit();
+    deliver(ins, consumer);
     return {};
   }
   if (const MemoryOpType& mem = kMemoryOps.ops[slot]; mem.kind != MemoryOpKind::kNone) {
@@ -501,14 +499,14 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       case MemoryOpKind::kNone:
         break;
     }
-    emit();
+    deliver(ins, consumer);
     return {};
   }
   if ((op >> 8) == kPrefixFD) return step_simd(ins, consumer);
 
   switch (op) {
     case kUnreachable:
-      emit();
+      deliver(ins, consumer);
       mark_unreachable();
       return {};
     case kNop:
@@ -522,7 +520,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       KILN_TRY(pop_all(params));
       const ControlFrame& outer = ctrls_.back();
       push_ctrl(op, params, results, outer.dead || outer.unreachable);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kTryTable: {
@@ -533,20 +531,20 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       const ControlFrame& outer = ctrls_.back();
       push_ctrl(op, params, results, outer.dead || outer.unreachable);
       ins.catches = &catches_;
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kThrow: {
       KILN_SET(ins.index, reader_.read_u32());
       KILN_TRY(require_tag(ins.index));
       KILN_TRY(pop_all(module_.tag_type(ins.index).params));
-      emit();
+      deliver(ins, consumer);
       mark_unreachable();
       return {};
     }
     case kThrowRef:
       KILN_TRY(pop(ValType::kExnRef));
-      emit();
+      deliver(ins, consumer);
       mark_unreachable();
       return {};
     case kElse: {
@@ -554,7 +552,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       KILN_TRY(pop_ctrl());
       push_ctrl(kElse, closed_.params, closed_.results, closed_.dead);
       ins.closed = &closed_;
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kEnd: {
@@ -564,14 +562,14 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       }
       ins.closed = &closed_;
       if (!ctrls_.empty()) push_all(closed_.results);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kBr: {
       KILN_SET(ins.index, reader_.read_u32());
       if (ins.index >= ctrls_.size()) return fail("unknown label");
       KILN_TRY(pop_all(control(ins.index).label_types()));
-      emit();
+      deliver(ins, consumer);
       mark_unreachable();
       return {};
     }
@@ -582,7 +580,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       const auto types = control(ins.index).label_types();
       KILN_TRY(pop_all(types));
       push_all(types);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kBrTable: {
@@ -607,13 +605,13 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       }
       KILN_TRY(pop_all(control(default_depth).label_types()));
       ins.br_table = &br_table_;
-      emit();
+      deliver(ins, consumer);
       mark_unreachable();
       return {};
     }
     case kReturn:
       KILN_TRY(pop_all(type_.results));
-      emit();
+      deliver(ins, consumer);
       mark_unreachable();
       return {};
     case kCall: {
@@ -624,7 +622,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       const FuncType& callee = module_.function_type(ins.index);
       KILN_TRY(pop_all(callee.params));
       push_all(callee.results);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kCallIndirect: {
@@ -641,12 +639,12 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       const FuncType& callee = module_.types[ins.index];
       KILN_TRY(pop_all(callee.params));
       push_all(callee.results);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kDrop: {
       KILN_SET(ins.type, pop());
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kSelect: {
@@ -659,7 +657,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
         return fail("type mismatch: select operands differ");
       ins.type = t1 == ValType::kUnknown ? t2 : t1;
       push(ins.type);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kSelectTyped: {
@@ -670,7 +668,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       KILN_TRY(pop(ins.type));
       KILN_TRY(pop(ins.type));
       push(ins.type);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kLocalGet:
@@ -688,7 +686,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       }
       if (op != kLocalGet) KILN_TRY(pop(ins.type));
       if (op != kLocalSet) push(ins.type);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kGlobalGet:
@@ -704,7 +702,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       } else {
         push(g.type);
       }
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kTableGet:
@@ -715,7 +713,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       if (op == kTableSet) KILN_TRY(pop(ins.type));
       KILN_TRY(pop(ValType::kI32));
       if (op == kTableGet) push(ins.type);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kMemorySize:
@@ -724,7 +722,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       KILN_TRY(require_memory(ins.memory_index));
       if (op == kMemoryGrow) KILN_TRY(pop(ValType::kI32));
       push(ValType::kI32);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kI32Const: {
@@ -732,7 +730,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       ins.bits = static_cast<uint32_t>(v);
       ins.type = ValType::kI32;
       push(ValType::kI32);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kI64Const: {
@@ -740,27 +738,27 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       ins.bits = static_cast<uint64_t>(v);
       ins.type = ValType::kI64;
       push(ValType::kI64);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kF32Const: {
       KILN_SET(ins.bits, reader_.read_fixed_u32());
       ins.type = ValType::kF32;
       push(ValType::kF32);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kF64Const: {
       KILN_SET(ins.bits, reader_.read_fixed_u64());
       ins.type = ValType::kF64;
       push(ValType::kF64);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kRefNull: {
       KILN_SET(ins.type, read_reference_type(reader_));
       push(ins.type);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kRefIsNull: {
@@ -768,7 +766,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       if (!is_reference(t) && t != ValType::kUnknown)
         return fail("type mismatch: ref.is_null needs a reference");
       push(ValType::kI32);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kRefFunc: {
@@ -777,7 +775,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
         return fail("unknown function " + std::to_string(ins.index));
       if (!module_.declared_function_refs[ins.index]) return fail("undeclared function reference");
       push(ValType::kFuncRef);
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kMemoryInit: {
@@ -788,13 +786,13 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop(ValType::kI32));
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kDataDrop: {
       KILN_SET(ins.index, reader_.read_u32());
       KILN_TRY(require_data(ins.index));
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kMemoryCopy:
@@ -808,7 +806,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop(ValType::kI32));
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kTableInit: {
@@ -822,13 +820,13 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop(ValType::kI32));
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kElemDrop: {
       KILN_SET(ins.index, reader_.read_u32());
       KILN_TRY(require_elem(ins.index));
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kTableCopy: {
@@ -842,7 +840,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
       KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop(ValType::kI32));
       KILN_TRY(pop(ValType::kI32));
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     case kTableGrow:
@@ -862,7 +860,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
         KILN_TRY(pop(element));
         KILN_TRY(pop(ValType::kI32));
       }
-      emit();
+      deliver(ins, consumer);
       return {};
     }
     default:

@@ -10,6 +10,11 @@
 
 namespace kiln {
 
+// For the small fast paths that return a Result (a one-byte LEB, a pop of the expected type):
+// the compiler otherwise leaves them out of line in large callers such as the validator's step,
+// and then every call builds and destroys a Result in memory.
+#define KILN_ALWAYS_INLINE [[gnu::always_inline]] inline
+
 // What stage rejected the input. The CLI maps these to distinct exit codes.
 enum class ErrorKind : uint8_t {
   kMalformed,   // the binary does not decode (spec 5: binary format)
@@ -46,13 +51,14 @@ inline const char* error_kind_name(ErrorKind kind) {
 template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}
+  // Inlined everywhere: in a large caller the compiler would otherwise call them.
+  KILN_ALWAYS_INLINE Result(T value) : state_(std::move(value)) {}
   Result(E error) : state_(std::move(error)) {}
 
-  bool ok() const { return state_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() { return std::get<0>(state_); }
-  const T& value() const { return std::get<0>(state_); }
+  KILN_ALWAYS_INLINE bool ok() const { return state_.index() == 0; }
+  KILN_ALWAYS_INLINE explicit operator bool() const { return ok(); }
+  KILN_ALWAYS_INLINE T& value() { return std::get<0>(state_); }
+  KILN_ALWAYS_INLINE const T& value() const { return std::get<0>(state_); }
   T& operator*() { return value(); }
   T* operator->() { return &value(); }
   const E& error() const { return std::get<1>(state_); }
@@ -65,10 +71,10 @@ class [[nodiscard]] Result {
 template <typename E>
 class [[nodiscard]] Result<void, E> {
  public:
-  Result() = default;
+  KILN_ALWAYS_INLINE Result() = default;
   Result(E error) : error_(std::move(error)), ok_(false) {}
-  bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
+  KILN_ALWAYS_INLINE bool ok() const { return ok_; }
+  KILN_ALWAYS_INLINE explicit operator bool() const { return ok_; }
   const E& error() const { return error_; }
   E take_error() { return std::move(error_); }
 
@@ -76,11 +82,6 @@ class [[nodiscard]] Result<void, E> {
   E error_{};
   bool ok_ = true;
 };
-
-// For the small fast paths that return a Result (a one-byte LEB, a pop of the expected type):
-// the compiler otherwise leaves them out of line in large callers such as the validator's step,
-// and then every call builds and destroys a Result in memory.
-#define KILN_ALWAYS_INLINE [[gnu::always_inline]] inline
 
 // Propagates an error from an expression returning Result<...>.
 #define KILN_TRY(expr)                                           \
