@@ -1,6 +1,10 @@
 #include "compiler/x64/macro_assembler_x64.h"
 
 #include <asmjit/x86.h>
+#include <cpuid.h>
+#if __has_include(<sys/platform/x86.h>)
+#include <sys/platform/x86.h>
+#endif
 
 #include <cstring>
 #include <vector>
@@ -955,12 +959,28 @@ class X64MacroAssembler final : public MacroAssembler {
 }  // namespace
 
 X64Features X64Features::host() {
-  const CpuInfo& cpu = CpuInfo::host();
+  // Not asmjit's CpuInfo::host, which reads every CPUID leaf: in a virtual machine each CPUID
+  // traps to the hypervisor, and all of them took 0.14-0.2 ms of kiln's start-up. glibc (2.33
+  // and later) has read the leaves at load time; elsewhere the four that matter are read here.
   X64Features f;
-  f.lzcnt = cpu.hasFeature(CpuFeatures::X86::kLZCNT);
-  f.bmi1 = cpu.hasFeature(CpuFeatures::X86::kBMI);
-  f.popcnt = cpu.hasFeature(CpuFeatures::X86::kPOPCNT);
-  f.sse41 = cpu.hasFeature(CpuFeatures::X86::kSSE4_1);
+#if __has_include(<sys/platform/x86.h>)
+  f.sse41 = CPU_FEATURE_ACTIVE(SSE4_1);
+  f.popcnt = CPU_FEATURE_ACTIVE(POPCNT);
+  f.bmi1 = CPU_FEATURE_ACTIVE(BMI1);
+  f.lzcnt = CPU_FEATURE_ACTIVE(LZCNT);
+#else
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const unsigned max_leaf = __get_cpuid_max(0, nullptr);
+  __cpuid(1, eax, ebx, ecx, edx);
+  f.sse41 = (ecx >> 19) & 1;
+  f.popcnt = (ecx >> 23) & 1;
+  if (max_leaf >= 7) {
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    f.bmi1 = (ebx >> 3) & 1;
+  }
+  __cpuid(0x80000001, eax, ebx, ecx, edx);  // every x86-64 processor has this leaf
+  f.lzcnt = (ecx >> 5) & 1;
+#endif
   return f;
 }
 
