@@ -147,9 +147,13 @@ class Decoder {
         m.bytes.assign(bytes.begin(), bytes.end());
         // Decoded now, so a malformed module is a malformed component (compiled, and so
         // validated, when the component is).
+        // The bytes lent to the decoder and taken back (no copy: a component's modules are
+        // most of its bytes).
         Module check;
-        check.bytes = m.bytes;
-        if (auto decoded = decode_module(check); !decoded) {
+        check.bytes = std::move(m.bytes);
+        auto decoded = decode_module(check);
+        m.bytes = std::move(check.bytes);
+        if (!decoded) {
           Error e = decoded.take_error();
           e.message = "in the core module at byte offset " + hex_offset(m.offset) + ": " +
                       e.message + " (offsets from the module's start)";

@@ -24,24 +24,27 @@ std::string canonical_path(const std::string& path) {
 
 }  // namespace
 
-Result<void> ComponentLinker::check_path(const std::string& path) {
+Result<std::string> ComponentLinker::checked_key(const std::string& path) {
   const size_t hash = path.find('#');
   const std::string_view first = std::string_view(path).substr(0, hash);
-  if (!checked_interfaces_.count(first)) {
+  auto interface = interfaces_.find(first);
+  if (interface == interfaces_.end()) {
     if (auto parsed = parse_extern_name(first); !parsed) {
       return Error{ErrorKind::kUsage,
                    "`" + path + "` is not a valid path: " + parsed.error().message};
     }
-    checked_interfaces_.emplace(first);
+    interface = interfaces_.emplace(std::string(first), canonical_name(first)).first;
   }
-  if (hash != std::string::npos) {
-    const std::string item = path.substr(hash + 1);
-    if (auto parsed = parse_extern_name(item); !parsed || item.find('#') != std::string::npos) {
-      return Error{ErrorKind::kUsage,
-                   "`" + path + "` is not a valid path: `" + item + "` is not a valid export name"};
-    }
+  if (hash == std::string::npos) return interface->second;
+  const std::string_view item = std::string_view(path).substr(hash + 1);
+  if (auto parsed = parse_extern_name(item); !parsed || item.find('#') != std::string::npos) {
+    return Error{ErrorKind::kUsage, "`" + path + "` is not a valid path: `" + std::string(item) +
+                                        "` is not a valid export name"};
   }
-  return {};
+  std::string key;
+  key.reserve(interface->second.size() + path.size() - hash);
+  key.append(interface->second).append(path, hash, std::string::npos);
+  return key;
 }
 
 namespace {
@@ -119,8 +122,7 @@ Result<void> check_import(const std::string& name, const resolved::ExternType& t
 }
 
 Result<void> ComponentLinker::define(const std::string& path, RuntimeItem item) {
-  KILN_TRY(check_path(path));
-  const std::string key = canonical_path(path);
+  KILN_ASSIGN(const std::string key, checked_key(path));
   if (items_.count(key) || functions_.count(key)) {
     return Error{ErrorKind::kUsage, "`" + path + "` is defined already"};
   }
@@ -130,9 +132,8 @@ Result<void> ComponentLinker::define(const std::string& path, RuntimeItem item) 
 
 Result<void> ComponentLinker::define_function(const std::string& path,
                                               HostFunctionCallback callback) {
-  KILN_TRY(check_path(path));
+  KILN_ASSIGN(const std::string key, checked_key(path));
   if (!callback) return Error{ErrorKind::kUsage, "no callback for `" + path + "`"};
-  const std::string key = canonical_path(path);
   if (items_.count(key) || functions_.count(key)) {
     return Error{ErrorKind::kUsage, "`" + path + "` is defined already"};
   }

@@ -16,7 +16,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -71,12 +70,14 @@ class ComponentLinker {
   std::map<std::string, RuntimeItem> items_;
   std::map<std::string, HostFunctionCallback> functions_;
   std::vector<std::unique_ptr<RuntimeResourceType>> resources_;
-  // The interface names (before `#`) of paths defined so far, checked once each: a host defines
-  // many functions of one interface (the WASI host: ~200 of ~30).
-  std::set<std::string, std::less<>> checked_interfaces_;
+  // The interface names (before `#`) of paths defined so far, each checked once and mapped to
+  // its canonical name: a host defines many functions of one interface (the WASI host: ~200 of
+  // ~30).
+  std::map<std::string, std::string, std::less<>> interfaces_;
 
-  // Is `path` an interface or plain name, with `#item` (a label) or not?
-  Result<void> check_path(const std::string& path);
+  // Checks that `path` is an interface or plain name, with `#item` (a label) or not, and returns
+  // its canonical form, the key of items_ and functions_.
+  Result<std::string> checked_key(const std::string& path);
 
   Result<RuntimeItem> resolve(const std::string& name, const resolved::ExternType& type) const;
   // The paths `component` imports that have no definition, each with its type.
