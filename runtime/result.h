@@ -4,9 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <utility>
-#include <variant>
 
 namespace kiln {
 
@@ -48,39 +48,138 @@ inline const char* error_kind_name(ErrorKind kind) {
   return "error";
 }
 
+// Result's storage: the value or the error in one union with a flag, not a std::variant, whose
+// visiting destructor and checked get stay out of line in large callers (the validator's loop,
+// the decoders); a success then costs the value and the flag, nothing of the Error's string.
+[[noreturn]] void result_misused(const char* what);
+
 template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
-  // Inlined everywhere: in a large caller the compiler would otherwise call them.
-  KILN_ALWAYS_INLINE Result(T value) : state_(std::move(value)) {}
-  Result(E error) : state_(std::move(error)) {}
+  KILN_ALWAYS_INLINE Result(T value) : ok_(true) { ::new (&value_) T(std::move(value)); }
+  Result(E error) : ok_(false) { ::new (&error_) E(std::move(error)); }
+  Result(const Result& other) : ok_(other.ok_) {
+    if (ok_) {
+      ::new (&value_) T(other.value_);
+    } else {
+      ::new (&error_) E(other.error_);
+    }
+  }
+  KILN_ALWAYS_INLINE Result(Result&& other) noexcept : ok_(other.ok_) {
+    if (ok_) [[likely]] {
+      ::new (&value_) T(std::move(other.value_));
+    } else {
+      ::new (&error_) E(std::move(other.error_));
+    }
+  }
+  Result& operator=(const Result& other) {
+    if (this != &other) {
+      destroy();
+      ::new (this) Result(other);
+    }
+    return *this;
+  }
+  Result& operator=(Result&& other) noexcept {
+    if (this != &other) {
+      destroy();
+      ::new (this) Result(std::move(other));
+    }
+    return *this;
+  }
+  KILN_ALWAYS_INLINE ~Result() { destroy(); }
 
-  KILN_ALWAYS_INLINE bool ok() const { return state_.index() == 0; }
-  KILN_ALWAYS_INLINE explicit operator bool() const { return ok(); }
-  KILN_ALWAYS_INLINE T& value() { return std::get<0>(state_); }
-  KILN_ALWAYS_INLINE const T& value() const { return std::get<0>(state_); }
+  KILN_ALWAYS_INLINE bool ok() const { return ok_; }
+  KILN_ALWAYS_INLINE explicit operator bool() const { return ok_; }
+  KILN_ALWAYS_INLINE T& value() {
+    if (!ok_) [[unlikely]]
+      result_misused("value() of an error");
+    return value_;
+  }
+  KILN_ALWAYS_INLINE const T& value() const {
+    if (!ok_) [[unlikely]]
+      result_misused("value() of an error");
+    return value_;
+  }
   T& operator*() { return value(); }
   T* operator->() { return &value(); }
-  const E& error() const { return std::get<1>(state_); }
-  E take_error() { return std::move(std::get<1>(state_)); }
+  const E& error() const {
+    if (ok_) [[unlikely]]
+      result_misused("error() of a success");
+    return error_;
+  }
+  E take_error() {
+    if (ok_) [[unlikely]]
+      result_misused("take_error() of a success");
+    return std::move(error_);
+  }
 
  private:
-  std::variant<T, E> state_;
+  KILN_ALWAYS_INLINE void destroy() {
+    if (ok_) [[likely]] {
+      value_.~T();
+    } else {
+      error_.~E();
+    }
+  }
+
+  union {
+    T value_;
+    E error_;
+  };
+  bool ok_;
 };
 
 template <typename E>
 class [[nodiscard]] Result<void, E> {
  public:
-  KILN_ALWAYS_INLINE Result() = default;
-  Result(E error) : error_(std::move(error)), ok_(false) {}
+  KILN_ALWAYS_INLINE Result() : ok_(true) {}
+  Result(E error) : ok_(false) { ::new (&error_) E(std::move(error)); }
+  Result(const Result& other) : ok_(other.ok_) {
+    if (!ok_) ::new (&error_) E(other.error_);
+  }
+  KILN_ALWAYS_INLINE Result(Result&& other) noexcept : ok_(other.ok_) {
+    if (!ok_) [[unlikely]]
+      ::new (&error_) E(std::move(other.error_));
+  }
+  Result& operator=(const Result& other) {
+    if (this != &other) {
+      destroy();
+      ::new (this) Result(other);
+    }
+    return *this;
+  }
+  Result& operator=(Result&& other) noexcept {
+    if (this != &other) {
+      destroy();
+      ::new (this) Result(std::move(other));
+    }
+    return *this;
+  }
+  KILN_ALWAYS_INLINE ~Result() { destroy(); }
+
   KILN_ALWAYS_INLINE bool ok() const { return ok_; }
   KILN_ALWAYS_INLINE explicit operator bool() const { return ok_; }
-  const E& error() const { return error_; }
-  E take_error() { return std::move(error_); }
+  const E& error() const {
+    if (ok_) [[unlikely]]
+      result_misused("error() of a success");
+    return error_;
+  }
+  E take_error() {
+    if (ok_) [[unlikely]]
+      result_misused("take_error() of a success");
+    return std::move(error_);
+  }
 
  private:
-  E error_{};
-  bool ok_ = true;
+  KILN_ALWAYS_INLINE void destroy() {
+    if (!ok_) [[unlikely]]
+      error_.~E();
+  }
+
+  union {
+    E error_;
+  };
+  bool ok_;
 };
 
 // Propagates an error from an expression returning Result<...>.
