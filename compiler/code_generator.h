@@ -12,6 +12,7 @@
 
 #include "compiler/macro_assembler.h"
 #include "compiler/runtime_calls.h"
+#include "runtime/flat_stack.h"
 #include "runtime/function_validator.h"
 #include "runtime/tier.h"
 
@@ -162,7 +163,7 @@ class CodeGenerator final : public FunctionBodyConsumer {
   bool failed_ = false;
   uint32_t function_index_ = 0;
   uint32_t local_cells_ = 0;
-  std::vector<Value> stack_;
+  FlatStack<Value> stack_;
   std::vector<Block> blocks_;
   static constexpr int kFree = -1, kHeld = -2, kPinned = -3;
   int general_owner_[32];

@@ -217,7 +217,7 @@ Result<void> FunctionValidator::pop_ctrl() {
 
 void FunctionValidator::mark_unreachable() {
   ControlFrame& frame = ctrls_.back();
-  vals_.resize(frame.height);
+  vals_.truncate(frame.height);
   cells_ = frame.height_cells;
   frame.unreachable = true;
 }

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "runtime/binary_reader.h"
+#include "runtime/flat_stack.h"
 #include "runtime/module.h"
 #include "runtime/result.h"
 
@@ -178,7 +180,7 @@ class FunctionValidator {
 
   BinaryReader reader_;
 
-  std::vector<ValType> vals_;
+  FlatStack<ValType> vals_;
   uint32_t cells_ = 0;
   uint32_t max_cells_ = 0;
   std::vector<ControlFrame> ctrls_;

@@ -3,7 +3,10 @@
 #include <asmjit/x86.h>
 #include <cpuid.h>
 #if __has_include(<sys/platform/x86.h>)
+// A C header: its inline functions return _Bool, which clang's C++ does not know.
+#define _Bool bool
 #include <sys/platform/x86.h>
+#undef _Bool
 #endif
 
 #include <cstring>

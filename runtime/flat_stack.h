@@ -1,0 +1,55 @@
+// A stack of trivially copyable values whose push and pop are always inline: the decoder's
+// operand types and the code generator's abstract values, pushed and popped for nearly every
+// instruction compiled. (std::vector's push_back stayed out of line in those large loops.)
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <type_traits>
+
+#include "runtime/result.h"
+
+namespace kiln {
+
+template <typename T>
+class FlatStack {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T& back() { return data_[size_ - 1]; }
+  const T& back() const { return data_[size_ - 1]; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  T* begin() { return data_.get(); }
+  T* end() { return data_.get() + size_; }
+  const T* begin() const { return data_.get(); }
+  const T* end() const { return data_.get() + size_; }
+
+  KILN_ALWAYS_INLINE void push_back(const T& value) {
+    if (size_ == capacity_) [[unlikely]]
+      grow();
+    data_[size_++] = value;
+  }
+  void pop_back() { --size_; }
+  // Drops the values above `height` (never adds any).
+  void truncate(size_t height) { size_ = std::min(height, size_); }
+  void clear() { size_ = 0; }
+
+ private:
+  [[gnu::noinline]] void grow() {
+    const size_t capacity = capacity_ ? 2 * capacity_ : 64;
+    std::unique_ptr<T[]> data(new T[capacity]);
+    std::copy(data_.get(), data_.get() + size_, data.get());
+    data_ = std::move(data);
+    capacity_ = capacity;
+  }
+
+  std::unique_ptr<T[]> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+}  // namespace kiln
