@@ -45,6 +45,11 @@ class Comparison {
     ASSERT_EQ(direct_bytes, asmjit_bytes) << what;
   }
 
+  void check0(InstId id, const std::string& what) { check(id, Operand(), Operand(), what); }
+  void check1(InstId id, const Operand_& a, const std::string& what) {
+    check(id, a, Operand(), what);
+  }
+
   void finish() {
     // The code buffers agree as a whole too (the section's size is what asmjit copies out).
     ASSERT_EQ(direct_code_.codeSize(), asmjit_code_.codeSize());
@@ -144,11 +149,68 @@ TEST(DirectAssembler, ImmediatesMatchAsmjit) {
   EXPECT_GT(c.direct_count(), c.count() / 2);
 }
 
+TEST(DirectAssembler, CallsLoadsShiftsAndMovesMatchAsmjit) {
+  Comparison c;
+  c.check0(x86::Inst::kIdRet, "ret");
+  c.check0(x86::Inst::kIdLeave, "leave");
+  for (uint32_t r = 0; r < 16; ++r) {
+    c.check1(x86::Inst::kIdPush, x86::gpq(r), "push r" + std::to_string(r));
+    c.check1(x86::Inst::kIdCall, x86::gpq(r), "call r" + std::to_string(r));
+  }
+  const InstId cmovs[] = {
+      x86::Inst::kIdCmovo, x86::Inst::kIdCmovno, x86::Inst::kIdCmovb,  x86::Inst::kIdCmovae,
+      x86::Inst::kIdCmovz, x86::Inst::kIdCmovnz, x86::Inst::kIdCmovbe, x86::Inst::kIdCmova,
+      x86::Inst::kIdCmovs, x86::Inst::kIdCmovns, x86::Inst::kIdCmovp,  x86::Inst::kIdCmovnp,
+      x86::Inst::kIdCmovl, x86::Inst::kIdCmovge, x86::Inst::kIdCmovle, x86::Inst::kIdCmovg};
+  for (uint32_t size : {4u, 8u}) {
+    for (uint32_t a = 0; a < 16; ++a) {
+      const std::string what = "size " + std::to_string(size) + " r" + std::to_string(a);
+      for (uint32_t b = 0; b < 16; ++b) {
+        c.check(x86::Inst::kIdImul, gp(size, a), gp(size, b), "imul " + what);
+        for (InstId id : cmovs) c.check(id, gp(size, a), gp(size, b), name(id) + " " + what);
+      }
+      for (InstId id : {x86::Inst::kIdShl, x86::Inst::kIdShr, x86::Inst::kIdSar, x86::Inst::kIdRol,
+                        x86::Inst::kIdRor}) {
+        for (int64_t count : {0, 1, 2, 31, 63, 255}) {
+          c.check(id, gp(size, a), Imm(count),
+                  name(id) + " " + what + " by " + std::to_string(count));
+        }
+      }
+    }
+    const std::vector<x86::Mem> unsized = addresses(0);
+    for (size_t i = 0; i < unsized.size(); ++i) {
+      const x86::Gp r = gp(size, static_cast<uint32_t>(i % 16));
+      const std::string what = "size " + std::to_string(size) + " address " + std::to_string(i);
+      c.check(x86::Inst::kIdLea, r, unsized[i], "lea " + what);
+      c.check(x86::Inst::kIdImul, r, unsized[i], "imul " + what);
+      c.check(cmovs[i % 16], r, unsized[i], "cmov " + what);
+    }
+    for (uint32_t from : {1u, 2u, 4u}) {
+      const std::vector<x86::Mem> all = addresses(from);
+      for (size_t i = 0; i < all.size(); ++i) {
+        const x86::Gp r = gp(size, static_cast<uint32_t>(i % 16));
+        const std::string what = "size " + std::to_string(size) + " from " + std::to_string(from) +
+                                 " address " + std::to_string(i);
+        if (from < 4) {
+          c.check(x86::Inst::kIdMovzx, r, all[i], "movzx " + what);
+          c.check(x86::Inst::kIdMovsx, r, all[i], "movsx " + what);
+        } else if (size == 8) {
+          c.check(x86::Inst::kIdMovsxd, r, all[i], "movsxd " + what);
+        }
+      }
+    }
+  }
+  c.finish();
+  EXPECT_GT(c.direct_count(), c.count() * 99 / 100);
+}
+
 TEST(DirectAssembler, OtherFormsAreLeftToAsmjit) {
   Comparison c;
   c.check(x86::Inst::kIdMov, x86::al, x86::byte_ptr(x86::rbx, 3), "byte load");
   c.check(x86::Inst::kIdMov, x86::word_ptr(x86::rbx, 3), x86::cx, "word store");
-  c.check(x86::Inst::kIdMovzx, x86::eax, x86::byte_ptr(x86::rbx, 3), "movzx");
+  c.check(x86::Inst::kIdMovzx, x86::eax, x86::bl, "movzx from a register");
+  c.check1(x86::Inst::kIdPush, x86::ebx, "push of a 32-bit register (an error in both)");
+  c.check(x86::Inst::kIdShl, x86::eax, x86::cl, "shift by cl");
   c.check(x86::Inst::kIdMov, x86::rax, x86::ptr(x86::rip, 16), "rip-relative");
   c.check(x86::Inst::kIdMov, x86::eax, x86::ptr(x86::ebx, 16, 4), "32-bit address");
   c.check(x86::Inst::kIdAdd, x86::eax, x86::rbx, "mismatched sizes (an error in both)");

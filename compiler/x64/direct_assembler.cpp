@@ -116,18 +116,24 @@ class Encoding {
   }
 
   // opcode reg, r/m with r/m a register.
-  void register_form(bool wide, uint8_t opcode, uint32_t reg, uint32_t rm) {
+  // Opcodes above 0xff are two bytes, 0x0f first.
+  void opcode(uint16_t value) {
+    if (value > 0xff) byte(0x0f);
+    byte(static_cast<uint8_t>(value));
+  }
+
+  void register_form(bool wide, uint16_t op, uint32_t reg, uint32_t rm) {
     rex(wide, reg, 0, rm);
-    byte(opcode);
+    opcode(op);
     byte(static_cast<uint8_t>(0xc0 | (reg & 7) << 3 | (rm & 7)));
   }
 
   // opcode reg, [address]: ModRM, SIB when there is an index or the base is rsp/r12, and the
   // shortest displacement (rbp/r13 as base always take one: mod 00 with them means no base).
-  void memory_form(bool wide, uint8_t opcode, uint32_t reg, const Address& a) {
+  void memory_form(bool wide, uint16_t op, uint32_t reg, const Address& a) {
     const uint32_t index = a.index < 0 ? 0 : static_cast<uint32_t>(a.index);
     rex(wide, reg, index, a.base);
-    byte(opcode);
+    opcode(op);
     const bool sib = a.index >= 0 || (a.base & 7) == 4;
     uint8_t mod;
     if (a.disp == 0 && (a.base & 7) != 5) {
@@ -154,11 +160,150 @@ class Encoding {
   size_t size_ = 0;
 };
 
+// cmovcc's condition code (the low nibble of 0x0f 0x40+cc), or -1.
+int cmov_condition(InstId id) {
+  switch (id) {
+    case x86::Inst::kIdCmovo:
+      return 0x0;
+    case x86::Inst::kIdCmovno:
+      return 0x1;
+    case x86::Inst::kIdCmovb:
+      return 0x2;
+    case x86::Inst::kIdCmovae:
+      return 0x3;
+    case x86::Inst::kIdCmovz:
+      return 0x4;
+    case x86::Inst::kIdCmovnz:
+      return 0x5;
+    case x86::Inst::kIdCmovbe:
+      return 0x6;
+    case x86::Inst::kIdCmova:
+      return 0x7;
+    case x86::Inst::kIdCmovs:
+      return 0x8;
+    case x86::Inst::kIdCmovns:
+      return 0x9;
+    case x86::Inst::kIdCmovp:
+      return 0xa;
+    case x86::Inst::kIdCmovnp:
+      return 0xb;
+    case x86::Inst::kIdCmovl:
+      return 0xc;
+    case x86::Inst::kIdCmovge:
+      return 0xd;
+    case x86::Inst::kIdCmovle:
+      return 0xe;
+    case x86::Inst::kIdCmovg:
+      return 0xf;
+    default:
+      return -1;
+  }
+}
+
+// The ModRM.reg digit of a shift or rotate by an immediate (0xc1 /digit ib), or -1.
+int shift_digit(InstId id) {
+  switch (id) {
+    case x86::Inst::kIdRol:
+      return 0;
+    case x86::Inst::kIdRor:
+      return 1;
+    case x86::Inst::kIdShl:
+      return 4;
+    case x86::Inst::kIdShr:
+      return 5;
+    case x86::Inst::kIdSar:
+      return 7;
+    default:
+      return -1;
+  }
+}
+
 }  // namespace
+
+// The forms outside the ALU table: ret, leave, push and call of a register, lea, movzx/movsx
+// loads, movsxd, imul, cmovcc, and shifts by an immediate.
+size_t DirectAssembler::encode_other(InstId id, const Operand_& o0, const Operand_& o1,
+                                     uint8_t* out) {
+  Encoding e(out);
+  uint32_t size0 = 0, size1 = 0;
+  if (o0.isNone()) {
+    if (id == x86::Inst::kIdRet) {
+      e.byte(0xc3);
+    } else if (id == x86::Inst::kIdLeave) {
+      e.byte(0xc9);
+    }
+    return e.size();
+  }
+  const int r0 = gp_id(o0, size0);
+  if (r0 < 0) return 0;
+  const auto reg = static_cast<uint32_t>(r0);
+  const bool wide = size0 == 8;
+  if (o1.isNone()) {
+    if (!wide) return 0;
+    if (id == x86::Inst::kIdPush) {
+      e.rex(false, 0, 0, reg);
+      e.byte(static_cast<uint8_t>(0x50 + (reg & 7)));
+    } else if (id == x86::Inst::kIdCall) {
+      e.register_form(false, 0xff, 2, reg);
+    }
+    return e.size();
+  }
+  Address address;
+  if (address_of(o1, address)) {
+    switch (id) {
+      case x86::Inst::kIdLea:
+        e.memory_form(wide, 0x8d, reg, address);
+        return e.size();
+      case x86::Inst::kIdMovzx:
+      case x86::Inst::kIdMovsx:
+        if (address.size != 1 && address.size != 2) return 0;
+        e.memory_form(wide,
+                      static_cast<uint16_t>((id == x86::Inst::kIdMovzx ? 0x0fb6 : 0x0fbe) +
+                                            (address.size == 2 ? 1 : 0)),
+                      reg, address);
+        return e.size();
+      case x86::Inst::kIdMovsxd:
+        if (!wide || address.size != 4) return 0;
+        e.memory_form(true, 0x63, reg, address);
+        return e.size();
+      case x86::Inst::kIdImul:
+        if (address.size != 0 && address.size != size0) return 0;
+        e.memory_form(wide, 0x0faf, reg, address);
+        return e.size();
+      default:
+        if (const int cc = cmov_condition(id); cc >= 0) {
+          if (address.size != 0 && address.size != size0) return 0;
+          e.memory_form(wide, static_cast<uint16_t>(0x0f40 + cc), reg, address);
+        }
+        return e.size();
+    }
+  }
+  if (const int r1 = gp_id(o1, size1); r1 >= 0) {
+    if (size1 != size0) return 0;
+    if (id == x86::Inst::kIdImul) {
+      e.register_form(wide, 0x0faf, reg, static_cast<uint32_t>(r1));
+    } else if (const int cc = cmov_condition(id); cc >= 0) {
+      e.register_form(wide, static_cast<uint16_t>(0x0f40 + cc), reg, static_cast<uint32_t>(r1));
+    }
+    return e.size();
+  }
+  if (o1.isImm()) {
+    const int digit = shift_digit(id);
+    const int64_t count = o1.as<Imm>().value();
+    if (digit < 0 || count < 0 || count > 255) return 0;
+    if (count == 1) {
+      e.register_form(wide, 0xd1, static_cast<uint32_t>(digit), reg);
+    } else {
+      e.register_form(wide, 0xc1, static_cast<uint32_t>(digit), reg);
+      e.byte(static_cast<uint8_t>(count));
+    }
+  }
+  return e.size();
+}
 
 size_t DirectAssembler::encode(InstId id, const Operand_& o0, const Operand_& o1, uint8_t* out) {
   const Form form = form_of(id);
-  if (!form.mr) return 0;
+  if (!form.mr) return encode_other(id, o0, o1, out);
   Encoding e(out);
   uint32_t size0 = 0, size1 = 0;
   Address address;

@@ -6,8 +6,10 @@
 // ALU operations between general registers, 32-bit immediates and [base + index * scale + disp]
 // memory make up most of what the code generator emits; DirectAssembler overrides _emit (which
 // every asmjit call such as `a.mov(...)` goes through) to encode those few forms itself, in
-// the same encodings asmjit chooses, straight into the same code buffer. Everything else
-// (labels, jumps, SSE, byte and word operands, instruction options) goes to asmjit as before.
+// the same encodings asmjit chooses, straight into the same code buffer; so are ret, leave,
+// push and call of a register, lea, movzx/movsx/movsxd loads, imul, cmovcc and shifts by an
+// immediate. Everything else (labels, jumps, SSE, byte and word registers, instruction options)
+// goes to asmjit as before.
 // tests/direct_assembler_test.cpp checks that both produce the same bytes for every register,
 // operand size, immediate and displacement class.
 #pragma once
@@ -31,6 +33,8 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   // the forms encoded here.
   static size_t encode(asmjit::InstId id, const asmjit::Operand_& o0, const asmjit::Operand_& o1,
                        uint8_t* out);
+  static size_t encode_other(asmjit::InstId id, const asmjit::Operand_& o0,
+                             const asmjit::Operand_& o1, uint8_t* out);
 
   size_t direct_count_ = 0;
 };
