@@ -447,13 +447,8 @@ Label CodeGenerator::raise_stub(uint32_t code, uint32_t module_offset) {
     raise_blocks_.push_back({code, masm_.new_label()});
     block = raise_blocks_.end() - 1;
   }
-  const Label shared = block->second;
   const Label label = masm_.new_label();
-  stubs_.push_back([this, label, shared, module_offset] {
-    masm_.bind(label);
-    masm_.set_runtime_argument(kRaiseOffsetArgument, module_offset);
-    masm_.jump(shared);
-  });
+  raise_sites_.push_back({label, block->second, module_offset});
   return label;
 }
 
@@ -670,6 +665,12 @@ void CodeGenerator::end_function(const FunctionValidator& v) {
   end_segment();
   for (auto& stub : stubs_) stub();
   stubs_.clear();
+  for (const RaiseSite& site : raise_sites_) {
+    masm_.bind(site.stub);
+    masm_.set_runtime_argument(kRaiseOffsetArgument, site.module_offset);
+    masm_.jump(site.block);
+  }
+  raise_sites_.clear();
   for (const auto& [code, block] : raise_blocks_) {
     masm_.bind(block);
     emit_raise(code, RuntimeArgument::preset(), function_index_);

@@ -170,6 +170,13 @@ class CodeGenerator final : public FunctionBodyConsumer {
   int float_owner_[32];
   std::vector<std::function<void()>> stubs_;  // out-of-line code, emitted after the body
   std::vector<std::pair<uint32_t, Label>> raise_blocks_;  // (trap code, its raise block)
+  // raise_stub's stubs (the most frequent out-of-line code: plain data, not closures).
+  struct RaiseSite {
+    Label stub;
+    Label block;
+    uint32_t module_offset;
+  };
+  std::vector<RaiseSite> raise_sites_;
   // Fuel: the charge of the current straight-line segment, and its cost so far.
   uint32_t charge_ = UINT32_MAX;  // the open segment's charge, once emitted
   uint32_t segment_cost_ = 0;
