@@ -1,10 +1,9 @@
 // The one function-body decoder (DESIGN-NOTES section 1): walks the opcodes of a body once,
 // validates them (spec 3.3 and the algorithm of appendix 7.3), and hands every validated
-// instruction to a consumer (the interpreter translator; later the JIT).
+// instruction to a consumer (the interpreter translator, the JIT's code generator).
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <vector>
 

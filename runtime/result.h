@@ -72,18 +72,10 @@ class [[nodiscard]] Result {
       ::new (&error_) E(std::move(other.error_));
     }
   }
-  Result& operator=(const Result& other) {
-    if (this != &other) {
-      destroy();
-      ::new (this) Result(other);
-    }
-    return *this;
-  }
-  Result& operator=(Result&& other) noexcept {
-    if (this != &other) {
-      destroy();
-      ::new (this) Result(std::move(other));
-    }
+  // One assignment for copies and moves: `other` is already this side's own.
+  Result& operator=(Result other) noexcept {
+    destroy();
+    ::new (this) Result(std::move(other));
     return *this;
   }
   KILN_ALWAYS_INLINE ~Result() { destroy(); }
@@ -141,18 +133,10 @@ class [[nodiscard]] Result<void, E> {
     if (!ok_) [[unlikely]]
       ::new (&error_) E(std::move(other.error_));
   }
-  Result& operator=(const Result& other) {
-    if (this != &other) {
-      destroy();
-      ::new (this) Result(other);
-    }
-    return *this;
-  }
-  Result& operator=(Result&& other) noexcept {
-    if (this != &other) {
-      destroy();
-      ::new (this) Result(std::move(other));
-    }
+  // One assignment for copies and moves: `other` is already this side's own.
+  Result& operator=(Result other) noexcept {
+    destroy();
+    ::new (this) Result(std::move(other));
     return *this;
   }
   KILN_ALWAYS_INLINE ~Result() { destroy(); }
