@@ -488,7 +488,8 @@ TEST_F(CliTest, ReadmeAndHelpNameTheSameOptions) {
                                           "--connections",
                                           "--only",
                                           "--isolate-requests",
-                                          "--wasm"};
+                                          "--wasm",
+                                          "--benchmark"};  // kiln_micro_bench's --benchmark_*
   for (const std::string& option : options_in(readme)) {
     if (not_kiln.count(option)) continue;
     EXPECT_TRUE(in_help.count(option)) << option << " is in the README but not in --help";
