@@ -30,6 +30,8 @@ struct Curl {
   curl_slist* (*slist_append)(curl_slist*, const char*);
   void (*slist_free_all)(curl_slist*);
   int (*strequal)(const char*, const char*);
+  // OpenSSL's OPENSSL_thread_stop when libcurl brought OpenSSL 3 in (else null).
+  void (*tls_thread_stop)();
 };
 
 // The library's functions, or null when libcurl.so.4 cannot be loaded.
@@ -55,6 +57,9 @@ const Curl* curl_library() {
     load(c.slist_free_all, "curl_slist_free_all");
     load(c.strequal, "curl_strequal");
     if (!complete || c.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return nullptr;
+    if (void* crypto = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_NOLOAD)) {
+      c.tls_thread_stop = reinterpret_cast<void (*)()>(dlsym(crypto, "OPENSSL_thread_stop"));
+    }
     return &c;
   }();
   return loaded;
@@ -191,6 +196,16 @@ Result<void, wasi::HttpFailure> send(const wasi::HttpRequest& request,
     return wasi::HttpFailure{wasi::HttpFailure::kInternalError,
                              "kiln cannot load libcurl.so.4 to send the request"};
   }
+  // Requests are sent on threads of their own (wasi/http.cpp) that nobody joins: OpenSSL's state
+  // for this thread goes when the transfer does (after the handle, declared below), not in the
+  // thread's exit, which a process that ends as soon as it has the response races (LeakSanitizer
+  // saw that state leaked).
+  struct TlsThreadStop {
+    const Curl* lib;
+    ~TlsThreadStop() {
+      if (lib->tls_thread_stop) lib->tls_thread_stop();
+    }
+  } tls_thread_stop{lib};
   std::unique_ptr<CURL, void (*)(CURL*)> curl(lib->easy_init(), lib->easy_cleanup);
   if (!curl) return wasi::HttpFailure{wasi::HttpFailure::kInternalError, "curl_easy_init failed"};
   CURL* c = curl.get();
