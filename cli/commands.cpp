@@ -623,8 +623,7 @@ void define_run_options(CLI::App& run, RunOptions& o) {
   run.prefix_command();
 }
 
-// Declares the options `kiln run` and `kiln serve` share (execution, budgets, WASI grants) on
-// `app`; the telemetry options only for run (`run`).
+// Declares the options of `kiln serve` alone (its server); it takes the shared ones too.
 void define_serve_options(CLI::App& serve, ServeSettings& serve_settings) {
   serve.add_option("COMPONENT", serve_settings.component_path, "the component file")->required();
   serve
@@ -647,6 +646,8 @@ void define_serve_options(CLI::App& serve, ServeSettings& serve_settings) {
                  "duration) to stderr");
 }
 
+// Declares the options `kiln run` and `kiln serve` share (execution, budgets, WASI grants) on
+// `app`; the telemetry options only for run (`run`).
 void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
   using CLI::AsNumberWithUnit;
   // 64KiB, 2MiB, 1GiB: every unit binary. (Validators' descriptions would repeat the type.)
@@ -796,12 +797,6 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(kExitCodes);
 
-  // Defining options costs (CLI11 builds and parses their names: a fifth of a WASI
-  // hello-world's start-up before this): only the command named gets its options, and all of
-  // them when none is named (top-level --help, usage errors).
-  const std::string_view command = argc > 1 ? std::string_view(argv[1]) : std::string_view();
-  const bool any_command =
-      command != "validate" && command != "inspect" && command != "run" && command != "serve";
   std::string validate_path;
   CLI::App* validate =
       app.add_subcommand("validate", "decode and validate a module or a component");
@@ -818,7 +813,6 @@ int main(int argc, char** argv) {
   RunOptions run_options;
   CLI::App* run = app.add_subcommand("run", "run a module, or call a component's export");
   run->footer(kRunFooter);
-  if (any_command || command == "run") define_run_options(*run, run_options);
 
   RunOptions serve_options;
   ServeSettings serve_settings;
@@ -826,14 +820,22 @@ int main(int argc, char** argv) {
       "serve",
       "serve a wasi:http/proxy component over HTTP/1.1: a fresh instance for each request, with "
       "the budgets and grants below applying to each");
-  if (any_command || command == "serve") {
+
+  // The command named (null for none: top-level --help, a usage error). Defining options costs
+  // (CLI11 builds and parses their names: a fifth of a WASI hello-world's start-up before this),
+  // so only the command named gets its options, and every command gets them when none is.
+  const std::vector<CLI::App*> named_commands =
+      argc > 1 ? app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == argv[1]; })
+               : std::vector<CLI::App*>();
+  CLI::App* const named = named_commands.empty() ? nullptr : named_commands.front();
+  if (!named || named == run) define_run_options(*run, run_options);
+  if (!named || named == serve) {
     define_serve_options(*serve, serve_settings);
     define_shared_options(*serve, serve_options, false);
   }
 
   // CLI11 would only say that a subcommand is required.
-  if (argc > 1 && argv[1][0] != '-' &&
-      app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == argv[1]; }).empty()) {
+  if (argc > 1 && argv[1][0] != '-' && !named) {
     return usage_error(fmt::format("unknown command {}", argv[1]));
   }
   try {

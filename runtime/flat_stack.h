@@ -36,7 +36,6 @@ class FlatStack {
   void pop_back() { --size_; }
   // Drops the values above `height` (never adds any).
   void truncate(size_t height) { size_ = std::min(height, size_); }
-  void clear() { size_ = 0; }
 
  private:
   [[gnu::noinline]] void grow() {

@@ -143,12 +143,17 @@ Result<ValType> FunctionValidator::pop() {
   return t;
 }
 
-Result<ValType> FunctionValidator::pop_checked(ValType expected) {
-  KILN_ASSIGN(ValType actual, pop());
+Result<void> FunctionValidator::match(ValType actual, ValType expected) const {
   if (actual != expected && actual != ValType::kUnknown && expected != ValType::kUnknown) {
     return fail(std::string("type mismatch: expected ") + valtype_name(expected) + ", found " +
                 valtype_name(actual));
   }
+  return {};
+}
+
+Result<ValType> FunctionValidator::pop_checked(ValType expected) {
+  KILN_ASSIGN(ValType actual, pop());
+  KILN_TRY(match(actual, expected));
   return actual == ValType::kUnknown ? expected : actual;
 }
 
@@ -166,11 +171,7 @@ Result<void> FunctionValidator::check_top(std::span<const ValType> types) {
       if (frame.unreachable) return {};
       return fail("type mismatch: operand stack is empty");
     }
-    const ValType actual = vals_[--position];
-    if (actual != types[i] && actual != ValType::kUnknown && types[i] != ValType::kUnknown) {
-      return fail(std::string("type mismatch: expected ") + valtype_name(types[i]) + ", found " +
-                  valtype_name(actual));
-    }
+    KILN_TRY(match(vals_[--position], types[i]));
   }
   return {};
 }

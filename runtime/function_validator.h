@@ -141,6 +141,9 @@ class FunctionValidator {
     return pop_checked(expected);
   }
   Result<ValType> pop_checked(ValType expected);
+  // Whether an operand of type `actual` may stand where `expected` is asked (kUnknown, the
+  // bottom type of unreachable code, matches anything).
+  Result<void> match(ValType actual, ValType expected) const;
   Result<void> pop_all(std::span<const ValType> types);
   // Checks that the stack's top holds `types` (as pop_all would) without popping them.
   Result<void> check_top(std::span<const ValType> types);

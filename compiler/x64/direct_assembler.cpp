@@ -1,6 +1,7 @@
 #include "compiler/x64/direct_assembler.h"
 
 #include <cstring>
+#include <optional>
 
 namespace kiln::jit {
 
@@ -90,6 +91,16 @@ bool address_of(const Operand_& o, Address& out) {
 
 bool fits_int8(int64_t v) {
   return v >= -128 && v <= 127;
+}
+
+// The 32-bit immediate of an operation on 32 or 64 bits (`wide`) for `value`, as asmjit takes
+// it: a 32-bit operation any 32-bit pattern, a 64-bit one (sign-extending it) only a value that
+// fits in int32; nullopt for anything else.
+std::optional<int32_t> immediate32(bool wide, int64_t value) {
+  if (value < INT32_MIN || value > (wide ? int64_t{INT32_MAX} : int64_t{UINT32_MAX})) {
+    return std::nullopt;
+  }
+  return static_cast<int32_t>(static_cast<uint32_t>(value));
 }
 
 class Encoding {
@@ -326,14 +337,15 @@ size_t DirectAssembler::encode(InstId id, const Operand_& o0, const Operand_& o1
       // As asmjit: a 32-bit mov is B8+r id; a 64-bit one C7 /0 id when the value sign-extends
       // from 32 bits, else the ten-byte B8+r io.
       const auto reg = static_cast<uint32_t>(r0);
+      const std::optional<int32_t> v = immediate32(wide, value);
       if (!wide) {
-        if (value < INT32_MIN || value > UINT32_MAX) return 0;
+        if (!v) return 0;
         e.rex(false, 0, 0, reg);
         e.byte(static_cast<uint8_t>(0xb8 + (reg & 7)));
-        e.imm32(value);
-      } else if (value >= INT32_MIN && value <= INT32_MAX) {
+        e.imm32(*v);
+      } else if (v) {
         e.register_form(true, 0xc7, 0, reg);
-        e.imm32(value);
+        e.imm32(*v);
       } else {
         e.rex(true, 0, 0, reg);
         e.byte(static_cast<uint8_t>(0xb8 + (reg & 7)));
@@ -341,14 +353,9 @@ size_t DirectAssembler::encode(InstId id, const Operand_& o0, const Operand_& o1
       }
       return e.size();
     }
-    // A 32-bit operation takes any 32-bit pattern; a 64-bit one a sign-extended 32-bit value.
-    int64_t v = value;
-    if (!wide) {
-      if (value < INT32_MIN || value > UINT32_MAX) return 0;
-      v = static_cast<int32_t>(static_cast<uint32_t>(value));
-    } else if (value < INT32_MIN || value > INT32_MAX) {
-      return 0;
-    }
+    const std::optional<int32_t> immediate = immediate32(wide, value);
+    if (!immediate) return 0;
+    const int32_t v = *immediate;
     const auto digit = static_cast<uint32_t>(form.imm_digit);
     if (fits_int8(v)) {
       e.register_form(wide, 0x83, digit, static_cast<uint32_t>(r0));
@@ -372,14 +379,9 @@ size_t DirectAssembler::encode(InstId id, const Operand_& o0, const Operand_& o1
   }
   if (!o1.isImm() || form.imm_digit < 0 || (address.size != 4 && address.size != 8)) return 0;
   const bool wide = address.size == 8;
-  const int64_t value = o1.as<Imm>().value();
-  int64_t v = value;
-  if (!wide) {
-    if (value < INT32_MIN || value > UINT32_MAX) return 0;
-    v = static_cast<int32_t>(static_cast<uint32_t>(value));
-  } else if (value < INT32_MIN || value > INT32_MAX) {
-    return 0;
-  }
+  const std::optional<int32_t> immediate = immediate32(wide, o1.as<Imm>().value());
+  if (!immediate) return 0;
+  const int32_t v = *immediate;
   const auto digit = static_cast<uint32_t>(form.imm_digit);
   if (id == x86::Inst::kIdMov) {
     e.memory_form(wide, 0xc7, 0, address);

@@ -816,7 +816,6 @@ class X64MacroAssembler final : public MacroAssembler {
     if (index < std::size(kRuntimeArguments)) a_.mov(kRuntimeArguments[index], value);
   }
   void call_runtime(const void* function, std::span<const RuntimeArgument> args) override {
-    const auto& kArgs = kRuntimeArguments;
     // C++ reads and writes the fuel in the StoreContext (the interpreter, host calls, traps),
     // and counts this code's frames from its stack pointer if it enters generated code again.
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
@@ -826,13 +825,13 @@ class X64MacroAssembler final : public MacroAssembler {
       const RuntimeArgument& arg = args[i];
       switch (arg.kind) {
         case RuntimeArgument::Kind::kVmContext:
-          a_.mov(kArgs[i], kVm);
+          a_.mov(kRuntimeArguments[i], kVm);
           break;
         case RuntimeArgument::Kind::kSlotAddress:
-          a_.lea(kArgs[i], slot_mem(static_cast<int32_t>(arg.value), 8));
+          a_.lea(kRuntimeArguments[i], slot_mem(static_cast<int32_t>(arg.value), 8));
           break;
         case RuntimeArgument::Kind::kImmediate:
-          a_.mov(kArgs[i], static_cast<uint64_t>(arg.value));
+          a_.mov(kRuntimeArguments[i], static_cast<uint64_t>(arg.value));
           break;
         case RuntimeArgument::Kind::kPreset:
           break;
