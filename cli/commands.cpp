@@ -306,7 +306,7 @@ Result<Prepared> prepare(RunOptions& options) {
   std::string tier = options.tier.empty() ? std::string(tier_from_environment()) : options.tier;
   if (tier != "interp" && tier != "jit") tier = "auto";
   engine_config.tier = tier == "interp" ? Tier::kInterpreter : Tier::kJit;
-  engine_config.interpreted_calls_before_compile = tier == "auto" ? kAutoTierInterpretedCalls : 0;
+  engine_config.set_auto_tier(tier == "auto");
   engine_config.eager_compilation = options.eager;
   engine_config.perf_map = options.profile == "perfmap";
   engine_config.bounds_checks =
@@ -669,8 +669,10 @@ void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
   auto one_each = [](CLI::Option* option) { return option->allow_extra_args(false); };
   const char* execution = "Execution";
   app.add_option("--tier", o.tier,
-                 "auto (the default): the JIT, with a function without loops interpreted for its "
-                 "first 4 calls, so that code run once is never compiled; jit: compile every "
+                 "auto (the default): the JIT, with a function interpreted for its first 4 calls, "
+                 "so that code run once is never compiled, or until its loops have run 1,000 "
+                 "iterations, when its frame goes on in machine code from the loop's header; "
+                 "jit: compile every "
                  "function to machine code at its first call (on x86-64; elsewhere, and for what "
                  "the JIT cannot compile, the interpreter runs); interp: interpret everything")
       ->check(CLI::IsMember({"auto", "jit", "interp"}))

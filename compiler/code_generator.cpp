@@ -582,6 +582,50 @@ void CodeGenerator::epoch_check(uint32_t module_offset) {
 // ---------------------------------------------------------------------------------------------
 // Function entry and exit
 
+// The prologue of the function's entry and of its loop entries: the checks of the value stack,
+// the native stack and the call depth, and (with epoch interruption) the deadline, which a
+// failed native stack check may be instead (StoreContext::native_stack_limit): the real limit
+// tells. `module_offset`: where a deadline found here traps.
+void CodeGenerator::emit_prologue(uint32_t module_offset) {
+  // The frame's size (its operand stack's height) is known at the end: patched in then.
+  if (!options_.epoch_interruption) {
+    frame_size_patches_.push_back(
+        masm_.enter_function(entry_checks_, stack_exhausted_, stack_exhausted_));
+    return;
+  }
+  const Label stack_check_failed = masm_.new_label(), resume = masm_.new_label();
+  const Label deadline = trap_stub(TrapCode::kDeadlineExceeded, module_offset);
+  stubs_.push_back([this, stack_check_failed, resume, deadline] {
+    masm_.bind(stack_check_failed);
+    masm_.branch_if_below_stack_limit(stack_exhausted_);
+    const RuntimeArgument args[] = {RuntimeArgument::vm()};
+    masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_deadline_passed), args);
+    masm_.branch_if_result_nonzero(deadline);
+    masm_.jump(resume);
+  });
+  frame_size_patches_.push_back(
+      masm_.enter_function(entry_checks_, stack_exhausted_, stack_check_failed));
+  masm_.bind(resume);
+}
+
+// On-stack replacement (CodeTierOptions::loop_iterations_before_compile): the interpreter can
+// hand a frame over at a live loop whose operand stack is empty (no values around it, no
+// parameters) outside every try_table, as InterpreterTranslator::emit_loop_header decides
+// too. There every value is in its cell but the pinned locals, which an entry loads.
+bool CodeGenerator::enterable_loop(const Instruction& ins) const {
+  return options_.loop_iterations_before_compile && ins.cells_before == 0 && try_tables_.empty();
+}
+
+void CodeGenerator::emit_loop_entries() {
+  for (LoopEntry& entry : loop_entries_) {
+    entry.entry = masm_.new_label();
+    masm_.bind(entry.entry);
+    emit_prologue(entry.module_offset);
+    restore_pinned();  // the locals as the interpreter left them in their cells
+    masm_.jump(entry.loop);
+  }
+}
+
 void CodeGenerator::begin_function(const FunctionValidator& v) {
   function_index_ = v.function_index();
   local_cells_ = v.total_local_cells();
@@ -613,27 +657,7 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   entry_checks_.value_stack =
       !compiled.leaf ||
       (uint64_t{local_cells_} + compiled.max_operand_cells) * 8 > kValueStackSlackBytes;
-  // The frame's size (its operand stack's height) is known at the end: patched in then. With
-  // epoch interruption, a failed native stack check may be the deadline instead
-  // (StoreContext::native_stack_limit): the real limit tells.
-  Label stack_check_failed = stack_exhausted_;
-  if (options_.epoch_interruption) {
-    stack_check_failed = masm_.new_label();
-    const Label resume = masm_.new_label();
-    const Label deadline = trap_stub(TrapCode::kDeadlineExceeded, body.code_offset);
-    stubs_.push_back([this, stack_check_failed, resume, deadline] {
-      masm_.bind(stack_check_failed);
-      masm_.branch_if_below_stack_limit(stack_exhausted_);
-      const RuntimeArgument args[] = {RuntimeArgument::vm()};
-      masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_deadline_passed), args);
-      masm_.branch_if_result_nonzero(deadline);
-      masm_.jump(resume);
-    });
-    frame_size_patch_ = masm_.enter_function(entry_checks_, stack_exhausted_, stack_check_failed);
-    masm_.bind(resume);
-  } else {
-    frame_size_patch_ = masm_.enter_function(entry_checks_, stack_exhausted_, stack_check_failed);
-  }
+  emit_prologue(body.code_offset);
   masm_.zero_frame(param_cells * 8, local_cells_ * 8);  // the declared locals
   // The hottest locals of loops get registers of their own: at most 3 of the 8 general ones
   // and 6 of the 14 float ones, so the value stack keeps enough.
@@ -663,6 +687,7 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
 
 void CodeGenerator::end_function(const FunctionValidator& v) {
   end_segment();
+  emit_loop_entries();
   for (auto& stub : stubs_) stub();
   stubs_.clear();
   for (const RaiseSite& site : raise_sites_) {
@@ -677,10 +702,12 @@ void CodeGenerator::end_function(const FunctionValidator& v) {
   }
   raise_blocks_.clear();
   const uint32_t frame_bytes = (local_cells_ + v.max_operand_cells()) * 8;
-  if (frame_size_patch_ != MacroAssembler::kNoPatch) {
-    masm_.patch(frame_size_patch_, frame_bytes);
-  } else if (frame_bytes > kValueStackSlackBytes) {
-    failed_ = true;  // (cannot happen: the decoder measured this frame before)
+  for (uint32_t patch : frame_size_patches_) {
+    if (patch != MacroAssembler::kNoPatch) {
+      masm_.patch(patch, frame_bytes);
+    } else if (frame_bytes > kValueStackSlackBytes) {
+      failed_ = true;  // (cannot happen: the decoder measured this frame before)
+    }
   }
 }
 
@@ -751,6 +778,9 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
       }
       if (block.is_loop) {
         masm_.bind(block.label);
+        if (enterable_loop(ins)) {
+          loop_entries_.push_back({static_cast<uint32_t>(ins.offset), block.label, 0});
+        }
         epoch_check(static_cast<uint32_t>(ins.offset));
       }
       if (block.is_try) open_try_table(ins, v);

@@ -34,6 +34,13 @@ class CodeGenerator final : public FunctionBodyConsumer {
     return memory_access_sites_;
   }
   Label memory_fault_label() const { return memory_fault_; }
+  // The entries at loop headers (on-stack replacement, NativeFunction::loop_entries): (the
+  // loop's module byte offset, its entry's label), in the order of the loops.
+  std::vector<std::pair<uint32_t, Label>> loop_entry_labels() const {
+    std::vector<std::pair<uint32_t, Label>> labels;
+    for (const LoopEntry& e : loop_entries_) labels.emplace_back(e.module_offset, e.entry);
+    return labels;
+  }
   // Data the generated code points at, for its NativeFunction to keep.
   std::vector<std::shared_ptr<const void>> take_code_data() { return std::move(code_data_); }
 
@@ -116,6 +123,15 @@ class CodeGenerator final : public FunctionBodyConsumer {
   Label pending_trap_stub(uint32_t module_offset) {
     return raise_stub(kPendingTrap, module_offset);
   }
+  void emit_prologue(uint32_t module_offset);
+  bool enterable_loop(const Instruction& ins) const;
+  void emit_loop_entries();
+  struct LoopEntry {
+    uint32_t module_offset;
+    Label loop;   // the loop's label
+    Label entry;  // the entry, after the body
+  };
+  std::vector<LoopEntry> loop_entries_;
   void start_segment(const Instruction& ins);
   void add_cost(const Instruction& ins);  // charges the segment first if it has not been
   void end_segment();
@@ -183,7 +199,7 @@ class CodeGenerator final : public FunctionBodyConsumer {
   uint32_t segment_offset_ = 0;  // where the open segment starts (an out-of-fuel trap's place)
   bool charge_pending_ = false;  // the open segment has cost nothing yet
   Label stack_exhausted_ = 0;
-  uint32_t frame_size_patch_ = 0;
+  std::vector<uint32_t> frame_size_patches_;  // the prologues' frame sizes (emit_prologue)
   EntryChecks entry_checks_;
   Label function_entry_ = 0;  // bound at the code's first byte (recursive calls)
   Label memory_fault_ = 0;

@@ -64,6 +64,9 @@ class X64CodeTier final : public CodeTier {
     native->function_index = function_index;
     native->consumes_fuel = options.consume_fuel;
     native->data = generator.take_code_data();
+    for (const auto& [module_offset, label] : generator.loop_entry_labels()) {
+      native->loop_entries.emplace_back(module_offset, masm->label_offset(label));
+    }
     if (options.bounds == BoundsChecks::kGuardPages) {
       native->sites = generator.memory_access_sites();
       native->memory_fault_entry = masm->label_offset(generator.memory_fault_label());
@@ -76,14 +79,16 @@ class X64CodeTier final : public CodeTier {
     return native;
   }
 
-  uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function) override {
-    return entry_[function.consumes_fuel](vm, fp, function.entry);
+  uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function,
+                 const void* code) override {
+    if (code != function.entry) loop_entries_.fetch_add(1, std::memory_order_relaxed);
+    return entry_[function.consumes_fuel](vm, fp, code);
   }
 
   CodeTierStats stats() const override {
-    return {compiled_.load(std::memory_order_relaxed),
-            not_compiled_.load(std::memory_order_relaxed),
-            code_bytes_.load(std::memory_order_relaxed)};
+    return {
+        compiled_.load(std::memory_order_relaxed), not_compiled_.load(std::memory_order_relaxed),
+        code_bytes_.load(std::memory_order_relaxed), loop_entries_.load(std::memory_order_relaxed)};
   }
 
   void enable_perf_map() override { perf_map_.store(true, std::memory_order_relaxed); }
@@ -117,7 +122,7 @@ class X64CodeTier final : public CodeTier {
   std::atomic<bool> perf_map_{false};
   std::mutex perf_map_mutex_;
   std::FILE* perf_map_file_ = nullptr;
-  std::atomic<uint64_t> compiled_{0}, not_compiled_{0}, code_bytes_{0};
+  std::atomic<uint64_t> compiled_{0}, not_compiled_{0}, code_bytes_{0}, loop_entries_{0};
 };
 
 }  // namespace

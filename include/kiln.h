@@ -34,8 +34,10 @@ KILN_API const char* kiln_last_error_message(void);
 typedef uint8_t kiln_tier_t;
 enum kiln_tier_enum {
   KILN_TIER_AUTO, /* the best tier available: the JIT where kiln has one (x86-64), with a
-                     function without loops interpreted for its first 4 calls (code run once
-                     is never compiled: `kiln run`'s default); else the interpreter */
+                     function interpreted for its first 4 calls (code run once is never
+                     compiled: `kiln run`'s default) or until its loops have run 1,000
+                     iterations, when its frame goes on in machine code from the loop's
+                     header; else the interpreter */
   KILN_TIER_INTERPRETER,
   KILN_TIER_JIT, /* every function compiled at its first call (the default when no tier is
                     set); those the JIT cannot compile still run in the interpreter */

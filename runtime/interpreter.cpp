@@ -205,6 +205,8 @@ TrapPtr run(Store* store, const FunctionInstance* entry, uint64_t* fp,
   const uint32_t base_frames = stack.frame_count;
   // Mixed tiers: a callee with machine code (or due to get it) runs under the code tier.
   const bool code_tier = store->engine().code_tier() != nullptr;
+  const uint32_t loop_iterations_before_compile =
+      store->engine().config().loop_iterations_before_compile;
   const CompiledFunction* func = entry->code;
   Instance* inst = entry->instance;
   const uint32_t* pc = nullptr;
@@ -289,6 +291,41 @@ op_epoch_check:
   if (store->deadline_passed()) TRAP(TrapCode::kDeadlineExceeded);
   pc += 2;
   NEXT();
+
+// On-stack replacement (the auto tier, CodeTierOptions::loop_iterations_before_compile): the
+// header of a loop counts the function's iterations. Once they are many, the function is
+// compiled and this frame goes on in its machine code from this loop's entry to its return
+// (Store::run_native_from_loop); the frame's record is popped first, so the machine code's
+// frame stands in for it (call depth, backtraces), and the interpreter then returns to the
+// caller as from a callee. The loop's epoch check and fuel charge follow this instruction in
+// both tiers' code, so neither is skipped nor doubled.
+op_loop_header : {
+  const uint32_t iterations = func->loop_iterations.load(std::memory_order_relaxed) + 1;
+  func->loop_iterations.store(iterations, std::memory_order_relaxed);
+  if (iterations >= loop_iterations_before_compile &&
+      func->native_state.load(std::memory_order_relaxed) !=
+          CompiledFunction::NativeState::kNotCompilable) [[unlikely]] {
+    func->loop_iterations.store(0, std::memory_order_relaxed);  // retried after as many more
+    const CallFrame record = stack.frames[--stack.frame_count];
+    if (store->run_native_from_loop(*inst, *func, OPERAND(0), fp, host_trap)) {
+      if (host_trap && !record.function) return host_trap;
+      if (!record.function) return nullptr;  // back to the host, the results in place
+      pc = record.return_pc;
+      fp = record.fp;
+      inst = record.instance;
+      func = record.function;
+      RELOAD_MEMORY();
+      if (host_trap) {
+        --pc;  // at the caller's call, as a callee's trap is
+        goto trap;
+      }
+      NEXT();
+    }
+    ++stack.frame_count;  // no machine code for this loop: the interpreter goes on
+  }
+  pc += 3;
+  NEXT();
+}
 
 op_br:
   pc += static_cast<int32_t>(OPERAND(0));
@@ -909,6 +946,26 @@ bool Store::run_native(Instance& instance, const CompiledFunction& function, uin
                                     function.function_index - module.imported_functions);
     if (!native) return false;
   }
+  enter_native(instance, *native, native->entry, fp, trap);
+  return true;
+}
+
+bool Store::run_native_from_loop(Instance& instance, const CompiledFunction& function,
+                                 uint32_t loop_offset, uint64_t* fp, TrapPtr& trap) {
+  CodeTier* tier = engine_.code_tier();
+  if (!tier) return false;
+  const Module& module = *instance.module;
+  const NativeFunction* native =
+      module.native_function(*tier, engine_.code_tier_options(),
+                             function.function_index - module.imported_functions, true);
+  const void* code = native ? native->loop_entry(loop_offset) : nullptr;
+  if (!code) return false;
+  enter_native(instance, *native, code, fp, trap);
+  return true;
+}
+
+uint32_t Store::enter_native(Instance& instance, const NativeFunction& native, const void* code,
+                             uint64_t* fp, TrapPtr& trap) {
   // A call out of generated code coming back in (through the runtime, the interpreter or the
   // host): this entry may make the depth the enclosing one has left, less the enclosing
   // entry's frames, 16 bytes of native stack each (vm_context.h). The enclosing entry's state
@@ -923,7 +980,7 @@ bool Store::run_native(Instance& instance, const CompiledFunction& function, uin
                              context_.enclosing_native_frames;
   context_.stack_limit = native_stack_.limit();
   refresh_native_stack_limit();  // the entry stub raises both limits for the depth
-  const uint32_t status = tier->enter(&instance.vm, fp, *native);
+  const uint32_t status = engine_.code_tier()->enter(&instance.vm, fp, native, code);
   context_.entry_rsp = outer_entry_rsp;
   context_.jit_rsp = outer_jit_rsp;
   context_.stack_limit = outer_stack_limit;
@@ -931,7 +988,7 @@ bool Store::run_native(Instance& instance, const CompiledFunction& function, uin
   context_.enclosing_native_frames = outer_enclosing;
   refresh_native_stack_limit();
   if (status) trap = std::move(context_.pending_trap);
-  return true;
+  return status;
 }
 
 TrapPtr Store::call_host_from_wasm(Instance* caller, FunctionInstance* function, uint64_t* fp) {

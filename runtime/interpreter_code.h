@@ -75,7 +75,8 @@ namespace kiln {
   X(i32_add_shl)         /* [index][shift][base][dst]  base + (index << shift), fused  */ \
   X(i32_add_add)         /* [a][b][dst][a2][b2][dst2]  two i32.add, in order, fused    */ \
   X(fuel)                /* [cost]  charge a straight-line segment (docs/BUDGETS.md)  */  \
-  X(epoch_check)         /* []      trap or call back once the deadline is reached    */
+  X(epoch_check)         /* []      trap or call back once the deadline is reached    */  \
+  X(loop_header)         /* [loop's module offset]  counts iterations; hot: to machine code */
 
 // Table-driven operators, in handler order. Shapes: unary [a][dst], binary [a][b][dst],
 // load [addr][dst][offset], store [addr][value][offset], lane load
@@ -196,6 +197,12 @@ struct CompiledFunction {
   // many times the interpreter has run it in place of machine code.
   bool has_loops = false;
   mutable std::atomic<uint32_t> interpreted_calls{0};
+  // Translated with loop headers (Handler::loop_header, CodeTierOptions::
+  // loop_iterations_before_compile): whether every loop that can run got one, and how many
+  // iterations they have counted (a plain load and store: a lost count under threads only
+  // delays the hand-over).
+  bool loops_enterable = false;
+  mutable std::atomic<uint32_t> loop_iterations{0};
 
   // The code tier's machine code (tier.h), compiled at the first call or with the module.
   // `native_entry` is what generated code calls directly; null until compiled.

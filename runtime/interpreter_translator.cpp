@@ -166,13 +166,14 @@ uint32_t CompiledFunction::source_offset(uint32_t code_unit) const {
 }
 
 InterpreterTranslator::InterpreterTranslator(const Module& module, CompiledFunction& out, bool fuel,
-                                             bool epoch)
+                                             bool epoch, bool loop_entries)
     : module_(module),
       out_(out),
       code_(out.code),
       handlers_(interpreter_handler_table()),
       fuel_(fuel),
-      epoch_(epoch) {}
+      epoch_(epoch),
+      loop_entries_(loop_entries) {}
 
 const InterpreterTranslator::LazyOperand* InterpreterTranslator::lazy_at(
     uint32_t operand_cell) const {
@@ -443,6 +444,7 @@ void InterpreterTranslator::begin_function(const FunctionValidator& v) {
   zero_locals_.assign(local_cells_, false);
   std::fill(zero_locals_.begin() + v.type().param_cells(), zero_locals_.end(), true);
   set_frame_layout(v, out_);
+  out_.loops_enterable = loop_entries_;
   labels_.push_back(Label{});
   Instruction entry;
   entry.offset = body.code_offset;
@@ -535,6 +537,7 @@ void InterpreterTranslator::emit_control(const Instruction& ins, const FunctionV
       if (label.is_loop) entered_loop_ = true;
       label.loop_start = pc();
       if (ins.opcode == kLoop && ins.live) {  // the loop's label: branches land here
+        if (loop_entries_) emit_loop_header(ins);
         if (epoch_) begin(Handler::epoch_check, ins);
         start_segment(ins);
       }
@@ -588,6 +591,22 @@ void InterpreterTranslator::emit_control(const Instruction& ins, const FunctionV
       return;
     }
   }
+}
+
+// On-stack replacement (CodeTierOptions::loop_iterations_before_compile): the frame can go on
+// in machine code from this loop's header when nothing but the locals is live there (an empty
+// operand stack, so no values around the loop and no loop parameters) and no try_table of this
+// frame encloses it (the interpreter's handlers would be left behind). The JIT makes an entry
+// under the same conditions (CodeGenerator::enterable_loop).
+void InterpreterTranslator::emit_loop_header(const Instruction& ins) {
+  bool in_try_table = false;
+  for (const Label& label : labels_) in_try_table |= label.handler != UINT32_MAX;
+  if (ins.cells_before != 0 || in_try_table) {
+    out_.loops_enterable = false;
+    return;
+  }
+  begin(Handler::loop_header, ins);
+  unit(static_cast<uint32_t>(ins.offset));
 }
 
 void InterpreterTranslator::on_instruction(const Instruction& ins, const FunctionValidator& v) {

@@ -10,7 +10,10 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
  public:
   // `compiled` holds the CompiledFunction of every defined function (for direct calls).
   // `fuel` and `epoch` compile fuel charges and deadline checks into the code.
-  InterpreterTranslator(const Module& module, CompiledFunction& out, bool fuel, bool epoch);
+  // `loop_entries`: loop headers count iterations and hand the frame over to machine code
+  // when hot (Handler::loop_header).
+  InterpreterTranslator(const Module& module, CompiledFunction& out, bool fuel, bool epoch,
+                        bool loop_entries = false);
 
   void begin_function(const FunctionValidator& v) override;
   void on_instruction(const Instruction& ins, const FunctionValidator& v) override;
@@ -60,6 +63,7 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   // Everything but control instructions, for on_instruction (which selects the memory first).
   void emit_operation(const Instruction& ins, const FunctionValidator& v);
   // A live try_table's handler entry (its catches' targets are patched at their labels).
+  void emit_loop_header(const Instruction& ins);
   void begin_exception_handler(const Instruction& ins, const FunctionValidator& v, Label& label);
   // Fuel (docs/BUDGETS.md): a `fuel` instruction opens each straight-line segment, and each
   // instruction of the segment adds its cost to that instruction's operand.
@@ -135,6 +139,7 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   std::vector<bool> zero_locals_;  // per local cell: known to hold its initial zero
   bool fuel_ = false;
   bool epoch_ = false;
+  bool loop_entries_ = false;
   uint32_t segment_cost_unit_ = UINT32_MAX;
   std::vector<Label> labels_;
 };

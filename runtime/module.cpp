@@ -24,7 +24,7 @@ const MemoryImage* Module::memory_image_for_instantiation() const {
 }
 
 const NativeFunction* Module::native_function(CodeTier& tier, const CodeTierOptions& options,
-                                              uint32_t defined_index) const {
+                                              uint32_t defined_index, bool hot) const {
   const CompiledFunction& function = *compiled[defined_index];
   using State = CompiledFunction::NativeState;
   if (function.native_state.load(std::memory_order_acquire) != State::kNotTried) {
@@ -35,19 +35,21 @@ const NativeFunction* Module::native_function(CodeTier& tier, const CodeTierOpti
     return function.native.load(std::memory_order_relaxed);
   }
   // Not compiled yet: the interpreter runs it this time (its code made under the lock, which
-  // the next caller takes too before it reads the code).
-  if (options.interpreted_calls_before_compile && !function.has_loops &&
+  // the next caller takes too before it reads the code). A function with a loop only if the
+  // interpreter can hand each of its loops over to machine code once hot.
+  const bool loop_entries = options.loop_iterations_before_compile != 0;
+  if (!hot && options.interpreted_calls_before_compile && (!function.has_loops || loop_entries) &&
       function.interpreted_calls.fetch_add(1, std::memory_order_relaxed) <
           options.interpreted_calls_before_compile) {
-    translate_for_interpreter(defined_index, options);
-    return nullptr;
+    translate_for_interpreter(defined_index, options, loop_entries);
+    if (!function.has_loops || function.loops_enterable) return nullptr;
   }
   std::unique_ptr<NativeFunction> native =
       tier.compile(*this, imported_functions + defined_index, options);
   if (!native) {
     // The interpreter runs it from now on (the release below publishes its code to the
     // interpreter's acquire of native_state).
-    translate_for_interpreter(defined_index, options);
+    translate_for_interpreter(defined_index, options, false);
     function.native_state.store(State::kNotCompilable, std::memory_order_release);
     return nullptr;
   }
@@ -60,13 +62,14 @@ const NativeFunction* Module::native_function(CodeTier& tier, const CodeTierOpti
   return result;
 }
 
-void Module::translate_for_interpreter(uint32_t defined_index,
-                                       const CodeTierOptions& options) const {
+void Module::translate_for_interpreter(uint32_t defined_index, const CodeTierOptions& options,
+                                       bool loop_entries) const {
   CompiledFunction& out = *compiled[defined_index];
   if (!out.code.empty()) return;
   // The body validated when the module was compiled, so the translation cannot fail.
   FunctionValidator validator(*this, imported_functions + defined_index);
-  InterpreterTranslator translator(*this, out, options.consume_fuel, options.epoch_interruption);
+  InterpreterTranslator translator(*this, out, options.consume_fuel, options.epoch_interruption,
+                                   loop_entries);
   if (!validator.run(&translator)) {
     std::fprintf(stderr, "kiln: internal error: function %u validated but does not translate\n",
                  imported_functions + defined_index);

@@ -148,10 +148,11 @@ class Module {
   const Export* find_export(std::string_view name) const;
   // The machine code of defined function `defined_index` (tier.h), compiled by `tier` now if it
   // was not tried before; null when the tier cannot compile it, or is not to yet
-  // (options.interpreted_calls_before_compile): the interpreter runs it.
+  // (options.interpreted_calls_before_compile): the interpreter runs it. `hot`: its loops
+  // have run long enough (options.loop_iterations_before_compile), compile it now.
   // Thread-safe: a module is shared across stores and threads.
   const NativeFunction* native_function(CodeTier& tier, const CodeTierOptions& options,
-                                        uint32_t defined_index) const;
+                                        uint32_t defined_index, bool hot = false) const;
   // "name" from the name section, or "" when absent.
   std::string function_name(uint32_t function_index) const;
   // For an instantiation (once each): the copy-on-write image of the first defined memory's
@@ -164,8 +165,10 @@ class Module {
 
  private:
   // Makes defined function `defined_index`'s interpreter code if it has none (under
-  // native_mutex_).
-  void translate_for_interpreter(uint32_t defined_index, const CodeTierOptions& options) const;
+  // native_mutex_); with `loop_entries`, its loop headers count iterations and hand the frame
+  // over to machine code when hot (CodeTierOptions::loop_iterations_before_compile).
+  void translate_for_interpreter(uint32_t defined_index, const CodeTierOptions& options,
+                                 bool loop_entries) const;
 
   mutable std::atomic<uint32_t> instantiations_{0};
   mutable std::once_flag image_once_;

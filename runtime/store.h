@@ -51,10 +51,17 @@ struct EngineConfig {
   bool multi_memory = true;
   // Compile every function when its module is compiled, not at its first call.
   bool eager_compilation = false;
-  // With the JIT, interpret a function without loops for its first this many calls
-  // (CodeTierOptions::interpreted_calls_before_compile; kAutoTierInterpretedCalls for the auto
-  // tier of `kiln run` and KILN_TIER_AUTO).
+  // With the JIT, interpret a function for its first this many calls, or until its loops have
+  // iterated loop_iterations_before_compile times (CodeTierOptions; kAutoTierInterpretedCalls
+  // and kAutoTierLoopIterations for the auto tier of `kiln run`).
   uint32_t interpreted_calls_before_compile = 0;
+  uint32_t loop_iterations_before_compile = 0;
+  // The two counts of the auto tier, or none (the JIT compiles every function at its first
+  // call).
+  void set_auto_tier(bool automatic) {
+    interpreted_calls_before_compile = automatic ? kAutoTierInterpretedCalls : 0;
+    loop_iterations_before_compile = automatic ? kAutoTierLoopIterations : 0;
+  }
   // Name JIT code for Linux perf in /tmp/perf-PID.map (CodeTier::enable_perf_map).
   bool perf_map = false;
 };
@@ -81,7 +88,7 @@ class Engine {
   CodeTier* code_tier() const { return code_tier_; }
   CodeTierOptions code_tier_options() const {
     return {config_.bounds_checks, config_.consume_fuel, config_.epoch_interruption,
-            config_.interpreted_calls_before_compile};
+            config_.interpreted_calls_before_compile, config_.loop_iterations_before_compile};
   }
 
  private:
@@ -330,6 +337,12 @@ class Store {
   // `trap` receives the trap, if any.
   bool run_native(Instance& instance, const CompiledFunction& function, uint64_t* fp,
                   TrapPtr& trap);
+  // On-stack replacement: compiles `function` if it is not yet and runs its frame at `fp`,
+  // which the interpreter has run up to the header of the loop at `loop_offset` (a module byte
+  // offset), from that loop's entry in the machine code to the function's return. False when
+  // the function has no machine code with such an entry (the interpreter goes on).
+  bool run_native_from_loop(Instance& instance, const CompiledFunction& function,
+                            uint32_t loop_offset, uint64_t* fp, TrapPtr& trap);
   // Calls host function `function` from wasm code of `caller`, its arguments at `fp` (the top
   // of the caller's operand stack), charging EngineConfig::host_call_fuel.
   TrapPtr call_host_from_wasm(Instance* caller, FunctionInstance* function, uint64_t* fp);
@@ -380,6 +393,10 @@ class Store {
     return check_entry_slow_path();
   }
   TrapPtr check_entry_slow_path();
+  // Runs `native` from `code` (its entry or a loop entry) with its frame at `fp`, the store's
+  // state for generated code set for this entry and restored after it; the tier's status.
+  uint32_t enter_native(Instance& instance, const NativeFunction& native, const void* code,
+                        uint64_t* fp, TrapPtr& trap);
 
   Engine& engine_;
   StoreLimits limits_;

@@ -13,6 +13,13 @@ uint32_t NativeFunction::module_offset_at(uintptr_t pc) const {
   return it != sites.end() && it->first == offset ? it->second : 0;
 }
 
+const void* NativeFunction::loop_entry(uint32_t module_offset) const {
+  auto it = std::lower_bound(loop_entries.begin(), loop_entries.end(),
+                             std::make_pair(module_offset, uint32_t{0}));
+  if (it == loop_entries.end() || it->first != module_offset) return nullptr;
+  return reinterpret_cast<const void*>(start + it->second);
+}
+
 std::string_view tier_from_environment() {
   const char* name = std::getenv("KILN_TIER");
   return name ? name : "";

@@ -22,9 +22,11 @@ enum class Tier : uint8_t { kInterpreter, kJit };
 Tier default_tier();
 // KILN_TIER's value ("" when unset): the test command runs everything under each tier by it.
 std::string_view tier_from_environment();
-// The auto tier (`kiln run`'s default, KILN_TIER_AUTO): the JIT, with functions without loops
-// interpreted for their first this many calls (CodeTierOptions).
+// The auto tier (`kiln run`'s default): the JIT, with functions interpreted for their first
+// this many calls, or until their loops have run this many iterations, when the interpreter
+// hands the running frame over to machine code at a loop header (CodeTierOptions).
 constexpr uint32_t kAutoTierInterpretedCalls = 4;
+constexpr uint32_t kAutoTierLoopIterations = 1000;
 
 // How generated code keeps memory accesses in bounds (DESIGN-NOTES section 3).
 enum class BoundsChecks : uint8_t {
@@ -47,6 +49,13 @@ struct NativeFunction {
   uint32_t memory_fault_entry = 0;
   // Data the code points at (the JIT's catch tables), freed with it.
   std::vector<std::shared_ptr<const void>> data;
+  // Entries at loop headers, for a frame the interpreter has run so far (on-stack replacement,
+  // CodeTierOptions::loop_iterations_before_compile): (the loop's module byte offset, native
+  // offset of its entry), sorted. An entry takes the frame with every local in its cell and
+  // an empty operand stack, and runs the function from the loop's label to its return.
+  std::vector<std::pair<uint32_t, uint32_t>> loop_entries;
+  // The entry at the loop at `module_offset`, or null.
+  const void* loop_entry(uint32_t module_offset) const;
   // The module byte offset of the memory access at native address `pc`; 0 if there is none
   // there. Async-signal-safe.
   uint32_t module_offset_at(uintptr_t pc) const;
@@ -56,18 +65,26 @@ struct CodeTierOptions {
   BoundsChecks bounds = BoundsChecks::kGuardPages;
   bool consume_fuel = false;
   bool epoch_interruption = false;
-  // When functions are compiled (Module::native_function): a function without loops runs in
-  // the interpreter for its first this many calls and is compiled at the next; 0 compiles every
-  // function at its first call. Code that runs once (a libc's or a component adapter's
-  // start-up) then costs its interpretation, not its compilation; a function with a loop is
-  // compiled at once, since the interpreter cannot hand a running loop over to machine code.
+  // When functions are compiled (Module::native_function): a function runs in the interpreter
+  // for its first this many calls and is compiled at the next; 0 compiles every function at
+  // its first call. Code that runs once (a libc's or a component adapter's start-up) then costs
+  // its interpretation, not its compilation.
   uint32_t interpreted_calls_before_compile = 0;
+  // With interpreted calls: once the loops of a function the interpreter runs have iterated
+  // this many times (counted at their headers, over all its calls), it is compiled and the
+  // running frame continues in machine code from the loop's header (on-stack replacement), so
+  // a long loop in a function called once does not stay interpreted. 0: no such hand-over, and
+  // a function with a loop is compiled at its first call instead. A loop inside a try_table or
+  // with values on the operand stack around it cannot be entered so: a function with such a
+  // loop is compiled at its first call either way.
+  uint32_t loop_iterations_before_compile = 0;
 };
 
 struct CodeTierStats {
   uint64_t compiled = 0;      // functions compiled to machine code
   uint64_t not_compiled = 0;  // functions the tier could not compile (interpreted)
   uint64_t code_bytes = 0;    // machine code produced
+  uint64_t loop_entries = 0;  // interpreted frames handed over at a loop header (enter)
 };
 
 class CodeTier {
@@ -78,8 +95,10 @@ class CodeTier {
   virtual std::unique_ptr<NativeFunction> compile(const Module& module, uint32_t function_index,
                                                   const CodeTierOptions& options) = 0;
   // Runs `function` with its frame at `fp` (arguments there; results come back there) for the
-  // instance of `vm`. 0 on return; otherwise a trap is in vm->store->pending_trap.
-  virtual uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function) = 0;
+  // instance of `vm`, from `code`: its entry, or one of its loop entries. 0 on return;
+  // otherwise a trap is in vm->store->pending_trap.
+  virtual uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function,
+                         const void* code) = 0;
   // Frees `function`'s code (when its module is destroyed).
   virtual void release(NativeFunction& function) = 0;
   // What this tier compiled in the process so far.

@@ -55,8 +55,11 @@ int main(int argc, char** argv) {
   app.add_option("--tier", tier,
                  "interp: the interpreter; jit: the JIT, compiling every function of every "
                  "module as it is compiled (functions it cannot compile are interpreted, counted "
-                 "in the summary)")
-      ->check(CLI::IsMember({"interp", "jit"}));
+                 "in the summary); auto: the interpreter first, every function compiled at its "
+                 "second call, and every interpreted frame handed over to machine code at the "
+                 "first header of a loop it reaches (on-stack replacement at every loop the "
+                 "suite runs)")
+      ->check(CLI::IsMember({"interp", "jit", "auto"}));
   app.add_option("--bounds-checks", bounds,
                  "how the JIT keeps memory accesses in bounds: guard-pages (the default: no "
                  "compare, an access outside faults) or explicit (a compare per access)")
@@ -115,9 +118,11 @@ int main(int argc, char** argv) {
   // Named, not left to EngineConfig's default (the JIT unless KILN_TIER says otherwise): before,
   // `--tier interp` ran the suite under the JIT, compiling lazily.
   config.tier = kiln::Tier::kInterpreter;
-  if (tier == "jit") {
+  if (tier == "jit" || tier == "auto") {
     config.tier = kiln::Tier::kJit;
-    config.eager_compilation = true;
+    config.eager_compilation = tier == "jit";
+    config.interpreted_calls_before_compile = config.loop_iterations_before_compile =
+        tier == "auto" ? 1 : 0;
     config.bounds_checks =
         bounds == "explicit" ? kiln::BoundsChecks::kExplicit : kiln::BoundsChecks::kGuardPages;
     if (!kiln::code_tier()) {
@@ -178,9 +183,11 @@ int main(int argc, char** argv) {
              other_reasons);
   if (config.tier == kiln::Tier::kJit) {
     const kiln::CodeTierStats jit = kiln::code_tier()->stats();
-    fmt::print("jit: {} functions compiled ({} bytes of code), {} left to the interpreter\n",
-               jit.compiled - jit_before.compiled, jit.code_bytes - jit_before.code_bytes,
-               jit.not_compiled - jit_before.not_compiled);
+    fmt::print(
+        "jit: {} functions compiled ({} bytes of code), {} left to the interpreter, {} frames "
+        "handed over at a loop header\n",
+        jit.compiled - jit_before.compiled, jit.code_bytes - jit_before.code_bytes,
+        jit.not_compiled - jit_before.not_compiled, jit.loop_entries - jit_before.loop_entries);
   }
   fmt::print("{} passed, {} failed, {} skipped\n", passed, failed, skipped);
   return failed ? 1 : 0;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 
@@ -120,7 +121,7 @@ TEST_F(MixedTiers, OneCallDepthCountsTheFramesOfBothTiers) {
     Engine mixed(config, &tier);
     EXPECT_EQ(frames_at_exhaustion(mixed, 40), 40u) << refused << " interpreted";
   }
-  config.interpreted_calls_before_compile = kAutoTierInterpretedCalls;
+  config.set_auto_tier(true);
   Engine automatic(config);
   EXPECT_EQ(frames_at_exhaustion(automatic, 60), 60u) << "the auto tier";
 }
@@ -192,6 +193,123 @@ TEST_F(MixedTiers, FramesAreMeasuredAsTheInterpreterDoesWithoutTranslating) {
     }
     EXPECT_GT(largest, 0u) << name;
   }
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// The auto tier hands a frame that the interpreter runs over to machine code at a loop header
+// once the function's loops are hot (on-stack replacement, tests/wasm/hot_loops.wat). Calls in
+// one store must come out as under the interpreter alone: results, traps with their backtraces
+// (each frame once), fuel to the unit, memory and globals.
+struct HotLoopRun {
+  std::vector<std::string> outcomes;  // per call: its result cell or its trap
+  std::vector<uint64_t> fuel_left;    // per call
+  std::vector<uint8_t> memory;        // the first KiB, at the end
+  uint64_t global = 0;
+  std::map<std::string, CompiledFunction::NativeState> states;  // per export, at the end
+};
+
+HotLoopRun run_hot_loops(Engine& engine,
+                         const std::vector<std::pair<std::string, uint32_t>>& calls) {
+  HotLoopRun out;
+  Store store(engine);
+  auto module = Module::compile(engine, test::test_module("hot_loops"));
+  EXPECT_TRUE(module) << module.error().message;
+  if (!module) return out;
+  auto instance = store.instantiate(*module, {});
+  EXPECT_TRUE(instance);
+  if (!instance) return out;
+  for (const auto& [name, arg] : calls) {
+    if (engine.config().consume_fuel) {
+      EXPECT_TRUE(store.set_fuel(200000).ok());
+    }
+    uint64_t cells[1] = {arg};
+    const FunctionInstance* f = (*instance)->find_export(name)->function();
+    TrapPtr trap = store.invoke(const_cast<FunctionInstance*>(f), cells);
+    out.outcomes.push_back(trap ? trap->to_string() : std::to_string(cells[0]));
+    out.fuel_left.push_back(engine.config().consume_fuel ? store.fuel_remaining() : 0);
+    out.states[name] = f->code->native_state.load();
+  }
+  const LinearMemory& memory = *(*instance)->memories[0]->memory;
+  out.memory.assign(memory.base(), memory.base() + 1024);
+  out.global = (*instance)->globals[0]->cells[0];
+  return out;
+}
+
+TEST_F(MixedTiers, TheAutoTierHandsHotLoopsOverToMachineCodeAsTheInterpreterWouldGoOn) {
+  const std::vector<std::pair<std::string, uint32_t>> calls = {
+      {"mix", 3},        // too few iterations: stays interpreted
+      {"mix", 5000},     // handed over
+      {"nested", 40},    // at the inner loop; the outer one goes on in machine code
+      {"deep", 30},      // in the middle of interpreted recursion
+      {"fault", 200},    // a fault in the handed-over frame, below two interpreted callers
+      {"stacked", 300},  // no loop entry: compiled at its first call
+      {"spin", 0},       // out of fuel, in machine code
+  };
+  for (bool fuel : {true, false}) {
+    for (bool epoch : {false, true}) {
+      SCOPED_TRACE(std::string(fuel ? "fuel" : "no fuel") + (epoch ? ", epochs" : ""));
+      EngineConfig config;
+      config.consume_fuel = fuel;
+      config.epoch_interruption = epoch;
+      config.tier = Tier::kInterpreter;
+      Engine interpreter(config);
+      config.tier = Tier::kJit;
+      config.interpreted_calls_before_compile = kAutoTierInterpretedCalls;
+      config.loop_iterations_before_compile = 100;
+      Engine automatic(config);
+      auto these = calls;
+      if (!fuel) these.pop_back();  // spin would not stop
+      const HotLoopRun a = run_hot_loops(interpreter, these);
+      const uint64_t entries_before = code_tier()->stats().loop_entries;
+      const HotLoopRun b = run_hot_loops(automatic, these);
+      // One hand-over each: mix (its count reaches 100 in its second call), nested (in the
+      // inner loop), deep (in its third interpreted frame: 40 iterations each; machine code
+      // runs the deeper ones), fault, and spin (with fuel: it runs only then).
+      EXPECT_EQ(code_tier()->stats().loop_entries - entries_before, fuel ? 5u : 4u);
+      ASSERT_EQ(b.outcomes.size(), a.outcomes.size());
+      for (size_t i = 0; i < a.outcomes.size(); ++i) {
+        EXPECT_EQ(b.outcomes[i], a.outcomes[i]) << these[i].first << "(" << these[i].second << ")";
+        EXPECT_EQ(b.fuel_left[i], a.fuel_left[i]) << these[i].first;
+      }
+      EXPECT_EQ(b.memory, a.memory);
+      EXPECT_EQ(b.global, a.global);
+      using State = CompiledFunction::NativeState;
+      EXPECT_EQ(b.states.at("mix"), State::kCompiled);
+      EXPECT_EQ(b.states.at("stacked"), State::kCompiled);
+      if (fuel) {
+        EXPECT_EQ(b.states.at("spin"), State::kCompiled);
+      }
+    }
+  }
+  // The trap names each frame once, innermost first, as the interpreter does.
+  EngineConfig config;
+  config.tier = Tier::kInterpreter;
+  Engine interpreter(config);
+  const HotLoopRun a = run_hot_loops(interpreter, {{"fault", 200}});
+  ASSERT_EQ(a.outcomes.size(), 1u);
+  EXPECT_NE(a.outcomes[0].find("out of bounds"), std::string::npos) << a.outcomes[0];
+  EXPECT_NE(a.outcomes[0].find("0: hot_loops!fault "), std::string::npos) << a.outcomes[0];
+  EXPECT_NE(a.outcomes[0].find("1: hot_loops!fault_caller "), std::string::npos) << a.outcomes[0];
+  EXPECT_EQ(a.outcomes[0].find("3: "), std::string::npos) << a.outcomes[0];
+}
+
+// A hot loop hands over only once per frame, and a function that is not hot stays in the
+// interpreter: the auto tier compiles nothing for a short run.
+TEST_F(MixedTiers, TheAutoTierLeavesShortLoopsToTheInterpreter) {
+  EngineConfig config;
+  config.tier = Tier::kJit;
+  config.set_auto_tier(true);
+  Engine automatic(config);
+  const uint64_t compiled_before = code_tier()->stats().compiled;
+  const HotLoopRun run = run_hot_loops(automatic, {{"mix", 10}, {"nested", 2}});
+  EXPECT_EQ(run.outcomes.size(), 2u);
+  EXPECT_EQ(code_tier()->stats().compiled, compiled_before);
+  EXPECT_EQ(run.states.at("mix"), CompiledFunction::NativeState::kNotTried);
 }
 
 }  // namespace

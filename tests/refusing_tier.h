@@ -23,8 +23,9 @@ class RefusingTier final : public CodeTier {
     }
     return jit_.compile(module, function_index, options);
   }
-  uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function) override {
-    return jit_.enter(vm, fp, function);
+  uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function,
+                 const void* code) override {
+    return jit_.enter(vm, fp, function, code);
   }
   void release(NativeFunction& function) override { jit_.release(function); }
   CodeTierStats stats() const override { return jit_.stats(); }

@@ -33,7 +33,7 @@ bool kiln_config_set_tier(wasm_config_t* config, kiln_tier_t tier) {
   switch (tier) {
     case KILN_TIER_AUTO:
       config->engine.tier = Tier::kJit;  // the interpreter where there is no JIT
-      config->engine.interpreted_calls_before_compile = kAutoTierInterpretedCalls;
+      config->engine.set_auto_tier(true);
       return true;
     case KILN_TIER_INTERPRETER:
       config->engine.tier = Tier::kInterpreter;
@@ -42,7 +42,7 @@ bool kiln_config_set_tier(wasm_config_t* config, kiln_tier_t tier) {
       if (!code_tier())
         return fail("kiln_config_set_tier: no JIT for this machine in this build", false);
       config->engine.tier = Tier::kJit;
-      config->engine.interpreted_calls_before_compile = 0;
+      config->engine.set_auto_tier(false);
       return true;
     default:
       return fail("kiln_config_set_tier: unknown tier " + std::to_string(tier), false);
