@@ -458,7 +458,7 @@ int run_component(Engine& engine, Store& store, const std::vector<uint8_t>& byte
   auto wasi_context = wasi::WasiContext::create(std::move(wasi_config));
   if (!wasi_context) return error_exit(wasi_context.error());
   component::ComponentLinker linker;
-  auto preview2 = wasi::Preview2::add_to_linker(linker);
+  auto preview2 = wasi::Preview2::add_to_linker(linker, validated);
   if (!preview2) return error_exit(preview2.error());
   (*preview2)->attach(store, **wasi_context);
   if (options.trap_unknown_imports) {

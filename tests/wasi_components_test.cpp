@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -374,6 +375,43 @@ TEST(WasiPreview2Host, EachStoreHasItsOwnWasiState) {
   TrapPtr trap = (*get_directories)(bare, component::resolved::FunctionType{}, {}, result);
   ASSERT_NE(trap, nullptr);
   EXPECT_NE(trap->message.find("without WASI"), std::string::npos) << trap->message;
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// A linker for one component gets the functions of the interfaces it imports only (any
+// version), which is all it needs: nothing is missing, and no other interface is defined.
+TEST(WasiPreview2Host, ALinkerForOneComponentDefinesTheInterfacesItImports) {
+  Engine engine;
+  const std::vector<uint8_t> bytes = test::read_bytes(component("wasi_hello"));
+  auto loaded = component::load_component(engine, bytes);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  const component::ValidatedComponent& validated = *loaded->validated;
+  std::set<std::string> imported;
+  for (const auto& import : validated.type->imports) {
+    imported.insert(import.name.substr(0, import.name.find('@')));
+  }
+  ASSERT_TRUE(imported.count("wasi:cli/stdout"));
+  ASSERT_FALSE(imported.count("wasi:sockets/tcp"));
+  component::ComponentLinker only;
+  auto some = wasi::Preview2::add_to_linker(only, validated);
+  ASSERT_TRUE(some) << some.error().message;
+  component::ComponentLinker everything;
+  auto all = wasi::Preview2::add_to_linker(everything);
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(only.missing_imports(validated).empty());
+  EXPECT_LT((*some)->defined_functions().size(), (*all)->defined_functions().size());
+  for (const auto& f : (*some)->defined_functions()) {
+    EXPECT_TRUE(imported.count(f.path.substr(0, f.path.find('@')))) << f.path;
+  }
+  EXPECT_NE(only.host_function("wasi:cli/stdout@0.2.0#get-stdout"), nullptr);
+  EXPECT_EQ(only.host_function("wasi:sockets/tcp@0.2.12#[method]tcp-socket.start-bind"), nullptr);
+  EXPECT_NE(everything.host_function("wasi:sockets/tcp@0.2.12#[method]tcp-socket.start-bind"),
+            nullptr);
 }
 
 }  // namespace

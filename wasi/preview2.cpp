@@ -68,10 +68,24 @@ TrapPtr random_bytes(uint64_t len, V& out) {
 }
 }  // namespace
 
+Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(
+    ComponentLinker& linker, const component::ValidatedComponent& component) {
+  std::set<std::string, std::less<>> interfaces;
+  for (const auto& import : component.type->imports) {
+    interfaces.insert(import.name.substr(0, import.name.find('@')));
+  }
+  return define(linker, &interfaces);
+}
+
 Result<std::shared_ptr<const Preview2>> Preview2::add_to_linker(ComponentLinker& linker) {
+  return define(linker, nullptr);
+}
+
+Result<std::shared_ptr<const Preview2>> Preview2::define(
+    ComponentLinker& linker, const std::set<std::string, std::less<>>* only) {
   auto host = std::make_shared<Preview2>();
   ResourceTypes* t = host->types_.get();
-  Definer d(linker, *t, host->functions_);
+  Definer d(linker, *t, host->functions_, only);
   using Kind = State::Pollable::Kind;
 
   // ---- wasi:io ----

@@ -18,10 +18,12 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "component/component_linker.h"
+#include "component/component_validator.h"
 #include "runtime/store.h"
 #include "wasi/wasi_context.h"
 
@@ -37,6 +39,11 @@ class Preview2 {
   // guests linked there, each store with a WASI state of its own (attach). The host functions
   // keep what they need alive, so `linker` and its instances may outlive the result.
   static Result<std::shared_ptr<const Preview2>> add_to_linker(component::ComponentLinker& linker);
+  // The same for a linker that serves `component` alone: the functions of the interfaces it
+  // imports only (in any version; resource types all the same), so that a command that imports
+  // a few of WASI's interfaces does not pay for defining the others at start-up.
+  static Result<std::shared_ptr<const Preview2>> add_to_linker(
+      component::ComponentLinker& linker, const component::ValidatedComponent& component);
 
   // Gives `store` a WASI state of its own: the grants of `context` (which must outlive the
   // store) and empty resource tables. The store's deadline ends blocking waits (poll, blocking
@@ -58,6 +65,10 @@ class Preview2 {
   ~Preview2();
 
  private:
+  // Defines everything, or with `only` the functions of those interfaces alone (no version).
+  static Result<std::shared_ptr<const Preview2>> define(
+      component::ComponentLinker& linker, const std::set<std::string, std::less<>>* only);
+
   std::unique_ptr<preview2::ResourceTypes> types_;
   std::vector<DefinedFunction> functions_;
 };

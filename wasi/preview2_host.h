@@ -13,8 +13,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "component/component_linker.h"
@@ -560,9 +562,11 @@ using Function =
 
 class Definer {
  public:
+  // With `only`: the functions of those interfaces only ("wasi:io/poll", no version).
   Definer(ComponentLinker& linker, ResourceTypes& types,
-          std::vector<Preview2::DefinedFunction>& functions)
-      : linker_(linker), types_(types), functions_(functions) {}
+          std::vector<Preview2::DefinedFunction>& functions,
+          const std::set<std::string, std::less<>>* only = nullptr)
+      : linker_(linker), types_(types), functions_(functions), only_(only) {}
 
   // `signature` says what the arguments must be, one letter each: b a borrow of the method's
   // own resource, o an own of it (a static function's `this`), i a borrow of an input-stream,
@@ -573,16 +577,18 @@ class Definer {
   // "*" checks nothing (the function only traps). The linker matches imports by name, so a guest
   // may import a function with another type: its arguments are checked here, before the host
   // reads them (a u32 where a borrow belongs must not name a host object it was never given).
-  Result<void> function(const std::string& interface, const std::string& name,
-                        std::string signature, Function f) {
+  Result<void> function(std::string_view interface, std::string_view name,
+                        std::string_view signature_text, Function f) {
+    if (only_ && !only_->contains(interface)) return {};
     const RuntimeResourceType* self = nullptr;
     for (const char* prefix : {"[method]", "[static]"}) {
       const size_t length = std::char_traits<char>::length(prefix);
-      if (name.rfind(prefix, 0) == 0) {
-        self = types_.resource_named(name.substr(length, name.find('.') - length));
+      if (name.starts_with(prefix)) {
+        self = types_.resource_named(std::string(name.substr(length, name.find('.') - length)));
       }
     }
     const std::string full = path(interface, name);
+    std::string signature(signature_text);
     functions_.push_back({full, signature});
     return linker_.define_function(full, [f = std::move(f), signature, self, full](
                                              Store& store, const FunctionType&,
@@ -615,8 +621,12 @@ class Definer {
   }
 
  private:
-  static std::string path(const std::string& interface, const std::string& name) {
-    return interface + kVersion + "#" + name;
+  static std::string path(std::string_view interface, std::string_view name) {
+    std::string path(interface);
+    path += kVersion;
+    path += '#';
+    path += name;
+    return path;
   }
   static bool matches(const std::string& signature, const RuntimeResourceType* self, const State& s,
                       const std::vector<V>& args) {
@@ -696,6 +706,7 @@ class Definer {
   ComponentLinker& linker_;
   ResourceTypes& types_;
   std::vector<Preview2::DefinedFunction>& functions_;
+  const std::set<std::string, std::less<>>* only_;
 };
 
 // The interfaces beside wasi:io, wasi:cli, wasi:clocks and wasi:random (preview2.cpp).
