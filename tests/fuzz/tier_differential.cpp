@@ -25,6 +25,13 @@ std::vector<TierSetup> tier_setups() {
       setups.push_back(
           {bounds == BoundsChecks::kGuardPages ? "jit (guard pages)" : "jit (explicit)", jit});
     }
+    // The auto tier at its most eager: each function interpreted at its first call, and each
+    // such frame handed over to machine code at the first loop header it reaches (on-stack
+    // replacement), so the hand-over meets every state the generator makes.
+    EngineConfig automatic = base;
+    automatic.tier = Tier::kJit;
+    automatic.interpreted_calls_before_compile = automatic.loop_iterations_before_compile = 1;
+    setups.push_back({"auto (hand-over at every loop)", automatic});
   }
   return setups;
 }
