@@ -639,7 +639,7 @@ void define_serve_options(CLI::App& serve, ServeSettings& serve_settings) {
       .add_option("--max-request-body", serve_settings.max_request_body,
                   "the largest request body accepted (default 16MiB); a larger one is "
                   "answered 413")
-      ->transform(CLI::AsSizeValue(false).description(""))
+      ->transform(CLI::Validator([](std::string& v) { return CLI::AsSizeValue(false)(v); }, ""))
       ->type_name("SIZE");
   serve.add_flag("!--no-access-log", serve_settings.access_log,
                  "do not print a line per request (address, request line, status, body size, "
@@ -651,14 +651,19 @@ void define_serve_options(CLI::App& serve, ServeSettings& serve_settings) {
 void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
   using CLI::AsNumberWithUnit;
   // 64KiB, 2MiB, 1GiB: every unit binary. (Validators' descriptions would repeat the type.)
-  const auto size = CLI::AsSizeValue(false).description("");
-  auto duration = AsNumberWithUnit(
-      std::map<std::string, uint64_t>{
-          {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}, {"m", 60000000000}},
-      static_cast<AsNumberWithUnit::Options>(AsNumberWithUnit::CASE_SENSITIVE |
-                                             AsNumberWithUnit::UNIT_REQUIRED),
+  // CLI11's unit validators build their tables of units when constructed (a twentieth of a
+  // hello-world's start-up): built here only when an option that has units is given.
+  const CLI::Validator size([](std::string& v) { return CLI::AsSizeValue(false)(v); }, "");
+  const CLI::Validator duration(
+      [](std::string& v) {
+        return AsNumberWithUnit(
+            std::map<std::string, uint64_t>{
+                {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}, {"m", 60000000000}},
+            static_cast<AsNumberWithUnit::Options>(AsNumberWithUnit::CASE_SENSITIVE |
+                                                   AsNumberWithUnit::UNIT_REQUIRED),
+            "")(v);
+      },
       "");
-  duration.description("");
   const CLI::Validator name_value(
       [](std::string& v) -> std::string {
         return v.find('=') == std::string::npos || v.front() == '=' ? "needs NAME=VALUE"
