@@ -1,6 +1,7 @@
 #include "runtime/interpreter_translator.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <type_traits>
 
@@ -440,11 +441,16 @@ void InterpreterTranslator::begin_function(const FunctionValidator& v) {
   local_cells_ = v.total_local_cells();
   const FunctionBody& body = module_.bodies[v.function_index() - module_.imported_functions];
   constant_cells_ = constant_cells(module_, v.function_index());
+  constant_table_.clear();
   entered_loop_ = false;
   zero_locals_.assign(local_cells_, false);
   std::fill(zero_locals_.begin() + v.type().param_cells(), zero_locals_.end(), true);
   set_frame_layout(v, out_);
   out_.loops_enterable = loop_entries_;
+  // Measured over C programs: about 0.93 code units and 0.19 source map entries per body
+  // byte. Reserved so that they rarely grow (each growth copies), then trimmed at the end.
+  code_.reserve(body.code.size() + 16);
+  out_.source_map.reserve(body.code.size() / 4 + 4);
   labels_.push_back(Label{});
   Instruction entry;
   entry.offset = body.code_offset;
@@ -1018,17 +1024,36 @@ bool InterpreterTranslator::is_zero_constant(uint32_t source) const {
          out_.constants[cell - local_cells_] == 0;
 }
 
+// Functions with many constants (a printf has hundreds) would search the list at each one: an
+// open-addressed table of (bits, index + 1) finds them, sized once per function.
+uint32_t InterpreterTranslator::constant_index(uint64_t bits) {
+  std::vector<uint64_t>& constants = out_.constants;
+  if (constant_cells_ <= 16) {
+    auto found = std::find(constants.begin(), constants.end(), bits);
+    if (found != constants.end()) return static_cast<uint32_t>(found - constants.begin());
+  } else {
+    if (constant_table_.empty()) constant_table_.assign(std::bit_ceil(constant_cells_ * 2), {0, 0});
+    const size_t mask = constant_table_.size() - 1;
+    size_t slot = (bits * 0x9e3779b97f4a7c15ull) >> 40 & mask;
+    for (; constant_table_[slot].second; slot = (slot + 1) & mask) {
+      if (constant_table_[slot].first == bits) return constant_table_[slot].second - 1;
+    }
+    if (constants.size() < constant_cells_) {
+      constant_table_[slot] = {bits, static_cast<uint32_t>(constants.size()) + 1};
+    }
+  }
+  if (constants.size() == constant_cells_) return UINT32_MAX;
+  constants.push_back(bits);
+  return static_cast<uint32_t>(constants.size() - 1);
+}
+
 void InterpreterTranslator::push_constant(const Instruction& ins, uint32_t cell, uint64_t bits,
                                           bool wide) {
   // A cell holds a 32-bit value zero-extended, so equal cells are interchangeable whatever the
   // constant's type.
-  std::vector<uint64_t>& constants = out_.constants;
-  auto found = std::find(constants.begin(), constants.end(), bits);
-  if (found == constants.end() && constants.size() < constant_cells_) {
-    found = constants.insert(constants.end(), bits);
-  }
-  if (found != constants.end()) {
-    const uint32_t constant_cell = local_cells_ + static_cast<uint32_t>(found - constants.begin());
+  const uint32_t index = constant_index(bits);
+  if (index != UINT32_MAX) {
+    const uint32_t constant_cell = local_cells_ + index;
     lazy_.push_back({cell, constant_cell * 8, kNotSum});
     return;
   }

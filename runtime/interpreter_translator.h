@@ -127,6 +127,9 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   // operators read it from there, as from a local that is never written.
   void push_constant(const Instruction& ins, uint32_t cell, uint64_t bits, bool wide);
   bool is_zero_constant(uint32_t source) const;  // a constant cell holding 0
+  // The constant cell (from 0) holding `bits`, made if there is room; UINT32_MAX if not.
+  uint32_t constant_index(uint64_t bits);
+  std::vector<std::pair<uint64_t, uint32_t>> constant_table_;  // constant_index's table
 
   std::vector<LazyOperand> lazy_;        // cells rising
   uint32_t last_dst_unit_ = UINT32_MAX;  // the dst operand of the instruction just emitted
