@@ -538,19 +538,16 @@ void CodeGenerator::start_segment(const Instruction& ins) {
   charge_pending_ = true;
 }
 
-void CodeGenerator::add_cost(const Instruction& ins) {
-  if (ins.fuel_cost && charge_pending_) {
-    charge_pending_ = false;
-    const Label out_of_fuel = masm_.new_label();
-    const uint32_t charge = masm_.charge_fuel(out_of_fuel);
-    stubs_.push_back([this, out_of_fuel, charge, module_offset = segment_offset_] {
-      masm_.bind(out_of_fuel);
-      masm_.refund_fuel(charge);  // stubs follow the body: the charge is patched by now
-      emit_raise(static_cast<uint32_t>(TrapCode::kOutOfFuel), module_offset, function_index_);
-    });
-    charge_ = charge;
-  }
-  segment_cost_ += ins.fuel_cost;
+void CodeGenerator::open_charge() {
+  charge_pending_ = false;
+  const Label out_of_fuel = masm_.new_label();
+  const uint32_t charge = masm_.charge_fuel(out_of_fuel);
+  stubs_.push_back([this, out_of_fuel, charge, module_offset = segment_offset_] {
+    masm_.bind(out_of_fuel);
+    masm_.refund_fuel(charge);  // stubs follow the body: the charge is patched by now
+    emit_raise(static_cast<uint32_t>(TrapCode::kOutOfFuel), module_offset, function_index_);
+  });
+  charge_ = charge;
 }
 
 void CodeGenerator::end_segment() {
@@ -823,8 +820,7 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
   }
 }
 
-void CodeGenerator::materialize_condition() {
-  if (stack_.empty() || stack_.back().where != Value::Where::kCondition) return;
+void CodeGenerator::compute_condition() {
   Value& v = stack_.back();
   masm_.int_compare(v.condition, v.width, v.reg, v.reg, v.b);
   if (v.b.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, v.b.reg);

@@ -100,8 +100,12 @@ class CodeGenerator final : public FunctionBodyConsumer {
   void flush();                          // every value into its own cell (a merge point)
   void spill_local_aliases(int32_t local_slot);
   void reset_stack(uint32_t height_cells, std::span<const ValType> types);
-  // A condition on top of the stack becomes an i32 in its register.
-  void materialize_condition();
+  // A condition on top of the stack becomes an i32 in its register. Inline: asked before
+  // almost every instruction, and almost always there is none.
+  KILN_ALWAYS_INLINE void materialize_condition() {
+    if (!stack_.empty() && stack_.back().where == Value::Where::kCondition) compute_condition();
+  }
+  void compute_condition();
   // Branches to `target` when the i32 `condition` (popped) is nonzero, or zero with
   // `when_zero`: fused with the comparison when it is a pending one. Flushes the other values
   // first (a branch is a merge point).
@@ -133,7 +137,13 @@ class CodeGenerator final : public FunctionBodyConsumer {
   };
   std::vector<LoopEntry> loop_entries_;
   void start_segment(const Instruction& ins);
-  void add_cost(const Instruction& ins);  // charges the segment first if it has not been
+  // Charges the segment first if it has not been (open_charge). Inline: at every instruction.
+  KILN_ALWAYS_INLINE void add_cost(const Instruction& ins) {
+    if (ins.fuel_cost && charge_pending_) [[unlikely]]
+      open_charge();
+    segment_cost_ += ins.fuel_cost;
+  }
+  void open_charge();
   void end_segment();
   void epoch_check(uint32_t module_offset);
   void branch_to(uint32_t depth, uint32_t values_top);  // values already in their cells

@@ -229,6 +229,32 @@ int shift_digit(InstId id) {
   }
 }
 
+// op reg, imm of an ALU form other than mov (0x83 /digit ib, the accumulator's short form, or
+// 0x81 /digit id), as asmjit picks them; false when the value has no 32-bit form.
+bool encode_alu_immediate(const Form& form, bool wide, uint32_t reg, int64_t value, Encoding& e) {
+  const std::optional<int32_t> immediate = immediate32(wide, value);
+  if (!immediate || form.imm_digit < 0) return false;
+  const int32_t v = *immediate;
+  const auto digit = static_cast<uint32_t>(form.imm_digit);
+  if (fits_int8(v)) {
+    e.register_form(wide, 0x83, digit, reg);
+    e.byte(static_cast<uint8_t>(v));
+  } else if (reg == x86::Gp::kIdAx) {
+    // The accumulator's short form, as asmjit picks it: op eax/rax, imm32.
+    e.rex(wide, 0, 0, 0);
+    e.byte(static_cast<uint8_t>(digit << 3 | 5));
+    e.imm32(v);
+  } else {
+    e.register_form(wide, 0x81, digit, reg);
+    e.imm32(v);
+  }
+  return true;
+}
+
+x86::Gp gp_of(bool wide, uint32_t id) {
+  return wide ? x86::Gp(x86::gpq(id)) : x86::Gp(x86::gpd(id));
+}
+
 }  // namespace
 
 // The forms outside the ALU table: ret, leave, push and call of a register, lea, movzx/movsx
@@ -353,23 +379,7 @@ size_t DirectAssembler::encode(InstId id, const Operand_& o0, const Operand_& o1
       }
       return e.size();
     }
-    const std::optional<int32_t> immediate = immediate32(wide, value);
-    if (!immediate) return 0;
-    const int32_t v = *immediate;
-    const auto digit = static_cast<uint32_t>(form.imm_digit);
-    if (fits_int8(v)) {
-      e.register_form(wide, 0x83, digit, static_cast<uint32_t>(r0));
-      e.byte(static_cast<uint8_t>(v));
-    } else if (r0 == x86::Gp::kIdAx) {
-      // The accumulator's short form, as asmjit picks it: op eax/rax, imm32.
-      e.rex(wide, 0, 0, 0);
-      e.byte(static_cast<uint8_t>(digit << 3 | 5));
-      e.imm32(v);
-    } else {
-      e.register_form(wide, 0x81, digit, static_cast<uint32_t>(r0));
-      e.imm32(v);
-    }
-    return e.size();
+    return encode_alu_immediate(form, wide, static_cast<uint32_t>(r0), value, e) ? e.size() : 0;
   }
   if (!address_of(o0, address)) return 0;
   if (const int r1 = gp_id(o1, size1); r1 >= 0) {
@@ -396,24 +406,81 @@ size_t DirectAssembler::encode(InstId id, const Operand_& o0, const Operand_& o1
   return e.size();
 }
 
+// Only a plain instruction with room in the buffer: prefixes, options, comments and buffer
+// growth are asmjit's.
+bool DirectAssembler::direct_ready() const {
+  constexpr size_t kMaxInstructionBytes = 15;
+  return (instOptions() | forcedInstOptions()) == InstOptions::kNone && !hasExtraReg() &&
+         !inlineComment() && remainingSpace() >= kMaxInstructionBytes;
+}
+
+void DirectAssembler::commit(size_t n) {
+  _bufferPtr += n;
+  CodeBuffer& buffer = _section->_buffer;
+  const size_t end = offset();
+  if (end > buffer._size) buffer._size = end;
+  ++direct_count_;
+}
+
 Error DirectAssembler::_emit(InstId id, const Operand_& o0, const Operand_& o1, const Operand_& o2,
                              const Operand_* extra) {
-  // Only a plain two-operand instruction with room in the buffer: prefixes, options, comments
-  // and buffer growth are asmjit's.
-  constexpr size_t kMaxInstructionBytes = 15;
-  if (o2.isNone() && (!extra || extra[0].isNone()) &&
-      (instOptions() | forcedInstOptions()) == InstOptions::kNone && !hasExtraReg() &&
-      !inlineComment() && remainingSpace() >= kMaxInstructionBytes) {
+  if (o2.isNone() && (!extra || extra[0].isNone()) && direct_ready()) {
     if (const size_t n = encode(id, o0, o1, _bufferPtr); n != 0) {
-      _bufferPtr += n;
-      CodeBuffer& buffer = _section->_buffer;
-      const size_t end = offset();
-      if (end > buffer._size) buffer._size = end;
-      ++direct_count_;
+      commit(n);
       return kErrorOk;
     }
   }
   return asmjit::x86::Assembler::_emit(id, o0, o1, o2, extra);
+}
+
+void DirectAssembler::alu_register(InstId id, bool wide, uint32_t dst, uint32_t src) {
+  const Form form = form_of(id);
+  if (form.mr && direct_ready()) {
+    Encoding e(_bufferPtr);
+    e.register_form(wide, form.mr, src, dst);
+    commit(e.size());
+    return;
+  }
+  emit(id, gp_of(wide, dst), gp_of(wide, src));
+}
+
+void DirectAssembler::alu_immediate(InstId id, bool wide, uint32_t dst, int64_t imm) {
+  const Form form = form_of(id);
+  if (form.mr && id != x86::Inst::kIdMov && direct_ready()) {
+    Encoding e(_bufferPtr);
+    if (encode_alu_immediate(form, wide, dst, imm, e)) {
+      commit(e.size());
+      return;
+    }
+  }
+  emit(id, gp_of(wide, dst), Imm(imm));
+}
+
+void DirectAssembler::alu_memory(InstId id, bool wide, uint32_t dst, uint32_t base, int32_t disp) {
+  const Form form = form_of(id);
+  if (form.rm && direct_ready()) {
+    Address address;
+    address.base = base;
+    address.disp = disp;
+    Encoding e(_bufferPtr);
+    e.memory_form(wide, form.rm, dst, address);
+    commit(e.size());
+    return;
+  }
+  emit(id, gp_of(wide, dst), x86::ptr(x86::gpq(base), disp, wide ? 8 : 4));
+}
+
+void DirectAssembler::store(bool wide, uint32_t base, int32_t disp, uint32_t src) {
+  if (direct_ready()) {
+    Address address;
+    address.base = base;
+    address.disp = disp;
+    Encoding e(_bufferPtr);
+    e.memory_form(wide, 0x89, src, address);
+    commit(e.size());
+    return;
+  }
+  emit(x86::Inst::kIdMov, x86::ptr(x86::gpq(base), disp, wide ? 8 : 4), gp_of(wide, src));
 }
 
 }  // namespace kiln::jit

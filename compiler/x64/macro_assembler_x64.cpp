@@ -136,7 +136,7 @@ class X64MacroAssembler final : public MacroAssembler {
   void load_slot(ValType t, Reg dst, int32_t slot) override {
     switch (t) {
       case ValType::kI32:
-        a_.mov(d(dst), slot_mem(slot, 4));
+        a_.alu_memory(x86::Inst::kIdMov, false, dst, kFrame.id(), slot);
         break;
       case ValType::kF32:
         a_.movss(xmm(dst), slot_mem(slot, 4));
@@ -145,7 +145,7 @@ class X64MacroAssembler final : public MacroAssembler {
         a_.movsd(xmm(dst), slot_mem(slot, 8));
         break;
       default:
-        a_.mov(q(dst), slot_mem(slot, 8));
+        a_.alu_memory(x86::Inst::kIdMov, true, dst, kFrame.id(), slot);
     }
   }
   void store_slot(ValType t, int32_t slot, Reg src) override {
@@ -159,7 +159,7 @@ class X64MacroAssembler final : public MacroAssembler {
         a_.movsd(slot_mem(slot, 8), xmm(src));
         break;
       default:
-        a_.mov(slot_mem(slot, 8), q(src));
+        a_.store(true, kFrame.id(), slot, src);
     }
   }
   void store_slot_constant(int32_t slot, uint64_t bits) override {
@@ -182,7 +182,7 @@ class X64MacroAssembler final : public MacroAssembler {
     if (is_float(t)) {
       a_.movaps(xmm(dst), xmm(src));
     } else {
-      a_.mov(q(dst), q(src));
+      a_.alu_register(x86::Inst::kIdMov, true, dst, src);
     }
   }
   void load_constant(ValType t, Reg dst, uint64_t bits) override {
@@ -294,8 +294,13 @@ class X64MacroAssembler final : public MacroAssembler {
                     : op == IntBinaryOp::kAnd ? x86::Inst::kIdAnd
                     : op == IntBinaryOp::kOr  ? x86::Inst::kIdOr
                                               : x86::Inst::kIdXor;
+        const bool wide = w == Width::k64;
         if (b.kind == Source::Kind::kImmediate && fits_int32(b.immediate)) {
-          a_.emit(id, r, Imm(b.immediate));
+          a_.alu_immediate(id, wide, dst, b.immediate);
+        } else if (b.kind == Source::Kind::kRegister) {
+          a_.alu_register(id, wide, dst, b.reg);
+        } else if (b.kind == Source::Kind::kSlot) {
+          a_.alu_memory(id, wide, dst, kFrame.id(), b.slot);
         } else {
           const Operand_ src = source_operand(w, b);
           a_.emit(id, r, src);
@@ -377,10 +382,15 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void emit_compare(Width w, Reg a, const Source& b) {
     const x86::Gp r = gp(w, a);
+    const bool wide = w == Width::k64;
     if (b.kind == Source::Kind::kImmediate && b.immediate == 0) {
-      a_.test(r, r);
+      a_.alu_register(x86::Inst::kIdTest, wide, a, a);
     } else if (b.kind == Source::Kind::kImmediate && fits_int32(b.immediate)) {
-      a_.cmp(r, b.immediate);
+      a_.alu_immediate(x86::Inst::kIdCmp, wide, a, b.immediate);
+    } else if (b.kind == Source::Kind::kRegister) {
+      a_.alu_register(x86::Inst::kIdCmp, wide, a, b.reg);
+    } else if (b.kind == Source::Kind::kSlot) {
+      a_.alu_memory(x86::Inst::kIdCmp, wide, a, kFrame.id(), b.slot);
     } else {
       a_.emit(x86::Inst::kIdCmp, r, source_operand(w, b));
     }
