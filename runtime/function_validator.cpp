@@ -445,9 +445,11 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
 
   // Table-driven operators first.
   const size_t slot = simple_op_slot(op);
-  if (const uint8_t lanes = kLaneCounts.lanes[slot];
-      lanes != 0 && kMemoryOps.ops[slot].kind == MemoryOpKind::kNone) {
-    KILN_TRY(read_lane_index(lanes, ins));  // extract_lane / replace_lane
+  if (byte == kPrefixFD) [[unlikely]] {  // lane operators are all SIMD
+    if (const uint8_t lanes = kLaneCounts.lanes[slot];
+        lanes != 0 && kMemoryOps.ops[slot].kind == MemoryOpKind::kNone) {
+      KILN_TRY(read_lane_index(lanes, ins));  // extract_lane / replace_lane
+    }
   }
   const SimpleOpType& simple = kSimpleOps.ops[slot];
   if (simple.arity == 2) {
