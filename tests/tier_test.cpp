@@ -42,13 +42,14 @@ class TierEquivalence : public ::testing::Test {
     return r;
   }
 
-  // Runs `args` under the interpreter and under the JIT in both bounds modes, and expects the
+  // Runs `args` under the interpreter, under the JIT in both bounds modes and under the auto
+  // tier (which hands long loops over from the interpreter to machine code), and expects the
   // same exit code, output, error (the trap and its backtrace) and fuel; returns the
   // interpreter's run.
   TierRun expect_same(const std::string& args) {
     const TierRun interp = run("interp", args);
     for (const char* jit_mode :
-         {"jit --bounds-checks guard-pages", "jit --bounds-checks explicit"}) {
+         {"jit --bounds-checks guard-pages", "jit --bounds-checks explicit", "auto"}) {
       const TierRun jit = run(jit_mode, args);
       EXPECT_EQ(jit.result.exit_code, interp.result.exit_code) << jit_mode << ": " << args << "\n"
                                                                << jit.result.err;
