@@ -33,16 +33,9 @@ class Comparison {
   }
 
   void check(InstId id, const Operand_& a, const Operand_& b, const std::string& what) {
-    const size_t direct_start = direct_.offset(), asmjit_start = asmjit_.offset();
-    const Error direct_error = direct_.emit(id, a, b);
-    const Error asmjit_error = asmjit_.emit(id, a, b);
-    ++count_;
-    ASSERT_EQ(direct_error, asmjit_error) << what;
-    const std::vector<uint8_t> direct_bytes(direct_.bufferData() + direct_start,
-                                            direct_.bufferPtr());
-    const std::vector<uint8_t> asmjit_bytes(asmjit_.bufferData() + asmjit_start,
-                                            asmjit_.bufferPtr());
-    ASSERT_EQ(direct_bytes, asmjit_bytes) << what;
+    Error direct_error = kErrorOk;
+    compare([&](DirectAssembler& d) { direct_error = d.emit(id, a, b); }, id, a, b, direct_error,
+            what);
   }
 
   // The typed entry point `direct` (called on the DirectAssembler) against asmjit's emit of
@@ -50,11 +43,20 @@ class Comparison {
   template <typename Direct>
   void check_typed(Direct direct, InstId id, const Operand_& a, const Operand_& b,
                    const std::string& what) {
+    const Error ok = kErrorOk;
+    compare(direct, id, a, b, ok, what);
+  }
+
+  // Runs `direct` on the DirectAssembler and asmjit's emit of the same instruction, and
+  // compares their results (`direct_error`, as `direct` left it) and bytes.
+  template <typename Direct>
+  void compare(Direct direct, InstId id, const Operand_& a, const Operand_& b,
+               const Error& direct_error, const std::string& what) {
     const size_t direct_start = direct_.offset(), asmjit_start = asmjit_.offset();
     direct(direct_);
     const Error asmjit_error = asmjit_.emit(id, a, b);
     ++count_;
-    ASSERT_EQ(asmjit_error, kErrorOk) << what;
+    ASSERT_EQ(direct_error, asmjit_error) << what;
     const std::vector<uint8_t> direct_bytes(direct_.bufferData() + direct_start,
                                             direct_.bufferPtr());
     const std::vector<uint8_t> asmjit_bytes(asmjit_.bufferData() + asmjit_start,
