@@ -674,7 +674,7 @@ void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
   auto one_each = [](CLI::Option* option) { return option->allow_extra_args(false); };
   const char* execution = "Execution";
   app.add_option("--tier", o.tier,
-                 "auto (the default): the JIT, with a function interpreted for its first 4 calls, "
+                 "auto (the default): the JIT, with a function interpreted for its first 16 calls, "
                  "so that code run once is never compiled, or until its loops have run 1,000 "
                  "iterations, when its frame goes on in machine code from the loop's header; "
                  "jit: compile every "

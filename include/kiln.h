@@ -34,7 +34,7 @@ KILN_API const char* kiln_last_error_message(void);
 typedef uint8_t kiln_tier_t;
 enum kiln_tier_enum {
   KILN_TIER_AUTO, /* the best tier available: the JIT where kiln has one (x86-64), with a
-                     function interpreted for its first 4 calls (code run once is never
+                     function interpreted for its first 16 calls (code run once is never
                      compiled: `kiln run`'s default) or until its loops have run 1,000
                      iterations, when its frame goes on in machine code from the loop's
                      header; else the interpreter */
