@@ -136,8 +136,10 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<co
     }
   }
   if (translate && engine.code_tier() && engine.config().eager_compilation) {
+    // Compiled now whatever the tier's counts say (as hot: the auto tier would otherwise count
+    // this as a call and interpret).
     for (uint32_t i = 0; i < defined; ++i) {
-      module->native_function(*engine.code_tier(), engine.code_tier_options(), i);
+      module->native_function(*engine.code_tier(), engine.code_tier_options(), i, true);
     }
   }
   return module;

@@ -314,3 +314,26 @@ TEST_F(MixedTiers, TheAutoTierLeavesShortLoopsToTheInterpreter) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// Eager compilation compiles every function when the module is compiled, under the auto tier
+// too (whose counts would otherwise take the eager pass for a first call, and interpret).
+TEST_F(MixedTiers, EagerCompilationCompilesEverythingUnderTheAutoTier) {
+  EngineConfig config;
+  config.tier = Tier::kJit;
+  config.set_auto_tier(true);
+  config.eager_compilation = true;
+  Engine engine(config);
+  auto module = Module::compile(engine, test::test_module("hot_loops"));
+  ASSERT_TRUE(module) << module.error().message;
+  ASSERT_FALSE((*module)->compiled.empty());
+  for (const auto& function : (*module)->compiled) {
+    EXPECT_EQ(function->native_state.load(), CompiledFunction::NativeState::kCompiled)
+        << "function " << function->function_index;
+  }
+}
+
+}  // namespace
+}  // namespace kiln
