@@ -201,6 +201,15 @@ TEST(ExceptionHandlingMixedTiers, ExceptionsCrossBetweenTheTiers) {
     EXPECT_EQ(run_calls(mixed), expected) << "interpreted: " << ::testing::PrintToString(refused);
     EXPECT_EQ(tier.refused_so_far(), refused);  // each was called, and so interpreted
   }
+  // The auto tier handing every interpreted frame over to machine code at the first loop
+  // header it reaches (both counts 1): loops that throw, or whose callees throw, go on in
+  // machine code, and what they throw is caught by try_tables of frames still interpreted.
+  config.tier = Tier::kJit;
+  config.interpreted_calls_before_compile = config.loop_iterations_before_compile = 1;
+  Engine automatic(config);
+  const uint64_t hand_overs = code_tier()->stats().loop_entries;
+  EXPECT_EQ(run_calls(automatic), expected) << "auto tier";
+  EXPECT_GT(code_tier()->stats().loop_entries, hand_overs);
 }
 
 }  // namespace
