@@ -34,13 +34,14 @@ class CodeGenerator final : public FunctionBodyConsumer {
     return memory_access_sites_;
   }
   Label memory_fault_label() const { return memory_fault_; }
-  // The entries at loop headers (on-stack replacement, NativeFunction::loop_entries): (the
-  // loop's module byte offset, its entry's label), in the order of the loops.
-  std::vector<std::pair<uint32_t, Label>> loop_entry_labels() const {
-    std::vector<std::pair<uint32_t, Label>> labels;
-    for (const LoopEntry& e : loop_entries_) labels.emplace_back(e.module_offset, e.entry);
-    return labels;
-  }
+  // The entries at loop headers (on-stack replacement, NativeFunction::loop_entries), in the
+  // order of the loops.
+  struct LoopEntry {
+    uint32_t module_offset;
+    Label loop;   // the loop's label
+    Label entry;  // the entry, after the body
+  };
+  const std::vector<LoopEntry>& loop_entries() const { return loop_entries_; }
   // Data the generated code points at, for its NativeFunction to keep.
   std::vector<std::shared_ptr<const void>> take_code_data() { return std::move(code_data_); }
 
@@ -130,11 +131,6 @@ class CodeGenerator final : public FunctionBodyConsumer {
   void emit_prologue(uint32_t module_offset);
   bool enterable_loop(const Instruction& ins) const;
   void emit_loop_entries();
-  struct LoopEntry {
-    uint32_t module_offset;
-    Label loop;   // the loop's label
-    Label entry;  // the entry, after the body
-  };
   std::vector<LoopEntry> loop_entries_;
   void start_segment(const Instruction& ins);
   // Charges the segment first if it has not been (open_charge). Inline: at every instruction.

@@ -64,8 +64,8 @@ class X64CodeTier final : public CodeTier {
     native->function_index = function_index;
     native->consumes_fuel = options.consume_fuel;
     native->data = generator.take_code_data();
-    for (const auto& [module_offset, label] : generator.loop_entry_labels()) {
-      native->loop_entries.emplace_back(module_offset, masm->label_offset(label));
+    for (const jit::CodeGenerator::LoopEntry& loop : generator.loop_entries()) {
+      native->loop_entries.emplace_back(loop.module_offset, masm->label_offset(loop.entry));
     }
     if (options.bounds == BoundsChecks::kGuardPages) {
       native->sites = generator.memory_access_sites();

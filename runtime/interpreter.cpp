@@ -308,8 +308,7 @@ op_loop_header : {
     func->loop_iterations.store(0, std::memory_order_relaxed);  // retried after as many more
     const CallFrame record = stack.frames[--stack.frame_count];
     if (store->run_native_from_loop(*inst, *func, OPERAND(0), fp, host_trap)) {
-      if (host_trap && !record.function) return host_trap;
-      if (!record.function) return nullptr;  // back to the host, the results in place
+      if (!record.function) return host_trap;  // back to the host: results in place, or a trap
       pc = record.return_pc;
       fp = record.fp;
       inst = record.instance;
@@ -964,8 +963,8 @@ bool Store::run_native_from_loop(Instance& instance, const CompiledFunction& fun
   return true;
 }
 
-uint32_t Store::enter_native(Instance& instance, const NativeFunction& native, const void* code,
-                             uint64_t* fp, TrapPtr& trap) {
+void Store::enter_native(Instance& instance, const NativeFunction& native, const void* code,
+                         uint64_t* fp, TrapPtr& trap) {
   // A call out of generated code coming back in (through the runtime, the interpreter or the
   // host): this entry may make the depth the enclosing one has left, less the enclosing
   // entry's frames, 16 bytes of native stack each (vm_context.h). The enclosing entry's state
@@ -988,7 +987,6 @@ uint32_t Store::enter_native(Instance& instance, const NativeFunction& native, c
   context_.enclosing_native_frames = outer_enclosing;
   refresh_native_stack_limit();
   if (status) trap = std::move(context_.pending_trap);
-  return status;
 }
 
 TrapPtr Store::call_host_from_wasm(Instance* caller, FunctionInstance* function, uint64_t* fp) {

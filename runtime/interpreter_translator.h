@@ -62,8 +62,9 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   void emit_control(const Instruction& ins, const FunctionValidator& v);
   // Everything but control instructions, for on_instruction (which selects the memory first).
   void emit_operation(const Instruction& ins, const FunctionValidator& v);
-  // A live try_table's handler entry (its catches' targets are patched at their labels).
+  // A loop header's hand-over to machine code, if the loop can take one (on-stack replacement).
   void emit_loop_header(const Instruction& ins);
+  // A live try_table's handler entry (its catches' targets are patched at their labels).
   void begin_exception_handler(const Instruction& ins, const FunctionValidator& v, Label& label);
   // Fuel (docs/BUDGETS.md): a `fuel` instruction opens each straight-line segment, and each
   // instruction of the segment adds its cost to that instruction's operand.

@@ -394,9 +394,10 @@ class Store {
   }
   TrapPtr check_entry_slow_path();
   // Runs `native` from `code` (its entry or a loop entry) with its frame at `fp`, the store's
-  // state for generated code set for this entry and restored after it; the tier's status.
-  uint32_t enter_native(Instance& instance, const NativeFunction& native, const void* code,
-                        uint64_t* fp, TrapPtr& trap);
+  // state for generated code set for this entry and restored after it; `trap` receives the trap,
+  // if any.
+  void enter_native(Instance& instance, const NativeFunction& native, const void* code,
+                    uint64_t* fp, TrapPtr& trap);
 
   Engine& engine_;
   StoreLimits limits_;

@@ -6,18 +6,26 @@
 
 namespace kiln {
 
+namespace {
+
+// The second of the pair whose first is `key` in `pairs` (sorted by first), or null.
+// Async-signal-safe.
+const uint32_t* find_second(const std::vector<std::pair<uint32_t, uint32_t>>& pairs, uint32_t key) {
+  auto it = std::lower_bound(pairs.begin(), pairs.end(), std::make_pair(key, uint32_t{0}));
+  return it != pairs.end() && it->first == key ? &it->second : nullptr;
+}
+
+}  // namespace
+
 uint32_t NativeFunction::module_offset_at(uintptr_t pc) const {
   if (pc < start || pc - start >= size) return 0;
-  const uint32_t offset = static_cast<uint32_t>(pc - start);
-  auto it = std::lower_bound(sites.begin(), sites.end(), std::make_pair(offset, uint32_t{0}));
-  return it != sites.end() && it->first == offset ? it->second : 0;
+  const uint32_t* module_offset = find_second(sites, static_cast<uint32_t>(pc - start));
+  return module_offset ? *module_offset : 0;
 }
 
 const void* NativeFunction::loop_entry(uint32_t module_offset) const {
-  auto it = std::lower_bound(loop_entries.begin(), loop_entries.end(),
-                             std::make_pair(module_offset, uint32_t{0}));
-  if (it == loop_entries.end() || it->first != module_offset) return nullptr;
-  return reinterpret_cast<const void*>(start + it->second);
+  const uint32_t* native_offset = find_second(loop_entries, module_offset);
+  return native_offset ? reinterpret_cast<const void*>(start + *native_offset) : nullptr;
 }
 
 std::string_view tier_from_environment() {

@@ -459,9 +459,7 @@ void DirectAssembler::alu_immediate(InstId id, bool wide, uint32_t dst, int64_t 
 void DirectAssembler::alu_memory(InstId id, bool wide, uint32_t dst, uint32_t base, int32_t disp) {
   const Form form = form_of(id);
   if (form.rm && direct_ready()) {
-    Address address;
-    address.base = base;
-    address.disp = disp;
+    const Address address{.base = base, .disp = disp};
     Encoding e(_bufferPtr);
     e.memory_form(wide, form.rm, dst, address);
     commit(e.size());
@@ -472,9 +470,7 @@ void DirectAssembler::alu_memory(InstId id, bool wide, uint32_t dst, uint32_t ba
 
 void DirectAssembler::store(bool wide, uint32_t base, int32_t disp, uint32_t src) {
   if (direct_ready()) {
-    Address address;
-    address.base = base;
-    address.disp = disp;
+    const Address address{.base = base, .disp = disp};
     Encoding e(_bufferPtr);
     e.memory_form(wide, 0x89, src, address);
     commit(e.size());

@@ -294,17 +294,7 @@ class X64MacroAssembler final : public MacroAssembler {
                     : op == IntBinaryOp::kAnd ? x86::Inst::kIdAnd
                     : op == IntBinaryOp::kOr  ? x86::Inst::kIdOr
                                               : x86::Inst::kIdXor;
-        const bool wide = w == Width::k64;
-        if (b.kind == Source::Kind::kImmediate && fits_int32(b.immediate)) {
-          a_.alu_immediate(id, wide, dst, b.immediate);
-        } else if (b.kind == Source::Kind::kRegister) {
-          a_.alu_register(id, wide, dst, b.reg);
-        } else if (b.kind == Source::Kind::kSlot) {
-          a_.alu_memory(id, wide, dst, kFrame.id(), b.slot);
-        } else {
-          const Operand_ src = source_operand(w, b);
-          a_.emit(id, r, src);
-        }
+        alu_source(id, w, dst, b);
       }
     }
   }
@@ -381,18 +371,10 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.movzx(d(dst), x86::al);
   }
   void emit_compare(Width w, Reg a, const Source& b) {
-    const x86::Gp r = gp(w, a);
-    const bool wide = w == Width::k64;
     if (b.kind == Source::Kind::kImmediate && b.immediate == 0) {
-      a_.alu_register(x86::Inst::kIdTest, wide, a, a);
-    } else if (b.kind == Source::Kind::kImmediate && fits_int32(b.immediate)) {
-      a_.alu_immediate(x86::Inst::kIdCmp, wide, a, b.immediate);
-    } else if (b.kind == Source::Kind::kRegister) {
-      a_.alu_register(x86::Inst::kIdCmp, wide, a, b.reg);
-    } else if (b.kind == Source::Kind::kSlot) {
-      a_.alu_memory(x86::Inst::kIdCmp, wide, a, kFrame.id(), b.slot);
+      a_.alu_register(x86::Inst::kIdTest, w == Width::k64, a, a);
     } else {
-      a_.emit(x86::Inst::kIdCmp, r, source_operand(w, b));
+      alu_source(x86::Inst::kIdCmp, w, a, b);
     }
   }
 
@@ -897,6 +879,26 @@ class X64MacroAssembler final : public MacroAssembler {
   void global_address(uint32_t index) {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kGlobals));
     a_.mov(x86::rax, x86::qword_ptr(x86::rax, static_cast<int32_t>(8 * index)));
+  }
+  // `id` dst, b (add, sub, and, or, xor, cmp) through DirectAssembler's operand-free entry
+  // points; an immediate that does not fit in 32 bits goes through rax (source_operand).
+  void alu_source(InstId id, Width w, Reg dst, const Source& b) {
+    const bool wide = w == Width::k64;
+    switch (b.kind) {
+      case Source::Kind::kRegister:
+        a_.alu_register(id, wide, dst, b.reg);
+        return;
+      case Source::Kind::kSlot:
+        a_.alu_memory(id, wide, dst, kFrame.id(), b.slot);
+        return;
+      case Source::Kind::kImmediate:
+        if (fits_int32(b.immediate)) {
+          a_.alu_immediate(id, wide, dst, b.immediate);
+          return;
+        }
+        a_.emit(id, gp(w, dst), source_operand(w, b));
+        return;
+    }
   }
   Operand_ source_operand(Width w, const Source& b) {
     switch (b.kind) {
