@@ -335,7 +335,7 @@ int run_run(RunOptions options) {
   Engine engine(prepared->engine);
   std::shared_ptr<const Module> module;
   if (!is_component) {
-    auto compiled = Module::compile(engine, *bytes);
+    auto compiled = Module::compile(engine, std::move(*bytes));
     if (!compiled) return error_exit(compiled.error());
     module = std::move(*compiled);
   }

@@ -91,12 +91,12 @@ std::string Module::function_name(uint32_t function_index) const {
 
 namespace {
 
-Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<const uint8_t> bytes,
+Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::vector<uint8_t> bytes,
                                                     bool translate) {
   auto module = std::make_shared<Module>();
   module->engine = &engine;
   module->multi_memory = engine.config().multi_memory;
-  module->bytes.assign(bytes.begin(), bytes.end());
+  module->bytes = std::move(bytes);
   KILN_TRY(decode_module(*module));
   KILN_TRY(validate_module_structure(*module));
   for (const FuncType& t : module->types) module->type_ids.push_back(engine.types().intern(t));
@@ -149,12 +149,17 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::span<co
 
 Result<std::shared_ptr<const Module>> Module::compile(Engine& engine,
                                                       std::span<const uint8_t> bytes) {
-  KILN_ASSIGN(std::shared_ptr<Module> module, decode_and_validate(engine, bytes, true));
+  return compile(engine, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+}
+
+Result<std::shared_ptr<const Module>> Module::compile(Engine& engine,
+                                                      std::vector<uint8_t>&& bytes) {
+  KILN_ASSIGN(std::shared_ptr<Module> module, decode_and_validate(engine, std::move(bytes), true));
   return std::shared_ptr<const Module>(std::move(module));
 }
 
 Result<void> Module::validate(Engine& engine, std::span<const uint8_t> bytes) {
-  KILN_TRY(decode_and_validate(engine, bytes, false));
+  KILN_TRY(decode_and_validate(engine, std::vector<uint8_t>(bytes.begin(), bytes.end()), false));
   return {};
 }
 

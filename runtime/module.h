@@ -107,6 +107,10 @@ class Module {
   // byte offset.
   static Result<std::shared_ptr<const Module>> compile(Engine& engine,
                                                        std::span<const uint8_t> bytes);
+  // The same, taking the bytes over instead of copying them (a copy of a large module's bytes
+  // faults in every page of it once more).
+  static Result<std::shared_ptr<const Module>> compile(Engine& engine,
+                                                       std::vector<uint8_t>&& bytes);
   // Decode and validate only.
   static Result<void> validate(Engine& engine, std::span<const uint8_t> bytes);
   ~Module();
