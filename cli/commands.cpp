@@ -26,6 +26,7 @@
 #include "component/component_validator.h"
 #include "component/wave.h"
 #include "runtime/epoch_timer.h"
+#include "runtime/mapping_pool.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
 #include "wasi/preview1.h"
@@ -316,6 +317,8 @@ Result<Prepared> prepare(RunOptions& options) {
 
 int run_run(RunOptions options) {
   if (options.module_and_args.empty()) return usage_error("run needs a module");
+  // One store, gone at exit: pooling its mappings for reuse would only restore them first.
+  set_pooled_mappings_per_size(0);
   // Parsing stopped at the first argument CLI11 did not know: an option there is not one of
   // kiln's (options come before MODULE).
   if (const std::string& first = options.module_and_args.front();

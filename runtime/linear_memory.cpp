@@ -1,7 +1,6 @@
 #include "runtime/linear_memory.h"
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -13,35 +12,6 @@ namespace kiln {
 namespace {
 constexpr size_t kReservation = size_t{8} << 30;  // 4 GiB addressable + 4 GiB guard
 
-// Zeroes the page-aligned range [base, base + bytes) and keeps what is resident resident. Only
-// the pages mincore(2) finds in memory are written: memset over pages the guest never touched
-// would fault every one of them in (a WASI hello-world's 128 KiB memory is 32 faults, a tenth
-// of its process's). The others are dropped instead: mincore does not count a swapped-out page,
-// which still holds the guest's data, and dropping a page that was never touched costs no TLB
-// shootdown. False when the kernel refuses either call.
-bool zero_resident_pages(uint8_t* base, uint64_t bytes) {
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  const size_t pages = bytes / page;
-  unsigned char present[kKeepResidentBytes / 4096];
-  if (pages > sizeof(present) || mincore(base, bytes, present) != 0) {
-    std::memset(base, 0, bytes);
-    return true;
-  }
-  for (size_t first = 0; first < pages;) {
-    const bool in_memory = present[first] & 1;
-    size_t end = first + 1;
-    while (end < pages && (present[end] & 1) == in_memory) ++end;
-    uint8_t* start = base + first * page;
-    const size_t length = (end - first) * page;
-    if (in_memory) {
-      std::memset(start, 0, length);
-    } else if (madvise(start, length, MADV_DONTNEED) != 0) {
-      return false;
-    }
-    first = end;
-  }
-  return true;
-}
 }  // namespace
 
 Result<std::unique_ptr<LinearMemory>> LinearMemory::create(const MemoryType& type,
@@ -125,11 +95,14 @@ LinearMemory::~LinearMemory() {
   // an image are zeroed in place instead and stay resident (as wasmtime's pooling allocator
   // keeps memory resident), and only what lies beyond them is dropped. (An image's pages are
   // dropped: they go back to the image's.)
-  const uint64_t resident = image_id_ ? 0 : std::min(size_bytes_, kKeepResidentBytes);
-  if (resident && !zero_resident_pages(base_, resident)) {
+  // Nothing to restore for a pool that would not keep it (full, or off: kiln run, which makes
+  // one store and exits, where zeroing faulted in every page its guest never touched).
+  if (!pool_would_keep(reserved_)) {
     munmap(base_, reserved_);
     return;
   }
+  const uint64_t resident = image_id_ ? 0 : std::min(size_bytes_, kKeepResidentBytes);
+  if (resident) std::memset(base_, 0, resident);
   if (size_bytes_ > resident &&
       madvise(base_ + resident, size_bytes_ - resident, MADV_DONTNEED) != 0) {
     munmap(base_, reserved_);

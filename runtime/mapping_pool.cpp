@@ -11,10 +11,11 @@ namespace kiln {
 namespace {
 
 // Enough for the stores of a server's busy threads; beyond it mappings are unmapped.
-constexpr size_t kMaxPooledPerSize = 32;
+constexpr size_t kDefaultPooledPerSize = 32;
 
 struct Pool {
   std::mutex mutex;
+  size_t per_size = kDefaultPooledPerSize;
   std::vector<std::pair<size_t, std::vector<PooledMapping>>> by_size;
 
   std::vector<PooledMapping>& of(size_t bytes) {
@@ -47,12 +48,27 @@ void release_pooled_mapping(const PooledMapping& mapping) {
     Pool& p = pool();
     std::lock_guard lock(p.mutex);
     std::vector<PooledMapping>& mappings = p.of(mapping.bytes);
-    if (mappings.size() < kMaxPooledPerSize) {
+    if (mappings.size() < p.per_size) {
       mappings.push_back(mapping);
       return;
     }
   }
   munmap(mapping.base, mapping.bytes);
+}
+
+bool pool_would_keep(size_t bytes) {
+  Pool& p = pool();
+  std::lock_guard lock(p.mutex);
+  return p.of(bytes).size() < p.per_size;
+}
+
+void set_pooled_mappings_per_size(size_t count) {
+  Pool& p = pool();
+  std::lock_guard lock(p.mutex);
+  p.per_size = count;
+  for (auto& [size, mappings] : p.by_size) {
+    for (; mappings.size() > count; mappings.pop_back()) munmap(mappings.back().base, size);
+  }
 }
 
 }  // namespace kiln

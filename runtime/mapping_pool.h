@@ -26,5 +26,11 @@ struct PooledMapping {
 std::optional<PooledMapping> take_pooled_mapping(size_t bytes);
 // Gives a mapping back; the pool keeps it if it has room (a few per size), or unmaps it.
 void release_pooled_mapping(const PooledMapping& mapping);
+// Whether the pool has room for a mapping of `bytes` now: when it has not, the mapping's owner
+// unmaps it at once instead of first restoring the state that a pooled mapping promises.
+bool pool_would_keep(size_t bytes);
+// How many mappings of each size the pool keeps (32 unless set); 0 turns it off, for a process
+// that makes one store and exits (kiln run).
+void set_pooled_mappings_per_size(size_t count);
 
 }  // namespace kiln
