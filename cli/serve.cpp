@@ -520,8 +520,8 @@ class Server {
   Engine engine_;
   component::LoadedComponent component_;
   component::ComponentLinker linker_;
-  // The component's imports, resolved in linker_ once for every request's instance.
-  std::vector<std::pair<std::string, component::RuntimeItem>> imports_;
+  // The component's imports, resolved in linker_ and checked once for every request's instance.
+  component::CheckedImports imports_;
   std::shared_ptr<const wasi::Preview2> wasi_;
   std::unique_ptr<wasi::WasiContext> context_;
   std::string handler_export_;
@@ -658,7 +658,7 @@ http::response<http::string_body> Server::handle(const http::request<http::buffe
     if (settings_.timeout_ns) store.set_epoch_deadline(kTicksPerTimeout + 1);
     wasi_->attach(store, *context_);
     TrapPtr trap;
-    auto instance = component::instantiate_component(store, *component_.validated, imports_, &trap);
+    auto instance = component::instantiate_component(store, imports_, &trap);
     if (!instance) return instance.take_error();
     return wasi::handle_http_request(store, **instance, handler_export_, std::move(incoming),
                                      nullptr, &streaming);

@@ -66,38 +66,45 @@ uint32_t flags_size(size_t labels) {
   return labels <= 8 ? 1 : labels <= 16 ? 2 : 4;
 }
 
-std::vector<const ValueType*> case_types(const DefinedType& t) {
-  std::vector<const ValueType*> out;
+size_t CaseTypes::size() const {
+  switch (type_->kind) {
+    case Kind::kVariant:
+      return type_->cases.size();
+    case Kind::kOption:
+    case Kind::kResult:
+      return 2;
+    case Kind::kEnum:
+      return type_->labels.size();
+    default:
+      return 0;
+  }
+}
+
+const ValueType* CaseTypes::operator[](size_t index) const {
+  const DefinedType& t = *type_;
   switch (t.kind) {
     case Kind::kVariant:
-      for (const auto& c : t.cases) out.push_back(c.type ? &*c.type : nullptr);
-      break;
+      return t.cases[index].type ? &*t.cases[index].type : nullptr;
     case Kind::kOption:
-      out = {nullptr, &t.types[0]};
-      break;
-    case Kind::kResult:
-      out = {t.ok ? &*t.ok : nullptr, t.error ? &*t.error : nullptr};
-      break;
-    case Kind::kEnum:
-      out.assign(t.labels.size(), nullptr);
-      break;
+      return index == 0 ? nullptr : &t.types[0];
+    case Kind::kResult: {
+      const auto& payload = index == 0 ? t.ok : t.error;
+      return payload ? &*payload : nullptr;
+    }
     default:
-      break;
+      return nullptr;
   }
-  return out;
 }
 
-std::vector<const ValueType*> field_types(const DefinedType& t) {
-  std::vector<const ValueType*> out;
-  if (t.kind == Kind::kRecord) {
-    for (const auto& f : t.fields) out.push_back(&f.type);
-  } else {
-    for (const ValueType& v : t.types) out.push_back(&v);
-  }
-  return out;
+size_t FieldTypes::size() const {
+  return type_->kind == Kind::kRecord ? type_->fields.size() : type_->types.size();
 }
 
-uint32_t max_case_alignment(const std::vector<const ValueType*>& cases, PointerSize pointer) {
+const ValueType* FieldTypes::operator[](size_t index) const {
+  return type_->kind == Kind::kRecord ? &type_->fields[index].type : &type_->types[index];
+}
+
+uint32_t max_case_alignment(const CaseTypes& cases, PointerSize pointer) {
   uint32_t a = 1;
   for (const ValueType* c : cases) {
     if (c) a = std::max(a, alignment(*c, pointer));

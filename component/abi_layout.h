@@ -45,11 +45,56 @@ inline uint64_t align_to(uint64_t offset, uint64_t alignment) {
 // CanonicalABI.md `despecialize`, as lifting, lowering and layout need it: the payload types of
 // a variant-like type (variant, option, result, enum; null for a case without payload), and the
 // field types of a record-like one (record, tuple).
-std::vector<const resolved::ValueType*> case_types(const resolved::DefinedType& type);
-std::vector<const resolved::ValueType*> field_types(const resolved::DefinedType& type);
+// Views into the type, not copies: a variant is lifted or lowered at every call that passes one
+// (every WASI result<_, error-code>), and a vector of its cases was a heap allocation each time.
+template <class View>
+class TypeViewIterator {
+ public:
+  TypeViewIterator(const View* view, size_t index) : view_(view), index_(index) {}
+  const resolved::ValueType* operator*() const { return (*view_)[index_]; }
+  TypeViewIterator& operator++() {
+    ++index_;
+    return *this;
+  }
+  bool operator!=(const TypeViewIterator& other) const { return index_ != other.index_; }
+
+ private:
+  const View* view_;
+  size_t index_;
+};
+
+class CaseTypes {
+ public:
+  explicit CaseTypes(const resolved::DefinedType& type) : type_(&type) {}
+  size_t size() const;
+  const resolved::ValueType* operator[](size_t index) const;
+  TypeViewIterator<CaseTypes> begin() const { return {this, 0}; }
+  TypeViewIterator<CaseTypes> end() const { return {this, size()}; }
+
+ private:
+  const resolved::DefinedType* type_;
+};
+
+class FieldTypes {
+ public:
+  explicit FieldTypes(const resolved::DefinedType& type) : type_(&type) {}
+  size_t size() const;
+  const resolved::ValueType* operator[](size_t index) const;
+  TypeViewIterator<FieldTypes> begin() const { return {this, 0}; }
+  TypeViewIterator<FieldTypes> end() const { return {this, size()}; }
+
+ private:
+  const resolved::DefinedType* type_;
+};
+
+inline CaseTypes case_types(const resolved::DefinedType& type) {
+  return CaseTypes(type);
+}
+inline FieldTypes field_types(const resolved::DefinedType& type) {
+  return FieldTypes(type);
+}
 // The largest alignment of the cases' payloads (1 when none has one).
-uint32_t max_case_alignment(const std::vector<const resolved::ValueType*>& cases,
-                            PointerSize pointer = PointerSize::k32);
+uint32_t max_case_alignment(const CaseTypes& cases, PointerSize pointer = PointerSize::k32);
 
 // Appends the flattening of `type` to `out`, stopping (and returning false) once `out` would
 // hold more than `limit` types: a fixed-length list can flatten to millions of values.

@@ -239,6 +239,19 @@ class Instantiator {
     inst->store = &store_;
     inst->validated = &v;
     inst->enclosing = enclosing;
+    const ValidatedComponent::IndexSpaceSizes& sizes = v.sizes;
+    inst->core_functions.reserve(v.core_functions.size());
+    inst->core_tables.reserve(sizes.core_tables);
+    inst->core_memories.reserve(sizes.core_memories);
+    inst->core_globals.reserve(sizes.core_globals);
+    inst->core_tags.reserve(sizes.core_tags);
+    inst->core_modules.reserve(sizes.core_modules);
+    inst->core_instances.reserve(sizes.core_instances);
+    inst->functions.reserve(v.functions.size());
+    inst->values.reserve(sizes.values);
+    inst->types.reserve(v.types.size());
+    inst->components.reserve(sizes.components);
+    inst->instances.reserve(v.instances.size());
     const Component& c = *v.component;
     for (const Definition& d : c.definitions) {
       if (auto r = definition(*inst, v, c, d); !r) {
@@ -462,6 +475,7 @@ class Instantiator {
   Result<void> core_instance(ComponentInstance& inst, const CoreInstance& ci) {
     RuntimeCoreInstance out;
     if (!ci.instantiate) {
+      out.exports.reserve(ci.exports.size());
       for (const auto& [name, item] : ci.exports) {
         KILN_ASSIGN(Extern e, core_item(inst, item));
         out.exports.emplace_back(name, e);
@@ -471,6 +485,7 @@ class Instantiator {
     }
     const std::shared_ptr<const Module>& module = inst.core_modules[ci.module];
     std::vector<Extern> imports;
+    imports.reserve(module->imports.size());
     for (const Import& i : module->imports) {
       const RuntimeCoreInstance* arg = nullptr;
       for (const auto& [name, index] : ci.args) {
@@ -495,6 +510,7 @@ class Instantiator {
   Result<void> instance(ComponentInstance& inst, const Instance& i) {
     auto runtime = std::make_shared<RuntimeInstance>();
     if (!i.instantiate) {
+      runtime->exports.reserve(i.exports.size());
       for (const auto& [name, item] : i.exports) {
         KILN_ASSIGN(RuntimeItem r, item_of(inst, item));
         runtime->exports.emplace_back(name.name, std::move(r));
@@ -728,18 +744,35 @@ class Instantiator {
 
 }  // namespace
 
+Result<CheckedImports> check_imports(
+    const ValidatedComponent& component,
+    const std::vector<std::pair<std::string, RuntimeItem>>& imports) {
+  CheckedImports checked;
+  checked.component = &component;
+  checked.by_name = std::map<std::string, RuntimeItem>(imports.begin(), imports.end());
+  for (const auto& import : component.type->imports) {
+    auto arg = checked.by_name.find(import.name);
+    if (arg == checked.by_name.end()) {
+      return unlinkable("missing import named `" + import.name + "`");
+    }
+    KILN_TRY(check_import(import.name, import.type, arg->second));
+  }
+  return checked;
+}
+
 Result<std::unique_ptr<ComponentInstance>> instantiate_component(
     Store& store, const ValidatedComponent& component,
     const std::vector<std::pair<std::string, RuntimeItem>>& imports, TrapPtr* trap) {
-  std::map<std::string, RuntimeItem> by_name(imports.begin(), imports.end());
-  for (const auto& import : component.type->imports) {
-    auto arg = by_name.find(import.name);
-    if (arg == by_name.end()) return unlinkable("missing import named `" + import.name + "`");
-    KILN_TRY(check_import(import.name, import.type, arg->second));
-  }
+  KILN_ASSIGN(CheckedImports checked, check_imports(component, imports));
+  return instantiate_component(store, checked, trap);
+}
+
+Result<std::unique_ptr<ComponentInstance>> instantiate_component(Store& store,
+                                                                 const CheckedImports& imports,
+                                                                 TrapPtr* trap) {
   Instantiator instantiator(store, trap);
-  instantiator.args_ = &by_name;
-  return instantiator.run(component, nullptr, nullptr);
+  instantiator.args_ = &imports.by_name;
+  return instantiator.run(*imports.component, nullptr, nullptr);
 }
 
 }  // namespace kiln::component

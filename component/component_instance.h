@@ -147,12 +147,29 @@ struct ComponentInstance {
   void leave_to(const ComponentInstance* caller);
 };
 
+// A component's imports by name, each checked against the type the component imports it at:
+// what instantiating needs of them, checked once for a host that makes many instances of one
+// component with the same imports (kiln serve: one per request; wasmtime's InstancePre). The
+// items are shared by the instances made from them, in any store and on any thread.
+struct CheckedImports {
+  const ValidatedComponent* component = nullptr;
+  std::map<std::string, RuntimeItem> by_name;
+};
+// A missing or mismatched import is an Error of kind kUnlinkable.
+Result<CheckedImports> check_imports(
+    const ValidatedComponent& component,
+    const std::vector<std::pair<std::string, RuntimeItem>>& imports);
+
 // Instantiates `component` in `store` with `imports` (by name; a missing or mismatched import
 // is an Error of kind kUnlinkable). A trap while instantiating (a core start function) is an
 // Error too, its trap in `*trap` when given.
 Result<std::unique_ptr<ComponentInstance>> instantiate_component(
     Store& store, const ValidatedComponent& component,
     const std::vector<std::pair<std::string, RuntimeItem>>& imports, TrapPtr* trap = nullptr);
+// The same with imports checked before (check_imports): the component they were checked for.
+Result<std::unique_ptr<ComponentInstance>> instantiate_component(Store& store,
+                                                                 const CheckedImports& imports,
+                                                                 TrapPtr* trap = nullptr);
 
 // Calls a component function with `args` (checked against its type), from the host (`caller`
 // null) or from a component instance.

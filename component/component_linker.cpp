@@ -256,20 +256,19 @@ Result<void> ComponentLinker::define_unknown_imports_as_traps(const ValidatedCom
   return {};
 }
 
-Result<std::vector<std::pair<std::string, RuntimeItem>>> ComponentLinker::resolve_imports(
-    const ValidatedComponent& component) const {
+Result<CheckedImports> ComponentLinker::resolve_imports(const ValidatedComponent& component) const {
   std::vector<std::pair<std::string, RuntimeItem>> imports;
   for (const auto& import : component.type->imports) {
     KILN_ASSIGN(RuntimeItem item, resolve(import.name, import.type));
     imports.emplace_back(import.name, std::move(item));
   }
-  return imports;
+  return check_imports(component, imports);
 }
 
 Result<std::unique_ptr<ComponentInstance>> ComponentLinker::instantiate(
     Store& store, const ValidatedComponent& component, TrapPtr* trap) const {
-  KILN_ASSIGN(auto imports, resolve_imports(component));
-  return instantiate_component(store, component, imports, trap);
+  KILN_ASSIGN(CheckedImports imports, resolve_imports(component));
+  return instantiate_component(store, imports, trap);
 }
 
 }  // namespace kiln::component

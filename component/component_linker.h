@@ -62,8 +62,8 @@ class ComponentLinker {
   // a host that makes many instances of one component (kiln serve: one per request) looks
   // each import up by name once. The items do not refer to the linker; they are shared by the
   // instances made from them, in any store and on any thread.
-  Result<std::vector<std::pair<std::string, RuntimeItem>>> resolve_imports(
-      const ValidatedComponent& component) const;
+  // Checked against their import types (check_imports).
+  Result<CheckedImports> resolve_imports(const ValidatedComponent& component) const;
 
  private:
   // Definitions by canonical path (versions canonicalized: names.h).

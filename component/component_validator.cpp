@@ -145,6 +145,9 @@ class Validator {
     out->instances = std::move(scope.instances);
     out->core_functions = std::move(scope.core_functions);
     out->canon_signatures = std::move(scope.canon_signatures);
+    out->sizes = {scope.core_tables.size(), scope.core_memories.size(), scope.core_globals.size(),
+                  scope.core_tags.size(),   scope.core_modules.size(),  scope.core_instances.size(),
+                  scope.values.size(),      scope.components.size()};
     return out;
   }
 

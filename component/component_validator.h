@@ -35,6 +35,11 @@ struct ValidatedComponent {
   std::vector<resolved::TypeDefinition> types;
   std::vector<std::shared_ptr<const resolved::InstanceType>> instances;
   std::vector<FuncType> core_functions;
+  // How many items each other index space ends up with: an instance reserves them all at once.
+  struct IndexSpaceSizes {
+    size_t core_tables = 0, core_memories = 0, core_globals = 0, core_tags = 0, core_modules = 0,
+           core_instances = 0, values = 0, components = 0;
+  } sizes;
   // By canon index (Component::canons): each lift's and lower's signature (null for the
   // resource built-ins).
   std::vector<std::shared_ptr<const abi::AbiSignature>> canon_signatures;

@@ -566,6 +566,18 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
   Instance& inst = *instance;
   inst.module = module_ptr;
   inst.store = this;
+  // Sized once: kiln serve instantiates per request, where growing each vector was a few
+  // allocations per import.
+  inst.functions.reserve(m.functions.size());
+  inst.tables.reserve(m.tables.size());
+  inst.memories.reserve(m.memories.size());
+  inst.globals.reserve(m.globals.size());
+  inst.tags.reserve(m.tags.size());
+  inst.data.reserve(m.data.size());
+  if (const size_t needed = functions_.size() + (m.functions.size() - m.imported_functions);
+      needed > functions_.capacity()) {
+    functions_.reserve(std::max(needed, 2 * functions_.capacity()));  // still amortized
+  }
   for (const Extern& e : imports) {
     switch (e.kind) {
       case ExternKind::kFunction:

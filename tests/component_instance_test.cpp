@@ -284,12 +284,13 @@ TEST(ComponentLinker, ImportsResolvedOnceServeInstancesInManyStores) {
                                      }));
   auto imports = linker.resolve_imports(*v.validated);
   ASSERT_TRUE(imports) << imports.error().message;
-  ASSERT_EQ(imports->size(), 1u);
-  EXPECT_EQ((*imports)[0].first, "local:app/math@1.2.0");
+  ASSERT_EQ(imports->by_name.size(), 1u);
+  EXPECT_EQ(imports->by_name.begin()->first, "local:app/math@1.2.0");
+  EXPECT_EQ(imports->component, v.validated);
   // Two stores, each with an instance made from the same resolved imports.
   Store first(v.engine), second(v.engine);
-  auto a = instantiate_component(first, *v.validated, *imports);
-  auto b = instantiate_component(second, *v.validated, *imports);
+  auto a = instantiate_component(first, *imports);
+  auto b = instantiate_component(second, *imports);
   ASSERT_TRUE(a) << a.error().message;
   ASSERT_TRUE(b) << b.error().message;
   std::optional<ComponentValue> result;

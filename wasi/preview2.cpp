@@ -24,12 +24,21 @@ namespace preview2 {
 const char State::kStateKey = 0;
 
 State::State(const ResourceTypes& types, WasiContext& c, Store& s)
-    : ResourceTypes(types), context(c), store(s) {
-  (void)fill_random(hash_key, sizeof hash_key);
-  if (!fill_random(seed, sizeof seed)) {
-    seed[0] = clock_now_ns(CLOCK_REALTIME);
-    seed[1] = clock_now_ns(CLOCK_MONOTONIC);
+    : ResourceTypes(types), context(c), store(s) {}
+
+const uint64_t* State::insecure_seed() {
+  if (!seeded_ && !fill_random(seed_, sizeof seed_)) {
+    seed_[0] = clock_now_ns(CLOCK_REALTIME);  // insecure, as the interface says it may be
+    seed_[1] = clock_now_ns(CLOCK_MONOTONIC);
   }
+  seeded_ = true;
+  return seed_;
+}
+
+const uint64_t* State::metadata_hash_key() {
+  if (!hash_keyed_) (void)fill_random(hash_key_, sizeof hash_key_);
+  hash_keyed_ = true;
+  return hash_key_;
 }
 
 }  // namespace preview2
@@ -444,7 +453,8 @@ Result<std::shared_ptr<const Preview2>> Preview2::define(
                       [](State* s, const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
                         V pair;
                         pair.kind = K::kTuple;
-                        pair.items = {u64(s->seed[0]), u64(s->seed[1])};
+                        const uint64_t* seed = s->insecure_seed();
+                        pair.items = {u64(seed[0]), u64(seed[1])};
                         r = std::move(pair);
                         return nullptr;
                       }));

@@ -350,14 +350,14 @@ Result<void> define_filesystem(Definer& d, ResourceTypes& t) {
                      const std::vector<V>&) -> FsResult<std::optional<V>> {
                     auto st = self->stat();
                     if (!st) return st.error();
-                    return std::optional<V>(metadata_hash(*st, s->hash_key));
+                    return std::optional<V>(metadata_hash(*st, s->metadata_hash_key()));
                   }));
   KILN_TRY(method("metadata-hash-at", "bfs",
                   [follow](State* s, const std::shared_ptr<Descriptor>& self,
                            const std::vector<V>& a) -> FsResult<std::optional<V>> {
                     auto st = self->stat_at(a[2].text, follow(a[1]));
                     if (!st) return st.error();
-                    return std::optional<V>(metadata_hash(*st, s->hash_key));
+                    return std::optional<V>(metadata_hash(*st, s->metadata_hash_key()));
                   }));
   KILN_TRY(d.function("wasi:filesystem/types",
                       "[method]directory-entry-stream.read-directory-entry", "b",

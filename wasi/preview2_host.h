@@ -397,8 +397,10 @@ struct State : ResourceTypes {
   Slab<StreamError> errors;  // an io error: what failed, as wasi:filesystem's error-code or
                              // (a socket's) an errno
   Slab<Pollable> pollables;
-  uint64_t seed[2] = {0, 0};
-  uint64_t hash_key[2] = {0, 0};  // metadata-hash's key
+  // Random per instance, made at its first use and the same ever after: most instances never
+  // ask, and two getrandom calls per instance were two system calls per kiln serve request.
+  const uint64_t* insecure_seed();      // wasi:random/insecure-seed's
+  const uint64_t* metadata_hash_key();  // wasi:filesystem metadata-hash's key
   HttpState http;
   SocketsState sockets;
 
@@ -553,6 +555,11 @@ struct State : ResourceTypes {
       }
     }
   }
+
+ private:
+  uint64_t seed_[2] = {0, 0};
+  uint64_t hash_key_[2] = {0, 0};
+  bool seeded_ = false, hash_keyed_ = false;
 };
 
 // A host function: the calling store's state, the arguments as lifted, the result to fill (the
