@@ -652,7 +652,7 @@ class Instantiator {
       return nullptr;
     };
     inst.core_functions.push_back(
-        store_.create_host_function(signature->flat.core, host, "canon lower"));
+        store_.create_host_function(signature->flat.core, std::move(host), "canon lower"));
     return {};
   }
 
@@ -717,7 +717,8 @@ class Instantiator {
         };
         break;
     }
-    inst.core_functions.push_back(store_.create_host_function(type, host, "canon resource"));
+    inst.core_functions.push_back(
+        store_.create_host_function(type, std::move(host), "canon resource"));
     return {};
   }
 

@@ -99,7 +99,13 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::vector<
   module->bytes = std::move(bytes);
   KILN_TRY(decode_module(*module));
   KILN_TRY(validate_module_structure(*module));
-  for (const FuncType& t : module->types) module->type_ids.push_back(engine.types().intern(t));
+  module->type_ids.reserve(module->types.size());
+  module->interned_types.reserve(module->types.size());
+  for (const FuncType& t : module->types) {
+    const TypeRegistry::Interned interned = engine.types().intern_with_type(t);
+    module->type_ids.push_back(interned.id);
+    module->interned_types.push_back(interned.type);
+  }
   const uint32_t defined = static_cast<uint32_t>(module->bodies.size());
   if (translate) {
     // Allocated up front so calls can point at their callee before it is translated.

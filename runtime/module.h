@@ -117,7 +117,8 @@ class Module {
 
   std::vector<uint8_t> bytes;
   std::vector<FuncType> types;
-  std::vector<uint32_t> type_ids;  // engine-interned id of each type
+  std::vector<uint32_t> type_ids;               // engine-interned id of each type
+  std::vector<const FuncType*> interned_types;  // the engine's copy of each (TypeRegistry)
   std::vector<Import> imports;
   std::vector<uint32_t> functions;   // type index of every function, imports first
   std::vector<TableType> tables;     // imports first

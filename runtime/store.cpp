@@ -313,8 +313,9 @@ Store::~Store() {
 FunctionInstance* Store::create_host_function(const FuncType& type, HostCallback callback,
                                               std::string name) {
   auto f = std::make_unique<FunctionInstance>();
-  f->type_id = engine_.types().intern(type);
-  f->type = &engine_.types().get(f->type_id);
+  const TypeRegistry::Interned interned = engine_.types().intern_with_type(type);
+  f->type_id = interned.id;
+  f->type = interned.type;
   f->host = std::move(callback);
   f->host_name = std::move(name);
   functions_.push_back(std::move(f));
@@ -603,7 +604,7 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
   for (uint32_t i = m.imported_functions; i < m.functions.size(); ++i) {
     auto f = std::make_unique<FunctionInstance>();
     f->type_id = m.type_ids[m.functions[i]];
-    f->type = &engine_.types().get(f->type_id);
+    f->type = m.interned_types[m.functions[i]];
     f->instance = &inst;
     f->code = m.compiled[i - m.imported_functions].get();
     inst.functions.push_back(f.get());

@@ -100,10 +100,14 @@ size_t TypeRegistry::Hash::operator()(const FuncType& t) const {
 }
 
 uint32_t TypeRegistry::intern(const FuncType& type) {
+  return intern_with_type(type).id;
+}
+
+TypeRegistry::Interned TypeRegistry::intern_with_type(const FuncType& type) {
   std::lock_guard lock(mutex_);
   auto [it, inserted] = ids_.try_emplace(type, static_cast<uint32_t>(by_id_.size()));
   if (inserted) by_id_.push_back(&it->first);  // node-based map: the key's address is stable
-  return it->second;
+  return {it->second, &it->first};
 }
 
 const FuncType& TypeRegistry::get(uint32_t id) const {

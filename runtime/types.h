@@ -82,6 +82,13 @@ bool limits_match(const Limits& actual, const Limits& expected);
 class TypeRegistry {
  public:
   uint32_t intern(const FuncType& type);
+  // The id and the registry's copy of `type` (whose address lasts as long as the registry), in
+  // one lookup: what a function instance records of its type.
+  struct Interned {
+    uint32_t id;
+    const FuncType* type;
+  };
+  Interned intern_with_type(const FuncType& type);
   const FuncType& get(uint32_t id) const;
 
  private:
