@@ -1309,6 +1309,25 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
     case Recipe::kIntBinary: {
       const Value b = pop();
       const Value a = pop();
+      if (a.where == Value::Where::kLocal) {  // a local's value stays: the result goes elsewhere
+        const Reg r = allocate(RegisterClass::kGeneral);
+        const Source local = a.local_reg >= 0 ? Source::of_register(static_cast<Reg>(a.local_reg))
+                                              : Source::of_slot(a.local_slot);
+        const Source source = source_of(b, true);
+        const IntBinaryOp op = static_cast<IntBinaryOp>(recipe.op);
+        if (!masm_.int_binary_into(op, recipe.width, r, local, source)) {
+          if (a.local_reg >= 0) {
+            masm_.move(a.type, r, static_cast<Reg>(a.local_reg));
+          } else {
+            masm_.load_slot(a.type, r, a.local_slot);
+          }
+          masm_.int_binary(op, recipe.width, r, source);
+        }
+        if (source.kind == Source::Kind::kRegister)
+          free_register(RegisterClass::kGeneral, source.reg);
+        push_register(a.type, r);
+        return true;
+      }
       const Reg r = take_register(a);
       const Source source = source_of(b, true);
       masm_.int_binary(static_cast<IntBinaryOp>(recipe.op), recipe.width, r, source);

@@ -298,6 +298,45 @@ class X64MacroAssembler final : public MacroAssembler {
       }
     }
   }
+  bool int_binary_into(IntBinaryOp op, Width w, Reg dst, const Source& a,
+                       const Source& b) override {
+    const bool immediate = b.kind == Source::Kind::kImmediate;
+    if (op == IntBinaryOp::kAnd && immediate && (b.immediate == 0xff || b.immediate == 0xffff)) {
+      // Zero-extending the low byte or word is the and, for both widths (the i64's high half
+      // is zero too); from a slot, the low bytes come first (little-endian).
+      const uint32_t size = b.immediate == 0xff ? 1 : 2;
+      if (a.kind == Source::Kind::kSlot) {
+        a_.movzx(d(dst), slot_mem(a.slot, size));
+      } else if (size == 1) {
+        a_.movzx(d(dst), x86::gpb_lo(a.reg));
+      } else {
+        a_.movzx(d(dst), x86::gpw(a.reg));
+      }
+      return true;
+    }
+    if (a.kind != Source::Kind::kRegister) return false;
+    switch (op) {
+      case IntBinaryOp::kAdd:
+      case IntBinaryOp::kSub: {
+        // lea computes the 64-bit sum; a 32-bit destination keeps its low half, the i32 sum.
+        if (b.kind == Source::Kind::kRegister && op == IntBinaryOp::kAdd) {
+          a_.lea(gp(w, dst), x86::ptr(q(a.reg), q(b.reg)));
+          return true;
+        }
+        if (!immediate) return false;
+        const int64_t displacement = op == IntBinaryOp::kAdd ? b.immediate : -b.immediate;
+        if (!fits_int32(displacement)) return false;
+        a_.lea(gp(w, dst), x86::ptr(q(a.reg), static_cast<int32_t>(displacement)));
+        return true;
+      }
+      case IntBinaryOp::kMul:
+        if (!immediate || !fits_int32(b.immediate)) return false;
+        a_.imul(gp(w, dst), gp(w, a.reg), b.immediate);
+        return true;
+      default:
+        return false;
+    }
+  }
   void int_unary(IntUnaryOp op, Width w, Reg dst) override {
     const x86::Gp r = gp(w, dst);
     switch (op) {
