@@ -286,6 +286,14 @@ void CodeGenerator::restore_pinned() {
   for (const PinnedLocal& p : pinned_) masm_.load_slot(p.type, p.reg, p.slot);
 }
 
+bool CodeGenerator::has_free_register(RegisterClass c) const {
+  const int* owner = c == RegisterClass::kGeneral ? general_owner_ : float_owner_;
+  for (Reg r : c == RegisterClass::kGeneral ? general_pool_ : float_pool_) {
+    if (owner[r] == kFree) return true;
+  }
+  return false;
+}
+
 Reg CodeGenerator::allocate(RegisterClass c) {
   int* owner = c == RegisterClass::kGeneral ? general_owner_ : float_owner_;
   for (Reg r : c == RegisterClass::kGeneral ? general_pool_ : float_pool_) {
@@ -1330,7 +1338,21 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       }
       const Reg r = take_register(a);
       const Source source = source_of(b, true);
-      masm_.int_binary(static_cast<IntBinaryOp>(recipe.op), recipe.width, r, source);
+      const IntBinaryOp op = static_cast<IntBinaryOp>(recipe.op);
+      if (op == IntBinaryOp::kAnd && source.kind == Source::Kind::kImmediate &&
+          (source.immediate == 0xff || source.immediate == 0xffff) &&
+          has_free_register(RegisterClass::kGeneral)) {
+        // Zero-extending into another register: x64 eliminates a movzx between two registers
+        // at rename, where an and in place costs a cycle (on a crc32 loop's critical path).
+        const Reg other = allocate(RegisterClass::kGeneral);
+        if (masm_.int_binary_into(op, recipe.width, other, Source::of_register(r), source)) {
+          free_register(RegisterClass::kGeneral, r);
+          push_register(a.type, other);
+          return true;
+        }
+        free_register(RegisterClass::kGeneral, other);
+      }
+      masm_.int_binary(op, recipe.width, r, source);
       if (source.kind == Source::Kind::kRegister)
         free_register(RegisterClass::kGeneral, source.reg);
       push_register(a.type, r);

@@ -88,11 +88,12 @@ class CodeGenerator final : public FunctionBodyConsumer {
   void push_register(ValType t, Reg r);
   void push_cell(ValType t, uint32_t cell);
   void push_constant(ValType t, uint64_t bits);
-  Value pop();                                 // its register, if any, stays held until released
-  void release(const Value& v);                // frees a popped value's register
-  void free_register(RegisterClass c, Reg r);  // frees a held register
-  Reg allocate(RegisterClass c);               // spills the deepest register value if none is free
-  Reg take_register(const Value& v);           // a register holding v that the caller may overwrite
+  Value pop();                                    // its register, if any, stays held until released
+  void release(const Value& v);                   // frees a popped value's register
+  void free_register(RegisterClass c, Reg r);     // frees a held register
+  bool has_free_register(RegisterClass c) const;  // one that allocate takes without a spill
+  Reg allocate(RegisterClass c);      // spills the deepest register value if none is free
+  Reg take_register(const Value& v);  // a register holding v that the caller may overwrite
   Source source_of(const Value& v, bool immediate_ok);  // v as an operator's second operand
   void store_value(const Value& v, int32_t slot);
   void spill(Value& v);                  // to its own cell

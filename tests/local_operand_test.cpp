@@ -1,7 +1,8 @@
 // Binary operators on a local (tests/wasm/local_operands.wat): under the JIT, the shapes that
 // MacroAssembler::int_binary_into computes straight into a new register (lea, three-operand
 // imul, movzx) and the ones next to them that take the copy-then-operate path compute the
-// interpreter's results, wrapping where Wasm wraps, and leave the local as it was.
+// interpreter's results, wrapping where Wasm wraps, and leave the local as it was; an and with
+// 0xff or 0xffff of a value just computed is zero-extended into another register.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -61,7 +62,11 @@ const std::vector<uint64_t> kI64s = {0,
 
 TEST_P(LocalOperands, I32OperatorsOnALocalWrapAsWasmDoes) {
   for (uint32_t a : kI32s) {
-    for (uint32_t b : kI32s) EXPECT_EQ(call32("i32_add", {a, b}), a + b) << a << " + " << b;
+    for (uint32_t b : kI32s) {
+      EXPECT_EQ(call32("i32_add", {a, b}), a + b) << a << " + " << b;
+      EXPECT_EQ(call32("i32_sum_and_ff", {a, b}), (a + b) & 0xffu) << a << " + " << b;
+      EXPECT_EQ(call32("i32_sum_and_ffff", {a, b}), (a + b) & 0xffffu) << a << " + " << b;
+    }
     EXPECT_EQ(call32("i32_add_imm", {a}), a + 0x7fffffffu) << a;
     EXPECT_EQ(call32("i32_sub_imm", {a}), a - 5u) << a;
     EXPECT_EQ(call32("i32_sub_min", {a}), a - 0x80000000u) << a;
@@ -82,7 +87,10 @@ TEST_P(LocalOperands, I32ResultsAreZeroExtended) {
 
 TEST_P(LocalOperands, I64OperatorsOnALocalWrapAsWasmDoes) {
   for (uint64_t a : kI64s) {
-    for (uint64_t b : kI64s) EXPECT_EQ(call("i64_add", {a, b}), a + b) << a << " + " << b;
+    for (uint64_t b : kI64s) {
+      EXPECT_EQ(call("i64_add", {a, b}), a + b) << a << " + " << b;
+      EXPECT_EQ(call("i64_sum_and_ff", {a, b}), (a + b) & 0xff) << a << " + " << b;
+    }
     EXPECT_EQ(call("i64_add_imm", {a}), a - 1) << a;
     EXPECT_EQ(call("i64_sub_min", {a}), a + 0x80000000ull) << a;
     EXPECT_EQ(call("i64_add_far", {a}), a + 0x100000000ull) << a;

@@ -31,6 +31,13 @@
     (i64.and (local.get 0) (i64.const 0xffff)))
   (func (export "i64_and_low") (param i64) (result i64)
     (i64.and (local.get 0) (i64.const 0xffffffff)))
+  ;; An and of a value computed just before: zero-extended into another register.
+  (func (export "i32_sum_and_ff") (param i32 i32) (result i32)
+    (i32.and (i32.add (local.get 0) (local.get 1)) (i32.const 0xff)))
+  (func (export "i32_sum_and_ffff") (param i32 i32) (result i32)
+    (i32.and (i32.add (local.get 0) (local.get 1)) (i32.const 0xffff)))
+  (func (export "i64_sum_and_ff") (param i64 i64) (result i64)
+    (i64.and (i64.add (local.get 0) (local.get 1)) (i64.const 0xff)))
   ;; Twelve locals read in a loop and the parameter once: the parameter stays in its slot.
   (func $spread (param $x i32) (param $op i32) (result i32)
     (local $a i32) (local $b i32) (local $c i32) (local $d i32) (local $e i32) (local $f i32)
