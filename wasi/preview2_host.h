@@ -249,7 +249,8 @@ struct HttpState {
   HttpResponseSink* sink = nullptr;
   bool streaming = false;
   bool flush_requested = false;
-  uint64_t started_ns = 0;
+  uint64_t started_cpu_ns = 0;   // the thread's CPU time when the handler was called
+  uint64_t started_wall_ns = 0;  // and the monotonic clock's
   std::string stream_error;
 };
 
