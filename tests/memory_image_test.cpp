@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -180,6 +182,46 @@ TEST(MemoryImage, ReusedMemoriesAreZeroWhereverTheLastOneWrote) {
     EXPECT_EQ(memory_of(**small)[100], 0);
     memory_of(**small)[100] = 0xEF;
   }
+}
+
+// Going back to the pool zeroes only the pages the memory had in RAM and drops the rest: zeroing
+// a page nobody touched would fault it in (kiln serve zeroed a whole memory per request, and
+// kept it all resident). The next memory on the reservation finds resident only the pages its
+// predecessor touched, and reads zero everywhere.
+TEST(MemoryImage, AReleasedMemoryFaultsInNoPageItsGuestNeverTouched) {
+  Engine engine;
+  constexpr uint32_t kPages = 8;  // 512 KiB, all within the part kept resident
+  static_assert(kPages * kWasmPageSize <= kKeepResidentBytes);
+  auto module = Module::compile(engine, module_with_data(kPages, {}));
+  ASSERT_TRUE(module);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t bytes = kPages * kWasmPageSize;
+  const size_t pages = bytes / page;
+  const std::vector<size_t> touched = {0, 5, pages / 2, pages - 1};
+  uint8_t* first_base = nullptr;
+  {
+    Store store(engine);
+    auto instance = store.instantiate(*module, {});
+    ASSERT_TRUE(instance);
+    first_base = memory_of(**instance);
+    // A clean slate: the reservation may come from the pool with an earlier test's pages
+    // resident (zero, as this memory's guest reads them anyway).
+    ASSERT_EQ(madvise(first_base, bytes, MADV_DONTNEED), 0);
+    for (size_t p : touched) first_base[p * page + 7] = 0x5A;
+  }
+  Store store(engine);
+  auto instance = store.instantiate(*module, {});
+  ASSERT_TRUE(instance);
+  uint8_t* base = memory_of(**instance);
+  ASSERT_EQ(base, first_base) << "the pool hands the last reservation back first";
+  std::vector<unsigned char> present(pages);
+  ASSERT_EQ(mincore(base, bytes, present.data()), 0);
+  for (size_t p = 0; p < pages; ++p) {
+    const bool expected = std::find(touched.begin(), touched.end(), p) != touched.end();
+    EXPECT_EQ(present[p] & 1, expected ? 1 : 0) << "page " << p;
+  }
+  for (size_t at = 0; at < bytes; at += 509) ASSERT_EQ(base[at], 0) << "byte " << at;
+  for (size_t p : touched) EXPECT_EQ(base[p * page + 7], 0) << "page " << p;
 }
 
 // A pool that will not keep a memory's reservation (off, as kiln run sets it, or full) gets
