@@ -286,6 +286,17 @@ void CodeGenerator::restore_pinned() {
   for (const PinnedLocal& p : pinned_) masm_.load_slot(p.type, p.reg, p.slot);
 }
 
+bool CodeGenerator::int_binary_into_new_register(IntBinaryOp op, Width w, ValType t,
+                                                 const Source& a, const Source& b) {
+  const Reg r = allocate(RegisterClass::kGeneral);
+  if (!masm_.int_binary_into(op, w, r, a, b)) {
+    free_register(RegisterClass::kGeneral, r);
+    return false;
+  }
+  push_register(t, r);
+  return true;
+}
+
 bool CodeGenerator::has_free_register(RegisterClass c) const {
   const int* owner = c == RegisterClass::kGeneral ? general_owner_ : float_owner_;
   for (Reg r : c == RegisterClass::kGeneral ? general_pool_ : float_pool_) {
@@ -1317,44 +1328,31 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
     case Recipe::kIntBinary: {
       const Value b = pop();
       const Value a = pop();
-      if (a.where == Value::Where::kLocal) {  // a local's value stays: the result goes elsewhere
-        const Reg r = allocate(RegisterClass::kGeneral);
-        const Source local = a.local_reg >= 0 ? Source::of_register(static_cast<Reg>(a.local_reg))
-                                              : Source::of_slot(a.local_slot);
-        const Source source = source_of(b, true);
-        const IntBinaryOp op = static_cast<IntBinaryOp>(recipe.op);
-        if (!masm_.int_binary_into(op, recipe.width, r, local, source)) {
-          if (a.local_reg >= 0) {
-            masm_.move(a.type, r, static_cast<Reg>(a.local_reg));
-          } else {
-            masm_.load_slot(a.type, r, a.local_slot);
-          }
-          masm_.int_binary(op, recipe.width, r, source);
-        }
+      const IntBinaryOp op = static_cast<IntBinaryOp>(recipe.op);
+      const Source source = source_of(b, true);
+      auto release_source = [&] {
         if (source.kind == Source::Kind::kRegister)
           free_register(RegisterClass::kGeneral, source.reg);
-        push_register(a.type, r);
+      };
+      // A local keeps its value: the result goes to a new register, in one instruction where
+      // the ISA has one (int_binary_into), or after a copy of the local.
+      if (a.where == Value::Where::kLocal &&
+          int_binary_into_new_register(op, recipe.width, a.type, source_of(a, false), source)) {
+        release_source();
         return true;
       }
       const Reg r = take_register(a);
-      const Source source = source_of(b, true);
-      const IntBinaryOp op = static_cast<IntBinaryOp>(recipe.op);
+      // Zero-extending into another register: x64 eliminates a movzx between two registers at
+      // rename, where an and in place costs a cycle (on a crc32 loop's critical path).
       if (op == IntBinaryOp::kAnd && source.kind == Source::Kind::kImmediate &&
           (source.immediate == 0xff || source.immediate == 0xffff) &&
-          has_free_register(RegisterClass::kGeneral)) {
-        // Zero-extending into another register: x64 eliminates a movzx between two registers
-        // at rename, where an and in place costs a cycle (on a crc32 loop's critical path).
-        const Reg other = allocate(RegisterClass::kGeneral);
-        if (masm_.int_binary_into(op, recipe.width, other, Source::of_register(r), source)) {
-          free_register(RegisterClass::kGeneral, r);
-          push_register(a.type, other);
-          return true;
-        }
-        free_register(RegisterClass::kGeneral, other);
+          has_free_register(RegisterClass::kGeneral) &&
+          int_binary_into_new_register(op, recipe.width, a.type, Source::of_register(r), source)) {
+        free_register(RegisterClass::kGeneral, r);
+        return true;
       }
       masm_.int_binary(op, recipe.width, r, source);
-      if (source.kind == Source::Kind::kRegister)
-        free_register(RegisterClass::kGeneral, source.reg);
+      release_source();
       push_register(a.type, r);
       return true;
     }

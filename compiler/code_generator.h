@@ -94,6 +94,11 @@ class CodeGenerator final : public FunctionBodyConsumer {
   bool has_free_register(RegisterClass c) const;  // one that allocate takes without a spill
   Reg allocate(RegisterClass c);      // spills the deepest register value if none is free
   Reg take_register(const Value& v);  // a register holding v that the caller may overwrite
+  // a OP b into a newly allocated register pushed as a value of type t, when the macro-assembler
+  // has a one-instruction form for it (MacroAssembler::int_binary_into); false, nothing
+  // emitted or pushed, otherwise.
+  bool int_binary_into_new_register(IntBinaryOp op, Width w, ValType t, const Source& a,
+                                    const Source& b);
   Source source_of(const Value& v, bool immediate_ok);  // v as an operator's second operand
   void store_value(const Value& v, int32_t slot);
   void spill(Value& v);                  // to its own cell
