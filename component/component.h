@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -253,8 +254,12 @@ struct ComponentExport {
 };
 
 struct CoreModuleBytes {
-  std::vector<uint8_t> bytes;  // a whole core module, preamble included
-  size_t offset = 0;           // where it starts in the component's binary
+  // The core module as decode_module left it (it owns its bytes, preamble included): the
+  // component's validation compiles this module in place (Module::compile_decoded) rather than
+  // decoding it a second time.
+  std::shared_ptr<Module> decoded;
+  size_t offset = 0;  // where it starts in the component's binary
+  std::span<const uint8_t> bytes() const { return decoded->bytes; }
 };
 
 // A definition in binary order: `index` is its place in the Component vector of its kind.

@@ -144,15 +144,11 @@ class Decoder {
         CoreModuleBytes m;
         m.offset = r.offset();
         KILN_ASSIGN(auto bytes, r.read_bytes(r.remaining()));
-        m.bytes.assign(bytes.begin(), bytes.end());
-        // Decoded now, so a malformed module is a malformed component (compiled, and so
-        // validated, when the component is).
-        // The bytes lent to the decoder and taken back (no copy: a component's modules are
-        // most of its bytes).
-        Module check;
-        check.bytes = std::move(m.bytes);
-        auto decoded = decode_module(check);
-        m.bytes = std::move(check.bytes);
+        // Decoded now, so a malformed module is a malformed component; validated (and
+        // compiled) when the component is, from this decoded form.
+        m.decoded = std::make_shared<Module>();
+        m.decoded->bytes.assign(bytes.begin(), bytes.end());
+        auto decoded = decode_module(*m.decoded);
         if (!decoded) {
           Error e = decoded.take_error();
           e.message = "in the core module at byte offset " + hex_offset(m.offset) + ": " +

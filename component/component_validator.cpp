@@ -188,7 +188,7 @@ class Validator {
                           ValidatedComponent& out) {
     switch (d.kind) {
       case Definition::Kind::kCoreModule: {
-        auto compiled = Module::compile(engine_, c.core_modules[d.index].bytes);
+        auto compiled = Module::compile_decoded(engine_, c.core_modules[d.index].decoded);
         if (!compiled) return compiled.take_error();
         // Two-level import names must stay distinct when mangled to one level ("module:name"),
         // so a component may not hold a module importing one pair twice.

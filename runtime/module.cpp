@@ -91,13 +91,11 @@ std::string Module::function_name(uint32_t function_index) const {
 
 namespace {
 
-Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::vector<uint8_t> bytes,
-                                                    bool translate) {
-  auto module = std::make_shared<Module>();
+// Validates (and with `translate`, prepares for running) a module decode_module has decoded.
+Result<void> validate_decoded(Engine& engine, Module& decoded, bool translate) {
+  Module* module = &decoded;
   module->engine = &engine;
   module->multi_memory = engine.config().multi_memory;
-  module->bytes = std::move(bytes);
-  KILN_TRY(decode_module(*module));
   KILN_TRY(validate_module_structure(*module));
   module->type_ids.reserve(module->types.size());
   module->interned_types.reserve(module->types.size());
@@ -148,6 +146,15 @@ Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::vector<
       module->native_function(*engine.code_tier(), engine.code_tier_options(), i, true);
     }
   }
+  return {};
+}
+
+Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::vector<uint8_t> bytes,
+                                                    bool translate) {
+  auto module = std::make_shared<Module>();
+  module->bytes = std::move(bytes);
+  KILN_TRY(decode_module(*module));
+  KILN_TRY(validate_decoded(engine, *module, translate));
   return module;
 }
 
@@ -162,6 +169,15 @@ Result<std::shared_ptr<const Module>> Module::compile(Engine& engine,
                                                       std::vector<uint8_t>&& bytes) {
   KILN_ASSIGN(std::shared_ptr<Module> module, decode_and_validate(engine, std::move(bytes), true));
   return std::shared_ptr<const Module>(std::move(module));
+}
+
+Result<std::shared_ptr<const Module>> Module::compile_decoded(Engine& engine,
+                                                              std::shared_ptr<Module> decoded) {
+  // Compiled once already (its engine is set): the validated parts cannot be filled twice, so
+  // its bytes are decoded anew.
+  if (decoded->engine) return compile(engine, std::span<const uint8_t>(decoded->bytes));
+  KILN_TRY(validate_decoded(engine, *decoded, true));
+  return std::shared_ptr<const Module>(std::move(decoded));
 }
 
 Result<void> Module::validate(Engine& engine, std::span<const uint8_t> bytes) {

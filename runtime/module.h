@@ -111,6 +111,11 @@ class Module {
   // faults in every page of it once more).
   static Result<std::shared_ptr<const Module>> compile(Engine& engine,
                                                        std::vector<uint8_t>&& bytes);
+  // Validates and translates a module that decode_module has decoded (and nothing else has
+  // touched: the component decoder's), without decoding it again. A module compiled before is
+  // decoded anew from its bytes.
+  static Result<std::shared_ptr<const Module>> compile_decoded(Engine& engine,
+                                                               std::shared_ptr<Module> decoded);
   // Decode and validate only.
   static Result<void> validate(Engine& engine, std::span<const uint8_t> bytes);
   ~Module();

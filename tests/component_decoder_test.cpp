@@ -73,7 +73,9 @@ TEST(ComponentDecoder, DecodesEveryDefinitionInBinaryOrder) {
   EXPECT_EQ(c.definitions[2].index, 1u);  // the second type
 
   ASSERT_EQ(c.core_modules.size(), 1u);
-  EXPECT_EQ(c.core_modules[0].bytes, wasm_writer::header());
+  const std::vector<uint8_t> module_bytes(c.core_modules[0].bytes().begin(),
+                                          c.core_modules[0].bytes().end());
+  EXPECT_EQ(module_bytes, wasm_writer::header());
   EXPECT_EQ(c.core_modules[0].offset, 10u);
 
   ASSERT_EQ(c.types.size(), 2u);

@@ -163,6 +163,46 @@ TEST(ComponentValidator, NamesTheCoreModuleThatDoesNotValidate) {
       << v.error().message;
 }
 
+// A component's core modules are decoded once, by the component decoder; its validation compiles
+// that decoded module in place. A second validation of the same decoded component (another engine
+// here) compiles the module anew from its bytes, and an invalid module fails alike each time.
+TEST(ComponentValidator, ValidatesTheDecodedCoreModuleInPlaceOnceAndAnewAfter) {
+  std::vector<uint8_t> module = wasm_writer::header();
+  section(module, 1, {1, 0x60, 0, 1, 0x7f});         // () -> i32
+  section(module, 3, {1, 0});                        // one function
+  section(module, 10, {1, 4, 0, 0x41, 0x2a, 0x0b});  // i32.const 42
+  std::vector<uint8_t> c = preamble();
+  section(c, 1, module);
+  auto decoded = decode_component(c);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  const Module* decoded_module = (*decoded)->core_modules[0].decoded.get();
+  Engine first_engine, second_engine;
+  auto first = validate_component(first_engine, **decoded);
+  ASSERT_TRUE(first) << first.error().message;
+  auto second = validate_component(second_engine, **decoded);
+  ASSERT_TRUE(second) << second.error().message;
+  ASSERT_EQ((*first)->core_modules.size(), 1u);
+  ASSERT_EQ((*second)->core_modules.size(), 1u);
+  EXPECT_EQ((*first)->core_modules[0].get(), decoded_module);
+  EXPECT_NE((*second)->core_modules[0].get(), decoded_module);
+  EXPECT_EQ((*first)->core_modules[0]->engine, &first_engine);
+  EXPECT_EQ((*second)->core_modules[0]->engine, &second_engine);
+  EXPECT_EQ((*second)->core_modules[0]->bodies.size(), 1u);
+
+  section(c, 1, {0x00, 0x61, 0x73, 0x6d, 1, 0, 0,  0, 1, 5, 1, 0x60, 0,
+                 1,    0x7f, 3,    2,    1, 0, 10, 4, 1, 2, 0, 0x0b});  // a second module: no i32
+                                                                        // where one is promised
+  decoded = decode_component(c);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  for (int round = 0; round < 2; ++round) {
+    Engine engine;
+    auto v = validate_component(engine, **decoded);
+    ASSERT_FALSE(v) << round;
+    EXPECT_EQ(v.error().message.rfind("in core module 1 (at byte offset ", 0), 0u)
+        << round << ": " << v.error().message;
+  }
+}
+
 TEST(ComponentValidator, RefusesTheAsyncAbiAsNotSupported) {
   // (canon task.return) is the async ABI's: decoded, then refused by name.
   std::vector<uint8_t> c = preamble();
