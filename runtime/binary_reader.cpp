@@ -143,14 +143,19 @@ Result<std::span<const uint8_t>> BinaryReader::read_bytes(size_t count) {
   return out;
 }
 
-Result<std::string> BinaryReader::read_name() {
+Result<std::string_view> BinaryReader::read_name_view() {
   size_t start = offset();
   KILN_ASSIGN(uint32_t length, read_u32());
   if (length > remaining()) return malformed("length out of bounds");
   KILN_ASSIGN(auto bytes, read_bytes(length));
-  std::string name(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const std::string_view name(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   if (!is_valid_utf8(name)) return malformed_at("malformed UTF-8 encoding", start);
   return name;
+}
+
+Result<std::string> BinaryReader::read_name() {
+  KILN_ASSIGN(std::string_view name, read_name_view());
+  return std::string(name);
 }
 
 Result<BinaryReader> BinaryReader::read_sub_reader(size_t count) {

@@ -51,6 +51,8 @@ class BinaryReader {
   Result<uint64_t> read_fixed_u64();
   Result<std::span<const uint8_t>> read_bytes(size_t count);
   Result<std::string> read_name();
+  // The same, as a view of the reader's bytes.
+  Result<std::string_view> read_name_view();
   // Splits off the next `count` bytes as a reader of their own.
   Result<BinaryReader> read_sub_reader(size_t count);
 

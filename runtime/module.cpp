@@ -1,5 +1,6 @@
 #include "runtime/module.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -85,8 +86,11 @@ const Export* Module::find_export(std::string_view name) const {
 }
 
 std::string Module::function_name(uint32_t function_index) const {
-  auto it = names.functions.find(function_index);
-  return it == names.functions.end() ? std::string() : it->second;
+  auto it = std::lower_bound(names.functions.begin(), names.functions.end(), function_index,
+                             [](const std::pair<uint32_t, std::string_view>& entry,
+                                uint32_t index) { return entry.first < index; });
+  if (it == names.functions.end() || it->first != function_index) return std::string();
+  return std::string(it->second);
 }
 
 namespace {

@@ -90,8 +90,9 @@ struct FunctionBody {
 // The custom "name" section (appendix 7.4): kept for backtraces and diagnostics.
 struct NameSection {
   std::string module_name;
-  std::unordered_map<uint32_t, std::string> functions;
-  std::unordered_map<uint32_t, std::unordered_map<uint32_t, std::string>> locals;
+  // The function name map in its binary order, by increasing function index (appendix 7.4.1
+  // requires it), as views of Module::bytes: a module's names cost no allocation each.
+  std::vector<std::pair<uint32_t, std::string_view>> functions;
 };
 
 struct CustomSection {

@@ -441,20 +441,27 @@ void read_name_section(BinaryReader r, Module& m) {
         KILN_SET(names.module_name, sub.read_name());
       } else if (id == 1) {
         KILN_ASSIGN(uint32_t n, sub.read_u32());
+        if (n > sub.remaining()) return sub.malformed("unexpected end");
+        names.functions.reserve(n);
         for (uint32_t i = 0; i < n; ++i) {
           KILN_ASSIGN(uint32_t index, sub.read_u32());
-          KILN_ASSIGN(std::string name, sub.read_name());
-          names.functions[index] = std::move(name);
+          KILN_ASSIGN(std::string_view name, sub.read_name_view());
+          // A name map is in increasing index order (function_name searches it so).
+          if (!names.functions.empty() && index <= names.functions.back().first) {
+            return sub.malformed("function names out of order");
+          }
+          names.functions.emplace_back(index, name);
         }
       } else if (id == 2) {
+        // Local names: nothing in kiln shows them yet, but a broken map still breaks the
+        // section as a whole, as before.
         KILN_ASSIGN(uint32_t n, sub.read_u32());
         for (uint32_t i = 0; i < n; ++i) {
-          KILN_ASSIGN(uint32_t func, sub.read_u32());
+          KILN_TRY(sub.read_u32());
           KILN_ASSIGN(uint32_t count, sub.read_u32());
           for (uint32_t k = 0; k < count; ++k) {
-            KILN_ASSIGN(uint32_t index, sub.read_u32());
-            KILN_ASSIGN(std::string name, sub.read_name());
-            names.locals[func][index] = std::move(name);
+            KILN_TRY(sub.read_u32());
+            KILN_TRY(sub.read_name_view());
           }
         }
       }

@@ -6,6 +6,7 @@
 
 #include "runtime/module.h"
 #include "runtime/store.h"
+#include "tests/fuzz/wasm_writer.h"
 #include "tests/test_support.h"
 
 namespace kiln {
@@ -160,6 +161,70 @@ TEST(Decoder, KeepsFunctionNamesFromTheNameSection) {
   const Export* e = m.find_export("nested");
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(m.function_name(e->index), "outer");
+}
+
+// Three functions named in a name section built here; `function_names` is subsection 1's
+// content, `local_names` subsection 2's (left out when empty).
+std::shared_ptr<const Module> module_with_names(const std::vector<uint8_t>& function_names,
+                                                const std::vector<uint8_t>& local_names = {}) {
+  std::vector<uint8_t> m = wasm_writer::header();
+  wasm_writer::section(m, 1, {1, 0x60, 0, 0});
+  wasm_writer::section(m, 3, {3, 0, 0, 0});
+  wasm_writer::section(m, 10, {3, 2, 0, 0x0b, 2, 0, 0x0b, 2, 0, 0x0b});
+  std::vector<uint8_t> custom;
+  wasm_writer::name(custom, "name");
+  custom.push_back(1);
+  wasm_writer::leb(custom, function_names.size());
+  custom.insert(custom.end(), function_names.begin(), function_names.end());
+  if (!local_names.empty()) {
+    custom.push_back(2);
+    wasm_writer::leb(custom, local_names.size());
+    custom.insert(custom.end(), local_names.begin(), local_names.end());
+  }
+  wasm_writer::section(m, 0, custom);
+  Engine engine;
+  auto module = Module::compile(engine, m);
+  EXPECT_TRUE(module.ok()) << module.error().message;
+  return module.ok() ? *module : nullptr;
+}
+
+TEST(Decoder, FindsEachFunctionsNameInTheNameMap) {
+  std::vector<uint8_t> names = {2};  // functions 0 and 2
+  names.push_back(0);
+  wasm_writer::name(names, "first");
+  names.push_back(2);
+  wasm_writer::name(names, "third");
+  auto m = module_with_names(names);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->function_name(0), "first");
+  EXPECT_EQ(m->function_name(1), "");
+  EXPECT_EQ(m->function_name(2), "third");
+  EXPECT_EQ(m->function_name(3), "");
+}
+
+// Custom sections do not invalidate a module (spec appendix 7.4): a name section that breaks
+// the rules is ignored as a whole, its well-formed parts too.
+TEST(Decoder, IgnoresANameSectionThatBreaksItsRules) {
+  std::vector<uint8_t> out_of_order = {2};  // function 2 before function 0
+  out_of_order.push_back(2);
+  wasm_writer::name(out_of_order, "third");
+  out_of_order.push_back(0);
+  wasm_writer::name(out_of_order, "first");
+  auto m = module_with_names(out_of_order);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->function_name(0), "");
+  EXPECT_EQ(m->function_name(2), "");
+
+  std::vector<uint8_t> good = {1, 0};
+  wasm_writer::name(good, "first");
+  std::vector<uint8_t> bad_utf8_local = {1, 0, 1, 0, 1, 0xff};  // function 0, local 0: "\xff"
+  m = module_with_names(good, bad_utf8_local);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->function_name(0), "");
+  std::vector<uint8_t> good_local = {1, 0, 1, 0, 1, 'x'};
+  m = module_with_names(good, good_local);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->function_name(0), "first");
 }
 
 }  // namespace
