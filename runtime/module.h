@@ -90,8 +90,8 @@ struct FunctionBody {
 // The custom "name" section (appendix 7.4): kept for backtraces and diagnostics.
 struct NameSection {
   std::string module_name;
-  // The function name map in its binary order, by increasing function index (appendix 7.4.1
-  // requires it), as views of Module::bytes: a module's names cost no allocation each.
+  // The function name map by increasing function index, as views of Module::bytes: a module's
+  // names cost no allocation each.
   std::vector<std::pair<uint32_t, std::string_view>> functions;
 };
 

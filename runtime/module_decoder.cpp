@@ -446,12 +446,22 @@ void read_name_section(BinaryReader r, Module& m) {
         for (uint32_t i = 0; i < n; ++i) {
           KILN_ASSIGN(uint32_t index, sub.read_u32());
           KILN_ASSIGN(std::string_view name, sub.read_name_view());
-          // A name map is in increasing index order (function_name searches it so).
-          if (!names.functions.empty() && index <= names.functions.back().first) {
-            return sub.malformed("function names out of order");
-          }
           names.functions.emplace_back(index, name);
         }
+        // Appendix 7.4.1 asks for increasing indices, but tools write maps out of order (the
+        // WASI preview1 adapter's, from wit-component): sorted here for function_name's search,
+        // the last of equal indices kept.
+        std::stable_sort(names.functions.begin(), names.functions.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        size_t kept = 0;
+        for (size_t k = 0; k < names.functions.size(); ++k) {
+          if (k + 1 < names.functions.size() &&
+              names.functions[k + 1].first == names.functions[k].first) {
+            continue;
+          }
+          names.functions[kept++] = names.functions[k];
+        }
+        names.functions.resize(kept);
       } else if (id == 2) {
         // Local names: nothing in kiln shows them yet, but a broken map still breaks the
         // section as a whole, as before.

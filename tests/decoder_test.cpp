@@ -202,23 +202,29 @@ TEST(Decoder, FindsEachFunctionsNameInTheNameMap) {
   EXPECT_EQ(m->function_name(3), "");
 }
 
+// The name map should be in increasing index order, but wit-component writes the WASI adapter's
+// out of order: its names are found all the same (the last of two for one index).
+TEST(Decoder, FindsNamesInAMapOutOfOrder) {
+  std::vector<uint8_t> names = {4};
+  for (auto [index, text] :
+       {std::pair<uint8_t, const char*>{2, "third"}, {0, "zeroth"}, {1, "second"}, {0, "first"}}) {
+    names.push_back(index);
+    wasm_writer::name(names, text);
+  }
+  auto m = module_with_names(names);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->function_name(0), "first");
+  EXPECT_EQ(m->function_name(1), "second");
+  EXPECT_EQ(m->function_name(2), "third");
+}
+
 // Custom sections do not invalidate a module (spec appendix 7.4): a name section that breaks
 // the rules is ignored as a whole, its well-formed parts too.
 TEST(Decoder, IgnoresANameSectionThatBreaksItsRules) {
-  std::vector<uint8_t> out_of_order = {2};  // function 2 before function 0
-  out_of_order.push_back(2);
-  wasm_writer::name(out_of_order, "third");
-  out_of_order.push_back(0);
-  wasm_writer::name(out_of_order, "first");
-  auto m = module_with_names(out_of_order);
-  ASSERT_NE(m, nullptr);
-  EXPECT_EQ(m->function_name(0), "");
-  EXPECT_EQ(m->function_name(2), "");
-
   std::vector<uint8_t> good = {1, 0};
   wasm_writer::name(good, "first");
   std::vector<uint8_t> bad_utf8_local = {1, 0, 1, 0, 1, 0xff};  // function 0, local 0: "\xff"
-  m = module_with_names(good, bad_utf8_local);
+  auto m = module_with_names(good, bad_utf8_local);
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->function_name(0), "");
   std::vector<uint8_t> good_local = {1, 0, 1, 0, 1, 'x'};
