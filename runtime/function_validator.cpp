@@ -246,6 +246,8 @@ Result<uint32_t> FunctionValidator::read_memarg(uint32_t natural_alignment_log2,
   const size_t align_at = reader_.offset();
   KILN_ASSIGN(uint32_t align, reader_.read_u32());
   // Multi-memory (Wasm 3.0, spec 5.4.7 memarg): bit 6 says a memory index follows the flags.
+  // (Set either way: without a consumer, step() does not clear the instruction.)
+  ins.memory_index = 0;
   if (module_.multi_memory && align >= 64 && align < 128) {
     align -= 64;
     KILN_SET(ins.memory_index, reader_.read_u32());
@@ -298,8 +300,7 @@ Result<void> FunctionValidator::step_simd(Instruction& ins, FunctionBodyConsumer
   return {};
 }
 
-void FunctionValidator::deliver(Instruction& ins, FunctionBodyConsumer* consumer) {
-  if (!consumer) return;
+void FunctionValidator::deliver_to(Instruction& ins, FunctionBodyConsumer* consumer) {
   switch (ins.opcode) {
     case kBlock:
     case kLoop:
@@ -425,12 +426,20 @@ void FunctionValidator::reset_instruction() {
   ins.catches = nullptr;
 }
 
+template <bool kDeliver>
 KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* consumer) {
-  reset_instruction();
   Instruction& ins = instruction_;
+  if constexpr (kDeliver) {
+    reset_instruction();
+    ins.reachable = !ctrls_.back().unreachable;
+    ins.cells_before = cells_;
+  } else {
+    // Validation only: nothing reads what the instruction would tell a consumer, and every
+    // field the checks below read is set before they read it. (A fifth of the validator's
+    // time when only validating.)
+    consumer = nullptr;
+  }
   instruction_offset_ = ins.offset = reader_.offset();
-  ins.reachable = !ctrls_.back().unreachable;
-  ins.cells_before = cells_;
   KILN_ASSIGN(uint8_t byte, reader_.read_byte());
   uint32_t op = byte;
   if (byte == kPrefixFC || byte == kPrefixFD) {
@@ -873,10 +882,19 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
 
 Result<void> FunctionValidator::run(FunctionBodyConsumer* consumer) {
   push_ctrl(kEnd, {}, type_.results, false);
-  if (consumer) consumer->begin_function(*this);
-  while (!ctrls_.empty()) {
-    if (reader_.at_end()) return fail_at("unexpected end of section or function", reader_.offset());
-    KILN_TRY(step(consumer));
+  if (consumer) {
+    consumer->begin_function(*this);
+    while (!ctrls_.empty()) {
+      if (reader_.at_end()) [[unlikely]]
+        return fail_at("unexpected end of section or function", reader_.offset());
+      KILN_TRY(step<true>(consumer));
+    }
+  } else {
+    while (!ctrls_.empty()) {
+      if (reader_.at_end()) [[unlikely]]
+        return fail_at("unexpected end of section or function", reader_.offset());
+      KILN_TRY(step<false>(nullptr));
+    }
   }
   if (!reader_.at_end()) {
     return BinaryReader::malformed_at("section size mismatch: code after the function's end",

@@ -121,6 +121,8 @@ class FunctionValidator {
  private:
   // Inlined into run() (function_validator.cpp): one loop, no call and no Result in memory per
   // instruction.
+  // kDeliver: a consumer is given (else only validates).
+  template <bool kDeliver>
   inline Result<void> step(FunctionBodyConsumer* consumer);
   Error fail(const std::string& message) const;
   Error fail_at(const std::string& message, size_t offset) const;
@@ -160,8 +162,12 @@ class FunctionValidator {
   Result<uint32_t> read_memarg(uint32_t natural_alignment_log2, Instruction& ins);
   Result<void> read_lane_index(uint32_t lanes, Instruction& ins);
   Result<void> step_simd(Instruction& ins, FunctionBodyConsumer* consumer);
-  // Fills in `ins.live`, its fuel cost and segment start, then hands it to the consumer.
-  void deliver(Instruction& ins, FunctionBodyConsumer* consumer);
+  // Fills in `ins.live`, its fuel cost and segment start, then hands it to the consumer (if
+  // there is one: inline, so that validation alone pays no call).
+  KILN_ALWAYS_INLINE void deliver(Instruction& ins, FunctionBodyConsumer* consumer) {
+    if (consumer) deliver_to(ins, consumer);
+  }
+  void deliver_to(Instruction& ins, FunctionBodyConsumer* consumer);
   Result<void> require_memory(uint32_t index);
   Result<void> require_table(uint32_t index);
   Result<void> require_data(uint32_t index);
