@@ -358,6 +358,7 @@ Result<void, StreamError> send_response_body(State* s, HttpBody& body) {
 }
 
 Result<void> define_http(Definer& d, ResourceTypes& t) {
+  if (!d.wants_package("wasi:http/")) return {};
   const std::string types = "wasi:http/types";
   using Args = const std::vector<V>&;
   using Out = std::optional<V>&;

@@ -39,9 +39,9 @@ class Preview2 {
   // guests linked there, each store with a WASI state of its own (attach). The host functions
   // keep what they need alive, so `linker` and its instances may outlive the result.
   static Result<std::shared_ptr<const Preview2>> add_to_linker(component::ComponentLinker& linker);
-  // The same for a linker that serves `component` alone: the functions of the interfaces it
-  // imports only (in any version; resource types all the same), so that a command that imports
-  // a few of WASI's interfaces does not pay for defining the others at start-up.
+  // The same for a linker that serves `component` alone: the functions it imports only (from
+  // any version of their interfaces; resource types all the same), so that a command that
+  // imports a few of WASI's functions does not pay for defining the others at start-up.
   static Result<std::shared_ptr<const Preview2>> add_to_linker(
       component::ComponentLinker& linker, const component::ValidatedComponent& component);
 
@@ -65,7 +65,8 @@ class Preview2 {
   ~Preview2();
 
  private:
-  // Defines everything, or with `only` the functions of those interfaces alone (no version).
+  // Defines everything, or with `only` those functions alone ("interface#function", the
+  // interface without a version), and no resource type of a package none of `only` names.
   static Result<std::shared_ptr<const Preview2>> define(
       component::ComponentLinker& linker, const std::set<std::string, std::less<>>* only);
 

@@ -68,6 +68,7 @@ NewTimestamp new_timestamp(const V& v) {
 }  // namespace
 
 Result<void> define_filesystem(Definer& d, ResourceTypes& t) {
+  if (!d.wants_package("wasi:filesystem/")) return {};
   KILN_SET(t.descriptor,
            d.resource("wasi:filesystem/types", "descriptor", [](State* s, uint32_t rep) {
              if (const State::OpenDescriptor* o = s->descriptors.get(rep); o && o->counted) {

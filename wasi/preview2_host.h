@@ -570,7 +570,8 @@ using Function =
 
 class Definer {
  public:
-  // With `only`: the functions of those interfaces only ("wasi:io/poll", no version).
+  // With `only`: those functions only ("wasi:io/poll#poll", the interface without a version;
+  // the imported types are there too, for wants_package).
   Definer(ComponentLinker& linker, ResourceTypes& types,
           std::vector<Preview2::DefinedFunction>& functions,
           const std::set<std::string, std::less<>>* only = nullptr)
@@ -587,7 +588,10 @@ class Definer {
   // reads them (a u32 where a borrow belongs must not name a host object it was never given).
   Result<void> function(std::string_view interface, std::string_view name,
                         std::string_view signature_text, Function f) {
-    if (only_ && !only_->contains(interface)) return {};
+    if (only_) {
+      wanted_.assign(interface).append(1, '#').append(name);
+      if (!only_->contains(wanted_)) return {};
+    }
     const RuntimeResourceType* self = nullptr;
     for (const char* prefix : {"[method]", "[static]"}) {
       const size_t length = std::char_traits<char>::length(prefix);
@@ -608,6 +612,13 @@ class Definer {
       }
       return f(s, args, result);
     });
+  }
+  // Whether anything of a package ("wasi:sockets/") is to be defined: a package none of whose
+  // functions or types a component imports is left out whole, resource types included.
+  bool wants_package(std::string_view prefix) const {
+    if (!only_) return true;
+    auto it = only_->lower_bound(prefix);
+    return it != only_->end() && it->starts_with(prefix);
   }
   Result<const RuntimeResourceType*> resource(const std::string& interface, const std::string& name,
                                               std::function<void(State*, uint32_t)> destructor) {
@@ -715,6 +726,7 @@ class Definer {
   ResourceTypes& types_;
   std::vector<Preview2::DefinedFunction>& functions_;
   const std::set<std::string, std::less<>>* only_;
+  std::string wanted_;  // function()'s key into only_, its buffer kept
 };
 
 // The interfaces beside wasi:io, wasi:cli, wasi:clocks and wasi:random (preview2.cpp).

@@ -532,6 +532,7 @@ class TcpSocketReady final : public PollSource {
 }  // namespace
 
 Result<void> define_sockets(Definer& d, ResourceTypes& t) {
+  if (!d.wants_package("wasi:sockets/")) return {};
   const std::string network = "wasi:sockets/network";
   const std::string tcp = "wasi:sockets/tcp";
   const std::string udp = "wasi:sockets/udp";
