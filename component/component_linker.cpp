@@ -160,8 +160,13 @@ Result<const RuntimeResourceType*> ComponentLinker::define_resource(
 
 Result<RuntimeItem> ComponentLinker::resolve(const std::string& name,
                                              const resolved::ExternType& type) const {
+  return resolve_canonical(name, canonical_path(name), type);
+}
+
+Result<RuntimeItem> ComponentLinker::resolve_canonical(const std::string& name,
+                                                       const std::string& key,
+                                                       const resolved::ExternType& type) const {
   using K = resolved::ExternType::Kind;
-  const std::string key = canonical_path(name);
   if (auto it = items_.find(key); it != items_.end()) return it->second;
   if (type.kind == K::kFunc) {
     auto it = functions_.find(key);
@@ -183,7 +188,8 @@ Result<RuntimeItem> ComponentLinker::resolve(const std::string& name,
     // An interface: its exports from the definitions under `name#`.
     auto instance = std::make_shared<RuntimeInstance>();
     for (const auto& e : type.instance->exports) {
-      KILN_ASSIGN(RuntimeItem item, resolve(name + "#" + e.name, e.type));
+      KILN_ASSIGN(RuntimeItem item,
+                  resolve_canonical(name + "#" + e.name, key + "#" + e.name, e.type));
       instance->exports.emplace_back(e.name, std::move(item));
     }
     RuntimeItem item;
@@ -202,10 +208,9 @@ Result<RuntimeItem> ComponentLinker::resolve(const std::string& name,
 }
 
 void ComponentLinker::collect_missing(
-    const std::string& name, const resolved::ExternType& type,
+    const std::string& name, const std::string& key, const resolved::ExternType& type,
     std::vector<std::pair<std::string, const resolved::ExternType*>>& out) const {
   using K = resolved::ExternType::Kind;
-  const std::string key = canonical_path(name);
   if (items_.count(key)) return;
   switch (type.kind) {
     case K::kFunc:
@@ -213,7 +218,7 @@ void ComponentLinker::collect_missing(
       return;
     case K::kInstance:
       for (const auto& e : type.instance->exports)
-        collect_missing(name + "#" + e.name, e.type, out);
+        collect_missing(name + "#" + e.name, key + "#" + e.name, e.type, out);
       return;
     case K::kType:
       if (type.type.kind == resolved::TypeDefinition::Kind::kResource)
@@ -229,7 +234,7 @@ std::vector<std::pair<std::string, const resolved::ExternType*>> ComponentLinker
     const ValidatedComponent& component) const {
   std::vector<std::pair<std::string, const resolved::ExternType*>> out;
   for (const auto& import : component.type->imports) {
-    collect_missing(import.name, import.type, out);
+    collect_missing(import.name, canonical_path(import.name), import.type, out);
   }
   return out;
 }

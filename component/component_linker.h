@@ -80,11 +80,16 @@ class ComponentLinker {
   Result<std::string> checked_key(const std::string& path);
 
   Result<RuntimeItem> resolve(const std::string& name, const resolved::ExternType& type) const;
+  // The same, with `key` the canonical path of `name` (an interface's exports extend their
+  // interface's key: its version is parsed once).
+  Result<RuntimeItem> resolve_canonical(const std::string& name, const std::string& key,
+                                        const resolved::ExternType& type) const;
   // The paths `component` imports that have no definition, each with its type.
   std::vector<std::pair<std::string, const resolved::ExternType*>> missing(
       const ValidatedComponent& component) const;
   // Appends the paths under `name` that have no definition, each with its type.
-  void collect_missing(const std::string& name, const resolved::ExternType& type,
+  void collect_missing(const std::string& name, const std::string& key,
+                       const resolved::ExternType& type,
                        std::vector<std::pair<std::string, const resolved::ExternType*>>& out) const;
 };
 
