@@ -181,6 +181,10 @@ struct CompiledFunction {
   uint32_t local_cells = 0;  // parameters and declared locals
   uint32_t result_cells = 0;
   uint32_t frame_cells = 0;  // locals, constants and the operand stack's maximum height
+  // How many cells are set aside for constants (InterpreterTranslator), once counted;
+  // kConstantCellsUncounted before.
+  static constexpr uint32_t kConstantCellsUncounted = UINT32_MAX;
+  uint32_t constant_cells = kConstantCellsUncounted;
   // The constant cells, after the locals: copied into every new frame, then only read.
   std::vector<uint64_t> constants;
   // (code unit, module byte offset) for each instruction, sorted: for backtraces.

@@ -416,13 +416,16 @@ constexpr uint32_t kMaxConstantCells = 64;
 
 // The operand stack starts after the constant cells, so their number is fixed before the body
 // is read: every constant instruction starts with a byte 0x41-0x44, so the count of such bytes
-// (immediates included) bounds the number of distinct constants.
-uint32_t InterpreterTranslator::constant_cells(const Module& module, uint32_t function_index) {
-  const FunctionBody& body = module.bodies[function_index - module.imported_functions];
+// (immediates included) bounds the number of distinct constants. Counted once per function (when
+// the module validates, or when a translation in the same pass begins) and kept in the
+// CompiledFunction: frames have the same size whichever tier lays them out.
+namespace {
+uint32_t constant_cells_from_bytes(std::span<const uint8_t> code) {
   uint32_t constant_bytes = 0;
-  for (uint8_t byte : body.code) constant_bytes += (byte >= kI32Const && byte <= kF64Const);
+  for (uint8_t byte : code) constant_bytes += (byte >= kI32Const && byte <= kF64Const);
   return std::min(constant_bytes, kMaxConstantCells);
 }
+}  // namespace
 
 void InterpreterTranslator::set_frame_layout(const FunctionValidator& v, CompiledFunction& out) {
   out.function_index = v.function_index();
@@ -431,16 +434,20 @@ void InterpreterTranslator::set_frame_layout(const FunctionValidator& v, Compile
   out.local_cells = v.total_local_cells();
 }
 
-uint32_t InterpreterTranslator::frame_cells(const Module& module, const FunctionValidator& v) {
-  return std::max(
-      v.total_local_cells() + constant_cells(module, v.function_index()) + v.max_operand_cells(),
-      v.type().result_cells());
+uint32_t InterpreterTranslator::frame_cells(const FunctionValidator& v, CompiledFunction& out) {
+  const Module& module = v.module();
+  out.constant_cells =
+      constant_cells_from_bytes(module.bodies[v.function_index() - module.imported_functions].code);
+  return std::max(v.total_local_cells() + out.constant_cells + v.max_operand_cells(),
+                  v.type().result_cells());
 }
 
 void InterpreterTranslator::begin_function(const FunctionValidator& v) {
   local_cells_ = v.total_local_cells();
   const FunctionBody& body = module_.bodies[v.function_index() - module_.imported_functions];
-  constant_cells_ = constant_cells(module_, v.function_index());
+  constant_cells_ = out_.constant_cells != CompiledFunction::kConstantCellsUncounted
+                        ? out_.constant_cells
+                        : constant_cells_from_bytes(body.code);
   constant_table_.clear();
   entered_loop_ = false;
   zero_locals_.assign(local_cells_, false);
@@ -459,7 +466,9 @@ void InterpreterTranslator::begin_function(const FunctionValidator& v) {
 }
 
 void InterpreterTranslator::end_function(const FunctionValidator& v) {
-  out_.frame_cells = frame_cells(module_, v);
+  out_.constant_cells = constant_cells_;
+  out_.frame_cells =
+      std::max(local_cells_ + constant_cells_ + v.max_operand_cells(), v.type().result_cells());
   out_.constants.shrink_to_fit();
   code_.shrink_to_fit();
   out_.source_map.shrink_to_fit();

@@ -24,10 +24,9 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   // the interpreter's frame against the value stack under every tier): set_frame_layout fills
   // in `out`'s function index and parameter, result and local cells once `v` has begun the
   // function; frame_cells is the whole frame (constants and the operand stack included) once
-  // `v` has read it.
+  // `v` has read it, its constant cells set down in `out` for the translation to come.
   static void set_frame_layout(const FunctionValidator& v, CompiledFunction& out);
-  static uint32_t constant_cells(const Module& module, uint32_t function_index);
-  static uint32_t frame_cells(const Module& module, const FunctionValidator& v);
+  static uint32_t frame_cells(const FunctionValidator& v, CompiledFunction& out);
 
  private:
   struct Label {

@@ -133,7 +133,7 @@ Result<void> validate_decoded(Engine& engine, Module& decoded, bool translate) {
       } else {
         KILN_TRY(validator.run(nullptr));
         InterpreterTranslator::set_frame_layout(validator, out);
-        out.frame_cells = InterpreterTranslator::frame_cells(*module, validator);
+        out.frame_cells = InterpreterTranslator::frame_cells(validator, out);
       }
       out.hot_locals = validator.hot_locals(8);
       out.leaf = !validator.makes_calls();
