@@ -136,8 +136,8 @@ Result<std::vector<uint8_t>> read_module_file(const std::string& path) {
 
 // Decodes and validates a component (its preamble's layer is 1); errors name the file.
 Result<component::LoadedComponent> load_component(Engine& engine, const std::string& path,
-                                                  const std::vector<uint8_t>& bytes) {
-  auto loaded = component::load_component(engine, bytes);
+                                                  std::vector<uint8_t>&& bytes) {
+  auto loaded = component::load_component(engine, std::move(bytes));
   if (!loaded) {
     Error e = loaded.take_error();
     e.message = "component " + path + ": " + e.message;
@@ -158,7 +158,7 @@ int run_validate(const std::string& path) {
   if (!bytes) return error_exit(bytes.error());
   Engine engine;
   if (component::is_component(*bytes)) {
-    auto valid = load_component(engine, path, *bytes);
+    auto valid = load_component(engine, path, std::move(*bytes));
     return valid ? kExitOk : error_exit(valid.error());
   }
   if (auto valid = Module::validate(engine, *bytes); !valid) return error_exit(valid.error());
@@ -243,7 +243,7 @@ int run_instance(const std::shared_ptr<const Module>& module, Store& store,
                  wasi::WasiConfig wasi_config, const std::string& path,
                  const std::vector<std::string>& program_args,
                  const std::optional<std::string>& invoke);
-int run_component(Engine& engine, Store& store, const std::vector<uint8_t>& bytes,
+int run_component(Engine& engine, Store& store, std::vector<uint8_t>&& bytes,
                   const std::string& path, const RunOptions& options,
                   const std::vector<std::string>& program_args, wasi::WasiConfig wasi_config);
 
@@ -350,8 +350,8 @@ int run_run(RunOptions options) {
     store.set_epoch_deadline(1);
     timer.emplace(engine, std::chrono::nanoseconds(*options.timeout_ns));
   }
-  const int code = is_component ? run_component(engine, store, *bytes, path, options, program_args,
-                                                std::move(wasi_config))
+  const int code = is_component ? run_component(engine, store, std::move(*bytes), path, options,
+                                                program_args, std::move(wasi_config))
                                 : run_instance(module, store, std::move(wasi_config), path,
                                                program_args, options.invoke);
   timer.reset();
@@ -429,10 +429,10 @@ int run_instance(const std::shared_ptr<const Module>& module, Store& store,
 // --trap-unknown-imports, trapping stand-ins for what else it imports. A command (it exports
 // wasi:cli/run) runs with the program's arguments; --invoke calls an export with WAVE arguments
 // and prints its result in WAVE.
-int run_component(Engine& engine, Store& store, const std::vector<uint8_t>& bytes,
+int run_component(Engine& engine, Store& store, std::vector<uint8_t>&& bytes,
                   const std::string& path, const RunOptions& options,
                   const std::vector<std::string>& program_args, wasi::WasiConfig wasi_config) {
-  auto valid = load_component(engine, path, bytes);
+  auto valid = load_component(engine, path, std::move(bytes));
   if (!valid) return error_exit(valid.error());
   const component::ValidatedComponent& validated = *valid->validated;
   // wasi:cli/run's export, if the component is a command.
@@ -512,7 +512,7 @@ int run_inspect(const std::string& path) {
   if (!bytes) return error_exit(bytes.error());
   Engine engine;
   if (component::is_component(*bytes)) {
-    auto valid = load_component(engine, path, *bytes);
+    auto valid = load_component(engine, path, std::move(*bytes));
     if (!valid) return error_exit(valid.error());
     fmt::print("{}", component::resolved::world_wit(*valid->validated->type));
     return kExitOk;

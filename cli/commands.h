@@ -35,6 +35,6 @@ int usage_error(const std::string& message);
 Result<std::vector<uint8_t>> read_module_file(const std::string& path);
 // Decodes and validates a component (its preamble's layer is 1); errors name the file.
 Result<component::LoadedComponent> load_component(Engine& engine, const std::string& path,
-                                                  const std::vector<uint8_t>& bytes);
+                                                  std::vector<uint8_t>&& bytes);
 
 }  // namespace kiln::cli

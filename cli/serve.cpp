@@ -731,7 +731,7 @@ int Server::run() {
   if (!component::is_component(*bytes)) {
     return usage_error(path + " is a core module: kiln serve serves components");
   }
-  auto loaded = load_component(engine_, path, *bytes);
+  auto loaded = load_component(engine_, path, std::move(*bytes));
   if (!loaded) return error_exit(loaded.error());
   component_ = std::move(*loaded);
   handler_export_ = wasi::incoming_handler_export(*component_.validated);

@@ -80,7 +80,8 @@ Result<uint32_t> read_count(BinaryReader& r) {
 
 class Decoder {
  public:
-  explicit Decoder(uint32_t depth) : depth_(depth) {}
+  Decoder(uint32_t depth, std::shared_ptr<const std::vector<uint8_t>> storage)
+      : depth_(depth), storage_(std::move(storage)) {}
 
   Result<std::unique_ptr<Component>> component(BinaryReader& r) {
     auto c = std::make_unique<Component>();
@@ -147,7 +148,8 @@ class Decoder {
         // Decoded now, so a malformed module is a malformed component; validated (and
         // compiled) when the component is, from this decoded form.
         m.decoded = std::make_shared<Module>();
-        m.decoded->bytes.assign(bytes.begin(), bytes.end());
+        m.decoded->storage = storage_;
+        m.decoded->bytes = bytes;
         auto decoded = decode_module(*m.decoded);
         if (!decoded) {
           Error e = decoded.take_error();
@@ -164,7 +166,7 @@ class Decoder {
                                               std::to_string(kMaxNesting) + " (at byte offset " +
                                               hex_offset(r.offset()) + ")"};
         }
-        Decoder inner(depth_ + 1);
+        Decoder inner(depth_ + 1, storage_);
         KILN_ASSIGN(std::unique_ptr<Component> nested, inner.component(r));
         add(c, Definition::Kind::kComponent, c.components, std::move(nested));
         return {};
@@ -696,7 +698,7 @@ class Decoder {
       return Error{ErrorKind::kLimit, "types nest deeper than " + std::to_string(kMaxNesting) +
                                           " (at byte offset " + hex_offset(r.offset()) + ")"};
     }
-    Decoder inner(depth_ + 1);
+    Decoder inner(depth_ + 1, storage_);
     std::vector<Declarator> out;
     KILN_ASSIGN(uint32_t n, read_count(r));
     for (uint32_t i = 0; i < n; ++i) {
@@ -757,7 +759,7 @@ class Decoder {
           return Error{ErrorKind::kLimit, "types nest deeper than " + std::to_string(kMaxNesting) +
                                               " (at byte offset " + hex_offset(t.offset) + ")"};
         }
-        Decoder inner(depth_ + 1);
+        Decoder inner(depth_ + 1, storage_);
         t.kind = CoreType::Kind::kModule;
         KILN_ASSIGN(uint32_t n, read_count(r));
         for (uint32_t i = 0; i < n; ++i) {
@@ -1077,13 +1079,20 @@ class Decoder {
   }
 
   uint32_t depth_;
+  // The binary being decoded, which its core modules view (Module::storage).
+  std::shared_ptr<const std::vector<uint8_t>> storage_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Component>> decode_component(std::span<const uint8_t> bytes) {
-  BinaryReader r(bytes);
-  Decoder decoder(0);
+  return decode_component(std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end()));
+}
+
+Result<std::unique_ptr<Component>> decode_component(
+    std::shared_ptr<const std::vector<uint8_t>> bytes) {
+  BinaryReader r(*bytes);
+  Decoder decoder(0, bytes);
   return decoder.component(r);
 }
 

@@ -21,5 +21,8 @@ bool is_component(std::span<const uint8_t> bytes);
 constexpr uint32_t kMaxNesting = 100;
 
 Result<std::unique_ptr<Component>> decode_component(std::span<const uint8_t> bytes);
+// The same without a copy: the component's core modules view `bytes` (Module::storage).
+Result<std::unique_ptr<Component>> decode_component(
+    std::shared_ptr<const std::vector<uint8_t>> bytes);
 
 }  // namespace kiln::component

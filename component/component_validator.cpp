@@ -1302,8 +1302,13 @@ Result<std::unique_ptr<ValidatedComponent>> validate_component(Engine& engine,
 }
 
 Result<LoadedComponent> load_component(Engine& engine, std::span<const uint8_t> bytes) {
+  return load_component(engine, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+}
+
+Result<LoadedComponent> load_component(Engine& engine, std::vector<uint8_t>&& bytes) {
   LoadedComponent loaded;
-  KILN_SET(loaded.decoded, decode_component(bytes));
+  KILN_SET(loaded.decoded,
+           decode_component(std::make_shared<const std::vector<uint8_t>>(std::move(bytes))));
   KILN_SET(loaded.validated, validate_component(engine, *loaded.decoded));
   return loaded;
 }

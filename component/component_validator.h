@@ -58,5 +58,7 @@ struct LoadedComponent {
 };
 // decode_component then validate_component.
 Result<LoadedComponent> load_component(Engine& engine, std::span<const uint8_t> bytes);
+// The same, taking the bytes over (the core modules view them instead of copies).
+Result<LoadedComponent> load_component(Engine& engine, std::vector<uint8_t>&& bytes);
 
 }  // namespace kiln::component

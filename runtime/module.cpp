@@ -156,7 +156,8 @@ Result<void> validate_decoded(Engine& engine, Module& decoded, bool translate) {
 Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::vector<uint8_t> bytes,
                                                     bool translate) {
   auto module = std::make_shared<Module>();
-  module->bytes = std::move(bytes);
+  module->storage = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+  module->bytes = *module->storage;
   KILN_TRY(decode_module(*module));
   KILN_TRY(validate_decoded(engine, *module, translate));
   return module;

@@ -121,7 +121,11 @@ class Module {
   static Result<void> validate(Engine& engine, std::span<const uint8_t> bytes);
   ~Module();
 
-  std::vector<uint8_t> bytes;
+  // The module's binary: `bytes` views it and `storage` keeps it alive (the module's own
+  // copy, or the binary of the component that holds it: a component's core modules are not
+  // copied out of it).
+  std::shared_ptr<const std::vector<uint8_t>> storage;
+  std::span<const uint8_t> bytes;
   std::vector<FuncType> types;
   std::vector<uint32_t> type_ids;               // engine-interned id of each type
   std::vector<const FuncType*> interned_types;  // the engine's copy of each (TypeRegistry)

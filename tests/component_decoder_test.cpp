@@ -119,6 +119,24 @@ TEST(ComponentDecoder, DecodesEveryDefinitionInBinaryOrder) {
   EXPECT_FALSE(c.exports[0].type);
 }
 
+// Decoded from bytes it is given, a component's core modules view those bytes (their storage is
+// the component's) rather than copies of them; from a span, the component's own copy.
+TEST(ComponentDecoder, CoreModulesViewTheComponentsBytes) {
+  const auto bytes = std::make_shared<const std::vector<uint8_t>>(sample_component());
+  auto decoded = decode_component(bytes);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  const CoreModuleBytes& m = (*decoded)->core_modules.at(0);
+  EXPECT_EQ(m.decoded->storage, bytes);
+  EXPECT_EQ(m.bytes().data(), bytes->data() + m.offset);
+  EXPECT_EQ(m.bytes().size(), wasm_writer::header().size());
+
+  auto copied = decode_component(std::span<const uint8_t>(*bytes));
+  ASSERT_TRUE(copied) << copied.error().message;
+  const CoreModuleBytes& c = (*copied)->core_modules.at(0);
+  EXPECT_NE(c.decoded->storage, bytes);
+  EXPECT_EQ(c.bytes().data(), c.decoded->storage->data() + c.offset);
+}
+
 TEST(ComponentDecoder, ErrorsNameTheSectionItemAndOffset) {
   std::vector<uint8_t> c = preamble();
   // type section, 2 types: u8, then 0x3e (no such type)

@@ -394,7 +394,7 @@ void wasm_module_exports(const wasm_module_t* module, wasm_exporttype_vec_t* out
 void wasm_module_serialize(const wasm_module_t* module, wasm_byte_vec_t* out) {
   if (!out) return;
   if (!module) return wasm_byte_vec_new_empty(out);
-  const std::vector<uint8_t>& bytes = module->module->bytes;
+  const std::span<const uint8_t> bytes = module->module->bytes;
   wasm_byte_vec_new_uninitialized(out, sizeof kSerializedTag + bytes.size());
   if (out->size == 0) return;
   std::memcpy(out->data, kSerializedTag, sizeof kSerializedTag);
