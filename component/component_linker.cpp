@@ -137,13 +137,13 @@ Result<void> ComponentLinker::define_function(const std::string& path,
   if (items_.count(key) || functions_.count(key)) {
     return Error{ErrorKind::kUsage, "`" + path + "` is defined already"};
   }
-  functions_.emplace(key, std::move(callback));
+  functions_.emplace(key, std::make_shared<const HostFunctionCallback>(std::move(callback)));
   return {};
 }
 
 const HostFunctionCallback* ComponentLinker::host_function(const std::string& path) const {
   auto it = functions_.find(canonical_path(path));
-  return it == functions_.end() ? nullptr : &it->second;
+  return it == functions_.end() ? nullptr : it->second.get();
 }
 
 Result<const RuntimeResourceType*> ComponentLinker::define_resource(
@@ -175,11 +175,12 @@ Result<RuntimeItem> ComponentLinker::resolve_canonical(const std::string& name,
     item.kind = K::kFunc;
     auto f = std::make_shared<ComponentFunction>();
     f->type = type.function;  // the host sees the function as the component imports it
-    HostFunctionCallback callback = it->second;
+    std::shared_ptr<const HostFunctionCallback> callback = it->second;
     auto function_type = type.function;
-    f->host = [callback, function_type](Store& store, const std::vector<ComponentValue>& args,
-                                        std::optional<ComponentValue>& result) {
-      return callback(store, *function_type, args, result);
+    f->host = [callback = std::move(callback), function_type = std::move(function_type)](
+                  Store& store, const std::vector<ComponentValue>& args,
+                  std::optional<ComponentValue>& result) {
+      return (*callback)(store, *function_type, args, result);
     };
     item.function = std::move(f);
     return item;

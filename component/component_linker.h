@@ -68,7 +68,9 @@ class ComponentLinker {
  private:
   // Definitions by canonical path (versions canonicalized: names.h).
   std::map<std::string, RuntimeItem> items_;
-  std::map<std::string, HostFunctionCallback> functions_;
+  // Shared with the functions resolved from them: an import copies a pointer, not the callback
+  // and what it captured.
+  std::map<std::string, std::shared_ptr<const HostFunctionCallback>> functions_;
   std::vector<std::unique_ptr<RuntimeResourceType>> resources_;
   // The interface names (before `#`) of paths defined so far, each checked once and mapped to
   // its canonical name: a host defines many functions of one interface (the WASI host: ~200 of
