@@ -113,9 +113,14 @@ FunctionValidator::FunctionValidator(const Module& module, uint32_t function_ind
       type_(module.function_type(function_index)),
       body_(module.bodies[function_index - module.imported_functions]),
       reader_(body_.code, body_.code_offset) {
-  local_types_ = type_.params;
+  // Sized once: a validator is made for every function validated, translated or compiled.
+  size_t locals = type_.params.size();
+  for (const LocalDecl& run : body_.locals) locals += run.count;
+  local_types_.reserve(locals);
+  local_types_.assign(type_.params.begin(), type_.params.end());
   for (const LocalDecl& run : body_.locals)
     local_types_.insert(local_types_.end(), run.count, run.type);
+  ctrls_.reserve(16);
   local_cells_.reserve(local_types_.size());
   for (ValType t : local_types_) {
     local_cells_.push_back(total_local_cells_);
