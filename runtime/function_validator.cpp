@@ -885,21 +885,23 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(FunctionBodyConsumer* co
   }
 }
 
+template <bool kDeliver>
+Result<void> FunctionValidator::read_instructions(FunctionBodyConsumer* consumer) {
+  while (!ctrls_.empty()) {
+    if (reader_.at_end()) [[unlikely]]
+      return fail_at("unexpected end of section or function", reader_.offset());
+    KILN_TRY(step<kDeliver>(consumer));
+  }
+  return {};
+}
+
 Result<void> FunctionValidator::run(FunctionBodyConsumer* consumer) {
   push_ctrl(kEnd, {}, type_.results, false);
   if (consumer) {
     consumer->begin_function(*this);
-    while (!ctrls_.empty()) {
-      if (reader_.at_end()) [[unlikely]]
-        return fail_at("unexpected end of section or function", reader_.offset());
-      KILN_TRY(step<true>(consumer));
-    }
+    KILN_TRY(read_instructions<true>(consumer));
   } else {
-    while (!ctrls_.empty()) {
-      if (reader_.at_end()) [[unlikely]]
-        return fail_at("unexpected end of section or function", reader_.offset());
-      KILN_TRY(step<false>(nullptr));
-    }
+    KILN_TRY(read_instructions<false>(nullptr));
   }
   if (!reader_.at_end()) {
     return BinaryReader::malformed_at("section size mismatch: code after the function's end",

@@ -124,6 +124,9 @@ class FunctionValidator {
   // kDeliver: a consumer is given (else only validates).
   template <bool kDeliver>
   inline Result<void> step(FunctionBodyConsumer* consumer);
+  // The body's instructions up to the function's final `end`, one step each.
+  template <bool kDeliver>
+  Result<void> read_instructions(FunctionBodyConsumer* consumer);
   Error fail(const std::string& message) const;
   Error fail_at(const std::string& message, size_t offset) const;
 

@@ -420,10 +420,20 @@ constexpr uint32_t kMaxConstantCells = 64;
 // the module validates, or when a translation in the same pass begins) and kept in the
 // CompiledFunction: frames have the same size whichever tier lays them out.
 namespace {
-uint32_t constant_cells_from_bytes(std::span<const uint8_t> code) {
-  uint32_t constant_bytes = 0;
-  for (uint8_t byte : code) constant_bytes += (byte >= kI32Const && byte <= kF64Const);
-  return std::min(constant_bytes, kMaxConstantCells);
+// `out`'s constant cells, counted from `code` (its body) the first time they are asked for.
+uint32_t constant_cells(CompiledFunction& out, std::span<const uint8_t> code) {
+  if (out.constant_cells == CompiledFunction::kConstantCellsUncounted) {
+    uint32_t constant_bytes = 0;
+    for (uint8_t byte : code) constant_bytes += (byte >= kI32Const && byte <= kF64Const);
+    out.constant_cells = std::min(constant_bytes, kMaxConstantCells);
+  }
+  return out.constant_cells;
+}
+
+// The whole frame: locals, constants and the operand stack at its highest, or the results.
+uint32_t frame_size(const FunctionValidator& v, uint32_t constant_cells) {
+  return std::max(v.total_local_cells() + constant_cells + v.max_operand_cells(),
+                  v.type().result_cells());
 }
 }  // namespace
 
@@ -436,18 +446,14 @@ void InterpreterTranslator::set_frame_layout(const FunctionValidator& v, Compile
 
 uint32_t InterpreterTranslator::frame_cells(const FunctionValidator& v, CompiledFunction& out) {
   const Module& module = v.module();
-  out.constant_cells =
-      constant_cells_from_bytes(module.bodies[v.function_index() - module.imported_functions].code);
-  return std::max(v.total_local_cells() + out.constant_cells + v.max_operand_cells(),
-                  v.type().result_cells());
+  return frame_size(
+      v, constant_cells(out, module.bodies[v.function_index() - module.imported_functions].code));
 }
 
 void InterpreterTranslator::begin_function(const FunctionValidator& v) {
   local_cells_ = v.total_local_cells();
   const FunctionBody& body = module_.bodies[v.function_index() - module_.imported_functions];
-  constant_cells_ = out_.constant_cells != CompiledFunction::kConstantCellsUncounted
-                        ? out_.constant_cells
-                        : constant_cells_from_bytes(body.code);
+  constant_cells_ = constant_cells(out_, body.code);
   constant_table_.clear();
   entered_loop_ = false;
   zero_locals_.assign(local_cells_, false);
@@ -466,9 +472,7 @@ void InterpreterTranslator::begin_function(const FunctionValidator& v) {
 }
 
 void InterpreterTranslator::end_function(const FunctionValidator& v) {
-  out_.constant_cells = constant_cells_;
-  out_.frame_cells =
-      std::max(local_cells_ + constant_cells_ + v.max_operand_cells(), v.type().result_cells());
+  out_.frame_cells = frame_size(v, constant_cells_);
   out_.constants.shrink_to_fit();
   code_.shrink_to_fit();
   out_.source_map.shrink_to_fit();
