@@ -17,24 +17,15 @@
 namespace kiln {
 namespace {
 
-class SharedTable : public ::testing::TestWithParam<Tier> {
+class SharedTable : public test::TierTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Tier::kJit && !code_tier()) GTEST_SKIP() << "this build has no JIT";
-    EngineConfig config;
-    config.tier = GetParam();
-    engine_ = std::make_unique<Engine>(config);
-    store_ = std::make_unique<Store>(*engine_);
-    auto owner_module = Module::compile(*engine_, test::test_module("table_owner"));
-    ASSERT_TRUE(owner_module) << owner_module.error().message;
-    auto owner = store_->instantiate(*owner_module, {});
-    ASSERT_TRUE(owner) << owner.error().message;
-    owner_ = *owner;
-    auto user_module = Module::compile(*engine_, test::test_module("table_user"));
-    ASSERT_TRUE(user_module) << user_module.error().message;
-    auto user = store_->instantiate(*user_module, {*owner_->find_export("table")});
-    ASSERT_TRUE(user) << user.error().message;
-    user_ = *user;
+    start_engine();
+    if (IsSkipped()) return;
+    owner_ = test::instantiate_test_module(*store_, "table_owner");
+    ASSERT_NE(owner_, nullptr);
+    user_ = test::instantiate_test_module(*store_, "table_user", {*owner_->find_export("table")});
+    ASSERT_NE(user_, nullptr);
   }
 
   // `name` of `instance` with i32 arguments: its i32 result, or the trap's message.
@@ -54,8 +45,6 @@ class SharedTable : public ::testing::TestWithParam<Tier> {
     }
   }
 
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<Store> store_;
   Instance* owner_ = nullptr;
   Instance* user_ = nullptr;
 };
@@ -129,9 +118,7 @@ TEST_P(SharedTable, TheCallIndirectCacheFollowsTableWrites) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiers, SharedTable, ::testing::Values(Tier::kInterpreter, Tier::kJit),
-                         [](const ::testing::TestParamInfo<Tier>& info) {
-                           return info.param == Tier::kJit ? "Jit" : "Interpreter";
-                         });
+                         test::TierTest::tier_name);
 
 }  // namespace
 }  // namespace kiln

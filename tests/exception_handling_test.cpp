@@ -17,14 +17,13 @@
 namespace kiln {
 namespace {
 
-class ExceptionHandling : public ::testing::TestWithParam<Tier> {
+class ExceptionHandling : public test::TierTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Tier::kJit && !code_tier()) GTEST_SKIP() << "this build has no JIT";
     EngineConfig config;
-    config.tier = GetParam();
     config.consume_fuel = fuel_;
-    engine_ = std::make_unique<Engine>(config);
+    start_engine(config);
+    if (IsSkipped()) return;
     instantiate(StoreLimits{});
   }
 
@@ -69,8 +68,6 @@ class ExceptionHandling : public ::testing::TestWithParam<Tier> {
   }
 
   bool fuel_ = false;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<Store> store_;
   Instance* instance_ = nullptr;
 };
 
@@ -138,9 +135,7 @@ TEST_P(ExceptionHandling, ExceptionsAreReusedOrCountedAgainstTheMemoryBudget) {
 
 INSTANTIATE_TEST_SUITE_P(Tiers, ExceptionHandling,
                          ::testing::Values(Tier::kInterpreter, Tier::kJit),
-                         [](const ::testing::TestParamInfo<Tier>& info) {
-                           return info.param == Tier::kJit ? "Jit" : "Interpreter";
-                         });
+                         test::TierTest::tier_name);
 
 // Each call's first result cell (or its trap, with the backtrace) and the fuel it took.
 std::vector<std::string> run_calls(Engine& engine) {

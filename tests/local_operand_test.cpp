@@ -18,19 +18,13 @@
 namespace kiln {
 namespace {
 
-class LocalOperands : public ::testing::TestWithParam<Tier> {
+class LocalOperands : public test::TierTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Tier::kJit && !code_tier()) GTEST_SKIP() << "this build has no JIT";
-    EngineConfig config;
-    config.tier = GetParam();
-    engine_ = std::make_unique<Engine>(config);
-    store_ = std::make_unique<Store>(*engine_);
-    auto module = Module::compile(*engine_, test::test_module("local_operands"));
-    ASSERT_TRUE(module) << module.error().message;
-    auto instance = store_->instantiate(*module, {});
-    ASSERT_TRUE(instance) << instance.error().message;
-    instance_ = *instance;
+    start_engine();
+    if (IsSkipped()) return;
+    instance_ = test::instantiate_test_module(*store_, "local_operands");
+    ASSERT_NE(instance_, nullptr);
   }
 
   uint64_t call(const std::string& name, std::vector<uint64_t> args) {
@@ -43,8 +37,6 @@ class LocalOperands : public ::testing::TestWithParam<Tier> {
     return static_cast<uint32_t>(call(name, std::move(args)));
   }
 
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<Store> store_;
   Instance* instance_ = nullptr;
 };
 
@@ -109,9 +101,7 @@ TEST_P(LocalOperands, AndsOnALocalInItsFrameSlotReadItsLowBytes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiers, LocalOperands, ::testing::Values(Tier::kInterpreter, Tier::kJit),
-                         [](const ::testing::TestParamInfo<Tier>& info) {
-                           return info.param == Tier::kJit ? "Jit" : "Interpreter";
-                         });
+                         test::TierTest::tier_name);
 
 }  // namespace
 }  // namespace kiln

@@ -18,21 +18,16 @@
 namespace kiln {
 namespace {
 
-class MultiMemory : public ::testing::TestWithParam<Tier> {
+class MultiMemory : public test::TierTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Tier::kJit && !code_tier()) GTEST_SKIP() << "this build has no JIT";
     EngineConfig config;
-    config.tier = GetParam();
     config.consume_fuel = true;
-    engine_ = std::make_unique<Engine>(config);
-    store_ = std::make_unique<Store>(*engine_);
+    start_engine(config);
+    if (IsSkipped()) return;
     ASSERT_TRUE(store_->set_fuel(100000000).ok());
-    auto module = Module::compile(*engine_, test::test_module("multi_memory"));
-    ASSERT_TRUE(module) << module.error().message;
-    auto instance = store_->instantiate(*module, {});
-    ASSERT_TRUE(instance) << instance.error().message;
-    instance_ = *instance;
+    instance_ = test::instantiate_test_module(*store_, "multi_memory");
+    ASSERT_NE(instance_, nullptr);
   }
 
   uint64_t call(const std::string& name, std::vector<uint64_t> args = {}) {
@@ -47,8 +42,6 @@ class MultiMemory : public ::testing::TestWithParam<Tier> {
   }
   const uint8_t* memory(uint32_t index) const { return instance_->memories[index]->memory->base(); }
 
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<Store> store_;
   Instance* instance_ = nullptr;
 };
 
@@ -110,9 +103,7 @@ TEST_P(MultiMemory, AnAccessOutsideMemoryOneTrapsWhereItIs) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiers, MultiMemory, ::testing::Values(Tier::kInterpreter, Tier::kJit),
-                         [](const ::testing::TestParamInfo<Tier>& info) {
-                           return info.param == Tier::kJit ? "Jit" : "Interpreter";
-                         });
+                         test::TierTest::tier_name);
 
 // Both tiers charge the same fuel for the same calls (DESIGN-NOTES section 5).
 TEST(MultiMemoryFuel, BothTiersChargeTheSameFuel) {

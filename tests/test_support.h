@@ -1,6 +1,7 @@
 // Helpers shared by the unit tests.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,9 +13,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "runtime/module.h"
+#include "runtime/store.h"
+#include "runtime/tier.h"
 
 // Whether this build runs under AddressSanitizer (GCC defines __SANITIZE_ADDRESS__; clang
 // answers __has_feature).
@@ -36,6 +42,45 @@ inline std::vector<uint8_t> read_bytes(const std::string& path) {
 // A module assembled from tests/wasm/NAME.wat at build time.
 inline std::vector<uint8_t> test_module(const std::string& name) {
   return read_bytes(std::string(KILN_TEST_WASM_DIR) + "/" + name + ".wasm");
+}
+
+// A test run under each tier (the parameter), with an engine of that tier and a store in it.
+class TierTest : public ::testing::TestWithParam<Tier> {
+ public:
+  // INSTANTIATE_TEST_SUITE_P's names: Interpreter, Jit.
+  static std::string tier_name(const ::testing::TestParamInfo<Tier>& info) {
+    return info.param == Tier::kJit ? "Jit" : "Interpreter";
+  }
+
+ protected:
+  // Makes engine_ from `config` with the parameter's tier, and store_ in it; skips the test
+  // (IsSkipped() says so) when it asks for the JIT in a build without one.
+  void start_engine(EngineConfig config = {}) {
+    if (GetParam() == Tier::kJit && !code_tier()) GTEST_SKIP() << "this build has no JIT";
+    config.tier = GetParam();
+    engine_ = std::make_unique<Engine>(config);
+    store_ = std::make_unique<Store>(*engine_);
+  }
+
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Store> store_;
+};
+
+// tests/wasm/NAME.wat's module compiled in `store`'s engine and instantiated there with
+// `imports`; null, after a test failure saying why, when either step fails.
+inline Instance* instantiate_test_module(Store& store, const std::string& name,
+                                         const std::vector<Extern>& imports = {}) {
+  auto module = Module::compile(store.engine(), test_module(name));
+  if (!module) {
+    ADD_FAILURE() << name << ": " << module.error().message;
+    return nullptr;
+  }
+  auto instance = store.instantiate(*module, imports);
+  if (!instance) {
+    ADD_FAILURE() << name << ": " << instance.error().message;
+    return nullptr;
+  }
+  return *instance;
 }
 
 // "\0asm" version 1, followed by `sections`.
