@@ -868,16 +868,34 @@ void CodeGenerator::branch_on(const Value& condition, bool when_zero, Label targ
 void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidator& v) {
   if (failed_) return;
   const uint32_t op = ins.opcode;
-  // Generated code keeps memory 0's base in a register; a load or store of another memory
-  // (multi-memory) goes out of line (below), and a function with memory.size, grow, init, fill
-  // or copy on another memory runs in the interpreter.
-  const bool table_driven = ins.operand_count || ins.result != ValType::kUnknown;
-  if ((ins.memory_index != 0 && !table_driven) || (op == kMemoryCopy && ins.index2 != 0)) {
+  // Table-driven operators (the most frequent instructions) first.
+  if (ins.operand_count || ins.result != ValType::kUnknown) {
+    if (!ins.live) return;
+    // A pending comparison is consumed by the br_if or if right after it; before anything
+    // else it is computed.
+    materialize_condition();
+    // The value stack and the decoder disagree: leave the function to the interpreter.
+    if (ins.cells_before != top_cells()) {
+      failed_ = true;
+      return;
+    }
+    add_cost(ins);
+    // Generated code keeps memory 0's base in a register; a load or store of another memory
+    // (multi-memory) goes out of line, as does an operator without an inline form (SIMD, what
+    // the backend lacks).
+    if (ins.memory_index == 0 && emit_inline(ins)) return;
+    uint32_t operand_cells = 0;
+    for (uint8_t i = 0; i < ins.operand_count; ++i) operand_cells += cell_count(ins.operands[i]);
+    const uint64_t memarg = ins.memory_offset | uint64_t{ins.memory_index} << kMemoryIndexShift;
+    emit_out_of_line(ins, operand_cells, ins.result, memarg, ins.index);
+    return;
+  }
+  // A function with memory.size, grow, init, fill or copy on another memory than memory 0
+  // runs in the interpreter.
+  if (ins.memory_index != 0 || (op == kMemoryCopy && ins.index2 != 0)) {
     failed_ = true;
     return;
   }
-  // A pending comparison is consumed by the br_if or if right after it; before anything
-  // else it is computed.
   if (ins.live && op != kBrIf && op != kIf) materialize_condition();
   if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd || op == kTryTable) {
     emit_control(ins, v);
@@ -885,22 +903,11 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
   }
   if (!ins.live) return;
   const uint32_t cb = ins.cells_before;
-  if (cb != top_cells()) {  // the value stack and the decoder disagree: leave it to the interpreter
+  if (cb != top_cells()) {
     failed_ = true;
     return;
   }
   add_cost(ins);
-  if (ins.memory_index == 0 && emit_inline(ins)) return;
-
-  if (table_driven) {
-    // A table-driven operator without an inline form (SIMD, what the backend lacks, and loads
-    // and stores of memories other than memory 0).
-    uint32_t operand_cells = 0;
-    for (uint8_t i = 0; i < ins.operand_count; ++i) operand_cells += cell_count(ins.operands[i]);
-    const uint64_t memarg = ins.memory_offset | uint64_t{ins.memory_index} << kMemoryIndexShift;
-    emit_out_of_line(ins, operand_cells, ins.result, memarg, ins.index);
-    return;
-  }
 
   switch (op) {
     case kUnreachable:

@@ -18,13 +18,13 @@
 
 namespace kiln::jit {
 
-class CodeGenerator final : public FunctionBodyConsumer {
+class CodeGenerator {
  public:
   CodeGenerator(const Module& module, MacroAssembler& masm, const CodeTierOptions& options);
 
-  void begin_function(const FunctionValidator& v) override;
-  void on_instruction(const Instruction& ins, const FunctionValidator& v) override;
-  void end_function(const FunctionValidator& v) override;
+  void begin_function(const FunctionValidator& v);
+  void on_instruction(const Instruction& ins, const FunctionValidator& v);
+  void end_function(const FunctionValidator& v);
 
   // Whether the function could not be compiled (the interpreter then runs it).
   bool failed() const { return failed_; }

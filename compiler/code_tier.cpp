@@ -14,7 +14,7 @@
 #include "compiler/code_memory.h"
 #include "compiler/fault_handler.h"
 #include "compiler/x64/macro_assembler_x64.h"
-#include "runtime/function_validator.h"
+#include "runtime/function_validator_run.h"
 #include "runtime/module.h"
 
 namespace kiln {
@@ -45,7 +45,7 @@ class X64CodeTier final : public CodeTier {
     std::unique_ptr<jit::MacroAssembler> masm = jit::create_x64_macro_assembler(features_, options);
     jit::CodeGenerator generator(module, *masm, options);
     FunctionValidator decoder(module, function_index);
-    if (!decoder.run(&generator) || generator.failed() || !masm->finish()) {
+    if (!decoder.run(generator) || generator.failed() || !masm->finish()) {
       not_compiled_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }

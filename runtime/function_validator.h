@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "runtime/binary_reader.h"
@@ -82,22 +83,29 @@ struct Instruction {
 
 class FunctionValidator;
 
-class FunctionBodyConsumer {
- public:
-  virtual ~FunctionBodyConsumer() = default;
-  virtual void begin_function(const FunctionValidator& validator) = 0;
-  // Called after `ins` was validated; the validator's control stack is as after `ins`,
-  // except that for branches the target frames are still in place.
-  virtual void on_instruction(const Instruction& ins, const FunctionValidator& validator) = 0;
-  virtual void end_function(const FunctionValidator& validator) = 0;
+// What FunctionValidator::run hands a body to: begin_function before the first instruction,
+// on_instruction after each validated instruction (the validator's control stack as after it,
+// except that for branches the target frames are still in place), end_function after the
+// function's final `end`. A template parameter, not a virtual interface: each consumer's calls
+// are direct, and the validator's state stays in registers around them.
+template <class T>
+concept FunctionBodyConsumer = requires(T& consumer, const Instruction& ins,
+                                        const FunctionValidator& validator) {
+  consumer.begin_function(validator);
+  consumer.on_instruction(ins, validator);
+  consumer.end_function(validator);
 };
 
 class FunctionValidator {
  public:
   FunctionValidator(const Module& module, uint32_t function_index);
 
-  // Validates the body; `consumer` may be null (validate only).
-  Result<void> run(FunctionBodyConsumer* consumer);
+  // Validates the body.
+  Result<void> validate();
+  // Validates the body and hands every instruction to `consumer`. Defined in
+  // function_validator_run.h, which the caller includes.
+  template <FunctionBodyConsumer Consumer>
+  Result<void> run(Consumer& consumer);
 
   const Module& module() const { return module_; }
   uint32_t function_index() const { return function_index_; }
@@ -119,14 +127,19 @@ class FunctionValidator {
   const ControlFrame& control(uint32_t depth) const { return ctrls_[ctrls_.size() - 1 - depth]; }
 
  private:
-  // Inlined into run() (function_validator.cpp): one loop, no call and no Result in memory per
+  // The consumer of validation alone: nothing is delivered.
+  struct NoConsumer {};
+  template <class Consumer>
+  static constexpr bool kDelivers = !std::is_same_v<Consumer, NoConsumer>;
+  // Inlined into run() (function_validator_run.h): one loop, no call and no Result in memory per
   // instruction.
-  // kDeliver: a consumer is given (else only validates).
-  template <bool kDeliver>
-  inline Result<void> step(FunctionBodyConsumer* consumer);
+  template <class Consumer>
+  inline Result<void> step(Consumer* consumer);
   // The body's instructions up to the function's final `end`, one step each.
-  template <bool kDeliver>
-  Result<void> read_instructions(FunctionBodyConsumer* consumer);
+  template <class Consumer>
+  Result<void> read_instructions(Consumer* consumer);
+  // After the final `end`: nothing may follow in the body.
+  Result<void> check_body_ends();
   Error fail(const std::string& message) const;
   Error fail_at(const std::string& message, size_t offset) const;
 
@@ -159,18 +172,21 @@ class FunctionValidator {
   Result<void> pop_ctrl();
   void mark_unreachable();
   // Clears what step() fills of `instruction_` for the next instruction.
-  void reset_instruction();
+  inline void reset_instruction();
 
   Result<void> read_block_type(std::span<const ValType>& params, std::span<const ValType>& results);
   Result<uint32_t> read_memarg(uint32_t natural_alignment_log2, Instruction& ins);
   Result<void> read_lane_index(uint32_t lanes, Instruction& ins);
-  Result<void> step_simd(Instruction& ins, FunctionBodyConsumer* consumer);
-  // Fills in `ins.live`, its fuel cost and segment start, then hands it to the consumer (if
-  // there is one: inline, so that validation alone pays no call).
-  KILN_ALWAYS_INLINE void deliver(Instruction& ins, FunctionBodyConsumer* consumer) {
-    if (consumer) deliver_to(ins, consumer);
-  }
-  void deliver_to(Instruction& ins, FunctionBodyConsumer* consumer);
+  template <class Consumer>
+  Result<void> step_simd(Instruction& ins, Consumer* consumer);
+  // What an instruction is to fuel and liveness: an operator (its own segment cost), one that
+  // ends a segment after it (br_if, call, call_indirect), a structured one that opens or
+  // continues a frame (block, loop, if, else, try_table), or end.
+  enum class Delivery { kOperator, kSegmentEnd, kStructured, kEnd };
+  // Fills in `ins.live`, its fuel cost and segment start, then hands it to the consumer
+  // (inline: validation alone pays nothing).
+  template <Delivery kind = Delivery::kOperator, class Consumer>
+  void deliver(Instruction& ins, Consumer* consumer);
   Result<void> require_memory(uint32_t index);
   Result<void> require_table(uint32_t index);
   Result<void> require_data(uint32_t index);

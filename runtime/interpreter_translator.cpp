@@ -5,6 +5,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "runtime/function_validator_run.h"
+
 namespace kiln {
 namespace {
 
@@ -1082,5 +1084,7 @@ void InterpreterTranslator::v128_immediate(const Instruction& ins) {
   unit(static_cast<uint32_t>(ins.bits_hi));
   unit(static_cast<uint32_t>(ins.bits_hi >> 32));
 }
+
+template Result<void> FunctionValidator::run(InterpreterTranslator& consumer);
 
 }  // namespace kiln

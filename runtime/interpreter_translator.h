@@ -6,7 +6,7 @@
 
 namespace kiln {
 
-class InterpreterTranslator final : public FunctionBodyConsumer {
+class InterpreterTranslator {
  public:
   // `compiled` holds the CompiledFunction of every defined function (for direct calls).
   // `fuel` and `epoch` compile fuel charges and deadline checks into the code.
@@ -15,9 +15,9 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   InterpreterTranslator(const Module& module, CompiledFunction& out, bool fuel, bool epoch,
                         bool loop_entries = false);
 
-  void begin_function(const FunctionValidator& v) override;
-  void on_instruction(const Instruction& ins, const FunctionValidator& v) override;
-  void end_function(const FunctionValidator& v) override;
+  void begin_function(const FunctionValidator& v);
+  void on_instruction(const Instruction& ins, const FunctionValidator& v);
+  void end_function(const FunctionValidator& v);
 
   // A function's frame as the translation lays it out, without translating (a code tier's
   // functions are translated only when it cannot compile them, but entries from the host check
@@ -146,5 +146,8 @@ class InterpreterTranslator final : public FunctionBodyConsumer {
   uint32_t segment_cost_unit_ = UINT32_MAX;
   std::vector<Label> labels_;
 };
+
+// Instantiated once, in interpreter_translator.cpp.
+extern template Result<void> FunctionValidator::run(InterpreterTranslator& consumer);
 
 }  // namespace kiln

@@ -71,7 +71,7 @@ void Module::translate_for_interpreter(uint32_t defined_index, const CodeTierOpt
   FunctionValidator validator(*this, imported_functions + defined_index);
   InterpreterTranslator translator(*this, out, options.consume_fuel, options.epoch_interruption,
                                    loop_entries);
-  if (!validator.run(&translator)) {
+  if (!validator.run(translator)) {
     std::fprintf(stderr, "kiln: internal error: function %u validated but does not translate\n",
                  imported_functions + defined_index);
     std::abort();
@@ -129,9 +129,9 @@ Result<void> validate_decoded(Engine& engine, Module& decoded, bool translate) {
       if (translate_now) {
         InterpreterTranslator translator(*module, out, engine.config().consume_fuel,
                                          engine.config().epoch_interruption);
-        KILN_TRY(validator.run(&translator));
+        KILN_TRY(validator.run(translator));
       } else {
-        KILN_TRY(validator.run(nullptr));
+        KILN_TRY(validator.validate());
         InterpreterTranslator::set_frame_layout(validator, out);
         out.frame_cells = InterpreterTranslator::frame_cells(validator, out);
       }
@@ -140,7 +140,7 @@ Result<void> validate_decoded(Engine& engine, Module& decoded, bool translate) {
       out.has_loops = validator.has_loops();
       out.max_operand_cells = validator.max_operand_cells();
     } else {
-      KILN_TRY(validator.run(nullptr));
+      KILN_TRY(validator.validate());
     }
   }
   if (translate && engine.code_tier() && engine.config().eager_compilation) {
