@@ -479,4 +479,38 @@ void DirectAssembler::store(bool wide, uint32_t base, int32_t disp, uint32_t src
   emit(x86::Inst::kIdMov, x86::ptr(x86::gpq(base), disp, wide ? 8 : 4), gp_of(wide, src));
 }
 
+void DirectAssembler::shift_immediate(InstId id, bool wide, uint32_t dst, uint32_t count) {
+  const int digit = shift_digit(id);
+  if (digit >= 0 && count <= 255 && direct_ready()) {
+    Encoding e(_bufferPtr);
+    if (count == 1) {
+      e.register_form(wide, 0xd1, static_cast<uint32_t>(digit), dst);
+    } else {
+      e.register_form(wide, 0xc1, static_cast<uint32_t>(digit), dst);
+      e.byte(static_cast<uint8_t>(count));
+    }
+    commit(e.size());
+    return;
+  }
+  emit(id, gp_of(wide, dst), Imm(count));
+}
+
+void DirectAssembler::imul_immediate(bool wide, uint32_t dst, uint32_t src, int32_t imm) {
+  if (direct_ready()) {
+    // imul r, r/m, imm8 (0x6b /r ib) when the value fits a sign-extended byte, else imm32
+    // (0x69 /r id), as asmjit chooses.
+    Encoding e(_bufferPtr);
+    if (fits_int8(imm)) {
+      e.register_form(wide, 0x6b, dst, src);
+      e.byte(static_cast<uint8_t>(imm));
+    } else {
+      e.register_form(wide, 0x69, dst, src);
+      e.imm32(imm);
+    }
+    commit(e.size());
+    return;
+  }
+  emit(x86::Inst::kIdImul, gp_of(wide, dst), gp_of(wide, src), Imm(imm));
+}
+
 }  // namespace kiln::jit

@@ -39,6 +39,10 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   void alu_memory(asmjit::InstId id, bool wide, uint32_t dst, uint32_t base, int32_t disp);
   // mov [base + disp], src.
   void store(bool wide, uint32_t base, int32_t disp, uint32_t src);
+  // `id` dst, count: shl, shr, sar, rol, ror by an immediate count (0-255).
+  void shift_immediate(asmjit::InstId id, bool wide, uint32_t dst, uint32_t count);
+  // imul dst, src, imm (three operands).
+  void imul_immediate(bool wide, uint32_t dst, uint32_t src, int32_t imm);
 
   // How many instructions took the direct path (for the test).
   size_t direct_count() const { return direct_count_; }

@@ -270,7 +270,8 @@ class X64MacroAssembler final : public MacroAssembler {
                     : op == IntBinaryOp::kRotl ? x86::Inst::kIdRol
                                                : x86::Inst::kIdRor;
         if (b.kind == Source::Kind::kImmediate) {
-          a_.emit(id, r, Imm(b.immediate & (size * 8 - 1)));
+          a_.shift_immediate(id, w == Width::k64, dst,
+                             static_cast<uint32_t>(b.immediate & (size * 8 - 1)));
           return;
         }
         if (b.kind == Source::Kind::kRegister) {
@@ -283,7 +284,7 @@ class X64MacroAssembler final : public MacroAssembler {
       }
       case IntBinaryOp::kMul:
         if (b.kind == Source::Kind::kImmediate && fits_int32(b.immediate)) {
-          a_.imul(r, r, b.immediate);
+          a_.imul_immediate(w == Width::k64, dst, dst, static_cast<int32_t>(b.immediate));
         } else {
           a_.emit(x86::Inst::kIdImul, r, source_operand(w, b));
         }
@@ -331,7 +332,7 @@ class X64MacroAssembler final : public MacroAssembler {
       }
       case IntBinaryOp::kMul:
         if (!immediate || !fits_int32(b.immediate)) return false;
-        a_.imul(gp(w, dst), gp(w, a.reg), b.immediate);
+        a_.imul_immediate(w == Width::k64, dst, a.reg, static_cast<int32_t>(b.immediate));
         return true;
       default:
         return false;
