@@ -1,6 +1,7 @@
 #include "compiler/code_generator.h"
 
 #include <algorithm>
+#include <bit>
 #include <type_traits>
 
 #include "compiler/runtime_calls.h"
@@ -201,6 +202,12 @@ struct InlineTable {
 };
 constexpr InlineTable kInline;
 
+// The largest value a load puts in an i32: a zero-extended byte or half-word's.
+uint32_t narrow_load_max(const MemoryAccess& access) {
+  if (access.type != ValType::kI32 || access.sign_extend || access.bytes >= 4) return UINT32_MAX;
+  return access.bytes == 1 ? 0xffu : 0xffffu;
+}
+
 }  // namespace
 
 CodeGenerator::CodeGenerator(const Module& module, MacroAssembler& masm,
@@ -256,6 +263,11 @@ CodeGenerator::Value CodeGenerator::pop() {
 }
 
 void CodeGenerator::release(const Value& v) {
+  if (v.where == Value::Where::kScaled || v.where == Value::Where::kAddress) {
+    free_register(RegisterClass::kGeneral, v.reg);
+    if (v.where == Value::Where::kAddress) free_register(RegisterClass::kGeneral, v.index);
+    return;
+  }
   if (v.where == Value::Where::kCondition) {
     free_register(RegisterClass::kGeneral, v.reg);
     if (v.b.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, v.b.reg);
@@ -350,6 +362,8 @@ Reg CodeGenerator::take_register(const Value& v) {
 Source CodeGenerator::source_of(const Value& v, bool immediate_ok) {
   switch (v.where) {
     case Value::Where::kCondition:  // (never: computed before every instruction but br_if/if)
+    case Value::Where::kScaled:     // (never: computed before every instruction but its own)
+    case Value::Where::kAddress:
     case Value::Where::kRegister:
       return Source::of_register(v.reg);
     case Value::Where::kConstant:
@@ -375,7 +389,9 @@ Source CodeGenerator::source_of(const Value& v, bool immediate_ok) {
 // i32 or f32 zero-extended). v itself stays where it is.
 void CodeGenerator::store_value(const Value& v, int32_t slot) {
   switch (v.where) {
-    case Value::Where::kCondition:  // (never: spill() computes it first)
+    case Value::Where::kCondition:  // (never: spill() computes these first)
+    case Value::Where::kScaled:
+    case Value::Where::kAddress:
       return;
     case Value::Where::kCell:
       if (slot != operand_slot(v.cell)) {
@@ -402,6 +418,7 @@ void CodeGenerator::store_value(const Value& v, int32_t slot) {
 
 void CodeGenerator::spill(Value& v) {
   if (v.where == Value::Where::kCondition) materialize_condition();  // only ever the top value
+  if (v.where >= Value::Where::kScaled) compute_lazy_address(v);     // the same
   if (v.where == Value::Where::kCell) return;
   store_value(v, operand_slot(v.cell));
   if (v.where == Value::Where::kRegister) {
@@ -871,6 +888,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
   // Table-driven operators (the most frequent instructions) first.
   if (ins.operand_count || ins.result != ValType::kUnknown) {
     if (!ins.live) return;
+    materialize_lazy_address(ins);
     // A pending comparison is consumed by the br_if or if right after it; before anything
     // else it is computed.
     materialize_condition();
@@ -896,6 +914,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
     failed_ = true;
     return;
   }
+  if (ins.live) materialize_lazy_address(ins);
   if (ins.live && op != kBrIf && op != kIf) materialize_condition();
   if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd || op == kTryTable) {
     emit_control(ins, v);
@@ -1083,6 +1102,8 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       if (target) {
         switch (value.where) {
           case Value::Where::kCondition:  // (never: computed before this instruction)
+          case Value::Where::kScaled:
+          case Value::Where::kAddress:
           case Value::Where::kRegister:
             masm_.move(value.type, target->reg, value.reg);
             break;
@@ -1103,6 +1124,8 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       }
       if (!target) switch (value.where) {
           case Value::Where::kCondition:  // (never: computed before this instruction)
+          case Value::Where::kScaled:
+          case Value::Where::kAddress:
           case Value::Where::kRegister:
             masm_.store_slot(value.type, slot, value.reg);
             break;
@@ -1336,31 +1359,10 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Value b = pop();
       const Value a = pop();
       const IntBinaryOp op = static_cast<IntBinaryOp>(recipe.op);
-      const Source source = source_of(b, true);
-      auto release_source = [&] {
-        if (source.kind == Source::Kind::kRegister)
-          free_register(RegisterClass::kGeneral, source.reg);
-      };
-      // A local keeps its value: the result goes to a new register, in one instruction where
-      // the ISA has one (int_binary_into), or after a copy of the local.
-      if (a.where == Value::Where::kLocal &&
-          int_binary_into_new_register(op, recipe.width, a.type, source_of(a, false), source)) {
-        release_source();
-        return true;
-      }
-      const Reg r = take_register(a);
-      // Zero-extending into another register: x64 eliminates a movzx between two registers at
-      // rename, where an and in place costs a cycle (on a crc32 loop's critical path).
-      if (op == IntBinaryOp::kAnd && source.kind == Source::Kind::kImmediate &&
-          (source.immediate == 0xff || source.immediate == 0xffff) &&
-          has_free_register(RegisterClass::kGeneral) &&
-          int_binary_into_new_register(op, recipe.width, a.type, Source::of_register(r), source)) {
-        free_register(RegisterClass::kGeneral, r);
-        return true;
-      }
-      masm_.int_binary(op, recipe.width, r, source);
-      release_source();
-      push_register(a.type, r);
+      if (recipe.width == Width::k32 && lazy_address(op, a, b)) return true;
+      const uint32_t max = recipe.width == Width::k32 ? int_binary_max(op, a, b) : UINT32_MAX;
+      emit_int_binary(op, recipe.width, a, b);
+      stack_.back().max = max;
       return true;
     }
     case Recipe::kIntUnary: {
@@ -1455,6 +1457,10 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       return true;
     }
     case Recipe::kLoad: {
+      if (stack_.back().where == Value::Where::kAddress) {
+        emit_scaled_load(ins, recipe.access);
+        return true;
+      }
       const Value address = pop();
       const Reg ra = take_register(address);
       const RegisterClass to = register_class(recipe.access.type);
@@ -1464,6 +1470,7 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       memory_access_sites_.emplace_back(at, static_cast<uint32_t>(ins.offset));
       if (dst != ra) free_register(register_class(ValType::kI32), ra);
       push_register(recipe.access.type, dst);
+      stack_.back().max = narrow_load_max(recipe.access);
       return true;
     }
     case Recipe::kStore: {
@@ -1488,6 +1495,151 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
     }
   }
   return false;
+}
+
+void CodeGenerator::emit_int_binary(IntBinaryOp op, Width w, const Value& a, const Value& b) {
+  const Source source = source_of(b, true);
+  auto release_source = [&] {
+    if (source.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, source.reg);
+  };
+  // A local keeps its value: the result goes to a new register, in one instruction where
+  // the ISA has one (int_binary_into), or after a copy of the local.
+  if (a.where == Value::Where::kLocal &&
+      int_binary_into_new_register(op, w, a.type, source_of(a, false), source)) {
+    release_source();
+    return;
+  }
+  const Reg r = take_register(a);
+  // Zero-extending into another register: x64 eliminates a movzx between two registers at
+  // rename, where an and in place costs a cycle (on a crc32 loop's critical path).
+  if (op == IntBinaryOp::kAnd && source.kind == Source::Kind::kImmediate &&
+      (source.immediate == 0xff || source.immediate == 0xffff) &&
+      has_free_register(RegisterClass::kGeneral) &&
+      int_binary_into_new_register(op, w, a.type, Source::of_register(r), source)) {
+    free_register(RegisterClass::kGeneral, r);
+    return;
+  }
+  masm_.int_binary(op, w, r, source);
+  release_source();
+  push_register(a.type, r);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addresses of table lookups: `base + (index << k)` into a load's addressing
+
+uint32_t CodeGenerator::known_max(const Value& v) {
+  if (v.type != ValType::kI32) return UINT32_MAX;
+  switch (v.where) {
+    case Value::Where::kConstant:
+      return static_cast<uint32_t>(v.bits);
+    case Value::Where::kRegister:
+      return v.max;
+    default:
+      return UINT32_MAX;
+  }
+}
+
+uint32_t CodeGenerator::int_binary_max(IntBinaryOp op, const Value& a, const Value& b) {
+  const uint32_t ma = known_max(a), mb = known_max(b);
+  switch (op) {
+    case IntBinaryOp::kAnd:
+      return std::min(ma, mb);
+    case IntBinaryOp::kOr:
+    case IntBinaryOp::kXor: {
+      // No bit above the larger operand's highest one.
+      const uint32_t m = std::max(ma, mb);
+      return m == 0 ? 0 : UINT32_MAX >> std::countl_zero(m);
+    }
+    case IntBinaryOp::kShrU:
+      if (b.where == Value::Where::kConstant) return ma >> (b.bits & 31);
+      return ma;
+    default:
+      return UINT32_MAX;
+  }
+}
+
+bool CodeGenerator::lazy_address(IntBinaryOp op, const Value& a, const Value& b) {
+  // With explicit bounds checks the sum is checked anyway: nothing to gain.
+  if (options_.bounds != BoundsChecks::kGuardPages) return false;
+  if (op == IntBinaryOp::kShl && b.where == Value::Where::kConstant) {
+    // A shift by 1-3 (scale 2, 4, 8) of a value small enough that nothing is shifted out: the
+    // product in 64 bits is the i32 result.
+    const uint32_t shift = static_cast<uint32_t>(b.bits & 31);
+    const uint32_t max = known_max(a);
+    if (shift < 1 || shift > 3 || max > (UINT32_MAX >> shift)) return false;
+    const Reg r = take_register(a);
+    Value v;
+    v.where = Value::Where::kScaled;
+    v.reg = r;
+    v.shift = static_cast<uint8_t>(shift);
+    v.max = max << shift;
+    v.cell = top_cells();
+    stack_.push_back(v);  // r stays held
+    return true;
+  }
+  if (op == IntBinaryOp::kAdd && b.where == Value::Where::kScaled) {
+    Value v;
+    v.where = Value::Where::kAddress;
+    v.reg = take_register(a);
+    v.index = b.reg;
+    v.shift = b.shift;
+    v.max = b.max;
+    v.cell = top_cells();
+    stack_.push_back(v);  // both registers stay held
+    return true;
+  }
+  return false;
+}
+
+void CodeGenerator::materialize_lazy_address_for(const Instruction& ins) {
+  Value& v = stack_.back();
+  const InlineOp& recipe = kInline.ops[simple_op_slot(ins.opcode)];
+  if (v.where == Value::Where::kScaled && ins.opcode == opcode_i32_add) return;
+  if (v.where == Value::Where::kAddress && recipe.recipe == Recipe::kLoad &&
+      ins.memory_index == 0 && ins.memory_offset <= static_cast<uint32_t>(INT32_MAX)) {
+    return;
+  }
+  compute_lazy_address(v);
+}
+
+void CodeGenerator::compute_lazy_address(Value& v) {
+  masm_.int_binary(IntBinaryOp::kShl, Width::k32,
+                   v.where == Value::Where::kScaled ? v.reg : v.index,
+                   Source::of_immediate(v.shift));
+  if (v.where == Value::Where::kAddress) {
+    masm_.int_binary(IntBinaryOp::kAdd, Width::k32, v.reg, Source::of_register(v.index));
+    free_register(RegisterClass::kGeneral, v.index);
+    v.max = UINT32_MAX;
+  }
+  v.where = Value::Where::kRegister;
+  general_owner_[v.reg] = static_cast<int>(&v - stack_.begin());
+}
+
+void CodeGenerator::emit_scaled_load(const Instruction& ins, const MemoryAccess& access) {
+  const Value address = pop();  // (its registers stay held)
+  const RegisterClass to = register_class(access.type);
+  const Reg dst = to == RegisterClass::kGeneral ? address.index : allocate(to);
+  const Label wrapped = masm_.new_label(), done = masm_.new_label();
+  const uint32_t module_offset = static_cast<uint32_t>(ins.offset);
+  const uint32_t at =
+      masm_.load_memory_scaled(access, dst, address.reg, address.index, address.shift, address.max,
+                               ins.memory_offset, wrapped);
+  memory_access_sites_.emplace_back(at, module_offset);
+  masm_.bind(done);
+  // The sum that wraps past 2^32 (a base within max_scaled of it): out of line, after the
+  // body, so its access's site comes after every site of the body (sites stay sorted).
+  stubs_.push_back(
+      [this, access, dst, address, module_offset, wrapped, done, offset = ins.memory_offset] {
+        masm_.bind(wrapped);
+        const uint32_t site = masm_.load_memory_scaled_wrapped(
+            access, dst, address.reg, address.index, address.shift, offset);
+        memory_access_sites_.emplace_back(site, module_offset);
+        masm_.jump(done);
+      });
+  free_register(RegisterClass::kGeneral, address.reg);
+  if (dst != address.index) free_register(RegisterClass::kGeneral, address.index);
+  push_register(access.type, dst);
+  stack_.back().max = narrow_load_max(access);
 }
 
 }  // namespace kiln::jit

@@ -50,15 +50,30 @@ class CodeGenerator {
     // kCondition: an integer comparison not yet computed (reg compared with `b`), kept so that
     // a br_if or if right after it compares and branches in one step; anything else computes
     // it first (materialize_condition).
+    //
+    // kScaled and kAddress: an address for a load right after, not yet computed (guard pages
+    // only). kScaled is an i32 `reg << shift` whose operand is small enough that the shift
+    // cannot wrap; kAddress is `reg + (index << shift)`, an i32.add of a value and a kScaled.
+    // A load of a kAddress puts the sum into its addressing (load_memory_scaled); anything else
+    // computes it first (compute_lazy_address). Like kCondition, only ever the top value, and
+    // its registers stay held.
     enum class Where : uint8_t {
       kCell,
       kRegister,
       kConstant,
       kLocal,
-      kCondition
+      kCondition,
+      kScaled,
+      kAddress
     } where = Where::kCell;
     ValType type = ValType::kI32;
     Reg reg = 0;
+    Reg index = 0;      // kAddress: the scaled operand's register
+    uint8_t shift = 0;  // kScaled, kAddress
+    // kRegister, kScaled, kAddress (i32 only): the largest value it can hold, as far as the
+    // generator knows (masks, narrow loads, shifts right, bitwise operators of such values);
+    // for kScaled and kAddress, of the scaled operand.
+    uint32_t max = UINT32_MAX;
     uint32_t cell = 0;       // its own operand cell
     int32_t local_slot = 0;  // kLocal: the local's byte offset in the frame
     int16_t local_reg = -1;  // kLocal: the register the local lives in, if it is pinned
@@ -113,6 +128,25 @@ class CodeGenerator {
     if (!stack_.empty() && stack_.back().where == Value::Where::kCondition) compute_condition();
   }
   void compute_condition();
+  // A kScaled or kAddress on top of the stack is computed, unless `ins` consumes it (an i32.add
+  // a kScaled, a load of memory 0 a kAddress). Inline: asked before every instruction.
+  KILN_ALWAYS_INLINE void materialize_lazy_address(const Instruction& ins) {
+    if (!stack_.empty() && stack_.back().where >= Value::Where::kScaled) [[unlikely]]
+      materialize_lazy_address_for(ins);
+  }
+  void materialize_lazy_address_for(const Instruction& ins);
+  void compute_lazy_address(Value& v);
+  // An i32.shl of a small value by 1-3, or an i32.add of a value and such a shift, kept as a
+  // kScaled or kAddress; false (nothing popped or emitted) when it is not one.
+  bool lazy_address(IntBinaryOp op, const Value& a, const Value& b);
+  // The largest value `v` (an i32) can hold, as far as the generator knows.
+  static uint32_t known_max(const Value& v);
+  // The same for the result of the i32 operator `op` on a and b.
+  static uint32_t int_binary_max(IntBinaryOp op, const Value& a, const Value& b);
+  // Everything but the lazy forms of an integer binary operator: its result pushed.
+  void emit_int_binary(IntBinaryOp op, Width w, const Value& a, const Value& b);
+  // A load at a kAddress (popped), the sum in the access's addressing when it cannot wrap.
+  void emit_scaled_load(const Instruction& ins, const MemoryAccess& access);
   // Branches to `target` when the i32 `condition` (popped) is nonzero, or zero with
   // `when_zero`: fused with the comparison when it is a pending one. Flushes the other values
   // first (a branch is a merge point).

@@ -191,6 +191,17 @@ class MacroAssembler {
   virtual uint32_t store_memory(const MemoryAccess& a, Reg address, uint64_t offset,
                                 const Source& value, Label out_of_bounds) = 0;
   virtual void memory_size(Reg dst) = 0;
+  // Guard pages only: a load of memory 0 at the i32 sum `base + (index << shift)` plus
+  // `offset` (at most INT32_MAX), where `index << shift` is at most `max_scaled` (it does not
+  // wrap). When base + max_scaled cannot pass 2^32 either, the sum goes into the access's own
+  // addressing (nothing between the index and the value); otherwise it branches to `wrapped`,
+  // where load_memory_scaled_wrapped computes the sum modulo 2^32 as Wasm's i32.add does.
+  // Each returns the native offset of its access.
+  virtual uint32_t load_memory_scaled(const MemoryAccess& a, Reg dst, Reg base, Reg index,
+                                      uint32_t shift, uint32_t max_scaled, uint32_t offset,
+                                      Label wrapped) = 0;
+  virtual uint32_t load_memory_scaled_wrapped(const MemoryAccess& a, Reg dst, Reg base, Reg index,
+                                              uint32_t shift, uint32_t offset) = 0;
 
   // Branches to `target` when `a c b` holds (a compare fused with br_if or if).
   virtual void branch_if_compare(Condition c, Width w, Reg a, const Source& b, Label target) = 0;

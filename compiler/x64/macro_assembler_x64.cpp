@@ -628,6 +628,27 @@ class X64MacroAssembler final : public MacroAssembler {
     emit_load(access, dst, m);
     return at;
   }
+  uint32_t load_memory_scaled(const MemoryAccess& access, Reg dst, Reg base, Reg index,
+                              uint32_t shift, uint32_t max_scaled, uint32_t offset,
+                              jit::Label wrapped) override {
+    // i32 values in registers are zero-extended: below the bound, [memory base + base] plus
+    // index << shift is the address without wrapping (and inside the guard region when out of
+    // bounds: under 2^32 + 2^31 bytes). rcx is scratch, never a value register.
+    a_.cmp(d(base), Imm(static_cast<int64_t>(UINT32_MAX - max_scaled)));
+    a_.ja(labels_[wrapped]);
+    a_.lea(x86::rcx, x86::ptr(kMemoryBase, q(base)));
+    const uint32_t at = position();
+    emit_load(access, dst, x86::ptr(x86::rcx, q(index), shift, static_cast<int32_t>(offset)));
+    return at;
+  }
+  uint32_t load_memory_scaled_wrapped(const MemoryAccess& access, Reg dst, Reg base, Reg index,
+                                      uint32_t shift, uint32_t offset) override {
+    // A 32-bit lea keeps the low half of the sum: i32.add's wrap.
+    a_.lea(x86::ecx, x86::ptr(q(base), q(index), shift));
+    const uint32_t at = position();
+    emit_load(access, dst, x86::ptr(kMemoryBase, x86::rcx, 0, static_cast<int32_t>(offset)));
+    return at;
+  }
   void emit_load(const MemoryAccess& access, Reg dst, const x86::Mem& m) {
     if (access.type == ValType::kF32) {
       a_.movss(xmm(dst), m);

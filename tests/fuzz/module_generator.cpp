@@ -445,8 +445,40 @@ class Generator {
     stack_.insert(stack_.end(), t.results.begin(), t.results.end());
   }
 
+  // A table lookup: a load at base + ((index & mask) << 1..3), the shape whose sum the JIT puts
+  // into the access's addressing (and computes as i32.add does when it can wrap).
+  void table_lookup() {
+    // i32.load, i64.load, f32.load, f64.load, i32.load8_u, i32.load16_s, i64.load32_u.
+    static constexpr struct {
+      uint8_t opcode;
+      ValType result;
+    } kLoads[] = {{0x28, ValType::kI32}, {0x29, ValType::kI64}, {0x2a, ValType::kF32},
+                  {0x2b, ValType::kF64}, {0x2d, ValType::kI32}, {0x2e, ValType::kI32},
+                  {0x35, ValType::kI64}};
+    static constexpr int32_t kMasks[] = {0xff, 0xffff, 0x7f, 0x3ff};
+    push_value(ValType::kI32);  // the base
+    push_value(ValType::kI32);  // the index
+    code_.push_back(kI32Const);
+    sleb(code_, kMasks[c_.below(4)]);
+    code_.push_back(0x71);  // i32.and
+    code_.push_back(kI32Const);
+    sleb(code_, 1 + c_.below(3));
+    code_.push_back(0x74);  // i32.shl
+    code_.push_back(0x6a);  // i32.add
+    const auto& load = kLoads[c_.below(7)];
+    code_.push_back(load.opcode);
+    leb(code_, 0);  // alignment 1
+    leb(code_, c_.percent(70) ? c_.below(64) : c_.below(70000));
+    stack_.resize(stack_.size() - 2);
+    stack_.push_back(load.result);
+  }
+
   void instruction(uint32_t depth) {
     const uint32_t kind = c_.below(100);
+    if (kind < 3) {
+      table_lookup();
+      return;
+    }
     if (kind < 35) {  // an operator of the tables
       const auto& ops = operators();
       const Operator& op = ops[c_.below(static_cast<uint32_t>(ops.size()))];
