@@ -1350,6 +1350,37 @@ void CodeGenerator::emit_call(const Instruction& ins, uint32_t param_cells,
   if (ins.starts_segment) start_segment(ins);
 }
 
+uint32_t CodeGenerator::known_max(const Value& v) {
+  if (v.type != ValType::kI32) return UINT32_MAX;
+  switch (v.where) {
+    case Value::Where::kConstant:
+      return static_cast<uint32_t>(v.bits);
+    case Value::Where::kRegister:
+      return v.max;
+    default:
+      return UINT32_MAX;
+  }
+}
+
+uint32_t CodeGenerator::int_binary_max(IntBinaryOp op, const Value& a, const Value& b) {
+  const uint32_t ma = known_max(a), mb = known_max(b);
+  switch (op) {
+    case IntBinaryOp::kAnd:
+      return std::min(ma, mb);
+    case IntBinaryOp::kOr:
+    case IntBinaryOp::kXor: {
+      // No bit above the larger operand's highest one.
+      const uint32_t m = std::max(ma, mb);
+      return m == 0 ? 0 : UINT32_MAX >> std::countl_zero(m);
+    }
+    case IntBinaryOp::kShrU:
+      if (b.where == Value::Where::kConstant) return ma >> (b.bits & 31);
+      return ma;
+    default:
+      return UINT32_MAX;
+  }
+}
+
 bool CodeGenerator::emit_inline(const Instruction& ins) {
   const InlineOp& recipe = kInline.ops[simple_op_slot(ins.opcode)];
   switch (recipe.recipe) {
@@ -1359,10 +1390,19 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Value b = pop();
       const Value a = pop();
       const IntBinaryOp op = static_cast<IntBinaryOp>(recipe.op);
-      if (recipe.width == Width::k32 && lazy_address(op, a, b)) return true;
-      const uint32_t max = recipe.width == Width::k32 ? int_binary_max(op, a, b) : UINT32_MAX;
+      if (recipe.width == Width::k32 &&
+          ((op == IntBinaryOp::kShl && b.where == Value::Where::kConstant) ||
+           (op == IntBinaryOp::kAdd && b.where == Value::Where::kScaled)) &&
+          lazy_address(op, a, b)) {
+        return true;
+      }
+      // Bounds only where they can shrink (int_binary_max): the others leave UINT32_MAX.
+      const bool bounded =
+          recipe.width == Width::k32 && (op == IntBinaryOp::kAnd || op == IntBinaryOp::kOr ||
+                                         op == IntBinaryOp::kXor || op == IntBinaryOp::kShrU);
+      const uint32_t max = bounded ? int_binary_max(op, a, b) : UINT32_MAX;
       emit_int_binary(op, recipe.width, a, b);
-      stack_.back().max = max;
+      if (bounded) stack_.back().max = max;
       return true;
     }
     case Recipe::kIntUnary: {
@@ -1526,37 +1566,6 @@ void CodeGenerator::emit_int_binary(IntBinaryOp op, Width w, const Value& a, con
 
 // ---------------------------------------------------------------------------------------------
 // Addresses of table lookups: `base + (index << k)` into a load's addressing
-
-uint32_t CodeGenerator::known_max(const Value& v) {
-  if (v.type != ValType::kI32) return UINT32_MAX;
-  switch (v.where) {
-    case Value::Where::kConstant:
-      return static_cast<uint32_t>(v.bits);
-    case Value::Where::kRegister:
-      return v.max;
-    default:
-      return UINT32_MAX;
-  }
-}
-
-uint32_t CodeGenerator::int_binary_max(IntBinaryOp op, const Value& a, const Value& b) {
-  const uint32_t ma = known_max(a), mb = known_max(b);
-  switch (op) {
-    case IntBinaryOp::kAnd:
-      return std::min(ma, mb);
-    case IntBinaryOp::kOr:
-    case IntBinaryOp::kXor: {
-      // No bit above the larger operand's highest one.
-      const uint32_t m = std::max(ma, mb);
-      return m == 0 ? 0 : UINT32_MAX >> std::countl_zero(m);
-    }
-    case IntBinaryOp::kShrU:
-      if (b.where == Value::Where::kConstant) return ma >> (b.bits & 31);
-      return ma;
-    default:
-      return UINT32_MAX;
-  }
-}
 
 bool CodeGenerator::lazy_address(IntBinaryOp op, const Value& a, const Value& b) {
   // With explicit bounds checks the sum is checked anyway: nothing to gain.

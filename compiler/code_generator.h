@@ -68,18 +68,18 @@ class CodeGenerator {
     } where = Where::kCell;
     ValType type = ValType::kI32;
     Reg reg = 0;
-    Reg index = 0;      // kAddress: the scaled operand's register
-    uint8_t shift = 0;  // kScaled, kAddress
+    Reg index = 0;                         // kAddress: the scaled operand's register
+    uint8_t shift = 0;                     // kScaled, kAddress
+    Condition condition = Condition::kEq;  // kCondition: reg `condition` b, at `width`
+    Width width = Width::k32;
+    uint32_t cell = 0;       // its own operand cell
+    int32_t local_slot = 0;  // kLocal: the local's byte offset in the frame
     // kRegister, kScaled, kAddress (i32 only): the largest value it can hold, as far as the
     // generator knows (masks, narrow loads, shifts right, bitwise operators of such values);
     // for kScaled and kAddress, of the scaled operand.
     uint32_t max = UINT32_MAX;
-    uint32_t cell = 0;       // its own operand cell
-    int32_t local_slot = 0;  // kLocal: the local's byte offset in the frame
     int16_t local_reg = -1;  // kLocal: the register the local lives in, if it is pinned
     uint64_t bits = 0;       // kConstant
-    Condition condition = Condition::kEq;  // kCondition: reg `condition` b, at `width`
-    Width width = Width::k32;
     Source b;
   };
   struct Block {
@@ -102,7 +102,7 @@ class CodeGenerator {
   // Values and registers.
   void push_register(ValType t, Reg r);
   void push_cell(ValType t, uint32_t cell);
-  void push_constant(ValType t, uint64_t bits);
+  KILN_ALWAYS_INLINE void push_constant(ValType t, uint64_t bits);
   Value pop();                                    // its register, if any, stays held until released
   void release(const Value& v);                   // frees a popped value's register
   void free_register(RegisterClass c, Reg r);     // frees a held register
@@ -140,11 +140,11 @@ class CodeGenerator {
   // kScaled or kAddress; false (nothing popped or emitted) when it is not one.
   bool lazy_address(IntBinaryOp op, const Value& a, const Value& b);
   // The largest value `v` (an i32) can hold, as far as the generator knows.
-  static uint32_t known_max(const Value& v);
+  KILN_ALWAYS_INLINE static uint32_t known_max(const Value& v);
   // The same for the result of the i32 operator `op` on a and b.
-  static uint32_t int_binary_max(IntBinaryOp op, const Value& a, const Value& b);
+  KILN_ALWAYS_INLINE static uint32_t int_binary_max(IntBinaryOp op, const Value& a, const Value& b);
   // Everything but the lazy forms of an integer binary operator: its result pushed.
-  void emit_int_binary(IntBinaryOp op, Width w, const Value& a, const Value& b);
+  KILN_ALWAYS_INLINE void emit_int_binary(IntBinaryOp op, Width w, const Value& a, const Value& b);
   // A load at a kAddress (popped), the sum in the access's addressing when it cannot wrap.
   void emit_scaled_load(const Instruction& ins, const MemoryAccess& access);
   // Branches to `target` when the i32 `condition` (popped) is nonzero, or zero with

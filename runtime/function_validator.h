@@ -61,7 +61,8 @@ struct Instruction {
   // return from a call). A segment also starts at function entry.
   uint32_t fuel_cost = 0;
   bool starts_segment = false;
-  uint32_t cells_before = 0;   // operand-stack height in cells before the instruction
+  uint32_t cells_before = 0;  // operand-stack height in cells before the instruction
+  // From here to the end: cleared before each instruction (FunctionValidator::reset_instruction).
   uint32_t index = 0;          // local/global/function/type/table/label/segment/tag index, or lane
   uint32_t index2 = 0;         // call_indirect's table, table.init's table, table.copy's source
   uint64_t bits = 0;           // t.const value; float constants as bits; v128 low half
@@ -171,7 +172,8 @@ class FunctionValidator {
   // Pops the innermost frame into closed_.
   Result<void> pop_ctrl();
   void mark_unreachable();
-  // Clears what step() fills of `instruction_` for the next instruction.
+  // Clears what step() fills of `instruction_` for the next instruction (its fields from
+  // `index` on: keep them last).
   inline void reset_instruction();
 
   Result<void> read_block_type(std::span<const ValType>& params, std::span<const ValType>& results);
