@@ -1363,19 +1363,19 @@ uint32_t CodeGenerator::known_max(const Value& v) {
 }
 
 uint32_t CodeGenerator::int_binary_max(IntBinaryOp op, const Value& a, const Value& b) {
-  const uint32_t ma = known_max(a), mb = known_max(b);
+  // (The operands' bounds are looked up only for the operators they can shrink.)
   switch (op) {
     case IntBinaryOp::kAnd:
-      return std::min(ma, mb);
+      return std::min(known_max(a), known_max(b));
     case IntBinaryOp::kOr:
     case IntBinaryOp::kXor: {
       // No bit above the larger operand's highest one.
-      const uint32_t m = std::max(ma, mb);
+      const uint32_t m = std::max(known_max(a), known_max(b));
       return m == 0 ? 0 : UINT32_MAX >> std::countl_zero(m);
     }
     case IntBinaryOp::kShrU:
-      if (b.where == Value::Where::kConstant) return ma >> (b.bits & 31);
-      return ma;
+      if (b.where == Value::Where::kConstant) return known_max(a) >> (b.bits & 31);
+      return known_max(a);
     default:
       return UINT32_MAX;
   }
@@ -1390,19 +1390,21 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Value b = pop();
       const Value a = pop();
       const IntBinaryOp op = static_cast<IntBinaryOp>(recipe.op);
-      if (recipe.width == Width::k32 &&
-          ((op == IntBinaryOp::kShl && b.where == Value::Where::kConstant) ||
-           (op == IntBinaryOp::kAdd && b.where == Value::Where::kScaled)) &&
-          lazy_address(op, a, b)) {
-        return true;
+      if (recipe.width == Width::k32) {
+        // A table lookup's address stays pending (with guard pages: explicit checks compute
+        // the sum anyway). A kScaled exists only under guard pages.
+        if (op == IntBinaryOp::kShl && b.where == Value::Where::kConstant &&
+            options_.bounds == BoundsChecks::kGuardPages && scale_lazily(a, b)) {
+          return true;
+        }
+        if (op == IntBinaryOp::kAdd && b.where == Value::Where::kScaled) {
+          add_lazily(a, b);
+          return true;
+        }
       }
-      // Bounds only where they can shrink (int_binary_max): the others leave UINT32_MAX.
-      const bool bounded =
-          recipe.width == Width::k32 && (op == IntBinaryOp::kAnd || op == IntBinaryOp::kOr ||
-                                         op == IntBinaryOp::kXor || op == IntBinaryOp::kShrU);
-      const uint32_t max = bounded ? int_binary_max(op, a, b) : UINT32_MAX;
+      const uint32_t max = recipe.width == Width::k32 ? int_binary_max(op, a, b) : UINT32_MAX;
       emit_int_binary(op, recipe.width, a, b);
-      if (bounded) stack_.back().max = max;
+      stack_.back().max = max;
       return true;
     }
     case Recipe::kIntUnary: {
@@ -1567,37 +1569,32 @@ void CodeGenerator::emit_int_binary(IntBinaryOp op, Width w, const Value& a, con
 // ---------------------------------------------------------------------------------------------
 // Addresses of table lookups: `base + (index << k)` into a load's addressing
 
-bool CodeGenerator::lazy_address(IntBinaryOp op, const Value& a, const Value& b) {
-  // With explicit bounds checks the sum is checked anyway: nothing to gain.
-  if (options_.bounds != BoundsChecks::kGuardPages) return false;
-  if (op == IntBinaryOp::kShl && b.where == Value::Where::kConstant) {
-    // A shift by 1-3 (scale 2, 4, 8) of a value small enough that nothing is shifted out: the
-    // product in 64 bits is the i32 result.
-    const uint32_t shift = static_cast<uint32_t>(b.bits & 31);
-    const uint32_t max = known_max(a);
-    if (shift < 1 || shift > 3 || max > (UINT32_MAX >> shift)) return false;
-    const Reg r = take_register(a);
-    Value v;
-    v.where = Value::Where::kScaled;
-    v.reg = r;
-    v.shift = static_cast<uint8_t>(shift);
-    v.max = max << shift;
-    v.cell = top_cells();
-    stack_.push_back(v);  // r stays held
-    return true;
-  }
-  if (op == IntBinaryOp::kAdd && b.where == Value::Where::kScaled) {
-    Value v;
-    v.where = Value::Where::kAddress;
-    v.reg = take_register(a);
-    v.index = b.reg;
-    v.shift = b.shift;
-    v.max = b.max;
-    v.cell = top_cells();
-    stack_.push_back(v);  // both registers stay held
-    return true;
-  }
-  return false;
+bool CodeGenerator::scale_lazily(const Value& a, const Value& shift_count) {
+  // A shift by 1-3 (scale 2, 4, 8) of a value small enough that nothing is shifted out: the
+  // product in 64 bits is the i32 result.
+  const uint32_t shift = static_cast<uint32_t>(shift_count.bits & 31);
+  const uint32_t max = known_max(a);
+  if (shift < 1 || shift > 3 || max > (UINT32_MAX >> shift)) return false;
+  const Reg r = take_register(a);
+  Value v;
+  v.where = Value::Where::kScaled;
+  v.reg = r;
+  v.shift = static_cast<uint8_t>(shift);
+  v.max = max << shift;
+  v.cell = top_cells();
+  stack_.push_back(v);  // r stays held
+  return true;
+}
+
+void CodeGenerator::add_lazily(const Value& a, const Value& scaled) {
+  Value v;
+  v.where = Value::Where::kAddress;
+  v.reg = take_register(a);
+  v.index = scaled.reg;
+  v.shift = scaled.shift;
+  v.max = scaled.max;
+  v.cell = top_cells();
+  stack_.push_back(v);  // both registers stay held
 }
 
 void CodeGenerator::materialize_lazy_address_for(const Instruction& ins) {

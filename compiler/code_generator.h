@@ -136,9 +136,11 @@ class CodeGenerator {
   }
   void materialize_lazy_address_for(const Instruction& ins);
   void compute_lazy_address(Value& v);
-  // An i32.shl of a small value by 1-3, or an i32.add of a value and such a shift, kept as a
-  // kScaled or kAddress; false (nothing popped or emitted) when it is not one.
-  bool lazy_address(IntBinaryOp op, const Value& a, const Value& b);
+  // `a` << `shift_count` (a constant) kept as a kScaled when it is a shift by 1-3 of a small
+  // value; false, nothing emitted or pushed, when it is not.
+  bool scale_lazily(const Value& a, const Value& shift_count);
+  // `a` + `scaled` (a kScaled) kept as a kAddress.
+  void add_lazily(const Value& a, const Value& scaled);
   // The largest value `v` (an i32) can hold, as far as the generator knows.
   KILN_ALWAYS_INLINE static uint32_t known_max(const Value& v);
   // The same for the result of the i32 operator `op` on a and b.
