@@ -366,8 +366,7 @@ bool flatten(const ValueType& type, std::vector<ValType>& out, size_t limit) {
   return push(ValType::kI32);
 }
 
-std::shared_ptr<const AbiSignature> abi_signature(const resolved::FunctionType& type,
-                                                  Context context) {
+std::shared_ptr<AbiSignature> abi_signature(const resolved::FunctionType& type, Context context) {
   auto signature = std::make_shared<AbiSignature>();
   signature->flat = flatten_function(type, context);
   for (const auto& p : type.params) signature->param_types.push_back(p.type);

@@ -118,9 +118,12 @@ FlatSignature flatten_function(const resolved::FunctionType& type, Context conte
 struct AbiSignature {
   FlatSignature flat;
   std::vector<resolved::ValueType> param_types, result_types;
+  // A lowering's core type as the validating engine interned it (`registry`), so that each
+  // instance's host function takes it without a lookup.
+  const TypeRegistry* registry = nullptr;
+  TypeRegistry::Interned core{};
 };
-std::shared_ptr<const AbiSignature> abi_signature(const resolved::FunctionType& type,
-                                                  Context context);
+std::shared_ptr<AbiSignature> abi_signature(const resolved::FunctionType& type, Context context);
 
 // CanonicalABI.md "Type Predicates" and the option rules.
 bool contains_borrow(const resolved::ValueType& type);

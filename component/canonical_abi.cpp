@@ -469,7 +469,7 @@ TrapPtr lift_borrow(AbiContext& cx, uint32_t index, const DefinedType& t, Compon
   if (h->type != rt) return abi_trap(wrong_type(index));
   if (cx.scope) {
     h->lends += 1;
-    cx.scope->lenders.emplace_back(&cx.instance, index);
+    cx.scope->lend(&cx.instance, index);
   }
   out = ComponentValue{};
   out.kind = VKind::kBorrow;
@@ -1022,7 +1022,7 @@ TrapPtr lift_flat_values(AbiContext& cx, bool in_memory, const FlatValues& flat,
   return nullptr;
 }
 
-TrapPtr lower_flat_values(AbiContext& cx, bool in_memory, const std::vector<ComponentValue>& values,
+TrapPtr lower_flat_values(AbiContext& cx, bool in_memory, std::span<const ComponentValue> values,
                           const std::vector<resolved::ValueType>& types, FlatValues& flat,
                           std::optional<uint32_t> out_pointer) {
   if (!in_memory) {

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "component/abi_layout.h"
@@ -39,8 +40,30 @@ struct RuntimeOptions {
 // callee (which it must drop before returning), and own handles lent out by the caller (whose
 // lends end with the call).
 struct CallScope {
+  using Lender = std::pair<ComponentInstance*, uint32_t>;  // (instance, handle index)
   uint32_t borrows = 0;
-  std::vector<std::pair<ComponentInstance*, uint32_t>> lenders;  // (instance, handle index)
+  void lend(ComponentInstance* instance, uint32_t index) {
+    if (lender_count_ < kInlineLenders) {
+      inline_lenders_[lender_count_++] = {instance, index};
+    } else {
+      more_lenders_.emplace_back(instance, index);
+    }
+  }
+  // Calls `visit` on each lender, then forgets them.
+  template <class Visit>
+  void end_lends(Visit visit) {
+    for (size_t i = 0; i < lender_count_; ++i) visit(inline_lenders_[i]);
+    for (const Lender& lender : more_lenders_) visit(lender);
+    lender_count_ = 0;
+    more_lenders_.clear();
+  }
+
+ private:
+  // Most calls lend a handle or two: those are kept here rather than in an allocation per call.
+  static constexpr size_t kInlineLenders = 4;
+  Lender inline_lenders_[kInlineLenders];
+  size_t lender_count_ = 0;
+  std::vector<Lender> more_lenders_;
 };
 
 // LiftLowerContext.
@@ -108,7 +131,7 @@ class FlatValues {
 // `out` has room for types.size() values.
 TrapPtr lift_flat_values(AbiContext& cx, bool in_memory, const FlatValues& flat, size_t* position,
                          const std::vector<resolved::ValueType>& types, ComponentValue* out);
-TrapPtr lower_flat_values(AbiContext& cx, bool in_memory, const std::vector<ComponentValue>& values,
+TrapPtr lower_flat_values(AbiContext& cx, bool in_memory, std::span<const ComponentValue> values,
                           const std::vector<resolved::ValueType>& types, FlatValues& flat,
                           std::optional<uint32_t> out_pointer = std::nullopt);
 

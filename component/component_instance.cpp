@@ -1,5 +1,6 @@
 #include "component/component_instance.h"
 
+#include <algorithm>
 #include <set>
 
 #include "component/abi_layout.h"
@@ -54,8 +55,9 @@ const RuntimeItem* RuntimeInstance::find(const std::string& name, size_t hint) c
   return nullptr;
 }
 
-std::optional<Extern> RuntimeCoreInstance::find(std::string_view name) const {
-  if (instance) return instance->find_export(name);
+std::optional<Extern> RuntimeCoreInstance::find(std::string_view name, size_t hint) const {
+  if (instance) return instance->find_export(name, hint);
+  if (hint < exports.size() && exports[hint].first == name) return exports[hint].second;
   for (const auto& [export_name, item] : exports) {
     if (export_name == name) return item;
   }
@@ -115,11 +117,10 @@ namespace {
 
 // Ends a call's lends (CanonicalABI.md Subtask: the lent handles may be dropped again).
 void end_lends(CallScope& scope) {
-  for (auto& [instance, index] : scope.lenders) {
+  scope.end_lends([](const CallScope::Lender& lender) {
     ResourceHandle* h = nullptr;
-    if (!instance->handles.get(index, h) && h->lends > 0) h->lends -= 1;
-  }
-  scope.lenders.clear();
+    if (!lender.first->handles.get(lender.second, h) && h->lends > 0) h->lends -= 1;
+  });
 }
 
 }  // namespace
@@ -226,11 +227,58 @@ Error unlinkable(std::string message) {
   return Error{ErrorKind::kUnlinkable, std::move(message)};
 }
 
+// A lowered function's call: lifts its arguments with the caller's options, calls the component
+// function, and lowers the result back (CanonicalABI.md canon_lower, synchronous).
+TrapPtr call_lowered(const LoweredFunction& l, uint64_t* cells) {
+  const abi::FlatSignature& flat = l.signature->flat;
+  const std::vector<resolved::ValueType>& params = l.signature->param_types;
+  const std::vector<resolved::ValueType>& results_types = l.signature->result_types;
+  ComponentInstance& caller = *l.caller;
+  Store& store = *caller.store;
+  if (!caller.may_leave) return abi_trap("cannot leave component instance");
+  CallScope subtask;
+  AbiContext cx{store, caller, l.options, &subtask};
+  const FlatValues flat_args(cells, flat.core.params.size());
+  size_t position = 0;
+  if (caller.lowered_depth == caller.lowered_arguments.size())
+    caller.lowered_arguments.emplace_back();
+  std::vector<ComponentValue>& args = caller.lowered_arguments[caller.lowered_depth];
+  struct Nested {  // this depth's vector, emptied for the next call at this depth
+    ComponentInstance& caller;
+    std::vector<ComponentValue>& args;
+    ~Nested() {
+      args.clear();
+      --caller.lowered_depth;
+    }
+  } nested{caller, args};
+  ++caller.lowered_depth;
+  args.resize(params.size());
+  if (TrapPtr trap =
+          lift_flat_values(cx, flat.params_in_memory, flat_args, &position, params, args.data())) {
+    end_lends(subtask);
+    return trap;
+  }
+  std::optional<ComponentValue> result;
+  TrapPtr trap = call_component_function(store, *l.callee, args, result, &caller);
+  end_lends(subtask);
+  if (trap) return trap;
+  if (!l.type->result) return nullptr;
+  FlatValues out;
+  const std::span<const ComponentValue> results(&*result, 1);
+  if (flat.results_in_memory) {
+    const uint32_t pointer = static_cast<uint32_t>(flat_args[position]);
+    return lower_flat_values(cx, true, results, results_types, out, pointer);
+  }
+  if (TrapPtr t = lower_flat_values(cx, false, results, results_types, out)) return t;
+  for (size_t i = 0; i < out.size(); ++i) cells[i] = out[i];
+  return nullptr;
+}
+
 class Instantiator {
  public:
   Instantiator(Store& store, TrapPtr* trap) : store_(store), trap_(trap) {}
 
-  // Instantiates `v` with the arguments in args_.
+  // Instantiates `v` with the arguments in imports_ or arguments_.
   Result<std::unique_ptr<ComponentInstance>> run(const ValidatedComponent& v,
                                                  ComponentInstance* parent,
                                                  const ComponentInstance* enclosing) {
@@ -253,6 +301,9 @@ class Instantiator {
     inst->components.reserve(sizes.components);
     inst->instances.reserve(v.instances.size());
     const Component& c = *v.component;
+    inst->lowered.reserve(std::count_if(c.canons.begin(), c.canons.end(), [](const Canon& canon) {
+      return canon.kind == Canon::Kind::kLower;
+    }));
     for (const Definition& d : c.definitions) {
       if (auto r = definition(*inst, v, c, d); !r) {
         Error e = r.take_error();
@@ -429,14 +480,14 @@ class Instantiator {
       case Definition::Kind::kCoreType:
         return {};
       case Definition::Kind::kCoreInstance:
-        return core_instance(inst, c.core_instances[d.index]);
+        return core_instance(inst, c.core_instances[d.index], v.core_instance_imports[d.index]);
       case Definition::Kind::kComponent:
         inst.components.push_back(RuntimeComponent{v.components[d.index].get(), &inst});
         return {};
       case Definition::Kind::kInstance:
         return instance(inst, c.instances[d.index]);
       case Definition::Kind::kAlias:
-        return alias(inst, c.aliases[d.index]);
+        return alias(inst, c.aliases[d.index], v.alias_positions[d.index]);
       case Definition::Kind::kType: {
         const Type& t = c.types[d.index];
         if (t.kind != Type::Kind::kResource) {
@@ -456,9 +507,9 @@ class Instantiator {
         return start(inst, c.starts[d.index]);
       case Definition::Kind::kImport: {
         const ComponentImport& i = c.imports[d.index];
-        auto arg = args_->find(i.name.name);
-        if (arg == args_->end()) return unlinkable("missing import named `" + i.name.name + "`");
-        push_item(inst, arg->second);
+        const RuntimeItem* arg = argument(i.name.name);
+        if (!arg) return unlinkable("missing import named `" + i.name.name + "`");
+        push_item(inst, *arg);
         return {};
       }
       case Definition::Kind::kExport: {
@@ -472,7 +523,9 @@ class Instantiator {
     return {};
   }
 
-  Result<void> core_instance(ComponentInstance& inst, const CoreInstance& ci) {
+  // `sources`: where validation found each import (ValidatedComponent::core_instance_imports).
+  Result<void> core_instance(ComponentInstance& inst, const CoreInstance& ci,
+                             const std::vector<ValidatedComponent::ImportSource>& sources) {
     RuntimeCoreInstance out;
     if (!ci.instantiate) {
       out.exports.reserve(ci.exports.size());
@@ -486,13 +539,16 @@ class Instantiator {
     const std::shared_ptr<const Module>& module = inst.core_modules[ci.module];
     std::vector<Extern> imports;
     imports.reserve(module->imports.size());
-    for (const Import& i : module->imports) {
-      const RuntimeCoreInstance* arg = nullptr;
-      for (const auto& [name, index] : ci.args) {
-        if (name == i.module) arg = &inst.core_instances[index];
+    if (sources.size() != module->imports.size()) {
+      return unlinkable("the module's imports are not the ones validated");  // (cannot happen)
+    }
+    for (size_t k = 0; k < sources.size(); ++k) {
+      const Import& i = module->imports[k];
+      if (sources[k].instance >= inst.core_instances.size()) {
+        return unlinkable("missing module instantiation argument `" + i.module + "`");
       }
-      if (!arg) return unlinkable("missing module instantiation argument `" + i.module + "`");
-      auto e = arg->find(i.name);
+      const RuntimeCoreInstance* arg = &inst.core_instances[sources[k].instance];
+      auto e = arg->find(i.name, sources[k].position);
       if (!e) return unlinkable("no export `" + i.name + "` in argument `" + i.module + "`");
       imports.push_back(*e);
     }
@@ -519,32 +575,37 @@ class Instantiator {
       return {};
     }
     const RuntimeComponent& rc = inst.components[i.component];
-    std::vector<std::pair<std::string, RuntimeItem>> args;
+    // By name (the definition's, which outlives the instance), sorted for the child's lookups.
+    Arguments args;
+    args.reserve(i.args.size());
     for (const auto& [name, item] : i.args) {
       KILN_ASSIGN(RuntimeItem r, item_of(inst, item));
       args.emplace_back(name, std::move(r));
     }
-    std::map<std::string, RuntimeItem> by_name(args.begin(), args.end());
-    auto* saved = args_;
-    args_ = &by_name;
+    std::stable_sort(args.begin(), args.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    const auto saved = std::pair(imports_, arguments_);
+    imports_ = nullptr;
+    arguments_ = &args;
     auto child = run(*rc.validated, &inst, rc.enclosing);
-    args_ = saved;
+    std::tie(imports_, arguments_) = saved;
     if (!child) return child.take_error();
     push_instance(inst, (*child)->exports);
     inst.children.push_back(std::move(*child));
     return {};
   }
 
-  Result<void> alias(ComponentInstance& inst, const Alias& a) {
+  // `position`: where validation found the export (ValidatedComponent::alias_positions).
+  Result<void> alias(ComponentInstance& inst, const Alias& a, size_t position) {
     switch (a.target) {
       case Alias::Target::kCoreExport: {
-        auto e = inst.core_instances[a.instance].find(a.name);
+        auto e = inst.core_instances[a.instance].find(a.name, position);
         if (!e) return unlinkable("core instance has no export `" + a.name + "`");
         push_core(inst, *e);
         return {};
       }
       case Alias::Target::kExport: {
-        const RuntimeItem* item = inst.instances[a.instance]->find(a.name);
+        const RuntimeItem* item = inst.instances[a.instance]->find(a.name, position);
         if (!item) return unlinkable("instance has no export `" + a.name + "`");
         push_item(inst, *item);
         return {};
@@ -609,62 +670,38 @@ class Instantiator {
   // canon lower: a core function that lifts its arguments with the caller's options, calls the
   // component function, and lowers the result back (CanonicalABI.md canon_lower, synchronous).
   Result<void> lower(ComponentInstance& inst, const Canon& c,
-                     std::shared_ptr<const abi::AbiSignature> signature) {
-    std::shared_ptr<ComponentFunction> callee = inst.functions[c.function];
-    // The type as this component sees it: its resources are this instance's.
-    std::shared_ptr<const resolved::FunctionType> type = inst.validated->functions[c.function];
-    KILN_ASSIGN(RuntimeOptions opts, options(inst, c.options));
-    ComponentInstance* caller = &inst;
-    Store* store = &store_;
-    auto host = [callee, type, opts, caller, store, signature](HostCall&,
-                                                               uint64_t* cells) -> TrapPtr {
-      const abi::FlatSignature& flat = signature->flat;
-      const std::vector<resolved::ValueType>& params = signature->param_types;
-      const std::vector<resolved::ValueType>& results_types = signature->result_types;
-      if (!caller->may_leave) return abi_trap("cannot leave component instance");
-      CallScope subtask;
-      AbiContext cx{*store, *caller, opts, &subtask};
-      const FlatValues flat_args(cells, flat.core.params.size());
-      size_t position = 0;
-      std::vector<ComponentValue> args(params.size());
-      if (TrapPtr trap = lift_flat_values(cx, flat.params_in_memory, flat_args, &position, params,
-                                          args.data())) {
-        end_lends(subtask);
-        return trap;
-      }
-      std::optional<ComponentValue> result;
-      TrapPtr trap = call_component_function(*store, *callee, args, result, caller);
-      end_lends(subtask);
-      if (trap) return trap;
-      if (!type->result) return nullptr;
-      FlatValues out;
-      // Moved, not copied: a host's result can be large (the bytes of a read).
-      std::vector<ComponentValue> results;
-      results.push_back(std::move(*result));
-      if (flat.results_in_memory) {
-        const uint32_t pointer = static_cast<uint32_t>(flat_args[position]);
-        return lower_flat_values(cx, true, results, results_types, out, pointer);
-      }
-      if (TrapPtr t = lower_flat_values(cx, false, results, results_types, out)) {
-        return t;
-      }
-      for (size_t i = 0; i < out.size(); ++i) cells[i] = out[i];
-      return nullptr;
+                     const std::shared_ptr<const abi::AbiSignature>& signature) {
+    if (inst.lowered.size() == inst.lowered.capacity()) {
+      return unlinkable("more canon lower definitions than counted");  // (cannot happen)
+    }
+    LoweredFunction& lowered = inst.lowered.emplace_back();
+    lowered.callee = inst.functions[c.function].get();
+    lowered.type = inst.validated->functions[c.function].get();
+    lowered.signature = signature.get();
+    KILN_SET(lowered.options, options(inst, c.options));
+    lowered.caller = &inst;
+    auto host = [l = &lowered](HostCall&, uint64_t* cells) -> TrapPtr {
+      return call_lowered(*l, cells);
     };
+    // Interned at validation, in this store's engine unless it validated in another.
     inst.core_functions.push_back(
-        store_.create_host_function(signature->flat.core, std::move(host), "canon lower"));
+        signature->registry == &store_.engine().types()
+            ? store_.create_host_function(signature->core, std::move(host), "canon lower")
+            : store_.create_host_function(signature->flat.core, std::move(host), "canon lower"));
     return {};
   }
 
   Result<void> resource_builtin(ComponentInstance& inst, const Canon& c) {
     const RuntimeResourceType* rt = inst.types[c.type];
     ComponentInstance* self = &inst;
-    Store* store = &store_;
-    FuncType type;
+    // (Made once: a FuncType is two vectors. The closures hold two pointers, which a
+    // std::function keeps without an allocation.)
+    static const FuncType kI32ToI32{{ValType::kI32}, {ValType::kI32}};
+    static const FuncType kI32ToNothing{{ValType::kI32}, {}};
+    const FuncType* type = &kI32ToI32;
     HostCallback host;
     switch (c.kind) {
       case Canon::Kind::kResourceNew:
-        type = FuncType{{ValType::kI32}, {ValType::kI32}};
         host = [self, rt](HostCall&, uint64_t* cells) -> TrapPtr {
           if (!self->may_leave) return abi_trap("cannot leave component instance");
           ResourceHandle h;
@@ -678,7 +715,6 @@ class Instantiator {
         };
         break;
       case Canon::Kind::kResourceRep:
-        type = FuncType{{ValType::kI32}, {ValType::kI32}};
         host = [self, rt](HostCall&, uint64_t* cells) -> TrapPtr {
           const uint32_t index = static_cast<uint32_t>(cells[0]);
           ResourceHandle* h = nullptr;
@@ -693,8 +729,8 @@ class Instantiator {
         };
         break;
       default:
-        type = FuncType{{ValType::kI32}, {}};
-        host = [self, rt, store](HostCall&, uint64_t* cells) -> TrapPtr {
+        type = &kI32ToNothing;
+        host = [self, rt](HostCall&, uint64_t* cells) -> TrapPtr {
           if (!self->may_leave) return abi_trap("cannot leave component instance");
           const uint32_t index = static_cast<uint32_t>(cells[0]);
           ResourceHandle* h = nullptr;
@@ -713,12 +749,12 @@ class Instantiator {
             }
             return nullptr;
           }
-          return run_destructor(*store, rt, removed.rep, self);
+          return run_destructor(*self->store, rt, removed.rep, self);
         };
         break;
     }
     inst.core_functions.push_back(
-        store_.create_host_function(type, std::move(host), "canon resource"));
+        store_.create_host_function(*type, std::move(host), "canon resource"));
     return {};
   }
 
@@ -736,7 +772,21 @@ class Instantiator {
   }
 
  public:
-  const std::map<std::string, RuntimeItem>* args_ = nullptr;
+  // The arguments of the component being instantiated: the outermost's checked imports, or an
+  // `instance` definition's arguments (Arguments, sorted by name).
+  using Arguments = std::vector<std::pair<std::string_view, RuntimeItem>>;
+  const std::map<std::string, RuntimeItem, std::less<>>* imports_ = nullptr;
+  const Arguments* arguments_ = nullptr;
+
+  const RuntimeItem* argument(std::string_view name) const {
+    if (imports_) {
+      auto it = imports_->find(name);
+      return it == imports_->end() ? nullptr : &it->second;
+    }
+    auto it = std::lower_bound(arguments_->begin(), arguments_->end(), name,
+                               [](const auto& a, std::string_view n) { return a.first < n; });
+    return it == arguments_->end() || it->first != name ? nullptr : &it->second;
+  }
 
  private:
   Store& store_;
@@ -750,7 +800,7 @@ Result<CheckedImports> check_imports(
     const std::vector<std::pair<std::string, RuntimeItem>>& imports) {
   CheckedImports checked;
   checked.component = &component;
-  checked.by_name = std::map<std::string, RuntimeItem>(imports.begin(), imports.end());
+  checked.by_name = std::map<std::string, RuntimeItem, std::less<>>(imports.begin(), imports.end());
   for (const auto& import : component.type->imports) {
     auto arg = checked.by_name.find(import.name);
     if (arg == checked.by_name.end()) {
@@ -772,7 +822,7 @@ Result<std::unique_ptr<ComponentInstance>> instantiate_component(Store& store,
                                                                  const CheckedImports& imports,
                                                                  TrapPtr* trap) {
   Instantiator instantiator(store, trap);
-  instantiator.args_ = &imports.by_name;
+  instantiator.imports_ = &imports.by_name;
   return instantiator.run(*imports.component, nullptr, nullptr);
 }
 

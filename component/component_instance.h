@@ -5,6 +5,7 @@
 // handle tables and the may_enter/may_leave re-entrance rules.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -93,7 +94,8 @@ struct RuntimeCoreInstance {
   // Bundles only; the names are the component's own (CoreInstance::exports), which outlives
   // its instances.
   std::vector<std::pair<std::string_view, Extern>> exports;
-  std::optional<Extern> find(std::string_view name) const;
+  // `hint`: where the export likely is (ValidatedComponent's positions), checked first.
+  std::optional<Extern> find(std::string_view name, size_t hint = SIZE_MAX) const;
 };
 
 // A component-level function: lifted from a core function of an instance, or the host's.
@@ -107,6 +109,16 @@ struct ComponentFunction {
   // The host's: arguments in, a result (when the type has one) out; a trap to fail.
   std::function<TrapPtr(Store&, const std::vector<ComponentValue>&, std::optional<ComponentValue>&)>
       host;
+};
+
+// A core function made by canon lower (CanonicalABI.md canon_lower): what its host function
+// needs, held by the lowering instance so that the host function's closure is one pointer.
+struct LoweredFunction {
+  ComponentFunction* callee = nullptr;
+  const resolved::FunctionType* type = nullptr;  // as the lowering component sees it
+  const abi::AbiSignature* signature = nullptr;
+  RuntimeOptions options;
+  ComponentInstance* caller = nullptr;
 };
 
 struct ComponentInstance {
@@ -136,6 +148,14 @@ struct ComponentInstance {
   std::shared_ptr<RuntimeInstance> exports = std::make_shared<RuntimeInstance>();
   std::vector<std::unique_ptr<ComponentInstance>> children;
   std::vector<std::unique_ptr<RuntimeResourceType>> defined_resources;
+  // Reserved for every canon lower of the component before the first is made: the store's host
+  // functions point at them.
+  std::vector<LoweredFunction> lowered;
+  // The arguments of the lowered calls in progress, one vector per nesting depth, kept from call
+  // to call (a guest's WASI calls each made one); a deque, so that a nested call's does not move
+  // its caller's.
+  std::deque<std::vector<ComponentValue>> lowered_arguments;
+  size_t lowered_depth = 0;
 
   // An exported function by path: "name", or "interface#name" of an exported instance; null
   // when there is none.
@@ -153,7 +173,7 @@ struct ComponentInstance {
 // items are shared by the instances made from them, in any store and on any thread.
 struct CheckedImports {
   const ValidatedComponent* component = nullptr;
-  std::map<std::string, RuntimeItem> by_name;
+  std::map<std::string, RuntimeItem, std::less<>> by_name;
 };
 // A missing or mismatched import is an Error of kind kUnlinkable.
 Result<CheckedImports> check_imports(

@@ -16,17 +16,27 @@ std::optional<PrimitiveType> primitive_of(const ValueType& type) {
 }
 
 const CoreExternType* CoreInstanceType::find(const std::string& name) const {
-  for (const auto& [export_name, type] : exports) {
-    if (export_name == name) return &type;
+  const size_t at = position(name);
+  return at == SIZE_MAX ? nullptr : &exports[at].second;
+}
+
+size_t CoreInstanceType::position(std::string_view name) const {
+  for (size_t i = 0; i < exports.size(); ++i) {
+    if (exports[i].first == name) return i;
   }
-  return nullptr;
+  return SIZE_MAX;
 }
 
 const ExternType* InstanceType::find(const std::string& name) const {
-  for (const NamedExtern& e : exports) {
-    if (e.name == name) return &e.type;
+  const size_t at = position(name);
+  return at == SIZE_MAX ? nullptr : &exports[at].type;
+}
+
+size_t InstanceType::position(std::string_view name) const {
+  for (size_t i = 0; i < exports.size(); ++i) {
+    if (exports[i].name == name) return i;
   }
-  return nullptr;
+  return SIZE_MAX;
 }
 
 namespace {

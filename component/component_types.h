@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "component/component.h"
@@ -110,6 +111,8 @@ struct ModuleType {
 struct CoreInstanceType {
   std::vector<std::pair<std::string, CoreExternType>> exports;
   const CoreExternType* find(const std::string& name) const;
+  // The position in `exports` of the export named `name`, or SIZE_MAX.
+  size_t position(std::string_view name) const;
 };
 
 struct InstanceType;
@@ -150,6 +153,8 @@ struct InstanceType {
   std::vector<NamedExtern> exports;
   std::vector<ResourceId> defined_resources;
   const ExternType* find(const std::string& name) const;
+  // The position in `exports` of the export named `name`, or SIZE_MAX.
+  size_t position(std::string_view name) const;
 };
 
 // A component type: resources its imports introduce (`imported_resources`, bound by each

@@ -202,8 +202,12 @@ class Validator {
         out.core_modules.push_back(std::move(*compiled));
         return {};
       }
-      case Definition::Kind::kCoreInstance:
-        return core_instance(s, c.core_instances[d.index]);
+      case Definition::Kind::kCoreInstance: {
+        if (out.core_instance_imports.size() <= d.index) {
+          out.core_instance_imports.resize(d.index + 1);
+        }
+        return core_instance(s, c.core_instances[d.index], &out.core_instance_imports[d.index]);
+      }
       case Definition::Kind::kCoreType: {
         KILN_ASSIGN(CoreTypeEntry t, core_type(s, c.core_types[d.index]));
         s.core_types.push_back(std::move(t));
@@ -218,7 +222,9 @@ class Validator {
       case Definition::Kind::kInstance:
         return instance(s, c.instances[d.index]);
       case Definition::Kind::kAlias:
-        return alias(s, c.aliases[d.index]);
+        if (out.alias_positions.size() <= d.index)
+          out.alias_positions.resize(d.index + 1, SIZE_MAX);
+        return alias(s, c.aliases[d.index], &out.alias_positions[d.index]);
       case Definition::Kind::kType: {
         KILN_ASSIGN(TypeDefinition t, type_definition(s, c.types[d.index]));
         s.types.push_back(std::move(t));
@@ -418,7 +424,9 @@ class Validator {
     }
   }
 
-  Result<void> core_instance(Scope& s, const CoreInstance& i) {
+  // `sources`: where each import was found (ValidatedComponent::core_instance_imports).
+  Result<void> core_instance(Scope& s, const CoreInstance& i,
+                             std::vector<ValidatedComponent::ImportSource>* sources) {
     auto type = std::make_shared<CoreInstanceType>();
     if (!i.instantiate) {
       std::set<std::string> names;
@@ -433,23 +441,27 @@ class Validator {
       return {};
     }
     KILN_ASSIGN(const auto* module, at_index(s.core_modules, i.module, "module"));
-    std::map<std::string, const CoreInstanceType*> args;
+    std::map<std::string, std::pair<const CoreInstanceType*, uint32_t>> args;
     for (const auto& [name, instance_index] : i.args) {
       KILN_ASSIGN(const auto* instance, at_index(s.core_instances, instance_index, "instance"));
-      if (!args.emplace(name, instance->get()).second) {
+      if (!args.emplace(name, std::pair(instance->get(), instance_index)).second) {
         return invalid("duplicate module instantiation argument named " + quoted(name));
       }
     }
+    if (sources) sources->reserve((*module)->imports.size());
     for (const CoreImport& import : (*module)->imports) {
       auto arg = args.find(import.module);
       if (arg == args.end()) {
         return invalid("missing module instantiation argument named " + quoted(import.module));
       }
-      const CoreExternType* actual = arg->second->find(import.name);
-      if (!actual) {
+      const auto [arg_type, arg_index] = arg->second;
+      const size_t position = arg_type->position(import.name);
+      if (position == SIZE_MAX) {
         return invalid("module instantiation argument " + quoted(import.module) +
                        " does not export an item named " + quoted(import.name));
       }
+      const CoreExternType* actual = &arg_type->exports[position].second;
+      if (sources) sources->push_back({arg_index, position});
       if (auto r = check_subtype(*actual, import.type); !r) {
         Error e = r.take_error();
         e.message = "type mismatch for export " + quoted(import.name) + " of module " +
@@ -1049,11 +1061,15 @@ class Validator {
     return false;
   }
 
-  Result<void> alias(Scope& s, const Alias& a) {
+  // `position`: an export alias's export's position in its instance's type
+  // (ValidatedComponent::alias_positions).
+  Result<void> alias(Scope& s, const Alias& a, size_t* position = nullptr) {
     switch (a.target) {
       case Alias::Target::kCoreExport: {
         KILN_ASSIGN(const auto* instance, at_index(s.core_instances, a.instance, "core instance"));
-        const CoreExternType* e = (*instance)->find(a.name);
+        const size_t at = (*instance)->position(a.name);
+        if (position) *position = at;
+        const CoreExternType* e = at == SIZE_MAX ? nullptr : &(*instance)->exports[at].second;
         if (!e) {
           return invalid("core instance " + std::to_string(a.instance) + " has no export named " +
                          quoted(a.name));
@@ -1067,7 +1083,9 @@ class Validator {
       }
       case Alias::Target::kExport: {
         KILN_ASSIGN(const auto* instance, at_index(s.instances, a.instance, "instance"));
-        const ExternType* e = (*instance)->find(a.name);
+        const size_t at = (*instance)->position(a.name);
+        if (position) *position = at;
+        const ExternType* e = at == SIZE_MAX ? nullptr : &(*instance)->exports[at].type;
         if (!e) {
           return invalid("instance " + std::to_string(a.instance) + " has no export named " +
                          quoted(a.name));
@@ -1222,6 +1240,8 @@ class Validator {
         KILN_TRY(require(params_need_memory || flat.results_in_memory || result_needs_realloc,
                          c.options.memory.has_value(), "memory", "values are passed in memory"));
         s.core_functions.push_back(flat.core);
+        signature->registry = &engine_.types();
+        signature->core = engine_.types().intern_with_type(flat.core);
         s.canon_signatures[index] = std::move(signature);
         return {};
       }

@@ -43,6 +43,18 @@ struct ValidatedComponent {
   // By canon index (Component::canons): each lift's and lower's signature (null for the
   // resource built-ins).
   std::vector<std::shared_ptr<const abi::AbiSignature>> canon_signatures;
+  // Where names were found, so that instantiating (once per request in kiln serve) looks each up
+  // with one comparison instead of a search: for each module instantiation (by core instance
+  // definition index; empty for bundles), per import of its module, the argument's core
+  // instance index and the export's position in that instance's type; and for each alias of an
+  // export (by alias index), the export's position. A position is a hint: an imported module or
+  // instance may hold its exports in another order, so the name at the position is checked.
+  struct ImportSource {
+    uint32_t instance = 0;
+    size_t position = SIZE_MAX;
+  };
+  std::vector<std::vector<ImportSource>> core_instance_imports;
+  std::vector<size_t> alias_positions;
 };
 
 // Component types, core types and nesting are bounded by the decoder; the limits here bound

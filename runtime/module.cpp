@@ -78,7 +78,8 @@ void Module::translate_for_interpreter(uint32_t defined_index, const CodeTierOpt
   }
 }
 
-const Export* Module::find_export(std::string_view name) const {
+const Export* Module::find_export(std::string_view name, size_t hint) const {
+  if (hint < exports.size() && exports[hint].name == name) return &exports[hint];
   for (const Export& e : exports) {
     if (e.name == name) return &e;
   }

@@ -160,7 +160,9 @@ class Module {
     return types[functions[function_index]];
   }
   const FuncType& tag_type(uint32_t tag_index) const { return types[tags[tag_index]]; }
-  const Export* find_export(std::string_view name) const;
+  // `hint`: where the export likely is (a component's instantiation knows it from validation),
+  // checked first.
+  const Export* find_export(std::string_view name, size_t hint = SIZE_MAX) const;
   // The machine code of defined function `defined_index` (tier.h), compiled by `tier` now if it
   // was not tried before; null when the tier cannot compile it, or is not to yet
   // (options.interpreted_calls_before_compile): the interpreter runs it. `hot`: its loops

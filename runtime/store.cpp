@@ -63,8 +63,8 @@ TraceFrame trace_frame(Instance* instance, uint32_t function_index, uint32_t mod
   return frame;
 }
 
-std::optional<Extern> Instance::find_export(std::string_view name) const {
-  const Export* e = module->find_export(name);
+std::optional<Extern> Instance::find_export(std::string_view name, size_t hint) const {
+  const Export* e = module->find_export(name, hint);
   if (!e) return std::nullopt;
   switch (e->kind) {
     case ExternKind::kFunction:
@@ -288,13 +288,13 @@ StoreTelemetry Store::telemetry() const {
   t.memory_grow_refusals = memory_grow_refusals_;
   t.table_grow_refusals = table_grow_refusals_;
   t.limit_refusals = limit_refusals_;
-  for (const auto& f : functions_) {
-    if (!f->code && f->stats.count) {
-      HostCallStats& s = t.host_calls[f->host_name.empty() ? "<host>" : f->host_name];
-      s.count += f->stats.count;
-      s.total_ns += f->stats.total_ns;
+  functions_.for_each([&](const FunctionInstance& f) {
+    if (!f.code && f.stats.count) {
+      HostCallStats& s = t.host_calls[f.host_name.empty() ? "<host>" : f.host_name];
+      s.count += f.stats.count;
+      s.total_ns += f.stats.total_ns;
     }
-  }
+  });
   t.traps = traps_;
   return t;
 }
@@ -312,14 +312,18 @@ Store::~Store() {
 
 FunctionInstance* Store::create_host_function(const FuncType& type, HostCallback callback,
                                               std::string name) {
-  auto f = std::make_unique<FunctionInstance>();
-  const TypeRegistry::Interned interned = engine_.types().intern_with_type(type);
-  f->type_id = interned.id;
-  f->type = interned.type;
+  return create_host_function(engine_.types().intern_with_type(type), std::move(callback),
+                              std::move(name));
+}
+
+FunctionInstance* Store::create_host_function(const TypeRegistry::Interned& type,
+                                              HostCallback callback, std::string name) {
+  FunctionInstance* f = functions_.allocate(1);
+  f->type_id = type.id;
+  f->type = type.type;
   f->host = std::move(callback);
   f->host_name = std::move(name);
-  functions_.push_back(std::move(f));
-  return functions_.back().get();
+  return f;
 }
 
 Error Store::over_memory_budget(const std::string& what) {
@@ -575,10 +579,6 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
   inst.globals.reserve(m.globals.size());
   inst.tags.reserve(m.tags.size());
   inst.data.reserve(m.data.size());
-  if (const size_t needed = functions_.size() + (m.functions.size() - m.imported_functions);
-      needed > functions_.capacity()) {
-    functions_.reserve(std::max(needed, 2 * functions_.capacity()));  // still amortized
-  }
   for (const Extern& e : imports) {
     switch (e.kind) {
       case ExternKind::kFunction:
@@ -601,14 +601,14 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
   for (uint32_t i = m.imported_tags; i < m.tags.size(); ++i) {
     inst.tags.push_back(create_tag(m.type_ids[m.tags[i]]));
   }
+  FunctionInstance* defined = functions_.allocate(m.functions.size() - m.imported_functions);
   for (uint32_t i = m.imported_functions; i < m.functions.size(); ++i) {
-    auto f = std::make_unique<FunctionInstance>();
+    FunctionInstance* f = defined++;
     f->type_id = m.type_ids[m.functions[i]];
     f->type = m.interned_types[m.functions[i]];
     f->instance = &inst;
     f->code = m.compiled[i - m.imported_functions].get();
-    inst.functions.push_back(f.get());
-    functions_.push_back(std::move(f));
+    inst.functions.push_back(f);
   }
   for (uint32_t i = m.imported_tables; i < m.tables.size(); ++i) {
     KILN_ASSIGN(TableInstance * t, create_table(m.tables[i]));

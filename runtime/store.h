@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtime/budget.h"
+#include "runtime/function_arena.h"
 #include "runtime/linear_memory.h"
 #include "runtime/module.h"
 #include "runtime/native_stack.h"
@@ -216,7 +217,7 @@ struct Instance {
   std::vector<std::vector<uint64_t>> elements;  // evaluated references; emptied by elem.drop
   std::vector<std::span<const uint8_t>> data;   // emptied by data.drop
   VmContext vm;                                 // what generated code reads (vm_context.h)
-  std::optional<Extern> find_export(std::string_view name) const;
+  std::optional<Extern> find_export(std::string_view name, size_t hint = SIZE_MAX) const;
 };
 
 struct CallFrame;
@@ -259,6 +260,9 @@ class Store {
 
   Engine& engine() { return engine_; }
 
+  // `type` interned in this store's engine's registry.
+  FunctionInstance* create_host_function(const TypeRegistry::Interned& type, HostCallback callback,
+                                         std::string name);
   FunctionInstance* create_host_function(const FuncType& type, HostCallback callback,
                                          std::string name = {});
   Result<TableInstance*> create_table(const TableType& type, uint64_t init = 0);
@@ -408,7 +412,7 @@ class Store {
   uint64_t instance_count_ = 0;  // instantiations that succeeded
   uint64_t memory_grow_refusals_ = 0, table_grow_refusals_ = 0, limit_refusals_ = 0;
   std::map<std::string, uint64_t> traps_;
-  std::vector<std::unique_ptr<FunctionInstance>> functions_;
+  FunctionArena<FunctionInstance> functions_;
   std::vector<std::unique_ptr<TableInstance>> tables_;
   std::vector<std::unique_ptr<MemoryInstance>> memories_;
   std::vector<std::unique_ptr<GlobalInstance>> globals_;
