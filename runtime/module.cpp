@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
+#include <vector>
 
 #include "runtime/function_validator.h"
 #include "runtime/interpreter_code.h"
@@ -96,6 +98,83 @@ std::string Module::function_name(uint32_t function_index) const {
 
 namespace {
 
+// Validates defined functions [first, last) of `module` (and with `translate`, prepares each
+// for running: translated now with `translate_now`, else its frame and what the tiers need).
+Result<void> validate_range(Engine& engine, Module& module, uint32_t first, uint32_t last,
+                            bool translate, bool translate_now) {
+  for (uint32_t i = first; i < last; ++i) {
+    FunctionValidator validator(module, module.imported_functions + i);
+    if (!translate) {
+      KILN_TRY(validator.validate());
+      continue;
+    }
+    CompiledFunction& out = *module.compiled[i];
+    if (translate_now) {
+      InterpreterTranslator translator(module, out, engine.config().consume_fuel,
+                                       engine.config().epoch_interruption);
+      KILN_TRY(validator.run(translator));
+    } else {
+      KILN_TRY(validator.validate());
+      InterpreterTranslator::set_frame_layout(validator, out);
+      out.frame_cells = InterpreterTranslator::frame_cells(validator, out);
+    }
+    out.hot_locals = validator.hot_locals(8);
+    out.leaf = !validator.makes_calls();
+    out.has_loops = validator.has_loops();
+    out.max_operand_cells = validator.max_operand_cells();
+  }
+  return {};
+}
+
+// Validates every function body. Bodies only validated (translation waits for a first call)
+// are independent of each other, so a large module's are split, by bytes, into contiguous
+// ranges validated on threads of their own (wasmtime compiles in parallel likewise); each
+// range stops at its first invalid body, and the error reported is the lowest range's, the
+// same error as one thread finds. Translating now (the interpreter tier) stays on this thread:
+// a translation reads what other functions' translations write.
+Result<void> validate_bodies(Engine& engine, Module& module, bool translate, bool translate_now) {
+  const uint32_t defined = static_cast<uint32_t>(module.bodies.size());
+  // Below this much code per thread, starting a thread (tens of microseconds) costs more
+  // than validating its share (about 4 ns per byte).
+  constexpr size_t kBytesPerThread = 24 * 1024;
+  constexpr size_t kMaxThreads = 4;
+  size_t bytes = 0;
+  for (const FunctionBody& b : module.bodies) bytes += b.code.size();
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const size_t parts = std::min({kMaxThreads, cores, bytes / kBytesPerThread});
+  if (!engine.config().parallel_compilation || translate_now || parts < 2) {
+    return validate_range(engine, module, 0, defined, translate, translate_now);
+  }
+  // Ranges of about bytes / parts each.
+  std::vector<uint32_t> bounds{0};
+  size_t so_far = 0;
+  for (uint32_t i = 0; i < defined && bounds.size() < parts; ++i) {
+    so_far += module.bodies[i].code.size();
+    if (so_far * parts >= bytes * bounds.size()) bounds.push_back(i + 1);
+  }
+  bounds.push_back(defined);
+  const size_t ranges = bounds.size() - 1;
+  std::vector<Result<void>> results(ranges);
+  std::vector<std::thread> threads;
+  threads.reserve(ranges - 1);
+  for (size_t r = 1; r < ranges; ++r) {
+    auto work = [&, r] {
+      results[r] = validate_range(engine, module, bounds[r], bounds[r + 1], translate, false);
+    };
+    try {
+      threads.emplace_back(work);
+    } catch (...) {  // no thread to be had: this one does it
+      work();
+    }
+  }
+  results[0] = validate_range(engine, module, bounds[0], bounds[1], translate, false);
+  for (std::thread& t : threads) t.join();
+  for (Result<void>& r : results) {
+    if (!r) return r;
+  }
+  return {};
+}
+
 // Validates (and with `translate`, prepares for running) a module decode_module has decoded.
 Result<void> validate_decoded(Engine& engine, Module& decoded, bool translate) {
   Module* module = &decoded;
@@ -121,29 +200,13 @@ Result<void> validate_decoded(Engine& engine, Module& decoded, bool translate) {
   // the tier cannot compile one (Module::native_function), so neither start-up nor compile time
   // pays for it.
   const bool translate_now = translate && !engine.code_tier();
-  for (uint32_t i = 0; i < defined; ++i) {
-    const uint32_t function_index = module->imported_functions + i;
-    FunctionValidator validator(*module, function_index);
-    if (translate) {
-      CompiledFunction& out = *module->compiled[i];
-      out.type_id = module->type_ids[module->functions[function_index]];
-      if (translate_now) {
-        InterpreterTranslator translator(*module, out, engine.config().consume_fuel,
-                                         engine.config().epoch_interruption);
-        KILN_TRY(validator.run(translator));
-      } else {
-        KILN_TRY(validator.validate());
-        InterpreterTranslator::set_frame_layout(validator, out);
-        out.frame_cells = InterpreterTranslator::frame_cells(validator, out);
-      }
-      out.hot_locals = validator.hot_locals(8);
-      out.leaf = !validator.makes_calls();
-      out.has_loops = validator.has_loops();
-      out.max_operand_cells = validator.max_operand_cells();
-    } else {
-      KILN_TRY(validator.validate());
+  if (translate) {
+    for (uint32_t i = 0; i < defined; ++i) {
+      module->compiled[i]->type_id =
+          module->type_ids[module->functions[module->imported_functions + i]];
     }
   }
+  KILN_TRY(validate_bodies(engine, *module, translate, translate_now));
   if (translate && engine.code_tier() && engine.config().eager_compilation) {
     // Compiled now whatever the tier's counts say (as hot: the auto tier would otherwise count
     // this as a call and interpret).

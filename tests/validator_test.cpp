@@ -1,6 +1,10 @@
 // Validation errors name the rule, the function index and the byte offset of the instruction.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+#include <vector>
+
 #include "runtime/module.h"
 #include "runtime/store.h"
 #include "tests/test_support.h"
@@ -275,6 +279,99 @@ TEST(Validator, ExtendedConstantExpressionsAreTypeChecked) {
     EXPECT_NE(validation_error(global_module(0x7f, {0x41, 0x01, 0x41, 0x01, op}))
                   .message.find("constant expression required"),
               std::string::npos);
+  }
+}
+
+// A module of `count` functions of type () -> i32, each about 1 KB of code (a sum of constants
+// returning its own index), exported as f0, f1...; the functions in `invalid` add an i32 to an
+// i64 instead. Large enough for several validation threads (module.cpp validate_bodies).
+std::string export_name(uint32_t i) {
+  std::string name = std::to_string(i);
+  name.insert(name.begin(), 'f');
+  return name;
+}
+std::vector<uint8_t> many_functions(uint32_t count, const std::set<uint32_t>& invalid) {
+  auto leb = [](std::vector<uint8_t>& out, uint64_t v) {
+    do {
+      uint8_t byte = v & 0x7f;
+      v >>= 7;
+      out.push_back(static_cast<uint8_t>(byte | (v ? 0x80 : 0)));
+    } while (v);
+  };
+  auto section = [&](std::vector<uint8_t>& m, uint8_t id, const std::vector<uint8_t>& content) {
+    m.push_back(id);
+    leb(m, content.size());
+    m.insert(m.end(), content.begin(), content.end());
+  };
+  std::vector<uint8_t> m = test::module_bytes({});
+  section(m, 1, {0x01, 0x60, 0x00, 0x01, 0x7f});
+  std::vector<uint8_t> functions;
+  leb(functions, count);
+  functions.insert(functions.end(), count, 0x00);
+  section(m, 3, functions);
+  std::vector<uint8_t> exports;
+  leb(exports, count);
+  for (uint32_t i = 0; i < count; ++i) {
+    const std::string name = export_name(i);
+    leb(exports, name.size());
+    exports.insert(exports.end(), name.begin(), name.end());
+    exports.push_back(0x00);
+    leb(exports, i);
+  }
+  section(m, 7, exports);
+  std::vector<uint8_t> code;
+  leb(code, count);
+  for (uint32_t i = 0; i < count; ++i) {
+    std::vector<uint8_t> body = {0x00, 0x41};  // no locals; i32.const i (signed LEB128)
+    for (uint32_t v = i;; v >>= 7) {
+      if (v < 0x40) {
+        body.push_back(static_cast<uint8_t>(v));
+        break;
+      }
+      body.push_back(static_cast<uint8_t>((v & 0x7f) | 0x80));
+    }
+    for (int k = 0; k < 250; ++k) body.insert(body.end(), {0x41, 0x00, 0x6a});  // + 0
+    if (invalid.count(i)) body.insert(body.end(), {0x42, 0x01, 0x6a});          // + an i64
+    body.push_back(0x0b);
+    leb(code, body.size());
+    code.insert(code.end(), body.begin(), body.end());
+  }
+  section(m, 10, code);
+  return m;
+}
+
+// Validation split over threads reports the same first error as one thread, whichever range
+// holds it, and a module validated that way runs.
+TEST(Validator, ParallelValidationFindsTheFirstInvalidFunction) {
+  for (const std::set<uint32_t>& invalid : std::vector<std::set<uint32_t>>{
+           {199}, {150, 190}, {3, 120}, {0}, {60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70}}) {
+    const std::vector<uint8_t> bytes = many_functions(200, invalid);
+    EngineConfig one_thread;
+    one_thread.parallel_compilation = false;
+    Engine sequential(one_thread), parallel;
+    auto a = Module::validate(sequential, bytes);
+    auto b = Module::validate(parallel, bytes);
+    auto c = Module::compile(parallel, bytes);
+    ASSERT_FALSE(a.ok());
+    ASSERT_FALSE(b.ok());
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(a.error().message.find(std::string("in function ") +
+                                     std::to_string(*invalid.begin()).append(",")),
+              std::string::npos)
+        << a.error().message;
+    EXPECT_EQ(a.error().message, b.error().message);
+    EXPECT_EQ(a.error().message, c.error().message);
+  }
+  Engine engine;
+  auto module = Module::compile(engine, many_functions(200, {}));
+  ASSERT_TRUE(module.ok()) << module.error().message;
+  Store store(engine);
+  auto instance = store.instantiate(*module, {});
+  ASSERT_TRUE(instance.ok()) << instance.error().message;
+  for (uint32_t i : {0u, 57u, 123u, 199u}) {
+    uint64_t cells[1] = {0};
+    ASSERT_EQ(store.invoke((*instance)->find_export(export_name(i))->function(), cells), nullptr);
+    EXPECT_EQ(cells[0], i);
   }
 }
 

@@ -73,12 +73,17 @@ size_t code_bytes(const Module& m) {
   return n;
 }
 
-void decode_validate(benchmark::State& state, const std::vector<uint8_t>& bytes) {
+// On one core, unless `parallel` (EngineConfig::parallel_compilation: a large module's bodies
+// validated on several threads).
+void decode_validate(benchmark::State& state, const std::vector<uint8_t>& bytes,
+                     bool parallel = false) {
   if (bytes.empty()) {
     state.SkipWithError("no workload modules: run bench/run-workloads first");
     return;
   }
-  Engine engine;
+  EngineConfig config;
+  config.parallel_compilation = parallel;
+  Engine engine(config);
   for (auto _ : state) {
     auto r = Module::validate(engine, bytes);
     if (!r.ok()) state.SkipWithError(r.error().message.c_str());
@@ -96,6 +101,7 @@ void compile(benchmark::State& state, const std::vector<uint8_t>& bytes, bool ji
   EngineConfig config;
   config.tier = jit ? Tier::kJit : Tier::kInterpreter;
   config.eager_compilation = jit;
+  config.parallel_compilation = false;  // one core's speed
   if (jit && !code_tier()) {
     state.SkipWithError("no JIT in this build");
     return;
@@ -130,6 +136,10 @@ void BM_DecodeValidate_LargestWorkload(benchmark::State& state) {
 void BM_DecodeValidate_Generated5MB(benchmark::State& state) {
   static const std::vector<uint8_t> bytes = generated_module();
   decode_validate(state, bytes);
+}
+void BM_DecodeValidateParallel_Generated5MB(benchmark::State& state) {
+  static const std::vector<uint8_t> bytes = generated_module();
+  decode_validate(state, bytes, true);
 }
 void BM_Compile_LargestWorkload(benchmark::State& state) {
   static const std::vector<uint8_t> bytes = largest_workload();
@@ -249,6 +259,7 @@ void BM_MemoryGrow(benchmark::State& state) {
 
 BENCHMARK(BM_DecodeValidate_LargestWorkload)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DecodeValidate_Generated5MB)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodeValidateParallel_Generated5MB)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Compile_LargestWorkload)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Compile_Generated5MB)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CompileJit_LargestWorkload)->Unit(benchmark::kMillisecond);
