@@ -838,7 +838,14 @@ int main(int argc, char** argv) {
       argc > 1 ? app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == argv[1]; })
                : std::vector<CLI::App*>();
   CLI::App* const named = named_commands.empty() ? nullptr : named_commands.front();
-  if (!named || named == run) define_run_options(*run, run_options);
+  // `kiln run MODULE ...` with no option before MODULE (parsing stops at the first positional)
+  // leaves the options nothing to parse: they are not defined (CLI11's checks of each new
+  // option's names against the others' were a twentieth of a WASI hello-world's start-up).
+  if (named == run && argc > 2 && argv[2][0] != '-') {
+    run->prefix_command();
+  } else if (!named || named == run) {
+    define_run_options(*run, run_options);
+  }
   if (!named || named == serve) {
     define_serve_options(*serve, serve_settings);
     define_shared_options(*serve, serve_options, false);

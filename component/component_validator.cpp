@@ -841,14 +841,15 @@ class Validator {
   Result<void> add_extern(Scope& s, const ExternName& name, ExternType type, bool is_import) {
     Namespace& ns = is_import ? s.imports_namespace : s.exports_namespace;
     KILN_TRY(check_name(ns, name, type));
-    std::set<TypeName> names = s.imports_namespace.names;
-    if (!is_import)
-      names.insert(s.exports_namespace.names.begin(), s.exports_namespace.names.end());
-    introduced_names(type, names);
     // Instance types defer the check to the import or export that uses them (Explainer.md);
-    // component types check eagerly.
-    if (s.kind != Scope::Kind::kInstanceType && !extern_visible(type, names)) {
-      return not_visible(type, is_import ? "import" : "export");
+    // component types check eagerly. (The names visible are gathered only then: a copy of them
+    // for each export of an instance type was most of validating WASI's interfaces.)
+    if (s.kind != Scope::Kind::kInstanceType) {
+      std::set<TypeName> names = s.imports_namespace.names;
+      if (!is_import)
+        names.insert(s.exports_namespace.names.begin(), s.exports_namespace.names.end());
+      introduced_names(type, names);
+      if (!extern_visible(type, names)) return not_visible(type, is_import ? "import" : "export");
     }
     register_names(ns, name.name, type);
     add_item(s, type);
