@@ -539,16 +539,25 @@ class Instantiator {
     const std::shared_ptr<const Module>& module = inst.core_modules[ci.module];
     std::vector<Extern> imports;
     imports.reserve(module->imports.size());
-    if (sources.size() != module->imports.size()) {
-      return unlinkable("the module's imports are not the ones validated");  // (cannot happen)
-    }
-    for (size_t k = 0; k < sources.size(); ++k) {
+    for (size_t k = 0; k < module->imports.size(); ++k) {
       const Import& i = module->imports[k];
-      if (sources[k].instance >= inst.core_instances.size()) {
-        return unlinkable("missing module instantiation argument `" + i.module + "`");
+      // Where validation found the k-th import of the module type, if that is this import's
+      // argument (a module given to a nested component may order its imports otherwise).
+      const ValidatedComponent::ImportSource* source = nullptr;
+      if (k < sources.size() && sources[k].argument < ci.args.size() &&
+          ci.args[sources[k].argument].first == i.module) {
+        source = &sources[k];
       }
-      const RuntimeCoreInstance* arg = &inst.core_instances[sources[k].instance];
-      auto e = arg->find(i.name, sources[k].position);
+      const RuntimeCoreInstance* arg = nullptr;
+      if (source) {
+        arg = &inst.core_instances[ci.args[source->argument].second];
+      } else {
+        for (const auto& [name, index] : ci.args) {
+          if (name == i.module) arg = &inst.core_instances[index];
+        }
+      }
+      if (!arg) return unlinkable("missing module instantiation argument `" + i.module + "`");
+      auto e = arg->find(i.name, source ? source->position : SIZE_MAX);
       if (!e) return unlinkable("no export `" + i.name + "` in argument `" + i.module + "`");
       imports.push_back(*e);
     }

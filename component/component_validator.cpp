@@ -206,7 +206,7 @@ class Validator {
         if (out.core_instance_imports.size() <= d.index) {
           out.core_instance_imports.resize(d.index + 1);
         }
-        return core_instance(s, c.core_instances[d.index], &out.core_instance_imports[d.index]);
+        return core_instance(s, c.core_instances[d.index], out.core_instance_imports[d.index]);
       }
       case Definition::Kind::kCoreType: {
         KILN_ASSIGN(CoreTypeEntry t, core_type(s, c.core_types[d.index]));
@@ -426,7 +426,7 @@ class Validator {
 
   // `sources`: where each import was found (ValidatedComponent::core_instance_imports).
   Result<void> core_instance(Scope& s, const CoreInstance& i,
-                             std::vector<ValidatedComponent::ImportSource>* sources) {
+                             std::vector<ValidatedComponent::ImportSource>& sources) {
     auto type = std::make_shared<CoreInstanceType>();
     if (!i.instantiate) {
       std::set<std::string> names;
@@ -441,27 +441,28 @@ class Validator {
       return {};
     }
     KILN_ASSIGN(const auto* module, at_index(s.core_modules, i.module, "module"));
-    std::map<std::string, std::pair<const CoreInstanceType*, uint32_t>> args;
-    for (const auto& [name, instance_index] : i.args) {
+    std::map<std::string, std::pair<const CoreInstanceType*, uint32_t>> args;  // and its index
+    for (uint32_t k = 0; k < i.args.size(); ++k) {
+      const auto& [name, instance_index] = i.args[k];
       KILN_ASSIGN(const auto* instance, at_index(s.core_instances, instance_index, "instance"));
-      if (!args.emplace(name, std::pair(instance->get(), instance_index)).second) {
+      if (!args.emplace(name, std::pair(instance->get(), k)).second) {
         return invalid("duplicate module instantiation argument named " + quoted(name));
       }
     }
-    if (sources) sources->reserve((*module)->imports.size());
+    sources.reserve((*module)->imports.size());
     for (const CoreImport& import : (*module)->imports) {
       auto arg = args.find(import.module);
       if (arg == args.end()) {
         return invalid("missing module instantiation argument named " + quoted(import.module));
       }
-      const auto [arg_type, arg_index] = arg->second;
+      const auto [arg_type, argument] = arg->second;
       const size_t position = arg_type->position(import.name);
       if (position == SIZE_MAX) {
         return invalid("module instantiation argument " + quoted(import.module) +
                        " does not export an item named " + quoted(import.name));
       }
       const CoreExternType* actual = &arg_type->exports[position].second;
-      if (sources) sources->push_back({arg_index, position});
+      sources.push_back({argument, position});
       if (auto r = check_subtype(*actual, import.type); !r) {
         Error e = r.take_error();
         e.message = "type mismatch for export " + quoted(import.name) + " of module " +

@@ -45,12 +45,13 @@ struct ValidatedComponent {
   std::vector<std::shared_ptr<const abi::AbiSignature>> canon_signatures;
   // Where names were found, so that instantiating (once per request in kiln serve) looks each up
   // with one comparison instead of a search: for each module instantiation (by core instance
-  // definition index; empty for bundles), per import of its module, the argument's core
-  // instance index and the export's position in that instance's type; and for each alias of an
-  // export (by alias index), the export's position. A position is a hint: an imported module or
-  // instance may hold its exports in another order, so the name at the position is checked.
+  // definition index; empty for bundles), per import of its module type, the argument it names
+  // (its index in CoreInstance::args) and the export's position in that argument's type; and
+  // for each alias of an export (by alias index), the export's position. Both are hints, their
+  // names checked before use: a module or instance given to a nested component may list its
+  // imports or exports in another order than the type the component declares.
   struct ImportSource {
-    uint32_t instance = 0;
+    uint32_t argument = 0;
     size_t position = SIZE_MAX;
   };
   std::vector<std::vector<ImportSource>> core_instance_imports;

@@ -472,5 +472,19 @@ TEST(ComponentLists, BytesTravelPackedAndItemizedListsAlike) {
   EXPECT_TRUE(same_value(*result, u16s));
 }
 
+// A nested component's core instantiation resolves each import of the module it is given by the
+// import's own names, even when that module lists its imports in another order than the type
+// the component declares (instantiation takes where validation found each import only as a
+// hint: tests/components/imported_module_order.wat).
+TEST(ComponentInstance, AnImportedModulesImportsReachTheArgumentsTheyName) {
+  Fixture f(test_component("imported_module_order"));
+  ASSERT_TRUE(f.instance);
+  std::optional<ComponentValue> result;
+  TrapPtr trap = call_component_function(f.store, f.function("g"), {}, result);
+  ASSERT_FALSE(trap) << trap->to_string();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->bits, 12u);  // a.f (1) * 10 + b.f (2)
+}
+
 }  // namespace
 }  // namespace kiln::component
