@@ -262,7 +262,7 @@ TrapPtr call_lowered(const LoweredFunction& l, uint64_t* cells) {
   TrapPtr trap = call_component_function(store, *l.callee, args, result, &caller);
   end_lends(subtask);
   if (trap) return trap;
-  if (!l.type->result) return nullptr;
+  if (results_types.empty()) return nullptr;  // (the signature has the function's one result)
   FlatValues out;
   const std::span<const ComponentValue> results(&*result, 1);
   if (flat.results_in_memory) {
@@ -685,7 +685,6 @@ class Instantiator {
     }
     LoweredFunction& lowered = inst.lowered.emplace_back();
     lowered.callee = inst.functions[c.function].get();
-    lowered.type = inst.validated->functions[c.function].get();
     lowered.signature = signature.get();
     KILN_SET(lowered.options, options(inst, c.options));
     lowered.caller = &inst;

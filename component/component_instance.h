@@ -115,7 +115,6 @@ struct ComponentFunction {
 // needs, held by the lowering instance so that the host function's closure is one pointer.
 struct LoweredFunction {
   ComponentFunction* callee = nullptr;
-  const resolved::FunctionType* type = nullptr;  // as the lowering component sees it
   const abi::AbiSignature* signature = nullptr;
   RuntimeOptions options;
   ComponentInstance* caller = nullptr;
