@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +102,21 @@ int usage_error(const std::string& message) {
   return kExitUsage;
 }
 
+namespace {
+// A large buffer is a fresh mapping, and its first touch would fault once per page (a WASI
+// hello-world's 145 KB file: 36 faults, at about 2 us each on a virtual machine): the kernel
+// maps the pages in one call instead (Linux 5.14; earlier kernels refuse and nothing changes).
+void populate(void* start, size_t length) {
+  constexpr uintptr_t kPage = 4096;
+  constexpr size_t kWorthIt = 16 * kPage;
+  if (length < kWorthIt) return;
+  const auto first = (reinterpret_cast<uintptr_t>(start) + kPage - 1) & ~(kPage - 1);
+  const auto last = (reinterpret_cast<uintptr_t>(start) + length) & ~(kPage - 1);
+  if (last > first)
+    (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+}
+}  // namespace
+
 Result<std::vector<uint8_t>> read_module_file(const std::string& path) {
   auto fail = [&](int error) {
     return Error{ErrorKind::kIo, fmt::format("cannot read {}: {}", path, std::strerror(error))};
@@ -115,7 +131,11 @@ Result<std::vector<uint8_t>> read_module_file(const std::string& path) {
   }
   // Whole reads into a buffer sized from the file (pipes grow it): a byte-wise istream copy was
   // a tenth of a WASI hello-world's start-up.
-  std::vector<uint8_t> bytes(S_ISREG(info.st_mode) ? static_cast<size_t>(info.st_size) + 1 : 65536);
+  const size_t expected = S_ISREG(info.st_mode) ? static_cast<size_t>(info.st_size) + 1 : 65536;
+  std::vector<uint8_t> bytes;
+  bytes.reserve(expected);
+  populate(bytes.data(), expected);
+  bytes.resize(expected);
   size_t used = 0;
   for (;;) {
     if (used == bytes.size()) bytes.resize(bytes.size() * 2);

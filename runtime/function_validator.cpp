@@ -102,7 +102,7 @@ void FunctionValidator::push_ctrl(uint32_t opcode, std::span<const ValType> para
   ControlFrame& frame = ctrls_.emplace_back();
   frame.opcode = opcode;
   frame.dead = dead;
-  frame.height = static_cast<uint32_t>(vals_.size());
+  frame.height = frame_height_ = static_cast<uint32_t>(vals_.size());
   frame.height_cells = cells_;
   frame.params = params;
   frame.results = results;
@@ -129,6 +129,7 @@ Result<void> FunctionValidator::pop_ctrl() {
     return fail("type mismatch: values remain on the stack at end of block");
   closed_ = ctrls_.back();
   ctrls_.pop_back();
+  frame_height_ = ctrls_.empty() ? 0 : ctrls_.back().height;
   loop_depth_ -= closed_.opcode == kLoop;
   return {};
 }

@@ -152,7 +152,7 @@ class FunctionValidator {
   Result<ValType> pop();
   // The common case inline: the expected type is on top, above the frame's base.
   KILN_ALWAYS_INLINE Result<ValType> pop(ValType expected) {
-    if (vals_.size() > ctrls_.back().height && vals_.back() == expected) [[likely]] {
+    if (vals_.size() > frame_height_ && vals_.back() == expected) [[likely]] {
       vals_.pop_back();
       cells_ -= cell_count(expected);
       return expected;
@@ -213,6 +213,7 @@ class FunctionValidator {
   uint32_t cells_ = 0;
   uint32_t max_cells_ = 0;
   std::vector<ControlFrame> ctrls_;
+  uint32_t frame_height_ = 0;            // ctrls_.back().height, kept at hand for pop's fast path
   uint32_t loop_depth_ = 0;              // loops among ctrls_
   std::vector<uint32_t> local_weights_;  // per local (hot_locals)
   bool makes_calls_ = false;

@@ -22,22 +22,30 @@ struct SimpleOpType {
   ValType operand_a = ValType::kUnknown;
   ValType operand_b = ValType::kUnknown;
   uint8_t arity = 0;  // 0 = not a simple operator, 1 = unary, 2 = binary
+  // What the operator does to the operand stack's height in cells (a v128 takes two).
+  int8_t cell_delta = 0;
 };
+
+constexpr SimpleOpType simple_op_type(ValType result, ValType a, ValType b, uint8_t arity) {
+  return {
+      result, a, b, arity,
+      static_cast<int8_t>(cell_count(result) - cell_count(a) - (arity == 2 ? cell_count(b) : 0))};
+}
 
 // Typing of the table-driven operators, indexed by simple_op_slot.
 struct SimpleOpTable {
   SimpleOpType ops[kSimpleOpSlots];
   constexpr SimpleOpTable() : ops() {
 #define KILN_UNARY_TYPE(name, opc, R, A, ...) \
-  ops[simple_op_slot(opc)] = {KILN_VT(R), KILN_VT(A), ValType::kUnknown, 1};
+  ops[simple_op_slot(opc)] = simple_op_type(KILN_VT(R), KILN_VT(A), ValType::kUnknown, 1);
 #define KILN_BINARY_TYPE(name, opc, R, A, ...) \
-  ops[simple_op_slot(opc)] = {KILN_VT(R), KILN_VT(A), KILN_VT(A), 2};
+  ops[simple_op_slot(opc)] = simple_op_type(KILN_VT(R), KILN_VT(A), KILN_VT(A), 2);
 #define KILN_SHIFT_TYPE(name, opc, R, A, B, ...) \
-  ops[simple_op_slot(opc)] = {KILN_VT(R), KILN_VT(A), KILN_VT(B), 2};
+  ops[simple_op_slot(opc)] = simple_op_type(KILN_VT(R), KILN_VT(A), KILN_VT(B), 2);
 #define KILN_EXTRACT_TYPE(name, opc, L, T) \
-  ops[simple_op_slot(opc)] = {KILN_VT(T), ValType::kV128, ValType::kUnknown, 1};
+  ops[simple_op_slot(opc)] = simple_op_type(KILN_VT(T), ValType::kV128, ValType::kUnknown, 1);
 #define KILN_REPLACE_TYPE(name, opc, L, T) \
-  ops[simple_op_slot(opc)] = {ValType::kV128, ValType::kV128, KILN_VT(T), 2};
+  ops[simple_op_slot(opc)] = simple_op_type(ValType::kV128, ValType::kV128, KILN_VT(T), 2);
     KILN_UNARY_OPS(KILN_UNARY_TYPE)
     KILN_CHECKED_UNARY_OPS(KILN_UNARY_TYPE)
     KILN_BINARY_OPS(KILN_BINARY_TYPE)
@@ -192,31 +200,43 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
   // field the checks below read is set before they read it; clearing it was a fifth of the
   // validator's time.)
   instruction_offset_ = ins.offset = reader_.offset();
-  KILN_ASSIGN(uint8_t byte, reader_.read_byte());
+  // read_instructions checked that a byte is left.
+  const uint8_t byte = reader_.read_byte_unchecked();
   uint32_t op = byte;
-  if (byte == kPrefixFC || byte == kPrefixFD) {
+  size_t slot = byte;  // simple_op_slot(op), without its arithmetic for one-byte opcodes
+  if (byte == kPrefixFC || byte == kPrefixFD) [[unlikely]] {
     KILN_ASSIGN(uint32_t sub, reader_.read_u32());
     if (sub > (byte == kPrefixFC ? 17u : 0xffu)) {
       return BinaryReader::malformed_at(
           "illegal opcode " + hex_offset(byte) + " " + hex_offset(sub), ins.offset);
     }
     op = prefixed(byte, sub);
+    slot = simple_op_slot(op);
+    if (byte == kPrefixFD) {  // lane operators are all SIMD
+      if (const uint8_t lanes = kLaneCounts.lanes[slot];
+          lanes != 0 && kMemoryOps.ops[slot].kind == MemoryOpKind::kNone) {
+        KILN_TRY(read_lane_index(lanes, ins));  // extract_lane / replace_lane
+      }
+    }
   }
   ins.opcode = op;
 
   // Table-driven operators first.
-  const size_t slot = simple_op_slot(op);
-  if (byte == kPrefixFD) [[unlikely]] {  // lane operators are all SIMD
-    if (const uint8_t lanes = kLaneCounts.lanes[slot];
-        lanes != 0 && kMemoryOps.ops[slot].kind == MemoryOpKind::kNone) {
-      KILN_TRY(read_lane_index(lanes, ins));  // extract_lane / replace_lane
-    }
-  }
   const SimpleOpType& simple = kSimpleOps.ops[slot];
   if (simple.arity == 2) {
-    KILN_TRY(pop(simple.operand_b));
-    KILN_TRY(pop(simple.operand_a));
-    push(simple.result);
+    // Both operands in place above the frame (the common case): the result replaces them, and
+    // the height in cells moves by the table's delta (a binary operator never raises it).
+    const size_t size = vals_.size();
+    if (size >= frame_height_ + 2 && vals_[size - 1] == simple.operand_b &&
+        vals_[size - 2] == simple.operand_a) [[likely]] {
+      vals_[size - 2] = simple.result;
+      vals_.pop_back();
+      cells_ += simple.cell_delta;
+    } else {
+      KILN_TRY(pop(simple.operand_b));
+      KILN_TRY(pop(simple.operand_a));
+      push(simple.result);
+    }
     ins.operand_count = 2;
     ins.operands[0] = simple.operand_a;
     ins.operands[1] = simple.operand_b;
@@ -225,8 +245,15 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
     return {};
   }
   if (simple.arity == 1) {
-    KILN_TRY(pop(simple.operand_a));
-    push(simple.result);
+    const size_t size = vals_.size();
+    if (size > frame_height_ && vals_[size - 1] == simple.operand_a) [[likely]] {
+      vals_[size - 1] = simple.result;
+      cells_ += simple.cell_delta;
+      if (cells_ > max_cells_) max_cells_ = cells_;  // a splat widens its operand
+    } else {
+      KILN_TRY(pop(simple.operand_a));
+      push(simple.result);
+    }
     ins.operand_count = 1;
     ins.operands[0] = simple.operand_a;
     ins.result = simple.result;
@@ -266,7 +293,8 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
     deliver(ins, consumer);
     return {};
   }
-  if ((op >> 8) == kPrefixFD) return step_simd(ins, consumer);
+  if (byte == kPrefixFD) [[unlikely]]
+    return step_simd(ins, consumer);
 
   switch (op) {
     case kUnreachable:

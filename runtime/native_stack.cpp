@@ -1,9 +1,15 @@
 #include "runtime/native_stack.h"
 
 #include <pthread.h>
+#include <sys/auxv.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
+
+// The top of the main thread's stack, as the kernel handed it to the program (glibc's).
+extern "C" void* __libc_stack_end;
 
 namespace kiln {
 namespace {
@@ -25,7 +31,46 @@ constexpr size_t kReserve = size_t{1} << 20;
 constexpr size_t kReserve = size_t{256} << 10;
 #endif
 
+NativeStackBounds bounds_of(uintptr_t low, uintptr_t high) {
+  return {low, high, low + std::min(kReserve, (high - low) / 4)};
+}
+
+// The main thread's stack, without pthread_getattr_np: for the main thread that reads and
+// parses /proc/self/maps (a tenth of a WASI hello-world's start-up, system calls included).
+// Linux lets the stack's mapping grow to RLIMIT_STACK below its top, and places other mappings
+// below that gap (mmap_base leaves at least the limit free): the extent glibc reports too. The
+// mapping's top is found where exec put the first string it copied there, the program's file
+// name (AT_EXECFN), just below the top's last pointer-sized word. With an unlimited or unusually
+// large limit (the kernel then lays mappings out differently), or when this is not the main
+// thread's stack, the answer is left to pthread_getattr_np.
+bool main_thread_bounds(NativeStackBounds& out) {
+  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  const auto stack_end = reinterpret_cast<uintptr_t>(__libc_stack_end);
+  const auto* file_name = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
+  rlimit limit{};
+  if (stack_end == 0 || !file_name || here >= stack_end || getrlimit(RLIMIT_STACK, &limit) != 0) {
+    return false;
+  }
+  constexpr rlim_t kLargest = rlim_t{1} << 30;
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > kLargest) return false;
+  const auto size = static_cast<uintptr_t>(limit.rlim_cur);
+  constexpr uintptr_t kPage = 4096;
+  const uintptr_t name_end =
+      reinterpret_cast<uintptr_t>(file_name) + std::strlen(file_name) + 1 + sizeof(void*);
+  const uintptr_t mapping_top = (name_end + kPage - 1) & ~(kPage - 1);
+  // The file name lies above the stack's end, within the mapping (else this is not the layout
+  // exec makes, and glibc decides).
+  if (name_end <= stack_end || mapping_top < size) return false;
+  // As glibc reports it: from the limit below the mapping's top to the page above the end.
+  const uintptr_t low = (mapping_top - size) & ~(kPage - 1);
+  const uintptr_t high = (stack_end & ~(kPage - 1)) + kPage;
+  if (here <= low || high <= low) return false;
+  out = bounds_of(low, high);
+  return true;
+}
+
 NativeStackBounds find_bounds() {
+  if (NativeStackBounds main; main_thread_bounds(main)) return main;
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) != 0) return {};
   void* low = nullptr;
@@ -34,7 +79,7 @@ NativeStackBounds find_bounds() {
   pthread_attr_destroy(&attr);
   if (got != 0 || !low || size == 0) return {};
   const auto base = reinterpret_cast<uintptr_t>(low);
-  return {base, base + size, base + std::min(kReserve, size / 4)};
+  return bounds_of(base, base + size);
 }
 
 }  // namespace

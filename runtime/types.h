@@ -32,7 +32,7 @@ inline bool is_numeric(ValType t) {
 }
 // Every value occupies 64-bit cells in frames and host-call arrays; v128 takes two
 // (DESIGN-NOTES section 6).
-inline uint32_t cell_count(ValType t) {
+constexpr uint32_t cell_count(ValType t) {
   return t == ValType::kV128 ? 2 : 1;
 }
 // Cells taken by a sequence of values (parameters, results, a label's values).

@@ -4,10 +4,13 @@
 // (Hostile WASI calls and careless embedders have their own tests: wasi_test.cpp,
 // c_api_test.cpp and the programs in tests/embedders/.)
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <functional>
+#include <thread>
 
 #include "runtime/module.h"
+#include "runtime/native_stack.h"
 #include "runtime/store.h"
 #include "tests/test_support.h"
 
@@ -38,6 +41,37 @@ class Reentry {
   Store store_;
   Instance* instance_ = nullptr;
 };
+
+// What glibc says of the calling thread's stack: its lowest and highest address.
+std::pair<uintptr_t, uintptr_t> glibc_stack_bounds() {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return {0, 0};
+  void* low = nullptr;
+  size_t size = 0;
+  const int got = pthread_attr_getstack(&attr, &low, &size);
+  pthread_attr_destroy(&attr);
+  if (got != 0) return {0, 0};
+  return {reinterpret_cast<uintptr_t>(low), reinterpret_cast<uintptr_t>(low) + size};
+}
+
+// The main thread's stack is found without pthread_getattr_np (which reads /proc/self/maps
+// for it): the answer must be glibc's, or a stack overflow could get past the entry check.
+// GoogleTest runs tests on the main thread; a thread of its own checks the other path.
+TEST(NativeStack, BoundsAreWhatGlibcReportsOnTheMainThreadAndOthers) {
+  auto check = [](const char* which) {
+    const NativeStackBounds bounds = native_stack_bounds();
+    const auto [low, high] = glibc_stack_bounds();
+    ASSERT_NE(low, 0u) << which;
+    EXPECT_EQ(bounds.low, low) << which;
+    EXPECT_EQ(bounds.high, high) << which;
+    EXPECT_GT(bounds.limit, bounds.low) << which;
+    const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    EXPECT_TRUE(here > bounds.limit && here < bounds.high) << which;
+  };
+  check("main thread");
+  std::thread other([&] { check("another thread"); });
+  other.join();
+}
 
 TEST(Reentry, DeepHostToWasmReentryTrapsInsteadOfOverflowingTheNativeStack) {
   Reentry r;
