@@ -32,6 +32,8 @@ class BinaryReader {
       return bytes_[pos_++];
     return malformed("unexpected end");
   }
+  // For a caller that has checked remaining() >= count.
+  void skip_checked_bytes(size_t count) { pos_ += count; }
   // For a caller that has checked !at_end().
   KILN_ALWAYS_INLINE uint8_t read_byte_unchecked() { return bytes_[pos_++]; }
   KILN_ALWAYS_INLINE Result<uint32_t> read_u32() {  // unsigned LEB128, at most 5 bytes

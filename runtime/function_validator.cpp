@@ -20,24 +20,34 @@ constexpr std::array<ValType, 256> kSingleValueTypes = [] {
 }  // namespace
 
 FunctionValidator::FunctionValidator(const Module& module, uint32_t function_index)
-    : module_(module),
-      function_index_(function_index),
-      type_(module.function_type(function_index)),
-      body_(module.bodies[function_index - module.imported_functions]),
-      reader_(body_.code, body_.code_offset) {
-  // Sized once: a validator is made for every function validated, translated or compiled.
-  size_t locals = type_.params.size();
-  for (const LocalDecl& run : body_.locals) locals += run.count;
-  local_types_.reserve(locals);
-  local_types_.assign(type_.params.begin(), type_.params.end());
-  for (const LocalDecl& run : body_.locals)
-    local_types_.insert(local_types_.end(), run.count, run.type);
+    : module_(module), reader_({}) {
   ctrls_.reserve(16);
-  local_cells_.reserve(local_types_.size());
+  reset(function_index);
+}
+
+void FunctionValidator::reset(uint32_t function_index) {
+  function_index_ = function_index;
+  type_ = &module_.function_type(function_index);
+  body_ = &module_.bodies[function_index - module_.imported_functions];
+  reader_ = BinaryReader(body_->code, body_->code_offset);
+  local_types_.assign(type_->params.begin(), type_->params.end());
+  for (const LocalDecl& run : body_->locals) {
+    local_types_.insert(local_types_.end(), run.count, run.type);
+  }
+  local_cells_.clear();
+  total_local_cells_ = 0;
   for (ValType t : local_types_) {
     local_cells_.push_back(total_local_cells_);
     total_local_cells_ += cell_count(t);
   }
+  vals_.truncate(0);
+  cells_ = max_cells_ = 0;
+  ctrls_.clear();
+  frame_height_ = 0;
+  loop_depth_ = 0;
+  local_weights_.clear();
+  makes_calls_ = has_loops_ = false;
+  instruction_offset_ = 0;
 }
 
 Error FunctionValidator::fail_at(const std::string& message, size_t offset) const {
@@ -160,7 +170,8 @@ Result<void> FunctionValidator::read_block_type(std::span<const ValType>& params
   return {};
 }
 
-Result<uint32_t> FunctionValidator::read_memarg(uint32_t natural_alignment_log2, Instruction& ins) {
+Result<void> FunctionValidator::read_memarg_general(uint32_t natural_alignment_log2,
+                                                    Instruction& ins) {
   const size_t align_at = reader_.offset();
   KILN_ASSIGN(uint32_t align, reader_.read_u32());
   // Multi-memory (Wasm 3.0, spec 5.4.7 memarg): bit 6 says a memory index follows the flags.
@@ -176,7 +187,7 @@ Result<uint32_t> FunctionValidator::read_memarg(uint32_t natural_alignment_log2,
   KILN_SET(ins.memory_offset, reader_.read_u32());
   KILN_TRY(require_memory(ins.memory_index));
   if (align > natural_alignment_log2) return fail("alignment must not be larger than natural");
-  return align;
+  return {};
 }
 
 Result<void> FunctionValidator::read_lane_index(uint32_t lanes, Instruction& ins) {
@@ -271,7 +282,7 @@ Result<void> FunctionValidator::check_body_ends() {
 }
 
 Result<void> FunctionValidator::validate() {
-  push_ctrl(kEnd, {}, type_.results, false);
+  push_ctrl(kEnd, {}, type_->results, false);
   KILN_TRY(read_instructions<NoConsumer>(nullptr));
   return check_body_ends();
 }

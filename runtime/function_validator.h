@@ -100,6 +100,9 @@ concept FunctionBodyConsumer = requires(T& consumer, const Instruction& ins,
 class FunctionValidator {
  public:
   FunctionValidator(const Module& module, uint32_t function_index);
+  // Starts over on another function of the same module (the buffers are kept: a module's
+  // functions validated in turn by one validator allocate nothing each).
+  void reset(uint32_t function_index);
 
   // Validates the body.
   Result<void> validate();
@@ -110,7 +113,7 @@ class FunctionValidator {
 
   const Module& module() const { return module_; }
   uint32_t function_index() const { return function_index_; }
-  const FuncType& type() const { return type_; }
+  const FuncType& type() const { return *type_; }
   const std::vector<ValType>& local_types() const { return local_types_; }  // params first
   uint32_t local_cell(uint32_t local_index) const { return local_cells_[local_index]; }
   uint32_t total_local_cells() const { return total_local_cells_; }
@@ -177,7 +180,21 @@ class FunctionValidator {
   inline void reset_instruction();
 
   Result<void> read_block_type(std::span<const ValType>& params, std::span<const ValType>& results);
-  Result<uint32_t> read_memarg(uint32_t natural_alignment_log2, Instruction& ins);
+  // Reads a memarg into `ins` (memory_index, memory_offset) and checks it. The common form
+  // inline (a one-byte alignment no larger than natural, memory 0, a one-byte offset); the
+  // rest, and every error, in read_memarg_general.
+  KILN_ALWAYS_INLINE Result<void> read_memarg(uint32_t natural_alignment_log2, Instruction& ins) {
+    const uint8_t* at = reader_.cursor();
+    if (reader_.remaining() >= 2 && at[0] <= natural_alignment_log2 && at[1] < 0x80 &&
+        !module_.memories.empty()) [[likely]] {
+      ins.memory_index = 0;
+      ins.memory_offset = at[1];
+      reader_.skip_checked_bytes(2);
+      return {};
+    }
+    return read_memarg_general(natural_alignment_log2, ins);
+  }
+  Result<void> read_memarg_general(uint32_t natural_alignment_log2, Instruction& ins);
   Result<void> read_lane_index(uint32_t lanes, Instruction& ins);
   template <class Consumer>
   Result<void> step_simd(Instruction& ins, Consumer* consumer);
@@ -200,9 +217,9 @@ class FunctionValidator {
   Result<uint32_t> read_memory_index();
 
   const Module& module_;
-  uint32_t function_index_;
-  const FuncType& type_;
-  const FunctionBody& body_;
+  uint32_t function_index_ = 0;
+  const FuncType* type_ = nullptr;
+  const FunctionBody* body_ = nullptr;
   std::vector<ValType> local_types_;
   std::vector<uint32_t> local_cells_;
   uint32_t total_local_cells_ = 0;

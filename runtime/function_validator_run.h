@@ -402,7 +402,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
       return {};
     }
     case kReturn:
-      KILN_TRY(pop_all(type_.results));
+      KILN_TRY(pop_all(type_->results));
       deliver(ins, consumer);
       mark_unreachable();
       return {};
@@ -672,7 +672,7 @@ Result<void> FunctionValidator::read_instructions(Consumer* consumer) {
 
 template <FunctionBodyConsumer Consumer>
 Result<void> FunctionValidator::run(Consumer& consumer) {
-  push_ctrl(kEnd, {}, type_.results, false);
+  push_ctrl(kEnd, {}, type_->results, false);
   consumer.begin_function(*this);
   KILN_TRY(read_instructions(&consumer));
   KILN_TRY(check_body_ends());

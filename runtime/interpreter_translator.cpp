@@ -171,8 +171,8 @@ uint32_t CompiledFunction::source_offset(uint32_t code_unit) const {
 InterpreterTranslator::InterpreterTranslator(const Module& module, CompiledFunction& out, bool fuel,
                                              bool epoch, bool loop_entries)
     : module_(module),
-      out_(out),
-      code_(out.code),
+      out_(&out),
+      code_(&out.code),
       handlers_(interpreter_handler_table()),
       fuel_(fuel),
       epoch_(epoch),
@@ -276,19 +276,19 @@ bool InterpreterTranslator::emit_sum_address(const Instruction& ins, Handler acc
 }
 
 bool InterpreterTranslator::retarget_last_result(uint32_t from_slot, uint32_t to_slot) {
-  if (last_dst_unit_ == UINT32_MAX || code_[last_dst_unit_] != from_slot) return false;
-  code_[last_dst_unit_] = to_slot;
+  if (last_dst_unit_ == UINT32_MAX || (*code_)[last_dst_unit_] != from_slot) return false;
+  (*code_)[last_dst_unit_] = to_slot;
   last_dst_unit_ = UINT32_MAX;
   return true;
 }
 
 bool InterpreterTranslator::fuse_condition(uint32_t cell, bool jump_when_true) {
-  if (last_dst_unit_ != pc() - 1 || code_[last_dst_unit_] != slot(cell)) return false;
+  if (last_dst_unit_ != pc() - 1 || (*code_)[last_dst_unit_] != slot(cell)) return false;
   const size_t last = static_cast<size_t>(last_handler_);
   const Handler fused = jump_when_true ? kFusions.branch_if[last] : kFusions.branch_unless[last];
   if (fused == Handler::kCount) return false;
   set_handler(last_start_, fused);
-  code_.pop_back();  // the result's slot: the branch distance follows instead
+  code_->pop_back();  // the result's slot: the branch distance follows instead
   last_dst_unit_ = UINT32_MAX;
   return true;
 }
@@ -296,13 +296,13 @@ bool InterpreterTranslator::fuse_condition(uint32_t cell, bool jump_when_true) {
 bool InterpreterTranslator::fuse_load_address(const Instruction& ins, Handler load, uint32_t cell) {
   const Handler fused = kFusions.address_add[static_cast<size_t>(load)];
   if (fused == Handler::kCount || last_handler_ != Handler::i32_add || last_dst_unit_ != pc() - 1 ||
-      code_[last_dst_unit_] != slot(cell) || in(cell) != slot(cell)) {
+      (*code_)[last_dst_unit_] != slot(cell) || in(cell) != slot(cell)) {
     return false;
   }
   set_handler(last_start_, fused);
   // [a][b][dst] stay; the load's offset follows. A trap is reported at the load.
   unit(ins.memory_offset);
-  out_.source_map.back().second = static_cast<uint32_t>(ins.offset);
+  out_->source_map.back().second = static_cast<uint32_t>(ins.offset);
   last_dst_unit_ = pc() - 2;  // [a][b][dst][offset]: a local.set may still retarget it
   return true;
 }
@@ -311,13 +311,13 @@ bool InterpreterTranslator::fuse_scaled_add(uint32_t first) {
   if (last_handler_ != Handler::i32_shl || last_dst_unit_ != pc() - 1) return false;
   // The shifted value is the add's second operand (the usual `base + (i << k)`) or its first.
   uint32_t shifted = first + 1, other = first;
-  if (code_[last_dst_unit_] != slot(shifted)) std::swap(shifted, other);
-  if (code_[last_dst_unit_] != slot(shifted) || in(shifted) != slot(shifted) ||
+  if ((*code_)[last_dst_unit_] != slot(shifted)) std::swap(shifted, other);
+  if ((*code_)[last_dst_unit_] != slot(shifted) || in(shifted) != slot(shifted) ||
       in(other) == kPendingSum) {
     return false;
   }
   set_handler(last_start_, Handler::i32_add_shl);
-  code_.pop_back();
+  code_->pop_back();
   unit(in(other));
   last_dst_unit_ = pc();
   unit(slot(first));
@@ -334,17 +334,17 @@ bool InterpreterTranslator::fuse_memory_operand(Handler op, uint32_t first) {
   // The load wrote its value to the cell of the operand it is: the second, or for an operator
   // that does not depend on order, the first.
   uint32_t loaded = first + 1, other = first;
-  if (code_[last_dst_unit_] != slot(loaded) && kFusions.commutative[index]) {
+  if ((*code_)[last_dst_unit_] != slot(loaded) && kFusions.commutative[index]) {
     std::swap(loaded, other);
   }
-  if (code_[last_dst_unit_] != slot(loaded) || in(loaded) != slot(loaded) ||
+  if ((*code_)[last_dst_unit_] != slot(loaded) || in(loaded) != slot(loaded) ||
       in(other) == kPendingSum) {
     return false;
   }
   // [addr][dst][offset] becomes [other][addr][dst][offset]; the trap offset stays the load's.
-  const uint32_t address = code_[last_start_ + 2], offset = code_[last_start_ + 4];
+  const uint32_t address = (*code_)[last_start_ + 2], offset = (*code_)[last_start_ + 4];
   set_handler(last_start_, fused);
-  code_.resize(last_start_ + 2);
+  code_->resize(last_start_ + 2);
   unit(in(other));
   unit(address);
   last_dst_unit_ = pc();
@@ -355,7 +355,7 @@ bool InterpreterTranslator::fuse_memory_operand(Handler op, uint32_t first) {
 
 void InterpreterTranslator::set_handler(uint32_t instruction_start, Handler h) {
   const void* address = handlers_[static_cast<size_t>(h)];
-  std::memcpy(&code_[instruction_start], &address, sizeof address);
+  std::memcpy(&(*code_)[instruction_start], &address, sizeof address);
   last_handler_ = h;
 }
 
@@ -368,7 +368,7 @@ void InterpreterTranslator::start_segment(const Instruction& ins) {
 }
 
 void InterpreterTranslator::charge(uint32_t cost) {
-  if (fuel_ && segment_cost_unit_ != UINT32_MAX) code_[segment_cost_unit_] += cost;
+  if (fuel_ && segment_cost_unit_ != UINT32_MAX) (*code_)[segment_cost_unit_] += cost;
 }
 
 void InterpreterTranslator::pointer(const void* p) {
@@ -393,13 +393,19 @@ void InterpreterTranslator::begin(Handler h, const Instruction& ins) {
   }
   last_start_ = pc();
   last_handler_ = h;
-  out_.source_map.emplace_back(pc(), static_cast<uint32_t>(ins.offset));
+  out_->source_map.emplace_back(pc(), static_cast<uint32_t>(ins.offset));
   pointer(handlers_[static_cast<size_t>(h)]);
 }
 
 void InterpreterTranslator::patch(uint32_t instruction_start, uint32_t delta_unit,
                                   uint32_t target) {
-  code_[delta_unit] = static_cast<uint32_t>(static_cast<int32_t>(target - instruction_start));
+  (*code_)[delta_unit] = static_cast<uint32_t>(static_cast<int32_t>(target - instruction_start));
+}
+
+void InterpreterTranslator::add_fixup(Label& label, uint32_t instruction_start,
+                                      uint32_t delta_unit) {
+  fixups_.push_back({instruction_start, delta_unit, label.fixups});
+  label.fixups = static_cast<uint32_t>(fixups_.size() - 1);
 }
 
 void InterpreterTranslator::branch_target(uint32_t instruction_start, uint32_t depth) {
@@ -407,7 +413,7 @@ void InterpreterTranslator::branch_target(uint32_t instruction_start, uint32_t d
   if (label.is_loop) {
     unit(static_cast<uint32_t>(static_cast<int32_t>(label.loop_start - instruction_start)));
   } else {
-    label.fixups.emplace_back(instruction_start, pc());
+    add_fixup(label, instruction_start, pc());
     unit(0);
   }
 }
@@ -452,21 +458,36 @@ uint32_t InterpreterTranslator::frame_cells(const FunctionValidator& v, Compiled
       v, constant_cells(out, module.bodies[v.function_index() - module.imported_functions].code));
 }
 
+void InterpreterTranslator::retarget(CompiledFunction& out) {
+  out_ = &out;
+  code_ = &out.code;
+}
+
 void InterpreterTranslator::begin_function(const FunctionValidator& v) {
   local_cells_ = v.total_local_cells();
   const FunctionBody& body = module_.bodies[v.function_index() - module_.imported_functions];
-  constant_cells_ = constant_cells(out_, body.code);
+  constant_cells_ = constant_cells(*out_, body.code);
+  out_->constants.reserve(constant_cells_);
+  // What a translation before this one (of another function, by the same translator) left.
   constant_table_.clear();
+  lazy_.clear();
+  labels_.clear();
+  fixups_.clear();
+  last_dst_unit_ = UINT32_MAX;
+  last_start_ = 0;
+  last_handler_ = Handler::kCount;
+  label_barrier_ = 0;
+  segment_cost_unit_ = UINT32_MAX;
   entered_loop_ = false;
   zero_locals_.assign(local_cells_, false);
   std::fill(zero_locals_.begin() + v.type().param_cells(), zero_locals_.end(), true);
-  set_frame_layout(v, out_);
-  out_.loops_enterable = loop_entries_;
+  set_frame_layout(v, *out_);
+  out_->loops_enterable = loop_entries_;
   // Measured over C programs: about 0.93 code units (up to 1.03 in wasi-libc's printf) and
   // 0.19 source map entries per body byte. Reserved so that they rarely grow (each growth
   // copies, and touches fresh pages), and trimmed at the end only when much is left over.
-  code_.reserve(body.code.size() + body.code.size() / 8 + 16);
-  out_.source_map.reserve(body.code.size() / 4 + 4);
+  code_->reserve(body.code.size() + body.code.size() / 8 + 16);
+  out_->source_map.reserve(body.code.size() / 4 + 4);
   labels_.push_back(Label{});
   Instruction entry;
   entry.offset = body.code_offset;
@@ -475,15 +496,15 @@ void InterpreterTranslator::begin_function(const FunctionValidator& v) {
 }
 
 void InterpreterTranslator::end_function(const FunctionValidator& v) {
-  out_.frame_cells = frame_size(v, constant_cells_);
-  out_.constants.shrink_to_fit();
+  out_->frame_cells = frame_size(v, constant_cells_);
   // A copy costs more than a few spare units per function keep (a hello-world's printf alone
   // copied 36 KB here).
   auto trim = [](auto& vector) {
     if (vector.capacity() - vector.size() > vector.size() / 4 + 16) vector.shrink_to_fit();
   };
-  trim(code_);
-  trim(out_.source_map);
+  trim(out_->constants);  // reserved for the most there could be (begin_function)
+  trim(*code_);
+  trim(out_->source_map);
 }
 
 // A branch from a stack whose top is at `values_top` cells to label `depth` (br / br_if).
@@ -521,7 +542,7 @@ void InterpreterTranslator::emit_branch(const Instruction& ins, const FunctionVa
 
 void InterpreterTranslator::begin_exception_handler(const Instruction& ins,
                                                     const FunctionValidator& v, Label& label) {
-  label.handler = static_cast<uint32_t>(out_.exception_handlers.size());
+  label.handler = static_cast<uint32_t>(out_->exception_handlers.size());
   ExceptionHandler handler;
   handler.begin = pc();
   for (const CatchClause& clause : *ins.catches) {
@@ -541,7 +562,7 @@ void InterpreterTranslator::begin_exception_handler(const Instruction& ins,
     }
     handler.catches.push_back(c);
   }
-  out_.exception_handlers.push_back(std::move(handler));
+  out_->exception_handlers.push_back(std::move(handler));
 }
 
 void InterpreterTranslator::emit_control(const Instruction& ins, const FunctionValidator& v) {
@@ -576,8 +597,8 @@ void InterpreterTranslator::emit_control(const Instruction& ins, const FunctionV
           begin(Handler::br_if_z, ins);
           unit(slot(ins.cells_before - 1));
         }
-        label.fixups.emplace_back(start, pc());  // resolved at `else`, or at `end`
-        label.else_fixup = static_cast<uint32_t>(label.fixups.size() - 1);
+        label.else_pending = true;  // resolved at `else`, or at `end`
+        label.else_fixup = {start, pc()};
         unit(0);
         start_segment(ins);  // the then-branch
       }
@@ -587,31 +608,35 @@ void InterpreterTranslator::emit_control(const Instruction& ins, const FunctionV
     case kElse: {
       Label& label = labels_.back();
       if (!ins.live) return;
-      auto else_branch = label.fixups[label.else_fixup];
-      label.fixups.erase(label.fixups.begin() + label.else_fixup);
-      label.else_fixup = UINT32_MAX;
+      const Fixup else_branch = label.else_fixup;
+      label.else_pending = false;
       if (ins.reachable) {  // the then-branch falls through: jump over the else-branch
         uint32_t start = pc();
         begin(Handler::br, ins);
-        label.fixups.emplace_back(start, pc());
+        add_fixup(label, start, pc());
         unit(0);
       }
-      patch(else_branch.first, else_branch.second, pc());
+      patch(else_branch.instruction_start, else_branch.delta_unit, pc());
       start_segment(ins);  // the else-branch
       return;
     }
     case kEnd: {
       Label label = std::move(labels_.back());
       labels_.pop_back();
-      for (auto [start, delta_unit] : label.fixups) patch(start, delta_unit, pc());
-      if (label.handler != UINT32_MAX) out_.exception_handlers[label.handler].end = pc();
+      for (uint32_t f = label.fixups; f != kNoFixup; f = fixups_[f].next) {
+        patch(fixups_[f].instruction_start, fixups_[f].delta_unit, pc());
+      }
+      if (label.else_pending) {
+        patch(label.else_fixup.instruction_start, label.else_fixup.delta_unit, pc());
+      }
+      if (label.handler != UINT32_MAX) out_->exception_handlers[label.handler].end = pc();
       for (auto [handler, index] : label.catch_fixups) {
-        out_.exception_handlers[handler].catches[index].target = pc();
+        out_->exception_handlers[handler].catches[index].target = pc();
       }
       if (labels_.empty()) {  // the function's own end: results are at operand cells 0..n
         begin(Handler::return_, ins);
         unit(slot(0));
-        unit(out_.result_cells);
+        unit(out_->result_cells);
       } else if (ins.starts_segment) {
         start_segment(ins);  // the code after the block: the label's branches land here
       }
@@ -629,7 +654,7 @@ void InterpreterTranslator::emit_loop_header(const Instruction& ins) {
   bool in_try_table = false;
   for (const Label& label : labels_) in_try_table |= label.handler != UINT32_MAX;
   if (ins.cells_before != 0 || in_try_table) {
-    out_.loops_enterable = false;
+    out_->loops_enterable = false;
     return;
   }
   begin(Handler::loop_header, ins);
@@ -638,6 +663,20 @@ void InterpreterTranslator::emit_loop_header(const Instruction& ins) {
 
 void InterpreterTranslator::on_instruction(const Instruction& ins, const FunctionValidator& v) {
   const uint32_t op = ins.opcode;
+  // A third of the instructions of compiled C are local.get: one lazy operand each, recorded
+  // here without emit_operation's switch (nor its prologue, which saves every register).
+  if (op == kLocalGet && cell_count(ins.type) == 1) {
+    if (!ins.live) return;
+    charge(ins.fuel_cost);
+    lazy_.push_back({ins.cells_before, local_slot(v, ins.index), kNotSum});
+    return;
+  }
+  if (op == kI32Const) {  // the next most common: a sixth
+    if (!ins.live) return;
+    charge(ins.fuel_cost);
+    push_constant(ins, ins.cells_before, static_cast<uint32_t>(ins.bits), false);
+    return;
+  }
   if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd || op == kTryTable) {
     emit_control(ins, v);
     // Branches may land at the code emitted from here on: nothing after is paired with
@@ -822,8 +861,8 @@ void InterpreterTranslator::emit_operation(const Instruction& ins, const Functio
       return;
     case kReturn:
       begin(Handler::return_, ins);
-      unit(slot(cb - out_.result_cells));
-      unit(out_.result_cells);
+      unit(slot(cb - out_->result_cells));
+      unit(out_->result_cells);
       return;
     case kCall: {
       const uint32_t args = slot(cb - module_.function_type(ins.index).param_cells());
@@ -1041,14 +1080,14 @@ void InterpreterTranslator::emit_operation(const Instruction& ins, const Functio
 
 bool InterpreterTranslator::is_zero_constant(uint32_t source) const {
   const uint32_t cell = source / 8;
-  return cell >= local_cells_ && cell - local_cells_ < out_.constants.size() &&
-         out_.constants[cell - local_cells_] == 0;
+  return cell >= local_cells_ && cell - local_cells_ < out_->constants.size() &&
+         out_->constants[cell - local_cells_] == 0;
 }
 
 // Functions with many constants (a printf has hundreds) would search the list at each one: an
 // open-addressed table of (bits, index + 1) finds them, sized once per function.
 uint32_t InterpreterTranslator::constant_index(uint64_t bits) {
-  std::vector<uint64_t>& constants = out_.constants;
+  std::vector<uint64_t>& constants = out_->constants;
   if (constant_cells_ <= 16) {
     auto found = std::find(constants.begin(), constants.end(), bits);
     if (found != constants.end()) return static_cast<uint32_t>(found - constants.begin());

@@ -15,6 +15,10 @@ class InterpreterTranslator {
   InterpreterTranslator(const Module& module, CompiledFunction& out, bool fuel, bool epoch,
                         bool loop_entries = false);
 
+  // Translates the next function into `out` instead (a module's functions translated in turn
+  // by one translator keep its buffers).
+  void retarget(CompiledFunction& out);
+
   void begin_function(const FunctionValidator& v);
   void on_instruction(const Instruction& ins, const FunctionValidator& v);
   void end_function(const FunctionValidator& v);
@@ -29,19 +33,30 @@ class InterpreterTranslator {
   static uint32_t frame_cells(const FunctionValidator& v, CompiledFunction& out);
 
  private:
+  static constexpr uint32_t kNoFixup = UINT32_MAX;
+  // A forward branch's distance, patched when its label's end is reached: the branch
+  // instruction's start and the unit holding the distance. Kept in one pool for the function
+  // (a vector per label allocated for most blocks), chained per label through `next`.
+  struct Fixup {
+    uint32_t instruction_start = 0;
+    uint32_t delta_unit = 0;
+    uint32_t next = kNoFixup;
+  };
   struct Label {
     uint32_t loop_start = 0;
     bool is_loop = false;
     bool dead = false;  // opened in unreachable code: nothing inside is emitted
-    uint32_t else_fixup = UINT32_MAX;
-    std::vector<std::pair<uint32_t, uint32_t>> fixups;  // (instruction start, delta unit)
-    // A try_table's entry in out_.exception_handlers (UINT32_MAX: not one), and the catches
+    // An if's branch to its else-branch, patched at `else` (or at `end` without one).
+    bool else_pending = false;
+    Fixup else_fixup;
+    uint32_t fixups = kNoFixup;  // the last of the branches to this label's end, in fixups_
+    // A try_table's entry in out_->exception_handlers (UINT32_MAX: not one), and the catches
     // (handler, catch) that land at this label's end.
     uint32_t handler = UINT32_MAX;
     std::vector<std::pair<uint32_t, uint32_t>> catch_fixups;
   };
 
-  uint32_t pc() const { return static_cast<uint32_t>(code_.size()); }
+  uint32_t pc() const { return static_cast<uint32_t>(code_->size()); }
   uint32_t slot(uint32_t operand_cell) const {
     return (local_cells_ + constant_cells_ + operand_cell) * 8;
   }
@@ -49,13 +64,15 @@ class InterpreterTranslator {
     return v.local_cell(local) * 8;
   }
   void begin(Handler h, const Instruction& ins);
-  void unit(uint32_t u) { code_.push_back(u); }
+  void unit(uint32_t u) { code_->push_back(u); }
   void pointer(const void* p);
   void set_handler(uint32_t instruction_start, Handler h);  // rewrites an emitted instruction
   void v128_immediate(const Instruction& ins);              // 16 bytes as four units
   // Emits the target distance of a branch to label `depth` (patched later for forward ones).
   void branch_target(uint32_t instruction_start, uint32_t depth);
   void patch(uint32_t instruction_start, uint32_t delta_unit, uint32_t target);
+  // A branch to `label`'s end, to be patched there.
+  void add_fixup(Label& label, uint32_t instruction_start, uint32_t delta_unit);
   void emit_branch(const Instruction& ins, const FunctionValidator& v, uint32_t depth,
                    uint32_t values_top);
   void emit_control(const Instruction& ins, const FunctionValidator& v);
@@ -71,8 +88,8 @@ class InterpreterTranslator {
   void charge(uint32_t cost);
 
   const Module& module_;
-  CompiledFunction& out_;
-  std::vector<uint32_t>& code_;
+  CompiledFunction* out_;
+  std::vector<uint32_t>* code_;
   const void* const* handlers_;
   // Lazy operands (DESIGN-NOTES section 2: operands read from frame slots). A local.get emits
   // nothing: its operand cell is recorded as living in the local's slot, and operators read it
@@ -137,7 +154,7 @@ class InterpreterTranslator {
   Handler last_handler_ = Handler::kCount;
   uint32_t label_barrier_ = 0;  // code from here on may be a branch target: no pair across it
   uint32_t local_cells_ = 0;
-  uint32_t constant_cells_ = 0;    // reserved for constants; out_.constants holds those used
+  uint32_t constant_cells_ = 0;    // reserved for constants; out_->constants holds those used
   bool entered_loop_ = false;      // a loop has begun: code may run more than once per call
   std::vector<bool> zero_locals_;  // per local cell: known to hold its initial zero
   bool fuel_ = false;
@@ -145,6 +162,7 @@ class InterpreterTranslator {
   bool loop_entries_ = false;
   uint32_t segment_cost_unit_ = UINT32_MAX;
   std::vector<Label> labels_;
+  std::vector<Fixup> fixups_;
 };
 
 // Instantiated once, in interpreter_translator.cpp.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -102,21 +103,29 @@ namespace {
 // for running: translated now with `translate_now`, else its frame and what the tiers need).
 Result<void> validate_range(Engine& engine, Module& module, uint32_t first, uint32_t last,
                             bool translate, bool translate_now) {
+  if (first == last) return {};
+  // One validator and one translator for the range: their buffers serve every function.
+  FunctionValidator validator(module, module.imported_functions + first);
+  std::optional<InterpreterTranslator> translator;
   for (uint32_t i = first; i < last; ++i) {
-    FunctionValidator validator(module, module.imported_functions + i);
+    if (i != first) validator.reset(module.imported_functions + i);
     if (!translate) {
       KILN_TRY(validator.validate());
       continue;
     }
     CompiledFunction& out = *module.compiled[i];
     if (translate_now) {
-      // Under the auto tier, loops hand the frame over to machine code once hot, as in a
-      // translation at the first call (Module::native_function).
-      const bool loop_entries =
-          engine.code_tier() && engine.config().loop_iterations_before_compile != 0;
-      InterpreterTranslator translator(module, out, engine.config().consume_fuel,
-                                       engine.config().epoch_interruption, loop_entries);
-      KILN_TRY(validator.run(translator));
+      if (translator) {
+        translator->retarget(out);
+      } else {
+        // Under the auto tier, loops hand the frame over to machine code once hot, as in a
+        // translation at the first call (Module::native_function).
+        const bool loop_entries =
+            engine.code_tier() && engine.config().loop_iterations_before_compile != 0;
+        translator.emplace(module, out, engine.config().consume_fuel,
+                           engine.config().epoch_interruption, loop_entries);
+      }
+      KILN_TRY(validator.run(*translator));
     } else {
       KILN_TRY(validator.validate());
       InterpreterTranslator::set_frame_layout(validator, out);
