@@ -288,7 +288,7 @@ bool InterpreterTranslator::fuse_condition(uint32_t cell, bool jump_when_true) {
   const Handler fused = jump_when_true ? kFusions.branch_if[last] : kFusions.branch_unless[last];
   if (fused == Handler::kCount) return false;
   set_handler(last_start_, fused);
-  code_->pop_back();  // the result's slot: the branch distance follows instead
+  truncate_code(pc() - 1);  // the result's slot: the branch distance follows instead
   last_dst_unit_ = UINT32_MAX;
   return true;
 }
@@ -317,7 +317,7 @@ bool InterpreterTranslator::fuse_scaled_add(uint32_t first) {
     return false;
   }
   set_handler(last_start_, Handler::i32_add_shl);
-  code_->pop_back();
+  truncate_code(pc() - 1);
   unit(in(other));
   last_dst_unit_ = pc();
   unit(slot(first));
@@ -344,7 +344,7 @@ bool InterpreterTranslator::fuse_memory_operand(Handler op, uint32_t first) {
   // [addr][dst][offset] becomes [other][addr][dst][offset]; the trap offset stays the load's.
   const uint32_t address = (*code_)[last_start_ + 2], offset = (*code_)[last_start_ + 4];
   set_handler(last_start_, fused);
-  code_->resize(last_start_ + 2);
+  truncate_code(last_start_ + 2);
   unit(in(other));
   unit(address);
   last_dst_unit_ = pc();
@@ -458,6 +458,13 @@ uint32_t InterpreterTranslator::frame_cells(const FunctionValidator& v, Compiled
       v, constant_cells(out, module.bodies[v.function_index() - module.imported_functions].code));
 }
 
+void InterpreterTranslator::grow_code() {
+  const uint32_t used = pc();
+  code_->resize(code_->size() * 2 + 16);
+  cursor_ = code_->data() + used;
+  end_ = code_->data() + code_->size();
+}
+
 void InterpreterTranslator::retarget(CompiledFunction& out) {
   out_ = &out;
   code_ = &out.code;
@@ -486,7 +493,9 @@ void InterpreterTranslator::begin_function(const FunctionValidator& v) {
   // Measured over C programs: about 0.93 code units (up to 1.03 in wasi-libc's printf) and
   // 0.19 source map entries per body byte. Reserved so that they rarely grow (each growth
   // copies, and touches fresh pages), and trimmed at the end only when much is left over.
-  code_->reserve(body.code.size() + body.code.size() / 8 + 16);
+  code_->resize(body.code.size() + body.code.size() / 8 + 16);
+  cursor_ = code_->data();
+  end_ = code_->data() + code_->size();
   out_->source_map.reserve(body.code.size() / 4 + 4);
   labels_.push_back(Label{});
   Instruction entry;
@@ -503,6 +512,7 @@ void InterpreterTranslator::end_function(const FunctionValidator& v) {
     if (vector.capacity() - vector.size() > vector.size() / 4 + 16) vector.shrink_to_fit();
   };
   trim(out_->constants);  // reserved for the most there could be (begin_function)
+  code_->resize(pc());
   trim(*code_);
   trim(out_->source_map);
 }

@@ -56,7 +56,7 @@ class InterpreterTranslator {
     std::vector<std::pair<uint32_t, uint32_t>> catch_fixups;
   };
 
-  uint32_t pc() const { return static_cast<uint32_t>(code_->size()); }
+  uint32_t pc() const { return static_cast<uint32_t>(cursor_ - code_->data()); }
   uint32_t slot(uint32_t operand_cell) const {
     return (local_cells_ + constant_cells_ + operand_cell) * 8;
   }
@@ -64,7 +64,15 @@ class InterpreterTranslator {
     return v.local_cell(local) * 8;
   }
   void begin(Handler h, const Instruction& ins);
-  void unit(uint32_t u) { code_->push_back(u); }
+  // The code is written through a cursor into code_, which is kept larger than what is
+  // written (a push_back per unit was a call each) and cut to size at the end.
+  KILN_ALWAYS_INLINE void unit(uint32_t u) {
+    if (cursor_ == end_) [[unlikely]]
+      grow_code();
+    *cursor_++ = u;
+  }
+  void grow_code();
+  void truncate_code(uint32_t units) { cursor_ = code_->data() + units; }
   void pointer(const void* p);
   void set_handler(uint32_t instruction_start, Handler h);  // rewrites an emitted instruction
   void v128_immediate(const Instruction& ins);              // 16 bytes as four units
@@ -90,6 +98,8 @@ class InterpreterTranslator {
   const Module& module_;
   CompiledFunction* out_;
   std::vector<uint32_t>* code_;
+  uint32_t* cursor_ = nullptr;  // where the next unit goes, in code_
+  uint32_t* end_ = nullptr;     // code_'s end
   const void* const* handlers_;
   // Lazy operands (DESIGN-NOTES section 2: operands read from frame slots). A local.get emits
   // nothing: its operand cell is recorded as living in the local's slot, and operators read it
