@@ -63,6 +63,13 @@ struct SimpleOpTable {
   }
 };
 inline constexpr SimpleOpTable kSimpleOps;
+// step()'s fast path for binary operators leaves the highest height in cells alone.
+static_assert([] {
+  for (const SimpleOpType& op : kSimpleOps.ops) {
+    if (op.arity == 2 && op.cell_delta > 0) return false;
+  }
+  return true;
+}());
 
 // Lane-indexed operators: how many lanes the immediate may name.
 struct LaneCountTable {

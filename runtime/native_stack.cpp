@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -37,12 +38,14 @@ NativeStackBounds bounds_of(uintptr_t low, uintptr_t high) {
 
 // The main thread's stack, without pthread_getattr_np: for the main thread that reads and
 // parses /proc/self/maps (a tenth of a WASI hello-world's start-up, system calls included).
-// Linux lets the stack's mapping grow to RLIMIT_STACK below its top, and places other mappings
-// below that gap (mmap_base leaves at least the limit free): the extent glibc reports too. The
-// mapping's top is found where exec put the first string it copied there, the program's file
-// name (AT_EXECFN), just below the top's last pointer-sized word. With an unlimited or unusually
-// large limit (the kernel then lays mappings out differently), or when this is not the main
-// thread's stack, the answer is left to pthread_getattr_np.
+// Linux lets the stack's mapping grow to RLIMIT_STACK below its top, short of a guard gap above
+// any other mapping. The mapping's top is found where exec put the first string it copied
+// there, the program's file name (AT_EXECFN), just below the top's last pointer-sized word; the
+// extent is then what glibc reports. Other mappings normally start below the limit (mmap_base
+// leaves it free), but not if the limit was raised after exec: a probe mapping over the extent
+// below the stack's used part, guard gap included, must find it all free, else (or when this
+// is not the main thread's stack, or the limit is unusually large) the answer is left to
+// pthread_getattr_np, which clips the extent at the mapping below.
 bool main_thread_bounds(NativeStackBounds& out) {
   const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   const auto stack_end = reinterpret_cast<uintptr_t>(__libc_stack_end);
@@ -65,6 +68,19 @@ bool main_thread_bounds(NativeStackBounds& out) {
   const uintptr_t low = (mapping_top - size) & ~(kPage - 1);
   const uintptr_t high = (stack_end & ~(kPage - 1)) + kPage;
   if (here <= low || high <= low) return false;
+  // The probe: from Linux's default stack guard gap (1 MB) below `low` to 1 MB below this
+  // frame (the stack's mapping reaches down about as far as it has been used; if it reaches
+  // into the probe, the probe fails and glibc decides).
+  constexpr uintptr_t kGuardGap = uintptr_t{1} << 20;
+  const uintptr_t probe_low = low - kGuardGap;
+  const uintptr_t probe_high = (here & ~(kPage - 1)) - kGuardGap;
+  if (low < kGuardGap || probe_high <= probe_low) return false;
+  void* probe = mmap(reinterpret_cast<void*>(probe_low), probe_high - probe_low, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (probe == MAP_FAILED) return false;  // something is mapped there
+  munmap(probe, probe_high - probe_low);
+  // (Kernels before 4.17 take the address as a hint and map elsewhere when it is taken.)
+  if (reinterpret_cast<uintptr_t>(probe) != probe_low) return false;
   out = bounds_of(low, high);
   return true;
 }

@@ -5,7 +5,9 @@
 // c_api_test.cpp and the programs in tests/embedders/.)
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sys/mman.h>
 
+#include <cstdlib>
 #include <functional>
 #include <thread>
 
@@ -71,6 +73,28 @@ TEST(NativeStack, BoundsAreWhatGlibcReportsOnTheMainThreadAndOthers) {
   check("main thread");
   std::thread other([&] { check("another thread"); });
   other.join();
+}
+
+// A mapping inside the main stack's extent (possible when RLIMIT_STACK was raised after exec):
+// the stack cannot grow past it, so the bounds must end there, as glibc's do. Exits 0 if they
+// do, 1 if not, 2 if the case cannot be set up.
+[[noreturn]] void check_bounds_with_a_mapping_inside_the_stack() {
+  const auto [low, high] = glibc_stack_bounds();
+  const uintptr_t at = low + (uintptr_t{1} << 20);
+  void* inside = mmap(reinterpret_cast<void*>(at), 65536, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (inside != reinterpret_cast<void*>(at)) std::_Exit(2);
+  const NativeStackBounds bounds = native_stack_bounds();
+  const auto glibc = glibc_stack_bounds();
+  const bool clipped = bounds.low == glibc.first && bounds.low >= at + 65536 && bounds.high == high;
+  std::_Exit(clipped ? 0 : 1);
+}
+
+// Run in a fresh process (the bounds are looked up once per thread), whose first lookup comes
+// after the mapping is made.
+TEST(NativeStackDeathTest, AMappingInsideTheMainStacksExtentLimitsItsBounds) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(check_bounds_with_a_mapping_inside_the_stack(), ::testing::ExitedWithCode(0), "");
 }
 
 TEST(Reentry, DeepHostToWasmReentryTrapsInsteadOfOverflowingTheNativeStack) {
