@@ -367,10 +367,6 @@ void InterpreterTranslator::start_segment(const Instruction& ins) {
   unit(0);
 }
 
-void InterpreterTranslator::charge(uint32_t cost) {
-  if (fuel_ && segment_cost_unit_ != UINT32_MAX) (*code_)[segment_cost_unit_] += cost;
-}
-
 void InterpreterTranslator::pointer(const void* p) {
   uint32_t units[2];
   std::memcpy(units, &p, sizeof p);
@@ -671,22 +667,9 @@ void InterpreterTranslator::emit_loop_header(const Instruction& ins) {
   unit(static_cast<uint32_t>(ins.offset));
 }
 
-void InterpreterTranslator::on_instruction(const Instruction& ins, const FunctionValidator& v) {
+void InterpreterTranslator::on_other_instruction(const Instruction& ins,
+                                                 const FunctionValidator& v) {
   const uint32_t op = ins.opcode;
-  // A third of the instructions of compiled C are local.get: one lazy operand each, recorded
-  // here without emit_operation's switch (nor its prologue, which saves every register).
-  if (op == kLocalGet && cell_count(ins.type) == 1) {
-    if (!ins.live) return;
-    charge(ins.fuel_cost);
-    lazy_.push_back({ins.cells_before, local_slot(v, ins.index), kNotSum});
-    return;
-  }
-  if (op == kI32Const) {  // the next most common: a sixth
-    if (!ins.live) return;
-    charge(ins.fuel_cost);
-    push_constant(ins, ins.cells_before, static_cast<uint32_t>(ins.bits), false);
-    return;
-  }
   if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd || op == kTryTable) {
     emit_control(ins, v);
     // Branches may land at the code emitted from here on: nothing after is paired with

@@ -3,6 +3,7 @@
 
 #include "runtime/function_validator.h"
 #include "runtime/interpreter_code.h"
+#include "runtime/opcodes.h"
 
 namespace kiln {
 
@@ -20,7 +21,24 @@ class InterpreterTranslator {
   void retarget(CompiledFunction& out);
 
   void begin_function(const FunctionValidator& v);
-  void on_instruction(const Instruction& ins, const FunctionValidator& v);
+  // Inline in the decoder's loop: a third of the instructions of compiled C are local.get (one
+  // lazy operand each) and a sixth i32.const, recorded here without a call to the general
+  // path (whose prologue saves every register).
+  KILN_ALWAYS_INLINE void on_instruction(const Instruction& ins, const FunctionValidator& v) {
+    if (ins.opcode == kLocalGet && ins.type != ValType::kV128) {
+      if (!ins.live) return;
+      charge(ins.fuel_cost);
+      lazy_.push_back({ins.cells_before, local_slot(v, ins.index), kNotSum});
+      return;
+    }
+    if (ins.opcode == kI32Const) {
+      if (!ins.live) return;
+      charge(ins.fuel_cost);
+      push_constant(ins, ins.cells_before, static_cast<uint32_t>(ins.bits), false);
+      return;
+    }
+    on_other_instruction(ins, v);
+  }
   void end_function(const FunctionValidator& v);
 
   // A function's frame as the translation lays it out, without translating (a code tier's
@@ -84,6 +102,7 @@ class InterpreterTranslator {
   void emit_branch(const Instruction& ins, const FunctionValidator& v, uint32_t depth,
                    uint32_t values_top);
   void emit_control(const Instruction& ins, const FunctionValidator& v);
+  void on_other_instruction(const Instruction& ins, const FunctionValidator& v);
   // Everything but control instructions, for on_instruction (which selects the memory first).
   void emit_operation(const Instruction& ins, const FunctionValidator& v);
   // A loop header's hand-over to machine code, if the loop can take one (on-stack replacement).
@@ -93,7 +112,9 @@ class InterpreterTranslator {
   // Fuel (docs/BUDGETS.md): a `fuel` instruction opens each straight-line segment, and each
   // instruction of the segment adds its cost to that instruction's operand.
   void start_segment(const Instruction& ins);
-  void charge(uint32_t cost);
+  void charge(uint32_t cost) {
+    if (fuel_ && segment_cost_unit_ != UINT32_MAX) (*code_)[segment_cost_unit_] += cost;
+  }
 
   const Module& module_;
   CompiledFunction* out_;
