@@ -489,7 +489,9 @@ TEST_F(CliTest, ReadmeAndHelpNameTheSameOptions) {
                                           "--only",
                                           "--isolate-requests",
                                           "--wasm",
-                                          "--benchmark"};  // kiln_micro_bench's --benchmark_*
+                                          "--benchmark",  // kiln_micro_bench's --benchmark_*
+                                          "--tool",       // valgrind's
+                                          "--toggle-collect"};
   for (const std::string& option : options_in(readme)) {
     if (not_kiln.count(option)) continue;
     EXPECT_TRUE(in_help.count(option)) << option << " is in the README but not in --help";
