@@ -603,8 +603,7 @@ void InterpreterTranslator::emit_control(const Instruction& ins, const FunctionV
           begin(Handler::br_if_z, ins);
           unit(slot(ins.cells_before - 1));
         }
-        label.else_pending = true;  // resolved at `else`, or at `end`
-        label.else_fixup = {start, pc()};
+        label.else_branch = Fixup{start, pc()};  // resolved at `else`, or at `end`
         unit(0);
         start_segment(ins);  // the then-branch
       }
@@ -614,8 +613,8 @@ void InterpreterTranslator::emit_control(const Instruction& ins, const FunctionV
     case kElse: {
       Label& label = labels_.back();
       if (!ins.live) return;
-      const Fixup else_branch = label.else_fixup;
-      label.else_pending = false;
+      const Fixup else_branch = *label.else_branch;
+      label.else_branch.reset();
       if (ins.reachable) {  // the then-branch falls through: jump over the else-branch
         uint32_t start = pc();
         begin(Handler::br, ins);
@@ -632,8 +631,8 @@ void InterpreterTranslator::emit_control(const Instruction& ins, const FunctionV
       for (uint32_t f = label.fixups; f != kNoFixup; f = fixups_[f].next) {
         patch(fixups_[f].instruction_start, fixups_[f].delta_unit, pc());
       }
-      if (label.else_pending) {
-        patch(label.else_fixup.instruction_start, label.else_fixup.delta_unit, pc());
+      if (label.else_branch) {
+        patch(label.else_branch->instruction_start, label.else_branch->delta_unit, pc());
       }
       if (label.handler != UINT32_MAX) out_->exception_handlers[label.handler].end = pc();
       for (auto [handler, index] : label.catch_fixups) {
@@ -796,7 +795,6 @@ void InterpreterTranslator::emit_operation(const Instruction& ins, const Functio
     case kLocalTee:
     case kDrop:
     case kGlobalSet:
-    case kI32Const:
     case kI64Const:
     case kF32Const:
     case kF64Const:
@@ -887,15 +885,9 @@ void InterpreterTranslator::emit_operation(const Instruction& ins, const Functio
       unit(slot(cb - 1 - 2 * c));
       return;
     }
-    case kLocalGet: {
-      const uint32_t local = local_slot(v, ins.index);
-      if (cell_count(ins.type) == 1) {
-        lazy_.push_back({cb, local, kNotSum});  // read later straight from the local's slot
-      } else {
-        emit_copy(ins, local, slot(cb), 2);
-      }
+    case kLocalGet:  // a v128 (on_instruction keeps a one-cell local lazy)
+      emit_copy(ins, local_slot(v, ins.index), slot(cb), 2);
       return;
-    }
     case kLocalSet:
     case kLocalTee: {
       const uint32_t c = cell_count(ins.type);
@@ -971,8 +963,7 @@ void InterpreterTranslator::emit_operation(const Instruction& ins, const Functio
       begin(Handler::memory_grow, ins);
       unit(slot(cb - 1));
       return;
-    case kI32Const:
-    case kF32Const:
+    case kF32Const:  // (i32.const: on_instruction)
       push_constant(ins, cb, static_cast<uint32_t>(ins.bits), false);
       return;
     case kI64Const:

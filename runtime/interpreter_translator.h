@@ -1,6 +1,8 @@
 // Translates validated function bodies into interpreter code (a FunctionBodyConsumer).
 #pragma once
 
+#include <optional>
+
 #include "runtime/function_validator.h"
 #include "runtime/interpreter_code.h"
 #include "runtime/opcodes.h"
@@ -65,8 +67,7 @@ class InterpreterTranslator {
     bool is_loop = false;
     bool dead = false;  // opened in unreachable code: nothing inside is emitted
     // An if's branch to its else-branch, patched at `else` (or at `end` without one).
-    bool else_pending = false;
-    Fixup else_fixup;
+    std::optional<Fixup> else_branch;
     uint32_t fixups = kNoFixup;  // the last of the branches to this label's end, in fixups_
     // A try_table's entry in out_->exception_handlers (UINT32_MAX: not one), and the catches
     // (handler, catch) that land at this label's end.

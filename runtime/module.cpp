@@ -99,6 +99,13 @@ std::string Module::function_name(uint32_t function_index) const {
 
 namespace {
 
+// The bytes of all function bodies (what the parallel and the small-module decisions weigh).
+size_t function_body_bytes(const Module& module) {
+  size_t bytes = 0;
+  for (const FunctionBody& b : module.bodies) bytes += b.code.size();
+  return bytes;
+}
+
 // Validates defined functions [first, last) of `module` (and with `translate`, prepares each
 // for running: translated now with `translate_now`, else its frame and what the tiers need).
 Result<void> validate_range(Engine& engine, Module& module, uint32_t first, uint32_t last,
@@ -151,8 +158,7 @@ Result<void> validate_bodies(Engine& engine, Module& module, bool translate, boo
   // than validating its share (about 4 ns per byte).
   constexpr size_t kBytesPerThread = 24 * 1024;
   constexpr size_t kMaxThreads = 4;
-  size_t bytes = 0;
-  for (const FunctionBody& b : module.bodies) bytes += b.code.size();
+  const size_t bytes = function_body_bytes(module);
   const size_t cores = std::max(1u, std::thread::hardware_concurrency());
   const size_t parts = std::min({kMaxThreads, cores, bytes / kBytesPerThread});
   if (!engine.config().parallel_compilation || translate_now || parts < 2) {
@@ -199,9 +205,7 @@ bool translate_small_module_now(const Engine& engine, const Module& module) {
   if (engine.config().interpreted_calls_before_compile == 0 || engine.config().eager_compilation) {
     return false;
   }
-  size_t bytes = 0;
-  for (const FunctionBody& b : module.bodies) bytes += b.code.size();
-  return bytes <= kSmallCode;
+  return function_body_bytes(module) <= kSmallCode;
 }
 
 // Validates (and with `translate`, prepares for running) a module decode_module has decoded.

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 
 // The top of the main thread's stack, as the kernel handed it to the program (glibc's).
 extern "C" void* __libc_stack_end;
@@ -46,16 +47,16 @@ NativeStackBounds bounds_of(uintptr_t low, uintptr_t high) {
 // below the stack's used part, guard gap included, must find it all free, else (or when this
 // is not the main thread's stack, or the limit is unusually large) the answer is left to
 // pthread_getattr_np, which clips the extent at the mapping below.
-bool main_thread_bounds(NativeStackBounds& out) {
+std::optional<NativeStackBounds> main_thread_bounds() {
   const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   const auto stack_end = reinterpret_cast<uintptr_t>(__libc_stack_end);
   const auto* file_name = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
   rlimit limit{};
   if (stack_end == 0 || !file_name || here >= stack_end || getrlimit(RLIMIT_STACK, &limit) != 0) {
-    return false;
+    return std::nullopt;
   }
   constexpr rlim_t kLargest = rlim_t{1} << 30;
-  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > kLargest) return false;
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > kLargest) return std::nullopt;
   const auto size = static_cast<uintptr_t>(limit.rlim_cur);
   constexpr uintptr_t kPage = 4096;
   const uintptr_t name_end =
@@ -63,30 +64,29 @@ bool main_thread_bounds(NativeStackBounds& out) {
   const uintptr_t mapping_top = (name_end + kPage - 1) & ~(kPage - 1);
   // The file name lies above the stack's end, within the mapping (else this is not the layout
   // exec makes, and glibc decides).
-  if (name_end <= stack_end || mapping_top < size) return false;
+  if (name_end <= stack_end || mapping_top < size) return std::nullopt;
   // As glibc reports it: from the limit below the mapping's top to the page above the end.
   const uintptr_t low = (mapping_top - size) & ~(kPage - 1);
   const uintptr_t high = (stack_end & ~(kPage - 1)) + kPage;
-  if (here <= low || high <= low) return false;
+  if (here <= low || high <= low) return std::nullopt;
   // The probe: from Linux's default stack guard gap (1 MB) below `low` to 1 MB below this
   // frame (the stack's mapping reaches down about as far as it has been used; if it reaches
   // into the probe, the probe fails and glibc decides).
   constexpr uintptr_t kGuardGap = uintptr_t{1} << 20;
   const uintptr_t probe_low = low - kGuardGap;
   const uintptr_t probe_high = (here & ~(kPage - 1)) - kGuardGap;
-  if (low < kGuardGap || probe_high <= probe_low) return false;
+  if (low < kGuardGap || probe_high <= probe_low) return std::nullopt;
   void* probe = mmap(reinterpret_cast<void*>(probe_low), probe_high - probe_low, PROT_NONE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-  if (probe == MAP_FAILED) return false;  // something is mapped there
+  if (probe == MAP_FAILED) return std::nullopt;  // something is mapped there
   munmap(probe, probe_high - probe_low);
   // (Kernels before 4.17 take the address as a hint and map elsewhere when it is taken.)
-  if (reinterpret_cast<uintptr_t>(probe) != probe_low) return false;
-  out = bounds_of(low, high);
-  return true;
+  if (reinterpret_cast<uintptr_t>(probe) != probe_low) return std::nullopt;
+  return bounds_of(low, high);
 }
 
 NativeStackBounds find_bounds() {
-  if (NativeStackBounds main; main_thread_bounds(main)) return main;
+  if (const std::optional<NativeStackBounds> main = main_thread_bounds()) return *main;
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) != 0) return {};
   void* low = nullptr;
