@@ -25,23 +25,60 @@ using EntryStub = uint32_t (*)(VmContext* vm, uint64_t* fp, const void* code);
 
 class X64CodeTier final : public CodeTier {
  public:
-  X64CodeTier() : features_(jit::X64Features::host()) {
-    if (!memory_.usable() || !jit::install_fault_handler(memory_)) return;
+  X64CodeTier() : features_(jit::X64Features::host()) {}
+
+  std::unique_ptr<NativeFunction> compile(const Module& module, uint32_t function_index,
+                                          const CodeTierOptions& options) override {
+    // The code region, the fault handler and the entry stubs are made at the first compile, not
+    // with the tier: a run the interpreter finishes alone (a WASI hello-world: small modules are
+    // interpreted until hot) makes none of their system calls or page faults. Without them
+    // (no memfd, say) nothing compiles and the interpreter runs everything.
+    std::call_once(prepared_, [this] { prepare(); });
+    if (!usable_) {
+      not_compiled_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    return compile_prepared(module, function_index, options);
+  }
+
+  uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function,
+                 const void* code) override {
+    if (code != function.entry) loop_entries_.fetch_add(1, std::memory_order_relaxed);
+    return entry_[function.consumes_fuel](vm, fp, code);
+  }
+
+  CodeTierStats stats() const override {
+    return {
+        compiled_.load(std::memory_order_relaxed), not_compiled_.load(std::memory_order_relaxed),
+        code_bytes_.load(std::memory_order_relaxed), loop_entries_.load(std::memory_order_relaxed)};
+  }
+
+  void enable_perf_map() override { perf_map_.store(true, std::memory_order_relaxed); }
+
+  void release(NativeFunction& function) override {
+    memory_->release(reinterpret_cast<uint8_t*>(function.start), function.size);
+    function.entry = nullptr;
+  }
+
+ private:
+  void prepare() {
+    memory_ = std::make_unique<jit::CodeMemory>();
+    if (!memory_->usable() || !jit::install_fault_handler(*memory_)) return;
     for (bool fuel : {false, true}) {
-      const jit::CodeSpan span = memory_.allocate(jit::kEntryStubMaxBytes);
+      const jit::CodeSpan span = memory_->allocate(jit::kEntryStubMaxBytes);
       if (!span.writable ||
           jit::assemble_x64_entry_stub(span.writable, reinterpret_cast<uintptr_t>(span.executable),
                                        fuel) == 0) {
         return;
       }
-      memory_.publish(span, jit::kEntryStubMaxBytes, nullptr);
+      memory_->publish(span, jit::kEntryStubMaxBytes, nullptr);
       entry_[fuel] = reinterpret_cast<EntryStub>(span.executable);
     }
+    usable_ = true;
   }
-  bool usable() const { return entry_[0] && entry_[1]; }
 
-  std::unique_ptr<NativeFunction> compile(const Module& module, uint32_t function_index,
-                                          const CodeTierOptions& options) override {
+  std::unique_ptr<NativeFunction> compile_prepared(const Module& module, uint32_t function_index,
+                                                   const CodeTierOptions& options) {
     std::unique_ptr<jit::MacroAssembler> masm = jit::create_x64_macro_assembler(features_, options);
     jit::CodeGenerator generator(module, *masm, options);
     FunctionValidator decoder(module, function_index);
@@ -50,7 +87,7 @@ class X64CodeTier final : public CodeTier {
       return nullptr;
     }
     const size_t bytes = masm->size();
-    const jit::CodeSpan span = memory_.allocate(bytes);
+    const jit::CodeSpan span = memory_->allocate(bytes);
     if (!span.writable) {
       not_compiled_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
@@ -72,33 +109,13 @@ class X64CodeTier final : public CodeTier {
       native->memory_fault_entry = masm->label_offset(generator.memory_fault_label());
     }
     // Known to the fault handler before it first runs (the caller publishes the entry).
-    memory_.publish(span, bytes, native.get());
+    memory_->publish(span, bytes, native.get());
     if (perf_map_.load(std::memory_order_relaxed)) write_perf_map(module, *native);
     compiled_.fetch_add(1, std::memory_order_relaxed);
     code_bytes_.fetch_add(native->size, std::memory_order_relaxed);
     return native;
   }
 
-  uint32_t enter(VmContext* vm, uint64_t* fp, const NativeFunction& function,
-                 const void* code) override {
-    if (code != function.entry) loop_entries_.fetch_add(1, std::memory_order_relaxed);
-    return entry_[function.consumes_fuel](vm, fp, code);
-  }
-
-  CodeTierStats stats() const override {
-    return {
-        compiled_.load(std::memory_order_relaxed), not_compiled_.load(std::memory_order_relaxed),
-        code_bytes_.load(std::memory_order_relaxed), loop_entries_.load(std::memory_order_relaxed)};
-  }
-
-  void enable_perf_map() override { perf_map_.store(true, std::memory_order_relaxed); }
-
-  void release(NativeFunction& function) override {
-    memory_.release(reinterpret_cast<uint8_t*>(function.start), function.size);
-    function.entry = nullptr;
-  }
-
- private:
   // One line per function, "START SIZE NAME" in hex (the format perf reads for JIT code).
   void write_perf_map(const Module& module, const NativeFunction& native) {
     std::string name = module.function_name(native.function_index);
@@ -117,7 +134,9 @@ class X64CodeTier final : public CodeTier {
   }
 
   jit::X64Features features_;
-  jit::CodeMemory memory_;
+  std::once_flag prepared_;
+  bool usable_ = false;                      // set by prepare, read after its call_once
+  std::unique_ptr<jit::CodeMemory> memory_;  // (released never: see kiln::code_tier)
   EntryStub entry_[2] = {};  // [consumes_fuel]: with fuel, the stub keeps it in its register
   std::atomic<bool> perf_map_{false};
   std::mutex perf_map_mutex_;
@@ -128,9 +147,7 @@ class X64CodeTier final : public CodeTier {
 }  // namespace
 
 std::unique_ptr<CodeTier> create_code_tier() {
-  auto tier = std::make_unique<X64CodeTier>();
-  if (!tier->usable()) return nullptr;
-  return tier;
+  return std::make_unique<X64CodeTier>();
 }
 
 }  // namespace kiln

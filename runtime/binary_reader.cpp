@@ -18,6 +18,15 @@ Error BinaryReader::malformed_at(const std::string& message, size_t offset) {
 bool is_valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
+    // Names are nearly always ASCII: eight bytes at a time while no high bit is set.
+    if (i + 8 <= s.size()) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if ((word & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     uint8_t b = static_cast<uint8_t>(s[i]);
     if (b < 0x80) {
       ++i;
