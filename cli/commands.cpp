@@ -518,18 +518,23 @@ int run_component(Engine& engine, Store& store, std::vector<uint8_t>&& bytes,
       return error_exit(defined.error());
     }
   }
-  if (auto missing = linker.missing_imports(validated); !missing.empty()) {
-    std::string list;
-    for (const std::string& name : missing) list += "\n  " + name;
-    return error_exit(
-        Error{ErrorKind::kUnlinkable,
-              fmt::format("component {} imports what kiln does not provide (--trap-unknown-imports "
-                          "links each missing function to one that traps when called):{}",
-                          path, list)});
-  }
   TrapPtr trap;
   auto instance = linker.instantiate(store, validated, &trap);
-  if (!instance) return trap ? exit_for(*trap) : error_exit(instance.error());
+  if (!instance) {
+    if (trap) return exit_for(*trap);
+    // Imports are resolved before anything runs: what is missing is listed whole, only when
+    // linking failed (the list costs a resolution of every import again).
+    if (auto missing = linker.missing_imports(validated); !missing.empty()) {
+      std::string list;
+      for (const std::string& name : missing) list += "\n  " + name;
+      return error_exit(Error{
+          ErrorKind::kUnlinkable,
+          fmt::format("component {} imports what kiln does not provide (--trap-unknown-imports "
+                      "links each missing function to one that traps when called):{}",
+                      path, list)});
+    }
+    return error_exit(instance.error());
+  }
 
   const std::string name = call ? call->name : run_export;
   component::ComponentFunction* function = (*instance)->exported_function(name);
