@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -16,7 +17,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/http_client.h"
@@ -659,22 +662,79 @@ class Formatter : public CLI::Formatter {
   }
 };
 
-void define_shared_options(CLI::App& app, RunOptions& o, bool run);
+// Where the run and serve options are defined: on `app`, all of them, or only those a command
+// line names. CLI11 builds every option it is given (its names split and checked against every
+// other option's: half a million instructions for kiln run's forty, a tenth of a WASI
+// hello-world's run), so `kiln run --dir . app.wasm` defines --dir alone; an option the command
+// line does not name gets its settings on a scratch option instead. Help, which lists every
+// option, defines them all.
+class OptionDefiner {
+ public:
+  // Every option.
+  explicit OptionDefiner(CLI::App& app) : app_(app), all_(true) {}
+  // Those `args` name: each argument that starts with '-', up to an '=' (more than the options
+  // before the module, which is harmless: what follows the module is not parsed).
+  OptionDefiner(CLI::App& app, std::span<char* const> args) : app_(app), all_(false) {
+    for (const char* arg : args) {
+      const std::string_view a(arg);
+      if (a.empty() || a[0] != '-') continue;
+      if (a == "-h" || a == "--help") all_ = true;
+      named_.push_back(a.substr(0, a.find('=')));
+    }
+  }
+
+  template <class T>
+  CLI::Option* option(const std::string& names, T& variable, const std::string& description) {
+    return wanted(names) ? app_.add_option(names, variable, description) : scratch();
+  }
+  template <class T>
+  CLI::Option* flag(const std::string& names, T& variable, const std::string& description) {
+    return wanted(names) ? app_.add_flag(names, variable, description) : scratch();
+  }
+
+ private:
+  // Whether one of `names` ("--dir", "-V,--version", "!--no-x") is on the command line.
+  bool wanted(std::string_view names) const {
+    if (all_) return true;
+    while (!names.empty()) {
+      const size_t comma = names.find(',');
+      std::string_view name = names.substr(0, comma);
+      if (name.starts_with('!')) name.remove_prefix(1);
+      if (std::find(named_.begin(), named_.end(), name) != named_.end()) return true;
+      if (comma == std::string_view::npos) break;
+      names.remove_prefix(comma + 1);
+    }
+    return false;
+  }
+  CLI::Option* scratch() {
+    if (!scratch_) scratch_ = scratch_app_.add_option("--scratch");
+    return scratch_;
+  }
+
+  CLI::App& app_;
+  bool all_;
+  std::vector<std::string_view> named_;
+  CLI::App scratch_app_;
+  CLI::Option* scratch_ = nullptr;
+};
+
+void define_shared_options(OptionDefiner& app, RunOptions& o, bool run);
 
 // Declares `kiln run`'s options on `run`, filling `o`.
-void define_run_options(CLI::App& run, RunOptions& o) {
-  run.add_option("--invoke", o.invoke,
-                 "core module: call the exported function NAME with the ARGS after MODULE, "
-                 "parsed by its parameter types (i32/i64: 5, -1, 0x10; f32/f64: -1.5, 0x1p-3, "
-                 "nan, nan:0x200000, inf; references: null; v128: 0x + 32 hex digits, or "
-                 "i32x4:1,2,3,4 and the like), and print each result on its own line. "
-                 "Component: --invoke 'NAME(ARG, ...)' with WAVE arguments (\"text\", [1, 2], "
-                 "{a: 1}, some(3), ok(\"x\"), {read, write}); NAME may be INTERFACE#FUNCTION; "
-                 "the result is printed in WAVE")
+void define_run_options(CLI::App& run, RunOptions& o, OptionDefiner& options) {
+  options
+      .option("--invoke", o.invoke,
+              "core module: call the exported function NAME with the ARGS after MODULE, "
+              "parsed by its parameter types (i32/i64: 5, -1, 0x10; f32/f64: -1.5, 0x1p-3, "
+              "nan, nan:0x200000, inf; references: null; v128: 0x + 32 hex digits, or "
+              "i32x4:1,2,3,4 and the like), and print each result on its own line. "
+              "Component: --invoke 'NAME(ARG, ...)' with WAVE arguments (\"text\", [1, 2], "
+              "{a: 1}, some(3), ok(\"x\"), {read, write}); NAME may be INTERFACE#FUNCTION; "
+              "the result is printed in WAVE")
       ->type_name("NAME")
       ->check(CLI::Validator([](std::string& v) { return v.empty() ? "needs a name" : ""; }, ""));
 
-  define_shared_options(run, o, true);
+  define_shared_options(options, o, true);
   // Options come before MODULE: parsing stops at the first positional, and MODULE with
   // everything after it is the program's.
   run.prefix_command();
@@ -705,7 +765,7 @@ void define_serve_options(CLI::App& serve, ServeSettings& serve_settings) {
 
 // Declares the options `kiln run` and `kiln serve` share (execution, budgets, WASI grants) on
 // `app`; the telemetry options only for run (`run`).
-void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
+void define_shared_options(OptionDefiner& app, RunOptions& o, bool run) {
   using CLI::AsNumberWithUnit;
   // 64KiB, 2MiB, 1GiB: every unit binary. (Validators' descriptions would repeat the type.)
   // CLI11's unit validators build their tables of units when constructed (a twentieth of a
@@ -730,125 +790,122 @@ void define_shared_options(CLI::App& app, RunOptions& o, bool run) {
   // Every repeatable option takes one value per occurrence: the module after it is not a value.
   auto one_each = [](CLI::Option* option) { return option->allow_extra_args(false); };
   const char* execution = "Execution";
-  app.add_option("--tier", o.tier,
-                 "auto (the default): the JIT, with a function interpreted for its first 16 calls, "
-                 "so that code run once is never compiled, or until its loops have run 1,000 "
-                 "iterations, when its frame goes on in machine code from the loop's header; "
-                 "jit: compile every "
-                 "function to machine code at its first call (on x86-64; elsewhere, and for what "
-                 "the JIT cannot compile, the interpreter runs); interp: interpret everything")
+  app.option("--tier", o.tier,
+             "auto (the default): the JIT, with a function interpreted for its first 16 calls, "
+             "so that code run once is never compiled, or until its loops have run 1,000 "
+             "iterations, when its frame goes on in machine code from the loop's header; "
+             "jit: compile every "
+             "function to machine code at its first call (on x86-64; elsewhere, and for what "
+             "the JIT cannot compile, the interpreter runs); interp: interpret everything")
       ->check(CLI::IsMember({"auto", "jit", "interp"}))
       ->group(execution);
-  app.add_flag("--eager", o.eager, "with the JIT, compile every function before running")
+  app.flag("--eager", o.eager, "with the JIT, compile every function before running")
       ->group(execution);
-  app.add_flag("--trap-unknown-imports", o.trap_unknown_imports,
-               "component: link each import the host does not provide to a function that "
-               "traps when called (resources to host resources), instead of refusing to run")
+  app.flag("--trap-unknown-imports", o.trap_unknown_imports,
+           "component: link each import the host does not provide to a function that "
+           "traps when called (resources to host resources), instead of refusing to run")
       ->group(execution);
-  app.add_option("--bounds-checks", o.bounds_checks,
-                 "how the JIT keeps memory accesses in bounds: guard-pages (the default: an "
-                 "access outside a memory's 8 GiB reservation faults, no compare) or explicit "
-                 "(a compare per access, for hosts that cap virtual memory)")
+  app.option("--bounds-checks", o.bounds_checks,
+             "how the JIT keeps memory accesses in bounds: guard-pages (the default: an "
+             "access outside a memory's 8 GiB reservation faults, no compare) or explicit "
+             "(a compare per access, for hosts that cap virtual memory)")
       ->check(CLI::IsMember({"guard-pages", "explicit"}))
       ->group(execution);
-  app.add_option("--profile", o.profile,
-                 "perfmap: name JIT-compiled functions for Linux perf in /tmp/perf-PID.map")
+  app.option("--profile", o.profile,
+             "perfmap: name JIT-compiled functions for Linux perf in /tmp/perf-PID.map")
       ->check(CLI::IsMember({"perfmap"}))
       ->group(execution);
 
   const char* budgets = "Budgets and limits";
-  app.add_option("--fuel", o.fuel, "run with N units of fuel (an instruction costs 1)")
+  app.option("--fuel", o.fuel, "run with N units of fuel (an instruction costs 1)")
       ->type_name("N")
       ->group(budgets);
-  app.add_option("--fuel-per-host-call", o.host_call_fuel,
-                 "charge N more fuel for each host (WASI) call")
+  app.option("--fuel-per-host-call", o.host_call_fuel,
+             "charge N more fuel for each host (WASI) call")
       ->type_name("N")
       ->group(budgets);
-  app.add_option("--timeout", o.timeout_ns,
-                 "stop the program after DURATION (250us, 500ms, 2s, 1m)")
+  app.option("--timeout", o.timeout_ns, "stop the program after DURATION (250us, 500ms, 2s, 1m)")
       ->transform(duration)
       ->type_name("DURATION")
       ->group(budgets);
-  app.add_option("--max-memory", o.max_memory,
-                 "the most memory the program may use: its linear memories and tables "
-                 "together, 8 bytes a table element (65536, 64KiB, 2MiB, 1GiB; default 4GiB); "
-                 "memory.grow and table.grow past it return -1")
+  app.option("--max-memory", o.max_memory,
+             "the most memory the program may use: its linear memories and tables "
+             "together, 8 bytes a table element (65536, 64KiB, 2MiB, 1GiB; default 4GiB); "
+             "memory.grow and table.grow past it return -1")
       ->transform(size)
       ->type_name("SIZE")
       ->group(budgets);
-  app.add_option("--max-table-elements", o.limits.max_table_elements,
-                 "largest size of each table; table.grow past it returns -1")
+  app.option("--max-table-elements", o.limits.max_table_elements,
+             "largest size of each table; table.grow past it returns -1")
       ->type_name("N")
       ->group(budgets);
-  app.add_option("--max-instances", o.limits.max_instances, "instances in the store (10000)")
+  app.option("--max-instances", o.limits.max_instances, "instances in the store (10000)")
       ->type_name("N")
       ->group(budgets);
-  app.add_option("--max-tables", o.limits.max_tables, "tables in the store (100)")
+  app.option("--max-tables", o.limits.max_tables, "tables in the store (100)")
       ->type_name("N")
       ->group(budgets);
-  app.add_option("--max-memories", o.limits.max_memories, "memories in the store (100)")
+  app.option("--max-memories", o.limits.max_memories, "memories in the store (100)")
       ->type_name("N")
       ->group(budgets);
-  app.add_option("--max-call-depth", o.limits.max_call_depth,
-                 "deepest wasm call stack, in frames (default 100000, at most 10000000)")
+  app.option("--max-call-depth", o.limits.max_call_depth,
+             "deepest wasm call stack, in frames (default 100000, at most 10000000)")
       ->type_name("N")
       ->group(budgets);
-  app.add_option("--max-stack", o.limits.max_stack_bytes,
-                 "size of the interpreter's value stack (default 8MiB, at most 4GiB)")
+  app.option("--max-stack", o.limits.max_stack_bytes,
+             "size of the interpreter's value stack (default 8MiB, at most 4GiB)")
       ->transform(size)
       ->type_name("SIZE")
       ->group(budgets);
   if (run) {
-    app.add_flag("--stats", o.stats, "print the store's telemetry to stderr when done")
-        ->group(budgets);
-    app.add_option("--stats-json", o.stats_json, "write the store's telemetry to FILE as JSON")
+    app.flag("--stats", o.stats, "print the store's telemetry to stderr when done")->group(budgets);
+    app.option("--stats-json", o.stats_json, "write the store's telemetry to FILE as JSON")
         ->type_name("FILE")
         ->group(budgets);
   }
 
   const char* wasi = "WASI (preview1 and 0.2); nothing is granted unless asked for";
-  one_each(app.add_option("--dir", o.dirs,
-                          "let the program read and write the host directory HOST, seen as "
-                          "GUEST (default: HOST as written)"))
+  one_each(app.option("--dir", o.dirs,
+                      "let the program read and write the host directory HOST, seen as "
+                      "GUEST (default: HOST as written)"))
       ->type_name("HOST[::GUEST]")
       ->group(wasi);
-  one_each(
-      app.add_option("--dir-ro", o.dirs_read_only, "the same, read-only: every write is refused"))
+  one_each(app.option("--dir-ro", o.dirs_read_only, "the same, read-only: every write is refused"))
       ->type_name("HOST[::GUEST]")
       ->group(wasi);
-  one_each(app.add_option("--env", o.env, "set an environment variable for the program"))
+  one_each(app.option("--env", o.env, "set an environment variable for the program"))
       ->check(name_value)
       ->type_name("NAME=VALUE")
       ->group(wasi);
-  one_each(app.add_option("--env-inherit", o.env_inherit,
-                          "pass the host's NAME (no variable is inherited otherwise)"))
+  one_each(app.option("--env-inherit", o.env_inherit,
+                      "pass the host's NAME (no variable is inherited otherwise)"))
       ->type_name("NAME")
       ->group(wasi);
-  app.add_option("--max-open-files", o.max_open_files,
-                 "the most descriptors the program may hold open, stdio and directories "
-                 "included (default 256); more opens fail (mfile)")
+  app.option("--max-open-files", o.max_open_files,
+             "the most descriptors the program may hold open, stdio and directories "
+             "included (default 256); more opens fail (mfile)")
       ->type_name("N")
       ->group(wasi);
-  one_each(app.add_option("--allow-http", o.allow_http,
-                          "component: let the program send HTTP and HTTPS requests "
-                          "(wasi:http/outgoing-handler) to HOST on PORT (default: the scheme's, "
-                          "80 or 443); others are refused with HTTP-request-denied"))
+  one_each(app.option("--allow-http", o.allow_http,
+                      "component: let the program send HTTP and HTTPS requests "
+                      "(wasi:http/outgoing-handler) to HOST on PORT (default: the scheme's, "
+                      "80 or 443); others are refused with HTTP-request-denied"))
       ->type_name("HOST[:PORT]")
       ->group(wasi);
-  one_each(app.add_option("--allow-tcp", o.allow_tcp,
-                          "component: let TCP sockets (wasi:sockets) bind and connect to the "
-                          "addresses RULE grants: `*` (any), an address or network "
-                          "(127.0.0.1, 10.0.0.0/8, [::1], [fd00::/8]) with :PORT, :LOW-HIGH "
-                          "or :* (default: any port); others are refused with access-denied"))
+  one_each(app.option("--allow-tcp", o.allow_tcp,
+                      "component: let TCP sockets (wasi:sockets) bind and connect to the "
+                      "addresses RULE grants: `*` (any), an address or network "
+                      "(127.0.0.1, 10.0.0.0/8, [::1], [fd00::/8]) with :PORT, :LOW-HIGH "
+                      "or :* (default: any port); others are refused with access-denied"))
       ->type_name("RULE")
       ->group(wasi);
-  one_each(app.add_option("--allow-udp", o.allow_udp,
-                          "component: the same for UDP sockets: the addresses they may bind and "
-                          "send to"))
+  one_each(app.option("--allow-udp", o.allow_udp,
+                      "component: the same for UDP sockets: the addresses they may bind and "
+                      "send to"))
       ->type_name("RULE")
       ->group(wasi);
-  app.add_flag("--allow-ip-name-lookup", o.allow_ip_name_lookup,
-               "component: let the program look up host names (wasi:sockets/ip-name-lookup)")
+  app.flag("--allow-ip-name-lookup", o.allow_ip_name_lookup,
+           "component: let the program look up host names (wasi:sockets/ip-name-lookup)")
       ->group(wasi);
 }
 
@@ -897,12 +954,17 @@ int main(int argc, char** argv) {
   // option's names against the others' were a twentieth of a WASI hello-world's start-up).
   if (named == run && argc > 2 && argv[2][0] != '-') {
     run->prefix_command();
-  } else if (!named || named == run) {
-    define_run_options(*run, run_options);
+  } else if (named == run) {
+    OptionDefiner named_options(*run, std::span<char* const>(argv + 2, argc - 2));
+    define_run_options(*run, run_options, named_options);
+  } else if (!named) {
+    OptionDefiner all_options(*run);
+    define_run_options(*run, run_options, all_options);
   }
   if (!named || named == serve) {
     define_serve_options(*serve, serve_settings);
-    define_shared_options(*serve, serve_options, false);
+    OptionDefiner all_options(*serve);
+    define_shared_options(all_options, serve_options, false);
   }
 
   // CLI11 would only say that a subcommand is required.

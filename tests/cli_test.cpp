@@ -308,6 +308,21 @@ TEST_F(CliTest, FuelStopsAnInfiniteLoop) {
   EXPECT_EQ(r.exit_code, cli::kExitTrap);
 }
 
+// kiln run defines only the options its command line names (cli/commands.cpp, OptionDefiner):
+// each still parses in both spellings, together with others; one written after MODULE is the
+// program's argument, not kiln's.
+TEST_F(CliTest, NamedOptionsParseAloneOrTogether) {
+  RunResult r = run("run --fuel=94 --invoke count " + budget_module() + " 10");
+  EXPECT_EQ(r.exit_code, cli::kExitTrap) << r.err;
+  r = run("run --invoke=count --fuel 95 " + budget_module() + " 10");
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;
+  EXPECT_EQ(r.out, "10\n");
+  const std::string hello = std::string(KILN_TEST_PROGRAMS_DIR) + "/wasi_hello.wasm";
+  r = run("run --env GREETING=hi --env-inherit=NO_SUCH_VARIABLE_HERE " + hello + " --fuel 1");
+  EXPECT_EQ(r.exit_code, cli::kExitOk) << r.err;  // with 1 unit of fuel it would trap
+  EXPECT_EQ(r.out, "argc=3\nargv[1]=--fuel\nargv[2]=1\nenv GREETING=hi\nenv count=1\n");
+}
+
 TEST_F(CliTest, TimeoutStopsAnInfiniteLoop) {
   const auto start = std::chrono::steady_clock::now();
   RunResult r = run("run --timeout 100ms --invoke spin " + budget_module());
