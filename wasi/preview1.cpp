@@ -627,32 +627,41 @@ uint16_t Preview1Calls::poll_oneoff(Preview1& p, const GuestMemory& m, uint64_t*
 
 Result<std::vector<Extern>> Preview1::imports_for(Store& store, const Module& module) {
   std::vector<Extern> imports;
+  imports.reserve(module.imports.size());
   for (const Import& import : module.imports) {
     const bool preview1 = import.module == kPreview1Module;
     if (preview1 && defined_in_ != &store) {
-      defined_ = define(store);
+      defined_.clear();
       defined_in_ = &store;
     }
-    auto it = preview1 ? defined_.find(import.name) : defined_.end();
-    if (it == defined_.end()) {
+    // Only the functions a module imports are made (a hello-world imports 8 of the 46).
+    std::optional<Extern> function;
+    if (preview1) {
+      if (auto it = defined_.find(import.name); it != defined_.end()) {
+        function = it->second;
+      } else if ((function = define_function(store, import.name))) {
+        defined_.emplace(import.name, *function);
+      }
+    }
+    if (!function) {
       return Error{ErrorKind::kUnlinkable,
                    "unknown import \"" + import.module + "\" \"" + import.name + "\"" +
                        (preview1 ? "" : ": kiln provides wasi_snapshot_preview1 only")};
     }
-    imports.push_back(it->second);
+    imports.push_back(*function);
   }
   return imports;
 }
 
-std::map<std::string, Extern> Preview1::define(Store& store) {
+struct Preview1::Entry {
+  const char* name;
+  std::vector<ValType> params;
+  uint16_t (*impl)(Preview1&, const GuestMemory&, uint64_t*);  // returns the errno
+};
+
+std::span<const Preview1::Entry> Preview1::entries() {
   using V = ValType;
   using C = Preview1Calls;
-  using Impl = uint16_t (*)(Preview1&, const GuestMemory&, uint64_t*);
-  struct Entry {
-    const char* name;
-    std::vector<ValType> params;
-    Impl impl;
-  };
   const V I = V::kI32, L = V::kI64;
   // Signatures as wasi-libc imports them; every function returns an errno (i32).
   static const Entry kEntries[] = {
@@ -1033,11 +1042,26 @@ std::map<std::string, Extern> Preview1::define(Store& store) {
        }},
   };
 
-  std::map<std::string, Extern> externs;
-  for (const Entry& entry : kEntries) {
-    Impl impl = entry.impl;
+  return kEntries;
+}
+
+std::optional<Extern> Preview1::define_function(Store& store, std::string_view name) {
+  const std::string debug_name = std::string(kPreview1Module) + "." + std::string(name);
+  if (name == "proc_exit") {
+    // proc_exit does not return: it unwinds the guest with a trap that carries the status.
+    auto* exit = store.create_host_function(
+        FuncType{{ValType::kI32}, {}},
+        [](HostCall&, uint64_t* cells) -> TrapPtr {
+          return Trap::make_exit(static_cast<int32_t>(cells[0]));
+        },
+        debug_name);
+    return Extern{ExternKind::kFunction, exit};
+  }
+  for (const Entry& entry : entries()) {
+    if (name != entry.name) continue;
+    auto impl = entry.impl;
     auto* f = store.create_host_function(
-        FuncType{entry.params, {V::kI32}},
+        FuncType{entry.params, {ValType::kI32}},
         [this, impl](HostCall& call, uint64_t* cells) -> TrapPtr {
           GuestMemory m = memory_of(call);
           calling_store_ = &call.store;
@@ -1049,17 +1073,16 @@ std::map<std::string, Extern> Preview1::define(Store& store) {
           if (deadline_passed_) return Trap::make(TrapCode::kDeadlineExceeded);
           return nullptr;
         },
-        std::string(kPreview1Module) + "." + entry.name);
-    externs[entry.name] = Extern{ExternKind::kFunction, f};
+        debug_name);
+    return Extern{ExternKind::kFunction, f};
   }
-  // proc_exit does not return: it unwinds the guest with a trap that carries the status.
-  auto* exit = store.create_host_function(
-      FuncType{{V::kI32}, {}},
-      [](HostCall&, uint64_t* cells) -> TrapPtr {
-        return Trap::make_exit(static_cast<int32_t>(cells[0]));
-      },
-      std::string(kPreview1Module) + ".proc_exit");
-  externs["proc_exit"] = Extern{ExternKind::kFunction, exit};
+  return std::nullopt;
+}
+
+std::map<std::string, Extern> Preview1::define(Store& store) {
+  std::map<std::string, Extern> externs;
+  for (const Entry& entry : entries()) externs[entry.name] = *define_function(store, entry.name);
+  externs["proc_exit"] = *define_function(store, "proc_exit");
   return externs;
 }
 

@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/store.h"
@@ -32,6 +35,11 @@ class Preview1 {
   struct Fd;  // an entry of the fd table
 
  private:
+  struct Entry;  // a function, its parameters (each returns an errno) and its implementation
+  static std::span<const Entry> entries();  // every function but proc_exit
+  // The host function `name` made in `store`; none for a name preview1 does not have.
+  std::optional<Extern> define_function(Store& store, std::string_view name);
+
   // For the calls that wait (poll_oneoff, stdio reads and writes): ends the wait once the
   // calling store's deadline has passed, and remembers that it did.
   WaitInterrupt interrupt();
