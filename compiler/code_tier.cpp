@@ -121,7 +121,7 @@ class X64CodeTier final : public CodeTier {
     std::string name = module.function_name(native.function_index);
     if (name.empty()) name = "function " + std::to_string(native.function_index);
     const std::string module_name =
-        module.names.module_name.empty() ? "wasm" : module.names.module_name;
+        module.names().module_name.empty() ? "wasm" : module.names().module_name;
     std::lock_guard lock(perf_map_mutex_);
     if (!perf_map_file_) {
       const std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";

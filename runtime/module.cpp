@@ -89,7 +89,15 @@ const Export* Module::find_export(std::string_view name, size_t hint) const {
   return nullptr;
 }
 
+const NameSection& Module::names() const {
+  std::call_once(names_once_, [this] {
+    if (!name_section.empty()) names_ = decode_name_section(name_section, name_section_offset);
+  });
+  return names_;
+}
+
 std::string Module::function_name(uint32_t function_index) const {
+  const NameSection& names = this->names();
   auto it = std::lower_bound(names.functions.begin(), names.functions.end(), function_index,
                              [](const std::pair<uint32_t, std::string_view>& entry,
                                 uint32_t index) { return entry.first < index; });

@@ -144,7 +144,9 @@ class Module {
   std::optional<uint32_t> data_count;
   std::vector<FunctionBody> bodies;  // defined functions only
   std::vector<CustomSection> custom_sections;
-  NameSection names;
+  // The name section's contents and their absolute offset (empty: none), decoded by names().
+  std::span<const uint8_t> name_section;
+  size_t name_section_offset = 0;
   // Functions that ref.func may name in code (spec 3.4.10: C.refs).
   std::vector<bool> declared_function_refs;
   // Each defined function as the tiers run it: its interpreter code (translated when the
@@ -170,6 +172,10 @@ class Module {
   // Thread-safe: a module is shared across stores and threads.
   const NativeFunction* native_function(CodeTier& tier, const CodeTierOptions& options,
                                         uint32_t defined_index, bool hot = false) const;
+  // The name section, decoded at its first use (a backtrace, a perf map): most runs never
+  // need it, and a component's preview1 adapter carries 11 KB of names. Empty when absent or
+  // malformed (custom sections are not validated). Thread-safe.
+  const NameSection& names() const;
   // "name" from the name section, or "" when absent.
   std::string function_name(uint32_t function_index) const;
   // For an instantiation (once each): the copy-on-write image of the first defined memory's
@@ -187,6 +193,8 @@ class Module {
   void translate_for_interpreter(uint32_t defined_index, const CodeTierOptions& options,
                                  bool loop_entries) const;
 
+  mutable std::once_flag names_once_;
+  mutable NameSection names_;
   mutable std::atomic<uint32_t> instantiations_{0};
   mutable std::once_flag image_once_;
   mutable std::shared_ptr<const MemoryImage> image_;  // shared: its deleter is type-erased

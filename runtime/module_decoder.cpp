@@ -430,7 +430,10 @@ Result<void> read_data_section(BinaryReader& r, Module& m) {
 
 // Name section subsections (appendix 7.4.1). Errors here never invalidate the module: custom
 // section contents are not validated, so a broken name section is ignored as a whole.
-void read_name_section(BinaryReader r, Module& m) {
+}  // namespace
+
+NameSection decode_name_section(std::span<const uint8_t> bytes, size_t offset) {
+  BinaryReader r(bytes, offset);
   NameSection names;
   auto parse = [&]() -> Result<void> {
     while (!r.at_end()) {
@@ -478,10 +481,11 @@ void read_name_section(BinaryReader r, Module& m) {
     }
     return {};
   };
-  if (parse()) m.names = std::move(names);
+  if (!parse()) return NameSection{};
+  return names;
 }
 
-}  // namespace
+namespace {}  // namespace
 
 Result<ValType> read_value_type(BinaryReader& r) {
   size_t at = r.offset();
@@ -597,7 +601,10 @@ Result<void> decode_module(Module& m) {
         if (!name) return in_section(name.take_error(), id);
         auto rest = s.read_bytes(s.remaining());
         m.custom_sections.push_back(CustomSection{*name, *rest});
-        if (*name == "name") read_name_section(BinaryReader(*rest, s.offset()), m);
+        if (*name == "name") {  // decoded at its first use (Module::names)
+          m.name_section = *rest;
+          m.name_section_offset = s.offset() - rest->size();
+        }
         break;
       }
       case kTypeSection:

@@ -8,6 +8,9 @@ namespace kiln {
 
 // Decodes `module.bytes` into the rest of `module`.
 Result<void> decode_module(Module& module);
+// The contents of a name section (appendix 7.4.1) at absolute `offset`: empty when malformed
+// (a broken name section is ignored as a whole; custom sections are not validated).
+NameSection decode_name_section(std::span<const uint8_t> bytes, size_t offset);
 
 // Reads a value type byte, or reports "malformed value type" at its offset.
 class BinaryReader;

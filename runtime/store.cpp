@@ -444,7 +444,7 @@ bool Store::take_exception(const ExceptionCatch& c, const Instance& instance,
 void name_frame(TraceFrame& frame) {
   if (!frame.instance || !frame.function_name.empty() || !frame.module_name.empty()) return;
   frame.function_name = frame.instance->module->function_name(frame.function_index);
-  frame.module_name = frame.instance->module->names.module_name;
+  frame.module_name = frame.instance->module->names().module_name;
 }
 
 void name_frames(Trap& trap) {

@@ -157,7 +157,7 @@ TEST(Decoder, KeepsFunctionNamesFromTheNameSection) {
   auto module = Module::compile(engine, test::test_module("traps"));
   ASSERT_TRUE(module.ok()) << module.error().message;
   const Module& m = **module;
-  EXPECT_EQ(m.names.module_name, "traps");
+  EXPECT_EQ(m.names().module_name, "traps");
   const Export* e = m.find_export("nested");
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(m.function_name(e->index), "outer");
