@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -32,6 +33,7 @@
 #include "runtime/epoch_timer.h"
 #include "runtime/mapping_pool.h"
 #include "runtime/module.h"
+#include "runtime/sanitizers.h"
 #include "runtime/store.h"
 #include "wasi/preview1.h"
 #include "wasi/preview2.h"
@@ -349,15 +351,8 @@ Result<Prepared> prepare(RunOptions& options) {
 // once (clang's -disable-free likewise). Nothing is left to flush but stdio: WASI writes go
 // straight to their descriptors, and the timer thread is stopped. Sanitizer builds return
 // and tear everything down, so LeakSanitizer still checks that teardown frees it all.
-#if defined(__SANITIZE_ADDRESS__)
-#define KILN_CLI_TEARS_DOWN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KILN_CLI_TEARS_DOWN 1
-#endif
-#endif
 void end_run([[maybe_unused]] int code) {
-#ifndef KILN_CLI_TEARS_DOWN
+#ifndef KILN_UNDER_ASAN
   std::fflush(nullptr);
   std::_Exit(code);
 #endif
@@ -706,15 +701,19 @@ class OptionDefiner {
     }
     return false;
   }
+  // Made at the first option not named (an App costs what defining an option does).
   CLI::Option* scratch() {
-    if (!scratch_) scratch_ = scratch_app_.add_option("--scratch");
+    if (!scratch_) {
+      scratch_app_ = std::make_unique<CLI::App>();
+      scratch_ = scratch_app_->add_option("--scratch");
+    }
     return scratch_;
   }
 
   CLI::App& app_;
   bool all_;
   std::vector<std::string_view> named_;
-  CLI::App scratch_app_;
+  std::unique_ptr<CLI::App> scratch_app_;
   CLI::Option* scratch_ = nullptr;
 };
 

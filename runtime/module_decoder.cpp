@@ -428,10 +428,10 @@ Result<void> read_data_section(BinaryReader& r, Module& m) {
   return {};
 }
 
-// Name section subsections (appendix 7.4.1). Errors here never invalidate the module: custom
-// section contents are not validated, so a broken name section is ignored as a whole.
 }  // namespace
 
+// Name section subsections (appendix 7.4.1). Errors here never invalidate the module: custom
+// section contents are not validated, so a broken name section is ignored as a whole.
 NameSection decode_name_section(std::span<const uint8_t> bytes, size_t offset) {
   BinaryReader r(bytes, offset);
   NameSection names;
@@ -484,8 +484,6 @@ NameSection decode_name_section(std::span<const uint8_t> bytes, size_t offset) {
   if (!parse()) return NameSection{};
   return names;
 }
-
-namespace {}  // namespace
 
 Result<ValType> read_value_type(BinaryReader& r) {
   size_t at = r.offset();

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <optional>
 
+#include "runtime/sanitizers.h"
+
 // The top of the main thread's stack, as the kernel handed it to the program (glibc's).
 extern "C" void* __libc_stack_end;
 
@@ -20,14 +22,7 @@ namespace {
 // function (the C API's conversions, WASI's calls into libc) and, under the sanitizers, their
 // much larger frames. A quarter of a small thread stack at most, so such threads can still
 // call into wasm.
-#if defined(__SANITIZE_ADDRESS__)
-#define KILN_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KILN_ASAN 1
-#endif
-#endif
-#ifdef KILN_ASAN
+#ifdef KILN_UNDER_ASAN
 constexpr size_t kReserve = size_t{1} << 20;
 #else
 constexpr size_t kReserve = size_t{256} << 10;

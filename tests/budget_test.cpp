@@ -285,7 +285,7 @@ TEST(Isolation, ThousandsOfTrappingStoresReturnMemoryToBaseline) {
   const size_t baseline = test::resident_bytes();
   ASSERT_GT(baseline, 0u) << "cannot read /proc/self/statm";
   churn(3000);
-#ifdef KILN_TEST_UNDER_ASAN
+#ifdef KILN_UNDER_ASAN
   GTEST_LOG_(INFO)
       << "resident size not compared under AddressSanitizer; LeakSanitizer checks leaks";
 #else

@@ -19,18 +19,9 @@
 #include <vector>
 
 #include "runtime/module.h"
+#include "runtime/sanitizers.h"
 #include "runtime/store.h"
 #include "runtime/tier.h"
-
-// Whether this build runs under AddressSanitizer (GCC defines __SANITIZE_ADDRESS__; clang
-// answers __has_feature).
-#if defined(__SANITIZE_ADDRESS__)
-#define KILN_TEST_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KILN_TEST_UNDER_ASAN 1
-#endif
-#endif
 
 namespace kiln::test {
 

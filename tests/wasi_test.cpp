@@ -181,10 +181,10 @@ struct WasiInstance {
     if (!module.ok() || !created.ok()) return false;
     context = std::move(*created);
     preview1 = std::make_unique<wasi::Preview1>(*context);
-    auto externs = preview1->define(store);
-    std::vector<Extern> imports;
-    for (const Import& imp : (*module)->imports) imports.push_back(externs.at(imp.name));
-    auto made = store.instantiate(*module, imports);
+    auto imports = preview1->imports_for(store, **module);
+    EXPECT_TRUE(imports.ok()) << imports.error().message;
+    if (!imports.ok()) return false;
+    auto made = store.instantiate(*module, *imports);
     EXPECT_TRUE(made.ok()) << made.error().message;
     instance = made.ok() ? *made : nullptr;
     return instance != nullptr;
@@ -394,7 +394,7 @@ TEST(WasiHostile, DescriptorsArePerStoreAndCapped) {
   // The process's own limit is mfile too (it was io, 29), through the CLI's flag. UBSan's vptr
   // check opens a pipe to probe memory, so a process without a free descriptor cannot run under
   // it: this part runs in the other builds.
-#ifdef KILN_TEST_UNDER_ASAN
+#ifdef KILN_UNDER_ASAN
   GTEST_LOG_(INFO) << "the process-wide EMFILE case is not run under the sanitizers";
 #else
   RunResult r = test::run_shell("ulimit -n 40; " + std::string(KILN_CLI_PATH) +

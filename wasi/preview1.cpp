@@ -1079,11 +1079,4 @@ std::optional<Extern> Preview1::define_function(Store& store, std::string_view n
   return std::nullopt;
 }
 
-std::map<std::string, Extern> Preview1::define(Store& store) {
-  std::map<std::string, Extern> externs;
-  for (const Entry& entry : entries()) externs[entry.name] = *define_function(store, entry.name);
-  externs["proc_exit"] = *define_function(store, "proc_exit");
-  return externs;
-}
-
 }  // namespace kiln::wasi

@@ -25,11 +25,9 @@ class Preview1 {
   explicit Preview1(const WasiContext& context);
   ~Preview1();
 
-  // Creates the module's host functions in `store`, by import name. The Preview1 object must
-  // outlive every instance that imports them.
-  std::map<std::string, Extern> define(Store& store);
-  // The imports of `module`, in order, for instantiating it in `store` (the functions are
-  // defined there on first use): an unlinkable Error naming the first import WASI lacks.
+  // The imports of `module`, in order, for instantiating it in `store` (each function is made
+  // there at its first import): an unlinkable Error naming the first import WASI lacks. The
+  // Preview1 object must outlive every instance that imports them.
   Result<std::vector<Extern>> imports_for(Store& store, const Module& module);
 
   struct Fd;  // an entry of the fd table
