@@ -290,12 +290,60 @@ const CodeGenerator::PinnedLocal* CodeGenerator::pinned(int32_t local_slot) cons
   return nullptr;
 }
 
-void CodeGenerator::save_pinned() {
-  for (const PinnedLocal& p : pinned_) masm_.store_slot(p.type, p.slot, p.reg);
+void CodeGenerator::save_pinned(PinnedSet set) {
+  for (const PinnedLocal& p : pinned_sets_[set]) {
+    if (p.written) masm_.store_slot(p.type, p.slot, p.reg);
+  }
 }
 
-void CodeGenerator::restore_pinned() {
-  for (const PinnedLocal& p : pinned_) masm_.load_slot(p.type, p.reg, p.slot);
+void CodeGenerator::restore_pinned(PinnedSet set) {
+  for (const PinnedLocal& p : pinned_sets_[set]) masm_.load_slot(p.type, p.reg, p.slot);
+}
+
+void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v) {
+  const CompiledFunction& compiled =
+      *module_.compiled[function_index_ - module_.imported_functions];
+  if (ordinal >= compiled.loop_locals.size()) return;
+  // At most 3 of the 8 general registers and 6 of the 14 float ones, so the value stack keeps
+  // enough; each class's from the end of its pool.
+  std::vector<PinnedLocal> set;
+  uint32_t general = 0, floats = 0;
+  const auto general_registers = masm_.value_registers(RegisterClass::kGeneral);
+  const auto float_registers = masm_.value_registers(RegisterClass::kFloat);
+  for (const HotLocal& local : compiled.loop_locals[ordinal]) {
+    const ValType t = v.local_types()[local.index];
+    if (t == ValType::kV128) continue;
+    const bool is_general = register_class(t) == RegisterClass::kGeneral;
+    uint32_t& count = is_general ? general : floats;
+    const auto registers = is_general ? general_registers : float_registers;
+    if (count == (is_general ? 3u : 6u) || count >= registers.size()) continue;
+    const Reg r = registers[registers.size() - 1 - count];
+    ++count;
+    set.push_back(
+        {local.index, static_cast<int32_t>(v.local_cell(local.index) * 8), t, r, local.written});
+  }
+  if (set.empty()) return;
+  pinned_sets_.push_back(std::move(set));
+  switch_pinned_set(static_cast<PinnedSet>(pinned_sets_.size() - 1));
+  restore_pinned();
+}
+
+void CodeGenerator::switch_pinned_set(PinnedSet set) {
+  for (const PinnedLocal& p : pinned_) {
+    (register_class(p.type) == RegisterClass::kGeneral ? general_owner_ : float_owner_)[p.reg] =
+        kFree;
+  }
+  const auto general = masm_.value_registers(RegisterClass::kGeneral);
+  const auto floats = masm_.value_registers(RegisterClass::kFloat);
+  general_pool_.assign(general.begin(), general.end());
+  float_pool_.assign(floats.begin(), floats.end());
+  pinned_set_ = set;
+  pinned_ = pinned_sets_[set];
+  for (const PinnedLocal& p : pinned_) {
+    const bool is_general = register_class(p.type) == RegisterClass::kGeneral;
+    (is_general ? general_owner_ : float_owner_)[p.reg] = kPinned;
+    std::erase(is_general ? general_pool_ : float_pool_, p.reg);
+  }
 }
 
 bool CodeGenerator::int_binary_into_new_register(IntBinaryOp op, Width w, ValType t,
@@ -510,14 +558,15 @@ Label CodeGenerator::exception_path(uint32_t module_offset) {
     }
     emit_raise(kPendingTrap, module_offset, function_index_);  // no catch takes it
     // A catch is a branch to its label from the site: the site saved the pinned locals (as
-    // before any call), and the label's values are in its cells.
+    // before any call), and the label's values are in its cells; the label's own pinned
+    // locals are loaded.
     for (size_t k = 0; k < table.landings.size(); ++k) {
       masm_.bind(landings[k]);
-      restore_pinned();
-      if (table.landings[k].second) {
+      if (table.landings[k].returns) {
         masm_.return_from_function();
       } else {
-        masm_.jump(table.landings[k].first);
+        restore_pinned(table.landings[k].pinned_set);
+        masm_.jump(table.landings[k].label);
       }
     }
   });
@@ -542,7 +591,7 @@ void CodeGenerator::open_try_table(const Instruction& ins, const FunctionValidat
             ? 0
             : static_cast<uint32_t>(operand_slot(v.control(clause.label + 1).height_cells));
     catches->catches.push_back(c);
-    table.landings.emplace_back(target.label, function_label);
+    table.landings.push_back({target.label, function_label, target.pinned_set});
   }
   if (!try_tables_.empty()) {  // then the enclosing try_tables' catches, innermost first
     const TryTable& outer = try_tables_.back();
@@ -600,14 +649,14 @@ void CodeGenerator::epoch_check(uint32_t module_offset) {
   masm_.check_interrupt(slow);
   masm_.bind(resume);
   const Label trap = trap_stub(TrapCode::kDeadlineExceeded, module_offset);
-  stubs_.push_back([this, slow, resume, trap] {
+  stubs_.push_back([this, slow, resume, trap, set = pinned_set_] {
     // The deadline callback may extend the deadline: only then does the code go on.
     masm_.bind(slow);
-    save_pinned();
+    save_pinned(set);
     const RuntimeArgument args[] = {RuntimeArgument::vm()};
     masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_deadline_passed), args);
     masm_.branch_if_result_nonzero(trap);
-    restore_pinned();
+    restore_pinned(set);
     masm_.jump(resume);
   });
 }
@@ -654,7 +703,7 @@ void CodeGenerator::emit_loop_entries() {
     entry.entry = masm_.new_label();
     masm_.bind(entry.entry);
     emit_prologue(entry.module_offset);
-    restore_pinned();  // the locals as the interpreter left them in their cells
+    restore_pinned(entry.pinned_set);  // the locals as the interpreter left them in their cells
     masm_.jump(entry.loop);
   }
 }
@@ -692,27 +741,16 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
       (uint64_t{local_cells_} + compiled.max_operand_cells) * 8 > kValueStackSlackBytes;
   emit_prologue(body.code_offset);
   masm_.zero_frame(param_cells * 8, local_cells_ * 8);  // the declared locals
-  // The hottest locals of loops get registers of their own: at most 3 of the 8 general ones
-  // and 6 of the 14 float ones, so the value stack keeps enough.
-  const auto general = masm_.value_registers(RegisterClass::kGeneral);
-  const auto floats = masm_.value_registers(RegisterClass::kFloat);
-  general_pool_.assign(general.begin(), general.end());
-  float_pool_.assign(floats.begin(), floats.end());
-  uint32_t pinned_general = 0, pinned_float = 0;
-  for (uint32_t local : compiled.hot_locals) {
-    const ValType t = v.local_types()[local];
-    if (t == ValType::kV128) continue;
-    const bool is_general = register_class(t) == RegisterClass::kGeneral;
-    uint32_t& count = is_general ? pinned_general : pinned_float;
-    if (count == (is_general ? 3u : 6u)) continue;
-    ++count;
-    std::vector<Reg>& pool = is_general ? general_pool_ : float_pool_;
-    const Reg r = pool.back();
-    pool.pop_back();
-    (is_general ? general_owner_ : float_owner_)[r] = kPinned;
-    pinned_.push_back({local, static_cast<int32_t>(v.local_cell(local) * 8), t, r});
+  // Outside loops no local is in a register (pin_loop_locals), unless there is one loop.
+  pinned_sets_.assign(1, {});
+  switch_pinned_set(0);
+  if (compiled.loop_locals.size() == 1) {
+    pin_loop_locals(0, v);  // parameters, and declared locals' zeros
+    pinned_for_function_ = true;
+    // Code outside the loop may set them too: each is written back before calls.
+    for (PinnedLocal& p : pinned_sets_[pinned_set_]) p.written = true;
+    pinned_ = pinned_sets_[pinned_set_];
   }
-  restore_pinned();  // parameters, and declared locals' zeros
   Instruction entry;
   entry.offset = body.code_offset;
   start_segment(entry);
@@ -777,6 +815,8 @@ void CodeGenerator::branch_to(uint32_t depth, uint32_t values_top) {
   if (cells && values_top - cells != target.height_cells) {
     masm_.copy_slots(operand_slot(target.height_cells), operand_slot(values_top - cells), cells);
   }
+  // Out of a loop whose locals are in registers: those it set go back to their cells.
+  if (target.pinned_set != pinned_set_) save_pinned();
   masm_.jump(target.label);
 }
 
@@ -797,6 +837,10 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
       block.is_try = ins.opcode == kTryTable && ins.live;
       block.height_cells = frame.height_cells;
       block.label_cells = cell_count(frame.label_types());
+      // Loops outside every other loop are counted as the decoder counts them (dead ones too).
+      const bool outermost_loop = block.is_loop && open_loops_ == 0 && !pinned_for_function_;
+      const uint32_t loop_ordinal = outermost_loop ? outermost_loops_++ : 0;
+      open_loops_ += block.is_loop;
       if (!ins.live) {
         blocks_.push_back(block);
         return;
@@ -809,10 +853,12 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
       } else {
         flush();
       }
+      if (outermost_loop) pin_loop_locals(loop_ordinal, v);  // (every value is in its cell)
+      block.pinned_set = pinned_set_;
       if (block.is_loop) {
         masm_.bind(block.label);
         if (enterable_loop(ins)) {
-          loop_entries_.push_back({static_cast<uint32_t>(ins.offset), block.label, 0});
+          loop_entries_.push_back({static_cast<uint32_t>(ins.offset), block.label, 0, pinned_set_});
         }
         epoch_check(static_cast<uint32_t>(ins.offset));
       }
@@ -843,13 +889,20 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
       }
       const Block block = blocks_.back();
       blocks_.pop_back();
+      open_loops_ -= block.is_loop;
       if (!block.live) return;
       if (block.is_try) try_tables_.pop_back();
       if (ins.reachable) flush();
+      // Out of a loop outside every other loop: its locals back to their cells (only the
+      // fall-through gets here: a loop's label is its start).
+      const bool unpin =
+          block.is_loop && open_loops_ == 0 && pinned_set_ != 0 && !pinned_for_function_;
+      if (unpin && ins.reachable) save_pinned();
       end_segment();
       if (!block.is_loop) masm_.bind(block.label);
       if (block.is_if && !block.has_else) masm_.bind(block.else_label);
       reset_stack(block.height_cells, ins.closed->results);
+      if (unpin) switch_pinned_set(0);  // (every value is in its cell)
       if (ins.starts_segment) start_segment(ins);
       return;
     }
@@ -968,7 +1021,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       const Block& target = blocks_[blocks_.size() - 1 - depth];
       const uint32_t values_top = cb - 1;
       const bool moves =
-          depth == blocks_.size() - 1 ||
+          depth == blocks_.size() - 1 || target.pinned_set != pinned_set_ ||
           (target.label_cells && values_top - target.label_cells != target.height_cells);
       if (moves) {
         const Label skip = masm_.new_label();
@@ -992,7 +1045,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       for (uint32_t depth : depths) {
         const Block& target = blocks_[blocks_.size() - 1 - depth];
         const bool move =
-            depth == blocks_.size() - 1 ||
+            depth == blocks_.size() - 1 || target.pinned_set != pinned_set_ ||
             (target.label_cells && values_top - target.label_cells != target.height_cells);
         if (move) {
           moves.emplace_back(masm_.new_label(), depth);
@@ -1504,9 +1557,11 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
         return true;
       }
       const Value address = pop();
-      const Reg ra = take_register(address);
+      // A pinned local's register is the address as it is (only read).
+      const bool pinned_address = is_pinned_local(address);
+      const Reg ra = pinned_address ? static_cast<Reg>(address.local_reg) : take_register(address);
       const RegisterClass to = register_class(recipe.access.type);
-      const Reg dst = to == RegisterClass::kGeneral ? ra : allocate(to);
+      const Reg dst = to == RegisterClass::kGeneral && !pinned_address ? ra : allocate(to);
       const uint32_t at = masm_.load_memory(recipe.access, dst, ra, ins.memory_offset,
                                             out_of_bounds(static_cast<uint32_t>(ins.offset)));
       memory_access_sites_.emplace_back(at, static_cast<uint32_t>(ins.offset));
@@ -1522,10 +1577,13 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       if (value.where == Value::Where::kConstant &&
           register_class(value.type) == RegisterClass::kGeneral) {
         source = Source::of_immediate(static_cast<int64_t>(value.bits));
+      } else if (is_pinned_local(value)) {  // (only read; freeing it below does nothing)
+        source = Source::of_register(static_cast<Reg>(value.local_reg));
       } else {
         source = Source::of_register(take_register(value));
       }
-      const Reg ra = take_register(address);
+      const Reg ra =
+          is_pinned_local(address) ? static_cast<Reg>(address.local_reg) : take_register(address);
       const uint32_t at = masm_.store_memory(recipe.access, ra, ins.memory_offset, source,
                                              out_of_bounds(static_cast<uint32_t>(ins.offset)));
       memory_access_sites_.emplace_back(at, static_cast<uint32_t>(ins.offset));

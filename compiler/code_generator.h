@@ -38,8 +38,9 @@ class CodeGenerator {
   // order of the loops.
   struct LoopEntry {
     uint32_t module_offset;
-    Label loop;   // the loop's label
-    Label entry;  // the entry, after the body
+    Label loop;               // the loop's label
+    Label entry;              // the entry, after the body
+    uint32_t pinned_set = 0;  // the locals in registers in the loop (PinnedSet)
   };
   const std::vector<LoopEntry>& loop_entries() const { return loop_entries_; }
   // Data the generated code points at, for its NativeFunction to keep.
@@ -90,6 +91,7 @@ class CodeGenerator {
     bool is_try = false;  // a live try_table: its catches are in try_tables_ while it is open
     bool has_else = false;
     bool live = false;
+    uint32_t pinned_set = 0;    // the locals in registers at its label (PinnedSet)
     uint32_t height_cells = 0;  // operand cells below the block
     uint32_t label_cells = 0;   // cells a branch to the label carries
   };
@@ -109,6 +111,9 @@ class CodeGenerator {
   bool has_free_register(RegisterClass c) const;  // one that allocate takes without a spill
   Reg allocate(RegisterClass c);      // spills the deepest register value if none is free
   Reg take_register(const Value& v);  // a register holding v that the caller may overwrite
+  static bool is_pinned_local(const Value& v) {
+    return v.where == Value::Where::kLocal && v.local_reg >= 0;
+  }
   // a OP b into a newly allocated register pushed as a value of type t, when the macro-assembler
   // has a one-instruction form for it (MacroAssembler::int_binary_into); false, nothing
   // emitted or pushed, otherwise.
@@ -196,7 +201,12 @@ class CodeGenerator {
   // around it (innermost first), and where each lands: a label, or the function's return.
   struct TryTable {
     std::shared_ptr<const JitCatches> catches;
-    std::vector<std::pair<Label, bool>> landings;  // (label, returns from the function)
+    struct Landing {
+      Label label;
+      bool returns = false;  // the catch's label is the function's: it returns
+      uint32_t pinned_set = 0;
+    };
+    std::vector<Landing> landings;
   };
   void open_try_table(const Instruction& ins, const FunctionValidator& v);
   // Where a call or throw goes when it returns a trap: with try_tables open, a stub that asks
@@ -205,20 +215,42 @@ class CodeGenerator {
   std::vector<TryTable> try_tables_;
   std::vector<std::shared_ptr<const void>> code_data_;
 
-  // Locals kept in a register for the whole function (DESIGN-NOTES section 7: the hottest
-  // ones inside loops, as the decoder counted them). Their registers leave the value pool;
-  // their cells are stale except around calls, which clobber registers (save_pinned before,
-  // restore_pinned after).
+  // Locals kept in registers while a loop runs (DESIGN-NOTES section 7): at the header of each
+  // loop outside every other loop, the hottest locals inside it, as the decoder counted them
+  // (CompiledFunction::loop_locals), are loaded into registers that leave the value pool until
+  // the loop's end; outside such loops every local is in its cell. While the loop runs, the
+  // cells of the locals it sets are stale: they are written back before whatever reads them
+  // or clobbers the registers: calls (save_pinned before, restore_pinned after), branches out
+  // of the loop (branch_to) and the loop's end. A function with one such loop keeps its
+  // locals in registers from entry to return instead (nothing to write back when the loop
+  // ends: fib's loop around its recursive call is left once per call).
   struct PinnedLocal {
     uint32_t index;
     int32_t slot;
     ValType type;
     Reg reg;
+    bool written;  // the loop sets it (HotLocal::written): its cell is stale
   };
+  // A set of pinned locals: an index into pinned_sets_, where 0 is the empty set (outside
+  // loops). Out-of-line code emitted after the body names the set of its site.
+  using PinnedSet = uint32_t;
   const PinnedLocal* pinned(int32_t local_slot) const;
-  void save_pinned();
-  void restore_pinned();
-  std::vector<PinnedLocal> pinned_;
+  void save_pinned() { save_pinned(pinned_set_); }        // the written locals to their cells
+  void restore_pinned() { restore_pinned(pinned_set_); }  // every one from its cell
+  void save_pinned(PinnedSet set);
+  void restore_pinned(PinnedSet set);
+  // At the header of the `ordinal`th loop outside every other loop (every value in its cell):
+  // its hot locals into registers.
+  void pin_loop_locals(uint32_t ordinal, const FunctionValidator& v);
+  // Makes `set` the current one: its registers leave the value pool, the current set's return
+  // (no value may be in a register). Emits nothing.
+  void switch_pinned_set(PinnedSet set);
+  std::vector<std::vector<PinnedLocal>> pinned_sets_;
+  PinnedSet pinned_set_ = 0;
+  std::vector<PinnedLocal> pinned_;   // pinned_sets_[pinned_set_]
+  uint32_t open_loops_ = 0;           // loops among blocks_, dead ones too
+  uint32_t outermost_loops_ = 0;      // loops outside every other loop so far, dead ones too
+  bool pinned_for_function_ = false;  // the one loop's set, from entry to return
   std::vector<Reg> general_pool_, float_pool_;  // value registers left for the value stack
 
   const Module& module_;

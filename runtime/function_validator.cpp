@@ -46,6 +46,9 @@ void FunctionValidator::reset(uint32_t function_index) {
   frame_height_ = 0;
   loop_depth_ = 0;
   local_weights_.clear();
+  local_written_.clear();
+  loop_used_locals_.clear();
+  loop_locals_.clear();
   makes_calls_ = has_loops_ = false;
   instruction_offset_ = 0;
 }
@@ -121,15 +124,23 @@ void FunctionValidator::push_ctrl(uint32_t opcode, std::span<const ValType> para
   push_all(params);
 }
 
-std::vector<uint32_t> FunctionValidator::hot_locals(size_t count) const {
-  std::vector<uint32_t> hot;
-  for (uint32_t i = 0; i < local_weights_.size(); ++i) {
-    if (local_weights_[i]) hot.push_back(i);
+void FunctionValidator::close_outermost_loop() {
+  // Heaviest first; among equals, the lower index (the order does not depend on first use).
+  std::sort(loop_used_locals_.begin(), loop_used_locals_.end(), [&](uint32_t a, uint32_t b) {
+    return local_weights_[a] != local_weights_[b] ? local_weights_[a] > local_weights_[b] : a < b;
+  });
+  std::vector<HotLocal>& hot = loop_locals_.emplace_back();
+  const size_t count = std::min(loop_used_locals_.size(), kHotLocalsPerLoop);
+  hot.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const uint32_t local = loop_used_locals_[i];
+    hot.push_back({local, local_written_[local] != 0});
   }
-  std::stable_sort(hot.begin(), hot.end(),
-                   [&](uint32_t a, uint32_t b) { return local_weights_[a] > local_weights_[b]; });
-  if (hot.size() > count) hot.resize(count);
-  return hot;
+  for (uint32_t local : loop_used_locals_) {
+    local_weights_[local] = 0;
+    local_written_[local] = 0;
+  }
+  loop_used_locals_.clear();
 }
 
 Result<void> FunctionValidator::pop_ctrl() {
@@ -140,7 +151,7 @@ Result<void> FunctionValidator::pop_ctrl() {
   closed_ = ctrls_.back();
   ctrls_.pop_back();
   frame_height_ = ctrls_.empty() ? 0 : ctrls_.back().height;
-  loop_depth_ -= closed_.opcode == kLoop;
+  if (closed_.opcode == kLoop && --loop_depth_ == 0) close_outermost_loop();
   return {};
 }
 

@@ -24,6 +24,13 @@
 
 namespace kiln {
 
+// A local used inside a loop, and whether the loop sets it (local.set, local.tee): one it only
+// reads keeps its value in its cell while the loop runs.
+struct HotLocal {
+  uint32_t index = 0;
+  bool written = false;
+};
+
 #define KILN_CONTROL_HANDLERS(X)                                                          \
   X(unreachable)         /* []                                                        */  \
   X(throw_)              /* [tag][first payload slot]  (Wasm 3.0)                     */  \
@@ -191,8 +198,9 @@ struct CompiledFunction {
   std::vector<std::pair<uint32_t, uint32_t>> source_map;
   uint32_t source_offset(uint32_t code_unit) const;
 
-  // The locals worth keeping in registers (FunctionValidator::hot_locals), for the JIT.
-  std::vector<uint32_t> hot_locals;
+  // For each loop outside every other loop, in body order (dead code's too): the locals worth
+  // keeping in registers while it runs (FunctionValidator::loop_locals), for the JIT.
+  std::vector<std::vector<HotLocal>> loop_locals;
   // A leaf function (no calls) and its operand stack's most cells (FunctionValidator), for the
   // JIT's prologue.
   bool leaf = false;

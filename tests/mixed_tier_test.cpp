@@ -242,13 +242,14 @@ HotLoopRun run_hot_loops(Engine& engine,
 
 TEST_F(MixedTiers, TheAutoTierHandsHotLoopsOverToMachineCodeAsTheInterpreterWouldGoOn) {
   const std::vector<std::pair<std::string, uint32_t>> calls = {
-      {"mix", 3},        // too few iterations: stays interpreted
-      {"mix", 5000},     // handed over
-      {"nested", 40},    // at the inner loop; the outer one goes on in machine code
-      {"deep", 30},      // in the middle of interpreted recursion
-      {"fault", 200},    // a fault in the handed-over frame, below two interpreted callers
-      {"stacked", 300},  // no loop entry: compiled at its first call
-      {"spin", 0},       // out of fuel, in machine code
+      {"mix", 3},            // too few iterations: stays interpreted
+      {"mix", 5000},         // handed over
+      {"nested", 40},        // at the inner loop; the outer one goes on in machine code
+      {"second_loop", 500},  // in the second of two loops
+      {"deep", 30},          // in the middle of interpreted recursion
+      {"fault", 200},        // a fault in the handed-over frame, below two interpreted callers
+      {"stacked", 300},      // no loop entry: compiled at its first call
+      {"spin", 0},           // out of fuel, in machine code
   };
   for (bool fuel : {true, false}) {
     for (bool epoch : {false, true}) {
@@ -268,9 +269,9 @@ TEST_F(MixedTiers, TheAutoTierHandsHotLoopsOverToMachineCodeAsTheInterpreterWoul
       const uint64_t entries_before = code_tier()->stats().loop_entries;
       const HotLoopRun b = run_hot_loops(automatic, these);
       // One hand-over each: mix (its count reaches 100 in its second call), nested (in the
-      // inner loop), deep (in its third interpreted frame: 40 iterations each; machine code
-      // runs the deeper ones), fault, and spin (with fuel: it runs only then).
-      EXPECT_EQ(code_tier()->stats().loop_entries - entries_before, fuel ? 5u : 4u);
+      // inner loop), second_loop, deep (in its third interpreted frame: 40 iterations each;
+      // machine code runs the deeper ones), fault, and spin (with fuel: it runs only then).
+      EXPECT_EQ(code_tier()->stats().loop_entries - entries_before, fuel ? 6u : 5u);
       ASSERT_EQ(b.outcomes.size(), a.outcomes.size());
       for (size_t i = 0; i < a.outcomes.size(); ++i) {
         EXPECT_EQ(b.outcomes[i], a.outcomes[i]) << these[i].first << "(" << these[i].second << ")";

@@ -32,6 +32,18 @@
         (br_if $inner (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 50))))
       (br_if $outer (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
     (local.get $s))
+  ;; Two loops, each with locals of its own in registers under the JIT: the hand-over comes in
+  ;; the second, whose entry loads the second loop's.
+  (func (export "second_loop") (param $n i32) (result i32)
+    (local $i i32) (local $a i32) (local $j i32) (local $b i32) (local $c i32)
+    (loop $first
+      (local.set $a (i32.add (local.get $a) (i32.const 2)))
+      (br_if $first (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 10))))
+    (loop $second
+      (local.set $b (i32.add (i32.mul (local.get $b) (i32.const 5)) (local.get $j)))
+      (local.set $c (i32.xor (local.get $c) (local.get $b)))
+      (br_if $second (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $n))))
+    (i32.add (i32.add (local.get $a) (local.get $b)) (i32.add (local.get $c) (local.get $i))))
   ;; A loop that runs `n` iterations, then an access out of bounds, below two callers: the trap
   ;; comes from the machine code the frame went on in, and its backtrace names each frame once.
   (func $fault (param $n i32) (result i32)

@@ -1,0 +1,115 @@
+// Locals in registers per loop (tests/wasm/loop_locals.wat): under the JIT, each loop outside
+// every other loop keeps its own hot locals in registers, and writes them back to their cells
+// at its end, before calls and throws, and on branches out of it (br_if with and without a
+// value, br_table); a catch outside the loop and one inside it both see the loop's values; a
+// function with one loop keeps its locals in registers throughout, a call in the loop keeping
+// one set before it. Both tiers must compute what the loops compute here in C++.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/interpreter_code.h"
+#include "runtime/module.h"
+#include "runtime/store.h"
+#include "runtime/tier.h"
+#include "tests/test_support.h"
+
+namespace kiln {
+namespace {
+
+class LoopLocals : public test::TierTest {
+ protected:
+  void SetUp() override {
+    start_engine();
+    if (IsSkipped()) return;
+    instance_ = test::instantiate_test_module(*store_, "loop_locals");
+    ASSERT_NE(instance_, nullptr);
+  }
+
+  uint64_t call(const std::string& name, std::vector<uint64_t> args) {
+    args.resize(2);
+    const FunctionInstance* f = instance_->find_export(name)->function();
+    TrapPtr trap = store_->invoke(const_cast<FunctionInstance*>(f), args.data());
+    EXPECT_FALSE(trap) << name << ": " << trap->to_string();
+    // Under the JIT the function ran as machine code (not left to the interpreter).
+    if (GetParam() == Tier::kJit) {
+      EXPECT_EQ(f->code->native_state.load(), CompiledFunction::NativeState::kCompiled) << name;
+    }
+    return args[0];
+  }
+
+  Instance* instance_ = nullptr;
+};
+
+TEST_P(LoopLocals, TwoLoopsEachWithTheirOwnLocals) {
+  uint32_t first_count = 0, second_count = 0;  // the words at 0 and 4, across calls
+  for (uint32_t n : {1u, 2u, 17u, 1000u}) {
+    uint32_t i = 0, a = 0;
+    do {
+      a = a * 3 + i;
+      ++first_count;
+    } while (++i < n);
+    uint64_t b = a;
+    double x = 0;
+    uint32_t j = 0;
+    do {
+      b = b * 7 + (a ^ j);
+      x += 0.5;
+      ++second_count;
+    } while (++j < n);
+    const uint64_t expected = b + i + static_cast<uint64_t>(static_cast<int64_t>(x)) +
+                              uint64_t{first_count + second_count};
+    EXPECT_EQ(call("two_loops", {n}), expected) << n;
+  }
+}
+
+TEST_P(LoopLocals, BranchesOutOfALoopWriteItsLocalsBack) {
+  for (uint32_t n : {1u, 5u, 300u}) {
+    const uint32_t w = 3;                // the first loop's count
+    const uint32_t s = n * (n + 1) / 2;  // the second loop's sum; $i is n after it
+    // br_if with a value: the sum's first operand was read before the loop (0).
+    EXPECT_EQ(static_cast<uint32_t>(call("leave", {n, 0})), 1000 + w) << n;
+    EXPECT_EQ(static_cast<uint32_t>(call("leave", {n, 1})), s + n * 100000 + w) << n;
+    EXPECT_EQ(static_cast<uint32_t>(call("leave", {n, 2})), s - n + w) << n;  // br_table's 0
+    EXPECT_EQ(static_cast<uint32_t>(call("leave", {n, 3})), s + n * 100000 + w) << n;
+    EXPECT_EQ(static_cast<uint32_t>(call("leave", {n, 9})), s + n * 100000 + w) << n;  // default
+  }
+}
+
+TEST_P(LoopLocals, CallsInsideALoopKeepItsLocals) {
+  for (uint32_t n : {1u, 4u, 250u}) {
+    EXPECT_EQ(static_cast<uint32_t>(call("calls", {n})), 9 * n + 2) << n;
+  }
+}
+
+TEST_P(LoopLocals, AThrowOutOfALoopLeavesItsLocalsInTheirCells) {
+  for (uint32_t n : {1u, 6u, 400u}) {
+    EXPECT_EQ(static_cast<uint32_t>(call("throw_out", {n})), n + 3 * n * 10 + 2) << n;
+  }
+}
+
+TEST_P(LoopLocals, ACatchInsideALoopGoesOnWithItsLocals) {
+  for (uint32_t n : {1u, 9u, 500u}) {
+    uint32_t caught = 0, sum = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (i % 4 == 0) caught += i;
+      sum += i;
+    }
+    EXPECT_EQ(static_cast<uint32_t>(call("catch_inside", {n})), caught * 1000 + sum + 2) << n;
+  }
+}
+
+TEST_P(LoopLocals, OneLoopKeepsALocalSetBeforeItAcrossCalls) {
+  for (uint32_t n : {1u, 3u, 640u}) {
+    const uint32_t k = n + 5;
+    EXPECT_EQ(static_cast<uint32_t>(call("one_loop", {n})), n * (2 * k + 1) + k) << n;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiers, LoopLocals, ::testing::Values(Tier::kInterpreter, Tier::kJit),
+                         test::TierTest::tier_name);
+
+}  // namespace
+}  // namespace kiln

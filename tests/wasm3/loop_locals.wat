@@ -1,0 +1,114 @@
+;; Locals the JIT keeps in registers while a loop runs (CodeGenerator::pin_loop_locals): each
+;; loop outside every other loop has its own hot locals, loaded at its header and written back
+;; to their cells at its end, before calls and throws, and on every branch out of it
+;; (tests/loop_locals_test.cpp). Each function but the last has two such loops, so none keeps
+;; its locals in registers from entry to return.
+(module $loop_locals
+  (memory 1)
+  (tag $stop (param i32))
+  (func $bump (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  ;; Throws $stop with its argument when that is a multiple of 4.
+  (func $throw_on_fours (param i32)
+    (if (i32.eqz (i32.and (local.get 0) (i32.const 3)))
+      (then (throw $stop (local.get 0)))))
+
+  ;; Two loops with different hot locals: the second reads the first's results ($a) and sets
+  ;; an i64 and an f64 of its own. $w counts the loops' iterations in memory, through an
+  ;; address in a register.
+  (func (export "two_loops") (param $n i32) (result i64)
+    (local $i i32) (local $a i32) (local $j i32) (local $b i64) (local $x f64) (local $w i32)
+    (loop $first
+      (local.set $a (i32.add (i32.mul (local.get $a) (i32.const 3)) (local.get $i)))
+      (i32.store (local.get $w) (i32.add (i32.load (local.get $w)) (i32.const 1)))
+      (br_if $first (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.set $b (i64.extend_i32_u (local.get $a)))
+    (local.set $w (i32.const 4))
+    (loop $second
+      (local.set $b (i64.add (i64.mul (local.get $b) (i64.const 7))
+                             (i64.extend_i32_u (i32.xor (local.get $a) (local.get $j)))))
+      (local.set $x (f64.add (local.get $x) (f64.const 0.5)))
+      (i32.store (local.get $w) (i32.add (i32.load (local.get $w)) (i32.const 1)))
+      (br_if $second (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $n))))
+    (i64.add (i64.add (local.get $b) (i64.extend_i32_u (local.get $i)))
+             (i64.add (i64.trunc_f64_s (local.get $x))
+                      (i64.extend_i32_u (i32.add (i32.load (i32.const 0)) (i32.load (i32.const 4)))))))
+
+  ;; Leaves its second loop, once $i reaches $n, the way $how names: 0 by br_if with a value,
+  ;; 1 by br_if, 2 by br_table to a block outside the loop, 3 by br_table to another one.
+  (func (export "leave") (param $n i32) (param $how i32) (result i32)
+    (local $i i32) (local $s i32) (local $w i32)
+    (loop $warm
+      (br_if $warm (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 1))) (i32.const 3))))
+    (block $by_table
+      (block $by_br
+        (local.set $s
+          (i32.add (local.get $s)
+            (block $by_br_if (result i32)
+              (loop $again
+                (local.set $s (i32.add (local.get $s) (i32.add (local.get $i) (i32.const 1))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $again (i32.lt_u (local.get $i) (local.get $n)))
+                (br_if $by_br_if (i32.const 1000) (i32.eqz (local.get $how)))
+                (br_if $by_br (i32.eq (local.get $how) (i32.const 1)))
+                (br_table $by_table $by_br (i32.sub (local.get $how) (i32.const 2))))
+              (unreachable))))
+        (return (i32.add (local.get $s) (local.get $w))))
+      (return (i32.add (i32.add (local.get $s) (i32.mul (local.get $i) (i32.const 100000)))
+                       (local.get $w))))
+    (i32.add (i32.sub (local.get $s) (local.get $i)) (local.get $w)))
+
+  ;; Calls inside the loop: $s is set in the loop (written back before each call), $k only
+  ;; read (its cell is current all along); both are loaded again after the call.
+  (func (export "calls") (param $n i32) (result i32)
+    (local $i i32) (local $k i32) (local $s i32) (local $w i32)
+    (local.set $k (i32.const 7))
+    (loop $warm
+      (br_if $warm (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 1))) (i32.const 2))))
+    (loop $top
+      (local.set $s (i32.add (call $bump (local.get $s)) (local.get $k)))
+      (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (i32.add (i32.add (local.get $s) (local.get $i)) (local.get $w)))
+
+  ;; A throw in the loop caught outside it: the catch reads the loop's locals from their cells.
+  (func (export "throw_out") (param $n i32) (result i32)
+    (local $i i32) (local $s i32) (local $w i32)
+    (loop $warm
+      (br_if $warm (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 1))) (i32.const 2))))
+    (i32.add
+      (block $caught (result i32)
+        (try_table (catch $stop $caught)
+          (loop $top
+            (local.set $s (i32.add (local.get $s) (i32.const 3)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (if (i32.ge_u (local.get $i) (local.get $n)) (then (throw $stop (local.get $i))))
+            (br $top)))
+        (i32.const -1))
+      (i32.add (i32.mul (local.get $s) (i32.const 10)) (local.get $w))))
+
+  ;; Throws from a callee caught inside the loop: the catch goes on with the loop's locals.
+  (func (export "catch_inside") (param $n i32) (result i32)
+    (local $i i32) (local $s i32) (local $c i32) (local $w i32)
+    (loop $warm
+      (br_if $warm (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 1))) (i32.const 2))))
+    (loop $top
+      (local.set $c
+        (i32.add (local.get $c)
+          (block $caught (result i32)
+            (try_table (catch $stop $caught)
+              (call $throw_on_fours (local.get $i)))
+            (i32.const 0))))
+      (local.set $s (i32.add (local.get $s) (local.get $i)))
+      (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (i32.add (i32.add (i32.mul (local.get $c) (i32.const 1000)) (local.get $s)) (local.get $w)))
+
+  ;; One loop: its locals stay in registers from entry to return. $k (one of the three hottest,
+  ;; as $i and $s) is set before the loop and only read in it, around a call: the call must not
+  ;; lose it.
+  (func (export "one_loop") (param $n i32) (result i32)
+    (local $i i32) (local $k i32) (local $s i32)
+    (local.set $k (i32.add (local.get $n) (i32.const 5)))
+    (loop $top
+      (local.set $s (i32.add (call $bump (i32.add (local.get $s) (local.get $k))) (local.get $k)))
+      (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (i32.add (local.get $s) (local.get $k)))
+)
