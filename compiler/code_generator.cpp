@@ -303,14 +303,14 @@ void CodeGenerator::restore_pinned(PinnedSet set) {
 void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v) {
   const CompiledFunction& compiled =
       *module_.compiled[function_index_ - module_.imported_functions];
-  if (ordinal >= compiled.loop_locals.size()) return;
+  if (ordinal >= compiled.loop_locals.loops()) return;
   // At most 3 of the 8 general registers and 6 of the 14 float ones, so the value stack keeps
   // enough; each class's from the end of its pool.
   std::vector<PinnedLocal> set;
   uint32_t general = 0, floats = 0;
   const auto general_registers = masm_.value_registers(RegisterClass::kGeneral);
   const auto float_registers = masm_.value_registers(RegisterClass::kFloat);
-  for (const HotLocal& local : compiled.loop_locals[ordinal]) {
+  for (const HotLocal& local : compiled.loop_locals.of(ordinal)) {
     const ValType t = v.local_types()[local.index];
     if (t == ValType::kV128) continue;
     const bool is_general = register_class(t) == RegisterClass::kGeneral;
@@ -744,7 +744,7 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   // Outside loops no local is in a register (pin_loop_locals), unless there is one loop.
   pinned_sets_.assign(1, {});
   switch_pinned_set(0);
-  if (compiled.loop_locals.size() == 1) {
+  if (compiled.loop_locals.loops() == 1) {
     pin_loop_locals(0, v);  // parameters, and declared locals' zeros
     pinned_for_function_ = true;
     // Code outside the loop may set them too: each is written back before calls.

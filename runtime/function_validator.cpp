@@ -46,9 +46,9 @@ void FunctionValidator::reset(uint32_t function_index) {
   frame_height_ = 0;
   loop_depth_ = 0;
   local_weights_.clear();
-  local_written_.clear();
   loop_used_locals_.clear();
-  loop_locals_.clear();
+  loop_locals_.locals.clear();
+  loop_locals_.ends.clear();
   makes_calls_ = has_loops_ = false;
   instruction_offset_ = 0;
 }
@@ -125,21 +125,18 @@ void FunctionValidator::push_ctrl(uint32_t opcode, std::span<const ValType> para
 }
 
 void FunctionValidator::close_outermost_loop() {
-  // Heaviest first; among equals, the lower index (the order does not depend on first use).
+  // Heaviest first; among equals, the lower index.
+  const auto weight = [&](uint32_t local) { return local_weights_[local] & ~kLocalWritten; };
   std::sort(loop_used_locals_.begin(), loop_used_locals_.end(), [&](uint32_t a, uint32_t b) {
-    return local_weights_[a] != local_weights_[b] ? local_weights_[a] > local_weights_[b] : a < b;
+    return weight(a) != weight(b) ? weight(a) > weight(b) : a < b;
   });
-  std::vector<HotLocal>& hot = loop_locals_.emplace_back();
   const size_t count = std::min(loop_used_locals_.size(), kHotLocalsPerLoop);
-  hot.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     const uint32_t local = loop_used_locals_[i];
-    hot.push_back({local, local_written_[local] != 0});
+    loop_locals_.locals.push_back({local, (local_weights_[local] & kLocalWritten) != 0});
   }
-  for (uint32_t local : loop_used_locals_) {
-    local_weights_[local] = 0;
-    local_written_[local] = 0;
-  }
+  loop_locals_.ends.push_back(static_cast<uint32_t>(loop_locals_.locals.size()));
+  for (uint32_t local : loop_used_locals_) local_weights_[local] = 0;
   loop_used_locals_.clear();
 }
 

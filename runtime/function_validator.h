@@ -121,13 +121,13 @@ class FunctionValidator {
   uint32_t max_operand_cells() const { return max_cells_; }
   uint32_t operand_cells() const { return cells_; }
   size_t control_depth() const { return ctrls_.size(); }
-  // After run() or validate(): for each loop outside every other loop, in body order (dead
+  // After run() or validate(), once: for each loop outside every other loop, in body order (dead
   // code's too), up to kHotLocalsPerLoop locals (parameters included) used inside it, most used
   // first: each local.get, local.set or local.tee weighs 16 to the power of its loop depth.
   // Code generators keep these in registers while the loop runs: which locals are hot differs
   // from loop to loop (memcpy's word loop and its byte loops share few).
   static constexpr size_t kHotLocalsPerLoop = 8;
-  const std::vector<std::vector<HotLocal>>& loop_locals() const { return loop_locals_; }
+  LoopHotLocals take_loop_locals() { return std::move(loop_locals_); }
   // After run(): whether the body calls (call, call_indirect) anywhere, dead code included.
   bool makes_calls() const { return makes_calls_; }
   // Whether the body has a `loop` (a function without one runs in bounded time per call).
@@ -236,12 +236,12 @@ class FunctionValidator {
   std::vector<ControlFrame> ctrls_;
   uint32_t frame_height_ = 0;  // ctrls_.back().height, kept at hand for pop's fast path
   uint32_t loop_depth_ = 0;    // loops among ctrls_
-  // loop_locals: per local, its weight and whether it is set in the current outermost loop,
-  // and the locals used there (whose entries are cleared when it closes).
-  std::vector<uint32_t> local_weights_;
-  std::vector<uint8_t> local_written_;
+  // loop_locals: per local, its weight in the current outermost loop, with kLocalWritten set
+  // once the loop sets it, and the locals it uses (both cleared when the loop closes).
+  static constexpr uint64_t kLocalWritten = 1;
+  std::vector<uint64_t> local_weights_;
   std::vector<uint32_t> loop_used_locals_;
-  std::vector<std::vector<HotLocal>> loop_locals_;
+  LoopHotLocals loop_locals_;
   // At the end of a loop outside every other loop: its hot locals into loop_locals_.
   void close_outermost_loop();
   bool makes_calls_ = false;

@@ -478,15 +478,13 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
         return fail("unknown local " + std::to_string(ins.index));
       ins.type = local_types_[ins.index];
       if (loop_depth_) {
-        if (local_weights_.empty()) {
-          local_weights_.assign(local_types_.size(), 0);
-          local_written_.assign(local_types_.size(), 0);
-        }
-        uint32_t& weight = local_weights_[ins.index];
+        if (local_weights_.empty()) local_weights_.assign(local_types_.size(), 0);
+        // Weights are multiples of 16 (and cannot overflow 64 bits: 16^7 per use): bit 0 is
+        // free for kLocalWritten, a local.set's or local.tee's.
+        uint64_t& weight = local_weights_[ins.index];
         if (weight == 0) loop_used_locals_.push_back(ins.index);
-        weight = std::min<uint64_t>(
-            UINT32_MAX, uint64_t{weight} + (uint64_t{1} << (4 * std::min(loop_depth_, 7u))));
-        local_written_[ins.index] |= op != kLocalGet;
+        weight = (weight + (uint64_t{1} << (4 * std::min(loop_depth_, 7u)))) |
+                 (op != kLocalGet ? kLocalWritten : 0);
       }
       if (op != kLocalGet) KILN_TRY(pop(ins.type));
       if (op != kLocalSet) push(ins.type);

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "runtime/opcodes.h"
@@ -29,6 +30,18 @@ namespace kiln {
 struct HotLocal {
   uint32_t index = 0;
   bool written = false;
+};
+
+// The hot locals of each loop outside every other loop of a function, in body order, most used
+// first, in one array (a function's loops cost two allocations, not one each).
+struct LoopHotLocals {
+  std::vector<HotLocal> locals;  // every loop's, one after another
+  std::vector<uint32_t> ends;    // where each loop's end in `locals`
+  size_t loops() const { return ends.size(); }
+  std::span<const HotLocal> of(size_t loop) const {
+    const uint32_t begin = loop == 0 ? 0 : ends[loop - 1];
+    return {locals.data() + begin, ends[loop] - begin};
+  }
 };
 
 #define KILN_CONTROL_HANDLERS(X)                                                          \
@@ -200,7 +213,7 @@ struct CompiledFunction {
 
   // For each loop outside every other loop, in body order (dead code's too): the locals worth
   // keeping in registers while it runs (FunctionValidator::loop_locals), for the JIT.
-  std::vector<std::vector<HotLocal>> loop_locals;
+  LoopHotLocals loop_locals;
   // A leaf function (no calls) and its operand stack's most cells (FunctionValidator), for the
   // JIT's prologue.
   bool leaf = false;

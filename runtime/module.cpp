@@ -146,7 +146,7 @@ Result<void> validate_range(Engine& engine, Module& module, uint32_t first, uint
       InterpreterTranslator::set_frame_layout(validator, out);
       out.frame_cells = InterpreterTranslator::frame_cells(validator, out);
     }
-    out.loop_locals = validator.loop_locals();
+    out.loop_locals = validator.take_loop_locals();
     out.leaf = !validator.makes_calls();
     out.has_loops = validator.has_loops();
     out.max_operand_cells = validator.max_operand_cells();
