@@ -1120,8 +1120,8 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
         push_cell(ValType::kV128, a.cell);
         return;
       }
-      const Reg c = take_register(condition);
-      const Reg rb = take_register(b);
+      const Reg c = read_register(condition);
+      const Reg rb = read_register(b);
       const Reg ra = take_register(a);
       masm_.select(a.type, ra, rb, c);
       free_register(register_class(ValType::kI32), c);
@@ -1237,7 +1237,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
         masm_.copy_slot_to_global(ins.index, operand_slot(value.cell), 2);
         return;
       }
-      const Reg r = take_register(value);
+      const Reg r = read_register(value);
       masm_.store_global(value.type, ins.index, r);
       free_register(register_class(value.type), r);
       return;
@@ -1512,7 +1512,7 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       if (!masm_.has_float_binary(static_cast<FloatBinaryOp>(recipe.op))) return false;
       const Value b = pop();
       const Value a = pop();
-      const Reg rb = take_register(b);
+      const Reg rb = read_register(b);
       const Reg ra = take_register(a);
       masm_.float_binary(static_cast<FloatBinaryOp>(recipe.op), recipe.width, ra, rb);
       free_register(register_class(b.type), rb);
@@ -1530,8 +1530,8 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
     case Recipe::kFloatCompare: {
       const Value b = pop();
       const Value a = pop();
-      const Reg rb = take_register(b);
-      const Reg ra = take_register(a);
+      const Reg rb = read_register(b);
+      const Reg ra = read_register(a);
       const Reg r = allocate(RegisterClass::kGeneral);
       masm_.float_compare(static_cast<FloatCondition>(recipe.op), recipe.width, r, ra, rb);
       free_register(register_class(b.type), rb);
@@ -1559,7 +1559,7 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Value address = pop();
       // A pinned local's register is the address as it is (only read).
       const bool pinned_address = is_pinned_local(address);
-      const Reg ra = pinned_address ? static_cast<Reg>(address.local_reg) : take_register(address);
+      const Reg ra = read_register(address);
       const RegisterClass to = register_class(recipe.access.type);
       const Reg dst = to == RegisterClass::kGeneral && !pinned_address ? ra : allocate(to);
       const uint32_t at = masm_.load_memory(recipe.access, dst, ra, ins.memory_offset,
@@ -1577,13 +1577,10 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       if (value.where == Value::Where::kConstant &&
           register_class(value.type) == RegisterClass::kGeneral) {
         source = Source::of_immediate(static_cast<int64_t>(value.bits));
-      } else if (is_pinned_local(value)) {  // (only read; freeing it below does nothing)
-        source = Source::of_register(static_cast<Reg>(value.local_reg));
       } else {
-        source = Source::of_register(take_register(value));
+        source = Source::of_register(read_register(value));
       }
-      const Reg ra =
-          is_pinned_local(address) ? static_cast<Reg>(address.local_reg) : take_register(address);
+      const Reg ra = read_register(address);
       const uint32_t at = masm_.store_memory(recipe.access, ra, ins.memory_offset, source,
                                              out_of_bounds(static_cast<uint32_t>(ins.offset)));
       memory_access_sites_.emplace_back(at, static_cast<uint32_t>(ins.offset));

@@ -114,6 +114,11 @@ class CodeGenerator {
   static bool is_pinned_local(const Value& v) {
     return v.where == Value::Where::kLocal && v.local_reg >= 0;
   }
+  // A register holding v for an instruction that only reads it: a pinned local's own register
+  // (no copy), else take_register's. Freed after as any (freeing a pinned one does nothing).
+  Reg read_register(const Value& v) {
+    return is_pinned_local(v) ? static_cast<Reg>(v.local_reg) : take_register(v);
+  }
   // a OP b into a newly allocated register pushed as a value of type t, when the macro-assembler
   // has a one-instruction form for it (MacroAssembler::int_binary_into); false, nothing
   // emitted or pushed, otherwise.

@@ -1,11 +1,13 @@
-// Locals in registers per loop (tests/wasm/loop_locals.wat): under the JIT, each loop outside
+// Locals in registers per loop (tests/wasm3/loop_locals.wat): under the JIT, each loop outside
 // every other loop keeps its own hot locals in registers, and writes them back to their cells
 // at its end, before calls and throws, and on branches out of it (br_if with and without a
-// value, br_table); a catch outside the loop and one inside it both see the loop's values; a
-// function with one loop keeps its locals in registers throughout, a call in the loop keeping
-// one set before it. Both tiers must compute what the loops compute here in C++.
+// value, br_table); a catch outside the loop and one inside it both see the loop's values;
+// float operators, comparisons and select read such locals in their registers; a function with
+// one loop keeps its locals in registers throughout, a call in the loop keeping one set before
+// it. Both tiers must compute what the loops compute here in C++.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -98,6 +100,18 @@ TEST_P(LoopLocals, ACatchInsideALoopGoesOnWithItsLocals) {
       sum += i;
     }
     EXPECT_EQ(static_cast<uint32_t>(call("catch_inside", {n})), caught * 1000 + sum + 2) << n;
+  }
+}
+
+TEST_P(LoopLocals, FloatOperatorsReadLocalsInTheirRegisters) {
+  for (uint32_t n : {1u, 7u, 60u}) {
+    double a = 1.3, b = 0.25, c = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      c = c + a / b;
+      a = a - b * 0.5;
+      b = b < a ? b : a;
+    }
+    EXPECT_EQ(std::bit_cast<double>(call("floats", {n})), c + (a + b)) << n;
   }
 }
 

@@ -101,6 +101,21 @@
       (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
     (i32.add (i32.add (i32.mul (local.get $c) (i32.const 1000)) (local.get $s)) (local.get $w)))
 
+  ;; Float operators, a comparison and a select whose operands are locals in registers: each
+  ;; reads them where they are, and they keep their values.
+  (func (export "floats") (param $n i32) (result f64)
+    (local $i i32) (local $a f64) (local $b f64) (local $c f64) (local $w i32)
+    (loop $warm
+      (br_if $warm (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 1))) (i32.const 2))))
+    (local.set $a (f64.const 1.3))
+    (local.set $b (f64.const 0.25))
+    (loop $top
+      (local.set $c (f64.add (local.get $c) (f64.div (local.get $a) (local.get $b))))
+      (local.set $a (f64.sub (local.get $a) (f64.mul (local.get $b) (f64.const 0.5))))
+      (local.set $b (select (local.get $b) (local.get $a) (f64.lt (local.get $b) (local.get $a))))
+      (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (f64.add (local.get $c) (f64.add (local.get $a) (local.get $b))))
+
   ;; One loop: its locals stay in registers from entry to return. $k (one of the three hottest,
   ;; as $i and $s) is set before the loop and only read in it, around a call: the call must not
   ;; lose it.
