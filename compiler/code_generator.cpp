@@ -303,20 +303,30 @@ void CodeGenerator::restore_pinned(PinnedSet set) {
 void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v) {
   const CompiledFunction& compiled =
       *module_.compiled[function_index_ - module_.imported_functions];
-  if (ordinal >= compiled.loop_locals.loops()) return;
-  // At most 3 of the 8 general registers and 6 of the 14 float ones, so the value stack keeps
-  // enough; each class's from the end of its pool.
-  std::vector<PinnedLocal> set;
-  uint32_t general = 0, floats = 0;
+  if (ordinal >= compiled.loop_locals.loops.size()) return;
+  // Each class's registers from the end of its pool: 3 of the 8 general ones and 6 of the 14
+  // float ones, or in a loop without calls (which reload every pinned local after each) as
+  // many as its value stack can spare: it never holds more values at once than the loop's
+  // operand cells, and keeps at least 3 general and 4 float registers.
+  const LoopHotLocals::Loop& loop = compiled.loop_locals.loops[ordinal];
   const auto general_registers = masm_.value_registers(RegisterClass::kGeneral);
   const auto float_registers = masm_.value_registers(RegisterClass::kFloat);
+  const auto cap = [&](size_t pool, size_t kept, size_t least) -> uint32_t {
+    const size_t stack = std::max<size_t>(kept, loop.operand_cells);
+    const size_t spare = loop.calls || pool <= stack ? 0 : pool - stack;
+    return static_cast<uint32_t>(std::max(least, spare));
+  };
+  const uint32_t general_cap = cap(general_registers.size(), 3, 3);
+  const uint32_t float_cap = cap(float_registers.size(), 4, 6);
+  std::vector<PinnedLocal> set;
+  uint32_t general = 0, floats = 0;
   for (const HotLocal& local : compiled.loop_locals.of(ordinal)) {
     const ValType t = v.local_types()[local.index];
     if (t == ValType::kV128) continue;
     const bool is_general = register_class(t) == RegisterClass::kGeneral;
     uint32_t& count = is_general ? general : floats;
     const auto registers = is_general ? general_registers : float_registers;
-    if (count == (is_general ? 3u : 6u) || count >= registers.size()) continue;
+    if (count == (is_general ? general_cap : float_cap) || count >= registers.size()) continue;
     const Reg r = registers[registers.size() - 1 - count];
     ++count;
     set.push_back(
@@ -744,7 +754,7 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   // Outside loops no local is in a register (pin_loop_locals), unless there is one loop.
   pinned_sets_.assign(1, {});
   switch_pinned_set(0);
-  if (compiled.loop_locals.loops() == 1) {
+  if (compiled.loop_locals.loops.size() == 1) {
     pin_loop_locals(0, v);  // parameters, and declared locals' zeros
     pinned_for_function_ = true;
     // Code outside the loop may set them too: each is written back before calls.

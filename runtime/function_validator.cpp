@@ -48,7 +48,7 @@ void FunctionValidator::reset(uint32_t function_index) {
   local_weights_.clear();
   loop_used_locals_.clear();
   loop_locals_.locals.clear();
-  loop_locals_.ends.clear();
+  loop_locals_.loops.clear();
   makes_calls_ = has_loops_ = false;
   instruction_offset_ = 0;
 }
@@ -119,7 +119,13 @@ void FunctionValidator::push_ctrl(uint32_t opcode, std::span<const ValType> para
   frame.height_cells = cells_;
   frame.params = params;
   frame.results = results;
-  loop_depth_ += opcode == kLoop;
+  if (opcode == kLoop && loop_depth_++ == 0) {
+    loop_base_cells_ = cells_;
+    max_cells_before_loop_ = max_cells_;
+    max_cells_ = cells_;
+    calls_before_loop_ = makes_calls_;
+    makes_calls_ = false;
+  }
   has_loops_ = has_loops_ || opcode == kLoop;
   push_all(params);
 }
@@ -135,7 +141,10 @@ void FunctionValidator::close_outermost_loop() {
     const uint32_t local = loop_used_locals_[i];
     loop_locals_.locals.push_back({local, (local_weights_[local] & kLocalWritten) != 0});
   }
-  loop_locals_.ends.push_back(static_cast<uint32_t>(loop_locals_.locals.size()));
+  loop_locals_.loops.push_back({static_cast<uint32_t>(loop_locals_.locals.size()),
+                                max_cells_ - loop_base_cells_, makes_calls_});
+  max_cells_ = std::max(max_cells_, max_cells_before_loop_);
+  makes_calls_ = makes_calls_ || calls_before_loop_;
   for (uint32_t local : loop_used_locals_) local_weights_[local] = 0;
   loop_used_locals_.clear();
 }

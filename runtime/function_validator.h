@@ -126,7 +126,7 @@ class FunctionValidator {
   // first: each local.get, local.set or local.tee weighs 16 to the power of its loop depth.
   // Code generators keep these in registers while the loop runs: which locals are hot differs
   // from loop to loop (memcpy's word loop and its byte loops share few).
-  static constexpr size_t kHotLocalsPerLoop = 8;
+  static constexpr size_t kHotLocalsPerLoop = 16;
   LoopHotLocals take_loop_locals() { return std::move(loop_locals_); }
   // After run(): whether the body calls (call, call_indirect) anywhere, dead code included.
   bool makes_calls() const { return makes_calls_; }
@@ -242,6 +242,11 @@ class FunctionValidator {
   std::vector<uint64_t> local_weights_;
   std::vector<uint32_t> loop_used_locals_;
   LoopHotLocals loop_locals_;
+  // While an outermost loop is open: the operand cells below it, and max_cells_ and makes_calls_
+  // before it (they count the loop's own meanwhile).
+  uint32_t loop_base_cells_ = 0;
+  uint32_t max_cells_before_loop_ = 0;
+  bool calls_before_loop_ = false;
   // At the end of a loop outside every other loop: its hot locals into loop_locals_.
   void close_outermost_loop();
   bool makes_calls_ = false;

@@ -35,12 +35,18 @@ struct HotLocal {
 // The hot locals of each loop outside every other loop of a function, in body order, most used
 // first, in one array (a function's loops cost two allocations, not one each).
 struct LoopHotLocals {
+  struct Loop {
+    uint32_t end = 0;  // where its locals end in `locals`
+    // The most operand cells its instructions stack above what is below the loop: the
+    // registers its value stack can ask for at once, at most.
+    uint32_t operand_cells = 0;
+    bool calls = false;  // it has a call or call_indirect
+  };
   std::vector<HotLocal> locals;  // every loop's, one after another
-  std::vector<uint32_t> ends;    // where each loop's end in `locals`
-  size_t loops() const { return ends.size(); }
+  std::vector<Loop> loops;
   std::span<const HotLocal> of(size_t loop) const {
-    const uint32_t begin = loop == 0 ? 0 : ends[loop - 1];
-    return {locals.data() + begin, ends[loop] - begin};
+    const uint32_t begin = loop == 0 ? 0 : loops[loop - 1].end;
+    return {locals.data() + begin, loops[loop].end - begin};
   }
 };
 

@@ -115,6 +115,23 @@ TEST_P(LoopLocals, FloatOperatorsReadLocalsInTheirRegisters) {
   }
 }
 
+TEST_P(LoopLocals, ALoopWithoutCallsKeepsMoreLocalsInRegisters) {
+  for (uint32_t n : {1u, 5u, 90u}) {
+    uint32_t a = 0, b = 0, c = 0, d = 0;
+    double f[10] = {};
+    for (uint32_t i = 0; i < n; ++i) {
+      a += i;
+      b ^= a;
+      c -= b;
+      d += c;
+      f[0] += 1;
+      for (int k = 1; k < 10; ++k) f[k] += f[k - 1];
+    }
+    const double expected = f[9] + static_cast<double>((a + b) + (c + d));
+    EXPECT_EQ(std::bit_cast<double>(call("many", {n})), expected) << n;
+  }
+}
+
 TEST_P(LoopLocals, OneLoopKeepsALocalSetBeforeItAcrossCalls) {
   for (uint32_t n : {1u, 3u, 640u}) {
     const uint32_t k = n + 5;
