@@ -284,7 +284,7 @@ void CodeGenerator::free_register(RegisterClass c, Reg r) {
 }
 
 const CodeGenerator::PinnedLocal* CodeGenerator::pinned(int32_t local_slot) const {
-  for (const PinnedLocal& p : pinned_) {
+  for (const PinnedLocal& p : current_pinned()) {
     if (p.slot == local_slot) return &p;
   }
   return nullptr;
@@ -300,7 +300,8 @@ void CodeGenerator::restore_pinned(PinnedSet set) {
   for (const PinnedLocal& p : pinned_sets_[set]) masm_.load_slot(p.type, p.reg, p.slot);
 }
 
-void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v) {
+void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v,
+                                    bool written_outside) {
   const CompiledFunction& compiled =
       *module_.compiled[function_index_ - module_.imported_functions];
   if (ordinal >= compiled.loop_locals.loops.size()) return;
@@ -329,8 +330,8 @@ void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v
     if (count == (is_general ? general_cap : float_cap) || count >= registers.size()) continue;
     const Reg r = registers[registers.size() - 1 - count];
     ++count;
-    set.push_back(
-        {local.index, static_cast<int32_t>(v.local_cell(local.index) * 8), t, r, local.written});
+    set.push_back({local.index, static_cast<int32_t>(v.local_cell(local.index) * 8), t, r,
+                   local.written || written_outside});
   }
   if (set.empty()) return;
   pinned_sets_.push_back(std::move(set));
@@ -339,7 +340,7 @@ void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v
 }
 
 void CodeGenerator::switch_pinned_set(PinnedSet set) {
-  for (const PinnedLocal& p : pinned_) {
+  for (const PinnedLocal& p : current_pinned()) {
     (register_class(p.type) == RegisterClass::kGeneral ? general_owner_ : float_owner_)[p.reg] =
         kFree;
   }
@@ -348,8 +349,7 @@ void CodeGenerator::switch_pinned_set(PinnedSet set) {
   general_pool_.assign(general.begin(), general.end());
   float_pool_.assign(floats.begin(), floats.end());
   pinned_set_ = set;
-  pinned_ = pinned_sets_[set];
-  for (const PinnedLocal& p : pinned_) {
+  for (const PinnedLocal& p : current_pinned()) {
     const bool is_general = register_class(p.type) == RegisterClass::kGeneral;
     (is_general ? general_owner_ : float_owner_)[p.reg] = kPinned;
     std::erase(is_general ? general_pool_ : float_pool_, p.reg);
@@ -755,11 +755,8 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   pinned_sets_.assign(1, {});
   switch_pinned_set(0);
   if (compiled.loop_locals.loops.size() == 1) {
-    pin_loop_locals(0, v);  // parameters, and declared locals' zeros
+    pin_loop_locals(0, v, true);  // parameters, and declared locals' zeros
     pinned_for_function_ = true;
-    // Code outside the loop may set them too: each is written back before calls.
-    for (PinnedLocal& p : pinned_sets_[pinned_set_]) p.written = true;
-    pinned_ = pinned_sets_[pinned_set_];
   }
   Instruction entry;
   entry.offset = body.code_offset;
@@ -863,7 +860,7 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
       } else {
         flush();
       }
-      if (outermost_loop) pin_loop_locals(loop_ordinal, v);  // (every value is in its cell)
+      if (outermost_loop) pin_loop_locals(loop_ordinal, v, false);  // (every value in its cell)
       block.pinned_set = pinned_set_;
       if (block.is_loop) {
         masm_.bind(block.label);

@@ -245,14 +245,15 @@ class CodeGenerator {
   void save_pinned(PinnedSet set);
   void restore_pinned(PinnedSet set);
   // At the header of the `ordinal`th loop outside every other loop (every value in its cell):
-  // its hot locals into registers.
-  void pin_loop_locals(uint32_t ordinal, const FunctionValidator& v);
+  // its hot locals into registers. `written_outside`: code outside the loop may set them too
+  // (a function's one loop's set, kept from entry to return), so each counts as written.
+  void pin_loop_locals(uint32_t ordinal, const FunctionValidator& v, bool written_outside);
   // Makes `set` the current one: its registers leave the value pool, the current set's return
   // (no value may be in a register). Emits nothing.
   void switch_pinned_set(PinnedSet set);
+  const std::vector<PinnedLocal>& current_pinned() const { return pinned_sets_[pinned_set_]; }
   std::vector<std::vector<PinnedLocal>> pinned_sets_;
   PinnedSet pinned_set_ = 0;
-  std::vector<PinnedLocal> pinned_;   // pinned_sets_[pinned_set_]
   uint32_t open_loops_ = 0;           // loops among blocks_, dead ones too
   uint32_t outermost_loops_ = 0;      // loops outside every other loop so far, dead ones too
   bool pinned_for_function_ = false;  // the one loop's set, from entry to return
