@@ -284,10 +284,9 @@ void CodeGenerator::free_register(RegisterClass c, Reg r) {
 }
 
 const CodeGenerator::PinnedLocal* CodeGenerator::pinned(int32_t local_slot) const {
-  for (const PinnedLocal& p : current_pinned()) {
-    if (p.slot == local_slot) return &p;
-  }
-  return nullptr;
+  const auto cell = static_cast<size_t>(local_slot / 8);
+  if (cell >= pinned_at_cell_.size() || pinned_at_cell_[cell] < 0) return nullptr;
+  return &current_pinned()[static_cast<size_t>(pinned_at_cell_[cell])];
 }
 
 void CodeGenerator::save_pinned(PinnedSet set) {
@@ -333,23 +332,53 @@ void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v
     set.push_back({local.index, static_cast<int32_t>(v.local_cell(local.index) * 8), t, r,
                    local.written || written_outside});
   }
+  // From entry (a function's one loop): the declared locals that stay in registers start
+  // there as zeros, and only the others' cells are zeroed (the cells of written locals are
+  // written before anything reads them: save_pinned).
+  const uint32_t param_count = static_cast<uint32_t>(v.type().params.size());
+  if (written_outside) {
+    const uint32_t param_cells = v.type().param_cells();
+    uint32_t run = param_cells;  // the first cell of the run of cells to zero
+    for (uint32_t cell = param_cells; cell <= local_cells_; ++cell) {
+      const bool in_register =
+          cell < local_cells_ && std::any_of(set.begin(), set.end(), [&](const PinnedLocal& p) {
+            return p.slot == static_cast<int32_t>(cell * 8);
+          });
+      if (cell < local_cells_ && !in_register) continue;
+      if (cell > run) masm_.zero_frame(run * 8, cell * 8);
+      run = cell + 1;
+    }
+  }
   if (set.empty()) return;
   pinned_sets_.push_back(std::move(set));
   switch_pinned_set(static_cast<PinnedSet>(pinned_sets_.size() - 1));
-  restore_pinned();
+  if (!written_outside) {
+    restore_pinned();
+    return;
+  }
+  for (const PinnedLocal& p : current_pinned()) {
+    if (p.index < param_count) {
+      masm_.load_slot(p.type, p.reg, p.slot);
+    } else {
+      masm_.load_constant(p.type, p.reg, 0);
+    }
+  }
 }
 
 void CodeGenerator::switch_pinned_set(PinnedSet set) {
   for (const PinnedLocal& p : current_pinned()) {
     (register_class(p.type) == RegisterClass::kGeneral ? general_owner_ : float_owner_)[p.reg] =
         kFree;
+    pinned_at_cell_[static_cast<size_t>(p.slot / 8)] = -1;
   }
   const auto general = masm_.value_registers(RegisterClass::kGeneral);
   const auto floats = masm_.value_registers(RegisterClass::kFloat);
   general_pool_.assign(general.begin(), general.end());
   float_pool_.assign(floats.begin(), floats.end());
   pinned_set_ = set;
-  for (const PinnedLocal& p : current_pinned()) {
+  for (size_t i = 0; i < current_pinned().size(); ++i) {
+    const PinnedLocal& p = current_pinned()[i];
+    pinned_at_cell_[static_cast<size_t>(p.slot / 8)] = static_cast<int8_t>(i);
     const bool is_general = register_class(p.type) == RegisterClass::kGeneral;
     (is_general ? general_owner_ : float_owner_)[p.reg] = kPinned;
     std::erase(is_general ? general_pool_ : float_pool_, p.reg);
@@ -506,6 +535,104 @@ void CodeGenerator::spill_local_aliases(int32_t local_slot) {
   for (Value& v : stack_) {
     if (v.where == Value::Where::kLocal && v.local_slot == local_slot) spill(v);
   }
+}
+
+const CodeGenerator::PinnedLocal* CodeGenerator::next_sets_pinned_local(ValType t) const {
+  if (pinned_set_ == 0) return nullptr;
+  const std::span<const uint8_t> next = validator_->bytes_after();
+  if (next.size() < 2 || (next[0] != kLocalSet && next[0] != kLocalTee)) return nullptr;
+  // The local's index, in one or two LEB128 bytes (a local past 16383 is never pinned here).
+  uint32_t index = next[1];
+  if (index & 0x80) {
+    if (next.size() < 3 || (next[2] & 0x80)) return nullptr;
+    index = (index & 0x7f) | uint32_t{next[2]} << 7;
+  }
+  if (index >= validator_->local_types().size()) return nullptr;  // (invalid: never compiled)
+  const PinnedLocal* p = pinned(static_cast<int32_t>(validator_->local_cell(index) * 8));
+  return p && p->type == t ? p : nullptr;
+}
+
+void CodeGenerator::load_into(Reg r, const Value& v) {
+  switch (v.where) {
+    case Value::Where::kRegister:
+      masm_.move(v.type, r, v.reg);
+      return;
+    case Value::Where::kConstant:
+      masm_.load_constant(v.type, r, v.bits);
+      return;
+    case Value::Where::kLocal:
+      if (v.local_reg >= 0) {
+        masm_.move(v.type, r, static_cast<Reg>(v.local_reg));
+      } else {
+        masm_.load_slot(v.type, r, v.local_slot);
+      }
+      return;
+    default:  // kCell (conditions and lazy addresses are computed before an operator)
+      masm_.load_slot(v.type, r, operand_slot(v.cell));
+  }
+}
+
+void CodeGenerator::push_pinned_local(const PinnedLocal& target) {
+  Value local;
+  local.where = Value::Where::kLocal;
+  local.type = target.type;
+  local.local_slot = target.slot;
+  local.local_reg = static_cast<int16_t>(target.reg);
+  local.cell = top_cells();
+  stack_.push_back(local);
+}
+
+bool CodeGenerator::int_binary_into_local(IntBinaryOp op, Width w, const Value& a, const Value& b,
+                                          const PinnedLocal& target) {
+  const Reg t = target.reg;
+  const auto in_target = [&](const Value& v) {
+    return v.where == Value::Where::kLocal && v.local_reg == t;
+  };
+  const Value* first = &a;
+  const Value* second = &b;
+  if (in_target(b) && !in_target(a)) {
+    if (op != IntBinaryOp::kAdd && op != IntBinaryOp::kMul && op != IntBinaryOp::kAnd &&
+        op != IntBinaryOp::kOr && op != IntBinaryOp::kXor) {
+      return false;
+    }
+    std::swap(first, second);  // commutative: the local's register is the one operated on
+  }
+  spill_local_aliases(target.slot);  // reads of the local's old value still pending
+  const Source source = source_of(*second, true);
+  if (in_target(*first)) {
+    masm_.int_binary(op, w, t, source);
+  } else {
+    const bool in_register = first->where == Value::Where::kRegister || is_pinned_local(*first);
+    const Reg r =
+        first->where == Value::Where::kRegister ? first->reg : static_cast<Reg>(first->local_reg);
+    if (!in_register || !masm_.int_binary_into(op, w, t, Source::of_register(r), source)) {
+      load_into(t, *first);
+      masm_.int_binary(op, w, t, source);
+    }
+  }
+  if (source.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, source.reg);
+  release(*first);
+  push_pinned_local(target);
+  return true;
+}
+
+bool CodeGenerator::float_binary_into_local(FloatBinaryOp op, Width w, const Value& a,
+                                            const Value& b, const PinnedLocal& target) {
+  const Reg t = target.reg;
+  const auto in_target = [&](const Value& v) {
+    return v.where == Value::Where::kLocal && v.local_reg == t;
+  };
+  // Not even add and mul swap their operands: with two NaNs x64 keeps the first one's payload,
+  // as the interpreter's code does.
+  if (in_target(b) && !in_target(a)) return false;
+  spill_local_aliases(target.slot);
+  const Reg rb = read_register(b);
+  if (!in_target(a)) load_into(t, a);
+  masm_.float_binary(op, w, t, rb);
+  free_register(RegisterClass::kFloat, rb);
+  release(a);
+  push_pinned_local(target);
+  return true;
 }
 
 void CodeGenerator::reset_stack(uint32_t height_cells, std::span<const ValType> types) {
@@ -719,6 +846,7 @@ void CodeGenerator::emit_loop_entries() {
 }
 
 void CodeGenerator::begin_function(const FunctionValidator& v) {
+  validator_ = &v;
   function_index_ = v.function_index();
   local_cells_ = v.total_local_cells();
   function_entry_ = masm_.new_label();
@@ -750,13 +878,15 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
       !compiled.leaf ||
       (uint64_t{local_cells_} + compiled.max_operand_cells) * 8 > kValueStackSlackBytes;
   emit_prologue(body.code_offset);
-  masm_.zero_frame(param_cells * 8, local_cells_ * 8);  // the declared locals
   // Outside loops no local is in a register (pin_loop_locals), unless there is one loop.
   pinned_sets_.assign(1, {});
+  pinned_at_cell_.assign(local_cells_, -1);
   switch_pinned_set(0);
   if (compiled.loop_locals.loops.size() == 1) {
     pin_loop_locals(0, v, true);  // parameters, and declared locals' zeros
     pinned_for_function_ = true;
+  } else {
+    masm_.zero_frame(param_cells * 8, local_cells_ * 8);  // the declared locals
   }
   Instruction entry;
   entry.offset = body.code_offset;
@@ -918,10 +1048,13 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
 
 void CodeGenerator::compute_condition() {
   Value& v = stack_.back();
-  masm_.int_compare(v.condition, v.width, v.reg, v.reg, v.b);
+  // A pinned local compared (read_register) keeps its value: the result goes elsewhere.
+  const Reg dst = general_owner_[v.reg] == kPinned ? allocate(RegisterClass::kGeneral) : v.reg;
+  masm_.int_compare(v.condition, v.width, dst, v.reg, v.b);
   if (v.b.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, v.b.reg);
   v.where = Value::Where::kRegister;
-  general_owner_[v.reg] = static_cast<int>(stack_.size() - 1);
+  v.reg = dst;
+  general_owner_[dst] = static_cast<int>(stack_.size() - 1);
 }
 
 void CodeGenerator::branch_on(const Value& condition, bool when_zero, Label target) {
@@ -975,7 +1108,13 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
     return;
   }
   if (ins.live) materialize_lazy_address(ins);
-  if (ins.live && op != kBrIf && op != kIf) materialize_condition();
+  // A local.set or local.tee of a local in a register takes a pending comparison too: the
+  // comparison's result goes straight to the local's register.
+  if (ins.live && op != kBrIf && op != kIf &&
+      !((op == kLocalSet || op == kLocalTee) &&
+        pinned(static_cast<int32_t>(v.local_cell(ins.index) * 8)))) {
+    materialize_condition();
+  }
   if (op == kBlock || op == kLoop || op == kIf || op == kElse || op == kEnd || op == kTryTable) {
     emit_control(ins, v);
     return;
@@ -1129,6 +1268,24 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       }
       const Reg c = read_register(condition);
       const Reg rb = read_register(b);
+      // Straight into the local the next instruction sets (next_sets_pinned_local) when a is
+      // that local, or the register holds neither b nor the condition (read after a is there).
+      if (const PinnedLocal* target = next_sets_pinned_local(a.type)) {
+        const bool a_there = is_pinned_local(a) && a.local_reg == target->reg;
+        const bool register_read =
+            (register_class(a.type) == RegisterClass::kGeneral && c == target->reg) ||
+            rb == target->reg;
+        if (a_there || !register_read) {
+          spill_local_aliases(target->slot);  // reads of its old value still pending
+          if (!a_there) load_into(target->reg, a);
+          masm_.select(a.type, target->reg, rb, c);
+          free_register(register_class(ValType::kI32), c);
+          free_register(register_class(b.type), rb);
+          release(a);
+          push_pinned_local(*target);
+          return;
+        }
+      }
       const Reg ra = take_register(a);
       masm_.select(a.type, ra, rb, c);
       free_register(register_class(ValType::kI32), c);
@@ -1161,7 +1318,9 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       const PinnedLocal* target = pinned(slot);
       if (target) {
         switch (value.where) {
-          case Value::Where::kCondition:  // (never: computed before this instruction)
+          case Value::Where::kCondition:
+            masm_.int_compare(value.condition, value.width, target->reg, value.reg, value.b);
+            break;
           case Value::Where::kScaled:
           case Value::Where::kAddress:
           case Value::Where::kRegister:
@@ -1171,6 +1330,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
             masm_.load_constant(value.type, target->reg, value.bits);
             break;
           case Value::Where::kLocal:
+            if (value.local_reg == target->reg) break;  // computed into it (next_sets_pinned_local)
             if (value.local_reg >= 0) {
               masm_.move(value.type, target->reg, static_cast<Reg>(value.local_reg));
             } else {
@@ -1206,10 +1366,8 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
             masm_.copy_slots(slot, operand_slot(value.cell), cell_count(value.type));
             break;
         }
-      if (op == kLocalSet) {
-        release(value);
-        return;
-      }
+      if (op == kLocalSet || value.where == Value::Where::kCondition) release(value);
+      if (op == kLocalSet) return;
       if (value.where == Value::Where::kRegister) {
         push_register(value.type, value.reg);
       } else if (value.where == Value::Where::kConstant) {
@@ -1474,7 +1632,7 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
         Value condition;
         condition.where = Value::Where::kCondition;
         condition.type = ValType::kI32;
-        condition.reg = take_register(a);
+        condition.reg = read_register(a);
         condition.b = Source::of_immediate(0);
         condition.condition = Condition::kEq;
         condition.width = recipe.width;
@@ -1507,7 +1665,7 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       Value condition;
       condition.where = Value::Where::kCondition;
       condition.type = ValType::kI32;
-      condition.reg = take_register(a);
+      condition.reg = read_register(a);
       condition.b = source_of(b, true);
       condition.condition = static_cast<Condition>(recipe.op);
       condition.width = recipe.width;
@@ -1519,6 +1677,11 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       if (!masm_.has_float_binary(static_cast<FloatBinaryOp>(recipe.op))) return false;
       const Value b = pop();
       const Value a = pop();
+      if (const PinnedLocal* target = next_sets_pinned_local(a.type);
+          target && float_binary_into_local(static_cast<FloatBinaryOp>(recipe.op), recipe.width, a,
+                                            b, *target)) {
+        return true;
+      }
       const Reg rb = read_register(b);
       const Reg ra = take_register(a);
       masm_.float_binary(static_cast<FloatBinaryOp>(recipe.op), recipe.width, ra, rb);
@@ -1529,6 +1692,14 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
     case Recipe::kFloatUnary: {
       if (!masm_.has_float_unary(static_cast<FloatUnaryOp>(recipe.op))) return false;
       const Value a = pop();
+      if (const PinnedLocal* target = next_sets_pinned_local(a.type)) {
+        spill_local_aliases(target->slot);  // reads of its old value still pending
+        if (!(is_pinned_local(a) && a.local_reg == target->reg)) load_into(target->reg, a);
+        masm_.float_unary(static_cast<FloatUnaryOp>(recipe.op), recipe.width, target->reg);
+        release(a);
+        push_pinned_local(*target);
+        return true;
+      }
       const Reg r = take_register(a);
       masm_.float_unary(static_cast<FloatUnaryOp>(recipe.op), recipe.width, r);
       push_register(a.type, r);
@@ -1539,10 +1710,17 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Value a = pop();
       const Reg rb = read_register(b);
       const Reg ra = read_register(a);
-      const Reg r = allocate(RegisterClass::kGeneral);
+      // (Into a local the next instruction sets: float operands, an integer register.)
+      const PinnedLocal* target = next_sets_pinned_local(ValType::kI32);
+      if (target) spill_local_aliases(target->slot);
+      const Reg r = target ? target->reg : allocate(RegisterClass::kGeneral);
       masm_.float_compare(static_cast<FloatCondition>(recipe.op), recipe.width, r, ra, rb);
       free_register(register_class(b.type), rb);
       free_register(register_class(a.type), ra);
+      if (target) {
+        push_pinned_local(*target);
+        return true;
+      }
       push_register(ValType::kI32, r);
       return true;
     }
@@ -1552,9 +1730,16 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Value a = pop();
       const Reg src = take_register(a);
       const RegisterClass to = register_class(ins.result);
-      const Reg dst = to == register_class(a.type) ? src : allocate(to);
+      // Into a local the next instruction sets (of the result's type: never a's register).
+      const PinnedLocal* target = next_sets_pinned_local(ins.result);
+      if (target) spill_local_aliases(target->slot);
+      const Reg dst = target ? target->reg : to == register_class(a.type) ? src : allocate(to);
       masm_.convert(c, dst, src);
       if (dst != src) free_register(register_class(a.type), src);
+      if (target) {
+        push_pinned_local(*target);
+        return true;
+      }
       push_register(ins.result, dst);
       return true;
     }
@@ -1568,11 +1753,19 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const bool pinned_address = is_pinned_local(address);
       const Reg ra = read_register(address);
       const RegisterClass to = register_class(recipe.access.type);
-      const Reg dst = to == RegisterClass::kGeneral && !pinned_address ? ra : allocate(to);
+      const PinnedLocal* target = next_sets_pinned_local(recipe.access.type);
+      if (target) spill_local_aliases(target->slot);  // reads of its old value still pending
+      const Reg dst = target                                             ? target->reg
+                      : to == RegisterClass::kGeneral && !pinned_address ? ra
+                                                                         : allocate(to);
       const uint32_t at = masm_.load_memory(recipe.access, dst, ra, ins.memory_offset,
                                             out_of_bounds(static_cast<uint32_t>(ins.offset)));
       memory_access_sites_.emplace_back(at, static_cast<uint32_t>(ins.offset));
       if (dst != ra) free_register(register_class(ValType::kI32), ra);
+      if (target) {
+        push_pinned_local(*target);
+        return true;
+      }
       push_register(recipe.access.type, dst);
       stack_.back().max = narrow_load_max(recipe.access);
       return true;
@@ -1602,6 +1795,10 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
 }
 
 void CodeGenerator::emit_int_binary(IntBinaryOp op, Width w, const Value& a, const Value& b) {
+  if (const PinnedLocal* target = next_sets_pinned_local(a.type);
+      target && int_binary_into_local(op, w, a, b, *target)) {
+    return;
+  }
   const Source source = source_of(b, true);
   auto release_source = [&] {
     if (source.kind == Source::Kind::kRegister) free_register(RegisterClass::kGeneral, source.reg);

@@ -240,6 +240,22 @@ class CodeGenerator {
   // loops). Out-of-line code emitted after the body names the set of its site.
   using PinnedSet = uint32_t;
   const PinnedLocal* pinned(int32_t local_slot) const;
+  // The pinned local of type t that the next instruction sets, when it is a local.set or
+  // local.tee of one (looked up in the bytes after the current instruction), else null. An
+  // operator whose result it is computes straight into the local's register and pushes the
+  // local (the set then copies nothing): on a loop's induction variable (i = i + 1) that is
+  // one instruction less on the chain each iteration carries.
+  const PinnedLocal* next_sets_pinned_local(ValType t) const;
+  // a OP b into `target`'s register, pushed as the local; false, nothing emitted, when the
+  // register must hold b while a is written to it (a non-commutative OP with b the local).
+  bool int_binary_into_local(IntBinaryOp op, Width w, const Value& a, const Value& b,
+                             const PinnedLocal& target);
+  bool float_binary_into_local(FloatBinaryOp op, Width w, const Value& a, const Value& b,
+                               const PinnedLocal& target);
+  // Copies v's value into register r (of v's class); v is left as it is.
+  void load_into(Reg r, const Value& v);
+  // Pushes the pinned local `target` (a value the stack reads from its register).
+  void push_pinned_local(const PinnedLocal& target);
   void save_pinned() { save_pinned(pinned_set_); }        // the written locals to their cells
   void restore_pinned() { restore_pinned(pinned_set_); }  // every one from its cell
   void save_pinned(PinnedSet set);
@@ -254,12 +270,15 @@ class CodeGenerator {
   const std::vector<PinnedLocal>& current_pinned() const { return pinned_sets_[pinned_set_]; }
   std::vector<std::vector<PinnedLocal>> pinned_sets_;
   PinnedSet pinned_set_ = 0;
+  // For each local cell, its index in the current set, or -1 (pinned's lookup).
+  std::vector<int8_t> pinned_at_cell_;
   uint32_t open_loops_ = 0;           // loops among blocks_, dead ones too
   uint32_t outermost_loops_ = 0;      // loops outside every other loop so far, dead ones too
   bool pinned_for_function_ = false;  // the one loop's set, from entry to return
   std::vector<Reg> general_pool_, float_pool_;  // value registers left for the value stack
 
   const Module& module_;
+  const FunctionValidator* validator_ = nullptr;  // the function's, from begin_function
   MacroAssembler& masm_;
   CodeTierOptions options_;
   bool failed_ = false;

@@ -119,6 +119,9 @@ class FunctionValidator {
   uint32_t local_cell(uint32_t local_index) const { return local_cells_[local_index]; }
   uint32_t total_local_cells() const { return total_local_cells_; }
   uint32_t max_operand_cells() const { return max_cells_; }
+  // In a consumer's on_instruction during run(): the body's bytes after the instruction handed
+  // to it, from the next instruction's opcode on (a consumer may look one instruction ahead).
+  std::span<const uint8_t> bytes_after() const { return {reader_.cursor(), reader_.remaining()}; }
   uint32_t operand_cells() const { return cells_; }
   size_t control_depth() const { return ctrls_.size(); }
   // After run() or validate(), once: for each loop outside every other loop, in body order (dead

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -136,6 +137,53 @@ TEST_P(LoopLocals, OneLoopKeepsALocalSetBeforeItAcrossCalls) {
   for (uint32_t n : {1u, 3u, 640u}) {
     const uint32_t k = n + 5;
     EXPECT_EQ(static_cast<uint32_t>(call("one_loop", {n})), n * (2 * k + 1) + k) << n;
+  }
+}
+
+TEST_P(LoopLocals, OperatorsComputeStraightIntoTheLocalSetNext) {
+  uint32_t memory[64] = {};
+  for (uint32_t n : {1u, 6u, 77u}) {
+    uint32_t x = 0, y = 7;
+    uint64_t z = 0;
+    double f = 0, g = 1.5;
+    for (uint32_t i = 0; i < n; ++i) {
+      x = y - x;
+      x = y + x;
+      x <<= (i & 3);
+      y = 0xffffffffu >> (y & 7);
+      const uint32_t old = x;
+      x += 5;
+      y = y + (old - x);
+      x = x * x;
+      x ^= x >> 7;
+      memory[((i << 2) & 0xfc) / 4] = y;
+      uint32_t w = memory[(x & 0xfc) / 4];
+      x += w;
+      x = (i & 1) ? x : y;
+      y = (i & 2) ? x : y;
+      w = w ? 3 : 9;
+      f = (i & 4) ? g : f;
+      g = (x & 3) ? g : 1.75;
+      w = w < 5;
+      w = static_cast<int32_t>(x) > static_cast<int32_t>(w);
+      y = y + w;
+      z += x;
+      z = std::rotl(uint64_t{0x123456789}, static_cast<int>(z & 63));
+      f = g - f;
+      f = f * g;
+      g = 0.25 + g;
+      f = (f + i) / g;
+      g = std::fabs(-g);
+      double h = std::sqrt(g);
+      f = f + h;
+      w = f < g;
+      y = y + w;
+      h = static_cast<double>(w);
+      x = static_cast<uint32_t>(z);
+      f = f + h;
+    }
+    const auto scaled = static_cast<int64_t>(f * 1000);  // (in range: no saturation)
+    EXPECT_EQ(call("into_locals", {n}), z + (x + y) + static_cast<uint64_t>(scaled)) << n;
   }
 }
 

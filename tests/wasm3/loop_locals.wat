@@ -154,4 +154,60 @@
       (local.set $s (i32.add (call $bump (i32.add (local.get $s) (local.get $k))) (local.get $k)))
       (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
     (i32.add (local.get $s) (local.get $k)))
+
+  ;; Operators whose result the next instruction sets into a local kept in a register are
+  ;; computed straight into that register (CodeGenerator::next_sets_pinned_local): with the
+  ;; local as the first operand, as the second (operands swapped when the operator commutes,
+  ;; not otherwise, and never for floats), as both, with a read of its old value still pending
+  ;; on the stack, and with the other operand computed from the local; and a load, at an address
+  ;; in the same local; selects (the local as the first operand, the second, the condition) and
+  ;; comparisons (set and tee), float unary operators, a float comparison and conversions. The
+  ;; loop's stores stay in memory from one call to the next.
+  (func (export "into_locals") (param $n i32) (result i64)
+    (local $i i32) (local $x i32) (local $y i32) (local $z i64) (local $f f64) (local $g f64)
+    (local $w i32) (local $h f64)
+    (loop $warm
+      (br_if $warm (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 1))) (i32.const 2))))
+    (local.set $y (i32.const 7))
+    (local.set $g (f64.const 1.5))
+    (loop $top
+      (local.set $x (i32.sub (local.get $y) (local.get $x)))
+      (local.set $x (i32.add (local.get $y) (local.get $x)))
+      (local.set $x (i32.shl (local.get $x) (i32.and (local.get $i) (i32.const 3))))
+      (local.set $y (i32.shr_u (i32.const -1) (i32.and (local.get $y) (i32.const 7))))
+      (local.set $y (i32.add (local.get $y)
+                             (i32.sub (local.get $x)
+                                      (local.tee $x (i32.add (local.get $x) (i32.const 5))))))
+      (local.set $x (i32.mul (local.get $x) (local.get $x)))
+      (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 7))))
+      (i32.store (i32.and (i32.shl (local.get $i) (i32.const 2)) (i32.const 0xfc)) (local.get $y))
+      (local.set $w (i32.and (local.get $x) (i32.const 0xfc)))
+      (local.set $w (i32.load (local.get $w)))
+      (local.set $x (i32.add (local.get $x) (local.get $w)))
+      (local.set $x (select (local.get $x) (local.get $y) (i32.and (local.get $i) (i32.const 1))))
+      (local.set $y (select (local.get $x) (local.get $y) (i32.and (local.get $i) (i32.const 2))))
+      (local.set $w (select (i32.const 3) (i32.const 9) (local.get $w)))
+      (local.set $f (select (local.get $g) (local.get $f) (i32.and (local.get $i) (i32.const 4))))
+      (local.set $g (select (local.get $g) (f64.const 1.75) (i32.and (local.get $x) (i32.const 3))))
+      (local.set $w (i32.lt_u (local.get $w) (i32.const 5)))
+      (local.set $y (i32.add (local.get $y) (local.tee $w (i32.gt_s (local.get $x) (local.get $w)))))
+      (local.set $z (i64.add (local.get $z) (i64.extend_i32_u (local.get $x))))
+      (local.set $z (i64.rotl (i64.const 0x123456789) (local.get $z)))
+      (local.set $f (f64.sub (local.get $g) (local.get $f)))
+      (local.set $f (f64.mul (local.get $f) (local.get $g)))
+      (local.set $g (f64.add (f64.const 0.25) (local.get $g)))
+      (local.set $f (f64.div (f64.add (local.get $f) (f64.convert_i32_u (local.get $i)))
+                             (local.get $g)))
+      (local.set $g (f64.neg (local.get $g)))
+      (local.set $g (f64.abs (local.get $g)))
+      (local.set $h (f64.sqrt (local.get $g)))
+      (local.set $f (f64.add (local.get $f) (local.get $h)))
+      (local.set $w (f64.lt (local.get $f) (local.get $g)))
+      (local.set $y (i32.add (local.get $y) (local.get $w)))
+      (local.set $h (f64.convert_i32_u (local.get $w)))
+      (local.set $x (i32.wrap_i64 (local.get $z)))
+      (local.set $f (f64.add (local.get $f) (local.get $h)))
+      (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (i64.add (i64.add (local.get $z) (i64.extend_i32_u (i32.add (local.get $x) (local.get $y))))
+             (i64.trunc_sat_f64_s (f64.mul (local.get $f) (f64.const 1000)))))
 )
