@@ -1272,6 +1272,16 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       // that local, or the register holds neither b nor the condition (read after a is there).
       if (const PinnedLocal* target = next_sets_pinned_local(a.type)) {
         const bool a_there = is_pinned_local(a) && a.local_reg == target->reg;
+        if (!a_there && is_pinned_local(b) && b.local_reg == target->reg) {
+          // The local is b, kept when the condition is zero: a moves in otherwise.
+          spill_local_aliases(target->slot);
+          const Reg ra = read_register(a);
+          masm_.select(a.type, target->reg, ra, c, true);
+          free_register(register_class(ValType::kI32), c);
+          free_register(register_class(a.type), ra);
+          push_pinned_local(*target);
+          return;
+        }
         const bool register_read =
             (register_class(a.type) == RegisterClass::kGeneral && c == target->reg) ||
             rb == target->reg;
@@ -1612,7 +1622,8 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
         // A table lookup's address stays pending (with guard pages: explicit checks compute
         // the sum anyway). A kScaled exists only under guard pages.
         if (op == IntBinaryOp::kShl && b.where == Value::Where::kConstant &&
-            options_.bounds == BoundsChecks::kGuardPages && scale_lazily(a, b)) {
+            options_.bounds == BoundsChecks::kGuardPages &&
+            !next_sets_pinned_local(ValType::kI32) && scale_lazily(a, b)) {
           return true;
         }
         if (op == IntBinaryOp::kAdd && b.where == Value::Where::kScaled) {

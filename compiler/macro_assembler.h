@@ -175,8 +175,8 @@ class MacroAssembler {
   virtual void float_unary(FloatUnaryOp op, Width w, Reg dst) = 0;
   virtual void float_compare(FloatCondition c, Width w, Reg dst, Reg a, Reg b) = 0;
   virtual void convert(Conversion c, Reg dst, Reg src) = 0;
-  // dst = condition != 0 ? dst : other
-  virtual void select(ValType t, Reg dst, Reg other, Reg condition) = 0;
+  // dst = condition != 0 ? dst : other; with `when_zero`, dst = condition != 0 ? other : dst
+  virtual void select(ValType t, Reg dst, Reg other, Reg condition, bool when_zero = false) = 0;
   // Whether the backend compiles these itself (else the generator calls out of line).
   virtual bool has_int_unary(IntUnaryOp op) const = 0;
   virtual bool has_float_unary(FloatUnaryOp op) const = 0;

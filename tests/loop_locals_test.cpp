@@ -180,6 +180,8 @@ TEST_P(LoopLocals, OperatorsComputeStraightIntoTheLocalSetNext) {
       y = y + w;
       h = static_cast<double>(w);
       x = static_cast<uint32_t>(z);
+      w = (x & 0xff) << 2;
+      y = y + w;
       f = f + h;
     }
     const auto scaled = static_cast<int64_t>(f * 1000);  // (in range: no saturation)

@@ -92,8 +92,10 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
     uint32_t frame_bytes = kNoPatch;
     if (checks.value_stack) {
-      frame_bytes = open_immediate(x86::ecx);
-      a_.add(x86::rcx, kFrame);
+      // lea rcx, [frame + size]: the size (a placeholder until patch) is the last 4 bytes.
+      a_.lea(x86::rcx, x86::ptr(kFrame, 0x7fffffff));
+      patches_.push_back({position() - 4, 0});
+      frame_bytes = static_cast<uint32_t>(patches_.size() - 1);
       a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kCellsEnd));
       a_.ja(labels_[stack_exhausted]);
     }
@@ -581,13 +583,19 @@ class X64MacroAssembler final : public MacroAssembler {
         return;
     }
   }
-  void select(ValType t, Reg dst, Reg other, Reg condition) override {
+  void select(ValType t, Reg dst, Reg other, Reg condition, bool when_zero) override {
     a_.test(d(condition), d(condition));
     if (is_float(t)) {
       asmjit::Label keep = a_.newLabel();
-      a_.jnz(keep);
+      if (when_zero) {
+        a_.jz(keep);
+      } else {
+        a_.jnz(keep);
+      }
       a_.movaps(xmm(dst), xmm(other));
       a_.bind(keep);
+    } else if (when_zero) {
+      a_.cmovnz(q(dst), q(other));
     } else {
       a_.cmovz(q(dst), q(other));
     }
@@ -932,11 +940,6 @@ class X64MacroAssembler final : public MacroAssembler {
   };
 
   // `mov r32, imm32` (always the 5-byte form) whose immediate patch() sets later.
-  uint32_t open_immediate(const x86::Gp& r) {
-    a_.mov(r, 0x7fffffff);
-    patches_.push_back({position() - 4, 0});
-    return static_cast<uint32_t>(patches_.size() - 1);
-  }
   void global_address(uint32_t index) {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kGlobals));
     a_.mov(x86::rax, x86::qword_ptr(x86::rax, static_cast<int32_t>(8 * index)));

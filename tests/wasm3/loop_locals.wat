@@ -206,6 +206,8 @@
       (local.set $y (i32.add (local.get $y) (local.get $w)))
       (local.set $h (f64.convert_i32_u (local.get $w)))
       (local.set $x (i32.wrap_i64 (local.get $z)))
+      (local.set $w (i32.shl (i32.and (local.get $x) (i32.const 0xff)) (i32.const 2)))
+      (local.set $y (i32.add (local.get $y) (local.get $w)))
       (local.set $f (f64.add (local.get $f) (local.get $h)))
       (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
     (i64.add (i64.add (local.get $z) (i64.extend_i32_u (i32.add (local.get $x) (local.get $y))))
