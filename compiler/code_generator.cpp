@@ -433,20 +433,7 @@ Reg CodeGenerator::take_register(const Value& v) {
   // Held since popped (a condition is computed before any instruction but br_if and if).
   if (v.where == Value::Where::kRegister || v.where == Value::Where::kCondition) return v.reg;
   const Reg r = allocate(register_class(v.type));
-  switch (v.where) {
-    case Value::Where::kConstant:
-      masm_.load_constant(v.type, r, v.bits);
-      break;
-    case Value::Where::kLocal:
-      if (v.local_reg >= 0) {
-        masm_.move(v.type, r, static_cast<Reg>(v.local_reg));
-      } else {
-        masm_.load_slot(v.type, r, v.local_slot);
-      }
-      break;
-    default:
-      masm_.load_slot(v.type, r, operand_slot(v.cell));
-  }
+  load_into(r, v);
   return r;
 }
 
@@ -1330,31 +1317,12 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       // Reads of the old value still pending go to their cells first.
       spill_local_aliases(slot);
       const PinnedLocal* target = pinned(slot);
-      if (target) {
-        switch (value.where) {
-          case Value::Where::kCondition:
-            masm_.int_compare(value.condition, value.width, target->reg, value.reg, value.b);
-            break;
-          case Value::Where::kScaled:
-          case Value::Where::kAddress:
-          case Value::Where::kRegister:
-            masm_.move(value.type, target->reg, value.reg);
-            break;
-          case Value::Where::kConstant:
-            masm_.load_constant(value.type, target->reg, value.bits);
-            break;
-          case Value::Where::kLocal:
-            if (value.local_reg == target->reg) break;  // computed into it (next_sets_pinned_local)
-            if (value.local_reg >= 0) {
-              masm_.move(value.type, target->reg, static_cast<Reg>(value.local_reg));
-            } else {
-              masm_.load_slot(value.type, target->reg, value.local_slot);
-            }
-            break;
-          case Value::Where::kCell:
-            masm_.load_slot(value.type, target->reg, operand_slot(value.cell));
-            break;
-        }
+      if (target && value.where == Value::Where::kCondition) {
+        masm_.int_compare(value.condition, value.width, target->reg, value.reg, value.b);
+      } else if (target && !(is_pinned_local(value) && value.local_reg == target->reg)) {
+        // (A value that is the local itself was computed into it: next_sets_pinned_local. Lazy
+        // addresses are computed before this instruction.)
+        load_into(target->reg, value);
       }
       if (!target) switch (value.where) {
           case Value::Where::kCondition:  // (never: computed before this instruction)
