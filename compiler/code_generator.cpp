@@ -283,7 +283,7 @@ void CodeGenerator::free_register(RegisterClass c, Reg r) {
   if (owner[r] == kHeld) owner[r] = kFree;
 }
 
-const CodeGenerator::PinnedLocal* CodeGenerator::pinned(int32_t local_slot) const {
+const CodeGenerator::PinnedLocal* CodeGenerator::pinned_in_set(int32_t local_slot) const {
   const auto cell = static_cast<size_t>(local_slot / 8);
   if (cell >= pinned_at_cell_.size() || pinned_at_cell_[cell] < 0) return nullptr;
   return &current_pinned()[static_cast<size_t>(pinned_at_cell_[cell])];
@@ -528,8 +528,7 @@ void CodeGenerator::spill_local_aliases(int32_t local_slot) {
   }
 }
 
-const CodeGenerator::PinnedLocal* CodeGenerator::next_sets_pinned_local(ValType t) const {
-  if (pinned_set_ == 0) return nullptr;
+const CodeGenerator::PinnedLocal* CodeGenerator::next_sets_pinned_local_in_set(ValType t) const {
   const std::span<const uint8_t> next = validator_->bytes_after();
   if (next.size() < 2 || (next[0] != kLocalSet && next[0] != kLocalTee)) return nullptr;
   // The local's index, in one or two LEB128 bytes (a local past 16383 is never pinned here).

@@ -105,7 +105,7 @@ class CodeGenerator {
   void push_register(ValType t, Reg r);
   void push_cell(ValType t, uint32_t cell);
   KILN_ALWAYS_INLINE void push_constant(ValType t, uint64_t bits);
-  Value pop();                                    // its register, if any, stays held until released
+  KILN_ALWAYS_INLINE Value pop();                 // its register, if any, stays held until released
   void release(const Value& v);                   // frees a popped value's register
   void free_register(RegisterClass c, Reg r);     // frees a held register
   bool has_free_register(RegisterClass c) const;  // one that allocate takes without a spill
@@ -239,13 +239,20 @@ class CodeGenerator {
   // A set of pinned locals: an index into pinned_sets_, where 0 is the empty set (outside
   // loops). Out-of-line code emitted after the body names the set of its site.
   using PinnedSet = uint32_t;
-  const PinnedLocal* pinned(int32_t local_slot) const;
+  // Inline: asked at every local instruction, mostly outside loops (no set).
+  const PinnedLocal* pinned(int32_t local_slot) const {
+    return pinned_set_ == 0 ? nullptr : pinned_in_set(local_slot);
+  }
+  const PinnedLocal* pinned_in_set(int32_t local_slot) const;
   // The pinned local of type t that the next instruction sets, when it is a local.set or
   // local.tee of one (looked up in the bytes after the current instruction), else null. An
   // operator whose result it is computes straight into the local's register and pushes the
   // local (the set then copies nothing): on a loop's induction variable (i = i + 1) that is
   // one instruction less on the chain each iteration carries.
-  const PinnedLocal* next_sets_pinned_local(ValType t) const;
+  const PinnedLocal* next_sets_pinned_local(ValType t) const {
+    return pinned_set_ == 0 ? nullptr : next_sets_pinned_local_in_set(t);
+  }
+  const PinnedLocal* next_sets_pinned_local_in_set(ValType t) const;
   // a OP b into `target`'s register, pushed as the local; false, nothing emitted, when the
   // register must hold b while a is written to it (a non-commutative OP with b the local).
   bool int_binary_into_local(IntBinaryOp op, Width w, const Value& a, const Value& b,
@@ -253,7 +260,7 @@ class CodeGenerator {
   bool float_binary_into_local(FloatBinaryOp op, Width w, const Value& a, const Value& b,
                                const PinnedLocal& target);
   // Copies v's value into register r (of v's class); v is left as it is.
-  void load_into(Reg r, const Value& v);
+  KILN_ALWAYS_INLINE void load_into(Reg r, const Value& v);
   // Pushes the pinned local `target` (a value the stack reads from its register).
   void push_pinned_local(const PinnedLocal& target);
   void save_pinned() { save_pinned(pinned_set_); }        // the written locals to their cells
