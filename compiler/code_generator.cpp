@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "compiler/runtime_calls.h"
+#include "runtime/binary_reader.h"
 #include "runtime/interpreter_code.h"
 #include "runtime/opcodes.h"
 #include "runtime/simd_ops.h"
@@ -341,14 +342,16 @@ void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v
   // written before anything reads them: save_pinned).
   const uint32_t param_count = static_cast<uint32_t>(v.type().params.size());
   if (written_outside) {
-    const uint32_t param_cells = v.type().param_cells();
-    uint32_t run = param_cells;  // the first cell of the run of cells to zero
-    for (uint32_t cell = param_cells; cell <= local_cells_; ++cell) {
-      const bool in_register =
-          cell < local_cells_ && std::any_of(set.begin(), set.end(), [&](const PinnedLocal& p) {
-            return p.slot == static_cast<int32_t>(cell * 8);
-          });
-      if (cell < local_cells_ && !in_register) continue;
+    // The cells of the declared locals in registers (one each: v128 is never kept), in order;
+    // the runs between them are zeroed.
+    std::vector<uint32_t> kept_cells;
+    for (const PinnedLocal& p : set) {
+      if (p.index >= param_count) kept_cells.push_back(static_cast<uint32_t>(p.slot / 8));
+    }
+    std::sort(kept_cells.begin(), kept_cells.end());
+    kept_cells.push_back(local_cells_);
+    uint32_t run = v.type().param_cells();  // the first cell of the run of cells to zero
+    for (const uint32_t cell : kept_cells) {
       if (cell > run) masm_.zero_frame(run * 8, cell * 8);
       run = cell + 1;
     }
@@ -530,13 +533,11 @@ void CodeGenerator::spill_local_aliases(int32_t local_slot) {
 
 const CodeGenerator::PinnedLocal* CodeGenerator::next_sets_pinned_local_in_set(ValType t) const {
   const std::span<const uint8_t> next = validator_->bytes_after();
-  if (next.size() < 2 || (next[0] != kLocalSet && next[0] != kLocalTee)) return nullptr;
-  // The local's index, in one or two LEB128 bytes (a local past 16383 is never pinned here).
-  uint32_t index = next[1];
-  if (index & 0x80) {
-    if (next.size() < 3 || (next[2] & 0x80)) return nullptr;
-    index = (index & 0x7f) | uint32_t{next[2]} << 7;
-  }
+  if (next.empty() || (next[0] != kLocalSet && next[0] != kLocalTee)) return nullptr;
+  BinaryReader reader(next.subspan(1));
+  Result<uint32_t> read = reader.read_u32();
+  if (!read) return nullptr;  // (invalid: never compiled)
+  const uint32_t index = *read;
   if (index >= validator_->local_types().size()) return nullptr;  // (invalid: never compiled)
   const PinnedLocal* p = pinned(static_cast<int32_t>(validator_->local_cell(index) * 8));
   return p && p->type == t ? p : nullptr;
@@ -575,12 +576,9 @@ void CodeGenerator::push_pinned_local(const PinnedLocal& target) {
 bool CodeGenerator::int_binary_into_local(IntBinaryOp op, Width w, const Value& a, const Value& b,
                                           const PinnedLocal& target) {
   const Reg t = target.reg;
-  const auto in_target = [&](const Value& v) {
-    return v.where == Value::Where::kLocal && v.local_reg == t;
-  };
   const Value* first = &a;
   const Value* second = &b;
-  if (in_target(b) && !in_target(a)) {
+  if (is_local_in(b, t) && !is_local_in(a, t)) {
     if (op != IntBinaryOp::kAdd && op != IntBinaryOp::kMul && op != IntBinaryOp::kAnd &&
         op != IntBinaryOp::kOr && op != IntBinaryOp::kXor) {
       return false;
@@ -589,7 +587,7 @@ bool CodeGenerator::int_binary_into_local(IntBinaryOp op, Width w, const Value& 
   }
   spill_local_aliases(target.slot);  // reads of the local's old value still pending
   const Source source = source_of(*second, true);
-  if (in_target(*first)) {
+  if (is_local_in(*first, t)) {
     masm_.int_binary(op, w, t, source);
   } else {
     const bool in_register = first->where == Value::Where::kRegister || is_pinned_local(*first);
@@ -609,15 +607,12 @@ bool CodeGenerator::int_binary_into_local(IntBinaryOp op, Width w, const Value& 
 bool CodeGenerator::float_binary_into_local(FloatBinaryOp op, Width w, const Value& a,
                                             const Value& b, const PinnedLocal& target) {
   const Reg t = target.reg;
-  const auto in_target = [&](const Value& v) {
-    return v.where == Value::Where::kLocal && v.local_reg == t;
-  };
   // Not even add and mul swap their operands: with two NaNs x64 keeps the first one's payload,
   // as the interpreter's code does.
-  if (in_target(b) && !in_target(a)) return false;
+  if (is_local_in(b, t) && !is_local_in(a, t)) return false;
   spill_local_aliases(target.slot);
   const Reg rb = read_register(b);
-  if (!in_target(a)) load_into(t, a);
+  if (!is_local_in(a, t)) load_into(t, a);
   masm_.float_binary(op, w, t, rb);
   free_register(RegisterClass::kFloat, rb);
   release(a);
@@ -1261,8 +1256,8 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       // Straight into the local the next instruction sets (next_sets_pinned_local) when a is
       // that local, or the register holds neither b nor the condition (read after a is there).
       if (const PinnedLocal* target = next_sets_pinned_local(a.type)) {
-        const bool a_there = is_pinned_local(a) && a.local_reg == target->reg;
-        if (!a_there && is_pinned_local(b) && b.local_reg == target->reg) {
+        const bool a_there = is_local_in(a, target->reg);
+        if (!a_there && is_local_in(b, target->reg)) {
           // The local is b, kept when the condition is zero: a moves in otherwise.
           spill_local_aliases(target->slot);
           const Reg ra = read_register(a);
@@ -1318,7 +1313,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       const PinnedLocal* target = pinned(slot);
       if (target && value.where == Value::Where::kCondition) {
         masm_.int_compare(value.condition, value.width, target->reg, value.reg, value.b);
-      } else if (target && !(is_pinned_local(value) && value.local_reg == target->reg)) {
+      } else if (target && !(is_local_in(value, target->reg))) {
         // (A value that is the local itself was computed into it: next_sets_pinned_local. Lazy
         // addresses are computed before this instruction.)
         load_into(target->reg, value);
@@ -1676,7 +1671,7 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Value a = pop();
       if (const PinnedLocal* target = next_sets_pinned_local(a.type)) {
         spill_local_aliases(target->slot);  // reads of its old value still pending
-        if (!(is_pinned_local(a) && a.local_reg == target->reg)) load_into(target->reg, a);
+        if (!(is_local_in(a, target->reg))) load_into(target->reg, a);
         masm_.float_unary(static_cast<FloatUnaryOp>(recipe.op), recipe.width, target->reg);
         release(a);
         push_pinned_local(*target);

@@ -114,6 +114,10 @@ class CodeGenerator {
   static bool is_pinned_local(const Value& v) {
     return v.where == Value::Where::kLocal && v.local_reg >= 0;
   }
+  // Whether v reads the local kept in register r.
+  static bool is_local_in(const Value& v, Reg r) {
+    return v.where == Value::Where::kLocal && v.local_reg == static_cast<int16_t>(r);
+  }
   // A register holding v for an instruction that only reads it: a pinned local's own register
   // (no copy), else take_register's. Freed after as any (freeing a pinned one does nothing).
   Reg read_register(const Value& v) {

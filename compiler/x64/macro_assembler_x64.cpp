@@ -939,7 +939,6 @@ class X64MacroAssembler final : public MacroAssembler {
     void handleError(asmjit::Error, const char*, BaseEmitter*) override { failed = true; }
   };
 
-  // `mov r32, imm32` (always the 5-byte form) whose immediate patch() sets later.
   void global_address(uint32_t index) {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kGlobals));
     a_.mov(x86::rax, x86::qword_ptr(x86::rax, static_cast<int32_t>(8 * index)));
