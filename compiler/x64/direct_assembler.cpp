@@ -422,6 +422,15 @@ void DirectAssembler::commit(size_t n) {
   ++direct_count_;
 }
 
+void DirectAssembler::raw(const uint8_t* bytes, size_t n) {
+  if (n <= 15 && direct_ready()) {
+    std::memcpy(_bufferPtr, bytes, n);
+    commit(n);
+    return;
+  }
+  embed(bytes, n);
+}
+
 Error DirectAssembler::_emit(InstId id, const Operand_& o0, const Operand_& o1, const Operand_& o2,
                              const Operand_* extra) {
   if (o2.isNone() && (!extra || extra[0].isNone()) && direct_ready()) {

@@ -44,6 +44,10 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   // imul dst, src, imm (three operands).
   void imul_immediate(bool wide, uint32_t dst, uint32_t src, int32_t imm);
 
+  // Bytes encoded by the caller (jumps to the macro-assembler's own labels), straight into the
+  // buffer, or through asmjit's embed when the buffer must grow first.
+  void raw(const uint8_t* bytes, size_t n);
+
   // How many instructions took the direct path (for the test).
   size_t direct_count() const { return direct_count_; }
 

@@ -78,11 +78,20 @@ class X64MacroAssembler final : public MacroAssembler {
   }
 
   jit::Label new_label() override {
-    labels_.push_back(a_.newLabel());
+    labels_.push_back({});
     return static_cast<jit::Label>(labels_.size() - 1);
   }
-  void bind(jit::Label label) override { a_.bind(labels_[label]); }
-  void jump(jit::Label label) override { a_.jmp(labels_[label]); }
+  void bind(jit::Label label) override {
+    LabelState& l = labels_[label];
+    l.offset = static_cast<int32_t>(position());
+    uint8_t* const code = a_.bufferData();
+    for (uint32_t f = l.fixups; f != kNoFixup; f = fixups_[f].next) {
+      const int32_t rel = l.offset - static_cast<int32_t>(fixups_[f].at + 4);
+      std::memcpy(code + fixups_[f].at, &rel, 4);
+    }
+    l.fixups = kNoFixup;
+  }
+  void jump(jit::Label label) override { branch(kAlways, label); }
   uint32_t position() const override { return static_cast<uint32_t>(a_.offset()); }
 
   uint32_t enter_function(const EntryChecks& checks, jit::Label stack_exhausted,
@@ -97,18 +106,18 @@ class X64MacroAssembler final : public MacroAssembler {
       patches_.push_back({position() - 4, 0});
       frame_bytes = static_cast<uint32_t>(patches_.size() - 1);
       a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kCellsEnd));
-      a_.ja(labels_[stack_exhausted]);
+      branch(kAbove, stack_exhausted);
     }
     // The native stack, the call depth (StoreContext::stack_limit) and the deadline in one.
     a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
-    a_.jb(labels_[stack_check_failed]);
+    branch(kBelow, stack_check_failed);
     return frame_bytes;
   }
   void zero_frame(uint32_t from, uint32_t to) override { zero_cells(from, (to - from) / 8); }
   void branch_if_below_stack_limit(jit::Label target) override {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
     a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kStackLimit));
-    a_.jb(labels_[target]);
+    branch(kBelow, target);
   }
   void zero_cells(uint32_t zero_from, uint32_t cells) {
     if (cells == 0) return;
@@ -373,7 +382,7 @@ class X64MacroAssembler final : public MacroAssembler {
     const x86::Gp r = gp(w, dst), b = gp(w, divisor);
     const x86::Gp ax = gp(w, x86::Gp::kIdAx), dx = gp(w, x86::Gp::kIdDx);
     a_.test(b, b);
-    a_.jz(labels_[divide_by_zero]);
+    branch(kEqual, divide_by_zero);
     asmjit::Label divide = a_.newLabel(), done = a_.newLabel();
     if (op == IntDivideOp::kDivS || op == IntDivideOp::kRemS) {
       a_.cmp(b, -1);
@@ -388,7 +397,7 @@ class X64MacroAssembler final : public MacroAssembler {
         } else {
           a_.cmp(r, INT32_MIN);
         }
-        a_.je(labels_[overflow]);
+        branch(kEqual, overflow);
       }
     }
     a_.bind(divide);
@@ -643,7 +652,7 @@ class X64MacroAssembler final : public MacroAssembler {
     // index << shift is the address without wrapping (and inside the guard region when out of
     // bounds: under 2^32 + 2^31 bytes). rcx is scratch, never a value register.
     a_.cmp(d(base), Imm(static_cast<int64_t>(UINT32_MAX - max_scaled)));
-    a_.ja(labels_[wrapped]);
+    branch(kAbove, wrapped);
     a_.lea(x86::rcx, x86::ptr(kMemoryBase, q(base)));
     const uint32_t at = position();
     emit_load(access, dst, x86::ptr(x86::rcx, q(index), shift, static_cast<int32_t>(offset)));
@@ -752,23 +761,25 @@ class X64MacroAssembler final : public MacroAssembler {
 
   void branch_if_compare(Condition c, Width w, Reg a, const Source& b, jit::Label target) override {
     emit_compare(w, a, b);
-    a_.emit(code_of(c).jump, labels_[target]);
+    branch(code_of(c).cc, target);
   }
   void branch_if_zero(Reg r, jit::Label target) override {
     a_.test(d(r), d(r));
-    a_.jz(labels_[target]);
+    branch(kEqual, target);
   }
   void branch_if_nonzero(Reg r, jit::Label target) override {
     a_.test(d(r), d(r));
-    a_.jnz(labels_[target]);
+    branch(kNotEqual, target);
   }
   void branch_table(Reg index, std::span<const jit::Label> targets) override {
     const auto last = static_cast<uint32_t>(targets.size() - 1);
     a_.cmp(d(index), last);
-    a_.jae(labels_[targets[last]]);
+    branch(kAboveOrEqual, targets[last]);
     if (last == 0) return;
-    asmjit::Label table = a_.newLabel();
-    a_.lea(x86::rax, x86::ptr(table));
+    const jit::Label table = new_label();
+    static constexpr uint8_t kLeaRaxRip[] = {0x48, 0x8d, 0x05, 0, 0, 0, 0};  // lea rax, [rip+rel32]
+    a_.raw(kLeaRaxRip, sizeof(kLeaRaxRip));
+    add_fixup(table, position() - 4);
     a_.mov(x86::ecx, d(index));
     a_.jmp(x86::qword_ptr(x86::rax, x86::rcx, 3));
     tables_.push_back({table, std::vector<jit::Label>(targets.begin(), targets.end() - 1)});
@@ -779,7 +790,7 @@ class X64MacroAssembler final : public MacroAssembler {
     // borrow means the fuel did not cover the segment.
     a_.sub(kFuel, 0x7fffffff);
     patches_.push_back({position() - 4, 0});
-    a_.jb(labels_[out_of_fuel]);
+    branch(kBelow, out_of_fuel);
     return static_cast<uint32_t>(patches_.size() - 1);
   }
   void refund_fuel(uint32_t charge) override { a_.add(kFuel, patches_[charge].second); }
@@ -787,7 +798,7 @@ class X64MacroAssembler final : public MacroAssembler {
   void check_interrupt(jit::Label reached) override {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
     a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
-    a_.jb(labels_[reached]);
+    branch(kBelow, reached);
   }
 
   uint32_t call_direct(const std::atomic<const void*>* entry, int32_t frame_offset,
@@ -795,7 +806,7 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(entry));
     a_.mov(x86::rax, x86::qword_ptr(x86::rax));
     a_.test(x86::rax, x86::rax);
-    a_.jz(labels_[not_compiled]);
+    branch(kEqual, not_compiled);
     if (frame_offset) a_.add(kFrame, frame_offset);
     a_.call(x86::rax);
     const uint32_t after = position();
@@ -804,7 +815,7 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void call_label(jit::Label target, int32_t frame_offset, jit::Label trapped) override {
     if (frame_offset) a_.add(kFrame, frame_offset);
-    a_.call(labels_[target]);
+    call_to(target);
     after_call(frame_offset, trapped);
   }
   void call_address(const void* code, int32_t frame_offset, jit::Label trapped) override {
@@ -816,11 +827,10 @@ class X64MacroAssembler final : public MacroAssembler {
   void after_call(int32_t frame_offset, jit::Label trapped) {
     if (frame_offset) a_.sub(kFrame, frame_offset);
     a_.test(x86::eax, x86::eax);
-    a_.jnz(labels_[trapped]);
+    branch(kNotEqual, trapped);
   }
   void call_indirect(uint32_t table_index, uint32_t type_id, Source index, int32_t frame_offset,
                      jit::Label slow, jit::Label trapped) override {
-    const asmjit::Label& to_slow = labels_[slow];
     // After a mispredicted indirect call, the caller's next call_indirect waits for the
     // callee's address: it comes from the table's call_indirect cache (TableHeader), one load
     // from the index (taken from its register rather than reread from the cell it was just
@@ -850,7 +860,7 @@ class X64MacroAssembler final : public MacroAssembler {
     }
     a_.xor_(x86::edx, x86::edx);
     a_.cmp(x86::rcx, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementCount));
-    a_.jae(to_slow);
+    branch(kAboveOrEqual, slow);
     a_.cmovae(x86::rcx, x86::rdx);  // under a mispredicted jae: element 0, not past the end
     a_.mov(x86::r8, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kDispatch));
     a_.mov(x86::rdx, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementData));
@@ -859,19 +869,19 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rax, x86::qword_ptr(x86::r8, x86::r9, 3, DispatchCacheOffsets::kEntries));
     a_.mov(x86::rdx, x86::qword_ptr(x86::rdx, x86::rcx, 3));
     a_.test(x86::rdx, x86::rdx);
-    a_.jz(to_slow);
+    branch(kEqual, slow);
     a_.cmp(x86::rdx, x86::qword_ptr(x86::r8, x86::r9, 3, DispatchCacheOffsets::kFunctions));
-    a_.jne(to_slow);
+    branch(kNotEqual, slow);
     a_.cmp(x86::dword_ptr(x86::rdx, FunctionHeaderOffsets::kTypeId), type_id);
-    a_.jne(to_slow);
+    branch(kNotEqual, slow);
     a_.mov(x86::r9, x86::qword_ptr(kVm, VmOffsets::kInstance));
     a_.cmp(x86::qword_ptr(x86::rdx, FunctionHeaderOffsets::kInstance), x86::r9);
-    a_.jne(to_slow);
+    branch(kNotEqual, slow);
     if (frame_offset) a_.add(kFrame, frame_offset);
     a_.call(x86::rax);
     if (frame_offset) a_.sub(kFrame, frame_offset);
     a_.test(x86::eax, x86::eax);
-    a_.jnz(labels_[trapped]);
+    branch(kNotEqual, trapped);
   }
   void set_runtime_argument(size_t index, int64_t value) override {
     if (index < std::size(kRuntimeArguments)) a_.mov(kRuntimeArguments[index], value);
@@ -907,17 +917,27 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void branch_if_result_nonzero(jit::Label target) override {
     a_.test(x86::eax, x86::eax);
-    a_.jnz(labels_[target]);
+    branch(kNotEqual, target);
   }
   void move_result(Reg dst) override { a_.mov(q(dst), x86::rax); }
 
   bool finish() override {
     for (auto& [table, targets] : tables_) {
       a_.align(AlignMode::kData, 8);
-      a_.bind(table);
-      for (jit::Label target : targets) a_.embedLabel(labels_[target]);
+      bind(table);
+      static constexpr uint8_t kEntry[8] = {};  // the target's address, written by copy_to
+      for (jit::Label target : targets) {
+        table_entries_.push_back({position(), target});
+        a_.raw(kEntry, sizeof(kEntry));
+      }
     }
     tables_.clear();
+    for (const LabelState& l : labels_) {
+      if (l.fixups != kNoFixup) return false;  // a branch to a label never bound
+    }
+    for (const auto& [at, target] : table_entries_) {
+      if (labels_[target].offset < 0) return false;
+    }
     if (error_handler_.failed) return false;
     if (code_.flatten() != kErrorOk) return false;
     if (code_.resolveUnresolvedLinks() != kErrorOk) return false;
@@ -925,12 +945,16 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   size_t size() const override { return code_.codeSize(); }
   uint32_t label_offset(jit::Label label) const override {
-    return static_cast<uint32_t>(code_.labelOffsetFromBase(labels_[label]));
+    return static_cast<uint32_t>(labels_[label].offset);
   }
   void copy_to(uint8_t* destination, uintptr_t base) override {
     code_.relocateToBase(base);
     code_.copyFlattenedData(destination, code_.codeSize(), CopySectionFlags::kPadSectionBuffer);
     for (auto [at, value] : patches_) std::memcpy(destination + at, &value, 4);
+    for (const auto& [at, target] : table_entries_) {
+      const uint64_t address = base + static_cast<uint64_t>(labels_[target].offset);
+      std::memcpy(destination + at, &address, 8);
+    }
   }
 
  private:
@@ -975,17 +999,17 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rax, static_cast<uint64_t>(b.immediate));
     return gp(w, x86::Gp::kIdAx);
   }
-  // The x86 condition of each Condition: its setcc and its jcc.
+  // The x86 condition of each Condition: its setcc, and its condition code for jcc.
   struct ConditionCode {
-    InstId set, jump;
+    InstId set;
+    int cc;
   };
   static ConditionCode code_of(Condition c) {
     static constexpr ConditionCode kCodes[] = {
-        {x86::Inst::kIdSete, x86::Inst::kIdJe},   {x86::Inst::kIdSetne, x86::Inst::kIdJne},
-        {x86::Inst::kIdSetl, x86::Inst::kIdJl},   {x86::Inst::kIdSetb, x86::Inst::kIdJb},
-        {x86::Inst::kIdSetg, x86::Inst::kIdJg},   {x86::Inst::kIdSeta, x86::Inst::kIdJa},
-        {x86::Inst::kIdSetle, x86::Inst::kIdJle}, {x86::Inst::kIdSetbe, x86::Inst::kIdJbe},
-        {x86::Inst::kIdSetge, x86::Inst::kIdJge}, {x86::Inst::kIdSetae, x86::Inst::kIdJae},
+        {x86::Inst::kIdSete, 0x4},  {x86::Inst::kIdSetne, 0x5}, {x86::Inst::kIdSetl, 0xc},
+        {x86::Inst::kIdSetb, 0x2},  {x86::Inst::kIdSetg, 0xf},  {x86::Inst::kIdSeta, 0x7},
+        {x86::Inst::kIdSetle, 0xe}, {x86::Inst::kIdSetbe, 0x6}, {x86::Inst::kIdSetge, 0xd},
+        {x86::Inst::kIdSetae, 0x3},
     };
     return kCodes[static_cast<size_t>(c)];  // in Condition's order
   }
@@ -1018,7 +1042,7 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kMemory));
     a_.cmp(x86::rdx,
            x86::qword_ptr(x86::rax, static_cast<int32_t>(LinearMemory::size_bytes_offset())));
-    a_.ja(labels_[out_of_bounds]);
+    branch(kAbove, out_of_bounds);
     return x86::ptr(kMemoryBase, x86::rcx);
   }
 
@@ -1028,9 +1052,65 @@ class X64MacroAssembler final : public MacroAssembler {
   CodeHolder code_;
   Errors error_handler_;
   DirectAssembler a_;  // asmjit, with the most frequent forms encoded directly
-  std::vector<asmjit::Label> labels_;
-  std::vector<std::pair<asmjit::Label, std::vector<jit::Label>>> tables_;
-  std::vector<std::pair<uint32_t, uint32_t>> patches_;  // (immediate's offset, value)
+  // The generator's labels are kept here rather than as asmjit's (a zone entry and link list
+  // each, with their jumps through asmjit's general encoder: a tenth of compile time): a label
+  // is its offset once bound, or the chain of rel32 fields that wait for it.
+  static constexpr uint32_t kNoFixup = UINT32_MAX;
+  struct LabelState {
+    int32_t offset = -1;  // -1: not bound yet
+    uint32_t fixups = kNoFixup;
+  };
+  struct Fixup {
+    uint32_t at;  // offset of a rel32 field, relative to the end of its instruction
+    uint32_t next;
+  };
+  // x86 condition codes (Intel SDM vol. 2, appendix B.1.4.7): jcc is 0x70+cc (rel8) or 0x0f
+  // 0x80+cc (rel32). kAlways stands for jmp.
+  static constexpr int kBelow = 0x2, kAboveOrEqual = 0x3, kEqual = 0x4, kNotEqual = 0x5,
+                       kAbove = 0x7, kAlways = -1;
+  void add_fixup(jit::Label label, uint32_t at) {
+    fixups_.push_back({at, labels_[label].fixups});
+    labels_[label].fixups = static_cast<uint32_t>(fixups_.size() - 1);
+  }
+  // jmp or jcc to `label`: rel8 back to a bound label in reach, else rel32 (as asmjit chose).
+  void branch(int cc, jit::Label label) {
+    const int32_t target = labels_[label].offset;
+    const auto here = static_cast<int32_t>(position());
+    if (target >= 0 && target - (here + 2) >= -128) {
+      const uint8_t bytes[] = {static_cast<uint8_t>(cc == kAlways ? 0xeb : 0x70 + cc),
+                               static_cast<uint8_t>(target - (here + 2))};
+      a_.raw(bytes, 2);
+      return;
+    }
+    uint8_t bytes[6];
+    size_t n = 0;
+    if (cc == kAlways) {
+      bytes[n++] = 0xe9;
+    } else {
+      bytes[n++] = 0x0f;
+      bytes[n++] = static_cast<uint8_t>(0x80 + cc);
+    }
+    rel32_to(bytes, n, label);
+  }
+  void call_to(jit::Label label) {
+    uint8_t bytes[5] = {0xe8};
+    rel32_to(bytes, 1, label);
+  }
+  // Emits `bytes[0, n)` and a rel32 to `label` after them (patched when it is bound).
+  void rel32_to(uint8_t* bytes, size_t n, jit::Label label) {
+    const int32_t target = labels_[label].offset;
+    const auto end = static_cast<int32_t>(position() + n + 4);
+    const int32_t rel = target >= 0 ? target - end : 0;
+    std::memcpy(bytes + n, &rel, 4);
+    a_.raw(bytes, n + 4);
+    if (target < 0) add_fixup(label, static_cast<uint32_t>(end - 4));
+  }
+
+  std::vector<LabelState> labels_;
+  std::vector<Fixup> fixups_;
+  std::vector<std::pair<jit::Label, std::vector<jit::Label>>> tables_;
+  std::vector<std::pair<uint32_t, jit::Label>> table_entries_;  // (8-byte entry's offset, target)
+  std::vector<std::pair<uint32_t, uint32_t>> patches_;          // (immediate's offset, value)
 };
 
 }  // namespace
