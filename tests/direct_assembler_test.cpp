@@ -1,13 +1,17 @@
 // The x64 backend's DirectAssembler encodes the most frequent instruction forms itself; for
 // every form it takes (and the ones next to them it leaves to asmjit) it must give the bytes
-// asmjit gives, and report the same errors.
+// asmjit gives, and report the same errors. The x64 macro-assembler's own labels are checked
+// here too: each jump reaches its label.
 #include "compiler/x64/direct_assembler.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
+
+#include "compiler/x64/macro_assembler_x64.h"
 
 namespace kiln::jit {
 namespace {
@@ -320,6 +324,61 @@ TEST(DirectAssembler, ShiftsAndMultipliesByImmediatesMatchAsmjit) {
   EXPECT_GT(c.direct_count(), c.count() * 99 / 100);
 }
 
+// mov of an immediate into a register or a memory cell, lea of [base + disp] and call of a
+// register through their typed entry points: asmjit's bytes for every register, address and
+// value class.
+TEST(DirectAssembler, MovesOfImmediatesAddressesAndCallsMatchAsmjit) {
+  Comparison c;
+  for (uint32_t a = 0; a < 16; ++a) {
+    const std::string r = " r" + std::to_string(a);
+    for (int64_t value : kImmediates) {
+      c.check_typed([&](DirectAssembler& d) { d.mov_immediate(true, a, value); }, x86::Inst::kIdMov,
+                    x86::gpq(a), Imm(value), "mov 64" + r + ", " + std::to_string(value));
+      if (value < INT32_MIN || value > int64_t{UINT32_MAX}) continue;  // no 32-bit pattern
+      c.check_typed([&](DirectAssembler& d) { d.mov_immediate(false, a, value); },
+                    x86::Inst::kIdMov, x86::gpd(a), Imm(value),
+                    "mov 32" + r + ", " + std::to_string(value));
+    }
+    c.check_typed([&](DirectAssembler& d) { d.call_register(a); }, x86::Inst::kIdCall, x86::gpq(a),
+                  Operand(), "call" + r);
+    for (uint32_t base = 0; base < 16; ++base) {
+      for (int32_t disp : kDisplacements) {
+        const std::string where = " [r" + std::to_string(base) + " + " + std::to_string(disp) + "]";
+        for (bool wide : {false, true}) {
+          const uint32_t size = wide ? 8 : 4;
+          c.check_typed([&](DirectAssembler& d) { d.load_address(wide, a, base, disp); },
+                        x86::Inst::kIdLea, gp(size, a), x86::ptr(x86::gpq(base), disp),
+                        "lea" + r + "," + where);
+          if (a != 0) continue;  // the stored value does not depend on a register
+          for (int64_t value : kImmediates) {
+            if (value < INT32_MIN || value > INT32_MAX) continue;
+            const auto imm = static_cast<int32_t>(value);
+            c.check_typed([&](DirectAssembler& d) { d.store_immediate(wide, base, disp, imm); },
+                          x86::Inst::kIdMov, x86::ptr(x86::gpq(base), disp, size), Imm(imm),
+                          "mov" + where + ", " + std::to_string(imm));
+          }
+        }
+      }
+    }
+  }
+  c.finish();
+  EXPECT_GT(c.direct_count(), c.count() * 99 / 100);
+}
+
+// Bytes the caller encoded (jumps to the macro-assembler's own labels) land as asmjit's embed
+// would put them, also when the buffer must grow first.
+TEST(DirectAssembler, RawBytesMatchAsmjitsEmbed) {
+  Comparison c;
+  const uint8_t jump[] = {0x0f, 0x84, 0x78, 0x56, 0x34, 0x12};  // je rel32
+  for (int i = 0; i < 2000; ++i) {
+    c.compare_with([&](DirectAssembler& d) { d.raw(jump, sizeof(jump)); },
+                   [&](x86::Assembler& reference) { return reference.embed(jump, sizeof(jump)); },
+                   kErrorOk, "raw " + std::to_string(i));
+  }
+  c.finish();
+  EXPECT_GT(c.direct_count(), c.count() * 99 / 100);
+}
+
 TEST(DirectAssembler, OtherFormsAreLeftToAsmjit) {
   Comparison c;
   c.check(x86::Inst::kIdMov, x86::al, x86::byte_ptr(x86::rbx, 3), "byte load");
@@ -333,6 +392,86 @@ TEST(DirectAssembler, OtherFormsAreLeftToAsmjit) {
   c.check(x86::Inst::kIdTest, x86::rax, Imm(5), "test with an immediate");
   c.finish();
   EXPECT_EQ(c.direct_count(), 0u);
+}
+
+// The x64 macro-assembler keeps its labels itself: every jmp, jcc, call and br_table entry must
+// reach its label, backward (rel8 in reach, else rel32) and forward (rel32, patched at bind),
+// and a jump to a label never bound must fail the function instead of reaching anywhere.
+int32_t rel32_at(const std::vector<uint8_t>& code, size_t at) {
+  int32_t rel;
+  std::memcpy(&rel, code.data() + at, 4);
+  return rel;
+}
+
+TEST(X64MacroAssembler, JumpsCallsAndTablesReachTheirLabels) {
+  CodeTierOptions options;
+  std::unique_ptr<MacroAssembler> masm = create_x64_macro_assembler(X64Features::host(), options);
+  const Reg value = masm->value_registers(RegisterClass::kGeneral)[0];
+  const Label back = masm->new_label(), forward = masm->new_label(), called = masm->new_label();
+  masm->bind(back);
+  const uint32_t short_jump = masm->position();
+  masm->jump(back);
+  for (int i = 0; i < 20; ++i) masm->load_constant(ValType::kI64, value, 0x123456789abcdef0);
+  const uint32_t long_jump = masm->position();
+  masm->jump(back);
+  const uint32_t forward_jump = masm->position();
+  masm->jump(forward);
+  masm->branch_if_zero(value, forward);  // test, then je rel32
+  const uint32_t after_branch = masm->position();
+  masm->call_label(called, 0, back);
+  const uint32_t table_from = masm->position();
+  const Label cases[] = {masm->new_label(), masm->new_label(), masm->new_label()};
+  masm->branch_table(value, cases);
+  const uint32_t table_to = masm->position();
+  for (Label l : cases) {
+    masm->bind(l);
+    masm->load_constant(ValType::kI64, value, 1);
+  }
+  masm->bind(forward);
+  masm->bind(called);
+  masm->return_from_function();
+  ASSERT_TRUE(masm->finish());
+  std::vector<uint8_t> code(masm->size());
+  const uintptr_t base = 0x10000000;
+  masm->copy_to(code.data(), base);
+
+  EXPECT_EQ(code[short_jump], 0xeb);
+  EXPECT_EQ(short_jump + 2 + static_cast<int8_t>(code[short_jump + 1]), masm->label_offset(back));
+  EXPECT_EQ(code[long_jump], 0xe9);
+  EXPECT_EQ(long_jump + 5 + rel32_at(code, long_jump + 1), masm->label_offset(back));
+  EXPECT_EQ(code[forward_jump], 0xe9);
+  EXPECT_EQ(forward_jump + 5 + rel32_at(code, forward_jump + 1), masm->label_offset(forward));
+  EXPECT_EQ(code[after_branch - 6], 0x0f);
+  EXPECT_EQ(code[after_branch - 5], 0x84);
+  EXPECT_EQ(after_branch + rel32_at(code, after_branch - 4), masm->label_offset(forward));
+  EXPECT_EQ(code[after_branch], 0xe8);
+  EXPECT_EQ(after_branch + 5 + rel32_at(code, after_branch + 1), masm->label_offset(called));
+  // br_table: jae to the last case, then lea rax, [rip + table]; the table holds the other
+  // cases' addresses.
+  size_t lea = table_from;
+  while (lea + 3 <= table_to &&
+         !(code[lea] == 0x48 && code[lea + 1] == 0x8d && code[lea + 2] == 0x05)) {
+    ++lea;
+  }
+  ASSERT_LT(lea + 7, table_to);
+  EXPECT_EQ(lea + rel32_at(code, lea - 4), masm->label_offset(cases[2]));  // the jae before
+  const size_t table = lea + 7 + rel32_at(code, lea + 3);
+  ASSERT_LE(table + 16, code.size());
+  EXPECT_EQ(table % 8, 0u);
+  for (size_t i = 0; i < 2; ++i) {
+    uint64_t entry;
+    std::memcpy(&entry, code.data() + table + 8 * i, 8);
+    EXPECT_EQ(entry, base + masm->label_offset(cases[i])) << i;
+  }
+}
+
+TEST(X64MacroAssembler, AJumpToALabelNeverBoundFailsTheFunction) {
+  CodeTierOptions options;
+  std::unique_ptr<MacroAssembler> masm = create_x64_macro_assembler(X64Features::host(), options);
+  const Label nowhere = masm->new_label();
+  masm->jump(nowhere);
+  masm->return_from_function();
+  EXPECT_FALSE(masm->finish());
 }
 
 }  // namespace

@@ -251,6 +251,27 @@ bool encode_alu_immediate(const Form& form, bool wide, uint32_t reg, int64_t val
   return true;
 }
 
+// mov reg, imm as asmjit encodes it: a 32-bit mov is B8+r id; a 64-bit one C7 /0 id when the
+// value sign-extends from 32 bits, else the ten-byte B8+r io. False for a 32-bit mov of a value
+// with no 32-bit pattern.
+bool encode_mov_immediate(bool wide, uint32_t reg, int64_t value, Encoding& e) {
+  const std::optional<int32_t> v = immediate32(wide, value);
+  if (!wide) {
+    if (!v) return false;
+    e.rex(false, 0, 0, reg);
+    e.byte(static_cast<uint8_t>(0xb8 + (reg & 7)));
+    e.imm32(*v);
+  } else if (v) {
+    e.register_form(true, 0xc7, 0, reg);
+    e.imm32(*v);
+  } else {
+    e.rex(true, 0, 0, reg);
+    e.byte(static_cast<uint8_t>(0xb8 + (reg & 7)));
+    e.imm64(static_cast<uint64_t>(value));
+  }
+  return true;
+}
+
 x86::Gp gp_of(bool wide, uint32_t id) {
   return wide ? x86::Gp(x86::gpq(id)) : x86::Gp(x86::gpd(id));
 }
@@ -360,24 +381,7 @@ size_t DirectAssembler::encode(InstId id, const Operand_& o0, const Operand_& o1
     if (!o1.isImm() || form.imm_digit < 0) return 0;
     const int64_t value = o1.as<Imm>().value();
     if (id == x86::Inst::kIdMov) {
-      // As asmjit: a 32-bit mov is B8+r id; a 64-bit one C7 /0 id when the value sign-extends
-      // from 32 bits, else the ten-byte B8+r io.
-      const auto reg = static_cast<uint32_t>(r0);
-      const std::optional<int32_t> v = immediate32(wide, value);
-      if (!wide) {
-        if (!v) return 0;
-        e.rex(false, 0, 0, reg);
-        e.byte(static_cast<uint8_t>(0xb8 + (reg & 7)));
-        e.imm32(*v);
-      } else if (v) {
-        e.register_form(true, 0xc7, 0, reg);
-        e.imm32(*v);
-      } else {
-        e.rex(true, 0, 0, reg);
-        e.byte(static_cast<uint8_t>(0xb8 + (reg & 7)));
-        e.imm64(static_cast<uint64_t>(value));
-      }
-      return e.size();
+      return encode_mov_immediate(wide, static_cast<uint32_t>(r0), value, e) ? e.size() : 0;
     }
     return encode_alu_immediate(form, wide, static_cast<uint32_t>(r0), value, e) ? e.size() : 0;
   }
@@ -520,6 +524,50 @@ void DirectAssembler::imul_immediate(bool wide, uint32_t dst, uint32_t src, int3
     return;
   }
   emit(x86::Inst::kIdImul, gp_of(wide, dst), gp_of(wide, src), Imm(imm));
+}
+
+void DirectAssembler::mov_immediate(bool wide, uint32_t dst, int64_t value) {
+  if (direct_ready()) {
+    Encoding e(_bufferPtr);
+    if (encode_mov_immediate(wide, dst, value, e)) {
+      commit(e.size());
+      return;
+    }
+  }
+  emit(x86::Inst::kIdMov, gp_of(wide, dst), Imm(value));
+}
+
+void DirectAssembler::store_immediate(bool wide, uint32_t base, int32_t disp, int32_t value) {
+  if (direct_ready()) {
+    const Address address{.base = base, .disp = disp};
+    Encoding e(_bufferPtr);
+    e.memory_form(wide, 0xc7, 0, address);
+    e.imm32(value);
+    commit(e.size());
+    return;
+  }
+  emit(x86::Inst::kIdMov, x86::ptr(x86::gpq(base), disp, wide ? 8 : 4), Imm(value));
+}
+
+void DirectAssembler::load_address(bool wide, uint32_t dst, uint32_t base, int32_t disp) {
+  if (direct_ready()) {
+    const Address address{.base = base, .disp = disp};
+    Encoding e(_bufferPtr);
+    e.memory_form(wide, 0x8d, dst, address);
+    commit(e.size());
+    return;
+  }
+  emit(x86::Inst::kIdLea, gp_of(wide, dst), x86::ptr(x86::gpq(base), disp));
+}
+
+void DirectAssembler::call_register(uint32_t target) {
+  if (direct_ready()) {
+    Encoding e(_bufferPtr);
+    e.register_form(false, 0xff, 2, target);
+    commit(e.size());
+    return;
+  }
+  emit(x86::Inst::kIdCall, x86::gpq(target));
 }
 
 }  // namespace kiln::jit

@@ -43,6 +43,14 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   void shift_immediate(asmjit::InstId id, bool wide, uint32_t dst, uint32_t count);
   // imul dst, src, imm (three operands).
   void imul_immediate(bool wide, uint32_t dst, uint32_t src, int32_t imm);
+  // mov dst, imm (of a 32-bit mov: the value's low 32 bits).
+  void mov_immediate(bool wide, uint32_t dst, int64_t value);
+  // mov [base + disp], imm32 (sign-extended when wide).
+  void store_immediate(bool wide, uint32_t base, int32_t disp, int32_t value);
+  // lea dst, [base + disp].
+  void load_address(bool wide, uint32_t dst, uint32_t base, int32_t disp);
+  // call target (a register).
+  void call_register(uint32_t target);
 
   // Bytes encoded by the caller (jumps to the macro-assembler's own labels), straight into the
   // buffer, or through asmjit's embed when the buffer must grow first.

@@ -97,26 +97,27 @@ class X64MacroAssembler final : public MacroAssembler {
   uint32_t enter_function(const EntryChecks& checks, jit::Label stack_exhausted,
                           jit::Label stack_check_failed) override {
     a_.push(x86::rbp);
-    a_.mov(x86::rbp, x86::rsp);
-    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
+    a_.alu_register(x86::Inst::kIdMov, true, x86::Gp::kIdBp, x86::Gp::kIdSp);
+    a_.alu_memory(x86::Inst::kIdMov, true, x86::Gp::kIdAx, kVm.id(), VmOffsets::kStore);
     uint32_t frame_bytes = kNoPatch;
     if (checks.value_stack) {
       // lea rcx, [frame + size]: the size (a placeholder until patch) is the last 4 bytes.
-      a_.lea(x86::rcx, x86::ptr(kFrame, 0x7fffffff));
+      a_.load_address(true, x86::Gp::kIdCx, kFrame.id(), 0x7fffffff);
       patches_.push_back({position() - 4, 0});
       frame_bytes = static_cast<uint32_t>(patches_.size() - 1);
-      a_.cmp(x86::rcx, x86::qword_ptr(x86::rax, VmOffsets::kCellsEnd));
+      a_.alu_memory(x86::Inst::kIdCmp, true, x86::Gp::kIdCx, x86::Gp::kIdAx, VmOffsets::kCellsEnd);
       branch(kAbove, stack_exhausted);
     }
     // The native stack, the call depth (StoreContext::stack_limit) and the deadline in one.
-    a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
+    a_.alu_memory(x86::Inst::kIdCmp, true, x86::Gp::kIdSp, x86::Gp::kIdAx,
+                  VmOffsets::kNativeStackLimit);
     branch(kBelow, stack_check_failed);
     return frame_bytes;
   }
   void zero_frame(uint32_t from, uint32_t to) override { zero_cells(from, (to - from) / 8); }
   void branch_if_below_stack_limit(jit::Label target) override {
-    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
-    a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kStackLimit));
+    a_.alu_memory(x86::Inst::kIdMov, true, x86::Gp::kIdAx, kVm.id(), VmOffsets::kStore);
+    a_.alu_memory(x86::Inst::kIdCmp, true, x86::Gp::kIdSp, x86::Gp::kIdAx, VmOffsets::kStackLimit);
     branch(kBelow, target);
   }
   void zero_cells(uint32_t zero_from, uint32_t cells) {
@@ -139,7 +140,7 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.ret();
   }
   void return_trapped() override {
-    a_.mov(x86::eax, 1);
+    a_.mov_immediate(false, x86::Gp::kIdAx, 1);
     a_.leave();
     a_.ret();
   }
@@ -176,16 +177,17 @@ class X64MacroAssembler final : public MacroAssembler {
   void store_slot_constant(int32_t slot, uint64_t bits) override {
     const auto v = static_cast<int64_t>(bits);
     if (fits_int32(v)) {
-      a_.mov(slot_mem(slot, 8), v);
+      a_.store_immediate(true, kFrame.id(), slot, static_cast<int32_t>(v));
     } else {
-      a_.mov(x86::rax, bits);
-      a_.mov(slot_mem(slot, 8), x86::rax);
+      a_.mov_immediate(true, x86::Gp::kIdAx, v);
+      a_.store(true, kFrame.id(), slot, x86::Gp::kIdAx);
     }
   }
   void copy_slots(int32_t dst, int32_t src, uint32_t cells) override {
     for (uint32_t i = 0; i < cells; ++i) {
-      a_.mov(x86::rax, slot_mem(src + 8 * static_cast<int32_t>(i), 8));
-      a_.mov(slot_mem(dst + 8 * static_cast<int32_t>(i), 8), x86::rax);
+      a_.alu_memory(x86::Inst::kIdMov, true, x86::Gp::kIdAx, kFrame.id(),
+                    src + 8 * static_cast<int32_t>(i));
+      a_.store(true, kFrame.id(), dst + 8 * static_cast<int32_t>(i), x86::Gp::kIdAx);
     }
   }
   void move(ValType t, Reg dst, Reg src) override {
@@ -199,19 +201,19 @@ class X64MacroAssembler final : public MacroAssembler {
   void load_constant(ValType t, Reg dst, uint64_t bits) override {
     switch (t) {
       case ValType::kI32:
-        a_.mov(d(dst), static_cast<uint32_t>(bits));
+        a_.mov_immediate(false, dst, static_cast<uint32_t>(bits));
         break;
       case ValType::kF32:
       case ValType::kF64:
         if (bits == 0) {
           a_.xorps(xmm(dst), xmm(dst));
         } else {
-          a_.mov(x86::rax, bits);
+          a_.mov_immediate(true, x86::Gp::kIdAx, static_cast<int64_t>(bits));
           a_.movq(xmm(dst), x86::rax);
         }
         break;
       default:
-        a_.mov(q(dst), bits);
+        a_.mov_immediate(true, dst, static_cast<int64_t>(bits));
     }
   }
 
@@ -796,37 +798,39 @@ class X64MacroAssembler final : public MacroAssembler {
   void refund_fuel(uint32_t charge) override { a_.add(kFuel, patches_[charge].second); }
   void patch(uint32_t id, uint32_t value) override { patches_[id].second = value; }
   void check_interrupt(jit::Label reached) override {
-    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
-    a_.cmp(x86::rsp, x86::qword_ptr(x86::rax, VmOffsets::kNativeStackLimit));
+    a_.alu_memory(x86::Inst::kIdMov, true, x86::Gp::kIdAx, kVm.id(), VmOffsets::kStore);
+    a_.alu_memory(x86::Inst::kIdCmp, true, x86::Gp::kIdSp, x86::Gp::kIdAx,
+                  VmOffsets::kNativeStackLimit);
     branch(kBelow, reached);
   }
 
   uint32_t call_direct(const std::atomic<const void*>* entry, int32_t frame_offset,
                        jit::Label not_compiled, jit::Label trapped) override {
-    a_.mov(x86::rax, reinterpret_cast<uint64_t>(entry));
-    a_.mov(x86::rax, x86::qword_ptr(x86::rax));
-    a_.test(x86::rax, x86::rax);
+    a_.mov_immediate(true, x86::Gp::kIdAx,
+                     static_cast<int64_t>(reinterpret_cast<uintptr_t>(entry)));
+    a_.alu_memory(x86::Inst::kIdMov, true, x86::Gp::kIdAx, x86::Gp::kIdAx, 0);
+    a_.alu_register(x86::Inst::kIdTest, true, x86::Gp::kIdAx, x86::Gp::kIdAx);
     branch(kEqual, not_compiled);
-    if (frame_offset) a_.add(kFrame, frame_offset);
-    a_.call(x86::rax);
+    if (frame_offset) a_.alu_immediate(x86::Inst::kIdAdd, true, kFrame.id(), frame_offset);
+    a_.call_register(x86::Gp::kIdAx);
     const uint32_t after = position();
     after_call(frame_offset, trapped);
     return after;
   }
   void call_label(jit::Label target, int32_t frame_offset, jit::Label trapped) override {
-    if (frame_offset) a_.add(kFrame, frame_offset);
+    if (frame_offset) a_.alu_immediate(x86::Inst::kIdAdd, true, kFrame.id(), frame_offset);
     call_to(target);
     after_call(frame_offset, trapped);
   }
   void call_address(const void* code, int32_t frame_offset, jit::Label trapped) override {
-    if (frame_offset) a_.add(kFrame, frame_offset);
+    if (frame_offset) a_.alu_immediate(x86::Inst::kIdAdd, true, kFrame.id(), frame_offset);
     // rel32: all generated code lives in one region of CodeMemory (1 GiB).
     a_.call(Imm(reinterpret_cast<uint64_t>(code)));
     after_call(frame_offset, trapped);
   }
   void after_call(int32_t frame_offset, jit::Label trapped) {
-    if (frame_offset) a_.sub(kFrame, frame_offset);
-    a_.test(x86::eax, x86::eax);
+    if (frame_offset) a_.alu_immediate(x86::Inst::kIdSub, true, kFrame.id(), frame_offset);
+    a_.alu_register(x86::Inst::kIdTest, false, x86::Gp::kIdAx, x86::Gp::kIdAx);
     branch(kNotEqual, trapped);
   }
   void call_indirect(uint32_t table_index, uint32_t type_id, Source index, int32_t frame_offset,
@@ -877,46 +881,49 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::r9, x86::qword_ptr(kVm, VmOffsets::kInstance));
     a_.cmp(x86::qword_ptr(x86::rdx, FunctionHeaderOffsets::kInstance), x86::r9);
     branch(kNotEqual, slow);
-    if (frame_offset) a_.add(kFrame, frame_offset);
-    a_.call(x86::rax);
-    if (frame_offset) a_.sub(kFrame, frame_offset);
-    a_.test(x86::eax, x86::eax);
+    if (frame_offset) a_.alu_immediate(x86::Inst::kIdAdd, true, kFrame.id(), frame_offset);
+    a_.call_register(x86::Gp::kIdAx);
+    if (frame_offset) a_.alu_immediate(x86::Inst::kIdSub, true, kFrame.id(), frame_offset);
+    a_.alu_register(x86::Inst::kIdTest, false, x86::Gp::kIdAx, x86::Gp::kIdAx);
     branch(kNotEqual, trapped);
   }
   void set_runtime_argument(size_t index, int64_t value) override {
-    if (index < std::size(kRuntimeArguments)) a_.mov(kRuntimeArguments[index], value);
+    if (index < std::size(kRuntimeArguments))
+      a_.mov_immediate(true, kRuntimeArguments[index].id(), value);
   }
   void call_runtime(const void* function, std::span<const RuntimeArgument> args) override {
     // C++ reads and writes the fuel in the StoreContext (the interpreter, host calls, traps),
     // and counts this code's frames from its stack pointer if it enters generated code again.
-    a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kStore));
-    a_.mov(x86::qword_ptr(x86::rax, VmOffsets::kJitRsp), x86::rsp);
-    if (fuel_in_register_) a_.mov(x86::qword_ptr(x86::rax, VmOffsets::kFuel), kFuel);
+    a_.alu_memory(x86::Inst::kIdMov, true, x86::Gp::kIdAx, kVm.id(), VmOffsets::kStore);
+    a_.store(true, x86::Gp::kIdAx, VmOffsets::kJitRsp, x86::Gp::kIdSp);
+    if (fuel_in_register_) a_.store(true, x86::Gp::kIdAx, VmOffsets::kFuel, kFuel.id());
     for (size_t i = 0; i < args.size() && i < 6; ++i) {
       const RuntimeArgument& arg = args[i];
       switch (arg.kind) {
         case RuntimeArgument::Kind::kVmContext:
-          a_.mov(kRuntimeArguments[i], kVm);
+          a_.alu_register(x86::Inst::kIdMov, true, kRuntimeArguments[i].id(), kVm.id());
           break;
         case RuntimeArgument::Kind::kSlotAddress:
-          a_.lea(kRuntimeArguments[i], slot_mem(static_cast<int32_t>(arg.value), 8));
+          a_.load_address(true, kRuntimeArguments[i].id(), kFrame.id(),
+                          static_cast<int32_t>(arg.value));
           break;
         case RuntimeArgument::Kind::kImmediate:
-          a_.mov(kRuntimeArguments[i], static_cast<uint64_t>(arg.value));
+          a_.mov_immediate(true, kRuntimeArguments[i].id(), arg.value);
           break;
         case RuntimeArgument::Kind::kPreset:
           break;
       }
     }
-    a_.mov(x86::rax, reinterpret_cast<uint64_t>(function));
-    a_.call(x86::rax);
+    a_.mov_immediate(true, x86::Gp::kIdAx,
+                     static_cast<int64_t>(reinterpret_cast<uintptr_t>(function)));
+    a_.call_register(x86::Gp::kIdAx);
     if (fuel_in_register_) {  // rax is the result
-      a_.mov(kFuel, x86::qword_ptr(kVm, VmOffsets::kStore));
-      a_.mov(kFuel, x86::qword_ptr(kFuel, VmOffsets::kFuel));
+      a_.alu_memory(x86::Inst::kIdMov, true, kFuel.id(), kVm.id(), VmOffsets::kStore);
+      a_.alu_memory(x86::Inst::kIdMov, true, kFuel.id(), kFuel.id(), VmOffsets::kFuel);
     }
   }
   void branch_if_result_nonzero(jit::Label target) override {
-    a_.test(x86::eax, x86::eax);
+    a_.alu_register(x86::Inst::kIdTest, false, x86::Gp::kIdAx, x86::Gp::kIdAx);
     branch(kNotEqual, target);
   }
   void move_result(Reg dst) override { a_.mov(q(dst), x86::rax); }
