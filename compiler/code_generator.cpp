@@ -1,6 +1,7 @@
 #include "compiler/code_generator.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <type_traits>
 
@@ -661,8 +662,7 @@ Label CodeGenerator::raise_stub(uint32_t code, uint32_t module_offset) {
 Label CodeGenerator::exception_path(uint32_t module_offset) {
   if (try_tables_.empty()) return pending_trap_stub(module_offset);
   const Label label = masm_.new_label();
-  const TryTable table = try_tables_.back();
-  stubs_.push_back([this, label, table, module_offset] {
+  stubs_.push_back([this, label, table = try_tables_.back(), module_offset] {
     masm_.bind(label);
     const RuntimeArgument args[] = {
         RuntimeArgument::vm(),
@@ -1223,7 +1223,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       release(index);
       masm_.bind(resume);
       restore_pinned();
-      const std::vector<RuntimeArgument> args = {
+      const std::array<RuntimeArgument, 4> args = {
           RuntimeArgument::vm(), RuntimeArgument::immediate(ins.index2),
           RuntimeArgument::immediate(type_id), RuntimeArgument::slot_address(operand_slot(first))};
       stubs_.push_back([this, slow, resume, trapped, args] {
@@ -1507,8 +1507,9 @@ void CodeGenerator::emit_call(const Instruction& ins, uint32_t param_cells,
   materialize_from(first);
   spill_registers();
   const Label trapped = exception_path(static_cast<uint32_t>(ins.offset));
-  const RuntimeArgument args[] = {RuntimeArgument::vm(), RuntimeArgument::immediate(ins.index),
-                                  RuntimeArgument::slot_address(operand_slot(first))};
+  const std::array<RuntimeArgument, 3> args = {RuntimeArgument::vm(),
+                                               RuntimeArgument::immediate(ins.index),
+                                               RuntimeArgument::slot_address(operand_slot(first))};
   // Calls clobber every value register, pinned locals' included.
   save_pinned();
   const CompiledFunction* callee =
@@ -1528,10 +1529,9 @@ void CodeGenerator::emit_call(const Instruction& ins, uint32_t param_cells,
     const Label not_compiled = masm_.new_label(), resume = masm_.new_label();
     masm_.call_direct(&callee->native_entry, operand_slot(first), not_compiled, trapped);
     masm_.bind(resume);
-    std::vector<RuntimeArgument> slow(std::begin(args), std::end(args));
-    stubs_.push_back([this, not_compiled, resume, trapped, slow] {
+    stubs_.push_back([this, not_compiled, resume, trapped, args] {
       masm_.bind(not_compiled);
-      masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_call_function), slow);
+      masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_call_function), args);
       masm_.branch_if_result_nonzero(trapped);
       masm_.jump(resume);
     });

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "compiler/inline_closure.h"
 #include "compiler/macro_assembler.h"
 #include "compiler/runtime_calls.h"
 #include "runtime/flat_stack.h"
@@ -300,7 +301,7 @@ class CodeGenerator {
   static constexpr int kFree = -1, kHeld = -2, kPinned = -3;
   int general_owner_[32];
   int float_owner_[32];
-  std::vector<std::function<void()>> stubs_;  // out-of-line code, emitted after the body
+  std::vector<InlineClosure> stubs_;  // out-of-line code, emitted after the body
   std::vector<std::pair<uint32_t, Label>> raise_blocks_;  // (trap code, its raise block)
   // raise_stub's stubs (the most frequent out-of-line code: plain data, not closures).
   struct RaiseSite {
