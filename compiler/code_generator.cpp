@@ -1050,7 +1050,8 @@ void CodeGenerator::branch_on(const Value& condition, bool when_zero, Label targ
     release(condition);
     return;
   }
-  const Reg r = take_register(condition);
+  // A local kept in a register is tested there (flush only stores what the stack holds).
+  const Reg r = read_register(condition);
   flush();
   if (when_zero) {
     masm_.branch_if_zero(r, target);
