@@ -336,7 +336,7 @@ void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v
     const Reg r = registers[registers.size() - 1 - count];
     ++count;
     set.push_back({local.index, static_cast<int32_t>(v.local_cell(local.index) * 8), t, r,
-                   local.written || written_outside});
+                   local.written || written_outside, local.written});
   }
   // From entry (a function's one loop): the declared locals that stay in registers start
   // there as zeros, and only the others' cells are zeroed (the cells of written locals are
@@ -371,6 +371,27 @@ void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v
       masm_.load_constant(p.type, p.reg, 0);
     }
   }
+}
+
+void CodeGenerator::enter_function_loop() {
+  // A loop without calls stores nothing of its own: only a store per entry would be left.
+  const CompiledFunction& compiled =
+      *module_.compiled[function_index_ - module_.imported_functions];
+  if (!compiled.loop_locals.loops[0].calls) return;
+  std::vector<PinnedLocal> in_loop = current_pinned();
+  bool any = false;
+  for (PinnedLocal& p : in_loop) {
+    if (p.written && !p.loop_writes) {
+      masm_.store_slot(p.type, p.slot, p.reg);
+      p.written = false;
+      any = true;
+    }
+  }
+  if (!any) return;
+  from_entry_set_ = pinned_set_;
+  pinned_sets_.push_back(std::move(in_loop));
+  loop_twin_ = static_cast<PinnedSet>(pinned_sets_.size() - 1);
+  switch_pinned_set(loop_twin_);
 }
 
 void CodeGenerator::switch_pinned_set(PinnedSet set) {
@@ -865,6 +886,7 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   emit_prologue(body.code_offset);
   // Outside loops no local is in a register (pin_loop_locals), unless there is one loop.
   pinned_sets_.assign(1, {});
+  loop_twin_ = from_entry_set_ = 0;
   pinned_at_cell_.assign(local_cells_, -1);
   switch_pinned_set(0);
   if (compiled.loop_locals.loops.size() == 1) {
@@ -938,7 +960,7 @@ void CodeGenerator::branch_to(uint32_t depth, uint32_t values_top) {
     masm_.copy_slots(operand_slot(target.height_cells), operand_slot(values_top - cells), cells);
   }
   // Out of a loop whose locals are in registers: those it set go back to their cells.
-  if (target.pinned_set != pinned_set_) save_pinned();
+  if (changes_pinned(target.pinned_set)) save_pinned();
   masm_.jump(target.label);
 }
 
@@ -976,6 +998,7 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
         flush();
       }
       if (outermost_loop) pin_loop_locals(loop_ordinal, v, false);  // (every value in its cell)
+      if (block.is_loop && pinned_for_function_ && open_loops_ == 1) enter_function_loop();
       block.pinned_set = pinned_set_;
       if (block.is_loop) {
         masm_.bind(block.label);
@@ -1025,6 +1048,10 @@ void CodeGenerator::emit_control(const Instruction& ins, const FunctionValidator
       if (block.is_if && !block.has_else) masm_.bind(block.else_label);
       reset_stack(block.height_cells, ins.closed->results);
       if (unpin) switch_pinned_set(0);  // (every value is in its cell)
+      // Out of a function's one loop: back to the from-entry set (the same registers).
+      if (block.is_loop && open_loops_ == 0 && registers_of(pinned_set_) != pinned_set_) {
+        switch_pinned_set(registers_of(pinned_set_));
+      }
       if (ins.starts_segment) start_segment(ins);
       return;
     }
@@ -1153,7 +1180,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       const Block& target = blocks_[blocks_.size() - 1 - depth];
       const uint32_t values_top = cb - 1;
       const bool moves =
-          depth == blocks_.size() - 1 || target.pinned_set != pinned_set_ ||
+          depth == blocks_.size() - 1 || changes_pinned(target.pinned_set) ||
           (target.label_cells && values_top - target.label_cells != target.height_cells);
       if (moves) {
         const Label skip = masm_.new_label();
@@ -1177,7 +1204,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       for (uint32_t depth : depths) {
         const Block& target = blocks_[blocks_.size() - 1 - depth];
         const bool move =
-            depth == blocks_.size() - 1 || target.pinned_set != pinned_set_ ||
+            depth == blocks_.size() - 1 || changes_pinned(target.pinned_set) ||
             (target.label_cells && values_top - target.label_cells != target.height_cells);
         if (move) {
           moves.emplace_back(masm_.new_label(), depth);

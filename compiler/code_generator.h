@@ -239,7 +239,8 @@ class CodeGenerator {
     int32_t slot;
     ValType type;
     Reg reg;
-    bool written;  // the loop sets it (HotLocal::written): its cell is stale
+    bool written;      // the loop sets it (HotLocal::written): its cell is stale
+    bool loop_writes;  // the loop itself sets it (written may count code before the loop too)
   };
   // A set of pinned locals: an index into pinned_sets_, where 0 is the empty set (outside
   // loops). Out-of-line code emitted after the body names the set of its site.
@@ -279,8 +280,25 @@ class CodeGenerator {
   // Makes `set` the current one: its registers leave the value pool, the current set's return
   // (no value may be in a register). Emits nothing.
   void switch_pinned_set(PinnedSet set);
+  // At the header of a function's one loop (its set kept from entry, every local counted as
+  // written): the locals the loop never sets go to their cells once, here on the way in, and
+  // the loop runs with a set of the same registers that does not store them before each call
+  // (only for a loop with calls).
+  void enter_function_loop();
+  // Whether going from the current set to `target` moves locals between registers and cells:
+  // not between the from-entry set and its in-loop twin (the same registers).
+  bool changes_pinned(PinnedSet target) const {
+    return registers_of(target) != registers_of(pinned_set_);
+  }
+  // The first set with the same locals in the same registers as `set`.
+  PinnedSet registers_of(PinnedSet set) const {
+    return set == loop_twin_ && set != 0 ? from_entry_set_ : set;
+  }
   const std::vector<PinnedLocal>& current_pinned() const { return pinned_sets_[pinned_set_]; }
   std::vector<std::vector<PinnedLocal>> pinned_sets_;
+  // The function's one loop's in-loop set (enter_function_loop) and the from-entry set it is
+  // the twin of; 0 when there is none.
+  PinnedSet loop_twin_ = 0, from_entry_set_ = 0;
   PinnedSet pinned_set_ = 0;
   // For each local cell, its index in the current set, or -1 (pinned's lookup).
   std::vector<int8_t> pinned_at_cell_;

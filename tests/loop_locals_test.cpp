@@ -140,6 +140,19 @@ TEST_P(LoopLocals, OneLoopKeepsALocalSetBeforeItAcrossCalls) {
   }
 }
 
+TEST_P(LoopLocals, OneLoopWithCallsStoresALocalSetBeforeItOnceAndAllAfterIt) {
+  for (uint32_t n : {1u, 3u, 99u, 101u, 640u}) {
+    uint32_t k = n + 5, s = 0;
+    for (uint32_t i = 0;; ++i) {
+      s = (s + k + 1) + k;
+      if (i == 100 || i + 1 >= n) break;
+    }
+    k *= 3;
+    s += 1;
+    EXPECT_EQ(static_cast<uint32_t>(call("one_loop_exits", {n})), s + k) << n;
+  }
+}
+
 TEST_P(LoopLocals, OperatorsComputeStraightIntoTheLocalSetNext) {
   uint32_t memory[64] = {};
   for (uint32_t n : {1u, 6u, 77u}) {

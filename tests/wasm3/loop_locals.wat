@@ -155,6 +155,22 @@
       (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
     (i32.add (local.get $s) (local.get $k)))
 
+  ;; One loop with a call: $k, set before it and only read in it, is stored to its cell once on
+  ;; the way in and not before each call (CodeGenerator::enter_function_loop). Leaving the loop
+  ;; by a branch ($out, once $i reaches 100) or at its end, every local is stored before a call
+  ;; again: $k is set after the loop, then a call.
+  (func (export "one_loop_exits") (param $n i32) (result i32)
+    (local $i i32) (local $k i32) (local $s i32)
+    (local.set $k (i32.add (local.get $n) (i32.const 5)))
+    (block $out
+      (loop $top
+        (local.set $s (i32.add (call $bump (i32.add (local.get $s) (local.get $k))) (local.get $k)))
+        (br_if $out (i32.eq (local.get $i) (i32.const 100)))
+        (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n)))))
+    (local.set $k (i32.mul (local.get $k) (i32.const 3)))
+    (local.set $s (call $bump (local.get $s)))
+    (i32.add (local.get $s) (local.get $k)))
+
   ;; Operators whose result the next instruction sets into a local kept in a register are
   ;; computed straight into that register (CodeGenerator::next_sets_pinned_local): with the
   ;; local as the first operand, as the second (operands swapped when the operator commutes,
