@@ -1233,12 +1233,12 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       const FuncType& type = module_.types[ins.index];
       const uint32_t params = type.param_cells();
       const uint32_t first = cb - 1 - params;
-      // The element index goes to its cell for the slow path, and stays where it is (a
-      // register, most often) for the fast path.
+      // The element index stays where it is (a register, most often) for the fast path; the
+      // slow path stores it to its cell (store_indirect_index).
       if (stack_.back().where == Value::Where::kCondition) materialize_condition();
       const Value index = pop();
-      store_value(index, operand_slot(cb - 1));
       const Source index_source = source_of(index, true);
+      const int32_t index_slot = operand_slot(cb - 1);
       materialize_from(first);
       spill_registers();
       const uint32_t type_id = module_.type_ids[ins.index];
@@ -1254,8 +1254,9 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       const std::array<RuntimeArgument, 4> args = {
           RuntimeArgument::vm(), RuntimeArgument::immediate(ins.index2),
           RuntimeArgument::immediate(type_id), RuntimeArgument::slot_address(operand_slot(first))};
-      stubs_.push_back([this, slow, resume, trapped, args] {
+      stubs_.push_back([this, slow, resume, trapped, args, index_slot] {
         masm_.bind(slow);
+        masm_.store_indirect_index(index_slot);
         masm_.call_runtime(reinterpret_cast<const void*>(&kiln_jit_call_indirect), args);
         masm_.branch_if_result_nonzero(trapped);
         masm_.jump(resume);

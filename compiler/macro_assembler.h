@@ -240,6 +240,10 @@ class MacroAssembler {
   // its bounds check, so a mispredicted check cannot read past the table (Spectre v1).
   virtual void call_indirect(uint32_t table_index, uint32_t type_id, Source index,
                              int32_t frame_offset, Label slow, Label trapped) = 0;
+  // At call_indirect's `slow` label: stores the element index (which the fast path keeps in a
+  // scratch register up to every jump there) to the cell at byte offset `slot`, where the
+  // runtime reads it. The fast path itself stores nothing.
+  virtual void store_indirect_index(int32_t slot) = 0;
   // Calls a C function of the runtime (value registers are not preserved: the generator
   // spills them first); its integer result is then available to move_result and
   // branch_if_result_nonzero.

@@ -837,8 +837,8 @@ class X64MacroAssembler final : public MacroAssembler {
                      jit::Label slow, jit::Label trapped) override {
     // After a mispredicted indirect call, the caller's next call_indirect waits for the
     // callee's address: it comes from the table's call_indirect cache (TableHeader), one load
-    // from the index (taken from its register rather than reread from the cell it was just
-    // stored to; table 0's header straight from the VM context), while the element, loaded in
+    // from the index (in ecx from its register, up to every jump to `slow`, whose stub stores it
+    // to its cell; table 0's header straight from the VM context), while the element, loaded in
     // parallel, is checked to be the function the cache entry names, of the type, of this
     // instance. Past the stores of the values and pinned locals, every value register but the
     // fuel's is free here: r8 and r9 serve as scratch.
@@ -886,6 +886,9 @@ class X64MacroAssembler final : public MacroAssembler {
     if (frame_offset) a_.alu_immediate(x86::Inst::kIdSub, true, kFrame.id(), frame_offset);
     a_.alu_register(x86::Inst::kIdTest, false, x86::Gp::kIdAx, x86::Gp::kIdAx);
     branch(kNotEqual, trapped);
+  }
+  void store_indirect_index(int32_t slot) override {  // ecx: see call_indirect
+    a_.store(true, kFrame.id(), slot, x86::Gp::kIdCx);
   }
   void set_runtime_argument(size_t index, int64_t value) override {
     if (index < std::size(kRuntimeArguments))
