@@ -355,9 +355,8 @@ class X64MacroAssembler final : public MacroAssembler {
     const x86::Gp r = gp(w, dst);
     switch (op) {
       case IntUnaryOp::kEqz:
-        a_.test(r, r);
-        a_.sete(x86::al);
-        a_.movzx(d(dst), x86::al);
+        a_.alu_register(x86::Inst::kIdTest, w == Width::k64, dst, dst);
+        a_.set_condition(0x4, dst);  // sete
         return;
       case IntUnaryOp::kClz:
         a_.lzcnt(r, r);
@@ -420,8 +419,7 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void int_compare(Condition c, Width w, Reg dst, Reg a, const Source& b) override {
     emit_compare(w, a, b);
-    a_.emit(code_of(c).set, x86::al);
-    a_.movzx(d(dst), x86::al);
+    a_.set_condition(condition_code(c), dst);
   }
   void emit_compare(Width w, Reg a, const Source& b) {
     if (b.kind == Source::Kind::kImmediate && b.immediate == 0) {
@@ -763,7 +761,7 @@ class X64MacroAssembler final : public MacroAssembler {
 
   void branch_if_compare(Condition c, Width w, Reg a, const Source& b, jit::Label target) override {
     emit_compare(w, a, b);
-    branch(code_of(c).cc, target);
+    branch(condition_code(c), target);
   }
   void branch_if_zero(Reg r, jit::Label target) override {
     a_.test(d(r), d(r));
@@ -1009,19 +1007,11 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rax, static_cast<uint64_t>(b.immediate));
     return gp(w, x86::Gp::kIdAx);
   }
-  // The x86 condition of each Condition: its setcc, and its condition code for jcc.
-  struct ConditionCode {
-    InstId set;
-    int cc;
-  };
-  static ConditionCode code_of(Condition c) {
-    static constexpr ConditionCode kCodes[] = {
-        {x86::Inst::kIdSete, 0x4},  {x86::Inst::kIdSetne, 0x5}, {x86::Inst::kIdSetl, 0xc},
-        {x86::Inst::kIdSetb, 0x2},  {x86::Inst::kIdSetg, 0xf},  {x86::Inst::kIdSeta, 0x7},
-        {x86::Inst::kIdSetle, 0xe}, {x86::Inst::kIdSetbe, 0x6}, {x86::Inst::kIdSetge, 0xd},
-        {x86::Inst::kIdSetae, 0x3},
-    };
-    return kCodes[static_cast<size_t>(c)];  // in Condition's order
+  // The x86 condition code (for jcc and setcc) of each Condition.
+  static int condition_code(Condition c) {
+    // e, ne, l, b, g, a, le, be, ge, ae: in Condition's order.
+    static constexpr int kCodes[] = {0x4, 0x5, 0xc, 0x2, 0xf, 0x7, 0xe, 0x6, 0xd, 0x3};
+    return kCodes[static_cast<size_t>(c)];
   }
   // The operand [memory base + address + offset] (64-bit: no wrap). With guard pages, a
   // 32-bit address plus a 32-bit offset stays inside the memory's 8 GiB reservation, so the
