@@ -469,26 +469,24 @@ void DirectAssembler::alu_immediate(InstId id, bool wide, uint32_t dst, int64_t 
   emit(id, gp_of(wide, dst), Imm(imm));
 }
 
+bool DirectAssembler::memory_form(bool wide, uint16_t op, uint32_t reg, uint32_t base,
+                                  int32_t disp) {
+  if (!direct_ready()) return false;
+  const Address address{.base = base, .disp = disp};
+  Encoding e(_bufferPtr);
+  e.memory_form(wide, op, reg, address);
+  commit(e.size());
+  return true;
+}
+
 void DirectAssembler::alu_memory(InstId id, bool wide, uint32_t dst, uint32_t base, int32_t disp) {
   const Form form = form_of(id);
-  if (form.rm && direct_ready()) {
-    const Address address{.base = base, .disp = disp};
-    Encoding e(_bufferPtr);
-    e.memory_form(wide, form.rm, dst, address);
-    commit(e.size());
-    return;
-  }
+  if (form.rm && memory_form(wide, form.rm, dst, base, disp)) return;
   emit(id, gp_of(wide, dst), x86::ptr(x86::gpq(base), disp, wide ? 8 : 4));
 }
 
 void DirectAssembler::store(bool wide, uint32_t base, int32_t disp, uint32_t src) {
-  if (direct_ready()) {
-    const Address address{.base = base, .disp = disp};
-    Encoding e(_bufferPtr);
-    e.memory_form(wide, 0x89, src, address);
-    commit(e.size());
-    return;
-  }
+  if (memory_form(wide, 0x89, src, base, disp)) return;
   emit(x86::Inst::kIdMov, x86::ptr(x86::gpq(base), disp, wide ? 8 : 4), gp_of(wide, src));
 }
 
@@ -550,13 +548,7 @@ void DirectAssembler::store_immediate(bool wide, uint32_t base, int32_t disp, in
 }
 
 void DirectAssembler::load_address(bool wide, uint32_t dst, uint32_t base, int32_t disp) {
-  if (direct_ready()) {
-    const Address address{.base = base, .disp = disp};
-    Encoding e(_bufferPtr);
-    e.memory_form(wide, 0x8d, dst, address);
-    commit(e.size());
-    return;
-  }
+  if (memory_form(wide, 0x8d, dst, base, disp)) return;
   emit(x86::Inst::kIdLea, gp_of(wide, dst), x86::ptr(x86::gpq(base), disp));
 }
 

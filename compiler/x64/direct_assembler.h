@@ -67,6 +67,9 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   bool direct_ready() const;
   // Takes the `n` bytes just encoded at _bufferPtr into the buffer.
   void commit(size_t n);
+  // `op` reg, [base + disp] encoded straight into the buffer; false (nothing emitted) when not
+  // direct_ready().
+  bool memory_form(bool wide, uint16_t op, uint32_t reg, uint32_t base, int32_t disp);
 
   // Encodes `id` with its two operands into `out` (at most 15 bytes); 0 if this is not one of
   // the forms encoded here.
