@@ -607,6 +607,7 @@ Result<Instance*> Store::instantiate(std::shared_ptr<const Module> module_ptr,
     f->type_id = m.type_ids[m.functions[i]];
     f->type = m.interned_types[m.functions[i]];
     f->instance = &inst;
+    f->vm = &inst.vm;
     f->code = m.compiled[i - m.imported_functions].get();
     inst.functions.push_back(f);
   }

@@ -122,10 +122,13 @@ struct FunctionHeader {
   const FuncType* type = nullptr;  // engine-interned
   Instance* instance = nullptr;    // defining instance (null for host functions)
   const CompiledFunction* code = nullptr;
+  // The defining instance's VM context (null for host functions): generated code's
+  // call_indirect compares it with its own context register to call within the instance.
+  const VmContext* vm = nullptr;
 };
 struct FunctionHeaderOffsets {
   static constexpr int32_t kTypeId = offsetof(FunctionHeader, type_id);
-  static constexpr int32_t kInstance = offsetof(FunctionHeader, instance);
+  static constexpr int32_t kVm = offsetof(FunctionHeader, vm);
 };
 
 struct FunctionInstance : FunctionHeader {

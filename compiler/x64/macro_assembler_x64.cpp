@@ -876,8 +876,7 @@ class X64MacroAssembler final : public MacroAssembler {
     branch(kNotEqual, slow);
     a_.cmp(x86::dword_ptr(x86::rdx, FunctionHeaderOffsets::kTypeId), type_id);
     branch(kNotEqual, slow);
-    a_.mov(x86::r9, x86::qword_ptr(kVm, VmOffsets::kInstance));
-    a_.cmp(x86::qword_ptr(x86::rdx, FunctionHeaderOffsets::kInstance), x86::r9);
+    a_.cmp(x86::qword_ptr(x86::rdx, FunctionHeaderOffsets::kVm), kVm);
     branch(kNotEqual, slow);
     if (frame_offset) a_.alu_immediate(x86::Inst::kIdAdd, true, kFrame.id(), frame_offset);
     a_.call_register(x86::Gp::kIdAx);
