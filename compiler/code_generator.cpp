@@ -303,8 +303,7 @@ void CodeGenerator::restore_pinned(PinnedSet set) {
 
 void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v,
                                     bool written_outside) {
-  const CompiledFunction& compiled =
-      *module_.compiled[function_index_ - module_.imported_functions];
+  const CompiledFunction& compiled = compiled_function();
   if (ordinal >= compiled.loop_locals.loops.size()) return;
   // Each class's registers from the end of its pool: 3 of the 8 general ones and 6 of the 14
   // float ones, or in a loop without calls (which reload every pinned local after each) as
@@ -375,8 +374,7 @@ void CodeGenerator::pin_loop_locals(uint32_t ordinal, const FunctionValidator& v
 
 void CodeGenerator::enter_function_loop() {
   // A loop without calls stores nothing of its own: only a store per entry would be left.
-  const CompiledFunction& compiled =
-      *module_.compiled[function_index_ - module_.imported_functions];
+  const CompiledFunction& compiled = compiled_function();
   if (!compiled.loop_locals.loops[0].calls) return;
   std::vector<PinnedLocal> in_loop = current_pinned();
   bool any = false;
@@ -876,8 +874,7 @@ void CodeGenerator::begin_function(const FunctionValidator& v) {
   blocks_.push_back(function);
   const FunctionBody& body = module_.bodies[function_index_ - module_.imported_functions];
   const uint32_t param_cells = v.type().param_cells();
-  const CompiledFunction& compiled =
-      *module_.compiled[function_index_ - module_.imported_functions];
+  const CompiledFunction& compiled = compiled_function();
   // A leaf's frame starts inside its caller's (checked) frame: one that fits in the slack past
   // the value stack's end needs no check.
   entry_checks_.value_stack =
@@ -1342,7 +1339,7 @@ void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidat
       const PinnedLocal* target = pinned(slot);
       if (target && value.where == Value::Where::kCondition) {
         masm_.int_compare(value.condition, value.width, target->reg, value.reg, value.b);
-      } else if (target && !(is_local_in(value, target->reg))) {
+      } else if (target && !is_local_in(value, target->reg)) {
         // (A value that is the local itself was computed into it: next_sets_pinned_local. Lazy
         // addresses are computed before this instruction.)
         load_into(target->reg, value);
@@ -1700,7 +1697,7 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       const Value a = pop();
       if (const PinnedLocal* target = next_sets_pinned_local(a.type)) {
         spill_local_aliases(target->slot);  // reads of its old value still pending
-        if (!(is_local_in(a, target->reg))) load_into(target->reg, a);
+        if (!is_local_in(a, target->reg)) load_into(target->reg, a);
         masm_.float_unary(static_cast<FloatUnaryOp>(recipe.op), recipe.width, target->reg);
         release(a);
         push_pinned_local(*target);

@@ -285,6 +285,10 @@ class CodeGenerator {
   // the loop runs with a set of the same registers that does not store them before each call
   // (only for a loop with calls).
   void enter_function_loop();
+  // What the runtime holds of the function being compiled (its validation pass's findings).
+  const CompiledFunction& compiled_function() const {
+    return *module_.compiled[function_index_ - module_.imported_functions];
+  }
   // Whether going from the current set to `target` moves locals between registers and cells:
   // not between the from-entry set and its in-loop twin (the same registers).
   bool changes_pinned(PinnedSet target) const {

@@ -369,19 +369,15 @@ TEST(DirectAssembler, MovesOfImmediatesAddressesAndCallsMatchAsmjit) {
 // register: asmjit's bytes for the pair.
 TEST(DirectAssembler, SetConditionMatchesAsmjit) {
   Comparison c;
-  static constexpr InstId kSet[] = {
-      x86::Inst::kIdSeto, x86::Inst::kIdSetno, x86::Inst::kIdSetb,  x86::Inst::kIdSetae,
-      x86::Inst::kIdSete, x86::Inst::kIdSetne, x86::Inst::kIdSetbe, x86::Inst::kIdSeta,
-      x86::Inst::kIdSets, x86::Inst::kIdSetns, x86::Inst::kIdSetp,  x86::Inst::kIdSetnp,
-      x86::Inst::kIdSetl, x86::Inst::kIdSetge, x86::Inst::kIdSetle, x86::Inst::kIdSetg};
-  for (uint32_t cc = 0; cc < 16; ++cc) {
+  for (uint32_t code = 0; code < 16; ++code) {
+    const auto cc = static_cast<x86::CondCode>(code);
     for (uint32_t dst = 0; dst < 16; ++dst) {
       c.compare_with([&](DirectAssembler& d) { d.set_condition(cc, dst); },
                      [&](x86::Assembler& reference) {
-                       reference.emit(kSet[cc], x86::al);
+                       reference.emit(x86::Inst::setccFromCond(cc), x86::al);
                        return reference.emit(x86::Inst::kIdMovzx, x86::gpd(dst), x86::al);
                      },
-                     kErrorOk, "set " + std::to_string(cc) + " r" + std::to_string(dst));
+                     kErrorOk, "set " + std::to_string(code) + " r" + std::to_string(dst));
     }
   }
   c.finish();

@@ -562,20 +562,16 @@ void DirectAssembler::call_register(uint32_t target) {
   emit(x86::Inst::kIdCall, x86::gpq(target));
 }
 
-void DirectAssembler::set_condition(uint32_t cc, uint32_t dst) {
-  if (cc <= 0xf && direct_ready()) {
+void DirectAssembler::set_condition(x86::CondCode cc, uint32_t dst) {
+  if (direct_ready()) {
     Encoding e(_bufferPtr);
-    e.register_form(false, static_cast<uint16_t>(0x0f90 + cc), 0, x86::Gp::kIdAx);
+    e.register_form(false, static_cast<uint16_t>(0x0f90 + static_cast<uint32_t>(cc)), 0,
+                    x86::Gp::kIdAx);
     e.register_form(false, 0x0fb6, dst, x86::Gp::kIdAx);
     commit(e.size());
     return;
   }
-  static constexpr InstId kSet[] = {
-      x86::Inst::kIdSeto, x86::Inst::kIdSetno, x86::Inst::kIdSetb,  x86::Inst::kIdSetae,
-      x86::Inst::kIdSete, x86::Inst::kIdSetne, x86::Inst::kIdSetbe, x86::Inst::kIdSeta,
-      x86::Inst::kIdSets, x86::Inst::kIdSetns, x86::Inst::kIdSetp,  x86::Inst::kIdSetnp,
-      x86::Inst::kIdSetl, x86::Inst::kIdSetge, x86::Inst::kIdSetle, x86::Inst::kIdSetg};
-  emit(kSet[cc & 0xf], x86::al);
+  emit(x86::Inst::setccFromCond(cc), x86::al);
   emit(x86::Inst::kIdMovzx, x86::gpd(dst), x86::al);
 }
 

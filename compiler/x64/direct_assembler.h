@@ -51,8 +51,8 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   void load_address(bool wide, uint32_t dst, uint32_t base, int32_t disp);
   // call target (a register).
   void call_register(uint32_t target);
-  // setcc al (`cc`: the condition code, 0x0-0xf), then movzx dst (32-bit), al: a flag as 0 or 1.
-  void set_condition(uint32_t cc, uint32_t dst);
+  // setcc al, then movzx dst (32-bit), al: a flag as 0 or 1.
+  void set_condition(asmjit::x86::CondCode cc, uint32_t dst);
 
   // Bytes encoded by the caller (jumps to the macro-assembler's own labels), straight into the
   // buffer, or through asmjit's embed when the buffer must grow first.

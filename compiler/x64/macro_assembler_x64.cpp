@@ -91,7 +91,7 @@ class X64MacroAssembler final : public MacroAssembler {
     }
     l.fixups = kNoFixup;
   }
-  void jump(jit::Label label) override { branch(kAlways, label); }
+  void jump(jit::Label label) override { emit_jump(kJmp, label); }
   uint32_t position() const override { return static_cast<uint32_t>(a_.offset()); }
 
   uint32_t enter_function(const EntryChecks& checks, jit::Label stack_exhausted,
@@ -106,19 +106,19 @@ class X64MacroAssembler final : public MacroAssembler {
       patches_.push_back({position() - 4, 0});
       frame_bytes = static_cast<uint32_t>(patches_.size() - 1);
       a_.alu_memory(x86::Inst::kIdCmp, true, x86::Gp::kIdCx, x86::Gp::kIdAx, VmOffsets::kCellsEnd);
-      branch(kAbove, stack_exhausted);
+      branch(x86::CondCode::kA, stack_exhausted);
     }
     // The native stack, the call depth (StoreContext::stack_limit) and the deadline in one.
     a_.alu_memory(x86::Inst::kIdCmp, true, x86::Gp::kIdSp, x86::Gp::kIdAx,
                   VmOffsets::kNativeStackLimit);
-    branch(kBelow, stack_check_failed);
+    branch(x86::CondCode::kB, stack_check_failed);
     return frame_bytes;
   }
   void zero_frame(uint32_t from, uint32_t to) override { zero_cells(from, (to - from) / 8); }
   void branch_if_below_stack_limit(jit::Label target) override {
     a_.alu_memory(x86::Inst::kIdMov, true, x86::Gp::kIdAx, kVm.id(), VmOffsets::kStore);
     a_.alu_memory(x86::Inst::kIdCmp, true, x86::Gp::kIdSp, x86::Gp::kIdAx, VmOffsets::kStackLimit);
-    branch(kBelow, target);
+    branch(x86::CondCode::kB, target);
   }
   void zero_cells(uint32_t zero_from, uint32_t cells) {
     if (cells == 0) return;
@@ -356,7 +356,7 @@ class X64MacroAssembler final : public MacroAssembler {
     switch (op) {
       case IntUnaryOp::kEqz:
         a_.alu_register(x86::Inst::kIdTest, w == Width::k64, dst, dst);
-        a_.set_condition(0x4, dst);  // sete
+        a_.set_condition(x86::CondCode::kE, dst);
         return;
       case IntUnaryOp::kClz:
         a_.lzcnt(r, r);
@@ -383,7 +383,7 @@ class X64MacroAssembler final : public MacroAssembler {
     const x86::Gp r = gp(w, dst), b = gp(w, divisor);
     const x86::Gp ax = gp(w, x86::Gp::kIdAx), dx = gp(w, x86::Gp::kIdDx);
     a_.test(b, b);
-    branch(kEqual, divide_by_zero);
+    branch(x86::CondCode::kE, divide_by_zero);
     asmjit::Label divide = a_.newLabel(), done = a_.newLabel();
     if (op == IntDivideOp::kDivS || op == IntDivideOp::kRemS) {
       a_.cmp(b, -1);
@@ -398,7 +398,7 @@ class X64MacroAssembler final : public MacroAssembler {
         } else {
           a_.cmp(r, INT32_MIN);
         }
-        branch(kEqual, overflow);
+        branch(x86::CondCode::kE, overflow);
       }
     }
     a_.bind(divide);
@@ -652,7 +652,7 @@ class X64MacroAssembler final : public MacroAssembler {
     // index << shift is the address without wrapping (and inside the guard region when out of
     // bounds: under 2^32 + 2^31 bytes). rcx is scratch, never a value register.
     a_.cmp(d(base), Imm(static_cast<int64_t>(UINT32_MAX - max_scaled)));
-    branch(kAbove, wrapped);
+    branch(x86::CondCode::kA, wrapped);
     a_.lea(x86::rcx, x86::ptr(kMemoryBase, q(base)));
     const uint32_t at = position();
     emit_load(access, dst, x86::ptr(x86::rcx, q(index), shift, static_cast<int32_t>(offset)));
@@ -765,16 +765,16 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void branch_if_zero(Reg r, jit::Label target) override {
     a_.test(d(r), d(r));
-    branch(kEqual, target);
+    branch(x86::CondCode::kE, target);
   }
   void branch_if_nonzero(Reg r, jit::Label target) override {
     a_.test(d(r), d(r));
-    branch(kNotEqual, target);
+    branch(x86::CondCode::kNE, target);
   }
   void branch_table(Reg index, std::span<const jit::Label> targets) override {
     const auto last = static_cast<uint32_t>(targets.size() - 1);
     a_.cmp(d(index), last);
-    branch(kAboveOrEqual, targets[last]);
+    branch(x86::CondCode::kAE, targets[last]);
     if (last == 0) return;
     const jit::Label table = new_label();
     static constexpr uint8_t kLeaRaxRip[] = {0x48, 0x8d, 0x05, 0, 0, 0, 0};  // lea rax, [rip+rel32]
@@ -790,7 +790,7 @@ class X64MacroAssembler final : public MacroAssembler {
     // borrow means the fuel did not cover the segment.
     a_.sub(kFuel, 0x7fffffff);
     patches_.push_back({position() - 4, 0});
-    branch(kBelow, out_of_fuel);
+    branch(x86::CondCode::kB, out_of_fuel);
     return static_cast<uint32_t>(patches_.size() - 1);
   }
   void refund_fuel(uint32_t charge) override { a_.add(kFuel, patches_[charge].second); }
@@ -799,7 +799,7 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.alu_memory(x86::Inst::kIdMov, true, x86::Gp::kIdAx, kVm.id(), VmOffsets::kStore);
     a_.alu_memory(x86::Inst::kIdCmp, true, x86::Gp::kIdSp, x86::Gp::kIdAx,
                   VmOffsets::kNativeStackLimit);
-    branch(kBelow, reached);
+    branch(x86::CondCode::kB, reached);
   }
 
   uint32_t call_direct(const std::atomic<const void*>* entry, int32_t frame_offset,
@@ -808,7 +808,7 @@ class X64MacroAssembler final : public MacroAssembler {
                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(entry)));
     a_.alu_memory(x86::Inst::kIdMov, true, x86::Gp::kIdAx, x86::Gp::kIdAx, 0);
     a_.alu_register(x86::Inst::kIdTest, true, x86::Gp::kIdAx, x86::Gp::kIdAx);
-    branch(kEqual, not_compiled);
+    branch(x86::CondCode::kE, not_compiled);
     if (frame_offset) a_.alu_immediate(x86::Inst::kIdAdd, true, kFrame.id(), frame_offset);
     a_.call_register(x86::Gp::kIdAx);
     const uint32_t after = position();
@@ -829,7 +829,7 @@ class X64MacroAssembler final : public MacroAssembler {
   void after_call(int32_t frame_offset, jit::Label trapped) {
     if (frame_offset) a_.alu_immediate(x86::Inst::kIdSub, true, kFrame.id(), frame_offset);
     a_.alu_register(x86::Inst::kIdTest, false, x86::Gp::kIdAx, x86::Gp::kIdAx);
-    branch(kNotEqual, trapped);
+    branch(x86::CondCode::kNE, trapped);
   }
   void call_indirect(uint32_t table_index, uint32_t type_id, Source index, int32_t frame_offset,
                      jit::Label slow, jit::Label trapped) override {
@@ -862,7 +862,7 @@ class X64MacroAssembler final : public MacroAssembler {
     }
     a_.xor_(x86::edx, x86::edx);
     a_.cmp(x86::rcx, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementCount));
-    branch(kAboveOrEqual, slow);
+    branch(x86::CondCode::kAE, slow);
     a_.cmovae(x86::rcx, x86::rdx);  // under a mispredicted jae: element 0, not past the end
     a_.mov(x86::r8, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kDispatch));
     a_.mov(x86::rdx, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementData));
@@ -871,25 +871,26 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rax, x86::qword_ptr(x86::r8, x86::r9, 3, DispatchCacheOffsets::kEntries));
     a_.mov(x86::rdx, x86::qword_ptr(x86::rdx, x86::rcx, 3));
     a_.test(x86::rdx, x86::rdx);
-    branch(kEqual, slow);
+    branch(x86::CondCode::kE, slow);
     a_.cmp(x86::rdx, x86::qword_ptr(x86::r8, x86::r9, 3, DispatchCacheOffsets::kFunctions));
-    branch(kNotEqual, slow);
+    branch(x86::CondCode::kNE, slow);
     a_.cmp(x86::dword_ptr(x86::rdx, FunctionHeaderOffsets::kTypeId), type_id);
-    branch(kNotEqual, slow);
+    branch(x86::CondCode::kNE, slow);
     a_.cmp(x86::qword_ptr(x86::rdx, FunctionHeaderOffsets::kVm), kVm);
-    branch(kNotEqual, slow);
+    branch(x86::CondCode::kNE, slow);
     if (frame_offset) a_.alu_immediate(x86::Inst::kIdAdd, true, kFrame.id(), frame_offset);
     a_.call_register(x86::Gp::kIdAx);
     if (frame_offset) a_.alu_immediate(x86::Inst::kIdSub, true, kFrame.id(), frame_offset);
     a_.alu_register(x86::Inst::kIdTest, false, x86::Gp::kIdAx, x86::Gp::kIdAx);
-    branch(kNotEqual, trapped);
+    branch(x86::CondCode::kNE, trapped);
   }
   void store_indirect_index(int32_t slot) override {  // ecx: see call_indirect
     a_.store(true, kFrame.id(), slot, x86::Gp::kIdCx);
   }
   void set_runtime_argument(size_t index, int64_t value) override {
-    if (index < std::size(kRuntimeArguments))
+    if (index < std::size(kRuntimeArguments)) {
       a_.mov_immediate(true, kRuntimeArguments[index].id(), value);
+    }
   }
   void call_runtime(const void* function, std::span<const RuntimeArgument> args) override {
     // C++ reads and writes the fuel in the StoreContext (the interpreter, host calls, traps),
@@ -924,7 +925,7 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void branch_if_result_nonzero(jit::Label target) override {
     a_.alu_register(x86::Inst::kIdTest, false, x86::Gp::kIdAx, x86::Gp::kIdAx);
-    branch(kNotEqual, target);
+    branch(x86::CondCode::kNE, target);
   }
   void move_result(Reg dst) override { a_.mov(q(dst), x86::rax); }
 
@@ -1006,10 +1007,11 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rax, static_cast<uint64_t>(b.immediate));
     return gp(w, x86::Gp::kIdAx);
   }
-  // The x86 condition code (for jcc and setcc) of each Condition.
-  static int condition_code(Condition c) {
-    // e, ne, l, b, g, a, le, be, ge, ae: in Condition's order.
-    static constexpr int kCodes[] = {0x4, 0x5, 0xc, 0x2, 0xf, 0x7, 0xe, 0x6, 0xd, 0x3};
+  // The x86 condition (for jcc and setcc) of each Condition.
+  static x86::CondCode condition_code(Condition c) {
+    using C = x86::CondCode;
+    static constexpr C kCodes[] = {C::kE, C::kNE, C::kL,  C::kB,  C::kG,
+                                   C::kA, C::kLE, C::kBE, C::kGE, C::kAE};  // Condition's order
     return kCodes[static_cast<size_t>(c)];
   }
   // The operand [memory base + address + offset] (64-bit: no wrap). With guard pages, a
@@ -1041,7 +1043,7 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kMemory));
     a_.cmp(x86::rdx,
            x86::qword_ptr(x86::rax, static_cast<int32_t>(LinearMemory::size_bytes_offset())));
-    branch(kAbove, out_of_bounds);
+    branch(x86::CondCode::kA, out_of_bounds);
     return x86::ptr(kMemoryBase, x86::rcx);
   }
 
@@ -1063,27 +1065,28 @@ class X64MacroAssembler final : public MacroAssembler {
     uint32_t at;  // offset of a rel32 field, relative to the end of its instruction
     uint32_t next;
   };
-  // x86 condition codes (Intel SDM vol. 2, appendix B.1.4.7): jcc is 0x70+cc (rel8) or 0x0f
-  // 0x80+cc (rel32). kAlways stands for jmp.
-  static constexpr int kBelow = 0x2, kAboveOrEqual = 0x3, kEqual = 0x4, kNotEqual = 0x5,
-                       kAbove = 0x7, kAlways = -1;
+  // jcc is 0x70+cc (rel8) or 0x0f 0x80+cc (rel32), cc the x86 condition code (asmjit's
+  // CondCode; Intel SDM vol. 2, appendix B.1.4.7). kJmp stands for jmp in emit_jump.
+  static constexpr int kJmp = -1;
   void add_fixup(jit::Label label, uint32_t at) {
     fixups_.push_back({at, labels_[label].fixups});
     labels_[label].fixups = static_cast<uint32_t>(fixups_.size() - 1);
   }
-  // jmp or jcc to `label`: rel8 back to a bound label in reach, else rel32 (as asmjit chose).
-  void branch(int cc, jit::Label label) {
+  void branch(x86::CondCode cc, jit::Label label) { emit_jump(static_cast<int>(cc), label); }
+  // jmp (kJmp) or jcc to `label`: rel8 back to a bound label in reach, else rel32 (as asmjit
+  // chose).
+  void emit_jump(int cc, jit::Label label) {
     const int32_t target = labels_[label].offset;
     const auto here = static_cast<int32_t>(position());
     if (target >= 0 && target - (here + 2) >= -128) {
-      const uint8_t bytes[] = {static_cast<uint8_t>(cc == kAlways ? 0xeb : 0x70 + cc),
+      const uint8_t bytes[] = {static_cast<uint8_t>(cc == kJmp ? 0xeb : 0x70 + cc),
                                static_cast<uint8_t>(target - (here + 2))};
       a_.raw(bytes, 2);
       return;
     }
     uint8_t bytes[6];
     size_t n = 0;
-    if (cc == kAlways) {
+    if (cc == kJmp) {
       bytes[n++] = 0xe9;
     } else {
       bytes[n++] = 0x0f;
