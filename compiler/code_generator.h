@@ -348,4 +348,21 @@ class CodeGenerator {
   Label out_of_bounds(uint32_t module_offset);
 };
 
+// Used by both parts of the generator (code_generator.cpp and code_generator_control.cpp).
+
+inline uint32_t CodeGenerator::top_cells() const {
+  if (stack_.empty()) return 0;
+  return stack_.back().cell + cell_count(stack_.back().type);
+}
+
+inline CodeGenerator::Value CodeGenerator::pop() {
+  Value v = stack_.back();
+  stack_.pop_back();
+  if (v.where == Value::Where::kRegister) {
+    (register_class(v.type) == RegisterClass::kGeneral ? general_owner_ : float_owner_)[v.reg] =
+        kHeld;
+  }
+  return v;
+}
+
 }  // namespace kiln::jit
