@@ -365,6 +365,143 @@ TEST(DirectAssembler, MovesOfImmediatesAddressesAndCallsMatchAsmjit) {
   EXPECT_GT(c.direct_count(), c.count() * 99 / 100);
 }
 
+// Loads and stores of every width, the SSE scalar moves and immediate stores through
+// move_memory and store_immediate_to, with and without an index: asmjit's bytes for every
+// register (the byte registers spl-dil take a REX), base, index, scale and displacement class.
+TEST(DirectAssembler, MemoryMovesMatchAsmjit) {
+  using Move = DirectAssembler::MemoryMove;
+  struct Case {
+    Move move;
+    InstId id;
+    uint32_t register_size;  // 16: xmm
+    uint32_t memory_size;
+    bool store;
+  };
+  const Case cases[] = {
+      {Move::kLoad32, x86::Inst::kIdMov, 4, 4, false},
+      {Move::kLoad64, x86::Inst::kIdMov, 8, 8, false},
+      {Move::kZeroExtend8, x86::Inst::kIdMovzx, 4, 1, false},
+      {Move::kZeroExtend16, x86::Inst::kIdMovzx, 4, 2, false},
+      {Move::kSignExtend8To32, x86::Inst::kIdMovsx, 4, 1, false},
+      {Move::kSignExtend8To64, x86::Inst::kIdMovsx, 8, 1, false},
+      {Move::kSignExtend16To32, x86::Inst::kIdMovsx, 4, 2, false},
+      {Move::kSignExtend16To64, x86::Inst::kIdMovsx, 8, 2, false},
+      {Move::kSignExtend32To64, x86::Inst::kIdMovsxd, 8, 4, false},
+      {Move::kLoadF32, x86::Inst::kIdMovss, 16, 4, false},
+      {Move::kLoadF64, x86::Inst::kIdMovsd, 16, 8, false},
+      {Move::kStore8, x86::Inst::kIdMov, 1, 1, true},
+      {Move::kStore16, x86::Inst::kIdMov, 2, 2, true},
+      {Move::kStore32, x86::Inst::kIdMov, 4, 4, true},
+      {Move::kStore64, x86::Inst::kIdMov, 8, 8, true},
+      {Move::kStoreF32, x86::Inst::kIdMovss, 16, 4, true},
+      {Move::kStoreF64, x86::Inst::kIdMovsd, 16, 8, true},
+  };
+  auto register_of = [](uint32_t size, uint32_t id) -> Operand {
+    switch (size) {
+      case 1:
+        return x86::gpb_lo(id);
+      case 2:
+        return x86::gpw(id);
+      case 16:
+        return x86::xmm(id);
+      default:
+        return gp(size, id);
+    }
+  };
+  std::vector<DirectAssembler::Memory> memories;
+  for (uint32_t base = 0; base < 16; ++base) {
+    for (int32_t disp : kDisplacements) {
+      memories.push_back({.base = base, .disp = disp});
+      for (uint32_t index : {0u, 5u, 12u, 13u, 15u}) {
+        memories.push_back({.base = base,
+                            .index = static_cast<int32_t>(index),
+                            .shift = (base + index) % 4,
+                            .disp = disp});
+      }
+    }
+  }
+  auto mem = [](const DirectAssembler::Memory& m, uint32_t size) {
+    if (m.index < 0) return x86::ptr(x86::gpq(m.base), m.disp, size);
+    return x86::ptr(x86::gpq(m.base), x86::gpq(static_cast<uint32_t>(m.index)), m.shift, m.disp,
+                    size);
+  };
+  auto where = [](const DirectAssembler::Memory& m) {
+    return " [r" + std::to_string(m.base) + " + r" + std::to_string(m.index) + " << " +
+           std::to_string(m.shift) + " + " + std::to_string(m.disp) + "]";
+  };
+  Comparison c;
+  for (const Case& k : cases) {
+    for (uint32_t reg = 0; reg < 16; ++reg) {
+      const Operand r = register_of(k.register_size, reg);
+      for (const DirectAssembler::Memory& m : memories) {
+        const std::string what = "move " + std::to_string(static_cast<int>(k.move)) + " r" +
+                                 std::to_string(reg) + where(m);
+        const x86::Mem operand = mem(m, k.memory_size);
+        c.check_typed([&](DirectAssembler& d) { d.move_memory(k.move, reg, m); }, k.id,
+                      k.store ? Operand_(operand) : Operand_(r),
+                      k.store ? Operand_(r) : Operand_(operand), what);
+      }
+    }
+  }
+  for (uint32_t bytes : {1u, 2u, 4u, 8u}) {
+    for (const DirectAssembler::Memory& m : memories) {
+      for (int64_t value : kImmediates) {
+        // What a store of `bytes` bytes takes: the value narrowed to them (8: imm32 only).
+        const int64_t narrowed = bytes == 1   ? static_cast<int8_t>(value)
+                                 : bytes == 2 ? static_cast<int16_t>(value)
+                                 : bytes == 4 ? static_cast<int32_t>(value)
+                                              : value;
+        if (bytes == 8 && (value < INT32_MIN || value > INT32_MAX)) continue;
+        c.check_typed([&](DirectAssembler& d) { d.store_immediate_to(bytes, m, narrowed); },
+                      x86::Inst::kIdMov, mem(m, bytes), Imm(narrowed),
+                      "mov " + std::to_string(bytes) + where(m) + ", " + std::to_string(narrowed));
+      }
+    }
+  }
+  c.finish();
+  EXPECT_GT(c.direct_count(), c.count() * 99 / 100);
+}
+
+// Shifts by cl, imul of a register or [base + disp] and cmovcc through their typed entry
+// points: asmjit's bytes for every register, condition and address class.
+TEST(DirectAssembler, ShiftsByClMultipliesAndConditionalMovesMatchAsmjit) {
+  Comparison c;
+  const InstId shifts[] = {x86::Inst::kIdShl, x86::Inst::kIdShr, x86::Inst::kIdSar,
+                           x86::Inst::kIdRol, x86::Inst::kIdRor};
+  for (bool wide : {false, true}) {
+    const uint32_t size = wide ? 8 : 4;
+    const std::string w = wide ? " 64" : " 32";
+    for (uint32_t a = 0; a < 16; ++a) {
+      const std::string r = " r" + std::to_string(a);
+      for (InstId id : shifts) {
+        c.check_typed([&](DirectAssembler& d) { d.shift_by_cl(id, wide, a); }, id, gp(size, a),
+                      x86::cl, name(id) + w + r + ", cl");
+      }
+      for (uint32_t b = 0; b < 16; ++b) {
+        const std::string rb = ", r" + std::to_string(b);
+        c.check_typed([&](DirectAssembler& d) { d.multiply(wide, a, b); }, x86::Inst::kIdImul,
+                      gp(size, a), gp(size, b), "imul" + w + r + rb);
+        for (uint32_t code = 0; code < 16; ++code) {
+          const auto cc = static_cast<x86::CondCode>(code);
+          c.check_typed([&](DirectAssembler& d) { d.conditional_move(cc, wide, a, b); },
+                        x86::Inst::cmovccFromCond(cc), gp(size, a), gp(size, b),
+                        "cmov " + std::to_string(code) + w + r + rb);
+        }
+      }
+      for (uint32_t base = 0; base < 16; ++base) {
+        for (int32_t disp : kDisplacements) {
+          c.check_typed(
+              [&](DirectAssembler& d) { d.multiply_memory(wide, a, base, disp); },
+              x86::Inst::kIdImul, gp(size, a), x86::ptr(x86::gpq(base), disp, size),
+              "imul" + w + r + ", [r" + std::to_string(base) + " + " + std::to_string(disp) + "]");
+        }
+      }
+    }
+  }
+  c.finish();
+  EXPECT_GT(c.direct_count(), c.count() * 99 / 100);
+}
+
 // setcc al then movzx r32, al (a comparison's result as 0 or 1) for every condition and
 // register: asmjit's bytes for the pair.
 TEST(DirectAssembler, SetConditionMatchesAsmjit) {

@@ -110,10 +110,12 @@ class Encoding {
 
   // REX (0100WRXB) when any of its bits is needed; no byte registers are encoded here, so a
   // bare 0x40 never is.
-  void rex(bool wide, uint32_t reg, uint32_t index, uint32_t base) {
+  // `byte_register`: reg is a byte register, whose ids 4-7 (spl, bpl, sil, dil) need a REX
+  // even without bits (without one they name ah, ch, dh, bh).
+  void rex(bool wide, uint32_t reg, uint32_t index, uint32_t base, bool byte_register = false) {
     const uint8_t bits = static_cast<uint8_t>((wide ? 8 : 0) | ((reg >> 3) & 1) << 2 |
                                               ((index >> 3) & 1) << 1 | ((base >> 3) & 1));
-    if (bits) byte(0x40 | bits);
+    if (bits || (byte_register && reg >= 4 && reg < 8)) byte(0x40 | bits);
   }
   void byte(uint8_t b) { out_[size_++] = b; }
   void imm32(int64_t v) {
@@ -141,9 +143,10 @@ class Encoding {
 
   // opcode reg, [address]: ModRM, SIB when there is an index or the base is rsp/r12, and the
   // shortest displacement (rbp/r13 as base always take one: mod 00 with them means no base).
-  void memory_form(bool wide, uint16_t op, uint32_t reg, const Address& a) {
+  void memory_form(bool wide, uint16_t op, uint32_t reg, const Address& a,
+                   bool byte_register = false) {
     const uint32_t index = a.index < 0 ? 0 : static_cast<uint32_t>(a.index);
-    rex(wide, reg, index, a.base);
+    rex(wide, reg, index, a.base, byte_register);
     opcode(op);
     const bool sib = a.index >= 0 || (a.base & 7) == 4;
     uint8_t mod;
@@ -274,6 +277,68 @@ bool encode_mov_immediate(bool wide, uint32_t reg, int64_t value, Encoding& e) {
 
 x86::Gp gp_of(bool wide, uint32_t id) {
   return wide ? x86::Gp(x86::gpq(id)) : x86::Gp(x86::gpd(id));
+}
+
+// Each DirectAssembler::MemoryMove: its encoding (a mandatory prefix or 0, REX.W, the opcode)
+// and, for asmjit's path, the instruction with its register's and memory's sizes.
+struct MoveForm {
+  uint8_t prefix;
+  bool wide;
+  uint16_t opcode;
+  InstId id;
+  uint8_t register_size;  // 1, 2, 4 or 8 bytes of a general register; 16: an xmm register
+  uint8_t memory_size;
+  bool store;
+};
+using Move = DirectAssembler::MemoryMove;
+constexpr MoveForm move_form(Move move) {
+  switch (move) {
+    case Move::kLoad32:
+      return {0, false, 0x8b, x86::Inst::kIdMov, 4, 4, false};
+    case Move::kLoad64:
+      return {0, true, 0x8b, x86::Inst::kIdMov, 8, 8, false};
+    case Move::kZeroExtend8:
+      return {0, false, 0x0fb6, x86::Inst::kIdMovzx, 4, 1, false};
+    case Move::kZeroExtend16:
+      return {0, false, 0x0fb7, x86::Inst::kIdMovzx, 4, 2, false};
+    case Move::kSignExtend8To32:
+      return {0, false, 0x0fbe, x86::Inst::kIdMovsx, 4, 1, false};
+    case Move::kSignExtend8To64:
+      return {0, true, 0x0fbe, x86::Inst::kIdMovsx, 8, 1, false};
+    case Move::kSignExtend16To32:
+      return {0, false, 0x0fbf, x86::Inst::kIdMovsx, 4, 2, false};
+    case Move::kSignExtend16To64:
+      return {0, true, 0x0fbf, x86::Inst::kIdMovsx, 8, 2, false};
+    case Move::kSignExtend32To64:
+      return {0, true, 0x63, x86::Inst::kIdMovsxd, 8, 4, false};
+    case Move::kLoadF32:
+      return {0xf3, false, 0x0f10, x86::Inst::kIdMovss, 16, 4, false};
+    case Move::kLoadF64:
+      return {0xf2, false, 0x0f10, x86::Inst::kIdMovsd, 16, 8, false};
+    case Move::kStore8:
+      return {0, false, 0x88, x86::Inst::kIdMov, 1, 1, true};
+    case Move::kStore16:
+      return {0x66, false, 0x89, x86::Inst::kIdMov, 2, 2, true};
+    case Move::kStore32:
+      return {0, false, 0x89, x86::Inst::kIdMov, 4, 4, true};
+    case Move::kStore64:
+      return {0, true, 0x89, x86::Inst::kIdMov, 8, 8, true};
+    case Move::kStoreF32:
+      return {0xf3, false, 0x0f11, x86::Inst::kIdMovss, 16, 4, true};
+    case Move::kStoreF64:
+      return {0xf2, false, 0x0f11, x86::Inst::kIdMovsd, 16, 8, true};
+  }
+  return {};
+}
+
+x86::Mem mem_of(const DirectAssembler::Memory& m, uint32_t size) {
+  if (m.index < 0) return x86::ptr(x86::gpq(m.base), m.disp, size);
+  return x86::ptr(x86::gpq(m.base), x86::gpq(static_cast<uint32_t>(m.index)), m.shift, m.disp,
+                  size);
+}
+
+Address address_of(const DirectAssembler::Memory& m) {
+  return {.base = m.base, .index = m.index, .shift = m.shift, .disp = m.disp};
 }
 
 }  // namespace
@@ -573,6 +638,87 @@ void DirectAssembler::set_condition(x86::CondCode cc, uint32_t dst) {
   }
   emit(x86::Inst::setccFromCond(cc), x86::al);
   emit(x86::Inst::kIdMovzx, x86::gpd(dst), x86::al);
+}
+
+bool DirectAssembler::register_form(bool wide, uint16_t op, uint32_t reg, uint32_t rm) {
+  if (!direct_ready()) return false;
+  Encoding e(_bufferPtr);
+  e.register_form(wide, op, reg, rm);
+  commit(e.size());
+  return true;
+}
+
+void DirectAssembler::move_memory(MemoryMove move, uint32_t reg, const Memory& m) {
+  const MoveForm form = move_form(move);
+  if (direct_ready()) {
+    Encoding e(_bufferPtr);
+    if (form.prefix) e.byte(form.prefix);
+    e.memory_form(form.wide, form.opcode, reg, address_of(m), form.register_size == 1);
+    commit(e.size());
+    return;
+  }
+  Operand r;
+  switch (form.register_size) {
+    case 1:
+      r = x86::gpb_lo(reg);
+      break;
+    case 2:
+      r = x86::gpw(reg);
+      break;
+    case 16:
+      r = x86::xmm(reg);
+      break;
+    default:
+      r = gp_of(form.register_size == 8, reg);
+  }
+  const x86::Mem mem = mem_of(m, form.memory_size);
+  if (form.store) {
+    emit(form.id, mem, r);
+  } else {
+    emit(form.id, r, mem);
+  }
+}
+
+void DirectAssembler::store_immediate_to(uint32_t bytes, const Memory& m, int64_t value) {
+  if (direct_ready() && (bytes != 8 || (value >= INT32_MIN && value <= INT32_MAX))) {
+    Encoding e(_bufferPtr);
+    if (bytes == 2) e.byte(0x66);
+    e.memory_form(bytes == 8, bytes == 1 ? 0xc6 : 0xc7, 0, address_of(m));
+    if (bytes == 1) {
+      e.byte(static_cast<uint8_t>(value));
+    } else if (bytes == 2) {
+      e.byte(static_cast<uint8_t>(value));
+      e.byte(static_cast<uint8_t>(value >> 8));
+    } else {
+      e.imm32(value);
+    }
+    commit(e.size());
+    return;
+  }
+  emit(x86::Inst::kIdMov, mem_of(m, bytes), Imm(value));
+}
+
+void DirectAssembler::shift_by_cl(InstId id, bool wide, uint32_t dst) {
+  const int digit = shift_digit(id);
+  if (digit >= 0 && register_form(wide, 0xd3, static_cast<uint32_t>(digit), dst)) return;
+  emit(id, gp_of(wide, dst), x86::cl);
+}
+
+void DirectAssembler::multiply(bool wide, uint32_t dst, uint32_t src) {
+  if (register_form(wide, 0x0faf, dst, src)) return;
+  emit(x86::Inst::kIdImul, gp_of(wide, dst), gp_of(wide, src));
+}
+
+void DirectAssembler::multiply_memory(bool wide, uint32_t dst, uint32_t base, int32_t disp) {
+  if (memory_form(wide, 0x0faf, dst, base, disp)) return;
+  emit(x86::Inst::kIdImul, gp_of(wide, dst), x86::ptr(x86::gpq(base), disp, wide ? 8 : 4));
+}
+
+void DirectAssembler::conditional_move(x86::CondCode cc, bool wide, uint32_t dst, uint32_t src) {
+  if (register_form(wide, static_cast<uint16_t>(0x0f40 + static_cast<uint32_t>(cc)), dst, src)) {
+    return;
+  }
+  emit(x86::Inst::cmovccFromCond(cc), gp_of(wide, dst), gp_of(wide, src));
 }
 
 }  // namespace kiln::jit

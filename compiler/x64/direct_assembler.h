@@ -8,8 +8,9 @@
 // every asmjit call such as `a.mov(...)` goes through) to encode those few forms itself, in
 // the same encodings asmjit chooses, straight into the same code buffer; so are ret, leave,
 // push and call of a register, lea, movzx/movsx/movsxd loads, imul, cmovcc and shifts by an
-// immediate. Everything else (labels, jumps, SSE, byte and word registers, instruction options)
-// goes to asmjit as before.
+// immediate. Typed entry points (below) take the rest of what the code generator emits most:
+// loads and stores of every width and the SSE scalar moves to and from memory, shifts by cl.
+// Everything else (labels, jumps, other SSE, instruction options) goes to asmjit as before.
 // tests/direct_assembler_test.cpp checks that both produce the same bytes for every register,
 // operand size, immediate and displacement class.
 #pragma once
@@ -54,6 +55,45 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   // setcc al, then movzx dst (32-bit), al: a flag as 0 or 1.
   void set_condition(asmjit::x86::CondCode cc, uint32_t dst);
 
+  // [base + index << shift + disp]: 64-bit registers by id (index -1: none; rsp never is one).
+  struct Memory {
+    uint32_t base = 0;
+    int32_t index = -1;
+    uint32_t shift = 0;
+    int32_t disp = 0;
+  };
+  // The moves between a register (general, or xmm for the SSE ones) and memory that loads,
+  // stores and slots take.
+  enum class MemoryMove : uint8_t {
+    kLoad32,            // mov r32, dword [m]
+    kLoad64,            // mov r64, qword [m]
+    kZeroExtend8,       // movzx r32, byte [m]
+    kZeroExtend16,      // movzx r32, word [m]
+    kSignExtend8To32,   // movsx r32, byte [m]
+    kSignExtend8To64,   // movsx r64, byte [m]
+    kSignExtend16To32,  // movsx r32, word [m]
+    kSignExtend16To64,  // movsx r64, word [m]
+    kSignExtend32To64,  // movsxd r64, dword [m]
+    kLoadF32,           // movss xmm, dword [m]
+    kLoadF64,           // movsd xmm, qword [m]
+    kStore8,            // mov byte [m], r8 (the low byte of the register)
+    kStore16,           // mov word [m], r16
+    kStore32,           // mov dword [m], r32
+    kStore64,           // mov qword [m], r64
+    kStoreF32,          // movss dword [m], xmm
+    kStoreF64,          // movsd qword [m], xmm
+  };
+  void move_memory(MemoryMove move, uint32_t reg, const Memory& m);
+  // mov [m], imm of `bytes` bytes (1, 2, 4, or 8 with an imm32 sign-extended).
+  void store_immediate_to(uint32_t bytes, const Memory& m, int64_t value);
+  // `id` dst, cl: shl, shr, sar, rol, ror by the count in cl.
+  void shift_by_cl(asmjit::InstId id, bool wide, uint32_t dst);
+  // imul dst, src; imul dst, [base + disp].
+  void multiply(bool wide, uint32_t dst, uint32_t src);
+  void multiply_memory(bool wide, uint32_t dst, uint32_t base, int32_t disp);
+  // cmovcc dst, src.
+  void conditional_move(asmjit::x86::CondCode cc, bool wide, uint32_t dst, uint32_t src);
+
   // Bytes encoded by the caller (jumps to the macro-assembler's own labels), straight into the
   // buffer, or through asmjit's embed when the buffer must grow first.
   void raw(const uint8_t* bytes, size_t n);
@@ -70,6 +110,8 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   // `op` reg, [base + disp] encoded straight into the buffer; false (nothing emitted) when not
   // direct_ready().
   bool memory_form(bool wide, uint16_t op, uint32_t reg, uint32_t base, int32_t disp);
+  // `op` reg, reg2 encoded straight into the buffer; false when not direct_ready().
+  bool register_form(bool wide, uint16_t op, uint32_t reg, uint32_t rm);
 
   // Encodes `id` with its two operands into `out` (at most 15 bytes); 0 if this is not one of
   // the forms encoded here.

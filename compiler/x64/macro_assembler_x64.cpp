@@ -22,6 +22,8 @@ namespace kiln::jit {
 namespace {
 
 using namespace asmjit;
+using Memory = DirectAssembler::Memory;
+using Move = DirectAssembler::MemoryMove;
 
 const x86::Gp kFrame = x86::rbx;
 const x86::Gp kVm = x86::r12;
@@ -52,6 +54,9 @@ x86::Xmm xmm(Reg r) {
 }
 x86::Mem slot_mem(int32_t slot, uint32_t size) {
   return x86::ptr(kFrame, slot, size);
+}
+Memory slot_memory(int32_t slot) {
+  return {.base = kFrame.id(), .disp = slot};
 }
 bool is_float(ValType t) {
   return t == ValType::kF32 || t == ValType::kF64;
@@ -122,10 +127,10 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void zero_cells(uint32_t zero_from, uint32_t cells) {
     if (cells == 0) return;
-    a_.xor_(x86::eax, x86::eax);
+    a_.alu_register(x86::Inst::kIdXor, false, x86::Gp::kIdAx, x86::Gp::kIdAx);
     if (cells <= 16) {
       for (uint32_t i = 0; i < cells; ++i) {
-        a_.mov(slot_mem(static_cast<int32_t>(zero_from + 8 * i), 8), x86::rax);
+        a_.store(true, kFrame.id(), static_cast<int32_t>(zero_from + 8 * i), x86::Gp::kIdAx);
       }
       return;
     }
@@ -151,10 +156,10 @@ class X64MacroAssembler final : public MacroAssembler {
         a_.alu_memory(x86::Inst::kIdMov, false, dst, kFrame.id(), slot);
         break;
       case ValType::kF32:
-        a_.movss(xmm(dst), slot_mem(slot, 4));
+        a_.move_memory(Move::kLoadF32, dst, slot_memory(slot));
         break;
       case ValType::kF64:
-        a_.movsd(xmm(dst), slot_mem(slot, 8));
+        a_.move_memory(Move::kLoadF64, dst, slot_memory(slot));
         break;
       default:
         a_.alu_memory(x86::Inst::kIdMov, true, dst, kFrame.id(), slot);
@@ -168,7 +173,7 @@ class X64MacroAssembler final : public MacroAssembler {
         a_.mov(slot_mem(slot, 8), x86::rax);
         break;
       case ValType::kF64:
-        a_.movsd(slot_mem(slot, 8), xmm(src));
+        a_.move_memory(Move::kStoreF64, src, slot_memory(slot));
         break;
       default:
         a_.store(true, kFrame.id(), slot, src);
@@ -288,16 +293,20 @@ class X64MacroAssembler final : public MacroAssembler {
           return;
         }
         if (b.kind == Source::Kind::kRegister) {
-          a_.mov(x86::ecx, d(b.reg));
+          a_.alu_register(x86::Inst::kIdMov, false, x86::Gp::kIdCx, b.reg);
         } else {
-          a_.mov(x86::ecx, slot_mem(b.slot, 4));
+          a_.alu_memory(x86::Inst::kIdMov, false, x86::Gp::kIdCx, kFrame.id(), b.slot);
         }
-        a_.emit(id, r, x86::cl);  // the hardware masks the count as Wasm does
+        a_.shift_by_cl(id, w == Width::k64, dst);  // the hardware masks the count as Wasm does
         return;
       }
       case IntBinaryOp::kMul:
         if (b.kind == Source::Kind::kImmediate && fits_int32(b.immediate)) {
           a_.imul_immediate(w == Width::k64, dst, dst, static_cast<int32_t>(b.immediate));
+        } else if (b.kind == Source::Kind::kRegister) {
+          a_.multiply(w == Width::k64, dst, b.reg);
+        } else if (b.kind == Source::Kind::kSlot) {
+          a_.multiply_memory(w == Width::k64, dst, kFrame.id(), b.slot);
         } else {
           a_.emit(x86::Inst::kIdImul, r, source_operand(w, b));
         }
@@ -593,7 +602,7 @@ class X64MacroAssembler final : public MacroAssembler {
     }
   }
   void select(ValType t, Reg dst, Reg other, Reg condition, bool when_zero) override {
-    a_.test(d(condition), d(condition));
+    a_.alu_register(x86::Inst::kIdTest, false, condition, condition);
     if (is_float(t)) {
       asmjit::Label keep = a_.newLabel();
       if (when_zero) {
@@ -603,10 +612,8 @@ class X64MacroAssembler final : public MacroAssembler {
       }
       a_.movaps(xmm(dst), xmm(other));
       a_.bind(keep);
-    } else if (when_zero) {
-      a_.cmovnz(q(dst), q(other));
     } else {
-      a_.cmovz(q(dst), q(other));
+      a_.conditional_move(when_zero ? x86::CondCode::kNE : x86::CondCode::kE, true, dst, other);
     }
   }
   bool has_int_unary(IntUnaryOp op) const override {
@@ -640,7 +647,7 @@ class X64MacroAssembler final : public MacroAssembler {
 
   uint32_t load_memory(const MemoryAccess& access, Reg dst, Reg address, uint64_t offset,
                        jit::Label out_of_bounds) override {
-    const x86::Mem m = memory_operand(address, offset, access.bytes, out_of_bounds);
+    const Memory m = memory_operand(address, offset, access.bytes, out_of_bounds);
     const uint32_t at = position();
     emit_load(access, dst, m);
     return at;
@@ -655,7 +662,11 @@ class X64MacroAssembler final : public MacroAssembler {
     branch(x86::CondCode::kA, wrapped);
     a_.lea(x86::rcx, x86::ptr(kMemoryBase, q(base)));
     const uint32_t at = position();
-    emit_load(access, dst, x86::ptr(x86::rcx, q(index), shift, static_cast<int32_t>(offset)));
+    emit_load(access, dst,
+              Memory{.base = x86::Gp::kIdCx,
+                     .index = static_cast<int32_t>(index),
+                     .shift = shift,
+                     .disp = static_cast<int32_t>(offset)});
     return at;
   }
   uint32_t load_memory_scaled_wrapped(const MemoryAccess& access, Reg dst, Reg base, Reg index,
@@ -663,64 +674,51 @@ class X64MacroAssembler final : public MacroAssembler {
     // A 32-bit lea keeps the low half of the sum: i32.add's wrap.
     a_.lea(x86::ecx, x86::ptr(q(base), q(index), shift));
     const uint32_t at = position();
-    emit_load(access, dst, x86::ptr(kMemoryBase, x86::rcx, 0, static_cast<int32_t>(offset)));
+    emit_load(access, dst,
+              Memory{.base = kMemoryBase.id(),
+                     .index = x86::Gp::kIdCx,
+                     .disp = static_cast<int32_t>(offset)});
     return at;
   }
-  void emit_load(const MemoryAccess& access, Reg dst, const x86::Mem& m) {
-    if (access.type == ValType::kF32) {
-      a_.movss(xmm(dst), m);
-      return;
-    }
-    if (access.type == ValType::kF64) {
-      a_.movsd(xmm(dst), m);
-      return;
-    }
+  void emit_load(const MemoryAccess& access, Reg dst, const Memory& m) {
+    using Move = DirectAssembler::MemoryMove;
     const bool wide = access.type == ValType::kI64;
-    switch (access.bytes) {
-      case 1:
-      case 2: {
-        x86::Mem narrow = m;
-        narrow.setSize(access.bytes);
-        if (access.sign_extend) {
-          a_.movsx(wide ? q(dst) : d(dst), narrow);
-        } else {
-          a_.movzx(d(dst), narrow);
-        }
-        return;
-      }
-      case 4: {
-        x86::Mem narrow = m;
-        narrow.setSize(4);
-        if (access.sign_extend && wide) {
-          a_.movsxd(q(dst), narrow);
-        } else {
-          a_.mov(d(dst), narrow);
-        }
-        return;
-      }
-      default: {
-        x86::Mem full = m;
-        full.setSize(8);
-        a_.mov(q(dst), full);
-      }
+    Move move;
+    if (access.type == ValType::kF32) {
+      move = Move::kLoadF32;
+    } else if (access.type == ValType::kF64) {
+      move = Move::kLoadF64;
+    } else if (access.bytes == 1) {
+      move = !access.sign_extend ? Move::kZeroExtend8
+             : wide              ? Move::kSignExtend8To64
+                                 : Move::kSignExtend8To32;
+    } else if (access.bytes == 2) {
+      move = !access.sign_extend ? Move::kZeroExtend16
+             : wide              ? Move::kSignExtend16To64
+                                 : Move::kSignExtend16To32;
+    } else if (access.bytes == 4) {
+      move = access.sign_extend && wide ? Move::kSignExtend32To64 : Move::kLoad32;
+    } else {
+      move = Move::kLoad64;
     }
+    a_.move_memory(move, dst, m);
   }
   uint32_t store_memory(const MemoryAccess& access, Reg address, uint64_t offset,
                         const Source& value, jit::Label out_of_bounds) override {
-    x86::Mem m = memory_operand(address, offset, access.bytes, out_of_bounds);
-    m.setSize(access.bytes);
+    const Memory m = memory_operand(address, offset, access.bytes, out_of_bounds);
     if (value.kind == Source::Kind::kImmediate && access.bytes == 8 &&
         !fits_int32(value.immediate)) {
-      a_.mov(x86::rax, value.immediate);  // before the access: the access is what faults
+      a_.mov_immediate(true, x86::Gp::kIdAx, value.immediate);  // before: the access faults
       const uint32_t at = position();
-      a_.mov(m, x86::rax);
+      a_.move_memory(DirectAssembler::MemoryMove::kStore64, x86::Gp::kIdAx, m);
       return at;
     }
     const uint32_t at = position();
     emit_store(access, m, value);
     return at;
   }
-  void emit_store(const MemoryAccess& access, const x86::Mem& m, const Source& value) {
+  void emit_store(const MemoryAccess& access, const Memory& m, const Source& value) {
+    using Move = DirectAssembler::MemoryMove;
     if (value.kind == Source::Kind::kImmediate) {
       // (A 64-bit immediate that does not fit 32 bits went through rax in store_memory.)
       const int64_t v = value.immediate;
@@ -728,29 +726,21 @@ class X64MacroAssembler final : public MacroAssembler {
                                : access.bytes == 2 ? static_cast<int16_t>(v)
                                : access.bytes == 4 ? static_cast<int32_t>(v)
                                                    : v;
-      a_.mov(m, narrowed);
+      a_.store_immediate_to(access.bytes, m, narrowed);
       return;
     }
-    const Reg r = value.reg;
+    Move move;
     if (access.type == ValType::kF32) {
-      a_.movss(m, xmm(r));
+      move = Move::kStoreF32;
     } else if (access.type == ValType::kF64) {
-      a_.movsd(m, xmm(r));
+      move = Move::kStoreF64;
     } else {
-      switch (access.bytes) {
-        case 1:
-          a_.mov(m, x86::gpb_lo(r));
-          break;
-        case 2:
-          a_.mov(m, x86::gpw(r));
-          break;
-        case 4:
-          a_.mov(m, d(r));
-          break;
-        default:
-          a_.mov(m, q(r));
-      }
+      move = access.bytes == 1   ? Move::kStore8
+             : access.bytes == 2 ? Move::kStore16
+             : access.bytes == 4 ? Move::kStore32
+                                 : Move::kStore64;
     }
+    a_.move_memory(move, value.reg, m);
   }
   void memory_size(Reg dst) override {
     a_.mov(x86::rax, x86::qword_ptr(kVm, VmOffsets::kMemory));
@@ -764,11 +754,11 @@ class X64MacroAssembler final : public MacroAssembler {
     branch(condition_code(c), target);
   }
   void branch_if_zero(Reg r, jit::Label target) override {
-    a_.test(d(r), d(r));
+    a_.alu_register(x86::Inst::kIdTest, false, r, r);
     branch(x86::CondCode::kE, target);
   }
   void branch_if_nonzero(Reg r, jit::Label target) override {
-    a_.test(d(r), d(r));
+    a_.alu_register(x86::Inst::kIdTest, false, r, r);
     branch(x86::CondCode::kNE, target);
   }
   void branch_table(Reg index, std::span<const jit::Label> targets) override {
@@ -1017,21 +1007,23 @@ class X64MacroAssembler final : public MacroAssembler {
   // The operand [memory base + address + offset] (64-bit: no wrap). With guard pages, a
   // 32-bit address plus a 32-bit offset stays inside the memory's 8 GiB reservation, so the
   // access itself faults when out of bounds; otherwise it is compared with memory 0's size.
-  x86::Mem memory_operand(Reg address, uint64_t offset, uint32_t bytes, jit::Label out_of_bounds) {
+  Memory memory_operand(Reg address, uint64_t offset, uint32_t bytes, jit::Label out_of_bounds) {
     if (bounds_ == BoundsChecks::kGuardPages) {
       // i32 values in registers are zero-extended, so the 64-bit register is the address.
       if (offset <= static_cast<uint64_t>(INT32_MAX)) {
-        return x86::ptr(kMemoryBase, q(address), 0, static_cast<int32_t>(offset));
+        return {.base = kMemoryBase.id(),
+                .index = static_cast<int32_t>(address),
+                .disp = static_cast<int32_t>(offset)};
       }
       a_.mov(x86::rcx, offset);
       a_.add(x86::rcx, q(address));
-      return x86::ptr(kMemoryBase, x86::rcx);
+      return {.base = kMemoryBase.id(), .index = x86::Gp::kIdCx};
     }
     return checked_address(address, offset, bytes, out_of_bounds);
   }
   // rcx = address + offset (64-bit: no wrap), checked against memory 0's size; the operand
   // [memory base + rcx].
-  x86::Mem checked_address(Reg address, uint64_t offset, uint32_t bytes, jit::Label out_of_bounds) {
+  Memory checked_address(Reg address, uint64_t offset, uint32_t bytes, jit::Label out_of_bounds) {
     // i32 values in registers are zero-extended, so the 64-bit register is the address.
     if (offset <= static_cast<uint64_t>(INT32_MAX)) {
       a_.lea(x86::rcx, x86::ptr(q(address), static_cast<int32_t>(offset)));
@@ -1044,7 +1036,7 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.cmp(x86::rdx,
            x86::qword_ptr(x86::rax, static_cast<int32_t>(LinearMemory::size_bytes_offset())));
     branch(x86::CondCode::kA, out_of_bounds);
-    return x86::ptr(kMemoryBase, x86::rcx);
+    return {.base = kMemoryBase.id(), .index = x86::Gp::kIdCx};
   }
 
   X64Features features_;
