@@ -1,6 +1,7 @@
 #include "compiler/x64/direct_assembler.h"
 
 #include <cstring>
+#include <iterator>
 #include <optional>
 
 namespace kiln::jit {
@@ -291,45 +292,27 @@ struct MoveForm {
   bool store;
 };
 using Move = DirectAssembler::MemoryMove;
-constexpr MoveForm move_form(Move move) {
-  switch (move) {
-    case Move::kLoad32:
-      return {0, false, 0x8b, x86::Inst::kIdMov, 4, 4, false};
-    case Move::kLoad64:
-      return {0, true, 0x8b, x86::Inst::kIdMov, 8, 8, false};
-    case Move::kZeroExtend8:
-      return {0, false, 0x0fb6, x86::Inst::kIdMovzx, 4, 1, false};
-    case Move::kZeroExtend16:
-      return {0, false, 0x0fb7, x86::Inst::kIdMovzx, 4, 2, false};
-    case Move::kSignExtend8To32:
-      return {0, false, 0x0fbe, x86::Inst::kIdMovsx, 4, 1, false};
-    case Move::kSignExtend8To64:
-      return {0, true, 0x0fbe, x86::Inst::kIdMovsx, 8, 1, false};
-    case Move::kSignExtend16To32:
-      return {0, false, 0x0fbf, x86::Inst::kIdMovsx, 4, 2, false};
-    case Move::kSignExtend16To64:
-      return {0, true, 0x0fbf, x86::Inst::kIdMovsx, 8, 2, false};
-    case Move::kSignExtend32To64:
-      return {0, true, 0x63, x86::Inst::kIdMovsxd, 8, 4, false};
-    case Move::kLoadF32:
-      return {0xf3, false, 0x0f10, x86::Inst::kIdMovss, 16, 4, false};
-    case Move::kLoadF64:
-      return {0xf2, false, 0x0f10, x86::Inst::kIdMovsd, 16, 8, false};
-    case Move::kStore8:
-      return {0, false, 0x88, x86::Inst::kIdMov, 1, 1, true};
-    case Move::kStore16:
-      return {0x66, false, 0x89, x86::Inst::kIdMov, 2, 2, true};
-    case Move::kStore32:
-      return {0, false, 0x89, x86::Inst::kIdMov, 4, 4, true};
-    case Move::kStore64:
-      return {0, true, 0x89, x86::Inst::kIdMov, 8, 8, true};
-    case Move::kStoreF32:
-      return {0xf3, false, 0x0f11, x86::Inst::kIdMovss, 16, 4, true};
-    case Move::kStoreF64:
-      return {0xf2, false, 0x0f11, x86::Inst::kIdMovsd, 16, 8, true};
-  }
-  return {};
-}
+// Indexed by Move.
+constexpr MoveForm kMoveForms[] = {
+    {0, false, 0x8b, x86::Inst::kIdMov, 4, 4, false},          // kLoad32
+    {0, true, 0x8b, x86::Inst::kIdMov, 8, 8, false},           // kLoad64
+    {0, false, 0x0fb6, x86::Inst::kIdMovzx, 4, 1, false},      // kZeroExtend8
+    {0, false, 0x0fb7, x86::Inst::kIdMovzx, 4, 2, false},      // kZeroExtend16
+    {0, false, 0x0fbe, x86::Inst::kIdMovsx, 4, 1, false},      // kSignExtend8To32
+    {0, true, 0x0fbe, x86::Inst::kIdMovsx, 8, 1, false},       // kSignExtend8To64
+    {0, false, 0x0fbf, x86::Inst::kIdMovsx, 4, 2, false},      // kSignExtend16To32
+    {0, true, 0x0fbf, x86::Inst::kIdMovsx, 8, 2, false},       // kSignExtend16To64
+    {0, true, 0x63, x86::Inst::kIdMovsxd, 8, 4, false},        // kSignExtend32To64
+    {0xf3, false, 0x0f10, x86::Inst::kIdMovss, 16, 4, false},  // kLoadF32
+    {0xf2, false, 0x0f10, x86::Inst::kIdMovsd, 16, 8, false},  // kLoadF64
+    {0, false, 0x88, x86::Inst::kIdMov, 1, 1, true},           // kStore8
+    {0x66, false, 0x89, x86::Inst::kIdMov, 2, 2, true},        // kStore16
+    {0, false, 0x89, x86::Inst::kIdMov, 4, 4, true},           // kStore32
+    {0, true, 0x89, x86::Inst::kIdMov, 8, 8, true},            // kStore64
+    {0xf3, false, 0x0f11, x86::Inst::kIdMovss, 16, 4, true},   // kStoreF32
+    {0xf2, false, 0x0f11, x86::Inst::kIdMovsd, 16, 8, true},   // kStoreF64
+};
+static_assert(std::size(kMoveForms) == static_cast<size_t>(Move::kStoreF64) + 1);
 
 x86::Mem mem_of(const DirectAssembler::Memory& m, uint32_t size) {
   if (m.index < 0) return x86::ptr(x86::gpq(m.base), m.disp, size);
@@ -551,8 +534,11 @@ void DirectAssembler::alu_memory(InstId id, bool wide, uint32_t dst, uint32_t ba
 }
 
 void DirectAssembler::store(bool wide, uint32_t base, int32_t disp, uint32_t src) {
+  // move_memory's kStore32/kStore64 without an index, specialized: slot stores are among the
+  // most frequent instructions, and the general form costs about 40 % more to encode.
   if (memory_form(wide, 0x89, src, base, disp)) return;
-  emit(x86::Inst::kIdMov, x86::ptr(x86::gpq(base), disp, wide ? 8 : 4), gp_of(wide, src));
+  move_memory_through_asmjit(wide ? MemoryMove::kStore64 : MemoryMove::kStore32, src,
+                             {.base = base, .disp = disp});
 }
 
 void DirectAssembler::shift_immediate(InstId id, bool wide, uint32_t dst, uint32_t count) {
@@ -600,18 +586,6 @@ void DirectAssembler::mov_immediate(bool wide, uint32_t dst, int64_t value) {
   emit(x86::Inst::kIdMov, gp_of(wide, dst), Imm(value));
 }
 
-void DirectAssembler::store_immediate(bool wide, uint32_t base, int32_t disp, int32_t value) {
-  if (direct_ready()) {
-    const Address address{.base = base, .disp = disp};
-    Encoding e(_bufferPtr);
-    e.memory_form(wide, 0xc7, 0, address);
-    e.imm32(value);
-    commit(e.size());
-    return;
-  }
-  emit(x86::Inst::kIdMov, x86::ptr(x86::gpq(base), disp, wide ? 8 : 4), Imm(value));
-}
-
 void DirectAssembler::load_address(bool wide, uint32_t dst, uint32_t base, int32_t disp) {
   if (memory_form(wide, 0x8d, dst, base, disp)) return;
   emit(x86::Inst::kIdLea, gp_of(wide, dst), x86::ptr(x86::gpq(base), disp));
@@ -649,14 +623,19 @@ bool DirectAssembler::register_form(bool wide, uint16_t op, uint32_t reg, uint32
 }
 
 void DirectAssembler::move_memory(MemoryMove move, uint32_t reg, const Memory& m) {
-  const MoveForm form = move_form(move);
-  if (direct_ready()) {
+  const MoveForm& form = kMoveForms[static_cast<size_t>(move)];
+  if (direct_ready()) [[likely]] {
     Encoding e(_bufferPtr);
     if (form.prefix) e.byte(form.prefix);
     e.memory_form(form.wide, form.opcode, reg, address_of(m), form.register_size == 1);
     commit(e.size());
     return;
   }
+  move_memory_through_asmjit(move, reg, m);
+}
+
+void DirectAssembler::move_memory_through_asmjit(MemoryMove move, uint32_t reg, const Memory& m) {
+  const MoveForm& form = kMoveForms[static_cast<size_t>(move)];
   Operand r;
   switch (form.register_size) {
     case 1:
@@ -679,7 +658,7 @@ void DirectAssembler::move_memory(MemoryMove move, uint32_t reg, const Memory& m
   }
 }
 
-void DirectAssembler::store_immediate_to(uint32_t bytes, const Memory& m, int64_t value) {
+void DirectAssembler::store_immediate(uint32_t bytes, const Memory& m, int64_t value) {
   if (direct_ready() && (bytes != 8 || (value >= INT32_MIN && value <= INT32_MAX))) {
     Encoding e(_bufferPtr);
     if (bytes == 2) e.byte(0x66);

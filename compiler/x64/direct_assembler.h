@@ -38,7 +38,7 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   void alu_immediate(asmjit::InstId id, bool wide, uint32_t dst, int64_t imm);
   // `id` dst, [base + disp]: mov, add, or, and, sub, xor, cmp.
   void alu_memory(asmjit::InstId id, bool wide, uint32_t dst, uint32_t base, int32_t disp);
-  // mov [base + disp], src.
+  // mov [base + disp], src: move_memory's 32- or 64-bit store, without an index.
   void store(bool wide, uint32_t base, int32_t disp, uint32_t src);
   // `id` dst, count: shl, shr, sar, rol, ror by an immediate count (0-255).
   void shift_immediate(asmjit::InstId id, bool wide, uint32_t dst, uint32_t count);
@@ -46,8 +46,6 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   void imul_immediate(bool wide, uint32_t dst, uint32_t src, int32_t imm);
   // mov dst, imm (of a 32-bit mov: the value's low 32 bits).
   void mov_immediate(bool wide, uint32_t dst, int64_t value);
-  // mov [base + disp], imm32 (sign-extended when wide).
-  void store_immediate(bool wide, uint32_t base, int32_t disp, int32_t value);
   // lea dst, [base + disp].
   void load_address(bool wide, uint32_t dst, uint32_t base, int32_t disp);
   // call target (a register).
@@ -85,7 +83,7 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   };
   void move_memory(MemoryMove move, uint32_t reg, const Memory& m);
   // mov [m], imm of `bytes` bytes (1, 2, 4, or 8 with an imm32 sign-extended).
-  void store_immediate_to(uint32_t bytes, const Memory& m, int64_t value);
+  void store_immediate(uint32_t bytes, const Memory& m, int64_t value);
   // `id` dst, cl: shl, shr, sar, rol, ror by the count in cl.
   void shift_by_cl(asmjit::InstId id, bool wide, uint32_t dst);
   // imul dst, src; imul dst, [base + disp].
@@ -110,6 +108,8 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   // `op` reg, [base + disp] encoded straight into the buffer; false (nothing emitted) when not
   // direct_ready().
   bool memory_form(bool wide, uint16_t op, uint32_t reg, uint32_t base, int32_t disp);
+  // move_memory when the buffer or a pending option is asmjit's.
+  [[gnu::noinline]] void move_memory_through_asmjit(MemoryMove move, uint32_t reg, const Memory& m);
   // `op` reg, reg2 encoded straight into the buffer; false when not direct_ready().
   bool register_form(bool wide, uint16_t op, uint32_t reg, uint32_t rm);
 

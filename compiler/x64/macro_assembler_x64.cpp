@@ -182,7 +182,7 @@ class X64MacroAssembler final : public MacroAssembler {
   void store_slot_constant(int32_t slot, uint64_t bits) override {
     const auto v = static_cast<int64_t>(bits);
     if (fits_int32(v)) {
-      a_.store_immediate(true, kFrame.id(), slot, static_cast<int32_t>(v));
+      a_.store_immediate(8, slot_memory(slot), v);
     } else {
       a_.mov_immediate(true, x86::Gp::kIdAx, v);
       a_.store(true, kFrame.id(), slot, x86::Gp::kIdAx);
@@ -726,7 +726,7 @@ class X64MacroAssembler final : public MacroAssembler {
                                : access.bytes == 2 ? static_cast<int16_t>(v)
                                : access.bytes == 4 ? static_cast<int32_t>(v)
                                                    : v;
-      a_.store_immediate_to(access.bytes, m, narrowed);
+      a_.store_immediate(access.bytes, m, narrowed);
       return;
     }
     Move move;
