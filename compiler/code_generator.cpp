@@ -222,17 +222,6 @@ CodeGenerator::CodeGenerator(const Module& module, MacroAssembler& masm,
 // ---------------------------------------------------------------------------------------------
 // Values and registers
 
-void CodeGenerator::push_register(ValType t, Reg r) {
-  Value v;
-  v.where = Value::Where::kRegister;
-  v.type = t;
-  v.reg = r;
-  v.cell = top_cells();
-  (register_class(t) == RegisterClass::kGeneral ? general_owner_ : float_owner_)[r] =
-      static_cast<int>(stack_.size());
-  stack_.push_back(v);
-}
-
 void CodeGenerator::push_cell(ValType t, uint32_t cell) {
   Value v;
   v.type = t;

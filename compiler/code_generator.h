@@ -103,7 +103,7 @@ class CodeGenerator {
   uint32_t top_cells() const;
 
   // Values and registers.
-  void push_register(ValType t, Reg r);
+  KILN_ALWAYS_INLINE void push_register(ValType t, Reg r);
   void push_cell(ValType t, uint32_t cell);
   KILN_ALWAYS_INLINE void push_constant(ValType t, uint64_t bits);
   KILN_ALWAYS_INLINE Value pop();                 // its register, if any, stays held until released
@@ -353,6 +353,17 @@ class CodeGenerator {
 inline uint32_t CodeGenerator::top_cells() const {
   if (stack_.empty()) return 0;
   return stack_.back().cell + cell_count(stack_.back().type);
+}
+
+inline void CodeGenerator::push_register(ValType t, Reg r) {
+  Value v;
+  v.where = Value::Where::kRegister;
+  v.type = t;
+  v.reg = r;
+  v.cell = top_cells();
+  (register_class(t) == RegisterClass::kGeneral ? general_owner_ : float_owner_)[r] =
+      static_cast<int>(stack_.size());
+  stack_.push_back(v);
 }
 
 inline CodeGenerator::Value CodeGenerator::pop() {
