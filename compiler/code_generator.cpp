@@ -388,11 +388,10 @@ void CodeGenerator::switch_pinned_set(PinnedSet set) {
 
 bool CodeGenerator::int_binary_into_new_register(IntBinaryOp op, Width w, ValType t,
                                                  const Source& a, const Source& b) {
+  // Asked first: a register taken and given back costs more than the question.
+  if (!masm_.has_int_binary_into(op, a, b)) return false;
   const Reg r = allocate(RegisterClass::kGeneral);
-  if (!masm_.int_binary_into(op, w, r, a, b)) {
-    free_register(RegisterClass::kGeneral, r);
-    return false;
-  }
+  masm_.int_binary_into(op, w, r, a, b);
   push_register(t, r);
   return true;
 }

@@ -167,6 +167,9 @@ class MacroAssembler {
   // for an and with 0xff or 0xffff; a crc32 loop goes 10 % faster).
   virtual bool int_binary_into(IntBinaryOp op, Width w, Reg dst, const Source& a,
                                const Source& b) = 0;
+  // Whether int_binary_into has a form for these operands (asked before a register is taken
+  // for its result).
+  virtual bool has_int_binary_into(IntBinaryOp op, const Source& a, const Source& b) const = 0;
   virtual void int_unary(IntUnaryOp op, Width w, Reg dst) = 0;
   virtual void int_divide(IntDivideOp op, Width w, Reg dst, Reg divisor, Label divide_by_zero,
                           Label overflow) = 0;

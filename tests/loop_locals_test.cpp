@@ -4,7 +4,8 @@
 // value, br_table); a catch outside the loop and one inside it both see the loop's values;
 // float operators, comparisons and select read such locals in their registers; a function with
 // one loop keeps its locals in registers throughout, a call in the loop keeping one set before
-// it. Both tiers must compute what the loops compute here in C++.
+// it; constants whose negation overflows are subtracted from such locals without it. Both
+// tiers must compute what the loops compute here in C++.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -150,6 +151,21 @@ TEST_P(LoopLocals, OneLoopWithCallsStoresALocalSetBeforeItOnceAndAllAfterIt) {
     k *= 3;
     s += 1;
     EXPECT_EQ(static_cast<uint32_t>(call("one_loop_exits", {n})), s + k) << n;
+  }
+}
+
+TEST_P(LoopLocals, SubtractsTheMostNegativeConstantsFromLocalsInRegisters) {
+  for (uint32_t n : {1u, 2u, 7u}) {
+    uint64_t a = n, b = 0;
+    uint32_t c = n;
+    for (uint32_t i = 0; i < n; ++i) {
+      b += a - 0x8000000000000000u;
+      b += a + 0x8000000000000000u;
+      c -= 0x80000000u;
+      b += c;
+      a += 0x80000000u;
+    }
+    EXPECT_EQ(call("most_negative", {n}), b + a) << n;
   }
 }
 

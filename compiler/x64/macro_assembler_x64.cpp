@@ -10,6 +10,7 @@
 #endif
 
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "compiler/x64/direct_assembler.h"
@@ -321,10 +322,37 @@ class X64MacroAssembler final : public MacroAssembler {
       }
     }
   }
+  // The displacement of lea for a + b (kAdd) or a - b (kSub) with b an immediate, when it
+  // fits 32 bits. b is checked before it is negated: an i64.sub of INT64_MIN has no negation.
+  static std::optional<int32_t> lea_displacement(IntBinaryOp op, int64_t b) {
+    if (!fits_int32(b)) return std::nullopt;
+    const int64_t displacement = op == IntBinaryOp::kAdd ? b : -b;
+    if (!fits_int32(displacement)) return std::nullopt;
+    return static_cast<int32_t>(displacement);
+  }
+  static bool is_zero_extension(IntBinaryOp op, const Source& b) {
+    return op == IntBinaryOp::kAnd && b.kind == Source::Kind::kImmediate &&
+           (b.immediate == 0xff || b.immediate == 0xffff);
+  }
+  bool has_int_binary_into(IntBinaryOp op, const Source& a, const Source& b) const override {
+    if (is_zero_extension(op, b)) return true;
+    if (a.kind != Source::Kind::kRegister) return false;
+    const bool immediate = b.kind == Source::Kind::kImmediate;
+    switch (op) {
+      case IntBinaryOp::kAdd:
+      case IntBinaryOp::kSub:
+        if (b.kind == Source::Kind::kRegister) return op == IntBinaryOp::kAdd;
+        return immediate && lea_displacement(op, b.immediate).has_value();
+      case IntBinaryOp::kMul:
+        return immediate && fits_int32(b.immediate);
+      default:
+        return false;
+    }
+  }
   bool int_binary_into(IntBinaryOp op, Width w, Reg dst, const Source& a,
                        const Source& b) override {
-    const bool immediate = b.kind == Source::Kind::kImmediate;
-    if (op == IntBinaryOp::kAnd && immediate && (b.immediate == 0xff || b.immediate == 0xffff)) {
+    if (!has_int_binary_into(op, a, b)) return false;
+    if (is_zero_extension(op, b)) {
       // Zero-extending the low byte or word is the and, for both widths (the i64's high half
       // is zero too); from a slot, the low bytes come first (little-endian).
       const uint32_t size = b.immediate == 0xff ? 1 : 2;
@@ -337,28 +365,18 @@ class X64MacroAssembler final : public MacroAssembler {
       }
       return true;
     }
-    if (a.kind != Source::Kind::kRegister) return false;
-    switch (op) {
-      case IntBinaryOp::kAdd:
-      case IntBinaryOp::kSub: {
-        // lea computes the 64-bit sum; a 32-bit destination keeps its low half, the i32 sum.
-        if (b.kind == Source::Kind::kRegister && op == IntBinaryOp::kAdd) {
-          a_.lea(gp(w, dst), x86::ptr(q(a.reg), q(b.reg)));
-          return true;
-        }
-        if (!immediate) return false;
-        const int64_t displacement = op == IntBinaryOp::kAdd ? b.immediate : -b.immediate;
-        if (!fits_int32(displacement)) return false;
-        a_.lea(gp(w, dst), x86::ptr(q(a.reg), static_cast<int32_t>(displacement)));
-        return true;
-      }
-      case IntBinaryOp::kMul:
-        if (!immediate || !fits_int32(b.immediate)) return false;
-        a_.imul_immediate(w == Width::k64, dst, a.reg, static_cast<int32_t>(b.immediate));
-        return true;
-      default:
-        return false;
+    if (op == IntBinaryOp::kMul) {
+      a_.imul_immediate(w == Width::k64, dst, a.reg, static_cast<int32_t>(b.immediate));
+      return true;
     }
+    // kAdd or kSub: lea computes the 64-bit sum; a 32-bit destination keeps its low half, the
+    // i32 sum.
+    if (b.kind == Source::Kind::kRegister) {
+      a_.lea(gp(w, dst), x86::ptr(q(a.reg), q(b.reg)));
+    } else {
+      a_.lea(gp(w, dst), x86::ptr(q(a.reg), *lea_displacement(op, b.immediate)));
+    }
+    return true;
   }
   void int_unary(IntUnaryOp op, Width w, Reg dst) override {
     const x86::Gp r = gp(w, dst);

@@ -228,4 +228,23 @@
       (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
     (i64.add (i64.add (local.get $z) (i64.extend_i32_u (i32.add (local.get $x) (local.get $y))))
              (i64.trunc_sat_f64_s (f64.mul (local.get $f) (f64.const 1000)))))
+
+  ;; Subtracting (and adding) the most negative constants from locals kept in registers: x64
+  ;; computes a - k into a new register as lea with -k, which INT64_MIN does not have (its
+  ;; negation overflowed in the code generator: undefined behaviour, caught by UBSan) and
+  ;; INT32_MIN's does not fit 32 bits.
+  (func (export "most_negative") (param $n i32) (result i64)
+    (local $a i64) (local $b i64) (local $c i32) (local $i i32)
+    (local.set $a (i64.extend_i32_u (local.get $n)))
+    (local.set $c (local.get $n))
+    (loop $top
+      (local.set $b (i64.add (local.get $b)
+                             (i64.sub (local.get $a) (i64.const -9223372036854775808))))
+      (local.set $b (i64.add (local.get $b)
+                             (i64.add (local.get $a) (i64.const -9223372036854775808))))
+      (local.set $c (i32.sub (local.get $c) (i32.const -2147483648)))
+      (local.set $b (i64.add (local.get $b) (i64.extend_i32_u (local.get $c))))
+      (local.set $a (i64.sub (local.get $a) (i64.const -2147483648)))
+      (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (i64.add (local.get $b) (local.get $a)))
 )
