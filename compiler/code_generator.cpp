@@ -624,32 +624,30 @@ void CodeGenerator::reset_stack(uint32_t height_cells, std::span<const ValType> 
   }
 }
 
-void CodeGenerator::on_instruction(const Instruction& ins, const FunctionValidator& v) {
-  if (failed_) return;
-  const uint32_t op = ins.opcode;
-  // Table-driven operators (the most frequent instructions) first.
-  if (ins.operand_count || ins.result != ValType::kUnknown) {
-    if (!ins.live) return;
-    materialize_lazy_address(ins);
-    // A pending comparison is consumed by the br_if or if right after it; before anything
-    // else it is computed.
-    materialize_condition();
-    // The value stack and the decoder disagree: leave the function to the interpreter.
-    if (ins.cells_before != top_cells()) {
-      failed_ = true;
-      return;
-    }
-    add_cost(ins);
-    // Generated code keeps memory 0's base in a register; a load or store of another memory
-    // (multi-memory) goes out of line, as does an operator without an inline form (SIMD, what
-    // the backend lacks).
-    if (ins.memory_index == 0 && emit_inline(ins)) return;
-    uint32_t operand_cells = 0;
-    for (uint8_t i = 0; i < ins.operand_count; ++i) operand_cells += cell_count(ins.operands[i]);
-    const uint64_t memarg = ins.memory_offset | uint64_t{ins.memory_index} << kMemoryIndexShift;
-    emit_out_of_line(ins, operand_cells, ins.result, memarg, ins.index);
+void CodeGenerator::on_operator(const Instruction& ins) {
+  if (!ins.live) return;
+  materialize_lazy_address(ins);
+  // A pending comparison is consumed by the br_if or if right after it; before anything
+  // else it is computed.
+  materialize_condition();
+  // The value stack and the decoder disagree: leave the function to the interpreter.
+  if (ins.cells_before != top_cells()) {
+    failed_ = true;
     return;
   }
+  add_cost(ins);
+  // Generated code keeps memory 0's base in a register; a load or store of another memory
+  // (multi-memory) goes out of line, as does an operator without an inline form (SIMD, what
+  // the backend lacks).
+  if (ins.memory_index == 0 && emit_inline(ins)) return;
+  uint32_t operand_cells = 0;
+  for (uint8_t i = 0; i < ins.operand_count; ++i) operand_cells += cell_count(ins.operands[i]);
+  const uint64_t memarg = ins.memory_offset | uint64_t{ins.memory_index} << kMemoryIndexShift;
+  emit_out_of_line(ins, operand_cells, ins.result, memarg, ins.index);
+}
+
+void CodeGenerator::on_other_instruction(const Instruction& ins, const FunctionValidator& v) {
+  const uint32_t op = ins.opcode;
   // A function with memory.size, grow, init, fill or copy on another memory than memory 0
   // runs in the interpreter.
   if (ins.memory_index != 0 || (op == kMemoryCopy && ins.index2 != 0)) {

@@ -24,7 +24,17 @@ class CodeGenerator {
   CodeGenerator(const Module& module, MacroAssembler& masm, const CodeTierOptions& options);
 
   void begin_function(const FunctionValidator& v);
-  void on_instruction(const Instruction& ins, const FunctionValidator& v);
+  // Table-driven operators (the most frequent instructions) go to their own function, whose
+  // frame is light; the rest to the one with the large switch (its prologue and epilogue cost
+  // 16 host instructions per call).
+  void on_instruction(const Instruction& ins, const FunctionValidator& v) {
+    if (failed_) return;
+    if (ins.operand_count || ins.result != ValType::kUnknown) {
+      on_operator(ins);
+    } else {
+      on_other_instruction(ins, v);
+    }
+  }
   void end_function(const FunctionValidator& v);
 
   // Whether the function could not be compiled (the interpreter then runs it).
@@ -203,6 +213,8 @@ class CodeGenerator {
   void emit_return(uint32_t values_top);
   void emit_control(const Instruction& ins, const FunctionValidator& v);
   bool emit_inline(const Instruction& ins);
+  void on_operator(const Instruction& ins);
+  void on_other_instruction(const Instruction& ins, const FunctionValidator& v);
   void emit_out_of_line(const Instruction& ins, uint32_t operand_cells, ValType result,
                         uint64_t immediate, uint64_t immediate2);
   void emit_call(const Instruction& ins, uint32_t param_cells, const std::vector<ValType>& results);
