@@ -56,13 +56,10 @@ int gp_id(const Operand_& o, uint32_t& size) {
   return static_cast<int>(o.id());
 }
 
-// [base + index << shift + disp] with 64-bit registers, nothing else (no label, segment,
-// RIP-relative or absolute address, broadcast or register home).
-struct Address {
-  uint32_t base = 0;
-  int32_t index = -1;
-  uint32_t shift = 0;
-  int32_t disp = 0;
+// An asmjit memory operand encoded here: a DirectAssembler::Memory (64-bit registers, nothing
+// else: no label, segment, RIP-relative or absolute address, broadcast or register home), with
+// its size as written.
+struct Address : DirectAssembler::Memory {
   uint32_t size = 0;  // the operand's size in bytes as written (0: not given)
 };
 
@@ -109,10 +106,9 @@ class Encoding {
   explicit Encoding(uint8_t* out) : out_(out) {}
   size_t size() const { return size_; }
 
-  // REX (0100WRXB) when any of its bits is needed; no byte registers are encoded here, so a
-  // bare 0x40 never is.
-  // `byte_register`: reg is a byte register, whose ids 4-7 (spl, bpl, sil, dil) need a REX
-  // even without bits (without one they name ah, ch, dh, bh).
+  // REX (0100WRXB) when any of its bits is needed, and a bare 0x40 when `byte_register`: reg is
+  // a byte register, whose ids 4-7 (spl, bpl, sil, dil) need one (without it they name ah, ch,
+  // dh, bh).
   void rex(bool wide, uint32_t reg, uint32_t index, uint32_t base, bool byte_register = false) {
     const uint8_t bits = static_cast<uint8_t>((wide ? 8 : 0) | ((reg >> 3) & 1) << 2 |
                                               ((index >> 3) & 1) << 1 | ((base >> 3) & 1));
@@ -144,7 +140,7 @@ class Encoding {
 
   // opcode reg, [address]: ModRM, SIB when there is an index or the base is rsp/r12, and the
   // shortest displacement (rbp/r13 as base always take one: mod 00 with them means no base).
-  void memory_form(bool wide, uint16_t op, uint32_t reg, const Address& a,
+  void memory_form(bool wide, uint16_t op, uint32_t reg, const DirectAssembler::Memory& a,
                    bool byte_register = false) {
     const uint32_t index = a.index < 0 ? 0 : static_cast<uint32_t>(a.index);
     rex(wide, reg, index, a.base, byte_register);
@@ -318,10 +314,6 @@ x86::Mem mem_of(const DirectAssembler::Memory& m, uint32_t size) {
   if (m.index < 0) return x86::ptr(x86::gpq(m.base), m.disp, size);
   return x86::ptr(x86::gpq(m.base), x86::gpq(static_cast<uint32_t>(m.index)), m.shift, m.disp,
                   size);
-}
-
-Address address_of(const DirectAssembler::Memory& m) {
-  return {.base = m.base, .index = m.index, .shift = m.shift, .disp = m.disp};
 }
 
 }  // namespace
@@ -520,9 +512,8 @@ void DirectAssembler::alu_immediate(InstId id, bool wide, uint32_t dst, int64_t 
 bool DirectAssembler::memory_form(bool wide, uint16_t op, uint32_t reg, uint32_t base,
                                   int32_t disp) {
   if (!direct_ready()) return false;
-  const Address address{.base = base, .disp = disp};
   Encoding e(_bufferPtr);
-  e.memory_form(wide, op, reg, address);
+  e.memory_form(wide, op, reg, {.base = base, .disp = disp});
   commit(e.size());
   return true;
 }
@@ -627,7 +618,7 @@ void DirectAssembler::move_memory(MemoryMove move, uint32_t reg, const Memory& m
   if (direct_ready()) [[likely]] {
     Encoding e(_bufferPtr);
     if (form.prefix) e.byte(form.prefix);
-    e.memory_form(form.wide, form.opcode, reg, address_of(m), form.register_size == 1);
+    e.memory_form(form.wide, form.opcode, reg, m, form.register_size == 1);
     commit(e.size());
     return;
   }
@@ -662,7 +653,7 @@ void DirectAssembler::store_immediate(uint32_t bytes, const Memory& m, int64_t v
   if (direct_ready() && (bytes != 8 || (value >= INT32_MIN && value <= INT32_MAX))) {
     Encoding e(_bufferPtr);
     if (bytes == 2) e.byte(0x66);
-    e.memory_form(bytes == 8, bytes == 1 ? 0xc6 : 0xc7, 0, address_of(m));
+    e.memory_form(bytes == 8, bytes == 1 ? 0xc6 : 0xc7, 0, m);
     if (bytes == 1) {
       e.byte(static_cast<uint8_t>(value));
     } else if (bytes == 2) {

@@ -171,7 +171,7 @@ class X64MacroAssembler final : public MacroAssembler {
       case ValType::kF32:
         // The whole cell, zero-extended, as the interpreter writes it.
         a_.movd(x86::eax, xmm(src));
-        a_.mov(slot_mem(slot, 8), x86::rax);
+        a_.store(true, kFrame.id(), slot, x86::Gp::kIdAx);
         break;
       case ValType::kF64:
         a_.move_memory(Move::kStoreF64, src, slot_memory(slot));
@@ -699,7 +699,6 @@ class X64MacroAssembler final : public MacroAssembler {
     return at;
   }
   void emit_load(const MemoryAccess& access, Reg dst, const Memory& m) {
-    using Move = DirectAssembler::MemoryMove;
     const bool wide = access.type == ValType::kI64;
     Move move;
     if (access.type == ValType::kF32) {
@@ -728,7 +727,7 @@ class X64MacroAssembler final : public MacroAssembler {
         !fits_int32(value.immediate)) {
       a_.mov_immediate(true, x86::Gp::kIdAx, value.immediate);  // before: the access faults
       const uint32_t at = position();
-      a_.move_memory(DirectAssembler::MemoryMove::kStore64, x86::Gp::kIdAx, m);
+      a_.move_memory(Move::kStore64, x86::Gp::kIdAx, m);
       return at;
     }
     const uint32_t at = position();
@@ -736,7 +735,6 @@ class X64MacroAssembler final : public MacroAssembler {
     return at;
   }
   void emit_store(const MemoryAccess& access, const Memory& m, const Source& value) {
-    using Move = DirectAssembler::MemoryMove;
     if (value.kind == Source::Kind::kImmediate) {
       // (A 64-bit immediate that does not fit 32 bits went through rax in store_memory.)
       const int64_t v = value.immediate;
