@@ -229,15 +229,6 @@ void CodeGenerator::push_cell(ValType t, uint32_t cell) {
   stack_.push_back(v);
 }
 
-void CodeGenerator::push_constant(ValType t, uint64_t bits) {
-  Value v;
-  v.where = Value::Where::kConstant;
-  v.type = t;
-  v.bits = bits;
-  v.cell = top_cells();
-  stack_.push_back(v);
-}
-
 void CodeGenerator::release(const Value& v) {
   if (v.where == Value::Where::kScaled || v.where == Value::Where::kAddress) {
     free_register(RegisterClass::kGeneral, v.reg);
@@ -851,22 +842,14 @@ void CodeGenerator::on_other_instruction(const Instruction& ins, const FunctionV
       push_register(a.type, ra);
       return;
     }
-    case kLocalGet: {
-      const int32_t slot = static_cast<int32_t>(v.local_cell(ins.index) * 8);
+    case kLocalGet:
       if (ins.type == ValType::kV128) {
-        masm_.copy_slots(operand_slot(cb), slot, 2);
+        masm_.copy_slots(operand_slot(cb), static_cast<int32_t>(v.local_cell(ins.index) * 8), 2);
         push_cell(ValType::kV128, cb);
         return;
       }
-      Value value;
-      value.where = Value::Where::kLocal;
-      value.type = ins.type;
-      value.local_slot = slot;
-      if (const PinnedLocal* p = pinned(slot)) value.local_reg = p->reg;
-      value.cell = cb;
-      stack_.push_back(value);
+      push_local(ins, v);
       return;
-    }
     case kLocalSet:
     case kLocalTee: {
       const int32_t slot = static_cast<int32_t>(v.local_cell(ins.index) * 8);

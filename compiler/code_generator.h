@@ -27,11 +27,11 @@ class CodeGenerator {
   // Table-driven operators (the most frequent instructions) go to their own function, whose
   // frame is light; the rest to the one with the large switch (its prologue and epilogue cost
   // 16 host instructions per call).
-  void on_instruction(const Instruction& ins, const FunctionValidator& v) {
+  KILN_ALWAYS_INLINE void on_instruction(const Instruction& ins, const FunctionValidator& v) {
     if (failed_) return;
     if (ins.operand_count || ins.result != ValType::kUnknown) {
       on_operator(ins);
-    } else {
+    } else if (!push_without_code(ins, v)) {
       on_other_instruction(ins, v);
     }
   }
@@ -110,12 +110,22 @@ class CodeGenerator {
   int32_t operand_slot(uint32_t cell) const {
     return static_cast<int32_t>((local_cells_ + cell) * 8);
   }
-  uint32_t top_cells() const;
+  KILN_ALWAYS_INLINE uint32_t top_cells() const;
 
   // Values and registers.
   KILN_ALWAYS_INLINE void push_register(ValType t, Reg r);
   void push_cell(ValType t, uint32_t cell);
   KILN_ALWAYS_INLINE void push_constant(ValType t, uint64_t bits);
+  // local.get: the local itself, read when used (in its register if pinned). A v128 local is
+  // copied to its cell instead (on_other_instruction).
+  KILN_ALWAYS_INLINE void push_local(const Instruction& ins, const FunctionValidator& v);
+  // local.get of a scalar and the scalar constants, the most frequent of the instructions that
+  // are not operators, emit nothing: they push the local or the constant. Done here, without
+  // on_other_instruction's frame and checks, when none of those checks applies: the
+  // instruction runs, the stack's top is neither a pending comparison nor a lazy address (which
+  // on_other_instruction computes first), and the stack is as high as the decoder says. False,
+  // nothing done, otherwise.
+  KILN_ALWAYS_INLINE bool push_without_code(const Instruction& ins, const FunctionValidator& v);
   KILN_ALWAYS_INLINE Value pop();                 // its register, if any, stays held until released
   void release(const Value& v);                   // frees a popped value's register
   void free_register(RegisterClass c, Reg r);     // frees a held register
@@ -258,7 +268,7 @@ class CodeGenerator {
   // loops). Out-of-line code emitted after the body names the set of its site.
   using PinnedSet = uint32_t;
   // Inline: asked at every local instruction, mostly outside loops (no set).
-  const PinnedLocal* pinned(int32_t local_slot) const {
+  KILN_ALWAYS_INLINE const PinnedLocal* pinned(int32_t local_slot) const {
     return pinned_set_ == 0 ? nullptr : pinned_in_set(local_slot);
   }
   const PinnedLocal* pinned_in_set(int32_t local_slot) const;
@@ -376,6 +386,53 @@ inline void CodeGenerator::push_register(ValType t, Reg r) {
   (register_class(t) == RegisterClass::kGeneral ? general_owner_ : float_owner_)[r] =
       static_cast<int>(stack_.size());
   stack_.push_back(v);
+}
+
+inline void CodeGenerator::push_constant(ValType t, uint64_t bits) {
+  Value v;
+  v.where = Value::Where::kConstant;
+  v.type = t;
+  v.bits = bits;
+  v.cell = top_cells();
+  stack_.push_back(v);
+}
+
+inline void CodeGenerator::push_local(const Instruction& ins, const FunctionValidator& v) {
+  const int32_t slot = static_cast<int32_t>(v.local_cell(ins.index) * 8);
+  Value value;
+  value.where = Value::Where::kLocal;
+  value.type = ins.type;
+  value.local_slot = slot;
+  if (const PinnedLocal* p = pinned(slot)) value.local_reg = p->reg;
+  value.cell = ins.cells_before;
+  stack_.push_back(value);
+}
+
+inline bool CodeGenerator::push_without_code(const Instruction& ins, const FunctionValidator& v) {
+  const uint32_t op = ins.opcode;
+  if (op != kLocalGet && (op < kI32Const || op > kF64Const)) return false;
+  if (!ins.live || ins.cells_before != top_cells()) return false;
+  if (!stack_.empty() && stack_.back().where >= Value::Where::kCondition) return false;
+  if (op == kLocalGet && ins.type == ValType::kV128) return false;
+  add_cost(ins);
+  switch (op) {
+    case kLocalGet:
+      push_local(ins, v);
+      break;
+    case kI32Const:
+      push_constant(ValType::kI32, static_cast<uint32_t>(ins.bits));
+      break;
+    case kI64Const:
+      push_constant(ValType::kI64, ins.bits);
+      break;
+    case kF32Const:
+      push_constant(ValType::kF32, static_cast<uint32_t>(ins.bits));
+      break;
+    default:  // kF64Const
+      push_constant(ValType::kF64, ins.bits);
+      break;
+  }
+  return true;
 }
 
 inline CodeGenerator::Value CodeGenerator::pop() {

@@ -1,4 +1,4 @@
-// A stack of trivially copyable values whose push and pop are always inline: the decoder's
+// A stack of trivially copyable values whose push, pop and top are always inline: the decoder's
 // operand types and the code generator's abstract values, pushed and popped for nearly every
 // instruction compiled. (std::vector's push_back stayed out of line in those large loops.)
 #pragma once
@@ -17,10 +17,10 @@ class FlatStack {
   static_assert(std::is_trivially_copyable_v<T>);
 
  public:
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
-  T& back() { return data_[size_ - 1]; }
-  const T& back() const { return data_[size_ - 1]; }
+  KILN_ALWAYS_INLINE size_t size() const { return size_; }
+  KILN_ALWAYS_INLINE bool empty() const { return size_ == 0; }
+  KILN_ALWAYS_INLINE T& back() { return data_[size_ - 1]; }
+  KILN_ALWAYS_INLINE const T& back() const { return data_[size_ - 1]; }
   T& operator[](size_t i) { return data_[i]; }
   const T& operator[](size_t i) const { return data_[i]; }
   T* begin() { return data_.get(); }
@@ -33,7 +33,7 @@ class FlatStack {
       grow();
     data_[size_++] = value;
   }
-  void pop_back() { --size_; }
+  KILN_ALWAYS_INLINE void pop_back() { --size_; }
   // Drops the values above `height` (never adds any).
   void truncate(size_t height) { size_ = std::min(height, size_); }
 
