@@ -4,6 +4,8 @@
 #include <iterator>
 #include <optional>
 
+#include "runtime/result.h"
+
 namespace kiln::jit {
 
 namespace {
@@ -19,7 +21,7 @@ struct Form {
   int8_t imm_digit = -1;
 };
 
-Form form_of(InstId id) {
+KILN_ALWAYS_INLINE Form form_of(InstId id) {
   switch (id) {
     case x86::Inst::kIdMov:
       return {0x89, 0x8b, 0};
@@ -101,10 +103,12 @@ std::optional<int32_t> immediate32(bool wide, int64_t value) {
   return static_cast<int32_t>(static_cast<uint32_t>(value));
 }
 
+// The bytes of one instruction, written through a cursor (a byte store may alias anything, so
+// the operands are read into locals before the first one).
 class Encoding {
  public:
-  explicit Encoding(uint8_t* out) : out_(out) {}
-  size_t size() const { return size_; }
+  explicit Encoding(uint8_t* out) : start_(out), cursor_(out) {}
+  size_t size() const { return static_cast<size_t>(cursor_ - start_); }
 
   // REX (0100WRXB) when any of its bits is needed, and a bare 0x40 when `byte_register`: reg is
   // a byte register, whose ids 4-7 (spl, bpl, sil, dil) need one (without it they name ah, ch,
@@ -114,15 +118,15 @@ class Encoding {
                                               ((index >> 3) & 1) << 1 | ((base >> 3) & 1));
     if (bits || (byte_register && reg >= 4 && reg < 8)) byte(0x40 | bits);
   }
-  void byte(uint8_t b) { out_[size_++] = b; }
+  void byte(uint8_t b) { *cursor_++ = b; }
   void imm32(int64_t v) {
     const uint32_t bits = static_cast<uint32_t>(v);
-    std::memcpy(out_ + size_, &bits, 4);
-    size_ += 4;
+    std::memcpy(cursor_, &bits, 4);
+    cursor_ += 4;
   }
   void imm64(uint64_t v) {
-    std::memcpy(out_ + size_, &v, 8);
-    size_ += 8;
+    std::memcpy(cursor_, &v, 8);
+    cursor_ += 8;
   }
 
   // opcode reg, r/m with r/m a register.
@@ -142,33 +146,37 @@ class Encoding {
   // shortest displacement (rbp/r13 as base always take one: mod 00 with them means no base).
   void memory_form(bool wide, uint16_t op, uint32_t reg, const DirectAssembler::Memory& a,
                    bool byte_register = false) {
-    const uint32_t index = a.index < 0 ? 0 : static_cast<uint32_t>(a.index);
-    rex(wide, reg, index, a.base, byte_register);
+    const uint32_t base = a.base;
+    const int32_t disp = a.disp;
+    const bool indexed = a.index >= 0;
+    const uint32_t index = indexed ? static_cast<uint32_t>(a.index) : 0;
+    const uint32_t shift = a.shift;
+    rex(wide, reg, index, base, byte_register);
     opcode(op);
-    const bool sib = a.index >= 0 || (a.base & 7) == 4;
+    const bool sib = indexed || (base & 7) == 4;
     uint8_t mod;
-    if (a.disp == 0 && (a.base & 7) != 5) {
+    if (disp == 0 && (base & 7) != 5) {
       mod = 0;
-    } else if (fits_int8(a.disp)) {
+    } else if (fits_int8(disp)) {
       mod = 1;
     } else {
       mod = 2;
     }
-    byte(static_cast<uint8_t>(mod << 6 | (reg & 7) << 3 | (sib ? 4 : (a.base & 7))));
+    byte(static_cast<uint8_t>(mod << 6 | (reg & 7) << 3 | (sib ? 4 : (base & 7))));
     if (sib) {
-      const uint32_t index_bits = a.index < 0 ? 4 : (index & 7);
-      byte(static_cast<uint8_t>(a.shift << 6 | index_bits << 3 | (a.base & 7)));
+      const uint32_t index_bits = indexed ? (index & 7) : 4;
+      byte(static_cast<uint8_t>(shift << 6 | index_bits << 3 | (base & 7)));
     }
     if (mod == 1) {
-      byte(static_cast<uint8_t>(a.disp));
+      byte(static_cast<uint8_t>(disp));
     } else if (mod == 2) {
-      imm32(a.disp);
+      imm32(disp);
     }
   }
 
  private:
-  uint8_t* out_;
-  size_t size_ = 0;
+  uint8_t* start_;
+  uint8_t* cursor_;
 };
 
 // cmovcc's condition code (the low nibble of 0x0f 0x40+cc), or -1.
@@ -231,7 +239,8 @@ int shift_digit(InstId id) {
 
 // op reg, imm of an ALU form other than mov (0x83 /digit ib, the accumulator's short form, or
 // 0x81 /digit id), as asmjit picks them; false when the value has no 32-bit form.
-bool encode_alu_immediate(const Form& form, bool wide, uint32_t reg, int64_t value, Encoding& e) {
+KILN_ALWAYS_INLINE bool encode_alu_immediate(const Form& form, bool wide, uint32_t reg,
+                                             int64_t value, Encoding& e) {
   const std::optional<int32_t> immediate = immediate32(wide, value);
   if (!immediate || form.imm_digit < 0) return false;
   const int32_t v = *immediate;
@@ -254,7 +263,7 @@ bool encode_alu_immediate(const Form& form, bool wide, uint32_t reg, int64_t val
 // mov reg, imm as asmjit encodes it: a 32-bit mov is B8+r id; a 64-bit one C7 /0 id when the
 // value sign-extends from 32 bits, else the ten-byte B8+r io. False for a 32-bit mov of a value
 // with no 32-bit pattern.
-bool encode_mov_immediate(bool wide, uint32_t reg, int64_t value, Encoding& e) {
+KILN_ALWAYS_INLINE bool encode_mov_immediate(bool wide, uint32_t reg, int64_t value, Encoding& e) {
   const std::optional<int32_t> v = immediate32(wide, value);
   if (!wide) {
     if (!v) return false;
@@ -475,8 +484,8 @@ void DirectAssembler::raw(const uint8_t* bytes, size_t n) {
   embed(bytes, n);
 }
 
-Error DirectAssembler::_emit(InstId id, const Operand_& o0, const Operand_& o1, const Operand_& o2,
-                             const Operand_* extra) {
+asmjit::Error DirectAssembler::_emit(InstId id, const Operand_& o0, const Operand_& o1,
+                                     const Operand_& o2, const Operand_* extra) {
   if (o2.isNone() && (!extra || extra[0].isNone()) && direct_ready()) {
     if (const size_t n = encode(id, o0, o1, _bufferPtr); n != 0) {
       commit(n);
