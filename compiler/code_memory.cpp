@@ -4,6 +4,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
+
 namespace kiln::jit {
 
 CodeMemory::CodeMemory() {
@@ -46,12 +49,13 @@ CodeSpan CodeMemory::allocate(size_t bytes) {
   const size_t granules = granules_for(bytes);
   size_t first = SIZE_MAX;
   std::lock_guard lock(mutex_);
+  // The lowest run with room enough (first fit keeps the live code low and the runs few).
   for (auto it = free_runs_.begin(); it != free_runs_.end(); ++it) {
     if (it->second < granules) continue;
     first = it->first;
-    it->first += granules;
-    it->second -= granules;
-    if (it->second == 0) free_runs_.erase(it);
+    const size_t left = it->second - granules;
+    free_runs_.erase(it);
+    if (left != 0) free_runs_.emplace(first + granules, left);
     break;
   }
   if (first == SIZE_MAX) {
@@ -74,16 +78,37 @@ void CodeMemory::release(uint8_t* executable, size_t bytes) {
   const size_t granules = granules_for(bytes);
   for (size_t i = 0; i < granules; ++i)
     owners_[first + i].store(nullptr, std::memory_order_release);
-  // The whole pages inside the room go back to the OS (they read as zeros when reused).
+  std::lock_guard lock(mutex_);
+  // Merged with the free runs on either side.
+  size_t run_first = first, run_end = first + granules;
+  auto next = free_runs_.lower_bound(first);
+  if (next != free_runs_.begin()) {
+    if (auto previous = std::prev(next); previous->first + previous->second == first) {
+      run_first = previous->first;
+      free_runs_.erase(previous);
+    }
+  }
+  if (next != free_runs_.end() && next->first == run_end) {
+    run_end += next->second;
+    free_runs_.erase(next);
+  }
+  // The pages this room completes (wholly inside the merged run, and touching the room) go back
+  // to the OS; they read as zeros when reused. Done under the lock: no other thread can be handed
+  // any of this run, and write code into it, before they are gone.
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  const size_t begin = (first * kGranule + page - 1) / page * page;
-  const size_t end = (first + granules) * kGranule / page * page;
+  const size_t begin =
+      std::max((run_first * kGranule + page - 1) / page * page, first * kGranule / page * page);
+  const size_t end = std::min(run_end * kGranule / page * page,
+                              ((first + granules) * kGranule + page - 1) / page * page);
   if (end > begin) {
     fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(begin),
               static_cast<off_t>(end - begin));
   }
-  std::lock_guard lock(mutex_);
-  free_runs_.emplace_back(first, granules);
+  if (run_end == next_granule_) {
+    next_granule_ = run_first;  // the top of what was handed out: no run, a lower top
+  } else {
+    free_runs_.emplace(run_first, run_end - run_first);
+  }
 }
 
 const NativeFunction* CodeMemory::owner_of(uintptr_t pc) const {

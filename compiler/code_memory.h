@@ -11,9 +11,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <mutex>
-#include <utility>
-#include <vector>
 
 namespace kiln {
 struct NativeFunction;
@@ -56,8 +55,14 @@ class CodeMemory {
   std::atomic<const NativeFunction*>* owners_ = nullptr;  // one per granule
   size_t owners_bytes_ = 0;
   std::mutex mutex_;
-  size_t next_granule_ = 0;                           // granules below were handed out once
-  std::vector<std::pair<size_t, size_t>> free_runs_;  // (first granule, granules) returned
+  // Granules at and above this one were never handed out, or were all returned.
+  size_t next_granule_ = 0;
+  // The room returned below next_granule_, by first granule: runs of granules, none adjacent to
+  // another (a returned run merges with its free neighbours) or to next_granule_ (a run reaching
+  // it lowers it instead). Modules compiled and dropped for as long as a process runs thus reuse
+  // the same room: without merging, scraps too small for the next function piled up and the
+  // region ran out.
+  std::map<size_t, size_t> free_runs_;
 };
 
 }  // namespace kiln::jit
