@@ -930,16 +930,10 @@ void CodeGenerator::on_other_instruction(const Instruction& ins, const FunctionV
       return;
     }
     case kI32Const:
-      push_constant(ValType::kI32, static_cast<uint32_t>(ins.bits));
-      return;
     case kI64Const:
-      push_constant(ValType::kI64, ins.bits);
-      return;
     case kF32Const:
-      push_constant(ValType::kF32, static_cast<uint32_t>(ins.bits));
-      return;
     case kF64Const:
-      push_constant(ValType::kF64, ins.bits);
+      push_scalar_constant(ins);
       return;
     case kV128Const:
       masm_.store_slot_constant(operand_slot(cb), ins.bits);

@@ -119,6 +119,8 @@ class CodeGenerator {
   // local.get: the local itself, read when used (in its register if pinned). A v128 local is
   // copied to its cell instead (on_other_instruction).
   KILN_ALWAYS_INLINE void push_local(const Instruction& ins, const FunctionValidator& v);
+  // i32.const, i64.const, f32.const, f64.const: the constant (a 32-bit one's bits zero-extended).
+  KILN_ALWAYS_INLINE void push_scalar_constant(const Instruction& ins);
   // local.get of a scalar and the scalar constants, the most frequent of the instructions that
   // are not operators, emit nothing: they push the local or the constant. Done here, without
   // on_other_instruction's frame and checks, when none of those checks applies: the
@@ -415,10 +417,16 @@ inline bool CodeGenerator::push_without_code(const Instruction& ins, const Funct
   if (!stack_.empty() && stack_.back().where >= Value::Where::kCondition) return false;
   if (op == kLocalGet && ins.type == ValType::kV128) return false;
   add_cost(ins);
-  switch (op) {
-    case kLocalGet:
-      push_local(ins, v);
-      break;
+  if (op == kLocalGet) {
+    push_local(ins, v);
+  } else {
+    push_scalar_constant(ins);
+  }
+  return true;
+}
+
+inline void CodeGenerator::push_scalar_constant(const Instruction& ins) {
+  switch (ins.opcode) {
     case kI32Const:
       push_constant(ValType::kI32, static_cast<uint32_t>(ins.bits));
       break;
@@ -432,7 +440,6 @@ inline bool CodeGenerator::push_without_code(const Instruction& ins, const Funct
       push_constant(ValType::kF64, ins.bits);
       break;
   }
-  return true;
 }
 
 inline CodeGenerator::Value CodeGenerator::pop() {
