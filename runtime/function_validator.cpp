@@ -114,8 +114,7 @@ void FunctionValidator::push_ctrl(uint32_t opcode, std::span<const ValType> para
                                   std::span<const ValType> results, bool dead) {
   ControlFrame& frame = ctrls_.emplace_back();
   frame.opcode = opcode;
-  frame.dead = top_dead_ = dead;
-  top_unreachable_ = false;
+  frame.dead = dead;
   frame.height = frame_height_ = static_cast<uint32_t>(vals_.size());
   frame.height_cells = cells_;
   frame.params = params;
@@ -157,14 +156,7 @@ Result<void> FunctionValidator::pop_ctrl() {
     return fail("type mismatch: values remain on the stack at end of block");
   closed_ = ctrls_.back();
   ctrls_.pop_back();
-  if (!ctrls_.empty()) {
-    const ControlFrame& top = ctrls_.back();
-    frame_height_ = top.height;
-    top_unreachable_ = top.unreachable;
-    top_dead_ = top.dead;
-  } else {
-    frame_height_ = 0;
-  }
+  frame_height_ = ctrls_.empty() ? 0 : ctrls_.back().height;
   if (closed_.opcode == kLoop && --loop_depth_ == 0) close_outermost_loop();
   return {};
 }
@@ -173,7 +165,7 @@ void FunctionValidator::mark_unreachable() {
   ControlFrame& frame = ctrls_.back();
   vals_.truncate(frame.height);
   cells_ = frame.height_cells;
-  frame.unreachable = top_unreachable_ = true;
+  frame.unreachable = true;
 }
 
 Result<void> FunctionValidator::read_block_type(std::span<const ValType>& params,

@@ -238,11 +238,7 @@ class FunctionValidator {
   uint32_t max_cells_ = 0;
   std::vector<ControlFrame> ctrls_;
   uint32_t frame_height_ = 0;  // ctrls_.back().height, kept at hand for pop's fast path
-  // ctrls_.back().unreachable and .dead, kept at hand: every instruction delivered reads them
-  // (Instruction::reachable and live). Set by push_ctrl, pop_ctrl and mark_unreachable.
-  bool top_unreachable_ = false;
-  bool top_dead_ = false;
-  uint32_t loop_depth_ = 0;  // loops among ctrls_
+  uint32_t loop_depth_ = 0;    // loops among ctrls_
   // loop_locals: per local, its weight in the current outermost loop, with kLocalWritten set
   // once the loop sets it, and the locals it uses (both cleared when the loop closes).
   static constexpr uint64_t kLocalWritten = 1;

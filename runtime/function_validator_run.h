@@ -144,7 +144,7 @@ KILN_ALWAYS_INLINE void FunctionValidator::deliver(Instruction& ins, Consumer* c
       // The frame just opened (for else: the if's, continued). try_table is free like block
       // (docs/BUDGETS.md): it only opens a frame, and its catches are taken by a throw that
       // has paid for itself.
-      ins.live = !top_dead_;
+      ins.live = !ctrls_.back().dead;
       ins.fuel_cost = ins.live && ins.opcode == kIf;  // `if` is the one structured with a cost
       ins.starts_segment = ins.live && ins.opcode != kBlock && ins.opcode != kTryTable;
     } else if constexpr (kind == Delivery::kEnd) {
@@ -153,7 +153,7 @@ KILN_ALWAYS_INLINE void FunctionValidator::deliver(Instruction& ins, Consumer* c
       ins.fuel_cost = 0;
       ins.starts_segment = ins.live && !ctrls_.empty();
     } else {
-      ins.live = ins.reachable && !top_dead_;
+      ins.live = ins.reachable && !ctrls_.back().dead;
       ins.fuel_cost = ins.live;
       // br_if's fall-through and the return from a call start a segment.
       ins.starts_segment = kind == Delivery::kSegmentEnd && ins.live;
@@ -200,7 +200,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
   Instruction& ins = instruction_;
   if constexpr (kDelivers<Consumer>) {
     reset_instruction();
-    ins.reachable = !top_unreachable_;
+    ins.reachable = !ctrls_.back().unreachable;
     ins.cells_before = cells_;
   }
   // (Validation only: nothing reads what the instruction would tell a consumer, and every
