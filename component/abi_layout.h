@@ -119,7 +119,8 @@ struct AbiSignature {
   FlatSignature flat;
   std::vector<resolved::ValueType> param_types, result_types;
   // A lowering's core type as the validating engine interned it (`registry`), so that each
-  // instance's host function takes it without a lookup.
+  // instance's host function takes it without a lookup (the reference is the component's:
+  // ValidatedComponent::lowered_core_types).
   const TypeRegistry* registry = nullptr;
   TypeRegistry::Interned core{};
 };

@@ -85,6 +85,7 @@ struct Scope {
   std::vector<FuncType> core_functions;
   // By canon index: the signature of each canon lift and lower (ValidatedComponent).
   std::vector<std::shared_ptr<const abi::AbiSignature>> canon_signatures;
+  TypeReferences lowered_core_types;  // (ValidatedComponent)
   std::vector<TableType> core_tables;
   std::vector<MemoryType> core_memories;
   std::vector<GlobalType> core_globals;
@@ -145,6 +146,7 @@ class Validator {
     out->instances = std::move(scope.instances);
     out->core_functions = std::move(scope.core_functions);
     out->canon_signatures = std::move(scope.canon_signatures);
+    out->lowered_core_types = std::move(scope.lowered_core_types);
     out->sizes = {scope.core_tables.size(), scope.core_memories.size(), scope.core_globals.size(),
                   scope.core_tags.size(),   scope.core_modules.size(),  scope.core_instances.size(),
                   scope.values.size(),      scope.components.size()};
@@ -1242,8 +1244,11 @@ class Validator {
         KILN_TRY(require(params_need_memory || flat.results_in_memory || result_needs_realloc,
                          c.options.memory.has_value(), "memory", "values are passed in memory"));
         s.core_functions.push_back(flat.core);
-        signature->registry = &engine_.types();
-        signature->core = engine_.types().intern_with_type(flat.core);
+        if (!s.lowered_core_types.registry()) {
+          s.lowered_core_types = TypeReferences(engine_.shared_types());
+        }
+        signature->registry = s.lowered_core_types.registry();
+        signature->core = s.lowered_core_types.intern(flat.core);
         s.canon_signatures[index] = std::move(signature);
         return {};
       }

@@ -43,6 +43,9 @@ struct ValidatedComponent {
   // By canon index (Component::canons): each lift's and lower's signature (null for the
   // resource built-ins).
   std::vector<std::shared_ptr<const abi::AbiSignature>> canon_signatures;
+  // References on the lowerings' core types (AbiSignature::core), which the instances' host
+  // functions take: held as long as the component is.
+  TypeReferences lowered_core_types;
   // Where names were found, so that instantiating (once per request in kiln serve) looks each up
   // with one comparison instead of a search: for each module instantiation (by core instance
   // definition index; empty for bundles), per import of its module type, the argument it names

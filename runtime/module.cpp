@@ -224,8 +224,9 @@ Result<void> validate_decoded(Engine& engine, Module& decoded, bool translate) {
   KILN_TRY(validate_module_structure(*module));
   module->type_ids.reserve(module->types.size());
   module->interned_types.reserve(module->types.size());
+  module->type_references = TypeReferences(engine.shared_types());
   for (const FuncType& t : module->types) {
-    const TypeRegistry::Interned interned = engine.types().intern_with_type(t);
+    const TypeRegistry::Interned interned = module->type_references.intern(t);
     module->type_ids.push_back(interned.id);
     module->interned_types.push_back(interned.type);
   }

@@ -129,6 +129,7 @@ class Module {
   std::vector<FuncType> types;
   std::vector<uint32_t> type_ids;               // engine-interned id of each type
   std::vector<const FuncType*> interned_types;  // the engine's copy of each (TypeRegistry)
+  TypeReferences type_references;               // held on type_ids while the module lives
   std::vector<Import> imports;
   std::vector<uint32_t> functions;   // type index of every function, imports first
   std::vector<TableType> tables;     // imports first

@@ -160,7 +160,8 @@ Result<void> check_store_limits(const StoreLimits& limits) {
   return {};
 }
 
-Store::Store(Engine& engine, StoreLimits limits) : engine_(engine), limits_(limits) {
+Store::Store(Engine& engine, StoreLimits limits)
+    : engine_(engine), limits_(limits), types_(engine.shared_types()) {
   // Limits past what kiln supports are refused by check_store_limits where they come in (the
   // CLI, the C API); one that reaches here anyway is clamped rather than trusted.
   limits_.max_call_depth = std::min(limits_.max_call_depth, StoreLimits::kMaxCallDepthLimit);
@@ -312,8 +313,7 @@ Store::~Store() {
 
 FunctionInstance* Store::create_host_function(const FuncType& type, HostCallback callback,
                                               std::string name) {
-  return create_host_function(engine_.types().intern_with_type(type), std::move(callback),
-                              std::move(name));
+  return create_host_function(intern(type), std::move(callback), std::move(name));
 }
 
 FunctionInstance* Store::create_host_function(const TypeRegistry::Interned& type,
@@ -390,7 +390,7 @@ GlobalInstance* Store::create_global(const GlobalType& type, uint64_t low, uint6
 }
 
 TagInstance* Store::create_tag(const FuncType& type) {
-  return create_tag(engine_.types().intern(type));
+  return create_tag(intern(type).id);
 }
 
 TagInstance* Store::create_tag(uint32_t type_id) {

@@ -79,7 +79,9 @@ class Engine {
   Engine(EngineConfig config, CodeTier* tier) : config_(config), code_tier_(tier) {
     if (code_tier_ && config.perf_map) code_tier_->enable_perf_map();
   }
-  TypeRegistry& types() { return types_; }
+  TypeRegistry& types() { return *types_; }
+  // For holders of references on the engine's types (TypeReferences), which may outlive it.
+  const std::shared_ptr<TypeRegistry>& shared_types() const { return types_; }
   const EngineConfig& config() const { return config_; }
   // The epoch: bumped by a timer or the embedder; stores trap when it reaches their deadline.
   // A tick also interrupts the generated code of every store whose deadline it reaches
@@ -98,7 +100,7 @@ class Engine {
  private:
   EngineConfig config_;
   CodeTier* code_tier_ = nullptr;
-  TypeRegistry types_;
+  std::shared_ptr<TypeRegistry> types_ = std::make_shared<TypeRegistry>();
   std::atomic<uint64_t> epoch_{0};
   std::mutex watched_mutex_;
   std::vector<StoreContext*> watched_;  // stores with epoch interruption
@@ -266,9 +268,13 @@ class Store {
 
   Engine& engine() { return engine_; }
 
-  // `type` interned in this store's engine's registry.
+  // `type` interned in the engine's registry, with a reference held for as long as the store
+  // may call the function: the store's own (intern), or the caller's (a validated component's,
+  // for its lowerings).
   FunctionInstance* create_host_function(const TypeRegistry::Interned& type, HostCallback callback,
                                          std::string name);
+  // Interns `type` for the store's life.
+  TypeRegistry::Interned intern(const FuncType& type) { return types_.intern(type); }
   FunctionInstance* create_host_function(const FuncType& type, HostCallback callback,
                                          std::string name = {});
   Result<TableInstance*> create_table(const TableType& type, uint64_t init = 0);
@@ -277,7 +283,7 @@ class Store {
   Result<MemoryInstance*> create_memory(const MemoryType& type, const MemoryImage* image = nullptr);
   GlobalInstance* create_global(const GlobalType& type, uint64_t low, uint64_t high = 0);
   // A tag whose payload is `type`'s parameters (its results must be empty); or the type's
-  // engine-interned id.
+  // engine-interned id, on which the caller holds a reference (its module's).
   TagInstance* create_tag(const FuncType& type);
   TagInstance* create_tag(uint32_t type_id);
 
@@ -418,6 +424,7 @@ class Store {
   uint64_t instance_count_ = 0;  // instantiations that succeeded
   uint64_t memory_grow_refusals_ = 0, table_grow_refusals_ = 0, limit_refusals_ = 0;
   std::map<std::string, uint64_t> traps_;
+  TypeReferences types_;  // of host functions and tags; released after them
   FunctionArena<FunctionInstance> functions_;
   std::vector<std::unique_ptr<TableInstance>> tables_;
   std::vector<std::unique_ptr<MemoryInstance>> memories_;

@@ -99,20 +99,70 @@ size_t TypeRegistry::Hash::operator()(const FuncType& t) const {
   return h;
 }
 
-uint32_t TypeRegistry::intern(const FuncType& type) {
-  return intern_with_type(type).id;
+TypeRegistry::Interned TypeRegistry::acquire(const FuncType& type) {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = ids_.try_emplace(type, 0);
+  if (!inserted) {
+    ++by_id_[it->second].references;
+    return {it->second, &it->first};
+  }
+  // A freed id is handed out again, so ids stay as few as the types in use.
+  uint32_t id;
+  if (free_ids_.empty()) {
+    id = static_cast<uint32_t>(by_id_.size());
+    by_id_.emplace_back();
+  } else {
+    id = free_ids_.back();
+    free_ids_.pop_back();
+  }
+  by_id_[id] = {&it->first, 1};  // node-based map: the key's address is stable
+  it->second = id;
+  return {id, &it->first};
 }
 
-TypeRegistry::Interned TypeRegistry::intern_with_type(const FuncType& type) {
+void TypeRegistry::release(std::span<const uint32_t> ids) {
   std::lock_guard lock(mutex_);
-  auto [it, inserted] = ids_.try_emplace(type, static_cast<uint32_t>(by_id_.size()));
-  if (inserted) by_id_.push_back(&it->first);  // node-based map: the key's address is stable
-  return {it->second, &it->first};
+  for (uint32_t id : ids) {
+    Entry& entry = by_id_[id];
+    if (--entry.references != 0) continue;
+    ids_.erase(ids_.find(*entry.type));
+    entry.type = nullptr;
+    free_ids_.push_back(id);
+  }
 }
 
 const FuncType& TypeRegistry::get(uint32_t id) const {
   std::lock_guard lock(mutex_);
-  return *by_id_.at(id);
+  return *by_id_.at(id).type;
+}
+
+size_t TypeRegistry::size() const {
+  std::lock_guard lock(mutex_);
+  return ids_.size();
+}
+
+TypeReferences& TypeReferences::operator=(TypeReferences&& other) noexcept {
+  if (this != &other) {
+    release_all();
+    registry_ = std::move(other.registry_);
+    ids_ = std::move(other.ids_);
+  }
+  return *this;
+}
+
+TypeReferences::~TypeReferences() {
+  release_all();
+}
+
+void TypeReferences::release_all() {
+  if (registry_ && !ids_.empty()) registry_->release(ids_);
+  ids_.clear();
+}
+
+TypeRegistry::Interned TypeReferences::intern(const FuncType& type) {
+  const TypeRegistry::Interned interned = registry_->acquire(type);
+  ids_.push_back(interned.id);
+  return interned;
 }
 
 }  // namespace kiln

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -78,26 +79,65 @@ const char* extern_kind_name(ExternKind kind);
 bool limits_match(const Limits& actual, const Limits& expected);
 
 // Function types interned engine-wide into small ids, so call_indirect compares one integer,
-// also across instances and modules (DESIGN-NOTES section 6).
+// also across instances and modules (DESIGN-NOTES section 6). Interned types are reference
+// counted: an engine that loads tenants' modules for as long as it runs forgets each type with
+// the last module, store or component that uses it (TypeReferences), and hands its id out again.
+// An id is therefore only meaningful while a reference to it is held; every holder of a function
+// instance, a tag or code that embeds an id holds one (directly, or through the module it
+// belongs to).
 class TypeRegistry {
  public:
-  uint32_t intern(const FuncType& type);
-  // The id and the registry's copy of `type` (whose address lasts as long as the registry), in
-  // one lookup: what a function instance records of its type.
+  // An interned type's id and the registry's copy of it (whose address lasts as long as the
+  // type stays interned): what a function instance records of its type.
   struct Interned {
     uint32_t id;
     const FuncType* type;
   };
-  Interned intern_with_type(const FuncType& type);
+  // The type of a live id.
   const FuncType& get(uint32_t id) const;
+  // How many distinct types are interned now.
+  size_t size() const;
 
  private:
+  friend class TypeReferences;
+  Interned acquire(const FuncType& type);
+  void release(std::span<const uint32_t> ids);
+
   struct Hash {
     size_t operator()(const FuncType& t) const;
   };
+  struct Entry {
+    const FuncType* type = nullptr;  // the key in ids_; null while the id is free
+    uint32_t references = 0;
+  };
   mutable std::mutex mutex_;
   std::unordered_map<FuncType, uint32_t, Hash> ids_;
-  std::vector<const FuncType*> by_id_;
+  std::vector<Entry> by_id_;
+  std::vector<uint32_t> free_ids_;
+};
+
+// The references one owner holds on interned types (a module on its types, a store on its host
+// functions' and tags', a component on its lowerings'), all released when the owner goes. It
+// shares the registry, so an owner may outlive the engine that made it.
+class TypeReferences {
+ public:
+  TypeReferences() = default;
+  explicit TypeReferences(std::shared_ptr<TypeRegistry> registry)
+      : registry_(std::move(registry)) {}
+  TypeReferences(TypeReferences&& other) noexcept = default;
+  TypeReferences& operator=(TypeReferences&& other) noexcept;
+  TypeReferences(const TypeReferences&) = delete;
+  TypeReferences& operator=(const TypeReferences&) = delete;
+  ~TypeReferences();
+
+  // Interns `type` and holds a reference on it.
+  TypeRegistry::Interned intern(const FuncType& type);
+  const TypeRegistry* registry() const { return registry_.get(); }
+
+ private:
+  void release_all();
+  std::shared_ptr<TypeRegistry> registry_;
+  std::vector<uint32_t> ids_;
 };
 
 }  // namespace kiln

@@ -271,11 +271,11 @@ wasm_func_t* wasm_func_new_with_env(wasm_store_t* store, const wasm_functype_t* 
     store->environments.push_back(std::make_unique<HostInfo>());
     store->environments.back()->reset(env, finalizer);
   }
-  // The engine's interned copy of the type lives as long as the engine.
-  const FuncType* interned =
-      &store->engine->engine.types().get(store->engine->engine.types().intern(runtime_type));
+  // The engine's interned copy of the type, held as long as the store (and so the function).
+  const TypeRegistry::Interned interned_type = store->store.intern(runtime_type);
+  const FuncType* interned = interned_type.type;
   FunctionInstance* function = store->store.create_host_function(
-      *interned,
+      interned_type,
       [store, interned, callback, env](HostCall&, uint64_t* cells) {
         return call_c_function(store, *interned, callback, env, cells);
       },
