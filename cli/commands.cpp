@@ -829,8 +829,9 @@ void define_shared_options(OptionDefiner& app, RunOptions& o, bool run) {
       ->group(budgets);
   app.option("--max-memory", o.max_memory,
              "the most memory the program may use: its linear memories and tables "
-             "together, 8 bytes a table element (65536, 64KiB, 2MiB, 1GiB; default 4GiB); "
-             "memory.grow and table.grow past it return -1")
+             "together, 8 bytes a table element, and what it makes the host hold (resource "
+             "handles, WASI resources, HTTP fields and bodies) (65536, 64KiB, 2MiB, 1GiB; "
+             "default 4GiB); memory.grow and table.grow past it return -1")
       ->transform(size)
       ->type_name("SIZE")
       ->group(budgets);

@@ -483,7 +483,7 @@ TrapPtr lower_own(AbiContext& cx, const ComponentValue& v, uint32_t& index) {
   h.type = v.resource;
   h.rep = v.rep;
   h.own = true;
-  return cx.instance.handles.add(h, index);
+  return cx.instance.handles.add(h, index, *cx.instance.store);
 }
 
 TrapPtr lower_borrow(AbiContext& cx, const ComponentValue& v, uint32_t& index) {
@@ -497,7 +497,7 @@ TrapPtr lower_borrow(AbiContext& cx, const ComponentValue& v, uint32_t& index) {
   h.own = false;
   h.borrow_scope = cx.scope;
   if (cx.scope) cx.scope->borrows += 1;
-  return cx.instance.handles.add(h, index);
+  return cx.instance.handles.add(h, index, *cx.instance.store);
 }
 
 // ---- lists ----

@@ -11,7 +11,7 @@ namespace kiln::component {
 
 // ---- handle tables ----
 
-TrapPtr HandleTable::add(ResourceHandle handle, uint32_t& index) {
+TrapPtr HandleTable::add(ResourceHandle handle, uint32_t& index, Store& store) {
   if (!free_.empty()) {
     index = free_.back();
     free_.pop_back();
@@ -19,6 +19,11 @@ TrapPtr HandleTable::add(ResourceHandle handle, uint32_t& index) {
     return nullptr;
   }
   if (slots_.size() > kMaxLength) return abi_trap("too many handles in one component instance");
+  // A slot, and its place in the free list once dropped.
+  if (!reserve_within_budget(store, slots_, sizeof(slots_[0]) + sizeof(uint32_t), kMaxLength + 1)) {
+    return abi_trap("resource handles past the store's memory budget (" +
+                    std::to_string(slots_.size() - 1) + " held)");
+  }
   index = static_cast<uint32_t>(slots_.size());
   slots_.emplace_back(handle);
   return nullptr;
@@ -717,7 +722,7 @@ class Instantiator {
           h.rep = static_cast<uint32_t>(cells[0]);
           h.own = true;
           uint32_t index = 0;
-          if (TrapPtr trap = self->handles.add(h, index)) return trap;
+          if (TrapPtr trap = self->handles.add(h, index, *self->store)) return trap;
           cells[0] = index;
           return nullptr;
         };

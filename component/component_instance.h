@@ -47,7 +47,9 @@ class HandleTable {
  public:
   static constexpr uint32_t kMaxLength = (1u << 28) - 1;
   HandleTable() : slots_(1) {}
-  TrapPtr add(ResourceHandle handle, uint32_t& index);
+  // The table's growth is charged against `store`'s memory budget (reserve_within_budget): a
+  // guest that makes handles without dropping them traps there instead of exhausting the host.
+  TrapPtr add(ResourceHandle handle, uint32_t& index, Store& store);
   // Traps "unknown handle index N" for an index that holds no handle.
   TrapPtr get(uint32_t index, ResourceHandle*& handle);
   TrapPtr remove(uint32_t index, ResourceHandle& handle);

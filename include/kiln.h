@@ -83,7 +83,9 @@ typedef struct kiln_limits_t {
   uint32_t max_memories;
   uint32_t max_call_depth;  /* wasm frames; at most 10,000,000 */
   uint64_t max_stack_bytes; /* the interpreter's value stack; at most 4 GiB */
-  /* Linear memories and tables of the store together (a table element counts 8 bytes). */
+  /* Linear memories and tables of the store together (a table element counts 8 bytes), and
+   * the host memory the guest makes the host hold: component resource handles, WASI 0.2
+   * resources, HTTP fields and bodies (docs/BUDGETS.md). */
   uint64_t max_total_memory_bytes;
 } kiln_limits_t;
 /* The limits a new config has: no caps on the counts of instances, tables and memories (as

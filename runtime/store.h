@@ -12,6 +12,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/budget.h"
@@ -384,7 +385,8 @@ class Store {
 
   // Telemetry: a snapshot of what this store used.
   StoreTelemetry telemetry() const;
-  // Memory of linear memories and tables, against limits().max_total_memory_bytes: charge
+  // Memory of linear memories and tables, and host memory the guest makes the host hold
+  // (reserve_within_budget, MemoryCharge), against limits().max_total_memory_bytes: charge
   // takes `bytes` if the budget has room (false, nothing taken, if not); release gives back.
   bool charge_memory(uint64_t bytes, bool table);
   void release_memory(uint64_t bytes, bool table);
@@ -436,6 +438,67 @@ class Store {
   ExecutionStack stack_;
   NativeStackCheck native_stack_;
   std::vector<std::pair<const void*, std::shared_ptr<void>>> host_data_;  // last: freed first
+};
+
+// Host memory a guest makes the host hold beside its linear memories (component resource
+// handles, WASI resources, HTTP fields and bodies) counts against the store's memory budget
+// (StoreLimits::max_total_memory_bytes) like them, so that a guest cannot exhaust the host by
+// asking it to keep things (the class of wasmtime's GHSA-852m-cvvp-9p4w).
+//
+// Makes room for one more element at the end of `v` when it is full, growing it to at most
+// `max_elements` and charging the capacity added, `bytes_per_element` a slot. False, `v`
+// unchanged, when the budget has no room or `v` is at `max_elements`. The capacity stays
+// charged while the store lives (a vector's capacity is never given back either).
+template <typename T>
+bool reserve_within_budget(Store& store, std::vector<T>& v, uint64_t bytes_per_element,
+                           size_t max_elements) {
+  if (v.size() < v.capacity()) return true;
+  if (v.size() >= max_elements) return false;
+  const size_t capacity = std::min(std::max<size_t>(16, v.capacity() * 2), max_elements);
+  if (!store.charge_memory((capacity - v.capacity()) * bytes_per_element, false)) return false;
+  v.reserve(capacity);
+  return true;
+}
+
+// A charge of host memory the guest may give back (an HTTP fields object's bytes, a body held
+// whole), released when it goes. It must not outlive the store it charges: the WASI host keeps
+// these in its per-store state, which the store destroys first.
+class MemoryCharge {
+ public:
+  MemoryCharge() = default;
+  MemoryCharge(MemoryCharge&& other) noexcept
+      : store_(std::exchange(other.store_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+  MemoryCharge& operator=(MemoryCharge&& other) noexcept {
+    if (this != &other) {
+      release();
+      store_ = std::exchange(other.store_, nullptr);
+      bytes_ = std::exchange(other.bytes_, 0);
+    }
+    return *this;
+  }
+  MemoryCharge(const MemoryCharge&) = delete;
+  MemoryCharge& operator=(const MemoryCharge&) = delete;
+  ~MemoryCharge() { release(); }
+
+  // Moves the charge to `bytes` against `store`: false, nothing changed, when the budget has no
+  // room for the increase.
+  bool set(Store& store, uint64_t bytes) {
+    if (store_ && store_ != &store) release();
+    if (bytes > bytes_ && !store.charge_memory(bytes - bytes_, false)) return false;
+    if (bytes < bytes_) store.release_memory(bytes_ - bytes, false);
+    store_ = &store;
+    bytes_ = bytes;
+    return true;
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  void release() {
+    if (store_ && bytes_) store_->release_memory(bytes_, false);
+    bytes_ = 0;
+  }
+  Store* store_ = nullptr;
+  uint64_t bytes_ = 0;
 };
 
 // The backtrace frame of function `function_index` of `instance` at `module_offset`, named

@@ -149,14 +149,16 @@ TEST(ComponentInstance, AMissingImportIsUnlinkable) {
 }
 
 TEST(HandleTable, ReservesIndexZeroReusesFreedIndicesAndTrapsOnUnknownOnes) {
+  Engine engine;
+  Store store(engine);
   HandleTable table;
   RuntimeResourceType rt;
   ResourceHandle h;
   h.type = &rt;
   h.rep = 7;
   uint32_t a = 0, b = 0, c = 0;
-  ASSERT_FALSE(table.add(h, a));
-  ASSERT_FALSE(table.add(h, b));
+  ASSERT_FALSE(table.add(h, a, store));
+  ASSERT_FALSE(table.add(h, b, store));
   EXPECT_EQ(a, 1u);
   EXPECT_EQ(b, 2u);
   ResourceHandle* got = nullptr;
@@ -169,9 +171,37 @@ TEST(HandleTable, ReservesIndexZeroReusesFreedIndicesAndTrapsOnUnknownOnes) {
   trap = table.get(a, got);
   ASSERT_TRUE(trap);
   EXPECT_EQ(trap->message, "unknown handle index 1");
-  ASSERT_FALSE(table.add(h, c));
+  ASSERT_FALSE(table.add(h, c, store));
   EXPECT_EQ(c, a);  // the freed index is reused
   EXPECT_TRUE(table.get(0xffffffffu, got));
+}
+
+TEST(HandleTable, GrowsOnlyWithinTheStoresMemoryBudget) {
+  Engine engine;
+  StoreLimits limits;
+  limits.max_total_memory_bytes = 1 << 20;
+  Store store(engine, limits);
+  HandleTable table;
+  RuntimeResourceType rt;
+  ResourceHandle h;
+  h.type = &rt;
+  uint32_t index = 0;
+  TrapPtr trap;
+  uint32_t held = 0;
+  while (!(trap = table.add(h, index, store)) && held < (1u << 20)) ++held;
+  ASSERT_TRUE(trap) << "a mebibyte held " << held << " handles";
+  EXPECT_NE(trap->message.find("resource handles past the store's memory budget"),
+            std::string::npos)
+      << trap->message;
+  // Each handle costs tens of bytes: the budget held thousands, not a million.
+  EXPECT_GT(held, 10000u);
+  EXPECT_LT(held, 40000u);
+  EXPECT_LE(store.telemetry().peak_memory_bytes, limits.max_total_memory_bytes);
+  // A dropped handle's slot is reused without more of the budget.
+  ResourceHandle removed;
+  ASSERT_FALSE(table.remove(1, removed));
+  EXPECT_FALSE(table.add(h, index, store));
+  EXPECT_EQ(index, 1u);
 }
 
 }  // namespace

@@ -187,6 +187,37 @@ TEST(WasiComponents, MisusedResourcesAndHugeLengthsTrap) {
   EXPECT_EQ(run_kiln("--invoke 'write-after-drop()'", hostile).out, "hi\n");
 }
 
+// What a guest makes the host hold (handles, WASI resources, HTTP fields, a body written whole)
+// counts against --max-memory: hoarding stops there, in a trap or a stream error, where it
+// used to take the host's memory without bound (a million handles, 40 MB of fields under a
+// 16 MiB budget). Within the budget the same calls go through.
+TEST(WasiComponents, WhatTheGuestMakesTheHostHoldCountsAgainstItsMemoryBudget) {
+  const std::string hoarding = std::string(KILN_TEST_COMPONENTS_DIR) + "/hostile_hoarding.wasm";
+  const std::string budget = "--max-memory 16MiB ";
+  const std::pair<const char*, const char*> traps[] = {
+      {"hoard-own(1000000)", "resource handles past the store's memory budget"},
+      {"hoard-streams(1000000)", "too many WASI resources held by the guest"},
+      {"hoard-fields(10000)", "wasi:http/types: fields past the store's memory budget"},
+  };
+  for (const auto& [call, message] : traps) {
+    RunResult r = run_kiln(budget + "--invoke '" + call + "'", hoarding);
+    EXPECT_EQ(r.exit_code, 134) << call << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string("wasm trap: ") + message), std::string::npos)
+        << call << ": " << r.err;
+  }
+  // 10,000 writes of 4 KiB: one before the 16 MiB fails, with a stream error (the guest sees it).
+  RunResult body = run_kiln(budget + "--invoke 'hoard-body(10000)'", hoarding);
+  EXPECT_EQ(body.exit_code, 0) << body.err;
+  const unsigned long failed_write = std::stoul("0" + body.out);
+  EXPECT_GT(failed_write, 1000u) << body.out;
+  EXPECT_LT(failed_write, 4097u) << body.out;
+  // Under the budget: all of it.
+  EXPECT_EQ(run_kiln(budget + "--invoke 'hoard-own(1000)'", hoarding).out, "1000\n");
+  EXPECT_EQ(run_kiln(budget + "--invoke 'hoard-streams(1000)'", hoarding).out, "1000\n");
+  EXPECT_EQ(run_kiln(budget + "--invoke 'hoard-fields(100)'", hoarding).out, "100\n");
+  EXPECT_EQ(run_kiln(budget + "--invoke 'hoard-body(100)'", hoarding).out, "0\n");
+}
+
 // Files through wasi:filesystem (the same Descriptor objects as preview1): the program's output
 // is preview1's under kiln (which tests/wasi_test.cpp holds to node's), but for fallocate, which
 // WASI 0.2 does not have (jco's preview1 adapter fails it), and the two checks after it that

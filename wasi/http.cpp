@@ -89,15 +89,35 @@ bool valid_uri_part(const std::string& text) {
   });
 }
 
-// A new `fields` handle holding `entries`.
-TrapPtr new_fields(State* s, HttpHeaders entries, bool immutable, V& out) {
-  return s->own(s->fields, s->http.fields.add({std::move(entries), immutable}), out);
+// What a field takes of the host's memory, as charged against the store's budget: its name
+// and value, and the strings and vector slot holding them.
+uint64_t field_bytes(const std::string& name, const std::string& value) {
+  return name.size() + value.size() + sizeof(HttpHeaders::value_type);
 }
 
-// Takes the fields of an own<fields> the guest gave the host (they are the host's now).
-HttpHeaders take_fields(State* s, const V& handle) {
+TrapPtr fields_over_budget() {
+  return host_trap("wasi:http/types: fields past the store's memory budget");
+}
+
+// A new `fields` handle holding `entries`.
+TrapPtr new_fields(State* s, HttpHeaders entries, bool immutable, V& out) {
+  uint64_t bytes = 0;
+  for (const auto& [name, value] : entries) bytes += field_bytes(name, value);
+  MemoryCharge charge;
+  if (!charge.set(s->store, bytes)) return fields_over_budget();
+  return s->own(s->fields,
+                s->http.fields.add(s->store, {std::move(entries), immutable, std::move(charge)}),
+                out);
+}
+
+// Takes the fields of an own<fields> the guest gave the host (they are the host's now), and
+// with `charge`, their charge against the budget too (headers held until sent).
+HttpHeaders take_fields(State* s, const V& handle, MemoryCharge* charge = nullptr) {
   HttpHeaders entries;
-  if (HttpState::Fields* f = s->http.fields.get(handle.rep)) entries = std::move(f->entries);
+  if (HttpState::Fields* f = s->http.fields.get(handle.rep)) {
+    entries = std::move(f->entries);
+    if (charge) *charge = std::move(f->charge);
+  }
   s->http.fields.remove(handle.rep);
   return entries;
 }
@@ -172,7 +192,7 @@ TrapPtr subscribe_future(State* s, uint32_t rep, V& out) {
   if (f && f->sending.exchange && !f->value) {
     p = State::Pollable::of(std::make_shared<CompletionReady>(f->sending.exchange));
   }
-  return s->own(s->pollable, s->pollables.add(std::move(p)), out);
+  return s->own(s->pollable, s->pollables.add(s->store, std::move(p)), out);
 }
 
 // future-*.get: none until its value is there, then some(ok(value)) the first time and
@@ -203,8 +223,9 @@ TrapPtr take_future(State* s, uint32_t rep, V& out) {
       incoming.body = std::make_shared<HttpBody>();
       incoming.body->source = exchange;  // its body comes as the sender receives it
       V handle;
-      if (TrapPtr t = s->own(s->incoming_response,
-                             s->http.incoming_responses.add(std::move(incoming)), handle)) {
+      if (TrapPtr t =
+              s->own(s->incoming_response,
+                     s->http.incoming_responses.add(s->store, std::move(incoming)), handle)) {
         return t;
       }
       value = ok(std::move(handle));
@@ -275,11 +296,11 @@ TrapPtr open_body_stream(State* s, uint32_t body_rep, bool input, V& out) {
   if (input) {
     State::Input in;
     in.body = body;
-    rep = s->inputs.add(std::move(in));
+    rep = s->inputs.add(s->store, std::move(in));
   } else {
     State::Output written;
     written.body = body;
-    rep = s->outputs.add(std::move(written));
+    rep = s->outputs.add(s->store, std::move(written));
   }
   V handle;
   if (TrapPtr t = s->own(input ? s->input_stream : s->output_stream, rep, handle)) return t;
@@ -461,7 +482,7 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
   // set, append and delete: `values` replace (set), join (append) or remove (delete) the name's.
   enum class Change { kSet, kAppend, kDelete };
   auto change = [](Change how) {
-    return [how](State*, HttpState::Fields& f, Args a, Out r) {
+    return [how](State* s, HttpState::Fields& f, Args a, Out r) {
       const std::string& name = a[1].text;
       std::vector<std::string> values;
       if (how == Change::kSet) {
@@ -477,6 +498,15 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
         r = header_error(*refused);
         return TrapPtr();
       }
+      // Charged before the change (no header-error says "too large": a trap, as wasmtime's
+      // max-http-fields-size).
+      uint64_t bytes = f.charge.bytes();
+      if (how != Change::kAppend) {
+        for (const auto& [n, v] : f.entries)
+          if (same_name(n, name)) bytes -= field_bytes(n, v);
+      }
+      for (const std::string& v : values) bytes += field_bytes(name, v);
+      if (!f.charge.set(s->store, bytes)) return fields_over_budget();
       if (how != Change::kAppend) {
         std::erase_if(f.entries, [&](const auto& e) { return same_name(e.first, name); });
       }
@@ -543,7 +573,8 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
     q.consumed = true;
     std::shared_ptr<HttpBody> body = q.body;  // `q` may move when a slab grows
     V handle;
-    if (TrapPtr t = s->own(s->incoming_body, s->http.incoming_bodies.add({body}), handle)) return t;
+    if (TrapPtr t = s->own(s->incoming_body, s->http.incoming_bodies.add(s->store, {body}), handle))
+      return t;
     r = ok(std::move(handle));
     return TrapPtr();
   }));
@@ -561,7 +592,8 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
     s->http.incoming_bodies.remove(a[0].rep);
     HttpState::Future trailers;
     trailers.value = ok(none());  // result<option<trailers>, error-code>: no trailers
-    return s->own(s->future_trailers, s->http.futures.add(std::move(trailers)), *(r = V{}));
+    return s->own(s->future_trailers, s->http.futures.add(s->store, std::move(trailers)),
+                  *(r = V{}));
   }));
   for (const char* future : {"future-trailers", "future-incoming-response"}) {
     KILN_TRY(d.function(
@@ -575,9 +607,9 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
   // ---- outgoing-response and outgoing-body: what the guest answers with ----
   KILN_TRY(d.function(types, "[constructor]outgoing-response", "F", [](State* s, Args a, Out r) {
     HttpState::OutgoingResponse response;
-    response.headers = take_fields(s, a[0]);
-    return s->own(s->outgoing_response, s->http.outgoing_responses.add(std::move(response)),
-                  *(r = V{}));
+    response.headers = take_fields(s, a[0], &response.headers_charge);
+    return s->own(s->outgoing_response,
+                  s->http.outgoing_responses.add(s->store, std::move(response)), *(r = V{}));
   }));
   auto response_method =
       [&](const std::string& name, const char* signature,
@@ -620,7 +652,8 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
     body = std::make_shared<HttpBody>();
     std::shared_ptr<HttpBody> keep = body;  // `body` may move when the slab grows
     V handle;
-    if (TrapPtr t = s->own(s->outgoing_body, s->http.outgoing_bodies.add({keep}), handle)) {
+    if (TrapPtr t =
+            s->own(s->outgoing_body, s->http.outgoing_bodies.add(s->store, {keep}), handle)) {
       return t;
     }
     r = ok(std::move(handle));
@@ -734,8 +767,8 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
   KILN_TRY(d.function(types, "[constructor]outgoing-request", "F", [](State* s, Args a, Out r) {
     HttpState::OutgoingRequest request;
     request.method = variant(0);  // get
-    request.headers = take_fields(s, a[0]);
-    return s->own(s->outgoing_request, s->http.outgoing_requests.add(std::move(request)),
+    request.headers = take_fields(s, a[0], &request.headers_charge);
+    return s->own(s->outgoing_request, s->http.outgoing_requests.add(s->store, std::move(request)),
                   *(r = V{}));
   }));
   auto request_method =
@@ -817,7 +850,7 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
   }));
 
   KILN_TRY(d.function(types, "[constructor]request-options", "", [](State* s, Args, Out r) {
-    return s->own(s->request_options, s->http.request_options.add({}), *(r = V{}));
+    return s->own(s->request_options, s->http.request_options.add(s->store, {}), *(r = V{}));
   }));
   using Timeout = std::optional<uint64_t> HttpState::RequestOptions::*;
   for (const auto& named :
@@ -876,7 +909,8 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
     q.consumed = true;
     std::shared_ptr<HttpBody> body = q.body;
     V handle;
-    if (TrapPtr t = s->own(s->incoming_body, s->http.incoming_bodies.add({body}), handle)) return t;
+    if (TrapPtr t = s->own(s->incoming_body, s->http.incoming_bodies.add(s->store, {body}), handle))
+      return t;
     r = ok(std::move(handle));
     return TrapPtr();
   }));
@@ -933,11 +967,13 @@ Result<void> define_http(Definer& d, ResourceTypes& t) {
       body->pipe = pipe;
       request.body_stream = std::move(pipe);
     }
+    // The bytes went to the request (a pipe holds at most HttpBodyPipe::kMaxUnsent more).
+    if (body) body->charge.set(s->store, 0);
     HttpState::Future future;
     start_exchange(s, future, std::move(request));
     V handle;
-    if (TrapPtr t =
-            s->own(s->future_incoming_response, s->http.futures.add(std::move(future)), handle)) {
+    if (TrapPtr t = s->own(s->future_incoming_response,
+                           s->http.futures.add(s->store, std::move(future)), handle)) {
       return t;
     }
     r = ok(std::move(handle));
@@ -992,8 +1028,8 @@ Result<HttpResponse> handle_http_request(Store& store, component::ComponentInsta
     HttpState& http;
     ~ForgetSink() { http.sink = nullptr; }
   } forget{s->http};
-  auto request_rep = s->http.incoming_requests.add(std::move(incoming));
-  auto outparam_rep = s->http.outparams.add(true);
+  auto request_rep = s->http.incoming_requests.add(s->store, std::move(incoming));
+  auto outparam_rep = s->http.outparams.add(s->store, true);
   if (!request_rep || !outparam_rep) return Error{ErrorKind::kLimit, "too many WASI resources"};
 
   std::optional<V> nothing;

@@ -212,7 +212,7 @@ Result<std::shared_ptr<const Preview2>> Preview2::define(
                           p.kind = Kind::kReadable;
                           p.fd = in->stream->host_fd();
                         }
-                        return s->own(s->pollable, s->pollables.add(p), *(r = V{}));
+                        return s->own(s->pollable, s->pollables.add(s->store, p), *(r = V{}));
                       }));
 
   // output-stream: stdout, stderr, or a file's (write-via-stream, append-via-stream): writes go
@@ -302,7 +302,8 @@ Result<std::shared_ptr<const Preview2>> Preview2::define(
                           p = State::Pollable::of(out->tcp->writable());
                         if (out && !out->closed && out->body && out->body->pipe)
                           p = State::Pollable::of(out->body->pipe->writable());
-                        return s->own(s->pollable, s->pollables.add(std::move(p)), *(r = V{}));
+                        return s->own(s->pollable, s->pollables.add(s->store, std::move(p)),
+                                      *(r = V{}));
                       }));
   // splice: read from the input stream, write what came to the output stream.
   auto splice = [read](bool blocking) {
@@ -372,13 +373,13 @@ Result<std::shared_ptr<const Preview2>> Preview2::define(
                       [](State* s, const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
                         State::Input in;
                         in.stream = s->context.stdin_stream();
-                        return s->own(s->input_stream, s->inputs.add(in), *(r = V{}));
+                        return s->own(s->input_stream, s->inputs.add(s->store, in), *(r = V{}));
                       }));
   auto get_output = [](OutputStream* (WasiContext::*which)() const) {
     return [which](State* s, const std::vector<V>&, std::optional<V>& r) -> TrapPtr {
       State::Output out;
       out.stream = (s->context.*which)();
-      return s->own(s->output_stream, s->outputs.add(out), *(r = V{}));
+      return s->own(s->output_stream, s->outputs.add(s->store, out), *(r = V{}));
     };
   };
   KILN_TRY(
@@ -423,7 +424,7 @@ Result<std::shared_ptr<const Preview2>> Preview2::define(
       p.deadline_ns = !relative                      ? a[0].bits
                       : a[0].bits > UINT64_MAX - now ? UINT64_MAX
                                                      : now + a[0].bits;
-      return s->own(s->pollable, s->pollables.add(p), *(r = V{}));
+      return s->own(s->pollable, s->pollables.add(s->store, p), *(r = V{}));
     };
   };
   KILN_TRY(d.function("wasi:clocks/monotonic-clock", "subscribe-instant", "w", subscribe(false)));

@@ -88,9 +88,9 @@ Result<void> define_filesystem(Definer& d, ResourceTypes& t) {
                         std::vector<V> pairs;
                         for (const OpenPreopen& p : s->context.preopens()) {
                           V handle;
-                          if (TrapPtr t =
-                                  s->own(s->descriptor, s->descriptors.add({p.descriptor, false}),
-                                         handle)) {
+                          if (TrapPtr t = s->own(
+                                  s->descriptor,
+                                  s->descriptors.add(s->store, {p.descriptor, false}), handle)) {
                             return t;
                           }
                           V pair;
@@ -136,7 +136,7 @@ Result<void> define_filesystem(Definer& d, ResourceTypes& t) {
   auto follow = [](const V& path_flags) { return (path_flags.bits & 1) != 0; };
   // A new descriptor handle for a file the guest opened, within its descriptor budget.
   auto adopt = [](State* s, std::shared_ptr<Descriptor> opened) -> FsResult<std::optional<V>> {
-    auto rep = s->descriptors.add({std::move(opened), true});
+    auto rep = s->descriptors.add(s->store, {std::move(opened), true});
     if (!rep) return ErrorCode::kInsufficientMemory;
     ++s->open_descriptors;
     return std::optional<V>(V::own(s->descriptor, *rep));
@@ -150,7 +150,7 @@ Result<void> define_filesystem(Definer& d, ResourceTypes& t) {
                     State::Input in;
                     in.file = self;
                     in.position = a[1].bits;
-                    auto rep = s->inputs.add(std::move(in));
+                    auto rep = s->inputs.add(s->store, std::move(in));
                     if (!rep) return ErrorCode::kInsufficientMemory;
                     return std::optional<V>(V::own(s->input_stream, *rep));
                   }));
@@ -163,7 +163,7 @@ Result<void> define_filesystem(Definer& d, ResourceTypes& t) {
       out.file = self;
       out.append = append;
       out.position = append ? 0 : a[1].bits;
-      auto rep = s->outputs.add(std::move(out));
+      auto rep = s->outputs.add(s->store, std::move(out));
       if (!rep) return ErrorCode::kInsufficientMemory;
       return std::optional<V>(V::own(s->output_stream, *rep));
     };
@@ -248,7 +248,7 @@ Result<void> define_filesystem(Definer& d, ResourceTypes& t) {
                     for (DirectoryEntry& e : *entries) {
                       if (e.name != "." && e.name != "..") dir.entries.push_back(std::move(e));
                     }
-                    auto rep = s->directories.add(std::move(dir));
+                    auto rep = s->directories.add(s->store, std::move(dir));
                     if (!rep) return ErrorCode::kInsufficientMemory;
                     return std::optional<V>(V::own(s->directory_entry_stream, *rep));
                   }));

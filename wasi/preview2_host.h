@@ -46,19 +46,24 @@ inline constexpr uint64_t kMaxListBytes = 1u << 28;
 inline constexpr uint64_t kWritePermit = 65536;
 inline constexpr uint64_t kBlockingWriteLimit = 4096;
 
-// Host objects behind resource handles: a rep is an index; freed reps are reused.
+// Host objects behind resource handles: a rep is an index; freed reps are reused. The slab's
+// growth is charged against the guest's store's memory budget (reserve_within_budget).
 template <typename T>
 class Slab {
  public:
   static constexpr uint32_t kMax = 1u << 20;
-  std::optional<uint32_t> add(T value) {
+  // Null when the slab holds kMax objects or the budget has no room for more.
+  std::optional<uint32_t> add(Store& store, T value) {
     if (!free_.empty()) {
       const uint32_t rep = free_.back();
       free_.pop_back();
       items_[rep] = std::move(value);
       return rep;
     }
-    if (items_.size() >= kMax) return std::nullopt;
+    // An object, and its place in the free list once dropped.
+    if (!reserve_within_budget(store, items_, sizeof(items_[0]) + sizeof(uint32_t), kMax)) {
+      return std::nullopt;
+    }
     items_.push_back(std::move(value));
     return static_cast<uint32_t>(items_.size() - 1);
   }
@@ -158,6 +163,7 @@ struct HttpBody {
   std::shared_ptr<HttpBodyPipe> pipe;
   bool finished = false;
   std::optional<uint32_t> stream;  // the rep of the stream child handed out, if any
+  MemoryCharge charge;             // `bytes` the guest wrote, against its store's budget
 
   ~HttpBody() {
     if (source) source->reader_gone();
@@ -170,6 +176,7 @@ struct HttpState {
   struct Fields {
     HttpHeaders entries;  // names as the guest or the client spelled them, in order
     bool immutable = false;
+    MemoryCharge charge;  // the entries' bytes (field_bytes), against the store's budget
   };
   struct IncomingRequest {
     V method;                 // a `method` value
@@ -182,6 +189,7 @@ struct HttpState {
   struct OutgoingResponse {
     uint16_t status = 200;
     HttpHeaders headers;
+    MemoryCharge headers_charge;     // taken over from the fields they came from
     std::shared_ptr<HttpBody> body;  // made at the first body()
   };
   struct OutgoingRequest {
@@ -189,6 +197,7 @@ struct HttpState {
     std::optional<V> scheme;
     std::optional<std::string> authority, path_with_query;
     HttpHeaders headers;
+    MemoryCharge headers_charge;  // taken over from the fields they came from
     std::shared_ptr<HttpBody> body;
   };
   struct RequestOptions {
@@ -417,7 +426,11 @@ struct State : ResourceTypes {
 
   // A new owning handle of `type` for the object `rep` (or a trap when the slab is full).
   TrapPtr own(const RuntimeResourceType* type, std::optional<uint32_t> rep, V& out) {
-    if (!rep) return host_trap("too many WASI resources held by the guest");
+    if (!rep) {
+      return host_trap(
+          "too many WASI resources held by the guest (2^20 of a kind, or past the store's memory "
+          "budget)");
+    }
     out = V::own(type, *rep);
     return nullptr;
   }
@@ -430,7 +443,7 @@ struct State : ResourceTypes {
       return nullptr;
     }
     V handle;
-    if (TrapPtr t = own(error, errors.add(e), handle)) return t;
+    if (TrapPtr t = own(error, errors.add(store, e), handle)) return t;
     V failed;
     failed.kind = K::kVariant;
     failed.index = 0;
@@ -485,6 +498,9 @@ struct State : ResourceTypes {
     if (out.body) {
       if (out.body->bytes.size() + bytes.size() > kMaxWholeBodyBytes) {
         return StreamError{false, ErrorCode::kFileTooLarge};
+      }
+      if (!out.body->charge.set(store, out.body->bytes.size() + bytes.size())) {
+        return StreamError{false, ErrorCode::kInsufficientMemory};
       }
       out.body->bytes += bytes;
       return {};

@@ -417,7 +417,7 @@ TrapPtr create_socket(State* s, const V& family, int socket_type, const char* fu
   std::shared_ptr<Socket> socket = make(fd);
   socket->ipv6 = *ipv6;
   V handle;
-  if (TrapPtr t = s->own(resource, slab.add(socket), handle)) return t;
+  if (TrapPtr t = s->own(resource, slab.add(s->store, socket), handle)) return t;
   ++s->open_descriptors;
   r = ok(std::move(handle));
   return nullptr;
@@ -580,7 +580,8 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
   }));
   KILN_TRY(d.function("wasi:sockets/instance-network", "instance-network", "",
                       [](State* s, Args, Out r) -> TrapPtr {
-                        return s->own(s->network, s->sockets.networks.add(true), *(r = V{}));
+                        return s->own(s->network, s->sockets.networks.add(s->store, true),
+                                      *(r = V{}));
                       }));
 
   // ---- tcp-create-socket, udp-create-socket ----
@@ -700,10 +701,12 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
     V input, output;
     State::Input in;
     in.tcp = socket.io;
-    if (TrapPtr t = s->own(s->input_stream, s->inputs.add(std::move(in)), input)) return t;
+    if (TrapPtr t = s->own(s->input_stream, s->inputs.add(s->store, std::move(in)), input))
+      return t;
     State::Output o;
     o.tcp = socket.io;
-    if (TrapPtr t = s->own(s->output_stream, s->outputs.add(std::move(o)), output)) return t;
+    if (TrapPtr t = s->own(s->output_stream, s->outputs.add(s->store, std::move(o)), output))
+      return t;
     out.push_back(std::move(input));
     out.push_back(std::move(output));
     return nullptr;
@@ -782,7 +785,7 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
     client->ipv6 = socket.ipv6;
     client->phase = Phase::kConnected;
     V handle;
-    if (TrapPtr t = s->own(s->tcp_socket, s->sockets.tcp.add(client), handle)) return t;
+    if (TrapPtr t = s->own(s->tcp_socket, s->sockets.tcp.add(s->store, client), handle)) return t;
     ++s->open_descriptors;
     std::vector<V> items{std::move(handle)};
     if (TrapPtr t = streams_of(s, *client, items)) return t;
@@ -856,9 +859,10 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
   KILN_TRY(d.function(tcp, "[method]tcp-socket.subscribe", "b", [](State* s, Args a, Out r) {
     std::shared_ptr<TcpSocket>* socket = s->sockets.tcp.get(a[0].rep);
     if (!socket) return host_trap("wasi:sockets/tcp: unknown tcp-socket");
-    return s->own(s->pollable,
-                  s->pollables.add(State::Pollable::of(std::make_shared<TcpSocketReady>(*socket))),
-                  *(r = V{}));
+    return s->own(
+        s->pollable,
+        s->pollables.add(s->store, State::Pollable::of(std::make_shared<TcpSocketReady>(*socket))),
+        *(r = V{}));
   }));
   KILN_TRY(tcp_method("shutdown", "bn", [](State*, TcpSocket& socket, Args a, Out r) {
     if (a[1].index > 2) return host_trap("tcp-socket.shutdown: not a shutdown-type");
@@ -957,16 +961,18 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
         std::shared_ptr<void> alive = std::make_shared<int>(0);
         socket->streams = alive;
         V incoming, outgoing;
-        if (TrapPtr t = s->own(s->incoming_datagram_stream,
-                               s->sockets.incoming.add(std::make_shared<IncomingDatagrams>(
-                                   IncomingDatagrams{socket, alive})),
-                               incoming)) {
+        if (TrapPtr t =
+                s->own(s->incoming_datagram_stream,
+                       s->sockets.incoming.add(s->store, std::make_shared<IncomingDatagrams>(
+                                                             IncomingDatagrams{socket, alive})),
+                       incoming)) {
           return t;
         }
-        if (TrapPtr t = s->own(s->outgoing_datagram_stream,
-                               s->sockets.outgoing.add(std::make_shared<OutgoingDatagrams>(
-                                   OutgoingDatagrams{socket, alive, 0})),
-                               outgoing)) {
+        if (TrapPtr t =
+                s->own(s->outgoing_datagram_stream,
+                       s->sockets.outgoing.add(s->store, std::make_shared<OutgoingDatagrams>(
+                                                             OutgoingDatagrams{socket, alive, 0})),
+                       outgoing)) {
           return t;
         }
         r = ok(tuple({std::move(incoming), std::move(outgoing)}));
@@ -1007,11 +1013,11 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
                           return TrapPtr();
                         }));
   }
-  KILN_TRY(udp_method("subscribe", "b",
-                      [](State* s, const std::shared_ptr<UdpSocket>&, Args, Out r) -> TrapPtr {
-                        // No operation of a udp-socket waits: bind and stream finish at once.
-                        return s->own(s->pollable, s->pollables.add(State::Pollable{}), *(r = V{}));
-                      }));
+  KILN_TRY(udp_method(
+      "subscribe", "b", [](State* s, const std::shared_ptr<UdpSocket>&, Args, Out r) -> TrapPtr {
+        // No operation of a udp-socket waits: bind and stream finish at once.
+        return s->own(s->pollable, s->pollables.add(s->store, State::Pollable{}), *(r = V{}));
+      }));
 
   KILN_TRY(d.function(udp, "[method]incoming-datagram-stream.receive", "bw",
                       [](State* s, Args a, Out r) -> TrapPtr {
@@ -1056,7 +1062,8 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
         }
         auto source =
             std::make_shared<DescriptorReady>((*stream)->socket, (*stream)->socket->fd, POLLIN);
-        return s->own(s->pollable, s->pollables.add(State::Pollable::of(source)), *(r = V{}));
+        return s->own(s->pollable, s->pollables.add(s->store, State::Pollable::of(source)),
+                      *(r = V{}));
       }));
   KILN_TRY(d.function(udp, "[method]outgoing-datagram-stream.check-send", "b",
                       [](State* s, Args a, Out r) -> TrapPtr {
@@ -1143,7 +1150,8 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
         }
         auto source =
             std::make_shared<DescriptorReady>((*stream)->socket, (*stream)->socket->fd, POLLOUT);
-        return s->own(s->pollable, s->pollables.add(State::Pollable::of(source)), *(r = V{}));
+        return s->own(s->pollable, s->pollables.add(s->store, State::Pollable::of(source)),
+                      *(r = V{}));
       }));
 
   // ---- ip-name-lookup ----
@@ -1188,7 +1196,8 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
       }
     }
     V handle;
-    if (TrapPtr t = s->own(s->resolve_address_stream, s->sockets.lookups.add(result), handle)) {
+    if (TrapPtr t =
+            s->own(s->resolve_address_stream, s->sockets.lookups.add(s->store, result), handle)) {
       return t;
     }
     r = ok(std::move(handle));
@@ -1217,17 +1226,18 @@ Result<void> define_sockets(Definer& d, ResourceTypes& t) {
                         }
                         return nullptr;
                       }));
-  KILN_TRY(d.function(lookup, "[method]resolve-address-stream.subscribe", "b",
-                      [](State* s, Args a, Out r) -> TrapPtr {
-                        std::shared_ptr<NameLookup>* found = s->sockets.lookups.get(a[0].rep);
-                        if (!found) {
-                          return host_trap("wasi:sockets: unknown resolve-address-stream");
-                        }
-                        return s->own(s->pollable,
-                                      s->pollables.add(State::Pollable::of(
-                                          std::make_shared<CompletionReady>(*found))),
-                                      *(r = V{}));
-                      }));
+  KILN_TRY(d.function(
+      lookup, "[method]resolve-address-stream.subscribe", "b",
+      [](State* s, Args a, Out r) -> TrapPtr {
+        std::shared_ptr<NameLookup>* found = s->sockets.lookups.get(a[0].rep);
+        if (!found) {
+          return host_trap("wasi:sockets: unknown resolve-address-stream");
+        }
+        return s->own(s->pollable,
+                      s->pollables.add(
+                          s->store, State::Pollable::of(std::make_shared<CompletionReady>(*found))),
+                      *(r = V{}));
+      }));
   return {};
 }
 
