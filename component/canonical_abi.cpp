@@ -154,6 +154,15 @@ TrapPtr lift_flat(AbiContext& cx, const FlatValues& flat, size_t& pos, const Val
                   ComponentValue& out);
 TrapPtr lower_flat(AbiContext& cx, const ComponentValue& v, const ValueType& t, FlatValues& out);
 
+// Counts `bytes` more of host memory lifted by this call (AbiContext::lifted_bytes).
+TrapPtr count_lifted(AbiContext& cx, uint64_t bytes) {
+  cx.lifted_bytes += bytes;
+  if (cx.lifted_bytes > cx.store.limits().max_total_memory_bytes) {
+    return abi_trap("values lifted past the store's memory budget");
+  }
+  return nullptr;
+}
+
 // ---- strings ----
 
 // `out_of_bounds`: the trap's message (a string from flat values or from memory: the messages
@@ -185,6 +194,8 @@ TrapPtr load_string_from_range(AbiContext& cx, uint64_t pointer, uint64_t tagged
   if (byte_length > kMaxStringByteLength) return abi_trap("string content out-of-bounds");
   if (pointer % alignment != 0) return abi_trap("unaligned pointer");
   if (!in_bounds(cx, pointer, byte_length)) return abi_trap(out_of_bounds);
+  // UTF-8 takes at most 3 bytes for 2 of UTF-16 and 2 for 1 of Latin-1.
+  if (TrapPtr t = count_lifted(cx, encoding == 0 ? byte_length : 2 * byte_length)) return t;
   const uint8_t* p = memory_base(cx) + pointer;
   // Lifted into `out` in place (a fresh value: lifting fills default-constructed ones).
   out.kind = VKind::kString;
@@ -527,19 +538,21 @@ TrapPtr load_list_from_range(AbiContext& cx, uint64_t pointer, uint64_t length,
   if (!in_bounds(cx, pointer, length * size)) return abi_trap("list content out-of-bounds");
   out = ComponentValue{};
   out.kind = VKind::kList;
-  if (auto p = plain_element(element);
-      p && (*p == PrimitiveType::kU8 || *p == PrimitiveType::kS8)) {
+  const std::optional<PrimitiveType> plain = plain_element(element);
+  const bool packed = plain && (*plain == PrimitiveType::kU8 || *plain == PrimitiveType::kS8);
+  if (TrapPtr t = count_lifted(cx, length * (packed ? 1 : sizeof(ComponentValue)))) return t;
+  if (packed) {
     // list<u8> and list<s8>: packed, one copy.
     out = ComponentValue::bytes(
         std::string(reinterpret_cast<const char*>(memory_base(cx) + pointer), length),
-        *p == PrimitiveType::kU8 ? VKind::kU8 : VKind::kS8);
+        *plain == PrimitiveType::kU8 ? VKind::kU8 : VKind::kS8);
     return nullptr;
   }
-  if (auto p = plain_element(element)) {
+  if (plain) {
     out.items.reserve(length);
-    const uint32_t width = primitive_width(*p);
+    const uint32_t width = primitive_width(*plain);
     for (uint64_t i = 0; i < length; ++i) {
-      out.items.push_back(primitive_value(*p, read_int(cx, pointer + i * size, width)));
+      out.items.push_back(primitive_value(*plain, read_int(cx, pointer + i * size, width)));
     }
     return nullptr;
   }

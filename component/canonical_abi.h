@@ -72,6 +72,13 @@ struct AbiContext {
   ComponentInstance& instance;
   const RuntimeOptions& options;
   CallScope* scope = nullptr;
+  // Host memory the call's lifted values take (strings' bytes, list elements): at most the
+  // store's memory budget (StoreLimits::max_total_memory_bytes). Lifting copies, so a list of
+  // strings that all point at the same bytes would otherwise make the host allocate the square
+  // of the guest's memory (wasmtime's GHSA-243v-98vx-264h). The copies last the call: counted
+  // against the whole budget, not what is left of it, so that a guest near its budget still
+  // gets the host's own answer (a stream error for a body, say) rather than a trap here.
+  uint64_t lifted_bytes = 0;
 };
 
 TrapPtr abi_trap(std::string message);

@@ -188,9 +188,10 @@ TEST(WasiComponents, MisusedResourcesAndHugeLengthsTrap) {
 }
 
 // What a guest makes the host hold (handles, WASI resources, HTTP fields, a body written whole)
-// counts against --max-memory: hoarding stops there, in a trap or a stream error, where it
-// used to take the host's memory without bound (a million handles, 40 MB of fields under a
-// 16 MiB budget). Within the budget the same calls go through.
+// or copy (a call's lifted arguments) counts against --max-memory: hoarding stops there, in a
+// trap or a stream error, where it used to take the host's memory without bound (a million
+// handles, 40 MB of fields, 100 MiB of arguments out of 3 MiB under a 16 MiB budget). Within
+// the budget the same calls go through.
 TEST(WasiComponents, WhatTheGuestMakesTheHostHoldCountsAgainstItsMemoryBudget) {
   const std::string hoarding = std::string(KILN_TEST_COMPONENTS_DIR) + "/hostile_hoarding.wasm";
   const std::string budget = "--max-memory 16MiB ";
@@ -198,6 +199,8 @@ TEST(WasiComponents, WhatTheGuestMakesTheHostHoldCountsAgainstItsMemoryBudget) {
       {"hoard-own(1000000)", "resource handles past the store's memory budget"},
       {"hoard-streams(1000000)", "too many WASI resources held by the guest"},
       {"hoard-fields(10000)", "wasi:http/types: fields past the store's memory budget"},
+      // 100 MiB copied out of 3 MiB of memory (100 entries naming the same 1 MiB).
+      {"quadratic-fields(100)", "values lifted past the store's memory budget"},
   };
   for (const auto& [call, message] : traps) {
     RunResult r = run_kiln(budget + "--invoke '" + call + "'", hoarding);
@@ -216,6 +219,7 @@ TEST(WasiComponents, WhatTheGuestMakesTheHostHoldCountsAgainstItsMemoryBudget) {
   EXPECT_EQ(run_kiln(budget + "--invoke 'hoard-streams(1000)'", hoarding).out, "1000\n");
   EXPECT_EQ(run_kiln(budget + "--invoke 'hoard-fields(100)'", hoarding).out, "100\n");
   EXPECT_EQ(run_kiln(budget + "--invoke 'hoard-body(100)'", hoarding).out, "0\n");
+  EXPECT_EQ(run_kiln(budget + "--invoke 'quadratic-fields(2)'", hoarding).out, "0\n");
 }
 
 // Files through wasi:filesystem (the same Descriptor objects as preview1): the program's output

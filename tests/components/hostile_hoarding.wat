@@ -1,8 +1,9 @@
 ;; A guest that asks the host to keep things and never lets go: handles of its own resource,
-;; WASI streams, HTTP fields grown by append, and a response body written whole. What the host
-;; holds for it counts against the store's memory budget (--max-memory), so each loop ends in a
-;; trap (or a stream error) once past it, instead of exhausting the host
-;; (wasi_components_test.cpp).
+;; WASI streams, HTTP fields grown by append, and a response body written whole; and one call
+;; whose arguments, lifted, are the square of its memory (fields.from-list of entries that all
+;; point at the same 1 MiB value). What the host holds or copies for it counts against the
+;; store's memory budget (--max-memory), so each ends in a trap (or a stream error) once past
+;; it, instead of exhausting the host (wasi_components_test.cpp).
 (component
   (import "wasi:io/error@0.2.12" (instance $error-instance
     (export "error" (type (sub resource)))))
@@ -30,6 +31,9 @@
     (type $he (variant (case "invalid-syntax") (case "forbidden") (case "immutable")))
     (export "header-error" (type $header-error (eq $he)))
     (export "[constructor]fields" (func (result (own $fields))))
+    (type $entry (tuple string (list u8)))
+    (export "[static]fields.from-list"
+      (func (param "entries" (list $entry)) (result (result (own $fields) (error $header-error)))))
     (export "[method]fields.append"
       (func (param "self" (borrow $fields)) (param "name" string) (param "value" (list u8))
             (result (result (error $header-error)))))
@@ -41,7 +45,7 @@
       (func (param "self" (borrow $body)) (result (result (own $output-stream)))))))
 
   (core module $libc
-    (memory (export "memory") 1))
+    (memory (export "memory") 48))
   (core instance $libc (instantiate $libc))
   (type $own (resource (rep i32)))
   (core func $new (canon resource.new $own))
@@ -49,6 +53,7 @@
   (alias export $streams "[method]output-stream.blocking-write-and-flush" (func $write))
   (alias export $http "[constructor]fields" (func $fields-new))
   (alias export $http "[method]fields.append" (func $fields-append))
+  (alias export $http "[static]fields.from-list" (func $fields-from-list))
   (alias export $http "[constructor]outgoing-response" (func $response-new))
   (alias export $http "[method]outgoing-response.body" (func $response-body))
   (alias export $http "[method]outgoing-body.write" (func $body-write))
@@ -57,18 +62,21 @@
   (core func $fields-new-lowered (canon lower (func $fields-new)))
   (core func $fields-append-lowered
     (canon lower (func $fields-append) (memory (core memory $libc "memory"))))
+  (core func $fields-from-list-lowered
+    (canon lower (func $fields-from-list) (memory (core memory $libc "memory"))))
   (core func $response-new-lowered (canon lower (func $response-new)))
   (core func $response-body-lowered
     (canon lower (func $response-body) (memory (core memory $libc "memory"))))
   (core func $body-write-lowered
     (canon lower (func $body-write) (memory (core memory $libc "memory"))))
   (core module $main
-    (import "libc" "memory" (memory 1))
+    (import "libc" "memory" (memory 48))
     (import "host" "new" (func $new (param i32) (result i32)))
     (import "host" "get-stdout" (func $get-stdout (result i32)))
     (import "host" "write" (func $write (param i32 i32 i32 i32)))
     (import "host" "fields-new" (func $fields-new (result i32)))
     (import "host" "fields-append" (func $fields-append (param i32 i32 i32 i32 i32 i32)))
+    (import "host" "fields-from-list" (func $fields-from-list (param i32 i32 i32)))
     (import "host" "response-new" (func $response-new (param i32) (result i32)))
     (import "host" "response-body" (func $response-body (param i32 i32)))
     (import "host" "body-write" (func $body-write (param i32 i32)))
@@ -117,7 +125,23 @@
           (then (return (i32.add (local.get $i) (i32.const 1)))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
-      (i32.const 0)))
+      (i32.const 0))
+    ;; fields.from-list of `n` entries "x-hoard: <the same 1 MiB of 'a'>" (at most 65536): 0
+    ;; when the host made the fields, 1 when it refused them with a header-error.
+    (func (export "quadratic-fields") (param $n i32) (result i32)
+      (local $i i32) (local $entry i32)
+      (memory.fill (i32.const 0x100000) (i32.const 0x61) (i32.const 0x100000))
+      (local.set $entry (i32.const 0x200000))
+      (loop $l
+        (i32.store (local.get $entry) (i32.const 16))
+        (i32.store offset=4 (local.get $entry) (i32.const 7))
+        (i32.store offset=8 (local.get $entry) (i32.const 0x100000))
+        (i32.store offset=12 (local.get $entry) (i32.const 0x100000))
+        (local.set $entry (i32.add (local.get $entry) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+      (call $fields-from-list (i32.const 0x200000) (local.get $n) (i32.const 64))
+      (i32.load8_u (i32.const 64))))
   (core instance $main (instantiate $main
     (with "libc" (instance $libc))
     (with "host" (instance
@@ -126,6 +150,7 @@
       (export "write" (func $write-lowered))
       (export "fields-new" (func $fields-new-lowered))
       (export "fields-append" (func $fields-append-lowered))
+      (export "fields-from-list" (func $fields-from-list-lowered))
       (export "response-new" (func $response-new-lowered))
       (export "response-body" (func $response-body-lowered))
       (export "body-write" (func $body-write-lowered))))))
@@ -136,4 +161,6 @@
   (func (export "hoard-fields") (param "n" u32) (result s32)
     (canon lift (core func $main "hoard-fields")))
   (func (export "hoard-body") (param "n" u32) (result u32)
-    (canon lift (core func $main "hoard-body"))))
+    (canon lift (core func $main "hoard-body")))
+  (func (export "quadratic-fields") (param "n" u32) (result u32)
+    (canon lift (core func $main "quadratic-fields"))))
