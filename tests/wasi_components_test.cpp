@@ -201,6 +201,7 @@ TEST(WasiComponents, WhatTheGuestMakesTheHostHoldCountsAgainstItsMemoryBudget) {
       {"hoard-fields(10000)", "wasi:http/types: fields past the store's memory budget"},
       // 100 MiB copied out of 3 MiB of memory (100 entries naming the same 1 MiB).
       {"quadratic-fields(100)", "values lifted past the store's memory budget"},
+      {"random(100000000)", "wasi:random: more bytes asked for than the store's memory budget"},
   };
   for (const auto& [call, message] : traps) {
     RunResult r = run_kiln(budget + "--invoke '" + call + "'", hoarding);
@@ -220,6 +221,7 @@ TEST(WasiComponents, WhatTheGuestMakesTheHostHoldCountsAgainstItsMemoryBudget) {
   EXPECT_EQ(run_kiln(budget + "--invoke 'hoard-fields(100)'", hoarding).out, "100\n");
   EXPECT_EQ(run_kiln(budget + "--invoke 'hoard-body(100)'", hoarding).out, "0\n");
   EXPECT_EQ(run_kiln(budget + "--invoke 'quadratic-fields(2)'", hoarding).out, "0\n");
+  EXPECT_EQ(run_kiln(budget + "--invoke 'random(1000000)'", hoarding).out, "1000000\n");
 }
 
 // Files through wasi:filesystem (the same Descriptor objects as preview1): the program's output

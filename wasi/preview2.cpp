@@ -65,9 +65,13 @@ TrapPtr output_failed(State* s, State::Output& out, const StreamError& error, st
   return s->stream_error(error, *(r = V{}));
 }
 
-// Random bytes from the host's CSPRNG (getrandom), `len` of them.
-TrapPtr random_bytes(uint64_t len, V& out) {
+// Random bytes from the host's CSPRNG (getrandom), `len` of them: at most 2^28, and at most
+// the store's memory budget (the host makes them before the guest can refuse them).
+TrapPtr random_bytes(const Store& store, uint64_t len, V& out) {
   if (len > kMaxListBytes) return host_trap("wasi:random: more than 2^28 bytes asked for");
+  if (len > store.limits().max_total_memory_bytes) {
+    return host_trap("wasi:random: more bytes asked for than the store's memory budget");
+  }
   std::string bytes(len, '\0');
   if (!fill_random(bytes.data(), bytes.size())) {
     return host_trap("wasi:random: the host's random source failed");
@@ -446,8 +450,8 @@ Result<std::shared_ptr<const Preview2>> Preview2::define(
         std::tuple{"wasi:random/insecure", "get-insecure-random-bytes",
                    "get-insecure-random-u64"}}) {
     KILN_TRY(d.function(interface, bytes_name, "w",
-                        [](State*, const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
-                          return random_bytes(a[0].bits, *(r = V{}));
+                        [](State* s, const std::vector<V>& a, std::optional<V>& r) -> TrapPtr {
+                          return random_bytes(s->store, a[0].bits, *(r = V{}));
                         }));
     KILN_TRY(d.function(interface, u64_name, "",
                         [](State*, const std::vector<V>&, std::optional<V>& r) -> TrapPtr {

@@ -1,6 +1,6 @@
 ;; A guest that asks the host to keep things and never lets go: handles of its own resource,
-;; WASI streams, HTTP fields grown by append, and a response body written whole; and one call
-;; whose arguments, lifted, are the square of its memory (fields.from-list of entries that all
+;; WASI streams, HTTP fields grown by append, and a response body written whole; random bytes
+;; past its budget; and one call whose arguments, lifted, are the square of its memory (fields.from-list of entries that all
 ;; point at the same 1 MiB value). What the host holds or copies for it counts against the
 ;; store's memory budget (--max-memory), so each ends in a trap (or a stream error) once past
 ;; it, instead of exhausting the host (wasi_components_test.cpp).
@@ -22,6 +22,8 @@
     (alias outer 1 $output-stream (type $os))
     (export "output-stream" (type (eq $os)))
     (export "get-stdout" (func (result (own $os))))))
+  (import "wasi:random/random@0.2.12" (instance $random
+    (export "get-random-bytes" (func (param "len" u64) (result (list u8))))))
   (import "wasi:http/types@0.2.12" (instance $http
     (alias outer 1 $output-stream (type $os))
     (export "output-stream" (type $output-stream (eq $os)))
@@ -45,12 +47,14 @@
       (func (param "self" (borrow $body)) (result (result (own $output-stream)))))))
 
   (core module $libc
-    (memory (export "memory") 48))
+    (memory (export "memory") 48)
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 0x100000)))
   (core instance $libc (instantiate $libc))
   (type $own (resource (rep i32)))
   (core func $new (canon resource.new $own))
   (alias export $stdout "get-stdout" (func $get-stdout))
   (alias export $streams "[method]output-stream.blocking-write-and-flush" (func $write))
+  (alias export $random "get-random-bytes" (func $random-bytes))
   (alias export $http "[constructor]fields" (func $fields-new))
   (alias export $http "[method]fields.append" (func $fields-append))
   (alias export $http "[static]fields.from-list" (func $fields-from-list))
@@ -60,6 +64,8 @@
   (core func $get-stdout-lowered (canon lower (func $get-stdout)))
   (core func $write-lowered (canon lower (func $write) (memory (core memory $libc "memory"))))
   (core func $fields-new-lowered (canon lower (func $fields-new)))
+  (core func $random-lowered (canon lower (func $random-bytes)
+    (memory (core memory $libc "memory")) (realloc (core func $libc "realloc"))))
   (core func $fields-append-lowered
     (canon lower (func $fields-append) (memory (core memory $libc "memory"))))
   (core func $fields-from-list-lowered
@@ -75,6 +81,7 @@
     (import "host" "get-stdout" (func $get-stdout (result i32)))
     (import "host" "write" (func $write (param i32 i32 i32 i32)))
     (import "host" "fields-new" (func $fields-new (result i32)))
+    (import "host" "random" (func $random (param i64 i32)))
     (import "host" "fields-append" (func $fields-append (param i32 i32 i32 i32 i32 i32)))
     (import "host" "fields-from-list" (func $fields-from-list (param i32 i32 i32)))
     (import "host" "response-new" (func $response-new (param i32) (result i32)))
@@ -126,6 +133,11 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
       (i32.const 0))
+    ;; `n` random bytes, which the host makes before the guest's realloc can refuse them: the
+    ;; length it got.
+    (func (export "random") (param $n i64) (result i32)
+      (call $random (local.get $n) (i32.const 64))
+      (i32.load offset=4 (i32.const 64)))
     ;; fields.from-list of `n` entries "x-hoard: <the same 1 MiB of 'a'>" (at most 65536): 0
     ;; when the host made the fields, 1 when it refused them with a header-error.
     (func (export "quadratic-fields") (param $n i32) (result i32)
@@ -149,6 +161,7 @@
       (export "get-stdout" (func $get-stdout-lowered))
       (export "write" (func $write-lowered))
       (export "fields-new" (func $fields-new-lowered))
+      (export "random" (func $random-lowered))
       (export "fields-append" (func $fields-append-lowered))
       (export "fields-from-list" (func $fields-from-list-lowered))
       (export "response-new" (func $response-new-lowered))
@@ -162,5 +175,7 @@
     (canon lift (core func $main "hoard-fields")))
   (func (export "hoard-body") (param "n" u32) (result u32)
     (canon lift (core func $main "hoard-body")))
+  (func (export "random") (param "n" u64) (result u32)
+    (canon lift (core func $main "random")))
   (func (export "quadratic-fields") (param "n" u32) (result u32)
     (canon lift (core func $main "quadratic-fields"))))
