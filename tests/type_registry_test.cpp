@@ -12,19 +12,11 @@
 #include "component/component_validator.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
+#include "tests/fuzz/wasm_writer.h"
 #include "tests/test_support.h"
 
 namespace kiln {
 namespace {
-
-void append_leb(std::vector<uint8_t>& out, uint32_t value) {
-  do {
-    uint8_t byte = value & 0x7f;
-    value >>= 7;
-    if (value) byte |= 0x80;
-    out.push_back(byte);
-  } while (value);
-}
 
 // The parameters of the `n`th of a family of distinct function types: the bits of n + 1 below
 // its highest, as i32 (0) and i64 (1).
@@ -40,19 +32,17 @@ std::vector<ValType> distinct_params(uint32_t n) {
 // A module of nothing but a type section declaring types `first` .. `first + count - 1` of the
 // family above.
 std::vector<uint8_t> module_of_types(uint32_t first, uint32_t count) {
-  std::vector<uint8_t> section;
-  append_leb(section, count);
+  std::vector<uint8_t> types;
+  wasm_writer::leb(types, count);
   for (uint32_t n = first; n < first + count; ++n) {
     const std::vector<ValType> params = distinct_params(n);
-    section.push_back(0x60);
-    append_leb(section, static_cast<uint32_t>(params.size()));
-    for (ValType t : params) section.push_back(static_cast<uint8_t>(t));
-    section.push_back(0);  // no results
+    types.push_back(0x60);
+    wasm_writer::leb(types, params.size());
+    for (ValType t : params) types.push_back(static_cast<uint8_t>(t));
+    types.push_back(0);  // no results
   }
-  std::vector<uint8_t> bytes = test::module_bytes({});
-  bytes.push_back(1);  // the type section
-  append_leb(bytes, static_cast<uint32_t>(section.size()));
-  bytes.insert(bytes.end(), section.begin(), section.end());
+  std::vector<uint8_t> bytes = wasm_writer::header();
+  wasm_writer::section(bytes, 1, types);
   return bytes;
 }
 
