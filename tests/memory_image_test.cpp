@@ -18,33 +18,10 @@
 #include "runtime/mapping_pool.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
+#include "tests/fuzz/wasm_writer.h"
 
 namespace kiln {
 namespace {
-
-void append_u32(std::vector<uint8_t>& out, uint32_t value) {  // unsigned LEB128
-  do {
-    uint8_t byte = value & 0x7f;
-    value >>= 7;
-    out.push_back(byte | (value ? 0x80 : 0));
-  } while (value);
-}
-void append_s32(std::vector<uint8_t>& out, int32_t value) {  // signed LEB128
-  for (;;) {
-    const uint8_t byte = value & 0x7f;
-    value >>= 7;
-    if ((value == 0 && !(byte & 0x40)) || (value == -1 && (byte & 0x40))) {
-      out.push_back(byte);
-      return;
-    }
-    out.push_back(byte | 0x80);
-  }
-}
-void append_section(std::vector<uint8_t>& out, uint8_t id, const std::vector<uint8_t>& body) {
-  out.push_back(id);
-  append_u32(out, static_cast<uint32_t>(body.size()));
-  out.insert(out.end(), body.begin(), body.end());
-}
 
 struct Segment {
   uint32_t offset;
@@ -53,23 +30,23 @@ struct Segment {
 
 // A module with one memory of `pages` pages, exported as "memory", and active data segments.
 std::vector<uint8_t> module_with_data(uint32_t pages, const std::vector<Segment>& segments) {
-  std::vector<uint8_t> m = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+  std::vector<uint8_t> m = wasm_writer::header();
   std::vector<uint8_t> memory = {0x01, 0x00};
-  append_u32(memory, pages);
-  append_section(m, 5, memory);
+  wasm_writer::leb(memory, pages);
+  wasm_writer::section(m, 5, memory);
   std::vector<uint8_t> exports = {0x01, 0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00};
-  append_section(m, 7, exports);
+  wasm_writer::section(m, 7, exports);
   std::vector<uint8_t> data;
-  append_u32(data, static_cast<uint32_t>(segments.size()));
+  wasm_writer::leb(data, static_cast<uint32_t>(segments.size()));
   for (const Segment& s : segments) {
     data.push_back(0x00);  // active, memory 0
     data.push_back(0x41);  // i32.const offset
-    append_s32(data, static_cast<int32_t>(s.offset));
+    wasm_writer::sleb(data, static_cast<int32_t>(s.offset));
     data.push_back(0x0b);
-    append_u32(data, static_cast<uint32_t>(s.bytes.size()));
+    wasm_writer::leb(data, static_cast<uint32_t>(s.bytes.size()));
     data.insert(data.end(), s.bytes.begin(), s.bytes.end());
   }
-  append_section(m, 11, data);
+  wasm_writer::section(m, 11, data);
   return m;
 }
 
