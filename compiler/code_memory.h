@@ -1,6 +1,6 @@
 // Where the JIT's machine code lives: one address range reserved for all of it. Code is never
-// writable and executable at the same address (W^X): the range is a memfd mapped twice, once
-// read-execute (where code runs) and once read-write (where the compiler writes it), so
+// writable and executable at the same address (W^X): the range is shared memory mapped twice,
+// once read-execute (where code runs) and once read-write (where the compiler writes it), so
 // publishing code costs no mprotect and no TLB shootdown (which dominated compile time when
 // each function's pages were flipped). Functions are placed at 64-byte granules; a table maps
 // every granule to the function whose code it holds, so the fault handler
@@ -49,7 +49,6 @@ class CodeMemory {
  private:
   static size_t granules_for(size_t bytes) { return (bytes + kGranule - 1) / kGranule; }
 
-  int fd_ = -1;
   uint8_t* executable_ = nullptr;
   uint8_t* writable_ = nullptr;
   std::atomic<const NativeFunction*>* owners_ = nullptr;  // one per granule

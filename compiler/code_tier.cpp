@@ -32,7 +32,7 @@ class X64CodeTier final : public CodeTier {
     // The code region, the fault handler and the entry stubs are made at the first compile, not
     // with the tier: a run the interpreter finishes alone (a WASI hello-world: small modules are
     // interpreted until hot) makes none of their system calls or page faults. Without them
-    // (no memfd, say) nothing compiles and the interpreter runs everything.
+    // (no shared memory, say) nothing compiles and the interpreter runs everything.
     std::call_once(prepared_, [this] { prepare(); });
     if (!usable_) {
       not_compiled_.fetch_add(1, std::memory_order_relaxed);

@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace kiln::jit {
@@ -100,6 +103,59 @@ TEST(CodeMemory, RoomReadsAsWrittenAfterItsNeighboursAreFreed) {
   memory.release(before.executable, 3 * 4096);
   memory.release(after.executable, 3 * 4096);
   for (size_t i = 0; i < 200; ++i) ASSERT_EQ(live.executable[i], 0x5a) << "byte " << i;
+}
+
+TEST(CodeMemory, FreedWholePagesAreGivenBack) {
+  // Their bytes are gone (they read as zeros through both views) rather than kept resident.
+  CodeMemory memory;
+  ASSERT_TRUE(memory.usable());
+  const CodeSpan pages = memory.allocate(4 * 4096);
+  const CodeSpan fence = memory.allocate(kGranule);  // keeps the top from merely being lowered
+  ASSERT_NE(fence.executable, nullptr);
+  std::memset(pages.writable, 0xcc, 4 * 4096);
+  memory.release(pages.executable, 4 * 4096);
+  for (size_t i = 0; i < 4 * 4096; i += 512) {
+    ASSERT_EQ(pages.executable[i], 0) << "byte " << i;
+    ASSERT_EQ(pages.writable[i], 0) << "byte " << i;
+  }
+}
+
+// The line of /proc/self/maps whose range holds `address`: "START-END PERMS OFFSET DEV INODE
+// PATH".
+std::string mapping_of(const void* address) {
+  std::ifstream maps("/proc/self/maps");
+  const auto at = reinterpret_cast<uintptr_t>(address);
+  for (std::string line; std::getline(maps, line);) {
+    uintptr_t start = 0, end = 0;
+    char dash = 0;
+    std::istringstream in(line);
+    in >> std::hex >> start >> dash >> end;
+    if (at >= start && at < end) return line;
+  }
+  return "";
+}
+
+TEST(CodeMemory, CodeIsNeverWritableWhereItRunsAndPerfCanNameIt) {
+  CodeMemory memory;
+  ASSERT_TRUE(memory.usable());
+  const CodeSpan span = memory.allocate(kGranule);
+  const std::string executable = mapping_of(span.executable);
+  const std::string writable = mapping_of(span.writable);
+  ASSERT_FALSE(executable.empty());
+  ASSERT_FALSE(writable.empty());
+  std::istringstream e(executable), w(writable);
+  std::string range, executable_perms, writable_perms;
+  e >> range >> executable_perms;
+  w >> range >> writable_perms;
+  EXPECT_EQ(executable_perms.substr(0, 3), "r-x") << executable;  // W^X
+  EXPECT_EQ(writable_perms.substr(0, 3), "rw-") << writable;
+  // Linux perf reads /tmp/perf-PID.map (kiln run --profile perfmap) only for executable memory
+  // it takes for anonymous: no path, or one starting "/dev/zero" or "/anon_hugepage" (its
+  // map.c, is_anon_memory). A memfd's "/memfd:..." is a file it looks for and cannot read.
+  const bool anonymous = executable.find('/') == std::string::npos ||
+                         executable.find(" /dev/zero") != std::string::npos ||
+                         executable.find(" /anon_hugepage") != std::string::npos;
+  EXPECT_TRUE(anonymous) << executable;
 }
 
 }  // namespace
