@@ -154,22 +154,24 @@ Result<void> validate_range(Engine& engine, Module& module, uint32_t first, uint
   return {};
 }
 
-// Validates every function body. Bodies only validated (translation waits for a first call)
-// are independent of each other, so a large module's are split, by bytes, into contiguous
-// ranges validated on threads of their own (wasmtime compiles in parallel likewise); each
-// range stops at its first invalid body, and the error reported is the lowest range's, the
-// same error as one thread finds. Translating now (the interpreter tier) stays on this thread:
-// a translation reads what other functions' translations write.
-Result<void> validate_bodies(Engine& engine, Module& module, bool translate, bool translate_now) {
+// Validates every function body (and with `translate_now`, translates each for the
+// interpreter). Bodies are independent of each other: a translation writes only its own
+// function's CompiledFunction (a call names its callee's, allocated before any translation),
+// so a large module's are split, by bytes, into contiguous ranges handled on threads of their
+// own (wasmtime compiles in parallel likewise); each range stops at its first invalid body, and
+// the error reported is the lowest range's, the same error as one thread finds.
+Result<void> validate_bodies(Engine& engine, Module& module, bool translate, bool translate_now,
+                             bool parallel) {
   const uint32_t defined = static_cast<uint32_t>(module.bodies.size());
-  // Below this much code per thread, starting a thread (tens of microseconds) costs more
-  // than validating its share (about 4 ns per byte).
-  constexpr size_t kBytesPerThread = 24 * 1024;
+  // Below this much code per thread, starting a thread (tens of microseconds) costs more than
+  // handling its share: validation alone takes about 4 ns per byte, a translation besides about
+  // 35 (a WASI hello-world's 26 KB: 0.9 ms on one thread).
+  const size_t bytes_per_thread = translate_now ? 8 * 1024 : 24 * 1024;
   constexpr size_t kMaxThreads = 4;
   const size_t bytes = function_body_bytes(module);
   const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  const size_t parts = std::min({kMaxThreads, cores, bytes / kBytesPerThread});
-  if (!engine.config().parallel_compilation || translate_now || parts < 2) {
+  const size_t parts = std::min({kMaxThreads, cores, bytes / bytes_per_thread});
+  if (!parallel || !engine.config().parallel_compilation || parts < 2) {
     return validate_range(engine, module, 0, defined, translate, translate_now);
   }
   // Ranges of about bytes / parts each.
@@ -186,7 +188,8 @@ Result<void> validate_bodies(Engine& engine, Module& module, bool translate, boo
   threads.reserve(ranges - 1);
   for (size_t r = 1; r < ranges; ++r) {
     auto work = [&, r] {
-      results[r] = validate_range(engine, module, bounds[r], bounds[r + 1], translate, false);
+      results[r] =
+          validate_range(engine, module, bounds[r], bounds[r + 1], translate, translate_now);
     };
     try {
       threads.emplace_back(work);
@@ -194,7 +197,7 @@ Result<void> validate_bodies(Engine& engine, Module& module, bool translate, boo
       work();
     }
   }
-  results[0] = validate_range(engine, module, bounds[0], bounds[1], translate, false);
+  results[0] = validate_range(engine, module, bounds[0], bounds[1], translate, translate_now);
   for (std::thread& t : threads) t.join();
   for (Result<void>& r : results) {
     if (!r) return r;
@@ -216,48 +219,57 @@ bool translate_small_module_now(const Engine& engine, const Module& module) {
   return function_body_bytes(module) <= kSmallCode;
 }
 
-// Validates (and with `translate`, prepares for running) a module decode_module has decoded.
-Result<void> validate_decoded(Engine& engine, Module& decoded, bool translate) {
-  Module* module = &decoded;
-  module->engine = &engine;
-  module->multi_memory = engine.config().multi_memory;
-  KILN_TRY(validate_module_structure(*module));
-  module->type_ids.reserve(module->types.size());
-  module->interned_types.reserve(module->types.size());
-  module->type_references = TypeReferences(engine.shared_types());
-  for (const FuncType& t : module->types) {
-    const TypeRegistry::Interned interned = module->type_references.intern(t);
-    module->type_ids.push_back(interned.id);
-    module->interned_types.push_back(interned.type);
+// Validates all of a module decode_module has decoded but its function bodies (and with
+// `translate`, prepares what their translations and calls need).
+Result<void> validate_structure(Engine& engine, Module& module, bool translate) {
+  module.engine = &engine;
+  module.multi_memory = engine.config().multi_memory;
+  KILN_TRY(validate_module_structure(module));
+  module.type_ids.reserve(module.types.size());
+  module.interned_types.reserve(module.types.size());
+  module.type_references = TypeReferences(engine.shared_types());
+  for (const FuncType& t : module.types) {
+    const TypeRegistry::Interned interned = module.type_references.intern(t);
+    module.type_ids.push_back(interned.id);
+    module.interned_types.push_back(interned.type);
   }
-  const uint32_t defined = static_cast<uint32_t>(module->bodies.size());
   if (translate) {
     // Allocated up front so calls can point at their callee before it is translated.
-    module->compiled.reserve(defined);
+    const uint32_t defined = static_cast<uint32_t>(module.bodies.size());
+    module.compiled.reserve(defined);
     for (uint32_t i = 0; i < defined; ++i) {
-      module->compiled.push_back(std::make_unique<CompiledFunction>());
+      module.compiled.push_back(std::make_unique<CompiledFunction>());
+      module.compiled[i]->type_id =
+          module.type_ids[module.functions[module.imported_functions + i]];
     }
   }
+  return {};
+}
+
+// Validates the function bodies of a module validate_structure has validated (and with
+// `translate`, prepares them for running); with `parallel`, a large module's on several threads.
+Result<void> validate_function_bodies(Engine& engine, Module& module, bool translate,
+                                      bool parallel) {
   // With a code tier, functions run as machine code: the interpreter's translation waits until
   // the tier cannot compile one (Module::native_function), so neither start-up nor compile time
   // pays for it.
   const bool translate_now =
-      translate && (!engine.code_tier() || translate_small_module_now(engine, *module));
-  if (translate) {
-    for (uint32_t i = 0; i < defined; ++i) {
-      module->compiled[i]->type_id =
-          module->type_ids[module->functions[module->imported_functions + i]];
-    }
-  }
-  KILN_TRY(validate_bodies(engine, *module, translate, translate_now));
+      translate && (!engine.code_tier() || translate_small_module_now(engine, module));
+  KILN_TRY(validate_bodies(engine, module, translate, translate_now, parallel));
   if (translate && engine.code_tier() && engine.config().eager_compilation) {
     // Compiled now whatever the tier's counts say (as hot: the auto tier would otherwise count
     // this as a call and interpret).
-    for (uint32_t i = 0; i < defined; ++i) {
-      module->native_function(*engine.code_tier(), engine.code_tier_options(), i, true);
+    for (uint32_t i = 0, defined = static_cast<uint32_t>(module.bodies.size()); i < defined; ++i) {
+      module.native_function(*engine.code_tier(), engine.code_tier_options(), i, true);
     }
   }
   return {};
+}
+
+// Validates (and with `translate`, prepares for running) a module decode_module has decoded.
+Result<void> validate_decoded(Engine& engine, Module& decoded, bool translate) {
+  KILN_TRY(validate_structure(engine, decoded, translate));
+  return validate_function_bodies(engine, decoded, translate, true);
 }
 
 Result<std::shared_ptr<Module>> decode_and_validate(Engine& engine, std::vector<uint8_t> bytes,
@@ -285,11 +297,30 @@ Result<std::shared_ptr<const Module>> Module::compile(Engine& engine,
 
 Result<std::shared_ptr<const Module>> Module::compile_decoded(Engine& engine,
                                                               std::shared_ptr<Module> decoded) {
+  KILN_ASSIGN(std::shared_ptr<Module> module, compile_structure(engine, std::move(decoded)));
+  KILN_TRY(compile_bodies(engine, *module));
+  return std::shared_ptr<const Module>(std::move(module));
+}
+
+Result<std::shared_ptr<Module>> Module::compile_structure(Engine& engine,
+                                                          std::shared_ptr<Module> decoded) {
   // Compiled once already (its engine is set): the validated parts cannot be filled twice, so
   // its bytes are decoded anew.
-  if (decoded->engine) return compile(engine, std::span<const uint8_t>(decoded->bytes));
-  KILN_TRY(validate_decoded(engine, *decoded, true));
-  return std::shared_ptr<const Module>(std::move(decoded));
+  if (decoded->engine) {
+    auto module = std::make_shared<Module>();
+    module->storage = decoded->storage ? decoded->storage
+                                       : std::make_shared<const std::vector<uint8_t>>(
+                                             decoded->bytes.begin(), decoded->bytes.end());
+    module->bytes = decoded->storage ? decoded->bytes : std::span(*module->storage);
+    KILN_TRY(decode_module(*module));
+    decoded = std::move(module);
+  }
+  KILN_TRY(validate_structure(engine, *decoded, true));
+  return decoded;
+}
+
+Result<void> Module::compile_bodies(Engine& engine, Module& module, bool parallel) {
+  return validate_function_bodies(engine, module, true, parallel);
 }
 
 Result<void> Module::validate(Engine& engine, std::span<const uint8_t> bytes) {

@@ -117,6 +117,16 @@ class Module {
   // decoded anew from its bytes.
   static Result<std::shared_ptr<const Module>> compile_decoded(Engine& engine,
                                                                std::shared_ptr<Module> decoded);
+  // compile_decoded in two steps, for a caller with other work to do while the function
+  // bodies are validated and translated (a component validates its own definitions
+  // meanwhile). compile_structure validates all but the bodies: the module's types, imports
+  // and exports may then be read. compile_bodies does the rest (the heavy part, on any thread,
+  // while the structure is read elsewhere: it writes only each function's CompiledFunction);
+  // the module must not be instantiated before it has succeeded. Without `parallel`, the
+  // bodies stay on the calling thread (one that is itself beside others).
+  static Result<std::shared_ptr<Module>> compile_structure(Engine& engine,
+                                                           std::shared_ptr<Module> decoded);
+  static Result<void> compile_bodies(Engine& engine, Module& module, bool parallel = true);
   // Decode and validate only.
   static Result<void> validate(Engine& engine, std::span<const uint8_t> bytes);
   ~Module();

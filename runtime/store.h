@@ -53,8 +53,9 @@ struct EngineConfig {
   bool multi_memory = true;
   // Compile every function when its module is compiled, not at its first call.
   bool eager_compilation = false;
-  // Validate a large module's function bodies on several threads (up to 4, one per core) when
-  // no translation has to follow at once (module.cpp validate_bodies).
+  // Validate a large module's function bodies, and translate them for the interpreter when
+  // that is done at once, on several threads (up to 4, one per core; module.cpp
+  // validate_bodies).
   bool parallel_compilation = true;
   // With the JIT, interpret a function for its first this many calls, or until its loops have
   // iterated loop_iterations_before_compile times (CodeTierOptions; kAutoTierInterpretedCalls

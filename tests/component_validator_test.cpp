@@ -203,6 +203,59 @@ TEST(ComponentValidator, ValidatesTheDecodedCoreModuleInPlaceOnceAndAnewAfter) {
   }
 }
 
+// A core module of more than 4 KB of code: one () -> i32 function adding 1,500 zeros to zero,
+// with an i64 among them when `invalid`.
+std::vector<uint8_t> large_core_module(bool invalid) {
+  std::vector<uint8_t> body = {0, 0x41, 0};
+  for (int i = 0; i < 1500; ++i) body.insert(body.end(), {0x41, 0, 0x6a});
+  if (invalid) body.insert(body.end(), {0x42, 0, 0x6a});
+  body.push_back(0x0b);
+  std::vector<uint8_t> code = {1};
+  leb(code, body.size());
+  code.insert(code.end(), body.begin(), body.end());
+  std::vector<uint8_t> module = wasm_writer::header();
+  section(module, 1, {1, 0x60, 0, 1, 0x7f});
+  section(module, 3, {1, 0});
+  section(module, 10, code);
+  return module;
+}
+
+// A large core module's bodies are validated beside the rest of the component (on a thread of
+// their own); the error reported is still the one validation in order finds first: the
+// module's, before that of any definition after it.
+TEST(ComponentValidator, ACoreModuleValidatedBesideTheRestReportsItsErrorInOrder) {
+  EngineConfig one_thread;
+  one_thread.parallel_compilation = false;
+  for (const bool invalid_module : {false, true}) {
+    for (const bool invalid_export : {false, true}) {
+      std::vector<uint8_t> c = preamble();
+      section(c, 1, large_core_module(invalid_module));
+      if (invalid_export) {
+        std::vector<uint8_t> exports = {1, 0x00};
+        name(exports, "g");
+        exports.insert(exports.end(), {0x01, 0x05, 0x00});  // (export "g" (func 5)): no such
+        section(c, 11, exports);
+      }
+      std::string messages[2];
+      for (int threads = 0; threads < 2; ++threads) {
+        Engine engine = threads ? Engine() : Engine(one_thread);
+        std::unique_ptr<Component> decoded;
+        auto v = validate(engine, c, decoded);
+        ASSERT_EQ(v.ok(), !invalid_module && !invalid_export);
+        if (v) {
+          ASSERT_EQ((*v)->core_modules.size(), 1u);
+          continue;
+        }
+        messages[threads] = v.error().message;
+        const char* expected = invalid_module ? "in core module 0 (at byte offset 0xb): "
+                                              : "in export 0 (at byte offset ";
+        EXPECT_EQ(messages[threads].rfind(expected, 0), 0u) << messages[threads];
+      }
+      EXPECT_EQ(messages[0], messages[1]);
+    }
+  }
+}
+
 TEST(ComponentValidator, RefusesTheAsyncAbiAsNotSupported) {
   // (canon task.return) is the async ABI's: decoded, then refused by name.
   std::vector<uint8_t> c = preamble();

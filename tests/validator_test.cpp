@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/interpreter_code.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
 #include "tests/test_support.h"
@@ -340,9 +341,13 @@ std::vector<uint8_t> many_functions(uint32_t count, const std::set<uint32_t>& in
   return m;
 }
 
-// Validation split over threads reports the same first error as one thread, whichever range
-// holds it, and a module validated that way runs.
+// Validation split over threads, and validation with the interpreter's translation (the
+// interpreter tier translates every function at once), reports the same first error as one
+// thread, whichever range holds it, and a module validated or translated that way runs.
 TEST(Validator, ParallelValidationFindsTheFirstInvalidFunction) {
+  EngineConfig interpreter_config;
+  interpreter_config.tier = Tier::kInterpreter;
+  Engine interpreted(interpreter_config);
   for (const std::set<uint32_t>& invalid : std::vector<std::set<uint32_t>>{
            {199}, {150, 190}, {3, 120}, {0}, {60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70}}) {
     const std::vector<uint8_t> bytes = many_functions(200, invalid);
@@ -352,26 +357,35 @@ TEST(Validator, ParallelValidationFindsTheFirstInvalidFunction) {
     auto a = Module::validate(sequential, bytes);
     auto b = Module::validate(parallel, bytes);
     auto c = Module::compile(parallel, bytes);
+    auto d = Module::compile(interpreted, bytes);
     ASSERT_FALSE(a.ok());
     ASSERT_FALSE(b.ok());
     ASSERT_FALSE(c.ok());
+    ASSERT_FALSE(d.ok());
     EXPECT_NE(a.error().message.find(std::string("in function ") +
                                      std::to_string(*invalid.begin()).append(",")),
               std::string::npos)
         << a.error().message;
     EXPECT_EQ(a.error().message, b.error().message);
     EXPECT_EQ(a.error().message, c.error().message);
+    EXPECT_EQ(a.error().message, d.error().message);
   }
   Engine engine;
-  auto module = Module::compile(engine, many_functions(200, {}));
-  ASSERT_TRUE(module.ok()) << module.error().message;
-  Store store(engine);
-  auto instance = store.instantiate(*module, {});
-  ASSERT_TRUE(instance.ok()) << instance.error().message;
-  for (uint32_t i : {0u, 57u, 123u, 199u}) {
-    uint64_t cells[1] = {0};
-    ASSERT_EQ(store.invoke((*instance)->find_export(export_name(i))->function(), cells), nullptr);
-    EXPECT_EQ(cells[0], i);
+  for (Engine* e : {&engine, &interpreted}) {
+    auto module = Module::compile(*e, many_functions(200, {}));
+    ASSERT_TRUE(module.ok()) << module.error().message;
+    // Every function translated, on whichever thread (the interpreter tier).
+    if (e == &interpreted) {
+      for (const auto& compiled : (*module)->compiled) EXPECT_FALSE(compiled->code.empty());
+    }
+    Store store(*e);
+    auto instance = store.instantiate(*module, {});
+    ASSERT_TRUE(instance.ok()) << instance.error().message;
+    for (uint32_t i : {0u, 57u, 123u, 199u}) {
+      uint64_t cells[1] = {0};
+      ASSERT_EQ(store.invoke((*instance)->find_export(export_name(i))->function(), cells), nullptr);
+      EXPECT_EQ(cells[0], i);
+    }
   }
 }
 
