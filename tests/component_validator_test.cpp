@@ -203,11 +203,12 @@ TEST(ComponentValidator, ValidatesTheDecodedCoreModuleInPlaceOnceAndAnewAfter) {
   }
 }
 
-// A core module of more than 4 KB of code: one () -> i32 function adding 1,500 zeros to zero,
-// with an i64 among them when `invalid`.
+// A core module of more than 16 KB of code (what the component validator leaves to a thread of
+// its own): one () -> i32 function adding 6,000 zeros to zero, with an i64 among them when
+// `invalid`.
 std::vector<uint8_t> large_core_module(bool invalid) {
   std::vector<uint8_t> body = {0, 0x41, 0};
-  for (int i = 0; i < 1500; ++i) body.insert(body.end(), {0x41, 0, 0x6a});
+  for (int i = 0; i < 6000; ++i) body.insert(body.end(), {0x41, 0, 0x6a});
   if (invalid) body.insert(body.end(), {0x42, 0, 0x6a});
   body.push_back(0x0b);
   std::vector<uint8_t> code = {1};
@@ -247,7 +248,7 @@ TEST(ComponentValidator, ACoreModuleValidatedBesideTheRestReportsItsErrorInOrder
           continue;
         }
         messages[threads] = v.error().message;
-        const char* expected = invalid_module ? "in core module 0 (at byte offset 0xb): "
+        const char* expected = invalid_module ? "in core module 0 (at byte offset 0xc): "
                                               : "in export 0 (at byte offset ";
         EXPECT_EQ(messages[threads].rfind(expected, 0), 0u) << messages[threads];
       }
