@@ -8,6 +8,7 @@
 #include "runtime/interpreter_code.h"
 #include "runtime/module.h"
 #include "runtime/store.h"
+#include "tests/fuzz/wasm_writer.h"
 #include "tests/test_support.h"
 
 namespace kiln {
@@ -292,18 +293,8 @@ std::string export_name(uint32_t i) {
   return name;
 }
 std::vector<uint8_t> many_functions(uint32_t count, const std::set<uint32_t>& invalid) {
-  auto leb = [](std::vector<uint8_t>& out, uint64_t v) {
-    do {
-      uint8_t byte = v & 0x7f;
-      v >>= 7;
-      out.push_back(static_cast<uint8_t>(byte | (v ? 0x80 : 0)));
-    } while (v);
-  };
-  auto section = [&](std::vector<uint8_t>& m, uint8_t id, const std::vector<uint8_t>& content) {
-    m.push_back(id);
-    leb(m, content.size());
-    m.insert(m.end(), content.begin(), content.end());
-  };
+  using wasm_writer::leb;
+  using wasm_writer::section;
   std::vector<uint8_t> m = test::module_bytes({});
   section(m, 1, {0x01, 0x60, 0x00, 0x01, 0x7f});
   std::vector<uint8_t> functions;
@@ -323,14 +314,8 @@ std::vector<uint8_t> many_functions(uint32_t count, const std::set<uint32_t>& in
   std::vector<uint8_t> code;
   leb(code, count);
   for (uint32_t i = 0; i < count; ++i) {
-    std::vector<uint8_t> body = {0x00, 0x41};  // no locals; i32.const i (signed LEB128)
-    for (uint32_t v = i;; v >>= 7) {
-      if (v < 0x40) {
-        body.push_back(static_cast<uint8_t>(v));
-        break;
-      }
-      body.push_back(static_cast<uint8_t>((v & 0x7f) | 0x80));
-    }
+    std::vector<uint8_t> body = {0x00, 0x41};  // no locals; i32.const i
+    wasm_writer::sleb(body, i);
     for (int k = 0; k < 250; ++k) body.insert(body.end(), {0x41, 0x00, 0x6a});  // + 0
     if (invalid.count(i)) body.insert(body.end(), {0x42, 0x01, 0x6a});          // + an i64
     body.push_back(0x0b);
