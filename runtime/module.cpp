@@ -114,16 +114,21 @@ size_t function_body_bytes(const Module& module) {
   return bytes;
 }
 
-// Validates defined functions [first, last) of `module` (and with `translate`, prepares each
-// for running: translated now with `translate_now`, else its frame and what the tiers need).
-Result<void> validate_range(Engine& engine, Module& module, uint32_t first, uint32_t last,
-                            bool translate, bool translate_now) {
-  if (first == last) return {};
-  // One validator and one translator for the range: their buffers serve every function.
-  FunctionValidator validator(module, module.imported_functions + first);
+// Validates the defined functions of `module` that `next` hands out, in turn, until it hands
+// out UINT32_MAX (and with `translate`, prepares each for running: translated now with
+// `translate_now`, else its frame and what the tiers need). On an error, `failed` is the
+// function it was in.
+template <class Next>
+Result<void> validate_each(Engine& engine, Module& module, Next&& next, bool translate,
+                           bool translate_now, uint32_t& failed) {
+  uint32_t i = next();
+  if (i == UINT32_MAX) return {};
+  // One validator and one translator for them all: their buffers serve every function.
+  FunctionValidator validator(module, module.imported_functions + i);
   std::optional<InterpreterTranslator> translator;
-  for (uint32_t i = first; i < last; ++i) {
-    if (i != first) validator.reset(module.imported_functions + i);
+  for (bool first = true; i != UINT32_MAX; i = next(), first = false) {
+    failed = i;
+    if (!first) validator.reset(module.imported_functions + i);
     if (!translate) {
       KILN_TRY(validator.validate());
       continue;
@@ -152,6 +157,15 @@ Result<void> validate_range(Engine& engine, Module& module, uint32_t first, uint
     out.max_operand_cells = validator.max_operand_cells();
   }
   return {};
+}
+
+// Validates defined functions [first, last) of `module`, in order (as validate_each).
+Result<void> validate_range(Engine& engine, Module& module, uint32_t first, uint32_t last,
+                            bool translate, bool translate_now) {
+  uint32_t failed = 0;
+  return validate_each(
+      engine, module, [&first, last] { return first < last ? first++ : UINT32_MAX; }, translate,
+      translate_now, failed);
 }
 
 // Validates every function body (and with `translate_now`, translates each for the
@@ -222,6 +236,23 @@ bool translate_small_module_now(const Engine& engine, const Module& module) {
   return function_body_bytes(module) <= kSmallCode;
 }
 
+// With a code tier, functions run as machine code: the interpreter's translation waits until
+// the tier cannot compile one (Module::native_function), so neither start-up nor compile time
+// pays for it.
+bool translates_now(const Engine& engine, const Module& module) {
+  return !engine.code_tier() || translate_small_module_now(engine, module);
+}
+
+// With EngineConfig::eager_compilation, every function of a validated module compiled now,
+// whatever the tier's counts say (as hot: the auto tier would otherwise count this as a call
+// and interpret).
+void compile_eagerly(Engine& engine, const Module& module) {
+  if (!engine.code_tier() || !engine.config().eager_compilation) return;
+  for (uint32_t i = 0, defined = static_cast<uint32_t>(module.bodies.size()); i < defined; ++i) {
+    module.native_function(*engine.code_tier(), engine.code_tier_options(), i, true);
+  }
+}
+
 // Validates all of a module decode_module has decoded but its function bodies (and with
 // `translate`, prepares what their translations and calls need).
 Result<void> validate_structure(Engine& engine, Module& module, bool translate) {
@@ -253,19 +284,9 @@ Result<void> validate_structure(Engine& engine, Module& module, bool translate) 
 // `translate`, prepares them for running); with `parallel`, a large module's on several threads.
 Result<void> validate_function_bodies(Engine& engine, Module& module, bool translate,
                                       bool parallel) {
-  // With a code tier, functions run as machine code: the interpreter's translation waits until
-  // the tier cannot compile one (Module::native_function), so neither start-up nor compile time
-  // pays for it.
-  const bool translate_now =
-      translate && (!engine.code_tier() || translate_small_module_now(engine, module));
-  KILN_TRY(validate_bodies(engine, module, translate, translate_now, parallel));
-  if (translate && engine.code_tier() && engine.config().eager_compilation) {
-    // Compiled now whatever the tier's counts say (as hot: the auto tier would otherwise count
-    // this as a call and interpret).
-    for (uint32_t i = 0, defined = static_cast<uint32_t>(module.bodies.size()); i < defined; ++i) {
-      module.native_function(*engine.code_tier(), engine.code_tier_options(), i, true);
-    }
-  }
+  KILN_TRY(validate_bodies(engine, module, translate, translate && translates_now(engine, module),
+                           parallel));
+  if (translate) compile_eagerly(engine, module);
   return {};
 }
 
@@ -324,6 +345,38 @@ Result<std::shared_ptr<Module>> Module::compile_structure(Engine& engine,
 
 Result<void> Module::compile_bodies(Engine& engine, Module& module, bool parallel) {
   return validate_function_bodies(engine, module, true, parallel);
+}
+
+Module::BodyCompilation::BodyCompilation(Engine& engine, std::shared_ptr<Module> module)
+    : engine_(engine),
+      module_(std::move(module)),
+      defined_(static_cast<uint32_t>(module_->bodies.size())),
+      translate_now_(translates_now(engine, *module_)) {}
+
+void Module::BodyCompilation::work() {
+  uint32_t failed = 0;
+  auto r = validate_each(
+      engine_, *module_,
+      [this] {
+        const uint32_t i = next_.fetch_add(1, std::memory_order_relaxed);
+        return i < defined_ ? i : UINT32_MAX;
+      },
+      true, translate_now_, failed);
+  if (r) return;
+  // Every function before `failed` was handed out before it, so the lowest function any worker
+  // fails in is the first invalid one. The others take nothing more.
+  next_.store(defined_, std::memory_order_relaxed);
+  std::lock_guard lock(mutex_);
+  if (failed < failed_) {
+    failed_ = failed;
+    error_ = r.take_error();
+  }
+}
+
+Result<void> Module::BodyCompilation::finish() {
+  if (failed_ != UINT32_MAX) return error_;
+  compile_eagerly(engine_, *module_);
+  return {};
 }
 
 Result<void> Module::validate(Engine& engine, std::span<const uint8_t> bytes) {

@@ -127,6 +127,26 @@ class Module {
   static Result<std::shared_ptr<Module>> compile_structure(Engine& engine,
                                                            std::shared_ptr<Module> decoded);
   static Result<void> compile_bodies(Engine& engine, Module& module, bool parallel = true);
+  // compile_bodies shared by any number of threads, each taking the next function in turn: for
+  // a caller that leaves it to a thread and joins in once its own work is done (the component
+  // validator). finish, once every work() has returned, reports the first function's error in
+  // the module's order, as compile_bodies would, and compiles eagerly if the engine says so.
+  class BodyCompilation {
+   public:
+    BodyCompilation(Engine& engine, std::shared_ptr<Module> module);
+    void work();
+    Result<void> finish();
+
+   private:
+    Engine& engine_;
+    std::shared_ptr<Module> module_;
+    const uint32_t defined_;
+    const bool translate_now_;
+    std::atomic<uint32_t> next_{0};
+    std::mutex mutex_;
+    uint32_t failed_ = UINT32_MAX;  // the lowest function an error was found in
+    Error error_;
+  };
   // Decode and validate only.
   static Result<void> validate(Engine& engine, std::span<const uint8_t> bytes);
   ~Module();

@@ -3,10 +3,12 @@
 
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/interpreter_code.h"
 #include "runtime/module.h"
+#include "runtime/module_decoder.h"
 #include "runtime/store.h"
 #include "tests/fuzz/wasm_writer.h"
 #include "tests/test_support.h"
@@ -370,6 +372,54 @@ TEST(Validator, ParallelValidationFindsTheFirstInvalidFunction) {
       uint64_t cells[1] = {0};
       ASSERT_EQ(store.invoke((*instance)->find_export(export_name(i))->function(), cells), nullptr);
       EXPECT_EQ(cells[0], i);
+    }
+  }
+}
+
+// Module::BodyCompilation: the bodies shared by threads that each take the next function (the
+// component validator's core modules), with the first invalid function's error whichever
+// thread met it, and every function translated when the module is valid.
+TEST(Validator, BodiesSharedByThreadsReportTheFirstInvalidFunction) {
+  EngineConfig interpreter_config;
+  interpreter_config.tier = Tier::kInterpreter;
+  Engine engine(interpreter_config);
+  for (const std::set<uint32_t>& invalid : std::vector<std::set<uint32_t>>{
+           {}, {199}, {150, 190}, {3, 120}, {0}, {60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70}}) {
+    const std::vector<uint8_t> bytes = many_functions(200, invalid);
+    auto decoded = std::make_shared<Module>();
+    decoded->storage = std::make_shared<const std::vector<uint8_t>>(bytes);
+    decoded->bytes = *decoded->storage;
+    ASSERT_TRUE(decode_module(*decoded));
+    auto module = Module::compile_structure(engine, decoded);
+    ASSERT_TRUE(module) << module.error().message;
+    for (int round = 0; round < 5; ++round) {
+      if (round != 0) {
+        // Compiled once: a fresh structure from the same bytes.
+        module = Module::compile_structure(engine, *module);
+        ASSERT_TRUE(module) << module.error().message;
+      }
+      Module::BodyCompilation compilation(engine, *module);
+      std::thread other([&] { compilation.work(); });
+      compilation.work();
+      other.join();
+      auto r = compilation.finish();
+      ASSERT_EQ(r.ok(), invalid.empty());
+      if (!invalid.empty()) {
+        EXPECT_NE(r.error().message.find("in function " + std::to_string(*invalid.begin()) + ","),
+                  std::string::npos)
+            << r.error().message;
+        continue;
+      }
+      for (const auto& compiled : (*module)->compiled) ASSERT_FALSE(compiled->code.empty());
+      Store store(engine);
+      auto instance = store.instantiate(*module, {});
+      ASSERT_TRUE(instance.ok()) << instance.error().message;
+      for (uint32_t i : {0u, 99u, 199u}) {
+        uint64_t cells[1] = {0};
+        ASSERT_EQ(store.invoke((*instance)->find_export(export_name(i))->function(), cells),
+                  nullptr);
+        EXPECT_EQ(cells[0], i);
+      }
     }
   }
 }
