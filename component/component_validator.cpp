@@ -1331,9 +1331,14 @@ class Validator {
   // the validating thread joining in (CPU +0.3 ms).
   Result<void> compile_bodies(const std::shared_ptr<Module>& module, std::string where) {
     constexpr size_t kBackgroundBytes = 16 * 1024;
+    // At most this many at once (beside the validating thread, as validate_bodies's 4): a
+    // component of a thousand large modules must not start a thousand threads. The rest are
+    // compiled at once, after which their errors still come after the earlier modules'.
+    constexpr size_t kMaxBackgroundModules = 3;
     size_t bytes = 0;
     for (const FunctionBody& b : module->bodies) bytes += b.code.size();
-    if (where.empty() || bytes < kBackgroundBytes || !engine_.config().parallel_compilation) {
+    if (where.empty() || bytes < kBackgroundBytes || !engine_.config().parallel_compilation ||
+        jobs_.size() >= kMaxBackgroundModules) {
       return Module::compile_bodies(engine_, *module);
     }
     auto job = std::make_unique<BodiesJob>();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "component/component_decoder.h"
+#include "runtime/interpreter_code.h"
 #include "runtime/store.h"
 #include "tests/fuzz/wasm_writer.h"
 
@@ -254,6 +255,34 @@ TEST(ComponentValidator, ACoreModuleValidatedBesideTheRestReportsItsErrorInOrder
       }
       EXPECT_EQ(messages[0], messages[1]);
     }
+  }
+}
+
+// More large core modules than are given threads of their own (the rest compile on the
+// validating thread): the first invalid one is still the one reported, wherever it is.
+TEST(ComponentValidator, ManyLargeCoreModulesReportTheFirstInvalidOne) {
+  for (const int invalid : {-1, 0, 2, 3, 7}) {
+    std::vector<uint8_t> c = preamble();
+    for (int m = 0; m < 8; ++m) section(c, 1, large_core_module(m == invalid || m == 6));
+    Engine engine;
+    std::unique_ptr<Component> decoded;
+    auto v = validate(engine, c, decoded);
+    ASSERT_FALSE(v);  // module 6 is invalid in every round
+    const int first = invalid >= 0 && invalid < 6 ? invalid : 6;
+    EXPECT_EQ(v.error().message.rfind("in core module " + std::to_string(first) + " ", 0), 0u)
+        << invalid << ": " << v.error().message;
+  }
+  // All valid: every module's bodies validated and prepared, on whichever thread.
+  std::vector<uint8_t> c = preamble();
+  for (int m = 0; m < 8; ++m) section(c, 1, large_core_module(false));
+  Engine engine;
+  std::unique_ptr<Component> decoded;
+  auto v = validate(engine, c, decoded);
+  ASSERT_TRUE(v) << v.error().message;
+  ASSERT_EQ((*v)->core_modules.size(), 8u);
+  for (const auto& module : (*v)->core_modules) {
+    ASSERT_EQ(module->compiled.size(), 1u);
+    EXPECT_GT(module->compiled[0]->max_operand_cells, 0u);  // set by the body's validation
   }
 }
 
