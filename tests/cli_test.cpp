@@ -503,6 +503,8 @@ TEST_F(CliTest, ReadmeAndHelpNameTheSameOptions) {
                                           "--connections",
                                           "--only",
                                           "--isolate-requests",
+                                          "--runs",      // bench/startup's
+                                          "--baseline",  // bench/startup's
                                           "--wasm",
                                           "--benchmark",  // kiln_micro_bench's --benchmark_*
                                           "--tool",       // valgrind's
