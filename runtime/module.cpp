@@ -168,12 +168,64 @@ Result<void> validate_range(Engine& engine, Module& module, uint32_t first, uint
       translate_now, failed);
 }
 
+}  // namespace
+
+// A module's bodies validated (and prepared, as validate_each) by any number of threads at
+// once, each taking the next function in turn. Bodies are independent of each other: a
+// translation writes only its own function's CompiledFunction (a call names its callee's,
+// allocated before any translation). Every function before one that fails was handed out before
+// it, so the lowest function any thread fails in is the first invalid one: the error a single
+// thread finds.
+class SharedBodies {
+ public:
+  SharedBodies(Engine& engine, Module& module, bool translate, bool translate_now)
+      : engine_(engine),
+        module_(module),
+        defined_(static_cast<uint32_t>(module.bodies.size())),
+        translate_(translate),
+        translate_now_(translate_now) {}
+
+  // Takes and handles functions until none is left (or one failed, here or elsewhere).
+  void work() {
+    uint32_t failed = 0;
+    auto r = validate_each(
+        engine_, module_,
+        [this] {
+          const uint32_t i = next_.fetch_add(1, std::memory_order_relaxed);
+          return i < defined_ ? i : UINT32_MAX;
+        },
+        translate_, translate_now_, failed);
+    if (r) return;
+    next_.store(defined_, std::memory_order_relaxed);  // the others take nothing more
+    std::lock_guard lock(mutex_);
+    if (failed < failed_) {
+      failed_ = failed;
+      error_ = r.take_error();
+    }
+  }
+
+  // Once every work() has returned: the first invalid function's error, or none.
+  Result<void> result() const {
+    if (failed_ != UINT32_MAX) return error_;
+    return {};
+  }
+
+ private:
+  Engine& engine_;
+  Module& module_;
+  const uint32_t defined_;
+  const bool translate_, translate_now_;
+  std::atomic<uint32_t> next_{0};
+  std::mutex mutex_;
+  uint32_t failed_ = UINT32_MAX;  // the lowest function an error was found in
+  Error error_;
+};
+
+namespace {
+
 // Validates every function body (and with `translate_now`, translates each for the
-// interpreter). Bodies are independent of each other: a translation writes only its own
-// function's CompiledFunction (a call names its callee's, allocated before any translation),
-// so a large module's are split, by bytes, into contiguous ranges handled on threads of their
-// own (wasmtime compiles in parallel likewise); each range stops at its first invalid body, and
-// the error reported is the lowest range's, the same error as one thread finds.
+// interpreter). A large module's are shared by threads (SharedBodies; wasmtime compiles in
+// parallel likewise), and the error reported is the one a single thread finds.
 Result<void> validate_bodies(Engine& engine, Module& module, bool translate, bool translate_now,
                              bool parallel) {
   const uint32_t defined = static_cast<uint32_t>(module.bodies.size());
@@ -191,35 +243,18 @@ Result<void> validate_bodies(Engine& engine, Module& module, bool translate, boo
   if (!parallel || !engine.config().parallel_compilation || parts < 2) {
     return validate_range(engine, module, 0, defined, translate, translate_now);
   }
-  // Ranges of about bytes / parts each.
-  std::vector<uint32_t> bounds{0};
-  size_t so_far = 0;
-  for (uint32_t i = 0; i < defined && bounds.size() < parts; ++i) {
-    so_far += module.bodies[i].code.size();
-    if (so_far * parts >= bytes * bounds.size()) bounds.push_back(i + 1);
-  }
-  bounds.push_back(defined);
-  const size_t ranges = bounds.size() - 1;
-  std::vector<Result<void>> results(ranges);
+  SharedBodies shared(engine, module, translate, translate_now);
   std::vector<std::thread> threads;
-  threads.reserve(ranges - 1);
-  for (size_t r = 1; r < ranges; ++r) {
-    auto work = [&, r] {
-      results[r] =
-          validate_range(engine, module, bounds[r], bounds[r + 1], translate, translate_now);
-    };
+  for (size_t t = 1; t < parts; ++t) {
     try {
-      threads.emplace_back(work);
-    } catch (...) {  // no thread to be had: this one does it
-      work();
+      threads.emplace_back([&shared] { shared.work(); });
+    } catch (...) {  // no more threads to be had: the ones started and this one share it all
+      break;
     }
   }
-  results[0] = validate_range(engine, module, bounds[0], bounds[1], translate, translate_now);
+  shared.work();
   for (std::thread& t : threads) t.join();
-  for (Result<void>& r : results) {
-    if (!r) return r;
-  }
-  return {};
+  return shared.result();
 }
 
 // Under the auto tier (functions interpreted first), whether a small module's functions are
@@ -350,31 +385,17 @@ Result<void> Module::compile_bodies(Engine& engine, Module& module, bool paralle
 Module::BodyCompilation::BodyCompilation(Engine& engine, std::shared_ptr<Module> module)
     : engine_(engine),
       module_(std::move(module)),
-      defined_(static_cast<uint32_t>(module_->bodies.size())),
-      translate_now_(translates_now(engine, *module_)) {}
+      shared_(std::make_unique<SharedBodies>(engine, *module_, true,
+                                             translates_now(engine, *module_))) {}
+
+Module::BodyCompilation::~BodyCompilation() = default;
 
 void Module::BodyCompilation::work() {
-  uint32_t failed = 0;
-  auto r = validate_each(
-      engine_, *module_,
-      [this] {
-        const uint32_t i = next_.fetch_add(1, std::memory_order_relaxed);
-        return i < defined_ ? i : UINT32_MAX;
-      },
-      true, translate_now_, failed);
-  if (r) return;
-  // Every function before `failed` was handed out before it, so the lowest function any worker
-  // fails in is the first invalid one. The others take nothing more.
-  next_.store(defined_, std::memory_order_relaxed);
-  std::lock_guard lock(mutex_);
-  if (failed < failed_) {
-    failed_ = failed;
-    error_ = r.take_error();
-  }
+  shared_->work();
 }
 
 Result<void> Module::BodyCompilation::finish() {
-  if (failed_ != UINT32_MAX) return error_;
+  KILN_TRY(shared_->result());
   compile_eagerly(engine_, *module_);
   return {};
 }

@@ -101,6 +101,7 @@ struct CustomSection {
 };
 
 class MemoryImage;
+class SharedBodies;
 
 class Module {
  public:
@@ -134,18 +135,14 @@ class Module {
   class BodyCompilation {
    public:
     BodyCompilation(Engine& engine, std::shared_ptr<Module> module);
+    ~BodyCompilation();
     void work();
     Result<void> finish();
 
    private:
     Engine& engine_;
     std::shared_ptr<Module> module_;
-    const uint32_t defined_;
-    const bool translate_now_;
-    std::atomic<uint32_t> next_{0};
-    std::mutex mutex_;
-    uint32_t failed_ = UINT32_MAX;  // the lowest function an error was found in
-    Error error_;
+    std::unique_ptr<SharedBodies> shared_;  // (module.cpp: validate_bodies's threads share one too)
   };
   // Decode and validate only.
   static Result<void> validate(Engine& engine, std::span<const uint8_t> bytes);

@@ -330,7 +330,7 @@ std::vector<uint8_t> many_functions(uint32_t count, const std::set<uint32_t>& in
 
 // Validation split over threads, and validation with the interpreter's translation (the
 // interpreter tier translates every function at once), reports the same first error as one
-// thread, whichever range holds it, and a module validated or translated that way runs.
+// thread, whichever thread meets it, and a module validated or translated that way runs.
 TEST(Validator, ParallelValidationFindsTheFirstInvalidFunction) {
   EngineConfig interpreter_config;
   interpreter_config.tier = Tier::kInterpreter;
