@@ -1,9 +1,10 @@
 ;; A guest that asks the host to keep things and never lets go: handles of its own resource,
 ;; WASI streams, HTTP fields grown by append, and a response body written whole; random bytes
-;; past its budget; and one call whose arguments, lifted, are the square of its memory (fields.from-list of entries that all
-;; point at the same 1 MiB value). What the host holds or copies for it counts against the
-;; store's memory budget (--max-memory), so each ends in a trap (or a stream error) once past
-;; it, instead of exhausting the host (wasi_components_test.cpp).
+;; past its budget; and one call whose arguments, lifted, are the square of its memory
+;; (fields.from-list of entries that all point at the same 1 MiB value). What the host holds
+;; or copies for it counts against the store's memory budget (--max-memory), so each ends in a
+;; trap (or a stream error) once past it, instead of exhausting the host
+;; (wasi_components_test.cpp).
 (component
   (import "wasi:io/error@0.2.12" (instance $error-instance
     (export "error" (type (sub resource)))))
