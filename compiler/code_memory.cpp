@@ -8,21 +8,53 @@
 
 namespace kiln::jit {
 
-CodeMemory::CodeMemory() {
-  // Shared anonymous memory, mapped a second time by mremap (an old size of 0 maps the same
-  // pages again). Not a memfd: Linux perf reads /tmp/perf-PID.map (--profile perfmap) only for
-  // executable memory it takes for anonymous, "//anon" or "/dev/zero" in /proc/PID/maps, and a
-  // shared anonymous mapping is "/dev/zero (deleted)" there, where a memfd is a "/memfd:" file
-  // whose code perf cannot name.
-  void* writable = mmap(nullptr, kRegionBytes, PROT_READ | PROT_WRITE,
-                        MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (writable == MAP_FAILED) return;
-  void* executable = mremap(writable, 0, kRegionBytes, MREMAP_MAYMOVE);
-  if (executable == MAP_FAILED || mprotect(executable, kRegionBytes, PROT_READ | PROT_EXEC) != 0) {
-    if (executable != MAP_FAILED) munmap(executable, kRegionBytes);
-    munmap(writable, kRegionBytes);
-    return;
+namespace {
+
+// Shared anonymous memory, mapped a second time by mremap (an old size of 0 maps the same pages
+// again). Preferred: Linux perf reads /tmp/perf-PID.map (--profile perfmap) only for executable
+// memory it takes for anonymous, "//anon" or "/dev/zero" in /proc/PID/maps, and a shared
+// anonymous mapping is "/dev/zero (deleted)" there, where a memfd is a "/memfd:" file whose
+// code perf cannot name.
+bool map_anonymous_views(size_t bytes, void*& writable, void*& executable) {
+  writable = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (writable == MAP_FAILED) return false;
+  executable = mremap(writable, 0, bytes, MREMAP_MAYMOVE);
+  if (executable == MAP_FAILED || mprotect(executable, bytes, PROT_READ | PROT_EXEC) != 0) {
+    if (executable != MAP_FAILED) munmap(executable, bytes);
+    munmap(writable, bytes);
+    return false;
   }
+  return true;
+}
+
+// A memfd mapped twice: where mremap cannot map shared pages again (valgrind refuses an old size
+// of 0, and without this fallback callgrind profiles of the JIT ran everything interpreted).
+// The descriptor is closed once both views exist; the mappings keep the memory.
+bool map_memfd_views(size_t bytes, void*& writable, void*& executable) {
+  const int fd = memfd_create("kiln-jit-code", MFD_CLOEXEC);
+  if (fd < 0) return false;
+  bool mapped = false;
+  if (ftruncate(fd, static_cast<off_t>(bytes)) == 0) {  // sparse
+    writable = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    executable = mmap(nullptr, bytes, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    mapped = writable != MAP_FAILED && executable != MAP_FAILED;
+    if (!mapped && writable != MAP_FAILED) munmap(writable, bytes);
+    if (!mapped && executable != MAP_FAILED) munmap(executable, bytes);
+  }
+  close(fd);
+  return mapped;
+}
+
+}  // namespace
+
+CodeMemory::CodeMemory(Views views) {
+  void* writable = nullptr;
+  void* executable = nullptr;
+  const bool mapped = (views == Views::kAnonymousOrMemfd &&
+                       map_anonymous_views(kRegionBytes, writable, executable)) ||
+                      map_memfd_views(kRegionBytes, writable, executable);
+  if (!mapped) return;
   owners_bytes_ = kRegionBytes / kGranule * sizeof(std::atomic<const NativeFunction*>);
   void* owners = mmap(nullptr, owners_bytes_, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -100,7 +132,7 @@ void CodeMemory::release(uint8_t* executable, size_t bytes) {
       std::max((run_first * kGranule + page - 1) / page * page, first * kGranule / page * page);
   const size_t end = std::min(run_end * kGranule / page * page,
                               ((first + granules) * kGranule + page - 1) / page * page);
-  // (MADV_REMOVE punches the hole in the shared memory behind both views.)
+  // (MADV_REMOVE punches the hole in the shared memory behind both views, anonymous or memfd.)
   if (end > begin) madvise(writable_ + begin, end - begin, MADV_REMOVE);
   if (run_end == next_granule_) {
     next_granule_ = run_first;  // the top of what was handed out: no run, a lower top

@@ -30,7 +30,10 @@ class CodeMemory {
   static constexpr size_t kRegionBytes = size_t{1} << 30;  // 1 GiB of address space
   static constexpr size_t kGranule = 64;
 
-  CodeMemory();
+  // How the two views are mapped: shared anonymous memory (which perf can name), or a memfd
+  // where that fails (under valgrind); kMemfd only, for tests of that path.
+  enum class Views { kAnonymousOrMemfd, kMemfd };
+  explicit CodeMemory(Views views = Views::kAnonymousOrMemfd);
   ~CodeMemory();
   CodeMemory(const CodeMemory&) = delete;
   CodeMemory& operator=(const CodeMemory&) = delete;

@@ -158,5 +158,32 @@ TEST(CodeMemory, CodeIsNeverWritableWhereItRunsAndPerfCanNameIt) {
   EXPECT_TRUE(anonymous) << executable;
 }
 
+TEST(CodeMemory, TheMemfdFallbackKeepsWriteXorExecuteAndGivesFreedPagesBack) {
+  // Where mremap cannot map shared anonymous pages twice (under valgrind), the region is a memfd
+  // mapped twice: the same bytes through both views, never writable where they run, and freed
+  // whole pages punched out as in the anonymous region.
+  CodeMemory memory(CodeMemory::Views::kMemfd);
+  ASSERT_TRUE(memory.usable());
+  const CodeSpan pages = memory.allocate(4 * 4096);
+  const CodeSpan fence = memory.allocate(kGranule);
+  ASSERT_NE(fence.executable, nullptr);
+  std::memset(pages.writable, 0xcc, 4 * 4096);
+  EXPECT_EQ(pages.executable[4096 + 7], 0xcc);
+  const std::string executable = mapping_of(pages.executable);
+  const std::string writable = mapping_of(pages.writable);
+  std::istringstream e(executable), w(writable);
+  std::string range, executable_perms, writable_perms;
+  e >> range >> executable_perms;
+  w >> range >> writable_perms;
+  EXPECT_EQ(executable_perms.substr(0, 3), "r-x") << executable;
+  EXPECT_EQ(writable_perms.substr(0, 3), "rw-") << writable;
+  EXPECT_NE(executable.find("memfd:kiln-jit-code"), std::string::npos) << executable;
+  memory.release(pages.executable, 4 * 4096);
+  for (size_t i = 0; i < 4 * 4096; i += 512) {
+    ASSERT_EQ(pages.executable[i], 0) << "byte " << i;
+    ASSERT_EQ(pages.writable[i], 0) << "byte " << i;
+  }
+}
+
 }  // namespace
 }  // namespace kiln::jit
