@@ -55,6 +55,9 @@ CodeMemory::CodeMemory(Views views) {
                        map_anonymous_views(kRegionBytes, writable, executable)) ||
                       map_memfd_views(kRegionBytes, writable, executable);
   if (!mapped) return;
+  // A core dump holds the code once, from the executable view (the two views share their pages,
+  // so without this it held every touched code page twice).
+  madvise(writable, kRegionBytes, MADV_DONTDUMP);
   owners_bytes_ = kRegionBytes / kGranule * sizeof(std::atomic<const NativeFunction*>);
   void* owners = mmap(nullptr, owners_bytes_, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

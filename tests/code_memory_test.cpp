@@ -135,6 +135,41 @@ std::string mapping_of(const void* address) {
   return "";
 }
 
+// The VmFlags of /proc/self/smaps for the mapping that holds `address` ("rd ex mr ..."), or "".
+std::string vm_flags_of(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<uintptr_t>(address);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t start = 0, end = 0;
+    char dash = 0;
+    std::istringstream in(line);
+    if (in >> std::hex >> start >> dash >> end && dash == '-') {
+      inside = at >= start && at < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line.substr(8) + " ";
+    }
+  }
+  return "";
+}
+
+TEST(CodeMemory, ACoreDumpHoldsTheCodeOnce) {
+  // The writable view is left out of core dumps (its "dd" flag); the executable view, where a
+  // crash's code is looked for, is kept.
+  for (CodeMemory::Views views :
+       {CodeMemory::Views::kAnonymousOrMemfd, CodeMemory::Views::kMemfd}) {
+    CodeMemory memory(views);
+    ASSERT_TRUE(memory.usable());
+    const CodeSpan span = memory.allocate(kGranule);
+    const std::string writable = vm_flags_of(span.writable);
+    const std::string executable = vm_flags_of(span.executable);
+    ASSERT_FALSE(writable.empty());
+    ASSERT_FALSE(executable.empty());
+    EXPECT_NE(writable.find(" dd "), std::string::npos) << writable;
+    EXPECT_EQ(executable.find(" dd "), std::string::npos) << executable;
+  }
+}
+
 TEST(CodeMemory, CodeIsNeverWritableWhereItRunsAndPerfCanNameIt) {
   CodeMemory memory;
   ASSERT_TRUE(memory.usable());
