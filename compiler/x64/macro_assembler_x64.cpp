@@ -866,14 +866,19 @@ class X64MacroAssembler final : public MacroAssembler {
       header = x86::rax;
       header_offset = 0;
     }
+    // The index's low byte picks the cache entry: taken before the bounds check's mask, so the
+    // callee's address waits for neither the compare nor the cmov. Any byte is inside the cache
+    // (no out-of-bounds read even under a mispredicted jae), and the entry is used only once
+    // the element, read with the masked index, is found to be the function it names.
+    // (The load comes after the header's last use: another table's header is in rax.)
+    static_assert(kDispatchEntries == 256);
+    a_.movzx(x86::r9d, x86::cl);
+    a_.mov(x86::r8, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kDispatch));
     a_.xor_(x86::edx, x86::edx);
     a_.cmp(x86::rcx, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementCount));
     branch(x86::CondCode::kAE, slow);
     a_.cmovae(x86::rcx, x86::rdx);  // under a mispredicted jae: element 0, not past the end
-    a_.mov(x86::r8, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kDispatch));
     a_.mov(x86::rdx, x86::qword_ptr(header, header_offset + TableHeaderOffsets::kElementData));
-    static_assert(kDispatchEntries == 256);  // the index's low byte picks the cache entry
-    a_.movzx(x86::r9d, x86::cl);
     a_.mov(x86::rax, x86::qword_ptr(x86::r8, x86::r9, 3, DispatchCacheOffsets::kEntries));
     a_.mov(x86::rdx, x86::qword_ptr(x86::rdx, x86::rcx, 3));
     a_.test(x86::rdx, x86::rdx);
