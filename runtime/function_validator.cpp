@@ -50,6 +50,7 @@ void FunctionValidator::reset(uint32_t function_index) {
   loop_locals_.locals.clear();
   loop_locals_.loops.clear();
   makes_calls_ = has_loops_ = false;
+  loop_call_weight_ = 0;
   instruction_offset_ = 0;
 }
 
@@ -125,6 +126,7 @@ void FunctionValidator::push_ctrl(uint32_t opcode, std::span<const ValType> para
     max_cells_ = cells_;
     calls_before_loop_ = makes_calls_;
     makes_calls_ = false;
+    loop_call_weight_ = 0;
   }
   has_loops_ = has_loops_ || opcode == kLoop;
   push_all(params);
@@ -139,10 +141,11 @@ void FunctionValidator::close_outermost_loop() {
   const size_t count = std::min(loop_used_locals_.size(), kHotLocalsPerLoop);
   for (size_t i = 0; i < count; ++i) {
     const uint32_t local = loop_used_locals_[i];
-    loop_locals_.locals.push_back({local, (local_weights_[local] & kLocalWritten) != 0});
+    loop_locals_.locals.push_back(
+        {local, (local_weights_[local] & kLocalWritten) != 0, weight(local)});
   }
   loop_locals_.loops.push_back({static_cast<uint32_t>(loop_locals_.locals.size()),
-                                max_cells_ - loop_base_cells_, makes_calls_});
+                                max_cells_ - loop_base_cells_, makes_calls_, loop_call_weight_});
   max_cells_ = std::max(max_cells_, max_cells_before_loop_);
   makes_calls_ = makes_calls_ || calls_before_loop_;
   for (uint32_t local : loop_used_locals_) local_weights_[local] = 0;

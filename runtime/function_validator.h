@@ -3,6 +3,7 @@
 // instruction to a consumer (the interpreter translator, the JIT's code generator).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <type_traits>
@@ -250,6 +251,14 @@ class FunctionValidator {
   uint32_t loop_base_cells_ = 0;
   uint32_t max_cells_before_loop_ = 0;
   bool calls_before_loop_ = false;
+  uint64_t loop_call_weight_ = 0;  // the open outermost loop's calls (LoopHotLocals::call_weight)
+  // What one use weighs at the current loop depth (HotLocal::weight).
+  uint64_t loop_use_weight() const { return uint64_t{1} << (4 * std::min(loop_depth_, 7u)); }
+  // A call or call_indirect: the body makes calls, and the open loop's call weight grows.
+  void note_call() {
+    makes_calls_ = true;
+    if (loop_depth_) loop_call_weight_ += loop_use_weight();
+  }
   // At the end of a loop outside every other loop: its hot locals into loop_locals_.
   void close_outermost_loop();
   bool makes_calls_ = false;

@@ -414,7 +414,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
       mark_unreachable();
       return {};
     case kCall: {
-      makes_calls_ = true;
+      note_call();
       KILN_SET(ins.index, reader_.read_u32());
       if (ins.index >= module_.functions.size())
         return fail("unknown function " + std::to_string(ins.index));
@@ -425,7 +425,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
       return {};
     }
     case kCallIndirect: {
-      makes_calls_ = true;
+      note_call();
       KILN_SET(ins.index, reader_.read_u32());
       KILN_SET(ins.index2, reader_.read_u32());
       KILN_TRY(require_table(ins.index2));
@@ -483,8 +483,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
         // free for kLocalWritten, a local.set's or local.tee's.
         uint64_t& weight = local_weights_[ins.index];
         if (weight == 0) loop_used_locals_.push_back(ins.index);
-        weight = (weight + (uint64_t{1} << (4 * std::min(loop_depth_, 7u)))) |
-                 (op != kLocalGet ? kLocalWritten : 0);
+        weight = (weight + loop_use_weight()) | (op != kLocalGet ? kLocalWritten : 0);
       }
       if (op != kLocalGet) KILN_TRY(pop(ins.type));
       if (op != kLocalSet) push(ins.type);

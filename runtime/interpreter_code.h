@@ -30,6 +30,8 @@ namespace kiln {
 struct HotLocal {
   uint32_t index = 0;
   bool written = false;
+  // Its uses (local.get, local.set, local.tee), each weighing 16 to the power of its loop depth.
+  uint64_t weight = 0;
 };
 
 // The hot locals of each loop outside every other loop of a function, in body order, most used
@@ -41,6 +43,9 @@ struct LoopHotLocals {
     // registers its value stack can ask for at once, at most.
     uint32_t operand_cells = 0;
     bool calls = false;  // it has a call or call_indirect
+    // Its calls weighed as its locals' uses are (HotLocal::weight): what keeping a local in a
+    // register costs at calls (saved before each, reloaded after) against what it saves.
+    uint64_t call_weight = 0;
   };
   std::vector<HotLocal> locals;  // every loop's, one after another
   std::vector<Loop> loops;

@@ -134,6 +134,32 @@ TEST_P(LoopLocals, ALoopWithoutCallsKeepsMoreLocalsInRegisters) {
   }
 }
 
+TEST_P(LoopLocals, ALoopWithRareCallsKeepsItsInnerLoopsLocalsAcrossThem) {
+  for (uint32_t n : {1u, 2u, 9u, 500u}) {
+    uint32_t i = 0, a = 0, b = 0, c = 0, d = 0, e = 0;
+    const uint32_t k = n + 11;
+    double f[8] = {};
+    do {
+      uint32_t j = 0;
+      do {
+        a += j + k;
+        b ^= a;
+        c = c * 3 + b;
+        d += c >> 3;
+        e -= d;
+        f[0] = f[0] * 0.5 + static_cast<double>(a & 255);
+        for (int m = 1; m < 8; ++m) f[m] = f[m] * 0.5 + f[m - 1];
+      } while (++j < n);
+      e += 1;                                        // $bump
+      f[7] += static_cast<double>(uint32_t{a + 1});  // $bump
+    } while (++i < 4);
+    const double sum = ((f[0] + f[1]) + (f[2] + f[3])) + ((f[4] + f[5]) + (f[6] + f[7]));
+    const uint64_t expected = uint64_t{static_cast<uint32_t>((a + b) + (c + (d + e)))} +
+                              static_cast<uint64_t>(static_cast<int64_t>(sum));
+    EXPECT_EQ(call("calls_around_inner_loop", {n}), expected) << n;
+  }
+}
+
 TEST_P(LoopLocals, OneLoopKeepsALocalSetBeforeItAcrossCalls) {
   for (uint32_t n : {1u, 3u, 640u}) {
     const uint32_t k = n + 5;

@@ -144,6 +144,47 @@
              (f64.convert_i32_u (i32.add (i32.add (local.get $a) (local.get $b))
                                          (i32.add (local.get $c) (local.get $d))))))
 
+;; A loop with calls whose inner loop uses more locals than a loop with calls keeps in
+  ;; registers when its uses do not outweigh its calls (3 general, 6 float): here they do, so
+  ;; all of them get registers, saved before each call and reloaded after it. $k is only read
+  ;; in the loop; $e and $f7 are set from the calls' results.
+  (func (export "calls_around_inner_loop") (param $n i32) (result i64)
+    (local $i i32) (local $j i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32)
+    (local $e i32) (local $k i32) (local $w i32)
+    (local $f0 f64) (local $f1 f64) (local $f2 f64) (local $f3 f64) (local $f4 f64)
+    (local $f5 f64) (local $f6 f64) (local $f7 f64)
+    (local.set $k (i32.add (local.get $n) (i32.const 11)))
+    (loop $warm
+      (br_if $warm (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 1))) (i32.const 2))))
+    (loop $outer
+      (local.set $j (i32.const 0))
+      (loop $inner
+        (local.set $a (i32.add (local.get $a) (i32.add (local.get $j) (local.get $k))))
+        (local.set $b (i32.xor (local.get $b) (local.get $a)))
+        (local.set $c (i32.add (i32.mul (local.get $c) (i32.const 3)) (local.get $b)))
+        (local.set $d (i32.add (local.get $d) (i32.shr_u (local.get $c) (i32.const 3))))
+        (local.set $e (i32.sub (local.get $e) (local.get $d)))
+        (local.set $f0 (f64.add (f64.mul (local.get $f0) (f64.const 0.5))
+                                (f64.convert_i32_u (i32.and (local.get $a) (i32.const 255)))))
+        (local.set $f1 (f64.add (f64.mul (local.get $f1) (f64.const 0.5)) (local.get $f0)))
+        (local.set $f2 (f64.add (f64.mul (local.get $f2) (f64.const 0.5)) (local.get $f1)))
+        (local.set $f3 (f64.add (f64.mul (local.get $f3) (f64.const 0.5)) (local.get $f2)))
+        (local.set $f4 (f64.add (f64.mul (local.get $f4) (f64.const 0.5)) (local.get $f3)))
+        (local.set $f5 (f64.add (f64.mul (local.get $f5) (f64.const 0.5)) (local.get $f4)))
+        (local.set $f6 (f64.add (f64.mul (local.get $f6) (f64.const 0.5)) (local.get $f5)))
+        (local.set $f7 (f64.add (f64.mul (local.get $f7) (f64.const 0.5)) (local.get $f6)))
+        (br_if $inner (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $n))))
+      (local.set $e (call $bump (local.get $e)))
+      (local.set $f7 (f64.add (local.get $f7) (f64.convert_i32_u (call $bump (local.get $a)))))
+      (br_if $outer (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4))))
+    (i64.add
+      (i64.extend_i32_u (i32.add (i32.add (local.get $a) (local.get $b))
+                                 (i32.add (local.get $c) (i32.add (local.get $d) (local.get $e)))))
+      (i64.trunc_f64_s (f64.add (f64.add (f64.add (local.get $f0) (local.get $f1))
+                                         (f64.add (local.get $f2) (local.get $f3)))
+                                (f64.add (f64.add (local.get $f4) (local.get $f5))
+                                         (f64.add (local.get $f6) (local.get $f7)))))))
+
   ;; One loop: its locals stay in registers from entry to return. $k (one of the three hottest,
   ;; as $i and $s) is set before the loop and only read in it, around a call: the call must not
   ;; lose it.
