@@ -1108,6 +1108,22 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
       return true;
     }
     case Recipe::kIntDivide: {
+      const auto op = static_cast<IntDivideOp>(recipe.op);
+      if (stack_.back().where == Value::Where::kConstant &&
+          masm_.has_int_divide_by_constant(op, recipe.width, stack_.back().bits)) {
+        const uint64_t divisor = pop().bits;
+        const Value a = pop();
+        const Reg ra = take_register(a);
+        masm_.int_divide_by_constant(op, recipe.width, ra, divisor);
+        push_register(a.type, ra);
+        // An unsigned quotient or remainder is no larger than this (addresses from it need no
+        // wrap check: Value::max).
+        if (recipe.width == Width::k32 && (op == IntDivideOp::kDivU || op == IntDivideOp::kRemU)) {
+          const auto d = static_cast<uint32_t>(divisor);
+          stack_.back().max = op == IntDivideOp::kDivU ? UINT32_MAX / d : d - 1;
+        }
+        return true;
+      }
       const Value b = pop();
       const Value a = pop();
       const Reg rb = take_register(b);

@@ -173,6 +173,13 @@ class MacroAssembler {
   virtual void int_unary(IntUnaryOp op, Width w, Reg dst) = 0;
   virtual void int_divide(IntDivideOp op, Width w, Reg dst, Reg divisor, Label divide_by_zero,
                           Label overflow) = 0;
+  // dst = dst `op` divisor, a constant that cannot trap (not 0, and for kDivS and kRemS
+  // positive), without a divide instruction, where has_int_divide_by_constant (asked before a
+  // register is taken) says the backend has a form for it (else int_divide). clang divides by
+  // constants in Wasm (its WebAssembly target calls division cheap, leaving the strength
+  // reduction to engines): a hash's `% 14`, a midpoint's `/ 2`.
+  virtual bool has_int_divide_by_constant(IntDivideOp op, Width w, uint64_t divisor) const = 0;
+  virtual void int_divide_by_constant(IntDivideOp op, Width w, Reg dst, uint64_t divisor) = 0;
   virtual void int_compare(Condition c, Width w, Reg dst, Reg a, const Source& b) = 0;
   virtual void float_binary(FloatBinaryOp op, Width w, Reg dst, Reg b) = 0;
   virtual void float_unary(FloatUnaryOp op, Width w, Reg dst) = 0;

@@ -9,6 +9,7 @@
 #undef _Bool
 #endif
 
+#include <bit>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -443,6 +444,82 @@ class X64MacroAssembler final : public MacroAssembler {
     }
     a_.mov(r, op == IntDivideOp::kDivS || op == IntDivideOp::kDivU ? ax : dx);
     a_.bind(done);
+  }
+  bool has_int_divide_by_constant(IntDivideOp op, Width w, uint64_t divisor) const override {
+    const bool is_signed = op == IntDivideOp::kDivS || op == IntDivideOp::kRemS;
+    const uint64_t d = w == Width::k32 ? divisor & 0xffffffff : divisor;
+    if (d == 0 || (is_signed && (w == Width::k32 ? d > INT32_MAX : d > INT64_MAX))) return false;
+    // 64-bit: 1 and powers of two but for kRemS (a 64-bit dividend needs a 128-bit fraction).
+    return w == Width::k32 || d == 1 || (std::has_single_bit(d) && op != IntDivideOp::kRemS);
+  }
+  void int_divide_by_constant(IntDivideOp op, Width w, Reg dst, uint64_t divisor) override {
+    const bool is_signed = op == IntDivideOp::kDivS || op == IntDivideOp::kRemS;
+    const bool is_rem = op == IntDivideOp::kRemS || op == IntDivideOp::kRemU;
+    const uint64_t d = w == Width::k32 ? divisor & 0xffffffff : divisor;
+    const bool wide = w == Width::k64;
+    const x86::Gp r = gp(w, dst);
+    if (d == 1) {  // x / 1 = x; x rem 1 = 0
+      if (is_rem) a_.alu_register(x86::Inst::kIdXor, false, dst, dst);
+      return;
+    }
+    const uint32_t bits = wide ? 64 : 32;
+    if (std::has_single_bit(d)) {
+      const uint32_t k = static_cast<uint32_t>(std::countr_zero(d));
+      switch (op) {
+        case IntDivideOp::kDivU:
+          a_.shift_immediate(x86::Inst::kIdShr, wide, dst, k);
+          return;
+        case IntDivideOp::kRemU:
+          if (k < 32) {
+            a_.alu_immediate(x86::Inst::kIdAnd, wide, dst, static_cast<int64_t>(d - 1));
+          } else {  // (64-bit only) a mask wider than an immediate: keep the low k bits
+            a_.shift_immediate(x86::Inst::kIdShl, true, dst, 64 - k);
+            a_.shift_immediate(x86::Inst::kIdShr, true, dst, 64 - k);
+          }
+          return;
+        case IntDivideOp::kDivS: {
+          // Rounds toward zero: a negative dividend gets d - 1 added first (its sign bit
+          // shifted down to the low k bits), then an arithmetic shift.
+          const x86::Gp t = gp(w, x86::Gp::kIdAx);
+          a_.mov(t, r);
+          a_.sar(t, bits - 1);
+          a_.shr(t, bits - k);
+          a_.add(r, t);
+          a_.sar(r, k);
+          return;
+        }
+        case IntDivideOp::kRemS:
+          break;  // (32-bit only) below, as any other divisor
+      }
+    }
+    // 32-bit: with M = ceil(2^64 / d), the quotient of any 32-bit x is the high half of M x
+    // (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019: exact when the
+    // fraction has at least 32 + log2(d) bits). For any d >= 2, ceil(2^64 / d) =
+    // floor((2^64 - 1) / d) + 1. Signed: the magnitude is divided, and the quotient takes the
+    // dividend's sign (truncation, as i32.div_s); the remainder is x - q d (its sign the
+    // dividend's, as i32.rem_s).
+    const uint64_t m = UINT64_MAX / d + 1;
+    if (is_signed) {
+      a_.mov(x86::eax, r);
+      a_.cdq();
+      a_.mov(x86::ecx, x86::edx);  // the dividend's sign: 0 or -1
+      a_.xor_(x86::eax, x86::edx);
+      a_.sub(x86::eax, x86::edx);  // |x| (INT32_MIN's is 2^31 unsigned), zero-extended
+    } else {
+      a_.mov(x86::eax, r);  // zero-extended
+    }
+    a_.mov(x86::rdx, m);
+    a_.mul(x86::rdx);  // rdx:rax = M |x|; rdx = |x| / d
+    if (is_signed) {
+      a_.xor_(x86::edx, x86::ecx);
+      a_.sub(x86::edx, x86::ecx);
+    }
+    if (is_rem) {
+      a_.imul(x86::edx, x86::edx, static_cast<int32_t>(static_cast<uint32_t>(d)));  // q d mod 2^32
+      a_.sub(r, x86::edx);
+    } else {
+      a_.mov(r, x86::edx);
+    }
   }
   void int_compare(Condition c, Width w, Reg dst, Reg a, const Source& b) override {
     emit_compare(w, a, b);
