@@ -1,5 +1,6 @@
 #include "tests/fuzz/module_generator.h"
 
+#include <iterator>
 #include <string>
 
 #include "runtime/opcodes.h"
@@ -217,23 +218,16 @@ class Generator {
 
   // A constant of type t: boundary values often, random bits otherwise.
   void constant(std::vector<uint8_t>& out, ValType t) {
-    static const uint64_t kInteresting[] = {0,
-                                            1,
-                                            2,
-                                            0xffffffff,
-                                            0x80000000,
-                                            0x7fffffff,
-                                            0xfffc,
-                                            0x10000,
-                                            0x8000000000000000ull,
-                                            0x7fffffffffffffffull,
-                                            0xffffffffffffffffull,
-                                            0x3ff0000000000000ull,
-                                            0x7ff8000000000000ull,
-                                            0x7fc00000,
-                                            0x4f000000,
-                                            0xcf000000};
-    uint64_t v = c_.percent(60) ? kInteresting[c_.below(16)] : c_.bits64();
+    static const uint64_t kInteresting[] = {
+        0, 1, 2, 0xffffffff, 0x80000000, 0x7fffffff, 0xfffc, 0x10000, 0x8000000000000000ull,
+        0x7fffffffffffffffull, 0xffffffffffffffffull, 0x3ff0000000000000ull, 0x7ff8000000000000ull,
+        0x7fc00000, 0x4f000000, 0xcf000000,
+        // divisors the JIT strength-reduces (powers of
+        // two, and others by their reciprocal)
+        3, 7, 14, 16, 1000000000, 0xfffffff9};
+    uint64_t v = c_.percent(60)
+                     ? kInteresting[c_.below(static_cast<uint32_t>(std::size(kInteresting)))]
+                     : c_.bits64();
     switch (t) {
       case ValType::kI32:
         out.push_back(kI32Const);
