@@ -1,10 +1,10 @@
 // Integer division and remainder by a constant divisor (what clang emits for `x % 14` or
 // `(hi - lo) / 2` in Wasm). The JIT strength-reduces these (shifts and masks for powers of two,
-// a multiplication by a 64-bit reciprocal for other 32-bit divisors: MacroAssembler::
-// int_divide_by_constant); both tiers must give exactly C++'s quotients and remainders for
-// every dividend class (zero, one, the extremes, either sign, near multiples of the divisor)
-// and every divisor class, including those the JIT leaves to its divide instruction (negative
-// signed divisors, 64-bit divisors that are not powers of two) and those that trap.
+// a multiplication by a reciprocal for the others: MacroAssembler::int_divide_by_constant);
+// both tiers must give exactly C++'s quotients and remainders for every dividend class (zero,
+// one, the extremes, either sign, near multiples of the divisor) and every divisor class,
+// including those the JIT leaves to its divide instruction (negative signed divisors) and
+// those that trap.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -133,7 +133,15 @@ TEST_P(DivideByConstant, GivesCppsQuotientsAndRemainders) {
                                             0,
                                             static_cast<uint64_t>(-1),
                                             static_cast<uint64_t>(-16),
-                                            0x7fffffffffffffff};
+                                            0x7fffffffffffffff,
+                                            7,
+                                            641,
+                                            1000000000,
+                                            0x80000001,
+                                            (1ull << 32) + 1,
+                                            0x8000000000000001,
+                                            0xfffffffffffffff1,
+                                            0x123456789abcdef};
   std::vector<Case> cases;
   for (Op op : {kDivS, kDivU, kRemS, kRemU}) {
     for (uint64_t d : divisors32) cases.push_back({false, op, d});

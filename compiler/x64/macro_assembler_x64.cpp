@@ -448,9 +448,8 @@ class X64MacroAssembler final : public MacroAssembler {
   bool has_int_divide_by_constant(IntDivideOp op, Width w, uint64_t divisor) const override {
     const bool is_signed = op == IntDivideOp::kDivS || op == IntDivideOp::kRemS;
     const uint64_t d = w == Width::k32 ? divisor & 0xffffffff : divisor;
-    if (d == 0 || (is_signed && (w == Width::k32 ? d > INT32_MAX : d > INT64_MAX))) return false;
-    // 64-bit: 1 and powers of two but for kRemS (a 64-bit dividend needs a 128-bit fraction).
-    return w == Width::k32 || d == 1 || (std::has_single_bit(d) && op != IntDivideOp::kRemS);
+    // Every divisor that cannot trap: not 0, and for the signed operators positive.
+    return d != 0 && !(is_signed && (w == Width::k32 ? d > INT32_MAX : d > INT64_MAX));
   }
   void int_divide_by_constant(IntDivideOp op, Width w, Reg dst, uint64_t divisor) override {
     const bool is_signed = op == IntDivideOp::kDivS || op == IntDivideOp::kRemS;
@@ -489,8 +488,12 @@ class X64MacroAssembler final : public MacroAssembler {
           return;
         }
         case IntDivideOp::kRemS:
-          break;  // (32-bit only) below, as any other divisor
+          break;  // below, as any other divisor
       }
+    }
+    if (wide) {
+      divide_by_constant_64(is_signed, is_rem, dst, d);
+      return;
     }
     // 32-bit: with M = ceil(2^64 / d), the quotient of any 32-bit x is the high half of M x
     // (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019: exact when the
@@ -519,6 +522,45 @@ class X64MacroAssembler final : public MacroAssembler {
       a_.sub(r, x86::edx);
     } else {
       a_.mov(r, x86::edx);
+    }
+  }
+  // 64-bit x `op` d for d >= 2 (int_divide_by_constant): the quotient of a 64-bit x needs a
+  // 65-bit reciprocal, so Granlund and Montgomery's ("Division by invariant integers using
+  // multiplication", 1994, figure 4.1) with l = ceil(log2 d) and m = floor(2^64 (2^l - d) / d)
+  // + 1: t = the high half of m x, q = (t + ((x - t) >> 1)) >> (l - 1), exact for every x
+  // (powers of two included: m = 1). Signed: on the magnitude in dst, its sign kept in rcx.
+  void divide_by_constant_64(bool is_signed, bool is_rem, Reg dst, uint64_t d) {
+    const x86::Gp r = q(dst);
+    const uint32_t l = 64 - static_cast<uint32_t>(std::countl_zero(d - 1));  // ceil(log2 d)
+    const auto two_l = static_cast<unsigned __int128>(1) << l;
+    const auto m = static_cast<uint64_t>(((two_l - d) << 64) / d + 1);
+    if (is_signed) {
+      a_.mov(x86::rcx, r);
+      a_.sar(x86::rcx, 63);  // the dividend's sign: 0 or -1
+      a_.xor_(r, x86::rcx);
+      a_.sub(r, x86::rcx);  // |x| (INT64_MIN's is 2^63 unsigned)
+    }
+    a_.mov(x86::rax, m);
+    a_.mul(r);  // rdx = t
+    a_.mov(x86::rax, r);
+    a_.sub(x86::rax, x86::rdx);
+    a_.shr(x86::rax, 1);
+    a_.add(x86::rax, x86::rdx);
+    if (l > 1) a_.shr(x86::rax, l - 1);  // rax = |x| / d
+    if (is_rem) {
+      if (d <= static_cast<uint64_t>(INT32_MAX)) {
+        a_.imul(x86::rax, x86::rax, static_cast<int32_t>(d));
+      } else {
+        a_.mov(x86::rdx, d);
+        a_.imul(x86::rax, x86::rdx);
+      }
+      a_.sub(r, x86::rax);  // |x| - q d
+    } else {
+      a_.mov(r, x86::rax);
+    }
+    if (is_signed) {  // the dividend's sign, on the quotient or the remainder
+      a_.xor_(r, x86::rcx);
+      a_.sub(r, x86::rcx);
     }
   }
   void int_compare(Condition c, Width w, Reg dst, Reg a, const Source& b) override {
