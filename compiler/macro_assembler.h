@@ -271,6 +271,9 @@ class MacroAssembler {
   virtual uint32_t label_offset(Label label) const = 0;
   virtual size_t size() const = 0;
   virtual void copy_to(uint8_t* destination, uintptr_t base) = 0;
+  // Starts over, empty, for another function with the same options (what it allocated kept:
+  // a thread compiling function after function reuses one).
+  virtual void reset() = 0;
 };
 
 }  // namespace kiln::jit

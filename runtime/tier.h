@@ -80,6 +80,8 @@ struct CodeTierOptions {
   // with values on the operand stack around it cannot be entered so: a function with such a
   // loop is compiled at its first call either way.
   uint32_t loop_iterations_before_compile = 0;
+
+  bool operator==(const CodeTierOptions&) const = default;
 };
 
 struct CodeTierStats {

@@ -76,6 +76,19 @@ class X64MacroAssembler final : public MacroAssembler {
     code_.attach(&a_);
   }
 
+  void reset() override {
+    code_.reset();  // (soft: its zone's blocks are kept; asmjit's labels and code are gone)
+    code_.init(Environment::host());
+    code_.setErrorHandler(&error_handler_);
+    code_.attach(&a_);
+    error_handler_.failed = false;
+    labels_.clear();
+    fixups_.clear();
+    tables_.clear();
+    table_entries_.clear();
+    patches_.clear();
+  }
+
   std::span<const Reg> value_registers(RegisterClass c) const override {
     if (c == RegisterClass::kGeneral) {
       return std::span<const Reg>(kGeneralValueRegisters)
