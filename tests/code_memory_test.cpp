@@ -135,6 +135,14 @@ std::string mapping_of(const void* address) {
   return "";
 }
 
+// The read, write and execute permissions ("r-x") of the mapping that holds `address`.
+std::string permissions_of(const void* address) {
+  std::istringstream line(mapping_of(address));
+  std::string range, permissions;
+  line >> range >> permissions;
+  return permissions.substr(0, 3);
+}
+
 // The VmFlags of /proc/self/smaps for the mapping that holds `address` ("rd ex mr ..."), or "".
 std::string vm_flags_of(const void* address) {
   std::ifstream smaps("/proc/self/smaps");
@@ -175,15 +183,9 @@ TEST(CodeMemory, CodeIsNeverWritableWhereItRunsAndPerfCanNameIt) {
   ASSERT_TRUE(memory.usable());
   const CodeSpan span = memory.allocate(kGranule);
   const std::string executable = mapping_of(span.executable);
-  const std::string writable = mapping_of(span.writable);
   ASSERT_FALSE(executable.empty());
-  ASSERT_FALSE(writable.empty());
-  std::istringstream e(executable), w(writable);
-  std::string range, executable_perms, writable_perms;
-  e >> range >> executable_perms;
-  w >> range >> writable_perms;
-  EXPECT_EQ(executable_perms.substr(0, 3), "r-x") << executable;  // W^X
-  EXPECT_EQ(writable_perms.substr(0, 3), "rw-") << writable;
+  EXPECT_EQ(permissions_of(span.executable), "r-x") << executable;  // W^X
+  EXPECT_EQ(permissions_of(span.writable), "rw-") << mapping_of(span.writable);
   // Linux perf reads /tmp/perf-PID.map (kiln run --profile perfmap) only for executable memory
   // it takes for anonymous: no path, or one starting "/dev/zero" or "/anon_hugepage" (its
   // map.c, is_anon_memory). A memfd's "/memfd:..." is a file it looks for and cannot read.
@@ -205,13 +207,8 @@ TEST(CodeMemory, TheMemfdFallbackKeepsWriteXorExecuteAndGivesFreedPagesBack) {
   std::memset(pages.writable, 0xcc, 4 * 4096);
   EXPECT_EQ(pages.executable[4096 + 7], 0xcc);
   const std::string executable = mapping_of(pages.executable);
-  const std::string writable = mapping_of(pages.writable);
-  std::istringstream e(executable), w(writable);
-  std::string range, executable_perms, writable_perms;
-  e >> range >> executable_perms;
-  w >> range >> writable_perms;
-  EXPECT_EQ(executable_perms.substr(0, 3), "r-x") << executable;
-  EXPECT_EQ(writable_perms.substr(0, 3), "rw-") << writable;
+  EXPECT_EQ(permissions_of(pages.executable), "r-x") << executable;
+  EXPECT_EQ(permissions_of(pages.writable), "rw-") << mapping_of(pages.writable);
   EXPECT_NE(executable.find("memfd:kiln-jit-code"), std::string::npos) << executable;
   memory.release(pages.executable, 4 * 4096);
   for (size_t i = 0; i < 4 * 4096; i += 512) {
