@@ -17,7 +17,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "runtime/opcodes.h"
@@ -201,8 +204,24 @@ struct ExceptionHandler {
   std::vector<Catch> catches;
 };
 
+// An allocator whose vectors leave elements added by resize uninitialized: the translator sizes
+// a function's code for the most units it can write, then writes them (value-initializing them
+// zeroed about 120 KB, 2 % of a WASI hello-world's start-up).
+template <class T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using CodeUnits = std::vector<uint32_t, UninitializedAllocator<uint32_t>>;
+
 struct CompiledFunction {
-  std::vector<uint32_t> code;
+  CodeUnits code;
   // The function's try_tables, each before the ones it encloses (so the last one holding a
   // code unit is the innermost).
   std::vector<ExceptionHandler> exception_handlers;

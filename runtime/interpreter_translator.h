@@ -121,7 +121,7 @@ class InterpreterTranslator {
 
   const Module& module_;
   CompiledFunction* out_;
-  std::vector<uint32_t>* code_;
+  CodeUnits* code_;
   uint32_t* cursor_ = nullptr;  // where the next unit goes, in code_
   uint32_t* end_ = nullptr;     // code_'s end
   const void* const* handlers_;
