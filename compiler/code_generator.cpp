@@ -1118,7 +1118,7 @@ bool CodeGenerator::emit_inline(const Instruction& ins) {
         push_register(a.type, ra);
         // An unsigned quotient or remainder is no larger than this (addresses from it need no
         // wrap check: Value::max).
-        if (recipe.width == Width::k32 && (op == IntDivideOp::kDivU || op == IntDivideOp::kRemU)) {
+        if (recipe.width == Width::k32 && !is_signed_division(op)) {
           const auto d = static_cast<uint32_t>(divisor);
           stack_.back().max = op == IntDivideOp::kDivU ? UINT32_MAX / d : d - 1;
         }

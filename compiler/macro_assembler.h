@@ -60,6 +60,9 @@ enum class IntBinaryOp : uint8_t {
 };
 enum class IntUnaryOp : uint8_t { kEqz, kClz, kCtz, kPopcnt, kExtend8S, kExtend16S, kExtend32S };
 enum class IntDivideOp : uint8_t { kDivS, kDivU, kRemS, kRemU };
+inline bool is_signed_division(IntDivideOp op) {
+  return op == IntDivideOp::kDivS || op == IntDivideOp::kRemS;
+}
 enum class Condition : uint8_t { kEq, kNe, kLtS, kLtU, kGtS, kGtU, kLeS, kLeU, kGeS, kGeU };
 // The condition that holds exactly when `c` does not.
 inline Condition negate(Condition c) {

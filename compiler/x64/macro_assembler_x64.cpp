@@ -71,16 +71,12 @@ class X64MacroAssembler final : public MacroAssembler {
  public:
   X64MacroAssembler(const X64Features& features, const CodeTierOptions& options)
       : features_(features), bounds_(options.bounds), fuel_in_register_(options.consume_fuel) {
-    code_.init(Environment::host());
-    code_.setErrorHandler(&error_handler_);
-    code_.attach(&a_);
+    start_code();
   }
 
   void reset() override {
     code_.reset();  // (soft: its zone's blocks are kept; asmjit's labels and code are gone)
-    code_.init(Environment::host());
-    code_.setErrorHandler(&error_handler_);
-    code_.attach(&a_);
+    start_code();
     error_handler_.failed = false;
     labels_.clear();
     fixups_.clear();
@@ -426,7 +422,7 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.test(b, b);
     branch(x86::CondCode::kE, divide_by_zero);
     asmjit::Label divide = a_.newLabel(), done = a_.newLabel();
-    if (op == IntDivideOp::kDivS || op == IntDivideOp::kRemS) {
+    if (is_signed_division(op)) {
       a_.cmp(b, -1);
       a_.jne(divide);
       if (op == IntDivideOp::kRemS) {
@@ -444,7 +440,7 @@ class X64MacroAssembler final : public MacroAssembler {
     }
     a_.bind(divide);
     a_.mov(ax, r);
-    if (op == IntDivideOp::kDivS || op == IntDivideOp::kRemS) {
+    if (is_signed_division(op)) {
       if (w == Width::k64) {
         a_.cqo();
       } else {
@@ -458,16 +454,20 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.mov(r, op == IntDivideOp::kDivS || op == IntDivideOp::kDivU ? ax : dx);
     a_.bind(done);
   }
+  // A constant divisor as the operator sees it: an i32's low 32 bits.
+  static uint64_t divisor_bits(Width w, uint64_t divisor) {
+    return w == Width::k32 ? divisor & 0xffffffff : divisor;
+  }
   bool has_int_divide_by_constant(IntDivideOp op, Width w, uint64_t divisor) const override {
-    const bool is_signed = op == IntDivideOp::kDivS || op == IntDivideOp::kRemS;
-    const uint64_t d = w == Width::k32 ? divisor & 0xffffffff : divisor;
+    const bool is_signed = is_signed_division(op);
+    const uint64_t d = divisor_bits(w, divisor);
     // Every divisor that cannot trap: not 0, and for the signed operators positive.
     return d != 0 && !(is_signed && (w == Width::k32 ? d > INT32_MAX : d > INT64_MAX));
   }
   void int_divide_by_constant(IntDivideOp op, Width w, Reg dst, uint64_t divisor) override {
-    const bool is_signed = op == IntDivideOp::kDivS || op == IntDivideOp::kRemS;
+    const bool is_signed = is_signed_division(op);
     const bool is_rem = op == IntDivideOp::kRemS || op == IntDivideOp::kRemU;
-    const uint64_t d = w == Width::k32 ? divisor & 0xffffffff : divisor;
+    const uint64_t d = divisor_bits(w, divisor);
     const bool wide = w == Width::k64;
     const x86::Gp r = gp(w, dst);
     if (d == 1) {  // x / 1 = x; x rem 1 = 0
@@ -1109,6 +1109,12 @@ class X64MacroAssembler final : public MacroAssembler {
   }
 
  private:
+  // An empty CodeHolder for the host, reporting to error_handler_, with a_ writing into it.
+  void start_code() {
+    code_.init(Environment::host());
+    code_.setErrorHandler(&error_handler_);
+    code_.attach(&a_);
+  }
   struct Errors : ErrorHandler {
     bool failed = false;
     void handleError(asmjit::Error, const char*, BaseEmitter*) override { failed = true; }
