@@ -213,10 +213,35 @@ uint32_t narrow_load_max(const MemoryAccess& access) {
 }  // namespace
 
 CodeGenerator::CodeGenerator(const Module& module, MacroAssembler& masm,
-                             const CodeTierOptions& options)
-    : module_(module), masm_(masm), options_(options) {
+                             const CodeTierOptions& options, Buffers* buffers)
+    : module_(module), masm_(masm), options_(options), buffers_(buffers) {
   std::fill(std::begin(general_owner_), std::end(general_owner_), kFree);
   std::fill(std::begin(float_owner_), std::end(float_owner_), kFree);
+  if (buffers_) {
+#define KILN_TAKE_BUFFER(member) member = std::move(buffers_->member);
+    KILN_CODE_GENERATOR_BUFFERS(KILN_TAKE_BUFFER)
+#undef KILN_TAKE_BUFFER
+  }
+}
+
+namespace {
+template <class T>
+void clear_buffer(std::vector<T>& v) {
+  v.clear();
+}
+template <class T>
+void clear_buffer(FlatStack<T>& s) {
+  s.truncate(0);
+}
+}  // namespace
+
+CodeGenerator::~CodeGenerator() {
+  if (!buffers_) return;
+#define KILN_GIVE_BACK_BUFFER(member) \
+  clear_buffer(member);               \
+  buffers_->member = std::move(member);
+  KILN_CODE_GENERATOR_BUFFERS(KILN_GIVE_BACK_BUFFER)
+#undef KILN_GIVE_BACK_BUFFER
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,7 +21,16 @@ namespace kiln::jit {
 
 class CodeGenerator {
  public:
-  CodeGenerator(const Module& module, MacroAssembler& masm, const CodeTierOptions& options);
+  // The generator's working vectors, lent to one generator at a time and taken back cleared,
+  // their capacity kept: a thread compiling function after function keeps one (a generator of
+  // its own allocated about twenty times per function compiled).
+  struct Buffers;
+  // With `buffers`, the generator works in those (and gives them back when destroyed).
+  CodeGenerator(const Module& module, MacroAssembler& masm, const CodeTierOptions& options,
+                Buffers* buffers = nullptr);
+  ~CodeGenerator();
+  CodeGenerator(const CodeGenerator&) = delete;
+  CodeGenerator& operator=(const CodeGenerator&) = delete;
 
   void begin_function(const FunctionValidator& v);
   // Table-driven operators (the most frequent instructions) go to their own function, whose
@@ -370,6 +379,21 @@ class CodeGenerator {
   // The out-of-bounds trap of a memory access at `module_offset`: a stub to jump to with
   // explicit checks; none with guard pages (the access's site is recorded instead).
   Label out_of_bounds(uint32_t module_offset);
+
+  Buffers* buffers_ = nullptr;
+};
+
+// Each of the generator's vectors that Buffers keeps.
+#define KILN_CODE_GENERATOR_BUFFERS(X)                                                        \
+  X(loop_entries_)                                                                            \
+  X(try_tables_) X(pinned_sets_) X(pinned_at_cell_) X(general_pool_) X(float_pool_) X(stack_) \
+      X(blocks_) X(stubs_) X(raise_blocks_) X(raise_sites_) X(frame_size_patches_)            \
+          X(memory_access_sites_)
+
+struct CodeGenerator::Buffers {
+#define KILN_BUFFER_MEMBER(member) decltype(CodeGenerator::member) member;
+  KILN_CODE_GENERATOR_BUFFERS(KILN_BUFFER_MEMBER)
+#undef KILN_BUFFER_MEMBER
 };
 
 // Used by both parts of the generator (code_generator.cpp and code_generator_control.cpp).

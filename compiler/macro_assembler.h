@@ -268,12 +268,13 @@ class MacroAssembler {
   virtual void move_result(Reg dst) = 0;
 
   // Finishes the code (false if the assembler failed); then size() bytes are copied to
-  // `destination`, relocated for running at address `base`.
+  // `destination`, relocated for running at address `base` (false, nothing copied, when the
+  // code cannot run there: a direct call would not reach its target).
   virtual bool finish() = 0;
   // After finish(): where `label` was bound, from the code's start.
   virtual uint32_t label_offset(Label label) const = 0;
   virtual size_t size() const = 0;
-  virtual void copy_to(uint8_t* destination, uintptr_t base) = 0;
+  [[nodiscard]] virtual bool copy_to(uint8_t* destination, uintptr_t base) = 0;
   // Starts over, empty, for another function with the same options (what it allocated kept:
   // a thread compiling function after function reuses one).
   virtual void reset() = 0;

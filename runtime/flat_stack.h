@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <type_traits>
+#include <utility>
 
 #include "runtime/result.h"
 
@@ -17,6 +18,20 @@ class FlatStack {
   static_assert(std::is_trivially_copyable_v<T>);
 
  public:
+  FlatStack() = default;
+  // A moved-from stack is empty and owns nothing (its storage, capacity included, moved on: a
+  // code generator's stack is lent out and taken back between functions).
+  FlatStack(FlatStack&& other) noexcept
+      : data_(std::move(other.data_)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)) {}
+  FlatStack& operator=(FlatStack&& other) noexcept {
+    data_ = std::move(other.data_);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    return *this;
+  }
+
   KILN_ALWAYS_INLINE size_t size() const { return size_; }
   KILN_ALWAYS_INLINE bool empty() const { return size_ == 0; }
   KILN_ALWAYS_INLINE T& back() { return data_[size_ - 1]; }

@@ -20,15 +20,15 @@ constexpr std::array<ValType, 256> kSingleValueTypes = [] {
 }  // namespace
 
 FunctionValidator::FunctionValidator(const Module& module, uint32_t function_index)
-    : module_(module), reader_({}) {
+    : module_(&module), reader_({}) {
   ctrls_.reserve(16);
   reset(function_index);
 }
 
 void FunctionValidator::reset(uint32_t function_index) {
   function_index_ = function_index;
-  type_ = &module_.function_type(function_index);
-  body_ = &module_.bodies[function_index - module_.imported_functions];
+  type_ = &module_->function_type(function_index);
+  body_ = &module_->bodies[function_index - module_->imported_functions];
   reader_ = BinaryReader(body_->code, body_->code_offset);
   local_types_.assign(type_->params.begin(), type_->params.end());
   for (const LocalDecl& run : body_->locals) {
@@ -182,11 +182,11 @@ Result<void> FunctionValidator::read_block_type(std::span<const ValType>& params
     results = std::span<const ValType>(&kSingleValueTypes[static_cast<uint8_t>(*t)], 1);
     return {};
   }
-  if (static_cast<uint64_t>(bt) >= module_.types.size()) {
+  if (static_cast<uint64_t>(bt) >= module_->types.size()) {
     return fail("unknown type " + std::to_string(bt));
   }
-  params = module_.types[bt].params;
-  results = module_.types[bt].results;
+  params = module_->types[bt].params;
+  results = module_->types[bt].results;
   return {};
 }
 
@@ -197,7 +197,7 @@ Result<void> FunctionValidator::read_memarg_general(uint32_t natural_alignment_l
   // Multi-memory (Wasm 3.0, spec 5.4.7 memarg): bit 6 says a memory index follows the flags.
   // (Set either way: without a consumer, step() does not clear the instruction.)
   ins.memory_index = 0;
-  if (module_.multi_memory && align >= 64 && align < 128) {
+  if (module_->multi_memory && align >= 64 && align < 128) {
     align -= 64;
     KILN_SET(ins.memory_index, reader_.read_u32());
   }
@@ -219,30 +219,30 @@ Result<void> FunctionValidator::read_lane_index(uint32_t lanes, Instruction& ins
 }
 
 Result<void> FunctionValidator::require_memory(uint32_t index) {
-  if (index >= module_.memories.size()) return fail("unknown memory " + std::to_string(index));
+  if (index >= module_->memories.size()) return fail("unknown memory " + std::to_string(index));
   return {};
 }
 Result<void> FunctionValidator::require_table(uint32_t index) {
-  if (index >= module_.tables.size()) return fail("unknown table " + std::to_string(index));
+  if (index >= module_->tables.size()) return fail("unknown table " + std::to_string(index));
   return {};
 }
 Result<void> FunctionValidator::require_data(uint32_t index) {
-  if (!module_.data_count) {
+  if (!module_->data_count) {
     // Without data segments there is nothing to name; with some, the binary format requires
     // the data count section before code that uses them (spec 5.5.13).
-    if (module_.data.empty()) return fail("unknown data segment " + std::to_string(index));
+    if (module_->data.empty()) return fail("unknown data segment " + std::to_string(index));
     return BinaryReader::malformed_at("data count section required", instruction_offset_);
   }
-  if (index >= *module_.data_count) return fail("unknown data segment " + std::to_string(index));
+  if (index >= *module_->data_count) return fail("unknown data segment " + std::to_string(index));
   return {};
 }
 Result<void> FunctionValidator::require_elem(uint32_t index) {
-  if (index >= module_.elements.size())
+  if (index >= module_->elements.size())
     return fail("unknown elem segment " + std::to_string(index));
   return {};
 }
 Result<void> FunctionValidator::require_tag(uint32_t index) {
-  if (index >= module_.tags.size()) return fail("unknown tag " + std::to_string(index));
+  if (index >= module_->tags.size()) return fail("unknown tag " + std::to_string(index));
   return {};
 }
 
@@ -265,7 +265,7 @@ Result<void> FunctionValidator::read_catch_clauses() {
     if (!clause.catches_all()) {
       KILN_SET(clause.tag, reader_.read_u32());
       KILN_TRY(require_tag(clause.tag));
-      values = module_.tag_type(clause.tag).params;
+      values = module_->tag_type(clause.tag).params;
     }
     if (clause.passes_reference()) values.push_back(ValType::kExnRef);
     KILN_SET(clause.label, reader_.read_u32());
@@ -281,7 +281,7 @@ Result<void> FunctionValidator::read_catch_clauses() {
 }
 
 Result<uint32_t> FunctionValidator::read_memory_index() {
-  if (module_.multi_memory) return reader_.read_u32();
+  if (module_->multi_memory) return reader_.read_u32();
   KILN_TRY(read_zero_byte());
   return 0u;
 }

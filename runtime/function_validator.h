@@ -105,6 +105,12 @@ class FunctionValidator {
   // Starts over on another function of the same module (the buffers are kept: a module's
   // functions validated in turn by one validator allocate nothing each).
   void reset(uint32_t function_index);
+  // Starts over on a function of another module (a thread that compiles functions of any
+  // module keeps one validator for them all).
+  void reset(const Module& module, uint32_t function_index) {
+    module_ = &module;
+    reset(function_index);
+  }
 
   // Validates the body.
   Result<void> validate();
@@ -113,7 +119,7 @@ class FunctionValidator {
   template <FunctionBodyConsumer Consumer>
   Result<void> run(Consumer& consumer);
 
-  const Module& module() const { return module_; }
+  const Module& module() const { return *module_; }
   uint32_t function_index() const { return function_index_; }
   const FuncType& type() const { return *type_; }
   const std::vector<ValType>& local_types() const { return local_types_; }  // params first
@@ -194,7 +200,7 @@ class FunctionValidator {
   KILN_ALWAYS_INLINE Result<void> read_memarg(uint32_t natural_alignment_log2, Instruction& ins) {
     const uint8_t* at = reader_.cursor();
     if (reader_.remaining() >= 2 && at[0] <= natural_alignment_log2 && at[1] < 0x80 &&
-        !module_.memories.empty()) [[likely]] {
+        !module_->memories.empty()) [[likely]] {
       ins.memory_index = 0;
       ins.memory_offset = at[1];
       reader_.skip_checked_bytes(2);
@@ -224,7 +230,7 @@ class FunctionValidator {
   // A memory index immediate: a u32 with multi-memory, else Wasm 2.0's zero byte.
   Result<uint32_t> read_memory_index();
 
-  const Module& module_;
+  const Module* module_;
   uint32_t function_index_ = 0;
   const FuncType* type_ = nullptr;
   const FunctionBody* body_ = nullptr;

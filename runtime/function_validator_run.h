@@ -336,7 +336,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
     case kThrow: {
       KILN_SET(ins.index, reader_.read_u32());
       KILN_TRY(require_tag(ins.index));
-      KILN_TRY(pop_all(module_.tag_type(ins.index).params));
+      KILN_TRY(pop_all(module_->tag_type(ins.index).params));
       deliver(ins, consumer);
       mark_unreachable();
       return {};
@@ -416,9 +416,9 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
     case kCall: {
       note_call();
       KILN_SET(ins.index, reader_.read_u32());
-      if (ins.index >= module_.functions.size())
+      if (ins.index >= module_->functions.size())
         return fail("unknown function " + std::to_string(ins.index));
-      const FuncType& callee = module_.function_type(ins.index);
+      const FuncType& callee = module_->function_type(ins.index);
       KILN_TRY(pop_all(callee.params));
       push_all(callee.results);
       deliver<Delivery::kSegmentEnd>(ins, consumer);
@@ -429,13 +429,13 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
       KILN_SET(ins.index, reader_.read_u32());
       KILN_SET(ins.index2, reader_.read_u32());
       KILN_TRY(require_table(ins.index2));
-      if (ins.index >= module_.types.size())
+      if (ins.index >= module_->types.size())
         return fail("unknown type " + std::to_string(ins.index));
-      if (module_.tables[ins.index2].element != ValType::kFuncRef) {
+      if (module_->tables[ins.index2].element != ValType::kFuncRef) {
         return fail("type mismatch: call_indirect needs a funcref table");
       }
       KILN_TRY(pop(ValType::kI32));
-      const FuncType& callee = module_.types[ins.index];
+      const FuncType& callee = module_->types[ins.index];
       KILN_TRY(pop_all(callee.params));
       push_all(callee.results);
       deliver<Delivery::kSegmentEnd>(ins, consumer);
@@ -493,9 +493,9 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
     case kGlobalGet:
     case kGlobalSet: {
       KILN_SET(ins.index, reader_.read_u32());
-      if (ins.index >= module_.globals.size())
+      if (ins.index >= module_->globals.size())
         return fail("unknown global " + std::to_string(ins.index));
-      const GlobalType& g = module_.globals[ins.index].type;
+      const GlobalType& g = module_->globals[ins.index].type;
       ins.type = g.type;
       if (op == kGlobalSet) {
         if (!g.mutable_) return fail("global is immutable");
@@ -510,7 +510,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
     case kTableSet: {
       KILN_SET(ins.index, reader_.read_u32());
       KILN_TRY(require_table(ins.index));
-      ins.type = module_.tables[ins.index].element;
+      ins.type = module_->tables[ins.index].element;
       if (op == kTableSet) KILN_TRY(pop(ins.type));
       KILN_TRY(pop(ValType::kI32));
       if (op == kTableGet) push(ins.type);
@@ -572,9 +572,9 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
     }
     case kRefFunc: {
       KILN_SET(ins.index, reader_.read_u32());
-      if (ins.index >= module_.functions.size())
+      if (ins.index >= module_->functions.size())
         return fail("unknown function " + std::to_string(ins.index));
-      if (!module_.declared_function_refs[ins.index]) return fail("undeclared function reference");
+      if (!module_->declared_function_refs[ins.index]) return fail("undeclared function reference");
       push(ValType::kFuncRef);
       deliver(ins, consumer);
       return {};
@@ -615,7 +615,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
       KILN_SET(ins.index2, reader_.read_u32());  // tableidx
       KILN_TRY(require_table(ins.index2));
       KILN_TRY(require_elem(ins.index));
-      if (module_.elements[ins.index].type != module_.tables[ins.index2].element) {
+      if (module_->elements[ins.index].type != module_->tables[ins.index2].element) {
         return fail("type mismatch: element segment and table types differ");
       }
       KILN_TRY(pop(ValType::kI32));
@@ -635,7 +635,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
       KILN_SET(ins.index2, reader_.read_u32());  // source
       KILN_TRY(require_table(ins.index));
       KILN_TRY(require_table(ins.index2));
-      if (module_.tables[ins.index].element != module_.tables[ins.index2].element) {
+      if (module_->tables[ins.index].element != module_->tables[ins.index2].element) {
         return fail("type mismatch: tables of different element types");
       }
       KILN_TRY(pop(ValType::kI32));
@@ -649,7 +649,7 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
     case kTableFill: {
       KILN_SET(ins.index, reader_.read_u32());
       KILN_TRY(require_table(ins.index));
-      ValType element = module_.tables[ins.index].element;
+      ValType element = module_->tables[ins.index].element;
       if (op == kTableGrow) {
         KILN_TRY(pop(ValType::kI32));
         KILN_TRY(pop(element));

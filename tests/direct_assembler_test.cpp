@@ -581,7 +581,7 @@ TEST(X64MacroAssembler, JumpsCallsAndTablesReachTheirLabels) {
   ASSERT_TRUE(masm->finish());
   std::vector<uint8_t> code(masm->size());
   const uintptr_t base = 0x10000000;
-  masm->copy_to(code.data(), base);
+  ASSERT_TRUE(masm->copy_to(code.data(), base));
 
   EXPECT_EQ(code[short_jump], 0xeb);
   EXPECT_EQ(short_jump + 2 + static_cast<int8_t>(code[short_jump + 1]), masm->label_offset(back));
@@ -611,6 +611,40 @@ TEST(X64MacroAssembler, JumpsCallsAndTablesReachTheirLabels) {
     std::memcpy(&entry, code.data() + table + 8 * i, 8);
     EXPECT_EQ(entry, base + masm->label_offset(cases[i])) << i;
   }
+}
+
+// A call to machine code at a known address (a function compiled before) is a call rel32 whose
+// distance depends on where the caller's code is copied: it must reach the target from there,
+// and a target out of rel32's reach must fail the copy rather than call elsewhere.
+TEST(X64MacroAssembler, CallsToKnownAddressesReachThemFromWhereTheCodeRuns) {
+  CodeTierOptions options;
+  std::unique_ptr<MacroAssembler> masm = create_x64_macro_assembler(X64Features::host(), options);
+  const Label trapped = masm->new_label();
+  const uintptr_t base = 0x40000000;
+  const uintptr_t targets[] = {base + 0x1000, base - 0x12345678, base + 0x7ffff000};
+  std::vector<uint32_t> calls;
+  for (uintptr_t target : targets) {
+    const uint32_t before = masm->position();
+    masm->call_address(reinterpret_cast<const void*>(target), 0, trapped);
+    ASSERT_EQ(masm->position() - before, 5u + 2u + 6u);  // call rel32; test eax, eax; jne rel32
+    calls.push_back(before);
+  }
+  masm->bind(trapped);
+  masm->return_trapped();
+  const uint32_t epilogue = masm->position();
+  masm->return_from_function();
+  ASSERT_TRUE(masm->finish());
+  std::vector<uint8_t> code(masm->size());
+  ASSERT_TRUE(masm->copy_to(code.data(), base));
+  for (size_t i = 0; i < calls.size(); ++i) {
+    EXPECT_EQ(code[calls[i]], 0xe8) << i;
+    EXPECT_EQ(base + calls[i] + 5 + rel32_at(code, calls[i] + 1), targets[i]) << i;
+  }
+  // xor eax, eax; leave; ret
+  EXPECT_EQ(std::vector<uint8_t>(code.begin() + epilogue, code.begin() + epilogue + 4),
+            (std::vector<uint8_t>{0x31, 0xc0, 0xc9, 0xc3}));
+  // Copied to run 2 GiB below the last target, the last call cannot reach it.
+  EXPECT_FALSE(masm->copy_to(code.data(), base - 0x10000000));
 }
 
 TEST(X64MacroAssembler, AJumpToALabelNeverBoundFailsTheFunction) {

@@ -83,6 +83,7 @@ class X64MacroAssembler final : public MacroAssembler {
     tables_.clear();
     table_entries_.clear();
     patches_.clear();
+    direct_calls_.clear();
   }
 
   std::span<const Reg> value_registers(RegisterClass c) const override {
@@ -112,7 +113,8 @@ class X64MacroAssembler final : public MacroAssembler {
 
   uint32_t enter_function(const EntryChecks& checks, jit::Label stack_exhausted,
                           jit::Label stack_check_failed) override {
-    a_.push(x86::rbp);
+    static constexpr uint8_t kPushRbp[] = {0x55};
+    a_.raw(kPushRbp, sizeof(kPushRbp));
     a_.alu_register(x86::Inst::kIdMov, true, x86::Gp::kIdBp, x86::Gp::kIdSp);
     a_.alu_memory(x86::Inst::kIdMov, true, x86::Gp::kIdAx, kVm.id(), VmOffsets::kStore);
     uint32_t frame_bytes = kNoPatch;
@@ -151,14 +153,17 @@ class X64MacroAssembler final : public MacroAssembler {
     a_.rep().stosq();
   }
   void return_from_function() override {
-    a_.xor_(x86::eax, x86::eax);
-    a_.leave();
-    a_.ret();
+    a_.alu_register(x86::Inst::kIdXor, false, x86::Gp::kIdAx, x86::Gp::kIdAx);
+    leave_and_return();
   }
   void return_trapped() override {
     a_.mov_immediate(false, x86::Gp::kIdAx, 1);
-    a_.leave();
-    a_.ret();
+    leave_and_return();
+  }
+  // leave; ret (encoded here: asmjit's general path cost ten times as much).
+  void leave_and_return() {
+    static constexpr uint8_t kLeaveRet[] = {0xc9, 0xc3};
+    a_.raw(kLeaveRet, sizeof(kLeaveRet));
   }
 
   void load_slot(ValType t, Reg dst, int32_t slot) override {
@@ -960,8 +965,12 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void call_address(const void* code, int32_t frame_offset, jit::Label trapped) override {
     if (frame_offset) a_.alu_immediate(x86::Inst::kIdAdd, true, kFrame.id(), frame_offset);
-    // rel32: all generated code lives in one region of CodeMemory (1 GiB).
-    a_.call(Imm(reinterpret_cast<uint64_t>(code)));
+    // call rel32: all generated code lives in one region of CodeMemory (1 GiB). Its distance is
+    // known once the code's address is (copy_to); asmjit's relocation for an absolute target
+    // cost 600 host instructions a call.
+    static constexpr uint8_t kCallRel32[] = {0xe8, 0, 0, 0, 0};
+    a_.raw(kCallRel32, sizeof(kCallRel32));
+    direct_calls_.push_back({position() - 4, reinterpret_cast<uint64_t>(code)});
     after_call(frame_offset, trapped);
   }
   void after_call(int32_t frame_offset, jit::Label trapped) {
@@ -1098,14 +1107,23 @@ class X64MacroAssembler final : public MacroAssembler {
   uint32_t label_offset(jit::Label label) const override {
     return static_cast<uint32_t>(labels_[label].offset);
   }
-  void copy_to(uint8_t* destination, uintptr_t base) override {
+  bool copy_to(uint8_t* destination, uintptr_t base) override {
+    for (const auto& [at, target] : direct_calls_) {
+      const int64_t distance = static_cast<int64_t>(target - (base + at + 4));
+      if (!fits_int32(distance)) return false;
+    }
     code_.relocateToBase(base);
     code_.copyFlattenedData(destination, code_.codeSize(), CopySectionFlags::kPadSectionBuffer);
     for (auto [at, value] : patches_) std::memcpy(destination + at, &value, 4);
+    for (const auto& [at, target] : direct_calls_) {
+      const auto distance = static_cast<int32_t>(target - (base + at + 4));
+      std::memcpy(destination + at, &distance, 4);
+    }
     for (const auto& [at, target] : table_entries_) {
       const uint64_t address = base + static_cast<uint64_t>(labels_[target].offset);
       std::memcpy(destination + at, &address, 8);
     }
+    return true;
   }
 
  private:
@@ -1264,6 +1282,8 @@ class X64MacroAssembler final : public MacroAssembler {
   std::vector<std::pair<jit::Label, std::vector<jit::Label>>> tables_;
   std::vector<std::pair<uint32_t, jit::Label>> table_entries_;  // (8-byte entry's offset, target)
   std::vector<std::pair<uint32_t, uint32_t>> patches_;          // (immediate's offset, value)
+  // call_address's calls: (the rel32's offset, the target's address).
+  std::vector<std::pair<uint32_t, uint64_t>> direct_calls_;
 };
 
 }  // namespace
