@@ -100,9 +100,11 @@ class DirectAssembler final : public asmjit::x86::Assembler {
   size_t direct_count() const { return direct_count_; }
 
  private:
-  // Whether an instruction can be encoded straight into the buffer: nothing pending that
-  // asmjit would apply, and room for the longest one.
+  // Whether a typed entry point's instruction can be encoded straight into the buffer: room
+  // for the longest one.
   bool direct_ready() const;
+  // direct_ready(), and nothing pending that asmjit would apply (options, prefixes, comments).
+  bool plain_instruction_ready() const;
   // Takes the `n` bytes just encoded at _bufferPtr into the buffer.
   void commit(size_t n);
   // `op` reg, [base + disp] encoded straight into the buffer; false (nothing emitted) when not
