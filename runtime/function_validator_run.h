@@ -119,6 +119,22 @@ struct MemoryOpTable {
 };
 inline constexpr MemoryOpTable kMemoryOps;
 
+// Which of step()'s paths an opcode takes, in one load: a table-driven binary or unary operator,
+// a memory access, or anything else (step()'s switch).
+enum class StepKind : uint8_t { kOther, kBinary, kUnary, kMemory };
+struct StepKindTable {
+  StepKind kinds[kSimpleOpSlots];
+  constexpr StepKindTable() : kinds() {
+    for (size_t slot = 0; slot < kSimpleOpSlots; ++slot) {
+      kinds[slot] = kSimpleOps.ops[slot].arity == 2                    ? StepKind::kBinary
+                    : kSimpleOps.ops[slot].arity == 1                  ? StepKind::kUnary
+                    : kMemoryOps.ops[slot].kind != MemoryOpKind::kNone ? StepKind::kMemory
+                                                                       : StepKind::kOther;
+    }
+  }
+};
+inline constexpr StepKindTable kStepKinds;
+
 }  // namespace validator_tables
 
 KILN_ALWAYS_INLINE void FunctionValidator::reset_instruction() {
@@ -229,8 +245,9 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
   ins.opcode = op;
 
   // Table-driven operators first.
-  const SimpleOpType& simple = kSimpleOps.ops[slot];
-  if (simple.arity == 2) {
+  const StepKind step_kind = kStepKinds.kinds[slot];
+  if (step_kind == StepKind::kBinary) {
+    const SimpleOpType& simple = kSimpleOps.ops[slot];
     // Both operands in place above the frame (the common case): the result replaces them, and
     // the height in cells moves by the table's delta (a binary operator never raises it).
     const size_t size = vals_.size();
@@ -251,7 +268,8 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
     deliver(ins, consumer);
     return {};
   }
-  if (simple.arity == 1) {
+  if (step_kind == StepKind::kUnary) {
+    const SimpleOpType& simple = kSimpleOps.ops[slot];
     const size_t size = vals_.size();
     if (size > frame_height_ && vals_[size - 1] == simple.operand_a) [[likely]] {
       vals_[size - 1] = simple.result;
@@ -267,7 +285,8 @@ KILN_ALWAYS_INLINE Result<void> FunctionValidator::step(Consumer* consumer) {
     deliver(ins, consumer);
     return {};
   }
-  if (const MemoryOpType& mem = kMemoryOps.ops[slot]; mem.kind != MemoryOpKind::kNone) {
+  if (step_kind == StepKind::kMemory) {
+    const MemoryOpType& mem = kMemoryOps.ops[slot];
     KILN_TRY(read_memarg(mem.align, ins));
     ins.type = mem.type;
     ins.operands[0] = ValType::kI32;
