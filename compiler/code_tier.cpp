@@ -102,7 +102,12 @@ class X64CodeTier final : public CodeTier {
     }
     jit::MacroAssembler* masm = reused.get();
     FunctionValidator& decoder = *reused_decoder;
-    jit::CodeGenerator generator(module, *masm, options, &generator_buffers);
+    // A large body's buffers are not lent: a thread would keep what its value stack grew to for
+    // good (up to 48 bytes a value, a value for every two bytes of code at worst).
+    constexpr size_t kLendBuffersUpTo = 32 * 1024;
+    const size_t body_bytes = module.bodies[function_index - module.imported_functions].code.size();
+    jit::CodeGenerator generator(module, *masm, options,
+                                 body_bytes <= kLendBuffersUpTo ? &generator_buffers : nullptr);
     if (!decoder.run(generator) || generator.failed() || !masm->finish()) {
       not_compiled_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
