@@ -36,44 +36,23 @@ uint8_t opcode(const Case& c) {
   return static_cast<uint8_t>((c.wide ? 0x7f : 0x6d) + c.op);
 }
 
-// "fN" (built by appending: GCC 12 warns, wrongly, on "f" + std::to_string(i)).
-std::string export_name(size_t i) {
-  std::string name = "f";
-  name += std::to_string(i);
-  return name;
-}
-
-// One exported function per case, "fN": (param iT) (result iT), local.get 0, iT.const divisor,
-// the operator.
+// One exported function per case, "fN" (wasm_writer::exported_functions_module):
+// (param iT) (result iT), local.get 0, iT.const divisor, the operator.
 std::vector<uint8_t> module_of(const std::vector<Case>& cases) {
   using namespace wasm_writer;
-  std::vector<uint8_t> m = header();
-  section(m, 1, {0x02, 0x60, 0x01, 0x7f, 0x01, 0x7f, 0x60, 0x01, 0x7e, 0x01, 0x7e});
-  std::vector<uint8_t> functions;
-  leb(functions, cases.size());
-  for (const Case& c : cases) functions.push_back(c.wide ? 1 : 0);
-  section(m, 3, functions);
-  std::vector<uint8_t> exports;
-  leb(exports, cases.size());
-  for (size_t i = 0; i < cases.size(); ++i) {
-    name(exports, export_name(i));
-    exports.push_back(0x00);
-    leb(exports, i);
-  }
-  section(m, 7, exports);
-  std::vector<uint8_t> code;
-  leb(code, cases.size());
+  std::vector<uint32_t> type_of;
+  std::vector<std::vector<uint8_t>> bodies;
   for (const Case& c : cases) {
+    type_of.push_back(c.wide ? 1 : 0);
     std::vector<uint8_t> body = {0x00, 0x20, 0x00, static_cast<uint8_t>(c.wide ? 0x42 : 0x41)};
     sleb(body, c.wide ? static_cast<int64_t>(c.divisor)
                       : static_cast<int64_t>(static_cast<int32_t>(c.divisor)));
     body.push_back(opcode(c));
     body.push_back(0x0b);
-    leb(code, body.size());
-    code.insert(code.end(), body.begin(), body.end());
+    bodies.push_back(std::move(body));
   }
-  section(m, 10, code);
-  return m;
+  return exported_functions_module(
+      {0x02, 0x60, 0x01, 0x7f, 0x01, 0x7f, 0x60, 0x01, 0x7e, 0x01, 0x7e}, type_of, bodies);
 }
 
 // C++'s answer, or the trap's message.
@@ -183,7 +162,8 @@ TEST_P(DivideByConstant, GivesCppsQuotientsAndRemainders) {
       const uint64_t multiple = k * c.divisor;
       for (uint64_t x : {multiple - 1, multiple, multiple + 1}) xs.push_back(x);
     }
-    FunctionInstance* f = (*instance)->find_export(export_name(i))->function();
+    FunctionInstance* f =
+        (*instance)->find_export(wasm_writer::function_export_name(i))->function();
     for (uint64_t x : xs) {
       if (!c.wide) x &= 0xffffffff;
       uint64_t cells[1] = {x};

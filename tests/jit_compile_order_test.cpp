@@ -70,37 +70,12 @@ uint32_t expected(const Function& f, uint32_t x) {
   return 0;
 }
 
-std::string export_name(size_t i) {
-  std::string name = "f";
-  name += std::to_string(i);
-  return name;
-}
-
+// One exported function per entry of `functions`, "fN" (wasm_writer::exported_functions_module).
 std::vector<uint8_t> module_of(const std::vector<Function>& functions) {
-  using namespace wasm_writer;
-  std::vector<uint8_t> m = header();
-  section(m, 1, {0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f});
-  std::vector<uint8_t> types;
-  leb(types, functions.size());
-  for (size_t i = 0; i < functions.size(); ++i) types.push_back(0);
-  section(m, 3, types);
-  std::vector<uint8_t> exports;
-  leb(exports, functions.size());
-  for (size_t i = 0; i < functions.size(); ++i) {
-    name(exports, export_name(i));
-    exports.push_back(0x00);
-    leb(exports, i);
-  }
-  section(m, 7, exports);
-  std::vector<uint8_t> code;
-  leb(code, functions.size());
-  for (const Function& f : functions) {
-    const std::vector<uint8_t> body = body_of(f);
-    leb(code, body.size());
-    code.insert(code.end(), body.begin(), body.end());
-  }
-  section(m, 10, code);
-  return m;
+  std::vector<std::vector<uint8_t>> bodies;
+  for (const Function& f : functions) bodies.push_back(body_of(f));
+  return wasm_writer::exported_functions_module({0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f},
+                                                std::vector<uint32_t>(functions.size(), 0), bodies);
 }
 
 TEST(JitCompileOrder, EachFunctionCompilesAsIfItWereTheFirst) {
@@ -135,7 +110,8 @@ TEST(JitCompileOrder, EachFunctionCompilesAsIfItWereTheFirst) {
       if (functions[i].shape == Shape::kLarge) {
         ASSERT_GT((*module)->bodies[i].code.size(), 32u * 1024) << "module " << m << " f" << i;
       }
-      FunctionInstance* f = (*instance)->find_export(export_name(i))->function();
+      FunctionInstance* f =
+          (*instance)->find_export(wasm_writer::function_export_name(i))->function();
       EXPECT_EQ(f->code->native_state.load(), CompiledFunction::NativeState::kCompiled)
           << "module " << m << " f" << i;
       for (uint32_t x : {0u, 1u, 41u, 0x7fffffffu, 0xffffffffu}) {

@@ -49,4 +49,42 @@ inline void name(std::vector<uint8_t>& out, const std::string& s) {
   out.insert(out.end(), s.begin(), s.end());
 }
 
+// "f0", "f1", ...: the names exported_functions_module gives its functions (appended: GCC 12
+// warns, wrongly, on `"f" + std::to_string(i)`).
+inline std::string function_export_name(size_t i) {
+  std::string out = "f";
+  out += std::to_string(i);
+  return out;
+}
+
+// A module with the type section `types` (its content) and a function for each of `bodies`
+// (each a code entry: locals, instructions, end), function i of type `type_of[i]` and exported
+// as function_export_name(i).
+inline std::vector<uint8_t> exported_functions_module(
+    const std::vector<uint8_t>& types, const std::vector<uint32_t>& type_of,
+    const std::vector<std::vector<uint8_t>>& bodies) {
+  std::vector<uint8_t> m = header();
+  section(m, 1, types);
+  std::vector<uint8_t> functions;
+  leb(functions, type_of.size());
+  for (uint32_t t : type_of) leb(functions, t);
+  section(m, 3, functions);
+  std::vector<uint8_t> exports;
+  leb(exports, bodies.size());
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    name(exports, function_export_name(i));
+    exports.push_back(0x00);
+    leb(exports, i);
+  }
+  section(m, 7, exports);
+  std::vector<uint8_t> code;
+  leb(code, bodies.size());
+  for (const std::vector<uint8_t>& body : bodies) {
+    leb(code, body.size());
+    code.insert(code.end(), body.begin(), body.end());
+  }
+  section(m, 10, code);
+  return m;
+}
+
 }  // namespace kiln::wasm_writer
