@@ -63,6 +63,9 @@ enum class IntDivideOp : uint8_t { kDivS, kDivU, kRemS, kRemU };
 inline bool is_signed_division(IntDivideOp op) {
   return op == IntDivideOp::kDivS || op == IntDivideOp::kRemS;
 }
+inline bool is_remainder(IntDivideOp op) {
+  return op == IntDivideOp::kRemS || op == IntDivideOp::kRemU;
+}
 enum class Condition : uint8_t { kEq, kNe, kLtS, kLtU, kGtS, kGtU, kLeS, kLeU, kGeS, kGeU };
 // The condition that holds exactly when `c` does not.
 inline Condition negate(Condition c) {

@@ -456,7 +456,7 @@ class X64MacroAssembler final : public MacroAssembler {
       a_.xor_(x86::edx, x86::edx);
       a_.div(b);
     }
-    a_.mov(r, op == IntDivideOp::kDivS || op == IntDivideOp::kDivU ? ax : dx);
+    a_.mov(r, is_remainder(op) ? dx : ax);
     a_.bind(done);
   }
   // A constant divisor as the operator sees it: an i32's low 32 bits.
@@ -471,7 +471,7 @@ class X64MacroAssembler final : public MacroAssembler {
   }
   void int_divide_by_constant(IntDivideOp op, Width w, Reg dst, uint64_t divisor) override {
     const bool is_signed = is_signed_division(op);
-    const bool is_rem = op == IntDivideOp::kRemS || op == IntDivideOp::kRemU;
+    const bool is_rem = is_remainder(op);
     const uint64_t d = divisor_bits(w, divisor);
     const bool wide = w == Width::k64;
     const x86::Gp r = gp(w, dst);
@@ -1108,16 +1108,19 @@ class X64MacroAssembler final : public MacroAssembler {
     return static_cast<uint32_t>(labels_[label].offset);
   }
   bool copy_to(uint8_t* destination, uintptr_t base) override {
+    // A direct call's rel32 counts from the end of the call, its field's 4 bytes.
+    const auto distance = [base](uint32_t at, uint64_t target) {
+      return static_cast<int64_t>(target - (base + at + 4));
+    };
     for (const auto& [at, target] : direct_calls_) {
-      const int64_t distance = static_cast<int64_t>(target - (base + at + 4));
-      if (!fits_int32(distance)) return false;
+      if (!fits_int32(distance(at, target))) return false;
     }
     code_.relocateToBase(base);
     code_.copyFlattenedData(destination, code_.codeSize(), CopySectionFlags::kPadSectionBuffer);
     for (auto [at, value] : patches_) std::memcpy(destination + at, &value, 4);
     for (const auto& [at, target] : direct_calls_) {
-      const auto distance = static_cast<int32_t>(target - (base + at + 4));
-      std::memcpy(destination + at, &distance, 4);
+      const auto rel32 = static_cast<int32_t>(distance(at, target));
+      std::memcpy(destination + at, &rel32, 4);
     }
     for (const auto& [at, target] : table_entries_) {
       const uint64_t address = base + static_cast<uint64_t>(labels_[target].offset);
