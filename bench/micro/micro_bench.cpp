@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/function_validator.h"
+#include "runtime/function_validator_run.h"
 #include "runtime/module.h"
 #include "runtime/module_decoder.h"
 #include "runtime/store.h"
@@ -73,6 +74,21 @@ size_t code_bytes(const Module& m) {
   return n;
 }
 
+// The code bytes of a module's function bodies (decoded only).
+size_t code_bytes(const std::vector<uint8_t>& bytes) {
+  Module m;
+  m.bytes = bytes;
+  return decode_module(m).ok() ? code_bytes(m) : 0;
+}
+
+// Time per byte of function code, the one figure every compile benchmark reports.
+void count_per_code_byte(benchmark::State& state, size_t code) {
+  state.counters["code_bytes"] = static_cast<double>(code);
+  state.counters["ns_per_code_byte"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * code),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 // On one core, unless `parallel` (EngineConfig::parallel_compilation: a large module's bodies
 // validated on several threads).
 void decode_validate(benchmark::State& state, const std::vector<uint8_t>& bytes,
@@ -88,7 +104,50 @@ void decode_validate(benchmark::State& state, const std::vector<uint8_t>& bytes,
     auto r = Module::validate(engine, bytes);
     if (!r.ok()) state.SkipWithError(r.error().message.c_str());
   }
+  if (!parallel) count_per_code_byte(state, code_bytes(bytes));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
+}
+
+// What a consumer of the one function-body decoder cannot do without: the decoder's pass over
+// every body of a validated module, handing each instruction to a consumer that only reads it.
+// A code generator's pass costs this and its own work; with the validation pass before it, the
+// two are the floor of compiling a module.
+struct ReadingConsumer {
+  uint64_t opcodes = 0;
+  void begin_function(const FunctionValidator&) {}
+  void on_instruction(const Instruction& ins, const FunctionValidator&) {
+    opcodes += ins.opcode + ins.cells_before;
+  }
+  void end_function(const FunctionValidator&) {}
+};
+
+void decode_for_consumer(benchmark::State& state, const std::vector<uint8_t>& bytes) {
+  if (bytes.empty()) {
+    state.SkipWithError("no workload modules: run bench/run-workloads first");
+    return;
+  }
+  EngineConfig config;
+  config.tier = Tier::kJit;  // validated and nothing more, when there is a JIT to compile later
+  config.parallel_compilation = false;
+  Engine engine(config);
+  auto module = Module::compile(engine, bytes);
+  if (!module.ok()) {
+    state.SkipWithError(module.error().message.c_str());
+    return;
+  }
+  const Module& m = **module;
+  const uint32_t defined = static_cast<uint32_t>(m.bodies.size());
+  if (defined == 0) return;
+  FunctionValidator decoder(m, m.imported_functions);
+  ReadingConsumer consumer;
+  for (auto _ : state) {
+    for (uint32_t i = 0; i < defined; ++i) {
+      decoder.reset(m.imported_functions + i);
+      if (!decoder.run(consumer)) state.SkipWithError("a validated body failed to decode");
+    }
+  }
+  benchmark::DoNotOptimize(consumer.opcodes);
+  count_per_code_byte(state, code_bytes(m));
 }
 
 // Validation and translation together (what Module::compile does), per byte of function code;
@@ -114,7 +173,6 @@ void compile(benchmark::State& state, const std::vector<uint8_t>& bytes, bool ji
     if (!m.ok()) state.SkipWithError(m.error().message.c_str());
     code = code_bytes(**m);
   }
-  state.counters["code_bytes"] = static_cast<double>(code);
   if (jit) {  // per module compiled: functions compiled and left to the interpreter
     const CodeTierStats after = code_tier()->stats();
     const double modules = static_cast<double>(state.iterations());
@@ -123,9 +181,7 @@ void compile(benchmark::State& state, const std::vector<uint8_t>& bytes, bool ji
     state.counters["interpreted"] =
         static_cast<double>(after.not_compiled - before.not_compiled) / modules;
   }
-  state.counters["ns_per_code_byte"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * code),
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  count_per_code_byte(state, code);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
 }
 
@@ -140,6 +196,14 @@ void BM_DecodeValidate_Generated5MB(benchmark::State& state) {
 void BM_DecodeValidateParallel_Generated5MB(benchmark::State& state) {
   static const std::vector<uint8_t> bytes = generated_module();
   decode_validate(state, bytes, true);
+}
+void BM_DecodeForConsumer_LargestWorkload(benchmark::State& state) {
+  static const std::vector<uint8_t> bytes = largest_workload();
+  decode_for_consumer(state, bytes);
+}
+void BM_DecodeForConsumer_Generated5MB(benchmark::State& state) {
+  static const std::vector<uint8_t> bytes = generated_module();
+  decode_for_consumer(state, bytes);
 }
 void BM_Compile_LargestWorkload(benchmark::State& state) {
   static const std::vector<uint8_t> bytes = largest_workload();
@@ -260,6 +324,8 @@ void BM_MemoryGrow(benchmark::State& state) {
 BENCHMARK(BM_DecodeValidate_LargestWorkload)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DecodeValidate_Generated5MB)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DecodeValidateParallel_Generated5MB)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_DecodeForConsumer_LargestWorkload)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodeForConsumer_Generated5MB)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Compile_LargestWorkload)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Compile_Generated5MB)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CompileJit_LargestWorkload)->Unit(benchmark::kMillisecond);
