@@ -185,41 +185,42 @@ void compile(benchmark::State& state, const std::vector<uint8_t>& bytes, bool ji
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
 }
 
-void BM_DecodeValidate_LargestWorkload(benchmark::State& state) {
+// Each module made once, for every benchmark that measures it.
+const std::vector<uint8_t>& largest_workload_bytes() {
   static const std::vector<uint8_t> bytes = largest_workload();
-  decode_validate(state, bytes);
+  return bytes;
+}
+const std::vector<uint8_t>& generated_module_bytes() {
+  static const std::vector<uint8_t> bytes = generated_module();
+  return bytes;
+}
+
+void BM_DecodeValidate_LargestWorkload(benchmark::State& state) {
+  decode_validate(state, largest_workload_bytes());
 }
 void BM_DecodeValidate_Generated5MB(benchmark::State& state) {
-  static const std::vector<uint8_t> bytes = generated_module();
-  decode_validate(state, bytes);
+  decode_validate(state, generated_module_bytes());
 }
 void BM_DecodeValidateParallel_Generated5MB(benchmark::State& state) {
-  static const std::vector<uint8_t> bytes = generated_module();
-  decode_validate(state, bytes, true);
+  decode_validate(state, generated_module_bytes(), true);
 }
 void BM_DecodeForConsumer_LargestWorkload(benchmark::State& state) {
-  static const std::vector<uint8_t> bytes = largest_workload();
-  decode_for_consumer(state, bytes);
+  decode_for_consumer(state, largest_workload_bytes());
 }
 void BM_DecodeForConsumer_Generated5MB(benchmark::State& state) {
-  static const std::vector<uint8_t> bytes = generated_module();
-  decode_for_consumer(state, bytes);
+  decode_for_consumer(state, generated_module_bytes());
 }
 void BM_Compile_LargestWorkload(benchmark::State& state) {
-  static const std::vector<uint8_t> bytes = largest_workload();
-  compile(state, bytes);
+  compile(state, largest_workload_bytes());
 }
 void BM_Compile_Generated5MB(benchmark::State& state) {
-  static const std::vector<uint8_t> bytes = generated_module();
-  compile(state, bytes);
+  compile(state, generated_module_bytes());
 }
 void BM_CompileJit_LargestWorkload(benchmark::State& state) {
-  static const std::vector<uint8_t> bytes = largest_workload();
-  compile(state, bytes, true);
+  compile(state, largest_workload_bytes(), true);
 }
 void BM_CompileJit_Generated5MB(benchmark::State& state) {
-  static const std::vector<uint8_t> bytes = generated_module();
-  compile(state, bytes, true);
+  compile(state, generated_module_bytes(), true);
 }
 
 // A module with one page of memory, an identity export, a loop calling an imported host
