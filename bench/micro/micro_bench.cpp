@@ -104,7 +104,7 @@ void decode_validate(benchmark::State& state, const std::vector<uint8_t>& bytes,
     auto r = Module::validate(engine, bytes);
     if (!r.ok()) state.SkipWithError(r.error().message.c_str());
   }
-  if (!parallel) count_per_code_byte(state, code_bytes(bytes));
+  count_per_code_byte(state, code_bytes(bytes));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
 }
 
@@ -137,7 +137,10 @@ void decode_for_consumer(benchmark::State& state, const std::vector<uint8_t>& by
   }
   const Module& m = **module;
   const uint32_t defined = static_cast<uint32_t>(m.bodies.size());
-  if (defined == 0) return;
+  if (defined == 0) {
+    state.SkipWithError("the module has no function bodies");
+    return;
+  }
   FunctionValidator decoder(m, m.imported_functions);
   ReadingConsumer consumer;
   for (auto _ : state) {
